@@ -1,0 +1,1 @@
+"""rvucalc: Medicare payment amounts from CMS fee schedule files."""

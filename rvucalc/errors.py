@@ -1,0 +1,78 @@
+"""Exceptions raised by rvucalc.
+
+Every error a user can trigger with a file, a code or an option is one of these,
+so a notebook or a script can catch :class:`RvucalcError` and show its message,
+which always says what was being read, where, and what was expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RvucalcError(Exception):
+    """Base class of every error rvucalc raises on purpose."""
+
+
+class CMSFileError(RvucalcError, ValueError):
+    """A CMS file could not be read as the layout CMS documents.
+
+    The message names the file, the line (1-based, as a text editor counts) or
+    the spreadsheet row, the column, what was expected and what was found.
+    """
+
+    def __init__(
+        self,
+        file: str | Path | None,
+        expected: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+        found: object = None,
+    ) -> None:
+        self.file = str(file) if file is not None else "<input>"
+        self.line = line
+        self.column = column
+        self.expected = expected
+        self.found = found
+        where = [Path(self.file).name if file is not None else self.file]
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        msg = f"{', '.join(where)}: expected {expected}"
+        if found is not None:
+            shown = repr(found)
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            msg += f", found {shown}"
+        super().__init__(msg)
+
+
+class MissingFileError(RvucalcError, FileNotFoundError):
+    """A release file is neither in the local mirror nor in the cache and cannot be downloaded."""
+
+
+class DownloadError(RvucalcError, OSError):
+    """A download failed, or what arrived does not match its checksum."""
+
+
+class UnknownCodeError(RvucalcError, LookupError):
+    """A HCPCS code (with modifier) is not in the release being used."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a dict key
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownLocalityError(RvucalcError, LookupError):
+    """A locality, ZIP code, CBSA or county could not be found."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ReleaseNotFoundError(RvucalcError, LookupError):
+    """No release in the catalogue matches what was asked for."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -1,0 +1,307 @@
+"""Shared steps of the CMS readers: decoding, splitting into rows, finding the
+header by its content, mapping header text to canonical names and typed
+conversion with errors that name the file, line and column.
+
+CMS changes preambles, column spacing and encodings between releases, so no
+reader here trusts a line number: each one describes its header by the cells it
+must contain and lets :func:`find_header` locate it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CMSFileError
+
+Source = str | Path | IO[bytes] | bytes
+
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+def source_name(src: Source, name: str | None = None) -> str:
+    """A name to show in messages for *src*."""
+    if name:
+        return name
+    if isinstance(src, (str, Path)):
+        return str(src)
+    return getattr(src, "name", "<bytes>")
+
+
+def read_bytes(src: Source, name: str | None = None) -> bytes:
+    """Return the raw bytes of a path, a binary file object or bytes."""
+    if isinstance(src, bytes):
+        return src
+    if isinstance(src, (str, Path)):
+        p = Path(src)
+        if not p.is_file():
+            raise CMSFileError(p, "an existing file", found="no such file")
+        return p.read_bytes()
+    return src.read()
+
+
+def decode(data: bytes, name: str) -> tuple[str, str]:
+    """Decode CMS text: UTF-8 (with or without BOM), else cp1252, else Latin-1.
+
+    CMS ships most files in cp1252; some copies are UTF-8 with a BOM. Latin-1
+    never fails, so a file with stray bytes (CMS has shipped 0xFF and DOS
+    code-page bytes in names) still reads; only the affected cell changes.
+    Returns ``(text, encoding)``. A NUL byte means the file is not text.
+    """
+    if b"\x00" in data[:4096]:
+        raise CMSFileError(name, "a text file (CSV or fixed width)", found="binary data")
+    if data[:2] == b"PK":
+        raise CMSFileError(name, "a text file", found="a zip/xlsx container")
+    for enc in _ENCODINGS:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 cannot fail")  # pragma: no cover
+
+
+def sniff_delimiter(text: str) -> str:
+    """Tab for CMS's tab-delimited ``.txt`` exports, else comma."""
+    head = text[:20000]
+    return "\t" if head.count("\t") > head.count(",") else ","
+
+
+def text_rows(text: str, delimiter: str | None = None) -> list[list[str]]:
+    """Split delimited text into rows of stripped cells (quotes honoured)."""
+    delim = delimiter or sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    return [[c.strip() for c in row] for row in reader]
+
+
+def xlsx_rows(data: bytes, name: str, sheet: str | int | None = None) -> list[list[str]]:
+    """Rows of one worksheet of an XLSX workbook as stripped text cells.
+
+    Numbers are written the way CMS's CSV shows them (``1.0`` as ``1``), and
+    cells that Excel turned into numbers but that are ids keep their text
+    value as far as the number allows; readers pad ids themselves.
+    """
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise CMSFileError(name, "an Excel .xlsx workbook", found=type(exc).__name__) from exc
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif isinstance(sheet, int):
+            if sheet >= len(wb.worksheets):
+                raise CMSFileError(name, f"a worksheet number {sheet}", found=wb.sheetnames)
+            ws = wb.worksheets[sheet]
+        else:
+            if sheet not in wb.sheetnames:
+                raise CMSFileError(name, f"a worksheet named {sheet!r}", found=wb.sheetnames)
+            ws = wb[sheet]
+        out: list[list[str]] = []
+        for row in ws.iter_rows(values_only=True):
+            out.append([_cell_text(v) for v in row])
+        return out
+    finally:
+        wb.close()
+
+
+def _cell_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if v.is_integer():
+            return str(int(v))
+        return repr(v)
+    return str(v).strip()
+
+
+def load_rows(
+    src: Source,
+    name: str | None = None,
+    *,
+    sheet: str | int | None = None,
+    delimiter: str | None = None,
+) -> tuple[list[list[str]], str]:
+    """Rows of a CSV/TXT (delimited) or XLSX CMS file and the name to report.
+
+    The format is recognised from the bytes, not the file name: an XLSX is a
+    zip container starting with ``PK``.
+    """
+    nm = source_name(src, name)
+    data = read_bytes(src, nm)
+    if not data.strip():
+        raise CMSFileError(nm, "a CMS file with a header row and data", found="an empty file")
+    if data[:2] == b"PK":
+        return xlsx_rows(data, nm, sheet), nm
+    text, _ = decode(data, nm)
+    return text_rows(text, delimiter), nm
+
+
+def norm(s: str) -> str:
+    """Normalise header text for matching: upper case, letters and digits only."""
+    return re.sub(r"[^A-Z0-9]", "", s.upper())
+
+
+def find_header(
+    rows: Sequence[Sequence[str]],
+    predicate: Callable[[list[str]], bool],
+    name: str,
+    what: str,
+    *,
+    search_rows: int = 200,
+) -> int:
+    """Index of the first row (0-based) whose normalised cells satisfy *predicate*."""
+    for i, row in enumerate(rows[:search_rows]):
+        if predicate([norm(c) for c in row]):
+            return i
+    raise CMSFileError(name, what, line=None, found="no such header row in the first "
+                       f"{min(search_rows, len(rows))} rows")
+
+
+@dataclass(frozen=True)
+class Col:
+    """How one canonical column is found in a CMS header.
+
+    *match* is a list of normalised header texts (see :func:`norm`) or a
+    callable taking the normalised text. The first header cell that matches is used.
+    """
+
+    name: str
+    match: Sequence[str] | Callable[[str], bool]
+    kind: str = "str"  # "str" | "float" | "money" | "int"
+    required: bool = True
+
+    def matches(self, h: str) -> bool:
+        if callable(self.match):
+            return bool(self.match(h))
+        return h in self.match
+
+
+def map_columns(
+    header: Sequence[str], cols: Iterable[Col], name: str, line: int
+) -> dict[str, int]:
+    """Map canonical names to column positions by header text.
+
+    Raises :class:`CMSFileError` naming the first required column that is missing.
+    """
+    normed = [norm(h) for h in header]
+    out: dict[str, int] = {}
+    used: set[int] = set()
+    for col in cols:
+        pos = next((i for i, h in enumerate(normed) if i not in used and h and col.matches(h)), None)
+        if pos is None:
+            if col.required:
+                raise CMSFileError(
+                    name,
+                    f"a column for {col.name!r}",
+                    line=line,
+                    found=[h for h in header if h],
+                )
+            continue
+        out[col.name] = pos
+        used.add(pos)
+    return out
+
+
+_MONEY_JUNK = re.compile(r"[$,\s%\u00a0]")
+
+
+def to_float(
+    values: pd.Series,
+    *,
+    name: str,
+    column: str,
+    lines: np.ndarray | Sequence[int],
+    money: bool = False,
+    blank_ok: bool = True,
+) -> pd.Series:
+    """Convert text cells to float; blank (and ``.`` for money) become NaN.
+
+    Any other non-numeric cell raises :class:`CMSFileError` with its line.
+    With *money*, ``$`` signs, thousands commas and spaces are removed first.
+    """
+    s = values.astype(str)
+    if money:
+        s = s.str.replace(_MONEY_JUNK, "", regex=True)
+    s = s.str.strip()
+    blank = s.isin(["", ".", "-", "nan", "None"]) if money else s.isin(["", "nan", "None"])
+    out = pd.to_numeric(s.where(~blank, None), errors="coerce").astype("float64")
+    bad = out.isna() & ~blank
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise CMSFileError(name, "a number", line=int(lines[i]), column=column,
+                           found=values.iloc[i])
+    if not blank_ok and blank.any():
+        i = int(np.flatnonzero(blank.to_numpy())[0])
+        raise CMSFileError(name, "a number", line=int(lines[i]), column=column, found="")
+    return out
+
+
+def build_frame(
+    rows: Sequence[Sequence[str]],
+    first: int,
+    positions: Mapping[str, int],
+    cols: Iterable[Col],
+    name: str,
+    *,
+    keep: Callable[[pd.DataFrame], pd.Series] | None = None,
+    min_fields: int | None = None,
+) -> pd.DataFrame:
+    """Build a typed DataFrame from ``rows[first:]``.
+
+    *keep* selects data rows (e.g. a HCPCS-shaped first cell); other rows
+    (blank separators, footnotes) are dropped. Each row's 1-based source line
+    is kept in the ``attrs['lines']`` array for later error messages.
+    """
+    width = max(positions.values()) + 1
+    body = rows[first:]
+    padded = [list(r) + [""] * (width - len(r)) if len(r) < width else list(r) for r in body]
+    data = {c: [r[p] for r in padded] for c, p in positions.items()}
+    df = pd.DataFrame(data, dtype=object)
+    lines = np.arange(first + 1, first + 1 + len(body))
+    if keep is not None and len(df):
+        mask = keep(df).to_numpy(dtype=bool)
+        df = df[mask].reset_index(drop=True)
+        lines = lines[mask]
+        if min_fields is not None:
+            short = [i for i, r in zip(np.flatnonzero(mask), (body[j] for j in np.flatnonzero(mask)))
+                     if len(r) < min_fields]
+            if short:
+                j = int(short[0])
+                raise CMSFileError(name, f"{min_fields} fields", line=first + 1 + j,
+                                   found=f"{len(body[j])} fields")
+    for col in cols:
+        if col.name not in df:
+            continue
+        if col.kind in ("float", "money"):
+            df[col.name] = to_float(df[col.name], name=name, column=col.name, lines=lines,
+                                    money=col.kind == "money")
+        else:
+            df[col.name] = df[col.name].astype(str).str.strip()
+    df.attrs["lines"] = lines
+    df.attrs["source"] = name
+    return df
+
+
+def zpad(s: pd.Series, width: int) -> pd.Series:
+    """Zero-pad numeric ids (``2102`` → ``02102``, ``5`` → ``05``); others unchanged."""
+    s = s.astype(str).str.strip()
+    s = s.str.replace(r"\.0$", "", regex=True)
+    return s.where(~s.str.fullmatch(r"\d+"), s.str.zfill(width))
+
+
+HCPCS_RE = r"[A-Z0-9]{5}"
+
+
+def is_hcpcs(s: pd.Series) -> pd.Series:
+    """True where a cell looks like a 5-character HCPCS/CPT code."""
+    return s.astype(str).str.strip().str.upper().str.fullmatch(HCPCS_RE).fillna(False)
