@@ -1,0 +1,44 @@
+"""Structured reasons: why an amount is what it is, or why there is none.
+
+A :class:`Reason` carries a short stable ``code`` (for filtering in pandas),
+plain words for a person, and the CMS rule it comes from. Calculators put the
+``code`` in a ``reason`` column of their DataFrames (empty string where the
+amount is payable as is) and :func:`explain` turns a code back into a Reason.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Reason(BaseModel):
+    """Why an amount is absent or adjusted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message} ({self.rule})"
+
+
+REGISTRY: dict[str, Reason] = {}
+
+
+def reason(code: str, message: str, rule: str) -> Reason:
+    """Create and register a reason (modules call this at import time)."""
+    r = Reason(code=code, message=message, rule=rule)
+    existing = REGISTRY.get(code)
+    if existing is not None and existing != r:
+        raise ValueError(f"reason code {code!r} registered twice with different text")
+    REGISTRY[code] = r
+    return r
+
+
+def explain(code: str) -> Reason | None:
+    """The :class:`Reason` for *code*, or ``None`` for an empty code."""
+    if not code:
+        return None
+    return REGISTRY[code]
