@@ -260,7 +260,7 @@ def build_frame(
 
     *keep* selects data rows (e.g. a HCPCS-shaped first cell); other rows
     (blank separators, footnotes) are dropped. Each row's 1-based source line
-    is kept in the ``attrs['lines']`` array for later error messages.
+    is kept in the ``attrs['lines']`` tuple for later error messages.
     """
     width = max(positions.values()) + 1
     body = rows[first:]
@@ -287,7 +287,8 @@ def build_frame(
                                     money=col.kind == "money")
         else:
             df[col.name] = df[col.name].astype(str).str.strip()
-    df.attrs["lines"] = lines
+    # a tuple, not an array: pandas compares attrs with == when merging
+    df.attrs["lines"] = tuple(int(x) for x in lines)
     df.attrs["source"] = name
     return df
 
