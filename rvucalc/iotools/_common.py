@@ -287,10 +287,43 @@ def build_frame(
                                     money=col.kind == "money")
         else:
             df[col.name] = df[col.name].astype(str).str.strip()
-    # a tuple, not an array: pandas compares attrs with == when merging
-    df.attrs["lines"] = tuple(int(x) for x in lines)
+    df.attrs["lines"] = Lines(lines)
     df.attrs["source"] = name
     return df
+
+
+class Lines:
+    """Source line numbers of a table's rows, kept in ``DataFrame.attrs``.
+
+    pandas deep-copies and compares ``attrs`` on nearly every operation; this
+    wrapper makes both O(1) (copies share it, equality is identity) so a
+    19,000-row table does not pay for its provenance on every column access.
+    """
+
+    __slots__ = ("a",)
+
+    def __init__(self, lines: object) -> None:
+        self.a = np.asarray(lines, dtype=np.int64)
+
+    def __deepcopy__(self, memo: dict) -> Lines:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __getitem__(self, i: object) -> object:
+        return self.a[i]
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        return self.a if dtype is None else self.a.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"Lines({len(self.a)} rows)"
 
 
 def zpad(s: pd.Series, width: int) -> pd.Series:

@@ -24,7 +24,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CMSFileError
-from ._common import Col, Source, build_frame, is_hcpcs, load_rows, map_columns, norm, read_bytes, source_name
+from ._common import (
+    Col,
+    Lines,
+    Source,
+    build_frame,
+    is_hcpcs,
+    load_rows,
+    map_columns,
+    norm,
+    read_bytes,
+    source_name,
+)
 
 #: Canonical column -> accepted normalised header texts (see ``_common.norm``).
 COLUMNS: tuple[Col, ...] = (
@@ -138,7 +149,7 @@ def _finish(df: pd.DataFrame, name: str) -> pd.DataFrame:
             lines = lines[keep_mask.to_numpy()]
     cols = [c.name for c in COLUMNS]
     out = df[cols].copy()
-    out.attrs["lines"] = tuple(int(x) for x in lines) if lines is not None else ()
+    out.attrs["lines"] = Lines(lines if lines is not None else [])
     out.attrs["source"] = name
     return out
 
@@ -231,6 +242,6 @@ def read_pprrvu_fixed(src: Source, name: str | None = None) -> pd.DataFrame:
     for c in FLOAT_COLUMNS:
         df[c] = to_float(df[c], name=nm, column=c, lines=larr)
     df["not_used_for_medicare"] = ""
-    df.attrs["lines"] = tuple(lines)
+    df.attrs["lines"] = Lines(lines)
     df.attrs["source"] = nm
     return _finish(df, nm)

@@ -17,7 +17,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CMSFileError
-from ._common import Col, Source, build_frame, find_header, load_rows, map_columns, read_bytes, source_name, zpad
+from ._common import (
+    Col,
+    Source,
+    build_frame,
+    find_header,
+    load_rows,
+    map_columns,
+    read_bytes,
+    source_name,
+    zpad,
+)
 
 FIXED_WIDTH: dict[str, tuple[int, int]] = {
     "state": (1, 2), "zip": (3, 7), "mac": (8, 12), "locality": (13, 14),

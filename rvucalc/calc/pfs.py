@@ -1,0 +1,235 @@
+"""Physician fee schedule payment rules, vectorised over whole tables.
+
+Source: CMS, *National Physician Fee Schedule Relative Value File, CY 2026*
+(RVU26A documentation), section "The formula for 2026 physician fee schedule
+payment amount":
+
+    Non-Facility Pricing Amount = [(Work RVU × Work GPCI)
+        + (Non-Facility PE RVU × PE GPCI) + (MP RVU × MP GPCI)] × CF
+    Facility Pricing Amount     = [(Work RVU × Work GPCI)
+        + (Facility PE RVU × PE GPCI) + (MP RVU × MP GPCI)] × CF
+
+and the OPPS imaging cap (Deficit Reduction Act of 2005, section 5102(b)):
+
+    OPPS Payment Amount = [(Work RVU × Work GPCI) + (OPPS PE RVU × PE GPCI)
+        + (OPPS MP RVU × MP GPCI)] × CF
+
+where the payment is the lower of the two. For a global (no modifier) row of
+a PC/TC code, the work RVU in the OPPS amount is that of the code's -26 row;
+this reproduces every amount in CMS's OPPSCAP file, including the caps that
+CMS lists for carrier-priced globals whose own work RVU is blank.
+
+Amounts are rounded to cents, half up, once, at the end; everything before
+is unrounded. Non-participating amount = 95% of the fee schedule amount and
+limiting charge = 1.0925 × the fee schedule amount (115% of 95%), both from
+the rounded fee schedule amount, rounded again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..reasons import Reason, reason
+from .money import round_cents
+
+SETTINGS = ("nonfacility", "facility")
+
+#: Status codes whose RVUs are used for Medicare payment (RVU file, Status Code).
+PAYABLE_STATUS = frozenset("ART")
+
+_RULE = "CMS RVU file documentation, Attachment A (status code)"
+STATUS_REASONS: dict[str, Reason] = {
+    "B": reason("PFS_STATUS_B", "bundled: payment is included in another service's payment", _RULE + " B"),
+    "C": reason("PFS_STATUS_C", "carrier-priced: the MAC sets the payment case by case", _RULE + " C"),
+    "D": reason("PFS_STATUS_D", "deleted code", _RULE + " D"),
+    "E": reason("PFS_STATUS_E", "excluded from the fee schedule by regulation", _RULE + " E"),
+    "F": reason("PFS_STATUS_F", "deleted/discontinued code", _RULE + " F"),
+    "G": reason("PFS_STATUS_G", "not valid for Medicare: another code is used", _RULE + " G"),
+    "H": reason("PFS_STATUS_H", "deleted modifier: this component is no longer priced", _RULE + " H"),
+    "I": reason("PFS_STATUS_I", "not valid for Medicare: another code is used", _RULE + " I"),
+    "J": reason("PFS_STATUS_J", "anesthesia service: paid by base and time units, not RVUs", _RULE + " J"),
+    "M": reason("PFS_STATUS_M", "measurement code: for reporting only", _RULE + " M"),
+    "N": reason("PFS_STATUS_N", "non-covered service", _RULE + " N"),
+    "P": reason("PFS_STATUS_P", "bundled/excluded: no separate fee schedule payment", _RULE + " P"),
+    "X": reason("PFS_STATUS_X", "statutory exclusion: not a physician service under the fee schedule", _RULE + " X"),
+}
+STATUS_OTHER = reason("PFS_STATUS_OTHER", "status code not payable under the fee schedule", _RULE)
+NA_REASONS: dict[str, Reason] = {
+    "nonfacility": reason("PFS_NA_NONFACILITY",
+                          "no non-facility (office) amount: CMS marks this service NA in that setting",
+                          "CMS RVU file documentation, Non-Facility NA Indicator"),
+    "facility": reason("PFS_NA_FACILITY",
+                       "no facility amount: CMS marks this service NA in that setting",
+                       "CMS RVU file documentation, Facility NA Indicator"),
+}
+OPPS_CAP = reason("PFS_OPPS_CAP", "paid at the OPPS-based cap, lower than the fee schedule amount",
+                  "Deficit Reduction Act of 2005 s.5102(b); CMS RVU file documentation, OPPS payment amount")
+
+NONPAR_FACTOR = 0.95
+LIMITING_FACTOR = 1.0925
+
+
+def status_reason_codes(status: pd.Series) -> np.ndarray:
+    """Reason code per row for the status alone ("" where payable)."""
+    s = status.astype(str).to_numpy()
+    out = np.full(len(s), "", dtype=object)
+    bad = ~np.isin(s, list(PAYABLE_STATUS))
+    out[bad] = [STATUS_REASONS.get(x, STATUS_OTHER).code for x in s[bad]]
+    return out
+
+
+def reason_codes(rvus: pd.DataFrame, setting: str) -> np.ndarray:
+    """Reason code per row of *rvus* for *setting*: status first, then NA."""
+    out = status_reason_codes(rvus["status"])
+    na_col = "na_nonfacility" if setting == "nonfacility" else "na_facility"
+    na = (rvus[na_col].astype(str).to_numpy() == "NA") & (out == "")
+    out[na] = NA_REASONS[setting].code
+    return out
+
+
+def cap_work_rvu(rvus: pd.DataFrame) -> np.ndarray:
+    """Work RVU used in the OPPS cap: a global row borrows its -26 row's work RVU."""
+    work = rvus["work_rvu"].to_numpy(dtype=float).copy()
+    pc = rvus.loc[rvus["modifier"] == "26", ["hcpcs", "work_rvu"]].drop_duplicates("hcpcs")
+    pc_work = rvus["hcpcs"].map(pc.set_index("hcpcs")["work_rvu"]).to_numpy(dtype=float)
+    glob = (rvus["modifier"] == "").to_numpy() & ~np.isnan(pc_work)
+    work[glob] = pc_work[glob]
+    return work
+
+
+@dataclass
+class PriceMatrix:
+    """Amounts for every RVU row × locality, one 2-D array per setting.
+
+    ``amount[setting]`` is rounded to cents with NaN where there is no amount
+    (see ``reason[setting]``, one code per RVU row). ``capped[setting]`` is
+    True where the OPPS cap set the amount. ``opps_cap[setting]`` is
+    ``(rows, caps)``: the positions of the RVU rows that carry OPPS amounts and
+    their rounded OPPS-based caps per locality, kept also for carrier-priced
+    codes, whose carrier price may not exceed the cap.
+    """
+
+    rvus: pd.DataFrame
+    locality_ids: np.ndarray
+    conversion_factor: float
+    amount: dict[str, np.ndarray]
+    reason: dict[str, np.ndarray]
+    capped: dict[str, np.ndarray]
+    opps_cap: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def cap_for(self, setting: str) -> np.ndarray:
+        """The OPPS-based caps as a full (rows × localities) array, NaN where none."""
+        rows, caps = self.opps_cap[setting]
+        full = np.full(self.amount[setting].shape, np.nan)
+        full[rows] = caps
+        return full
+
+
+def gpci_arrays(gpci: pd.DataFrame | None, *, work_floor: bool = True) -> tuple[np.ndarray, ...]:
+    """(locality ids, work, PE, MP GPCI arrays); ``None`` gives the national column (all 1)."""
+    if gpci is None:
+        one = np.ones(1)
+        return np.array(["national"], dtype=object), one, one, one
+    wcol = "work_gpci" if work_floor else "work_gpci_no_floor"
+    return (gpci["locality_id"].to_numpy(dtype=object), gpci[wcol].to_numpy(dtype=float),
+            gpci["pe_gpci"].to_numpy(dtype=float), gpci["mp_gpci"].to_numpy(dtype=float))
+
+
+def price_matrix(
+    rvus: pd.DataFrame,
+    gpci: pd.DataFrame | None,
+    conversion_factor: float,
+    *,
+    work_floor: bool = True,
+    opps_cap: bool = True,
+    settings: tuple[str, ...] = SETTINGS,
+) -> PriceMatrix:
+    """Price every row of *rvus* in every locality of *gpci* (``None``: national).
+
+    One broadcast per setting; the work and MP terms are shared between the
+    settings. All amounts are rounded to cents once, at the end.
+    """
+    loc_ids, wg, peg, mpg = gpci_arrays(gpci, work_floor=work_floor)
+    cf = float(conversion_factor)
+    w = rvus["work_rvu"].to_numpy(dtype=float)
+    mp = rvus["mp_rvu"].to_numpy(dtype=float)
+    base = np.multiply.outer(w, wg)
+    base += np.multiply.outer(mp, mpg)
+    amount: dict[str, np.ndarray] = {}
+    reasons: dict[str, np.ndarray] = {}
+    capped: dict[str, np.ndarray] = {}
+    caps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    cap_w = cap_work_rvu(rvus) if opps_cap else w
+    for setting in settings:
+        pe = rvus[f"pe_{setting}"].to_numpy(dtype=float)
+        a = np.multiply.outer(pe, peg)
+        a += base
+        a *= cf
+        rows = np.empty(0, dtype=np.int64)
+        cap = np.empty((0, a.shape[1]))
+        was_capped = np.zeros(a.shape, dtype=bool)
+        if opps_cap:
+            ope = rvus[f"opps_pe_{setting}"].to_numpy(dtype=float)
+            omp = rvus["opps_mp"].to_numpy(dtype=float)
+            rows = np.flatnonzero((ope > 0) | (omp > 0))
+            if rows.size:
+                cap = (np.multiply.outer(cap_w[rows], wg) + np.multiply.outer(ope[rows], peg)
+                       + np.multiply.outer(omp[rows], mpg)) * cf
+                sub = a[rows]
+                lower = cap < sub
+                was_capped[rows] = lower
+                a[rows] = np.where(lower, cap, sub)
+                cap = round_cents(cap)
+        round_cents(a, out=a)
+        codes = reason_codes(rvus, setting)
+        a[codes != ""] = np.nan
+        was_capped[codes != ""] = False
+        amount[setting], reasons[setting], capped[setting], caps[setting] = a, codes, was_capped, (rows, cap)
+    return PriceMatrix(rvus, loc_ids, cf, amount, reasons, capped, caps)
+
+
+def nonpar(amount: np.ndarray) -> np.ndarray:
+    """Non-participating amount: 95% of the (rounded) fee schedule amount, rounded."""
+    return round_cents(np.asarray(amount, dtype=float) * NONPAR_FACTOR)
+
+
+def limiting_charge(amount: np.ndarray) -> np.ndarray:
+    """Limiting charge: 1.0925 × the (rounded) fee schedule amount, rounded."""
+    return round_cents(np.asarray(amount, dtype=float) * LIMITING_FACTOR)
+
+
+def _cat(values: np.ndarray | pd.Series, idx: np.ndarray) -> pd.Categorical:
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return pd.Categorical.from_codes(codes[idx], categories=pd.Index(uniques, dtype=object))
+
+
+def to_long(pm: PriceMatrix, *, extra: tuple[str, ...] = ("status", "global_days")) -> pd.DataFrame:
+    """One row per RVU row × locality × setting (categorical keys: cheap on 4 M rows).
+
+    Columns: hcpcs, modifier, locality_id, setting, amount (rounded; NaN with
+    a reason), nonpar_amount, limiting_charge, opps_capped, reason, and *extra*.
+    """
+    n, k = len(pm.rvus), len(pm.locality_ids)
+    settings = list(pm.amount)
+    m = len(settings)
+    code_idx = np.tile(np.repeat(np.arange(n), k), m)
+    loc_idx = np.tile(np.arange(k), n * m)
+    amt = np.concatenate([pm.amount[s].ravel() for s in settings])
+    reasons = np.concatenate([pm.reason[s] for s in settings])
+    d = {
+        "hcpcs": _cat(pm.rvus["hcpcs"], code_idx),
+        "modifier": _cat(pm.rvus["modifier"], code_idx),
+        "locality_id": pd.Categorical.from_codes(loc_idx, categories=pd.Index(pm.locality_ids.astype(str))),
+        "setting": pd.Categorical.from_codes(np.repeat(np.arange(m), n * k), categories=settings),
+        "amount": amt,
+        "nonpar_amount": nonpar(amt),
+        "limiting_charge": limiting_charge(amt),
+        "opps_capped": np.concatenate([pm.capped[s].ravel() for s in settings]),
+        "reason": _cat(reasons, np.repeat(np.arange(n * m).reshape(m, n), k, axis=1).ravel()),
+    }
+    for c in extra:
+        d[c] = _cat(pm.rvus[c], code_idx)
+    return pd.DataFrame(d)

@@ -1,0 +1,206 @@
+"""Finding and downloading CMS release files.
+
+Order of search for a table of a release (see :func:`locate`):
+
+1. a local mirror folder: the *mirror* argument, else ``$RVUCALC_MIRROR``
+   (several folders separated by ``os.pathsep``); a member is found by its
+   file name (or a catalogued alias) anywhere below the folder;
+2. the user's cache (``$RVUCALC_CACHE`` or the platform cache folder from
+   platformdirs), where earlier downloads were extracted;
+3. a download of the release zip from CMS with pooch (progress bar, checksum
+   when the catalogue knows it), then a safe extraction of the one member:
+   no absolute or ``..`` paths, a size limit against zip bombs, and an atomic
+   rename so a partial file is never left where a later run would use it.
+
+A checksum in the catalogue is always checked; a file that does not match is
+never used.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .catalogue import Release
+from .errors import DownloadError, MissingFileError
+
+#: Largest member we agree to extract (CMS's biggest members are ~30 MB).
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a release table was found, and what it is."""
+
+    path: Path
+    release: Release
+    table: str
+    sha256: str
+    origin: str  # "mirror" | "cache" | "download"
+    verified: bool  # the catalogue knew a sha256 and it matched
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def mirror_dirs(mirror: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Mirror folders to search: the argument, else ``$RVUCALC_MIRROR``."""
+    raw = os.fspath(mirror) if mirror is not None else os.environ.get("RVUCALC_MIRROR", "")
+    return [Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def cache_dir() -> Path:
+    """The download cache: ``$RVUCALC_CACHE`` or the platform's user cache folder."""
+    env = os.environ.get("RVUCALC_CACHE")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rvucalc"))
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _index(root: Path) -> dict[str, tuple[Path, ...]]:
+    """File name (lower case) -> paths below *root*, built once per mirror."""
+    idx: dict[str, list[Path]] = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            idx.setdefault(f.lower(), []).append(Path(dirpath) / f)
+    return {k: tuple(sorted(v)) for k, v in idx.items()}
+
+
+def _candidates(root: Path, names: tuple[str, ...]) -> list[Path]:
+    idx = _index(root)
+    out: list[Path] = []
+    for n in names:
+        out.extend(idx.get(n.lower(), ()))
+    return out
+
+
+def _choose(cands: list[Path], release: Release, sha: str | None) -> tuple[Path, str, bool] | None:
+    """Pick the candidate for *release*: a checksum match first, then one in a
+    folder named like the release; a known checksum that differs rules a file out."""
+    def in_release_folder(p: Path) -> bool:
+        rid = release.id.lower()
+        short = rid.split("-", 1)[-1]
+        return any(part.lower() in (rid, short) for part in p.parts)
+
+    ordered = sorted(cands, key=lambda p: (not in_release_folder(p), str(p)))
+    for p in ordered:
+        digest = sha256_file(p)
+        if sha is None:
+            return p, digest, False
+        if digest == sha:
+            return p, digest, True
+    return None
+
+
+def locate(
+    release: Release,
+    table: str,
+    *,
+    mirror: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    progress: bool = True,
+) -> Located:
+    """Find (or fetch) the file holding *table* of *release*.
+
+    Raises :class:`MissingFileError` when it is nowhere to be had, naming the
+    file, the places searched and the CMS address to download it from.
+    """
+    spec = release.file(table)
+    searched: list[str] = []
+    for root in mirror_dirs(mirror):
+        searched.append(str(root))
+        if not root.is_dir():
+            continue
+        hit = _choose(_candidates(root, spec.names), release, spec.sha256)
+        if hit:
+            return Located(hit[0], release, table, hit[1], "mirror", hit[2])
+    cdir = cache_dir() / release.id
+    searched.append(str(cdir))
+    for n in spec.names:
+        p = cdir / n
+        if p.is_file():
+            digest = sha256_file(p)
+            if spec.sha256 is None or digest == spec.sha256:
+                return Located(p, release, table, digest, "cache", spec.sha256 is not None)
+    if download and release.url:
+        p = _download_member(release, spec.names, cdir, progress=progress)
+        digest = sha256_file(p)
+        if spec.sha256 is not None and digest != spec.sha256:
+            p.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{spec.name} from {release.url}: sha256 {digest} does not match the catalogue's "
+                f"{spec.sha256}; the file was removed")
+        return Located(p, release, table, digest, "download", spec.sha256 is not None)
+    how = f"download {release.url}" if release.url else f"see {release.page or 'the CMS website'}"
+    raise MissingFileError(
+        f"{spec.name} ({release.label}, table {table!r}) was not found in {', '.join(searched) or 'any mirror'}"
+        f"; {how} and unzip it into a folder named by RVUCALC_MIRROR, or allow downloads")
+
+
+def _download_member(release: Release, names: tuple[str, ...], dest: Path, *, progress: bool) -> Path:
+    import pooch
+
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        zpath = Path(pooch.retrieve(url=str(release.url), known_hash=release.sha256, path=dest,
+                                    fname=PurePosixPath(str(release.url)).name or f"{release.id}.zip",
+                                    progressbar=progress))
+    except Exception as exc:  # network errors, HTTP errors, checksum mismatch
+        raise DownloadError(f"could not download {release.url} for {release.label}: {exc}") from exc
+    return extract_member(zpath, names, dest)
+
+
+def extract_member(zpath: Path, names: tuple[str, ...], dest: Path) -> Path:
+    """Extract the first member whose file name is one of *names* (case-insensitive).
+
+    Members with absolute paths or ``..`` are refused; a member larger than
+    :data:`MAX_MEMBER_BYTES`, or that inflates past its declared size, is
+    refused; the file appears at ``dest/<name>`` only once fully written.
+    """
+    wanted = {n.lower() for n in names}
+    try:
+        zf = zipfile.ZipFile(zpath)
+    except zipfile.BadZipFile as exc:
+        raise DownloadError(f"{zpath.name}: not a zip file") from exc
+    with zf:
+        for info in zf.infolist():
+            pp = PurePosixPath(info.filename.replace("\\", "/"))
+            if pp.is_absolute() or ".." in pp.parts or info.filename.startswith("/"):
+                raise DownloadError(f"{zpath.name}: refusing unsafe member path {info.filename!r}")
+            if pp.name.lower() in wanted:
+                if info.file_size > MAX_MEMBER_BYTES:
+                    raise DownloadError(f"{zpath.name}: member {info.filename} is too large")
+                target = dest / pp.name
+                fd, tmp = tempfile.mkstemp(dir=dest, prefix=".part-")
+                try:
+                    written = 0
+                    with zf.open(info) as src, os.fdopen(fd, "wb") as out:
+                        for chunk in iter(lambda: src.read(1 << 20), b""):
+                            written += len(chunk)
+                            if written > max(info.file_size, 1) or written > MAX_MEMBER_BYTES:
+                                raise DownloadError(
+                                    f"{zpath.name}: member {info.filename} inflates past its declared size")
+                            out.write(chunk)
+                    os.replace(tmp, target)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
+                return target
+    raise DownloadError(f"{zpath.name}: no member named {' or '.join(names)}")
