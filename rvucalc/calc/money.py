@@ -14,6 +14,8 @@ def round_cents(x: np.ndarray | float, out: np.ndarray | None = None) -> np.ndar
 
     Works in place when *out* is given (used on whole fee schedules).
     """
+    if out is None:
+        return np.floor(np.asarray(x, dtype=float) * 100.0 + (0.5 + _NUDGE)) / 100.0
     a = np.multiply(x, 100.0, out=out)
     np.add(a, 0.5 + _NUDGE, out=a)
     np.floor(a, out=a)

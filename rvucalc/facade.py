@@ -1,0 +1,474 @@
+"""The thin facade for notebooks and scripts: ``rvucalc.load(2026).quote("20983")``.
+
+It picks a release from the catalogue, finds its files (mirror, cache or
+download), reads them with :mod:`rvucalc.iotools` (caching the parsed tables
+as parquet keyed by the file's sha256) and hands the tables to the pure
+functions in :mod:`rvucalc.calc`. Every result names its sources.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from . import catalogue
+from .calc import pfs as pfs_calc
+from .catalogue import Release
+from .errors import (
+    DownloadError,
+    MissingFileError,
+    ReleaseNotFoundError,
+    UnknownCodeError,
+    UnknownLocalityError,
+)
+from .fetch import Located, cache_dir, locate
+from .iotools.anes import read_anes
+from .iotools.gpci import read_gpci
+from .iotools.locco import read_locco
+from .iotools.oppscap import read_oppscap
+from .iotools.pprrvu import read_pprrvu
+from .iotools.zip5 import read_zip5
+from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
+from .reasons import explain
+
+#: Bump when a reader's output changes, so cached parquet files are not reused.
+PARSER_VERSION = "1"
+
+READERS: dict[str, Callable[..., pd.DataFrame]] = {
+    "pprrvu": read_pprrvu, "pprrvu_qp": read_pprrvu, "gpci": read_gpci, "locco": read_locco,
+    "anes": read_anes, "oppscap": read_oppscap, "zip5": read_zip5,
+}
+
+
+def offline() -> bool:
+    """Downloads are off when ``$RVUCALC_OFFLINE`` is set (tests and CI set it)."""
+    return os.environ.get("RVUCALC_OFFLINE", "") not in ("", "0", "false", "no")
+
+
+def read_cached(loc: Located, reader: Callable[..., pd.DataFrame]) -> pd.DataFrame:
+    """Read *loc* with *reader*, through a parquet copy in the cache keyed by sha256.
+
+    The parquet copy is written atomically; if the cache is not writable the
+    table is simply parsed each time.
+    """
+    pq = cache_dir() / "parsed" / f"{loc.sha256[:20]}-{loc.table}-v{PARSER_VERSION}.parquet"
+    if pq.is_file():
+        try:
+            return pd.read_parquet(pq)
+        except Exception:  # a damaged cache file is rebuilt
+            pq.unlink(missing_ok=True)
+    df = reader(loc.path, name=loc.path.name)
+    df.attrs.clear()
+    try:
+        pq.parent.mkdir(parents=True, exist_ok=True)
+        tmp = pq.with_suffix(f".tmp{os.getpid()}")
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, pq)
+    except OSError:
+        pass
+    return df
+
+
+def _source(loc: Located, note: str = "") -> Source:
+    return Source(release=loc.release.id, release_label=loc.release.label, table=loc.table,
+                  file=loc.path.name, sha256=loc.sha256, origin=loc.origin, verified=loc.verified,
+                  note=note)
+
+
+def split_code(code: str, modifier: str | None = None) -> tuple[str, str]:
+    """``"71046-26"`` / ``"71046 26"`` / ``("71046", "26")`` -> ``("71046", "26")``."""
+    c = str(code).strip().upper()
+    m = re.fullmatch(r"([A-Z0-9]{5})(?:[\s\-_:]+([A-Z0-9]{2}))?", c)
+    if not m:
+        raise UnknownCodeError(f"{code!r} is not a HCPCS code (five letters/digits, e.g. 20983 or G0463)")
+    mod = (modifier or m.group(2) or "").strip().upper()
+    return m.group(1), mod
+
+
+class FeeSchedule:
+    """One PFS release with its GPCIs, localities and conversion factor.
+
+    Create with :func:`load`. Tables (canonical columns): :attr:`rvus`,
+    :attr:`gpci`, :attr:`localities`, :attr:`zip5`, :attr:`anes`.
+    """
+
+    def __init__(
+        self,
+        release: Release,
+        *,
+        mirror: str | os.PathLike[str] | None = None,
+        qp: bool = False,
+        conversion_factor: float | None = None,
+        work_floor: bool = True,
+        download: bool | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.release = release
+        self.year = release.year
+        self.mirror = mirror
+        self.download = (not offline()) if download is None else download
+        self.progress = progress
+        self.work_floor = work_floor
+        self.sources: dict[str, Source] = {}
+        self.rvus = self._table("pprrvu")
+        file_cf = float(self.rvus["conversion_factor"].iloc[0])
+        cfs = release.conversion_factors
+        if conversion_factor is not None:
+            self.conversion_factor, self.conversion_factor_kind = float(conversion_factor), "what-if (user)"
+        elif qp:
+            if "qp" not in cfs:
+                raise ReleaseNotFoundError(f"{release.id}: the catalogue has no QP conversion factor")
+            self.conversion_factor, self.conversion_factor_kind = cfs["qp"], "QP (qualifying APM participant)"
+        else:
+            self.conversion_factor = file_cf
+            self.conversion_factor_kind = "non-QP, from the PPRRVU file" if "qp" in cfs else "from the PPRRVU file"
+        self.gpci = self._table("gpci")
+
+    # -- tables -------------------------------------------------------------
+    def _locate(self, table: str, release: Release | None = None) -> tuple[Located, str]:
+        """Locate *table* in this release, else in another release of the same year."""
+        rel = release or self.release
+        candidates = [rel] + [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id]
+        errors: list[str] = []
+        for r in candidates:
+            if table not in r.files:
+                continue
+            try:
+                loc = locate(r, table, mirror=self.mirror, download=self.download, progress=self.progress)
+            except (MissingFileError, DownloadError) as exc:
+                errors.append(str(exc))
+                continue
+            note = "" if r.id == rel.id else f"used in place of {rel.id}'s copy, which was not available"
+            return loc, note
+        raise MissingFileError(f"no {table!r} table for {rel.label}: " + " | ".join(errors[:2]))
+
+    def _table(self, table: str) -> pd.DataFrame:
+        loc, note = self._locate(table)
+        self.sources[table] = _source(loc, note)
+        return read_cached(loc, READERS[table])
+
+    @functools.cached_property
+    def localities(self) -> pd.DataFrame:
+        """The payment localities: GPCIs plus state name and counties from LOCCO."""
+        loc = self.gpci.copy()
+        try:
+            lc = self._table("locco")
+        except MissingFileError:
+            loc["state_name"], loc["counties"] = "", ""
+            return loc
+        agg = lc.groupby("locality_id", sort=False).agg(
+            state_name=("state", "first"), area_name=("area_name", "first"),
+            counties=("counties", lambda s: "; ".join(dict.fromkeys(x for x in s if x))))
+        return loc.merge(agg, how="left", left_on="locality_id", right_index=True).fillna(
+            {"state_name": "", "counties": "", "area_name": ""})
+
+    @functools.cached_property
+    def zip5(self) -> pd.DataFrame:
+        """ZIP code -> carrier locality (newest ZIP5 file effective by this release's date)."""
+        rels = catalogue.releases("zip5")
+        eff = self.release.effective or f"{self.year}-12-31"
+        ordered = sorted(rels, key=lambda r: (str(r.effective or "") <= eff, r.effective or ""), reverse=True)
+        errors = []
+        for r in ordered:
+            try:
+                loc = locate(r, "zip5", mirror=self.mirror, download=self.download, progress=self.progress)
+            except (MissingFileError, DownloadError) as exc:
+                errors.append(str(exc))
+                continue
+            self.sources["zip5"] = _source(loc)
+            return read_cached(loc, read_zip5)
+        raise MissingFileError("no ZIP5 file available: " + " | ".join(errors[:2]))
+
+    @functools.cached_property
+    def anes(self) -> pd.DataFrame:
+        """Anesthesia conversion factors by locality."""
+        return self._table("anes")
+
+    # -- lookups ------------------------------------------------------------
+    def code_rows(self, hcpcs: str, modifier: str | None = None) -> pd.DataFrame:
+        code, mod = split_code(hcpcs, modifier)
+        rows = self.rvus[(self.rvus["hcpcs"] == code) & (self.rvus["modifier"] == mod)]
+        if rows.empty:
+            self._unknown(code, mod)
+        return rows
+
+    def _unknown(self, code: str, mod: str) -> None:
+        if mod and (self.rvus["hcpcs"] == code).any():
+            mods = sorted(set(self.rvus.loc[self.rvus["hcpcs"] == code, "modifier"]))
+            shown = ", ".join(m or "(none)" for m in mods)
+            raise UnknownCodeError(f"{code} has no row with modifier {mod} in {self.release.id} "
+                                   f"(rows exist for modifiers: {shown}); other modifiers are "
+                                   "priced from the code's own row with payment-policy rules")
+        near = difflib.get_close_matches(code, self._codes, n=5, cutoff=0.6)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise UnknownCodeError(f"{code} is not in {self.release.label} ({self.sources['pprrvu'].file}){hint}")
+
+    @functools.cached_property
+    def _codes(self) -> list[str]:
+        return sorted(set(self.rvus["hcpcs"]))
+
+    def resolve_locality(self, locality: str | None = None, zip: str | None = None) -> str | None:
+        """Locality id (``"01182-18"``) from a locality id in any common form or a ZIP code.
+
+        ``None`` for neither (national). A MAC + locality that CMS lists under a
+        second MAC of the same state (California's 01112/01182) resolves to the
+        GPCI row with the same state and locality number.
+        """
+        if zip is not None:
+            z = re.sub(r"\D", "", str(zip))[:5]
+            if len(z) != 5:
+                raise UnknownLocalityError(f"{zip!r} is not a 5-digit ZIP code")
+            hit = self.zip5.loc[self.zip5["zip"] == z, "locality_id"]
+            if hit.empty:
+                raise UnknownLocalityError(f"ZIP {z} is not in {self.sources['zip5'].file}")
+            return self._canonical_locality(str(hit.iloc[0]))
+        if locality is None or str(locality).strip().lower() in ("", "national", "us"):
+            return None
+        m = re.fullmatch(r"\s*(\d{4,5})\D*(\d{1,2})\s*", str(locality))
+        if not m:
+            raise UnknownLocalityError(
+                f"{locality!r} is not a locality id; use MAC-locality like '01182-18' "
+                "(see rvucalc localities), or a ZIP code")
+        return self._canonical_locality(f"{m.group(1).zfill(5)}-{m.group(2).zfill(2)}")
+
+    def _canonical_locality(self, lid: str) -> str:
+        ids = self.gpci["locality_id"]
+        if (ids == lid).any():
+            return lid
+        mac, num = lid.split("-")
+        state = self.gpci.loc[self.gpci["mac"] == mac, "state"]
+        if not state.empty:
+            alt = self.gpci.loc[(self.gpci["state"] == state.iloc[0]) & (self.gpci["locality"] == num), "locality_id"]
+            if len(alt) == 1:
+                return str(alt.iloc[0])
+        raise UnknownLocalityError(f"locality {lid} is not in {self.sources['gpci'].file}")
+
+    def _gpci_rows(self, localities: Iterable[str] | None) -> pd.DataFrame:
+        if localities is None:
+            return self.gpci
+        ids = [self.resolve_locality(x) for x in localities]
+        return self.gpci.set_index("locality_id").loc[ids].reset_index()
+
+    def locality_info(self, locality_id: str) -> LocalityInfo:
+        row = self.localities.loc[self.localities["locality_id"] == locality_id].iloc[0]
+        return LocalityInfo(
+            locality_id=locality_id, mac=row["mac"], locality=row["locality"], state=row["state"],
+            name=row["locality_name"], counties=row.get("counties", "") or "",
+            work_gpci=row["work_gpci"], work_gpci_no_floor=row["work_gpci_no_floor"],
+            pe_gpci=row["pe_gpci"], mp_gpci=row["mp_gpci"])
+
+    # -- pricing ------------------------------------------------------------
+    def _cf(self, conversion_factor: float | None, qp: bool | None) -> tuple[float, str]:
+        if conversion_factor is not None:
+            return float(conversion_factor), "what-if (user)"
+        if qp is True:
+            cf = self.release.conversion_factors.get("qp")
+            if cf is None:
+                raise ReleaseNotFoundError(f"{self.release.id}: no QP conversion factor in the catalogue")
+            return cf, "QP (qualifying APM participant)"
+        if qp is False and "nonqp" in self.release.conversion_factors:
+            return self.release.conversion_factors["nonqp"], "non-QP"
+        return self.conversion_factor, self.conversion_factor_kind
+
+    def quote(
+        self,
+        hcpcs: str,
+        modifier: str | None = None,
+        *,
+        locality: str | None = None,
+        zip: str | None = None,
+        conversion_factor: float | None = None,
+        qp: bool | None = None,
+        work_floor: bool | None = None,
+    ) -> Quote:
+        """Price one code (with modifier 26/TC/53 from its own row) nationally or in one locality.
+
+        Amounts are rounded to cents, half up, once at the end (see
+        :mod:`rvucalc.calc.pfs`). A setting with no amount carries its reason.
+        """
+        rows = self.code_rows(hcpcs, modifier)
+        lid = self.resolve_locality(locality, zip)
+        floor = self.work_floor if work_floor is None else work_floor
+        cf, kind = self._cf(conversion_factor, qp)
+        g = None if lid is None else self.gpci[self.gpci["locality_id"] == lid]
+        # the -26 row is needed for the global row's OPPS cap
+        code = rows["hcpcs"].iloc[0]
+        fam = self.rvus[self.rvus["hcpcs"] == code]
+        pm = pfs_calc.price_matrix(fam, g, cf, work_floor=floor)
+        i = int(np.flatnonzero((fam["modifier"] == rows["modifier"].iloc[0]).to_numpy())[0])
+        r = fam.iloc[i]
+        amounts = {}
+        for s in pfs_calc.SETTINGS:
+            a = float(pm.amount[s][i, 0])
+            cap_rows, caps = pm.opps_cap[s]
+            cap = float(caps[list(cap_rows).index(i), 0]) if i in cap_rows else None
+            ok = not np.isnan(a)
+            amounts[s] = SettingAmount(
+                setting=s, amount=a if ok else None,
+                nonpar_amount=float(pfs_calc.nonpar(a)) if ok else None,
+                limiting_charge=float(pfs_calc.limiting_charge(a)) if ok else None,
+                opps_capped=bool(pm.capped[s][i, 0]), opps_cap=cap,
+                reason=explain(str(pm.reason[s][i])))
+        srcs = [self.sources["pprrvu"]] + ([self.sources["gpci"]] if lid else [])
+        if zip is not None:
+            srcs.append(self.sources["zip5"])
+        return Quote(
+            hcpcs=r["hcpcs"], modifier=r["modifier"], description=r["description"], status=r["status"],
+            global_days=r["global_days"], pctc=r["pctc"],
+            indicators={k: str(r[k]) for k in ("mult_proc", "bilat_surg", "asst_surg", "co_surg",
+                                               "team_surg", "endo_base", "imaging_family", "pricing_ind")},
+            rvus=RVUs(work=r["work_rvu"], pe_nonfacility=r["pe_nonfacility"], pe_facility=r["pe_facility"],
+                      mp=r["mp_rvu"], total_nonfacility=r["total_nonfacility"],
+                      total_facility=r["total_facility"]),
+            locality=None if lid is None else self.locality_info(lid), zip=zip,
+            conversion_factor=cf, conversion_factor_kind=kind, work_gpci_floor=floor,
+            nonfacility=amounts["nonfacility"], facility=amounts["facility"],
+            release=self.release.id, sources=srcs)
+
+    def price_matrix(
+        self,
+        codes: Sequence[str] | None = None,
+        localities: Iterable[str] | None = None,
+        *,
+        conversion_factor: float | None = None,
+        qp: bool | None = None,
+        work_floor: bool | None = None,
+        national: bool = False,
+    ) -> pfs_calc.PriceMatrix:
+        """Amounts as arrays (RVU rows × localities) per setting: the fast path."""
+        rv = self._select(codes)
+        cf, _ = self._cf(conversion_factor, qp)
+        g = None if national else self._gpci_rows(localities)
+        return pfs_calc.price_matrix(rv, g, cf, work_floor=self.work_floor if work_floor is None else work_floor)
+
+    def _select(self, codes: Sequence[str] | None) -> pd.DataFrame:
+        if codes is None:
+            return self.rvus
+        if isinstance(codes, str):
+            codes = [codes]
+        wanted = [split_code(c) for c in codes]
+        plain = {c for c, m in wanted if not m}
+        pairs = {(c, m) for c, m in wanted if m}
+        mask = self.rvus["hcpcs"].isin(plain) | pd.Series(
+            list(zip(self.rvus["hcpcs"], self.rvus["modifier"])), index=self.rvus.index).isin(pairs)
+        found = set(self.rvus.loc[mask, "hcpcs"])
+        for c, m in wanted:
+            if c not in found:
+                self._unknown(c, m)
+        # keep the -26 rows of selected PC/TC codes: their work RVU sets the global's OPPS cap
+        fam = self.rvus["hcpcs"].isin(found)
+        return self.rvus[mask | (fam & (self.rvus["modifier"] == "26"))].assign(
+            _asked=mask[mask | (fam & (self.rvus["modifier"] == "26"))])
+
+    def schedule(
+        self,
+        codes: Sequence[str] | None = None,
+        localities: Iterable[str] | None = None,
+        *,
+        conversion_factor: float | None = None,
+        qp: bool | None = None,
+        work_floor: bool | None = None,
+        national: bool = False,
+    ) -> pd.DataFrame:
+        """Long table: one row per code (+modifier) × locality × setting.
+
+        Columns: hcpcs, modifier, locality_id, setting, amount, nonpar_amount,
+        limiting_charge, opps_capped, reason (code; see :func:`rvucalc.explain`),
+        status, global_days, release. ``national=True`` prices with all GPCIs 1.
+        Rows asked for are never dropped: an unpayable one has a reason.
+        """
+        rv = self._select(codes)
+        cf, _ = self._cf(conversion_factor, qp)
+        g = None if national else self._gpci_rows(localities)
+        pm = pfs_calc.price_matrix(rv.drop(columns="_asked"), g, cf,
+                                   work_floor=self.work_floor if work_floor is None else work_floor)
+        out = pfs_calc.to_long(pm)
+        asked = rv["_asked"].to_numpy()
+        if not asked.all():
+            k = len(pm.locality_ids)
+            keep = np.tile(np.repeat(asked, k), len(pm.amount))
+            out = out[keep].reset_index(drop=True)
+        out["conversion_factor"] = cf
+        out["release"] = self.release.id
+        return out
+
+    def __repr__(self) -> str:
+        return (f"<FeeSchedule {self.release.id} ({self.release.label}): {len(self.rvus)} RVU rows, "
+                f"{len(self.gpci)} localities, CF ${self.conversion_factor:.4f}>")
+
+
+def _has_local(rel: Release, table: str, mirror: str | os.PathLike[str] | None) -> bool:
+    try:
+        locate(rel, table, mirror=mirror, download=False)
+        return True
+    except (MissingFileError, DownloadError):
+        return False
+
+
+def choose_release(year: int | None = None, release: str | None = None, *,
+                   mirror: str | os.PathLike[str] | None = None, download: bool | None = None) -> Release:
+    """The PFS release to use: *release* by id, else the newest of *year* whose
+    PPRRVU file is at hand (mirror or cache), else the newest of *year* that
+    can be downloaded."""
+    if release is not None:
+        return catalogue.get(release)
+    years = [year] if year is not None else sorted({r.year for r in catalogue.releases("pfs")
+                                                    if r.year <= date.today().year}, reverse=True)
+    dl = (not offline()) if download is None else download
+    for y in years:
+        rels = catalogue.for_year("pfs", y)
+        for r in rels:
+            if "pprrvu" in r.files and _has_local(r, "pprrvu", mirror):
+                return r
+        if dl:
+            for r in rels:
+                if "pprrvu" in r.files and r.url:
+                    return r
+    raise MissingFileError(
+        f"no PFS release for {year or 'any year'} is in the mirror or cache"
+        + ("" if dl else " and downloads are off (RVUCALC_OFFLINE)")
+        + "; set RVUCALC_MIRROR to a folder holding the CMS files, or allow downloads")
+
+
+def load(
+    year: int | None = None,
+    release: str | None = None,
+    *,
+    mirror: str | os.PathLike[str] | None = None,
+    qp: bool = False,
+    conversion_factor: float | None = None,
+    work_floor: bool = True,
+    download: bool | None = None,
+    progress: bool = True,
+) -> FeeSchedule:
+    """Load a PFS release: ``load(2026)`` is the newest CY2026 release at hand.
+
+    Parameters
+    ----------
+    year, release:
+        Calendar year, or a release id from the catalogue (``"rvu25d"``).
+    mirror:
+        Folder of CMS files (default ``$RVUCALC_MIRROR``); files are found by name.
+    qp:
+        Use the qualifying APM participant conversion factor (CY2026: $33.5675)
+        instead of the non-QP one in the file ($33.4009).
+    conversion_factor:
+        Any CF, for what-if pricing.
+    work_floor:
+        Use the work GPCI with the 1.0 floor (default) where the GPCI file has both.
+    download:
+        Allow downloads from CMS (default: yes unless ``$RVUCALC_OFFLINE`` is set).
+    """
+    rel = choose_release(year, release, mirror=mirror, download=download)
+    return FeeSchedule(rel, mirror=mirror, qp=qp, conversion_factor=conversion_factor,
+                       work_floor=work_floor, download=download, progress=progress)
+
+
+__all__ = ["FeeSchedule", "load", "choose_release", "split_code"]
