@@ -30,3 +30,30 @@ def mirror():
     if not MIRROR.is_dir():
         pytest.fail(f"CMS mirror folder missing: {MIRROR}")
     return mirror_path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the library at the mirror, never download, and use a fresh cache."""
+    import tempfile
+
+    os.environ.setdefault("RVUCALC_MIRROR", str(MIRROR))
+    os.environ["RVUCALC_OFFLINE"] = "1"
+    os.environ["RVUCALC_CACHE"] = tempfile.mkdtemp(prefix="rvucalc-test-cache-")
+
+
+@pytest.fixture(scope="session")
+def fs26():
+    """The CY2026 fee schedule (RVU26C, July) from the mirror."""
+    import rvucalc
+
+    mirror_path("pfs/rvu26c/PPRRVU2026_Jul_nonQPP.csv")
+    return rvucalc.load(2026)
+
+
+@pytest.fixture(scope="session")
+def fs25():
+    """The CY2025 fee schedule (RVU25D, October) from the mirror."""
+    import rvucalc
+
+    mirror_path("pfs/rvu25d/PPRRVU2025_Oct.csv")
+    return rvucalc.load(release="rvu25d")

@@ -146,11 +146,15 @@ def price_matrix(
     work_floor: bool = True,
     opps_cap: bool = True,
     settings: tuple[str, ...] = SETTINGS,
+    mask_unpayable: bool = True,
 ) -> PriceMatrix:
     """Price every row of *rvus* in every locality of *gpci* (``None``: national).
 
     One broadcast per setting; the work and MP terms are shared between the
-    settings. All amounts are rounded to cents once, at the end.
+    settings. All amounts are rounded to cents once, at the end. With
+    ``mask_unpayable=False`` the formula's value is kept where the reason
+    says no amount is paid (CMS's own OPPSCAP and payment files list amounts
+    for NA settings; rvucalc's results do not, by default).
     """
     loc_ids, wg, peg, mpg = gpci_arrays(gpci, work_floor=work_floor)
     cf = float(conversion_factor)
@@ -185,8 +189,9 @@ def price_matrix(
                 cap = round_cents(cap)
         round_cents(a, out=a)
         codes = reason_codes(rvus, setting)
-        a[codes != ""] = np.nan
-        was_capped[codes != ""] = False
+        if mask_unpayable:
+            a[codes != ""] = np.nan
+            was_capped[codes != ""] = False
         amount[setting], reasons[setting], capped[setting], caps[setting] = a, codes, was_capped, (rows, cap)
     return PriceMatrix(rvus, loc_ids, cf, amount, reasons, capped, caps)
 
