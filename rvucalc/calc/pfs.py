@@ -74,16 +74,15 @@ LIMITING_FACTOR = 1.0925
 
 def status_reason_codes(status: pd.Series) -> np.ndarray:
     """Reason code per row for the status alone ("" where payable)."""
-    s = status.astype(str).to_numpy()
-    out = np.full(len(s), "", dtype=object)
-    bad = ~np.isin(s, list(PAYABLE_STATUS))
-    out[bad] = [STATUS_REASONS.get(x, STATUS_OTHER).code for x in s[bad]]
-    return out
+    codes, uniques = pd.factorize(status.astype(str).to_numpy(dtype=object))
+    table = np.array(["" if u in PAYABLE_STATUS else STATUS_REASONS.get(u, STATUS_OTHER).code
+                      for u in uniques] + [STATUS_OTHER.code], dtype=object)
+    return table[codes]  # code -1 (missing status) takes the last entry
 
 
-def reason_codes(rvus: pd.DataFrame, setting: str) -> np.ndarray:
+def reason_codes(rvus: pd.DataFrame, setting: str, status_codes: np.ndarray | None = None) -> np.ndarray:
     """Reason code per row of *rvus* for *setting*: status first, then NA."""
-    out = status_reason_codes(rvus["status"])
+    out = (status_reason_codes(rvus["status"]) if status_codes is None else status_codes).copy()
     na_col = "na_nonfacility" if setting == "nonfacility" else "na_facility"
     na = (rvus[na_col].astype(str).to_numpy() == "NA") & (out == "")
     out[na] = NA_REASONS[setting].code
@@ -167,6 +166,7 @@ def price_matrix(
     capped: dict[str, np.ndarray] = {}
     caps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     cap_w = cap_work_rvu(rvus) if opps_cap else w
+    st_codes = status_reason_codes(rvus["status"])
     for setting in settings:
         pe = rvus[f"pe_{setting}"].to_numpy(dtype=float)
         a = np.multiply.outer(pe, peg)
@@ -188,10 +188,11 @@ def price_matrix(
                 a[rows] = np.where(lower, cap, sub)
                 cap = round_cents(cap)
         round_cents(a, out=a)
-        codes = reason_codes(rvus, setting)
+        codes = reason_codes(rvus, setting, st_codes)
         if mask_unpayable:
-            a[codes != ""] = np.nan
-            was_capped[codes != ""] = False
+            unpaid = codes != ""
+            a[unpaid] = np.nan
+            was_capped[unpaid] = False
         amount[setting], reasons[setting], capped[setting], caps[setting] = a, codes, was_capped, (rows, cap)
     return PriceMatrix(rvus, loc_ids, cf, amount, reasons, capped, caps)
 
