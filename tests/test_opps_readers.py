@@ -110,7 +110,7 @@ def test_addendum_b_xlsx_with_preamble():
     ws.append([h for h in B_HEADER.split(",")])
     ws.append(["Z9901", "Synthetic one", "J1", 5114, 83.142, 7413.38, ".", 1482.68, None, None,
                None, None, "*"])
-    ws.append(["Z9921", "Synthetic two", "K", 701, None, 12.5, None, 2.5])
+    ws.append(["Z9921", "Synthetic two", "K", 701, None, 12.5, None, 2.5, 0.19648, 2.46])
     ws.append([100, "Synthetic numeric code", "N"])  # Excel dropped the zeros of 00100
     buf = io.BytesIO()
     wb.save(buf)
@@ -120,6 +120,7 @@ def test_addendum_b_xlsx_with_preamble():
     assert r.loc["Z9921", "apc"] == "0701"
     assert r.loc["Z9901", "payment_rate"] == 7413.38
     assert r.loc["Z9921", "minimum_copay"] == 2.5
+    assert r.loc["Z9921", "ira_coinsurance_pct"] == pytest.approx(19.648)  # Excel percent cell
     assert list(df.attrs["lines"]) == [5, 6, 7]
 
 

@@ -310,8 +310,8 @@ def opps_payment(
     Returns
     -------
     DataFrame
-        ``addb`` plus: ``wage_index`` (as applied; 1.0 for non-adjusted SIs is
-        *not* substituted — the row's index is shown), ``wage_adjusted`` (bool),
+        ``addb`` plus: ``wage_index`` (the row's wage index, also on rows whose
+        SI is not wage adjusted), ``wage_adjusted`` (bool: the wage index was applied),
         ``payment`` (wage-adjusted payment), ``copay`` (wage-adjusted
         beneficiary copayment after the deductible cap), ``copay_capped``
         (bool), ``medicare`` (payment − copay), ``conditional`` (bool: Q1–Q3/J2
@@ -426,7 +426,7 @@ def t_discount(
     order = pd.Series(np.arange(len(out)), index=out.index)
     tmp = pd.DataFrame({"c": out[claim], "a": ranked, "o": order})
     tmp = tmp.sort_values(["c", "a", "o"], ascending=[True, False, True], na_position="last")
-    tmp["r"] = tmp.groupby("c", sort=False).cumcount() + 1
+    tmp["r"] = tmp.groupby("c", sort=False, dropna=False).cumcount() + 1
     rank = tmp["r"].reindex(out.index).where(is_t, 0).astype(int)
     n = out[units].astype("float64") if units is not None else pd.Series(1.0, index=out.index)
     top = (1.0 + 0.5 * (n - 1.0)) / n

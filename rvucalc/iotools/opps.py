@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CMSFileError
-from ._common import Col, Source, build_frame, find_header, load_rows, map_columns, zpad
+from ._common import Col, Source, build_frame, find_header, load_rows, map_columns, norm, zpad
 
 __all__ = [
     "ADDENDUM_B_COLUMNS",
@@ -143,6 +143,10 @@ def _finish(df: pd.DataFrame, spec: list[tuple[Col, str]]) -> pd.DataFrame:
         else:
             df[col.name] = ""
     df["changed"] = df["changed"].astype(str).str.strip().ne("").astype(bool)
+    ira = df["ira_coinsurance_pct"].astype("float64")
+    if ira.notna().any() and ira.max() <= 1.0:
+        # an XLSX percent cell arrives as a fraction (0.19648 for 19.648%)
+        df["ira_coinsurance_pct"] = ira * 100.0
     df["status_indicator"] = df["status_indicator"].astype(str).str.strip().str.upper()
     df["apc"] = zpad(df["apc"], 4)
     attrs = dict(df.attrs)
@@ -234,7 +238,8 @@ def read_addendum_b(src: Source, name: str | None = None) -> pd.DataFrame:
         ``""`` when none), ``relative_weight``, ``payment_rate``,
         ``national_copay`` (national unadjusted copayment; NaN where CMS shows
         ``.``), ``minimum_copay`` (minimum unadjusted copayment),
-        ``ira_coinsurance_pct`` (percent, e.g. ``19.648``), ``adjusted_copay``
+        ``ira_coinsurance_pct`` (percent, e.g. ``19.648``; an XLSX whose
+        percentages arrive as fractions is scaled to percent), ``adjusted_copay``
         (CMS's adjusted beneficiary copayment), ``pass_through_expiration``,
         ``note`` (text) and ``changed`` (bool, CMS's "* Indicates a Change").
         Optional columns absent from the file are NaN / ``""`` / False. Money is
@@ -300,7 +305,6 @@ _FY_TRANSITION = re.compile(r"^\d*FY(\d{4})TRANSITIONFORTHEDISCONTINUATION")
 
 def _pick_fy(header: Sequence[str], rx: re.Pattern[str]) -> int | None:
     """Position of the header cell matching *rx* with the highest fiscal year."""
-    from ._common import norm
 
     best: tuple[int, int] | None = None
     for i, h in enumerate(header):
@@ -333,7 +337,6 @@ def read_ipps_table2(src: Source, name: str | None = None) -> pd.DataFrame:
     ``out_migration_adjustment`` (NaN when absent). ``attrs['wage_index_column']``
     names the header used.
     """
-    from ._common import norm
 
     rows, nm = load_rows(src, name)
 
