@@ -305,7 +305,6 @@ _FY_TRANSITION = re.compile(r"^\d*FY(\d{4})TRANSITIONFORTHEDISCONTINUATION")
 
 def _pick_fy(header: Sequence[str], rx: re.Pattern[str]) -> int | None:
     """Position of the header cell matching *rx* with the highest fiscal year."""
-
     best: tuple[int, int] | None = None
     for i, h in enumerate(header):
         m = rx.match(norm(h))
@@ -337,7 +336,6 @@ def read_ipps_table2(src: Source, name: str | None = None) -> pd.DataFrame:
     ``out_migration_adjustment`` (NaN when absent). ``attrs['wage_index_column']``
     names the header used.
     """
-
     rows, nm = load_rows(src, name)
 
     def is_header(cells: list[str]) -> bool:
