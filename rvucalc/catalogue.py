@@ -26,7 +26,8 @@ class FileSpec:
     table: str
     name: str
     aliases: tuple[str, ...] = ()
-    sha256: str | None = None
+    sha256: str | None = None  # of the member exactly as CMS ships it
+    mirror_sha256: tuple[str, ...] = ()  # of known third-party copies (re-saved, not CMS's bytes)
     format: str | None = None
     note: str | None = None
 
@@ -83,7 +84,9 @@ def _parse(path: Path) -> Release:
         d = tomllib.load(fh)
     files = {
         k: FileSpec(table=k, name=v["name"], aliases=tuple(v.get("aliases", ())),
-                    sha256=v.get("sha256"), format=v.get("format"), note=v.get("note"))
+                    sha256=v.get("sha256"), format=v.get("format"), note=v.get("note"),
+                    mirror_sha256=tuple([v["mirror_sha256"]] if isinstance(v.get("mirror_sha256"), str)
+                                        else v.get("mirror_sha256", ())))
         for k, v in d.get("files", {}).items()
     }
     known = {"id", "system", "year", "label", "quarter", "letter", "effective", "page", "url",

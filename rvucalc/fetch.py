@@ -26,7 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .catalogue import Release
+from .catalogue import FileSpec, Release
 from .errors import DownloadError, MissingFileError
 
 #: Largest member we agree to extract (CMS's biggest members are ~30 MB).
@@ -91,9 +91,11 @@ def _candidates(root: Path, names: tuple[str, ...]) -> list[Path]:
     return out
 
 
-def _choose(cands: list[Path], release: Release, sha: str | None) -> tuple[Path, str, bool] | None:
-    """Pick the candidate for *release*: a checksum match first, then one in a
-    folder named like the release; a known checksum that differs rules a file out."""
+def _choose(cands: list[Path], release: Release, spec: FileSpec) -> tuple[Path, str, bool] | None:
+    """Pick the candidate for *release*: one in a folder named like the release
+    first. A file whose sha256 is CMS's is verified; one matching a catalogued
+    third-party copy (``mirror_sha256``) is used unverified; when CMS's sha256
+    is known, any other file is ruled out."""
     def in_release_folder(p: Path) -> bool:
         rid = release.id.lower()
         short = rid.split("-", 1)[-1]
@@ -102,10 +104,10 @@ def _choose(cands: list[Path], release: Release, sha: str | None) -> tuple[Path,
     ordered = sorted(cands, key=lambda p: (not in_release_folder(p), str(p)))
     for p in ordered:
         digest = sha256_file(p)
-        if sha is None:
-            return p, digest, False
-        if digest == sha:
+        if digest == spec.sha256:
             return p, digest, True
+        if spec.sha256 is None or digest in spec.mirror_sha256:
+            return p, digest, False
     return None
 
 
@@ -128,7 +130,7 @@ def locate(
         searched.append(str(root))
         if not root.is_dir():
             continue
-        hit = _choose(_candidates(root, spec.names), release, spec.sha256)
+        hit = _choose(_candidates(root, spec.names), release, spec)
         if hit:
             return Located(hit[0], release, table, hit[1], "mirror", hit[2])
     cdir = cache_dir() / release.id
