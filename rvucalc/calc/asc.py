@@ -6,22 +6,21 @@ Rules and where they come from:
 
 * National rate. Addenda AA/BB give each code's national payment rate; for the
   indicators whose rate is a relative weight times the ASC conversion factor
-  (42 CFR 416.171(a)-(b)), a what-if conversion factor re-prices the rate as
+  (42 CFR 416.171), a what-if conversion factor re-prices the rate as
   weight x CF. Otherwise the file's rate is used as CMS shipped it.
 * Conversion factor: the annual OPPS/ASC final rule; a reduced factor applies
   to ASCs that fail the ASC Quality Reporting (ASCQR) program (42 CFR
-  416.160(a)(1), 416.171(a)(2)(iii): 2.0 percentage points off the update).
-* Wage adjustment: 42 CFR 416.172(c) and Medicare Claims Processing Manual
+  416.160(a)(1), 416.171: 2.0 percentage points off the update).
+* Wage adjustment: 42 CFR 416.172 and Medicare Claims Processing Manual
   (Pub. 100-04) ch. 14 section 40.2 -- the labor-related share of the rate
   (50%) is multiplied by the ASC's CBSA wage index:
   ``rate x (0.50 x wage index + 0.50)``.
-* Coinsurance: Medicare pays 80% and the beneficiary 20% (42 CFR 416.172(a),
-  (e)), except preventive services marked ``**`` in the addenda, whose
+* Coinsurance: Medicare pays 80% and the beneficiary 20% (42 CFR 416.172), except preventive services marked ``**`` in the addenda, whose
   coinsurance and deductible are waived (Social Security Act 1833(a)(1)(T),
   ACA sections 4104 and 10406; Addendum AA NOTE 3 / BB NOTE 2), and BB drugs
   with an Inflation Reduction Act adjusted copayment (IRA section 11101; BB
   NOTE 1), whose coinsurance is that copayment.
-* Multiple procedures: 42 CFR 416.172(d) and Pub. 100-04 ch. 14 section 40.5 --
+* Multiple procedures: 42 CFR 416.172 and Pub. 100-04 ch. 14 section 40.5 --
   when more than one procedure flagged "subject to multiple procedure
   discounting" is done in one session, the highest-paid is paid in full and
   each other at 50%.
@@ -52,9 +51,9 @@ __all__ = [
     "multiple_procedure_discount",
 ]
 
-#: Labor-related share of the ASC rate (42 CFR 416.172(c); CY 2008 ASC final rule).
+#: Labor-related share of the ASC rate (42 CFR 416.172; CY 2008 ASC final rule).
 ASC_LABOR_SHARE = 0.50
-#: Beneficiary coinsurance share (42 CFR 416.172(e)).
+#: Beneficiary coinsurance share (42 CFR 416.172).
 COINSURANCE_RATE = 0.20
 
 _DD1 = "CMS ASC Addendum DD1, payment indicator"
@@ -78,13 +77,13 @@ PI_UNKNOWN = reason(
 NO_WAGE_INDEX = reason(
     "ASC_NO_WAGE_INDEX",
     "No wage index for this ASC's area, so the wage-adjusted amount cannot be computed",
-    "42 CFR 416.172(c)",
+    "42 CFR 416.172",
 )
 MULT_PROC_50 = reason(
     "ASC_MULT_PROC_50",
     "Paid at 50%: a second or later procedure subject to multiple procedure discounting in the "
     "same session",
-    "42 CFR 416.172(d); Medicare Claims Processing Manual ch. 14 section 40.5",
+    "42 CFR 416.172; Medicare Claims Processing Manual ch. 14 section 40.5",
 )
 PREVENTIVE = reason(
     "ASC_PREVENTIVE",
@@ -216,7 +215,7 @@ def asc_conversion_factor(year: int, quality_reporting: bool = True) -> Conversi
     quality_reporting : bool
         ``False`` for an ASC that failed the ASCQR program requirements, which
         gets the factor with a 2.0 percentage point lower update
-        (42 CFR 416.171(a)(2)(iii)).
+        (42 CFR 416.160(a)(1), 416.171).
 
     Raises
     ------
@@ -274,7 +273,7 @@ def asc_payment(
         CMS publishes rates; other rates (K2 and H2 OPPS-based, P3 and Z3
         MPFS-based) stay as in the file.
     labor_share : float
-        Labor-related share, 0.50 for ASCs (42 CFR 416.172(c)).
+        Labor-related share, 0.50 for ASCs (42 CFR 416.172).
 
     Returns
     -------
@@ -384,7 +383,7 @@ def multiple_procedure_discount(
 
     Among the lines of one claim whose *flag* is true (Addendum AA "Subject to
     Multiple Procedure Discounting" = Y), the line with the highest *amount*
-    is paid in full and every other at 50% (42 CFR 416.172(d)); ties keep the
+    is paid in full and every other at 50% (42 CFR 416.172); ties keep the
     order of the lines. With *units*, the first unit of the top line is paid
     in full and every further unit at 50%. Unflagged lines, and lines with no
     amount, are not discounted.
