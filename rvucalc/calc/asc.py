@@ -26,6 +26,14 @@ Rules and where they come from:
   each other at 50%.
 
 Payment indicators are those of CMS Addendum DD1 (CY 2024-2026).
+
+Limits: the whole rate of a device-intensive (J8) procedure is wage adjusted;
+CMS's pricer may leave the device portion unadjusted, but the quarterly
+addenda carry no device offset (that is in final-rule Addendum FF). K2 drugs
+and H2 brachytherapy sources are paid at their national OPPS-based rate
+without wage adjustment; S2 (skin substitutes, new in CY 2026) is treated
+like the other weight-based rates. These three choices are not yet checked
+against a CMS document.
 """
 
 from __future__ import annotations
