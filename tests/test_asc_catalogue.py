@@ -34,4 +34,4 @@ def test_release_toml_matches_mirror(mirror, path: Path) -> None:
         assert table["format"] in ("csv", "txt")
         assert table["name"].endswith("." + table["format"])
         data = mirror(f"asc/{q}/{table['name']}").read_bytes()
-        assert hashlib.sha256(data).hexdigest() == table["sha256"]
+        assert hashlib.sha256(data).hexdigest() == table["mirror_sha256"]
