@@ -733,10 +733,8 @@ class WageIndex:
         self.counties = counties
         self.uncapped = bool(table.attrs.get("uncapped", False)) if uncapped is None else uncapped
         self.source = str(table.attrs.get("source", ""))
-        # per-code summary: rows, distinct values
-        g = t.groupby("cbsa", sort=False)
-        self._n = g.size()
-        self._nvals = g["wage_index"].nunique(dropna=False)
+        # distinct values per code (>1 means ambiguous)
+        self._nvals = t.groupby("cbsa", sort=False)["wage_index"].nunique(dropna=False)
         # county-specific pseudo-codes (50xxx named "X County")
         pseudo = t[t["cbsa"].str.fullmatch(r"5\d{4}") & t["cbsa_name"].str.contains(
             r"\b(?:County|Parish)\b", case=False, regex=True)]
