@@ -504,3 +504,38 @@ def test_synthetic_asc_roundtrip(rows, tab):
             assert got == round(v / 10000, 4)
     counts = pd.Series(codes).value_counts()
     assert df["duplicate"].tolist() == [counts[c] > 1 for c in codes]
+
+
+# --------------------------------------------------------------------------- catalogue
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "data" / "wage_index"
+MIRROR_FOLDER = {"asc-cy2024": "wage_index/asc-cy2024/", "asc-cy2025": "wage_index/asc-cy2025/",
+                 "asc-cy2026": "wage_index/asc-cy2026/", "snf-fy2026": SNF}
+
+
+@pytest.mark.parametrize("rid", sorted(MIRROR_FOLDER))
+def test_catalogue_entry_matches_mirror(rid, mirror):
+    import hashlib
+    import tomllib
+
+    with open(CATALOGUE / rid / "release.toml", "rb") as fh:
+        rel = tomllib.load(fh)
+    assert rel["id"] == rid and rel["system"] == "wage_index"
+    assert isinstance(rel["year"], int) and rel["label"]
+    assert ("url" in rel) or ("note" in rel)
+    if "zip_name" in rel:
+        zp = mirror(MIRROR_FOLDER[rid] + rel["zip_name"])
+        assert hashlib.sha256(zp.read_bytes()).hexdigest() == rel["zip_sha256"]
+    for table, f in rel["files"].items():
+        digest = f.get("sha256") or f["mirror_sha256"]
+        if f["format"] == "xlsx":
+            with zipfile.ZipFile(mirror(MIRROR_FOLDER[rid] + rel["zip_name"])) as zf:
+                data = zf.read(f["name"])
+        else:
+            data = mirror(MIRROR_FOLDER[rid] + f["name"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, table
+        if "rows" in f:
+            reader = {"wage_index": read_asc_wage_index, "table_a": read_wage_index_table_a,
+                      "table_b": read_wage_index_table_b,
+                      "county": read_wage_index_county}[table]
+            assert len(reader(data, f["name"])) == f["rows"]
