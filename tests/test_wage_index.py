@@ -539,3 +539,17 @@ def test_catalogue_entry_matches_mirror(rid, mirror):
                       "table_b": read_wage_index_table_b,
                       "county": read_wage_index_county}[table]
             assert len(reader(data, f["name"])) == f["rows"]
+
+
+def test_county_value_flag_survives_misspelling(asc26, county):
+    # ASC CY2026 names 50003 "Kalwao County"; CMS's county file has KALAWAO, HI (15005) in 27980
+    r = wage_index_for(county_fips="15005", table=asc26, counties=county)
+    assert r.cbsa == "27980" and r.reason == "WI_COUNTY_VALUE_POSSIBLE"
+    assert r.candidates == (value(asc26, "50003"),)
+    # how many counties get flagged at all: only names matching a pseudo-code's county
+    many = WageIndex(asc26, county).lookup_many(county_fips=county["fips"])
+    flagged = county[(many["reason"] == "WI_COUNTY_VALUE_POSSIBLE").to_numpy()]
+    assert {"01129", "15005"} <= set(flagged["fips"])
+    assert flagged["county_name"].str.upper().str.replace(" ", "").isin(
+        ["WASHINGTON", "LAMAR", "KALAWAO", "POWER", "PUTNAM", "HENDERSON", "ROCK", "LYON",
+         "FRANKLIN", "GRANVILLE", "PIKE", "MADISON", "MINERAL"]).all()

@@ -42,6 +42,7 @@ same for whole columns at once.
 
 from __future__ import annotations
 
+import difflib
 import io
 import math
 import re
@@ -701,6 +702,19 @@ def _county_key(name: str) -> str:
     return re.sub(r"[^A-Z]", "", re.sub(r"\s+(COUNTY|PARISH|BOROUGH)$", "", name.upper().strip()))
 
 
+def _same_county(a: str, b: str) -> bool:
+    """County-name keys equal, or (names of 6+ letters) one letter apart.
+
+    The CY2026 ASC copy spells Kalawao (HI) ``Kalwao``; a one-letter slip
+    must still flag the county.
+    """
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 6 or a[0] != b[0]:
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.9
+
+
 class WageIndex:
     """Wage index lookup over one CBSA-level table (and optionally a county crosswalk).
 
@@ -803,7 +817,7 @@ class WageIndex:
                          f"({row['urban_rural']}) per {self.counties.attrs.get('source', '')} "
                          f"line {county_line}")
             key = _county_key(str(row["county_name"]))
-            pseudo = self._pseudo[self._pseudo["_key"] == key]
+            pseudo = self._pseudo[self._pseudo["_key"].map(lambda k: _same_county(k, key))]
             if not pseudo.empty:
                 extra.append(WI_COUNTY_VALUE_POSSIBLE.code)
                 candidates = tuple(float(v) for v in pseudo["wage_index"])
@@ -901,7 +915,10 @@ class WageIndex:
             codes = codes.fillna("")
             cname = self.counties.drop_duplicates("fips").set_index("fips")["county_name"]
             county_keys = keys.map(cname).fillna("").astype(str).map(_county_key)
-            county_value = county_keys.isin(set(self._pseudo["_key"])) & ~no_county
+            pkeys = list(self._pseudo["_key"])
+            flagged = {k for k in county_keys.unique()
+                       if any(_same_county(k, p) for p in pkeys)}
+            county_value = county_keys.isin(flagged) & ~no_county
         else:
             keys = pd.Series(list(cbsa), dtype=object).map(_norm_code)  # type: ignore[arg-type]
             codes = keys
