@@ -53,6 +53,7 @@ import pandas as pd
 from ..errors import CMSFileError
 from ._common import (
     Col,
+    Lines,
     Source,
     decode,
     map_columns,
@@ -299,7 +300,7 @@ def _read_addendum(src: Source, name: str | None, addendum: str, cols: Sequence[
     ] + list(extras)
     df = df[order].reset_index(drop=True)
     df.attrs["source"] = nm
-    df.attrs["lines"] = lines
+    df.attrs["lines"] = Lines(lines)
     df.attrs["addendum"] = addendum
     df.attrs["quarter"] = quarter
     title = next((c for r in rows[:hi] for c in r if c), "")

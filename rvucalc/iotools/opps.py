@@ -46,7 +46,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CMSFileError
-from ._common import Col, Source, build_frame, find_header, load_rows, map_columns, norm, zpad
+from ._common import (
+    Col,
+    Lines,
+    Source,
+    build_frame,
+    find_header,
+    load_rows,
+    map_columns,
+    norm,
+    zpad,
+)
 
 __all__ = [
     "ADDENDUM_B_COLUMNS",
@@ -177,7 +187,7 @@ def _dedupe(df: pd.DataFrame, key: str, name: str) -> pd.DataFrame:
     attrs = dict(df.attrs)
     out = rest.reset_index(drop=True)
     out.attrs.update(attrs)
-    out.attrs["lines"] = rest_lines
+    out.attrs["lines"] = Lines(rest_lines)
     return out
 
 

@@ -57,6 +57,7 @@ from ..errors import CMSFileError, UnknownLocalityError
 from ..reasons import explain, reason
 from ._common import (
     Col,
+    Lines,
     Source,
     build_frame,
     find_header,
@@ -319,6 +320,7 @@ def _no_value_reason(codes: pd.Series, missing: pd.Series) -> pd.Series:
 
 def _finish(df: pd.DataFrame, columns: list[str], name: str, **attrs: object) -> pd.DataFrame:
     lines = df.attrs.get("lines")
+    lines = None if lines is None else np.asarray(lines)
     out = df[columns].reset_index(drop=True)
     for c in columns:
         if c in ("wage_index",):
@@ -332,7 +334,7 @@ def _finish(df: pd.DataFrame, columns: list[str], name: str, **attrs: object) ->
         else:
             out[c] = out[c].astype(object).astype(str)
     out.attrs["source"] = name
-    out.attrs["lines"] = lines
+    out.attrs["lines"] = Lines(lines if lines is not None else [])
     out.attrs["approximate_for_opps"] = True
     out.attrs.update(attrs)
     return out
@@ -392,7 +394,7 @@ def read_asc_wage_index(
                          axis=1))
     if "cbsa_name" not in df:
         df["cbsa_name"] = ""
-    lines = df.attrs["lines"]
+    lines = np.asarray(df.attrs["lines"])
     _check_codes(df["cbsa"], _CODE_RE, lines, nm, "cbsa",
                  "a CBSA code (5 digits) or a statewide rural code (1-2 digits)")
     df["cbsa"] = _pad_cbsa(df["cbsa"])
@@ -467,7 +469,7 @@ def read_wage_index_table_a(
     ]
     pos = map_columns(rows[hdr], cols, nm, hdr + 1)
     df = build_frame(rows, hdr + 1, pos, cols, nm)
-    lines = df.attrs["lines"]
+    lines = np.asarray(df.attrs["lines"])
     cells = df[["cbsa", "cbsa_name", "county", "wage_index"]]
     blank = (cells == "").all(axis=1)
     is_code = df["cbsa"].str.fullmatch(r"\d{4,5}")
@@ -491,7 +493,7 @@ def read_wage_index_table_a(
         lambda s: "; ".join(x for x in s if x))
     out = df[is_code].copy()
     out.attrs = dict(df.attrs)
-    out.attrs["lines"] = lines[is_code.to_numpy()]
+    out.attrs["lines"] = Lines(lines[is_code.to_numpy()])
     out["counties"] = counties.reindex(group[is_code]).to_numpy()
     out["cbsa"] = out["cbsa"].str.zfill(5)
     out["cbsa_name"], out["footnote"] = _split_note(out["cbsa_name"])
@@ -502,7 +504,7 @@ def read_wage_index_table_a(
     if year is None:
         year = _year_from([nm] + rows[hdr], r"FY\s*-?(\d{4})")
     out["year"] = year if year is not None else pd.NA
-    out["line"] = out.attrs["lines"]
+    out["line"] = np.asarray(out.attrs["lines"])
     return _finish(out, TABLE_A_COLUMNS, nm, system="wage_index", uncapped=True)
 
 
@@ -538,7 +540,7 @@ def read_wage_index_table_b(
     ]
     pos = map_columns(rows[hdr], cols, nm, hdr + 1)
     df = build_frame(rows, hdr + 1, pos, cols, nm)
-    lines = df.attrs["lines"]
+    lines = np.asarray(df.attrs["lines"])
     cells = df[["cbsa", "cbsa_name", "wage_index"]]
     blank = (cells == "").all(axis=1)
     is_code = df["cbsa"].str.fullmatch(r"\d{1,2}")
@@ -551,7 +553,7 @@ def read_wage_index_table_b(
                            found=df["cbsa"].iloc[i])
     out = df[is_code].copy()
     out.attrs = dict(df.attrs)
-    out.attrs["lines"] = lines[is_code.to_numpy()]
+    out.attrs["lines"] = Lines(lines[is_code.to_numpy()])
     out["cbsa"] = out["cbsa"].str.zfill(2)
     out["cbsa_name"], out["footnote"] = _split_note(out["cbsa_name"])
     vals, missing = _values(out, "wage_index", nm)
@@ -561,7 +563,7 @@ def read_wage_index_table_b(
     if year is None:
         year = _year_from([nm] + rows[hdr], r"FY\s*-?(\d{4})")
     out["year"] = year if year is not None else pd.NA
-    out["line"] = out.attrs["lines"]
+    out["line"] = np.asarray(out.attrs["lines"])
     return _finish(out, TABLE_B_COLUMNS, nm, system="wage_index", uncapped=True)
 
 
@@ -634,7 +636,7 @@ def read_wage_index_county(
                      keep=lambda d: d["fips"].astype(str).str.strip() != "")
     if "cbsa_name" not in df:
         df["cbsa_name"] = ""
-    lines = df.attrs["lines"]
+    lines = np.asarray(df.attrs["lines"])
     _check_codes(df["fips"], r"\d{4,5}", lines, nm, "fips", "a county FIPS code (5 digits)")
     df["fips"] = df["fips"].str.zfill(5)
     _check_codes(df["cbsa"], r"\d{1,2}|\d{4,5}", lines, nm, "cbsa",
