@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from . import catalogue
+from . import catalogue, sites
 from .calc import pfs as pfs_calc
 from .catalogue import Release
 from .errors import (
@@ -185,6 +185,24 @@ class FeeSchedule:
             self.sources["zip5"] = _source(loc)
             return read_cached(loc, read_zip5)
         raise MissingFileError("no ZIP5 file available: " + " | ".join(errors[:2]))
+
+    @functools.cached_property
+    def opps(self) -> sites.OPPSRates:
+        """OPPS Addendum B of this year (newest quarter at hand, effective by this release's date).
+
+        Raises :class:`MissingFileError` (saying where CMS publishes it) when no
+        Addendum B of this year is at hand: another year's is never used silently.
+        """
+        return sites.OPPSRates(self)
+
+    @functools.cached_property
+    def asc(self) -> sites.ASCRates:
+        """ASC Addenda AA/BB of this year (newest quarter at hand, effective by this release's date)."""
+        return sites.ASCRates(self)
+
+    def compare_sites(self, hcpcs: str, **kwargs: Any) -> sites.SiteComparison:
+        """Office vs hospital outpatient vs ASC; see :func:`rvucalc.sites.compare_sites`."""
+        return sites.compare_sites(self, hcpcs, **kwargs)
 
     @functools.cached_property
     def anes(self) -> pd.DataFrame:

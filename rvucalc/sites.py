@@ -1,0 +1,392 @@
+"""Facility payment systems beside the PFS, and the site-of-service comparison.
+
+* :class:`OPPSRates` - hospital outpatient (HOPD) payments from OPPS Addendum B
+  (rules in :mod:`rvucalc.calc.opps`);
+* :class:`ASCRates` - ambulatory surgical center payments from ASC Addenda AA/BB
+  (rules in :mod:`rvucalc.calc.asc`);
+* :func:`compare_sites` - what Medicare pays in the office (PFS non-facility),
+  in a HOPD (PFS facility professional amount + OPPS facility payment) and in
+  an ASC (PFS facility professional amount + ASC facility payment).
+
+Beneficiary shares: the professional service's 20% Part B coinsurance
+(42 CFR 410.152), plus the facility's copayment (OPPS, 42 CFR 419.41) or
+coinsurance (ASC, 42 CFR 416.171(b)); the annual Part B deductible is not
+applied. Every amount is rounded to cents, half up.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from . import catalogue
+from .calc import asc as asc_calc
+from .calc import opps as opps_calc
+from .calc.money import round_cents
+from .catalogue import Release
+from .errors import DownloadError, MissingFileError, UnknownCodeError
+from .fetch import locate
+from .iotools import asc as asc_io
+from .iotools import opps as opps_io
+from .iotools import wage_index as wi_io
+from .models import Source
+from .reasons import Reason, explain, reason
+
+if TYPE_CHECKING:
+    from .facade import FeeSchedule
+
+PART_B_COINSURANCE = 0.20
+
+NO_RELEASE = {
+    "opps": reason("OPPS_RELEASE_MISSING",
+                   "no OPPS Addendum B for this year is at hand, so the hospital outpatient payment is unknown",
+                   "OPPS Addendum B is published quarterly by CMS (see the catalogue's page/url)"),
+    "asc": reason("ASC_RELEASE_MISSING",
+                  "no ASC Addendum AA/BB for this year is at hand, so the ASC payment is unknown",
+                  "ASC Addenda AA/BB are published quarterly by CMS (see the catalogue's page/url)"),
+}
+NATIONAL_FACILITY = reason(
+    "FACILITY_NATIONAL_RATE",
+    "no CBSA, county or wage index given: the facility amount is the national (unadjusted) rate",
+    "42 CFR 419.43 (OPPS) and 416.172 (ASC): facility rates are wage adjusted by the provider's wage index")
+OFFICE_NO_FACILITY = reason("OFFICE_NO_FACILITY_FEE", "office: no separate facility payment",
+                            "42 CFR 414.22(b)(5): the non-facility PE RVUs pay the practice's costs")
+
+
+def _near(year: int, system: str, effective: str | None) -> list[Release]:
+    """Releases of *system* for *year*, newest first, those effective by *effective* first."""
+    rels = catalogue.for_year(system, year)
+    if effective:
+        rels = sorted(rels, key=lambda r: (str(r.effective or "") <= effective, r.order), reverse=True)
+    return rels
+
+
+def _load_table(fs: FeeSchedule, rel: Release, table: str, reader: Any) -> tuple[pd.DataFrame, Source]:
+    from .facade import _source, read_cached
+
+    loc = locate(rel, table, mirror=fs.mirror, download=fs.download, progress=fs.progress)
+    return read_cached(loc, reader), _source(loc)
+
+
+def _first_available(fs: FeeSchedule, system: str, tables: dict[str, Any]) -> tuple[Release, dict, list[Source]]:
+    errors: list[str] = []
+    for rel in _near(fs.year, system, fs.release.effective):
+        try:
+            got = {t: _load_table(fs, rel, t, rd) for t, rd in tables.items() if t in rel.files}
+        except (MissingFileError, DownloadError) as exc:
+            errors.append(str(exc))
+            continue
+        if got:
+            return rel, {t: v[0] for t, v in got.items()}, [v[1] for v in got.values()]
+    want = catalogue.for_year(system, fs.year)
+    how = "; ".join(f"{r.label}: {r.url or r.page or 'see CMS'}" for r in want[:2]) or "not in the catalogue"
+    raise MissingFileError(
+        f"no {system.upper()} release for CY{fs.year} is in the mirror or cache ({how}). "
+        f"Put the file in RVUCALC_MIRROR or allow downloads. " + (errors[0] if errors else ""))
+
+
+class FacilityRate(BaseModel):
+    """The national facility rate of one code (OPPS or ASC)."""
+
+    system: str
+    hcpcs: str
+    indicator: str  # OPPS status indicator or ASC payment indicator
+    indicator_meaning: str
+    apc: str = ""
+    relative_weight: float | None
+    payment_rate: float | None
+    copay: float | None  # OPPS national unadjusted copayment / ASC coinsurance at wage index 1
+    minimum_copay: float | None = None
+    multiple_procedure_discount: bool | None = None
+    reason: Reason | None
+    source: Source
+
+    def __str__(self) -> str:
+        rate = "-" if self.payment_rate is None else f"${self.payment_rate:,.2f}"
+        why = f" ({self.reason.message})" if self.reason else ""
+        return (f"{self.system.upper()} {self.hcpcs}: {self.indicator} {self.indicator_meaning}"
+                f"{', APC ' + self.apc if self.apc else ''}, national rate {rate}{why}\n  source: {self.source}")
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else float(v)
+
+
+class OPPSRates:
+    """OPPS Addendum B of the fee schedule's year (``fs.opps``)."""
+
+    def __init__(self, fs: FeeSchedule) -> None:
+        self.release, tables, self.sources = _first_available(fs, "opps", {"addendum_b": opps_io.read_addendum_b})
+        self.addendum_b: pd.DataFrame = tables["addendum_b"]
+        self.year = self.release.year
+
+    def rate(self, hcpcs: str) -> FacilityRate:
+        """SI, APC, national payment rate and copayments of one code (unadjusted)."""
+        d = opps_calc.national_rate(self.addendum_b, hcpcs)
+        return FacilityRate(system="opps", hcpcs=d["hcpcs"], indicator=d["status_indicator"],
+                            indicator_meaning=d["si_meaning"], apc=d["apc"] or "",
+                            relative_weight=d["relative_weight"], payment_rate=d["payment_rate"],
+                            copay=d["national_copay"], minimum_copay=d["minimum_copay"],
+                            reason=explain(d["reason"]), source=self.sources[0])
+
+    def price(self, wage_index: float | np.ndarray | pd.Series = 1.0, codes: list[str] | None = None) -> pd.DataFrame:
+        """The whole addendum (or *codes*) priced for a wage index, in one expression."""
+        b = self.addendum_b if codes is None else self.addendum_b[self.addendum_b["hcpcs"].isin(codes)]
+        return opps_calc.opps_payment(b, wage_index, year=self.year)
+
+
+class ASCRates:
+    """ASC Addenda AA and BB of the fee schedule's year (``fs.asc``)."""
+
+    def __init__(self, fs: FeeSchedule) -> None:
+        self.release, tables, self.sources = _first_available(
+            fs, "asc", {"addendum_aa": asc_io.read_addendum_aa, "addendum_bb": asc_io.read_addendum_bb})
+        self.addendum_aa: pd.DataFrame = tables["addendum_aa"]
+        self.addendum_bb: pd.DataFrame | None = tables.get("addendum_bb")
+        self.year = self.release.year
+        self.conversion_factor = asc_calc.asc_conversion_factor(self.year)
+
+    def _rows(self, hcpcs: str) -> tuple[pd.DataFrame, Source]:
+        code = str(hcpcs).strip().upper()
+        rows = self.addendum_aa[self.addendum_aa["hcpcs"] == code]
+        if not rows.empty:
+            return rows.head(1), self.sources[0]
+        if self.addendum_bb is not None:
+            rows = self.addendum_bb[self.addendum_bb["hcpcs"] == code]
+            if not rows.empty:
+                return rows.head(1), self.sources[1]
+        raise UnknownCodeError(f"{code} is not on ASC Addendum AA or BB of {self.release.label}")
+
+    def rate(self, hcpcs: str) -> FacilityRate:
+        """Payment indicator, weight, national rate and discounting flag of one code."""
+        rows, src = self._rows(hcpcs)
+        p = asc_calc.asc_payment(rows, 1.0).iloc[0]
+        return FacilityRate(system="asc", hcpcs=p["hcpcs"], indicator=p["payment_indicator"],
+                            indicator_meaning=p["pi_meaning"], relative_weight=_num(p["relative_weight"]),
+                            payment_rate=_num(p["payment_rate"]), copay=_num(p["coinsurance"]),
+                            multiple_procedure_discount=bool(p.get("multiple_procedure_discount", False)),
+                            reason=explain(p["reason"]), source=src)
+
+    def price(self, wage_index: float | np.ndarray | pd.Series = 1.0, codes: list[str] | None = None) -> pd.DataFrame:
+        """Addendum AA (or *codes* from AA and BB) priced for a wage index, in one expression."""
+        if codes is None:
+            return asc_calc.asc_payment(self.addendum_aa, wage_index)
+        both = pd.concat([self.addendum_aa, self.addendum_bb], ignore_index=True) \
+            if self.addendum_bb is not None else self.addendum_aa
+        return asc_calc.asc_price_codes(codes, both, wage_index)
+
+
+class WageIndexChoice(BaseModel):
+    value: float | None
+    cbsa: str = ""
+    cbsa_name: str = ""
+    file: str = ""
+    reasons: list[Reason] = []
+    user_supplied: bool = False
+
+
+class SiteRow(BaseModel):
+    """One place of service in a comparison. Amounts in dollars, rounded to cents."""
+
+    site: str  # office | hopd | asc
+    label: str
+    professional: float | None
+    facility: float | None
+    total: float | None
+    medicare: float | None
+    beneficiary: float | None
+    indicator: str = ""
+    wage_index: float | None = None
+    reasons: list[Reason] = []
+    sources: list[Source] = []
+
+
+class SiteComparison(BaseModel):
+    hcpcs: str
+    year: int
+    locality: str | None
+    rows: list[SiteRow]
+    wage_index: dict[str, WageIndexChoice]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per site with the amounts, the reasons (codes and words) and the sources."""
+        recs = []
+        for r in self.rows:
+            recs.append({
+                "hcpcs": self.hcpcs, "year": self.year, "locality_id": self.locality or "national",
+                "site": r.site, "label": r.label, "indicator": r.indicator,
+                "professional": r.professional, "facility": r.facility, "total": r.total,
+                "medicare": r.medicare, "beneficiary": r.beneficiary, "wage_index": r.wage_index,
+                "reason": "|".join(x.code for x in r.reasons),
+                "reason_text": "; ".join(x.message for x in r.reasons),
+                "sources": "; ".join(f"{s.release}:{s.file}" for s in r.sources),
+            })
+        return pd.DataFrame(recs)
+
+    def __str__(self) -> str:
+        def usd(x: float | None) -> str:
+            return "-" if x is None else f"${x:,.2f}"
+
+        out = [f"{self.hcpcs}, CY{self.year}, {self.locality or 'national'}",
+               f"  {'site':<22}{'professional':>14}{'facility':>12}{'total':>12}{'Medicare':>12}{'patient':>11}"]
+        for r in self.rows:
+            out.append(f"  {r.label:<22}{usd(r.professional):>14}{usd(r.facility):>12}{usd(r.total):>12}"
+                       f"{usd(r.medicare):>12}{usd(r.beneficiary):>11}")
+            for x in r.reasons:
+                out.append(f"      {x.code}: {x.message}")
+        out.append("  sources:")
+        seen: set[str] = set()
+        for r in self.rows:
+            for s in r.sources:
+                if str(s) not in seen:
+                    seen.add(str(s))
+                    out.append(f"    {s}")
+        return "\n".join(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageIndex, str] | None:
+    """WageIndex for the year: ASC CY table (asc) or the FY table of the year (opps, approximate)."""
+    from .facade import _source, read_cached
+
+    rels = catalogue.releases("wage_index")
+    county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
+    counties = None
+    if county_rel is not None:
+        try:
+            loc = locate(county_rel, "county", mirror=fs.mirror, download=fs.download)
+            counties = read_cached(loc, wi_io.read_wage_index_county)
+        except (MissingFileError, DownloadError):
+            counties = None
+    order = [r for r in rels if r.year == fs.year]
+    if setting == "opps":  # the FY tables (pre-reclassification IPPS) first, then the ASC CY table
+        order.sort(key=lambda r: "table_a" not in r.files)
+    else:
+        order.sort(key=lambda r: "wage_index" not in r.files)
+    for r in order:
+        try:
+            if "wage_index" in r.files:
+                loc = locate(r, "wage_index", mirror=fs.mirror, download=fs.download)
+                tab = read_cached(loc, wi_io.read_asc_wage_index)
+                return wi_io.WageIndex(tab, counties), str(_source(loc))
+            if "table_a" in r.files and "table_b" in r.files:
+                la = locate(r, "table_a", mirror=fs.mirror, download=fs.download)
+                lb = locate(r, "table_b", mirror=fs.mirror, download=fs.download)
+                tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
+                                 read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
+                return wi_io.WageIndex(tab, counties), f"{_source(la)}; {lb.path.name}"
+        except (MissingFileError, DownloadError):
+            continue
+    return None
+
+
+def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: str | None,
+                wage_index: float | None) -> WageIndexChoice:
+    if wage_index is not None:
+        return WageIndexChoice(value=float(wage_index), user_supplied=True)
+    if cbsa is None and county_fips is None:
+        return WageIndexChoice(value=None, reasons=[NATIONAL_FACILITY])
+    got = _wage_tables(id(fs), fs, setting)
+    if got is None:
+        return WageIndexChoice(value=None, reasons=[reason(
+            "WI_RELEASE_MISSING", "no wage index file for this year is at hand",
+            "see data/wage_index in the catalogue")])
+    table, src = got
+    res = table.lookup(cbsa=cbsa, county_fips=county_fips, setting=setting)
+    reasons = [r for r in (explain(c) for c in res.reasons) if r is not None]
+    return WageIndexChoice(value=None if math.isnan(res.value) else res.value, cbsa=res.cbsa,
+                           cbsa_name=res.cbsa_name, file=src, reasons=reasons)
+
+
+def _split(total: float | None, bene: float | None) -> tuple[float | None, float | None]:
+    if total is None or bene is None:
+        return None, None
+    b = float(round_cents(bene))
+    return float(round_cents(total - b)), b
+
+
+def compare_sites(
+    fs: FeeSchedule,
+    hcpcs: str,
+    *,
+    locality: str | None = None,
+    zip: str | None = None,
+    cbsa: str | None = None,
+    county_fips: str | None = None,
+    wage_index: float | None = None,
+    opps_wage_index: float | None = None,
+) -> SiteComparison:
+    """Office vs hospital outpatient vs ASC for one code.
+
+    *locality*/*zip* place the physician (PFS GPCIs). *cbsa*, *county_fips* or
+    *wage_index* place the facility (wage index); *opps_wage_index* is the
+    hospital's own IPPS wage index (Table 2), which OPPS really uses; without
+    it a CBSA-based value is used and flagged as an approximation. With none
+    of them the facility amounts are national. A site that cannot be paid
+    keeps its row, with reasons and no amounts.
+    """
+    q = fs.quote(hcpcs, locality=locality, zip=zip)
+    rows: list[SiteRow] = []
+    prof_src = q.sources
+    # office
+    nf = q.nonfacility
+    reasons = [nf.reason] if nf.reason else []
+    med, ben = _split(nf.amount, None if nf.amount is None else nf.amount * PART_B_COINSURANCE)
+    rows.append(SiteRow(site="office", label="Office (PFS non-facility)", professional=nf.amount, facility=0.0
+                        if nf.amount is not None else None, total=nf.amount, medicare=med, beneficiary=ben,
+                        reasons=reasons + [OFFICE_NO_FACILITY], sources=prof_src))
+    prof = q.facility.amount
+    prof_reason = [q.facility.reason] if q.facility.reason else []
+    prof_bene = None if prof is None else prof * PART_B_COINSURANCE
+    wis: dict[str, WageIndexChoice] = {}
+    for site, label in (("hopd", "Hospital outpatient"), ("asc", "ASC")):
+        system = "opps" if site == "hopd" else "asc"
+        try:
+            rates = fs.opps if system == "opps" else fs.asc
+        except MissingFileError as exc:
+            base = NO_RELEASE[system]
+            why = Reason(code=base.code, message=f"{base.message}: {exc}", rule=base.rule)
+            rows.append(SiteRow(site=site, label=label, professional=prof, facility=None, total=None,
+                                medicare=None, beneficiary=None, reasons=prof_reason + [why], sources=prof_src))
+            continue
+        if system == "opps":
+            wi = _wage_index(fs, "opps", cbsa, county_fips, opps_wage_index if opps_wage_index is not None
+                             else wage_index)
+        else:
+            wi = _wage_index(fs, "asc", cbsa, county_fips, wage_index)
+        wis[site] = wi
+        w = 1.0 if wi.value is None else wi.value
+        code = q.hcpcs
+        try:
+            if system == "opps":
+                priced = rates.price(w, [code])
+                if priced.empty:
+                    raise UnknownCodeError(code)
+                p = priced.iloc[0]
+                fac, fac_bene, ind = _num(p["payment"]), _num(p["copay"]), str(p["status_indicator"])
+            else:
+                priced = rates.price(w, [code])
+                p = priced.iloc[0]
+                fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), str(p["payment_indicator"])
+            fac_reason = [r for r in [explain(str(p["reason"]))] if r is not None]
+        except UnknownCodeError:
+            fac, fac_bene, ind = None, None, ""
+            fac_reason = [reason(f"{system.upper()}_CODE_ABSENT",
+                                 f"not listed in {system.upper()} {rates.release.label}",
+                                 f"{system.upper()} addendum of the quarter")]
+        total = None if prof is None or fac is None else float(round_cents(prof + fac))
+        bene = None if prof_bene is None or fac_bene is None else prof_bene + fac_bene
+        med, ben = _split(total, bene)
+        if prof is not None and fac is not None:
+            ben = float(round_cents(float(round_cents(prof_bene)) + fac_bene))
+            med = float(round_cents(total - ben))
+        rows.append(SiteRow(site=site, label=label, professional=prof, facility=fac, total=total, medicare=med,
+                            beneficiary=ben, indicator=ind, wage_index=wi.value,
+                            reasons=prof_reason + fac_reason + wi.reasons, sources=prof_src + rates.sources))
+    return SiteComparison(hcpcs=q.hcpcs + (f"-{q.modifier}" if q.modifier else ""), year=fs.year,
+                          locality=q.locality.locality_id if q.locality else None, rows=rows, wage_index=wis)
