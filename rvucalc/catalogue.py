@@ -96,7 +96,8 @@ def _parse(path: Path) -> Release:
         folder=path.parent, quarter=d.get("quarter"), letter=d.get("letter"),
         effective=str(d["effective"]) if d.get("effective") else None, page=d.get("page"),
         url=d.get("url"), sha256=d.get("sha256"), files=files,
-        conversion_factors={k: float(v) for k, v in d.get("conversion_factors", {}).items()},
+        conversion_factors={k: float(v) for k, v in d.get("conversion_factors", {}).items()
+                            if isinstance(v, (int, float))},
         extra={k: v for k, v in d.items() if k not in known},
     )
 

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
