@@ -50,6 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", action="store_true", help="print CSV to standard output")
     _common(s)
 
+    st = sub.add_parser("sites", help="office vs hospital outpatient vs ASC for one code")
+    st.add_argument("code", help="HCPCS code, e.g. 20983")
+    _where(st)
+    st.add_argument("--cbsa", help="CBSA of the facility (wage index), e.g. 31084")
+    st.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037")
+    st.add_argument("--wage-index", type=float, help="facility wage index given directly")
+    st.add_argument("--opps-wage-index", type=float, help="the hospital's own IPPS wage index (Table 2)")
+    _common(st)
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.add_argument("--csv", action="store_true", help="print CSV")
+
     lo = sub.add_parser("localities", help="list or search payment localities")
     lo.add_argument("search", nargs="?", help="text in the name, state or counties, or a ZIP code")
     _common(lo)
@@ -96,6 +107,19 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sites(a: argparse.Namespace) -> int:
+    fs = _load(a)
+    cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa, county_fips=a.county,
+                           wage_index=a.wage_index, opps_wage_index=a.opps_wage_index)
+    if a.json:
+        print(cmp.model_dump_json(indent=2))
+    elif a.csv:
+        cmp.to_frame().to_csv(sys.stdout, index=False)
+    else:
+        print(cmp)
+    return 0
+
+
 def cmd_localities(a: argparse.Namespace) -> int:
     fs = _load(a)
     loc = fs.localities
@@ -136,7 +160,7 @@ def cmd_fetch(a: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"quote": cmd_quote, "schedule": cmd_schedule, "localities": cmd_localities,
+COMMANDS = {"quote": cmd_quote, "sites": cmd_sites, "schedule": cmd_schedule, "localities": cmd_localities,
             "releases": cmd_releases, "fetch": cmd_fetch}
 
 

@@ -1,0 +1,85 @@
+"""Site-of-service comparison and the facade's OPPS/ASC rates (real mirror files)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import rvucalc
+from rvucalc.cli import main
+
+
+def test_cy2025_compare_sites_national(fs25):
+    rows = {r.site: r for r in fs25.compare_sites("20983").rows}
+    assert rows["office"].professional == 4702.21  # 145.37 x 32.3465
+    assert (rows["hopd"].professional, rows["hopd"].facility) == (329.61, 7143.73)  # Addendum B Jan 2025
+    assert (rows["asc"].professional, rows["asc"].facility) == (329.61, 4911.21)  # ASC AA Oct 2025
+    assert rows["hopd"].total == 7473.34 and rows["asc"].total == 5240.82
+    # office: Part B coinsurance 20% of 4702.21 = 940.442 -> 940.44
+    assert (rows["office"].beneficiary, rows["office"].medicare) == (940.44, 3761.77)
+    # ASC: 20% of the professional 329.61 (65.922 -> 65.92) + 20% of the ASC payment 4911.21 (982.242 -> 982.24)
+    assert rows["asc"].beneficiary == 65.92 + 982.24
+    assert rows["asc"].medicare == round(5240.82 - 1048.16, 2)
+    # every number names its release and file
+    files = {s.file for s in rows["hopd"].sources}
+    assert {"PPRRVU2025_Oct.csv", "January 2025 Web Addendum B.12.31.24.csv"} <= files
+    assert any(s.release == "asc-2025-10" for s in rows["asc"].sources)
+    # national facility amounts say so
+    assert "FACILITY_NATIONAL_RATE" in {x.code for x in rows["asc"].reasons}
+
+
+def test_cy2026_hopd_missing_is_stated_never_2025(fs26):
+    cmp = fs26.compare_sites("20983")
+    rows = {r.site: r for r in cmp.rows}
+    assert rows["office"].professional == 4905.92
+    assert rows["hopd"].professional == rows["asc"].professional == 302.61
+    assert rows["asc"].facility == 5274.34
+    hopd = rows["hopd"]
+    assert hopd.facility is None and hopd.total is None
+    why = {x.code: x for x in hopd.reasons}["OPPS_RELEASE_MISSING"]
+    assert "january-2026-opps-addendum-b.zip" in why.message  # says how to get the file
+    assert not any("2025" in s.release for s in hopd.sources)
+    with pytest.raises(rvucalc.MissingFileError):
+        fs26.opps  # noqa: B018
+
+
+def test_los_angeles_asc_wage_adjusted(fs26):
+    # 5274.34 x (0.5 x 1.2699 + 0.5) = 5986.110... (CY2026 ASC wage index of CBSA 31084)
+    for kw in ({"cbsa": "31084"}, {"county_fips": "06037"}):
+        rows = {r.site: r for r in fs26.compare_sites("20983", locality="01182-18", **kw).rows}
+        assert rows["asc"].wage_index == 1.2699 and rows["asc"].facility == 5986.11
+        assert rows["office"].professional == 5757.50
+
+
+def test_wage_index_number_and_opps_approximation(fs25):
+    # OPPS: 7143.73 x (0.6 x 1.1186 + 0.4) = 7652.08 (a hospital wage index given directly)
+    rows = {r.site: r for r in fs25.compare_sites("20983", opps_wage_index=1.1186).rows}
+    assert rows["hopd"].facility == 7652.08 and rows["hopd"].wage_index == 1.1186
+    # by CBSA, OPPS is flagged as an approximation (pre-reclassification index)
+    rows = {r.site: r for r in fs25.compare_sites("20983", cbsa="31084").rows}
+    assert "WI_APPROX_OPPS" in {x.code for x in rows["hopd"].reasons}
+
+
+def test_packaged_and_not_covered(fs25):
+    rows = {r.site: r for r in fs25.compare_sites("99213").rows}
+    assert rows["hopd"].facility is None and rows["hopd"].reasons  # SI B: not paid by OPPS
+    assert rows["asc"].facility is None and "ASC_NOT_COVERED" in {x.code for x in rows["asc"].reasons}
+
+
+def test_facade_rates(fs25):
+    o = fs25.opps.rate("20983")
+    assert (o.indicator, o.apc, o.payment_rate) == ("J1", "5114", 7143.73)
+    a = fs25.asc.rate("20983")
+    assert (a.indicator, a.payment_rate, a.multiple_procedure_discount) == ("J8", 4911.21, True)
+    priced = fs25.opps.price(1.0)
+    assert len(priced) == len(fs25.opps.addendum_b)
+
+
+def test_cli_sites(capsys):
+    assert main(["sites", "20983", "--release", "rvu25d", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["site"] for r in data["rows"]] == ["office", "hopd", "asc"]
+    assert main(["sites", "20983", "--zip", "90012", "--county", "06037", "--year", "2026"]) == 0
+    out = capsys.readouterr().out
+    assert "$5,986.11" in out and "OPPS_RELEASE_MISSING" in out
