@@ -38,9 +38,10 @@ from .iotools.pprrvu import read_pprrvu
 from .iotools.zip5 import read_zip5
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
 from .reasons import explain
+from .schemas import conform
 
 #: Bump when a reader's output changes, so cached parquet files are not reused.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "pprrvu": read_pprrvu, "pprrvu_qp": read_pprrvu, "gpci": read_gpci, "locco": read_locco,
@@ -65,7 +66,7 @@ def read_cached(loc: Located, reader: Callable[..., pd.DataFrame]) -> pd.DataFra
             return pd.read_parquet(pq)
         except Exception:  # a damaged cache file is rebuilt
             pq.unlink(missing_ok=True)
-    df = reader(loc.path, name=loc.path.name)
+    df = conform(reader(loc.path, name=loc.path.name), loc.table, loc.path.name)
     df.attrs.clear()
     try:
         pq.parent.mkdir(parents=True, exist_ok=True)
