@@ -172,3 +172,20 @@ def test_reader_errors_are_cmsfileerrors(tmp_path):
     for f in (empty, binary, tmp_path / "missing.csv"):
         with pytest.raises(CMSFileError):
             read_gpci(f)
+
+
+def test_pprrvu_xlsx_same_as_csv(tmp_path):
+    """CMS also ships the PPRRVU rows as a workbook; the same synthetic rows read the same."""
+    import openpyxl
+
+    p = tmp_path / "PPRRVU2099.csv"
+    p.write_bytes(_synthetic_pprrvu_csv([ROW_A, ROW_B]))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in csv.reader(p.read_text(encoding="cp1252").splitlines()):
+        ws.append([float(c) if c.replace(".", "", 1).isdigit() and "." in c else c for c in row])
+    x = tmp_path / "PPRRVU2099.xlsx"
+    wb.save(x)
+    a, b = read_pprrvu(p), read_pprrvu(x)
+    cols = ["hcpcs", "status", "work_rvu", "pe_nonfacility", "mp_rvu", "global_days", "conversion_factor"]
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_dtype=False)
