@@ -177,14 +177,16 @@ class FeeSchedule:
         rels = catalogue.releases("zip5")
         eff = self.release.effective or f"{self.year}-12-31"
         ordered = sorted(rels, key=lambda r: (str(r.effective or "") <= eff, r.effective or ""), reverse=True)
-        errors = []
+        errors, skipped = [], []
         for r in ordered:
             try:
                 loc = locate(r, "zip5", mirror=self.mirror, download=self.download, progress=self.progress)
             except (MissingFileError, DownloadError) as exc:
                 errors.append(str(exc))
+                skipped.append(r.id)
                 continue
-            self.sources["zip5"] = _source(loc)
+            note = f"newer {', '.join(skipped)} not at hand" if skipped else ""
+            self.sources["zip5"] = _source(loc, note)
             return read_cached(loc, read_zip5)
         raise MissingFileError("no ZIP5 file available: " + " | ".join(errors[:2]))
 
