@@ -216,7 +216,7 @@ def choose_for_quarter(year: int, quarter: int, available: Mapping[str, object])
     cat = [r for r in catalogue.releases("pfs") if r.year == year and _quarter(r) == quarter]
     want = max(cat, key=lambda r: r.order).id if cat else f"rvu{year % 100:02d}{'abcd'[quarter - 1]}"
     rels = []
-    for rid, obj in available.items():
+    for obj in available.values():
         rel = obj.release if hasattr(obj, "release") else obj  # type: ignore[attr-defined]
         if rel.year == year:
             rels.append(rel)
