@@ -530,11 +530,14 @@ def reprice(
     bundle_f = np.where(bundled, 0.0, 1.0)
     elig = payable & ~bundled
     role = (m["80"] | m["81"] | m["82"] | m["AS"]).astype(np.int64)
-    # an RT/LT pair is one procedure: both lines get the first line's id
+    # one procedure on several lines: an RT/LT pair, or the -26 and -TC lines of one code
+    # (PC/TC indicator 1: "the global equals the professional plus the technical component")
     ent = np.arange(n, dtype=np.int64)
-    if pair.any():
-        pi = np.flatnonzero(pair)
-        first = pd.Series(pi).groupby([group[pi], code_id[pi]]).transform("min").to_numpy()
+    joint = pair | (elig & np.isin(pmod, (1, 2)))
+    if joint.any():
+        pi = np.flatnonzero(joint)
+        kind = pair[pi].astype(np.int64)
+        first = pd.Series(pi).groupby([group[pi], code_id[pi], kind]).transform("min").to_numpy()
         ent[pi] = first
     fee1 = base * bil  # one unit, after the bilateral adjustment
     s_f, s_rank, sflags = P.surgery_mppr(group * 2 + role, ind["mult_proc"], fee1, units_mult, code_id,
