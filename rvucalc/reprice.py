@@ -48,6 +48,18 @@ OUTPUT_COLUMNS = (
     "limiting_charge", "charge_limited", "allowed", "sequestration", "medicare_payment", "payable", "reason",
 )
 PRICING_MODIFIERS = np.array(["", "26", "TC", "53"], dtype=object)
+STATUS_LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+
+
+def _cat(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """Text column as a categorical from integer codes; code -1 gives "" (never NaN)."""
+    cats = [str(c) for c in categories]
+    uniq = list(dict.fromkeys([*cats, ""]))
+    where = {c: i for i, c in enumerate(uniq)}
+    remap = np.array([where[c] for c in cats] + [where[""]], dtype=np.int64)  # distinct categories
+    codes = np.asarray(codes, dtype=np.int64)
+    return pd.Categorical.from_codes(remap[np.where(codes >= 0, codes, len(cats))],
+                                     categories=pd.Index(uniq, dtype=object))
 
 
 # ---------------------------------------------------------------------------
@@ -91,11 +103,11 @@ class ReasonBits:
                 m |= self.bit(c)
         return (self.bits & m) != 0
 
-    def strings(self) -> np.ndarray:
-        uniq, inv = np.unique(self.bits, return_inverse=True)
-        text = np.array(["|".join(c for j, c in enumerate(self.codes) if int(u) >> j & 1) for u in uniq],
-                        dtype=object)
-        return text[inv]
+    def categorical(self) -> pd.Categorical:
+        """The "A|B" reason strings as a categorical (codes hashed once, text built per distinct set)."""
+        inv, uniq = pd.factorize(self.bits)
+        text = ["|".join(c for j, c in enumerate(self.codes) if int(u) >> j & 1) for u in uniq]
+        return _cat(inv, text)
 
 
 def refusing_codes() -> frozenset[str]:
@@ -110,12 +122,32 @@ def refusing_codes() -> frozenset[str]:
 
 
 def _by_uniques(values: pd.Series, fn, dtype=object, missing=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    codes, uniq = _coded(values, fn, dtype, missing)
+    return uniq[codes]
+
+
+def _coded(values: pd.Series, fn, dtype=object, missing=None) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """``(codes, normalised distinct values)``; code -1 (the last element) is a missing value."""
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     out = np.empty(len(uniq) + 1, dtype=dtype)
-    for i, v in enumerate(uniq):  # distinct values, not lines
-        out[i] = fn(v)
+    if fn is _norm_zip:
+        out[:-1] = _norm_zips(uniq)
+    else:
+        for i, v in enumerate(uniq):  # distinct values, not lines
+            out[i] = fn(v)
     out[-1] = missing
-    return out[codes]
+    return codes, out
+
+
+def _norm_zips(uniq: object) -> np.ndarray:
+    """:func:`_norm_zip` over many distinct values at once (string methods)."""
+    s = pd.Series(np.asarray(uniq, dtype=object)).astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    full = s.str.fullmatch(r"\d{5}(?:[- ]?\d{4})?").fillna(False).to_numpy(bool)
+    short = s.str.fullmatch(r"\d{1,4}").fillna(False).to_numpy(bool)
+    out = np.full(len(s), "", dtype=object)
+    out[full] = s[full].str.slice(0, 5).to_numpy(dtype=object)
+    out[short] = s[short].str.zfill(5).to_numpy(dtype=object)
+    return out
 
 
 def _norm_hcpcs(v: object) -> str:
@@ -308,7 +340,8 @@ def _tables(fs) -> _Tables:  # type: ignore[no-untyped-def]
     eb = pd.Index(uniq).get_indexer(rv["endo_base"].to_numpy(dtype=object))
     t = _Tables(pd.Index(uniq), rows, amount, reason, capped, loc_ids, loc_index, zl,
                 np.stack([rv["pe_nonfacility"].to_numpy(float), rv["pe_facility"].to_numpy(float)]),
-                pe_gpci, float(pm.conversion_factor), ind, eb, rv["status"].to_numpy(dtype=object))
+                pe_gpci, float(pm.conversion_factor), ind, eb,
+                pd.Index(STATUS_LETTERS).get_indexer(rv["status"].to_numpy(dtype=object)).astype(np.int64))
     _CACHE[fs] = t
     return t
 
@@ -392,14 +425,20 @@ def reprice(
     m = {k: mods[f"m{k}"].to_numpy() for k in P.KNOWN}
     pmod = P.pricing_modifier(mods)
     rb.add(P.PCTC_BOTH.code, m["26"] & m["TC"])
-    pos = P.normalise_pos(lines["pos"])
-    setting = P.setting_from_pos(pos, year)
+    pos_codes, pos_u = pd.factorize(lines["pos"], use_na_sentinel=True)
+    pos_norm = np.append(P.normalise_pos(pd.Series(pos_u, dtype=object)), "")
+    set_u = P.setting_from_pos(pos_norm, np.full(len(pos_norm), 2024))
+    setting = set_u[pos_codes]
+    pos10 = np.flatnonzero(pos_norm == "10")
+    if pos10.size:  # POS 10 is paid at the facility rate before CY2024
+        setting[np.isin(pos_codes, pos10) & (year < 2024) & (year >= 0)] = 1
     rb.add(P.BAD_POS.code, setting == 2)
-    hc = _by_uniques(lines["hcpcs"], _norm_hcpcs, missing="")
-    hc_codes, hc_uniq = pd.factorize(hc)
-    locs = _by_uniques(lines["locality"], _norm_locality, missing="") if "locality" in lines \
-        else np.full(n, "", dtype=object)
-    zips = _by_uniques(lines["zip"], _norm_zip, missing="") if "zip" in lines else np.full(n, "", dtype=object)
+    hc_codes, hc_uniq = _coded(lines["hcpcs"], _norm_hcpcs, missing="")
+    loc_codes, loc_u = _coded(lines["locality"], _norm_locality, missing="") if "locality" in lines \
+        else (np.full(n, -1, dtype=np.int64), np.array([""], dtype=object))
+    zip_codes, zip_u = _coded(lines["zip"], _norm_zip, missing="") if "zip" in lines \
+        else (np.full(n, -1, dtype=np.int64), np.array([""], dtype=object))
+    has_loc = (loc_u != "")[loc_codes]
     part = _by_uniques(lines["participating"], _truthy_participating, dtype=bool, missing=True) \
         if "participating" in lines else np.ones(n, dtype=bool)
     charge = pd.to_numeric(lines["charge"], errors="coerce").to_numpy(dtype=float) if "charge" in lines \
@@ -443,16 +482,15 @@ def reprice(
     pe_amt = np.full(n, np.nan)
     ind = {k: np.full(n, -1, dtype=np.int64) for k in ("mult_proc", "bilat_surg", "asst_surg", "co_surg",
                                                          "team_surg", "imaging_family", "pctc")}
-    status = np.full(n, "", dtype=object)
-    loc_out = np.full(n, "", dtype=object)
-    rel_out = np.full(n, "", dtype=object)
+    status = np.full(n, -1, dtype=np.int64)  # index into STATUS_LETTERS
+    loc_out = np.full(n, -1, dtype=np.int64)
+    loc_cats: dict[str, int] = {}
     for r, rid in enumerate(rel_ids):  # a handful of releases
         obj = avail[rid]
         fs = obj if hasattr(obj, "rvus") else _load(obj, mirror, progress)  # type: ignore[arg-type]
         avail[rid] = fs
         t = _tables(fs)
         idx = np.flatnonzero(rel_line == r)
-        rel_out[idx] = rid
         # code and row
         cidx = t.hcpcs.get_indexer(hc_uniq)[hc_codes[idx]]
         known = cidx >= 0
@@ -461,11 +499,10 @@ def reprice(
         rb.add(P.PCTC_NOT_ALLOWED.code, known & (rws < 0) & np.isin(pmod[idx], (1, 2)), idx)
         rb.add(P.MOD53_BY_REPORT.code, known & (rws < 0) & (pmod[idx] == 3), idx)
         # locality: a non-empty locality, else the ZIP
-        li = pd.Index(list(t.loc_index)).get_indexer(locs[idx])
-        li = np.where(li >= 0, np.array(list(t.loc_index.values()), dtype=np.int64)[np.maximum(li, 0)], -1)
-        zi = t.zip_loc.reindex(zips[idx]).fillna(-1).astype(np.int64).to_numpy() if len(t.zip_loc) \
-            else np.full(idx.size, -1)
-        lc = np.where(locs[idx] != "", li, zi)
+        li_u = np.array([t.loc_index.get(x, -1) for x in loc_u], dtype=np.int64)  # distinct values
+        zi_u = t.zip_loc.reindex(zip_u).fillna(-1).astype(np.int64).to_numpy() if len(t.zip_loc) \
+            else np.full(len(zip_u), -1, dtype=np.int64)
+        lc = np.where(has_loc[idx], li_u[loc_codes[idx]], zi_u[zip_codes[idx]])
         rb.add(P.NO_LOCALITY.code, lc < 0, idx)
         st = setting[idx]
         ok = (rws >= 0) & (lc >= 0) & (st < 2)
@@ -476,11 +513,12 @@ def reprice(
         rb.add(pfs_calc.OPPS_CAP.code, t.capped[s_ok, r_ok, l_ok], oi)
         row[idx] = rws
         loc[idx] = lc
-        loc_out[oi] = t.loc_ids[l_ok]
+        gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=np.int64)
+        loc_out[oi] = gl[l_ok]
         kr = np.maximum(rws, 0)
         for k in ind:
             ind[k][idx] = np.where(rws >= 0, t.ind[k][kr], -1)
-        status[idx] = np.where(rws >= 0, t.status[kr], "")
+        status[idx] = np.where(rws >= 0, t.status[kr], -1)
         off = r * 1_000_000
         code_id[idx] = np.where(known, cidx + off, -1)
         eb = np.where(rws >= 0, t.endo_base[kr], -1)
@@ -524,7 +562,7 @@ def reprice(
     bar.update()
 
     # -- claim-level rules
-    is_t = status == "T"
+    is_t = status == STATUS_LETTERS.index("T")
     bundled = P.status_t_bundled(group, payable & is_t, payable & ~is_t)
     rb.add(P.STATUS_T.code, bundled)
     bundle_f = np.where(bundled, 0.0, 1.0)
@@ -569,17 +607,18 @@ def reprice(
     medicare = round_cents(program - np.nan_to_num(seq)) if sequestration else round_cents(program)
     medicare = np.where(payable, medicare, np.nan)
 
-    out = lines.copy()
+    out = lines.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     cols = {
-        "release": rel_out, "release_note": notes,
-        "locality_id": loc_out, "setting": np.where(setting < 2, P.SETTING_NAMES[setting], ""),
-        "pricing_modifier": PRICING_MODIFIERS[pmod], "status": status, "base_amount": base,
+        "release": _cat(rel_line, rel_ids), "release_note": _cat(yq_codes if n else rel_line, list(note_of_yq)),
+        "locality_id": _cat(loc_out, list(loc_cats)), "setting": _cat(setting, ["nonfacility", "facility", ""]),
+        "pricing_modifier": _cat(pmod, list(PRICING_MODIFIERS)), "status": _cat(status, STATUS_LETTERS),
+        "base_amount": base,
         "units_factor": np.where(bad_units, np.nan, units_mult), "bilateral_factor": bil,
         "mult_proc_factor": mp_f, "mult_proc_rank": mp_rank, "cosurgery_factor": co_f,
         "assistant_factor": as_f, "team_factor": tm_f, "bundled_factor": bundle_f, "nonpar_factor": nonpar_f,
         "fee_schedule_amount": fee_amt, "limiting_charge": limiting, "charge_limited": lower,
         "allowed": allowed, "sequestration": seq, "medicare_payment": medicare, "payable": payable,
-        "reason": rb.strings() if n else np.zeros(0, dtype=object),
+        "reason": rb.categorical(),
     }
     for k, v in cols.items():
         out[k] = v
