@@ -19,10 +19,11 @@ from .errors import (
 )
 from .facade import FeeSchedule, load
 from .reasons import Reason, explain
+from .reprice import reprice
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
-    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load",
+    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load", "reprice",
 ]

@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(lo)
     lo.add_argument("--json", action="store_true")
 
+    from . import cli_reprice
+
+    cli_reprice.add_parser(sub)
+
     r = sub.add_parser("releases", help="list the release catalogue")
     r.add_argument("--system", help="pfs, opps, asc, wage_index or zip5")
 
@@ -168,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     a = ap.parse_args(argv)
     try:
+        if a.cmd == "reprice":
+            from . import cli_reprice
+
+            return cli_reprice.run(a)
         return COMMANDS[a.cmd](a)
     except RvucalcError as exc:
         print(f"rvucalc: {exc}", file=sys.stderr)
