@@ -137,7 +137,8 @@ def write_table(
     elif ext == ".json":
         df.to_json(p, orient="records", indent=2)
     else:
-        neutralise(df).to_csv(p, index=False)
+        # CRLF rows (RFC 4180) also make the writer quote text holding a CR or LF
+        neutralise(df).to_csv(p, index=False, lineterminator="\r\n")
     return p
 
 
