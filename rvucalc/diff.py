@@ -128,7 +128,7 @@ def diff(
     n = new.reset_index(drop=True)
     m = o[list(KEY) + ["description"] + fields].merge(
         n[list(KEY) + ["description"] + fields], on=list(KEY), how="outer", suffixes=("_old", "_new"),
-        indicator=True, sort=False)
+        indicator=False, sort=False).sort_values(list(KEY), kind="stable", ignore_index=True)
     # positions of each merged row in the old / new tables (-1 where absent)
     pos_o = pd.Series(np.arange(len(o)), index=pd.MultiIndex.from_frame(o[list(KEY)]))
     pos_n = pd.Series(np.arange(len(n)), index=pd.MultiIndex.from_frame(n[list(KEY)]))
