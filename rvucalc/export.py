@@ -715,15 +715,31 @@ class _SheetWriter:
             ws.append([self.cell(ws, v, font=self.title_font if i == 0 else None) for v in line])
         ws.append([self.cell(ws, str(c), font=self.header_font, fill=self.header_fill) for c in cols])
         columns: list[list[Any]] = []
-        for c, fmt in zip(cols, fmts):
+        templates: dict[int, Any] = {}
+        for j, (c, fmt) in enumerate(zip(cols, fmts)):
             vals = _column_values(df[c])
-            if fmt is not None:
+            if fmt is not None and pd.api.types.is_numeric_dtype(df[c].dtype):
+                # one styled cell per column, re-used row after row: the write-only sheet
+                # serialises each appended row at once, so only its value changes
+                templates[j] = self.cell(ws, None, fmt=fmt)
+            elif fmt is not None:
                 vals = [self.cell(ws, v, fmt=fmt) if v is not None else None for v in vals]
             elif not (pd.api.types.is_numeric_dtype(df[c].dtype) or pd.api.types.is_bool_dtype(df[c].dtype)):
                 vals = [self.cell(ws, v) if _needs_cell(v) else v for v in vals]
             columns.append(vals)
-        for row in zip(*columns):
-            ws.append(row)
+        if templates:
+            tmpl = list(templates.items())
+            for row in zip(*columns):
+                out = list(row)
+                for j, cell in tmpl:
+                    v = out[j]
+                    if v is not None:
+                        cell.value = v
+                        out[j] = cell
+                ws.append(out)
+        else:
+            for row in zip(*columns):
+                ws.append(row)
         return ws, header_row, header_row + len(df)
 
 
