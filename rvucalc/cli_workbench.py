@@ -1,0 +1,163 @@
+"""Command line: ``rvucalc compare`` and ``rvucalc diff`` (the analyst's workbench).
+
+Wired into :mod:`rvucalc.cli` by ``add_parsers(subparsers)`` and
+:data:`COMMANDS`. Each command prints a table for a person, ``--csv`` /
+``--json`` for scripts, or writes ``--out`` (.xlsx workbook with summary,
+chart and provenance; .csv; .parquet; .json). Errors are raised as
+:class:`rvucalc.errors.RvucalcError` for ``cli.main`` to print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from .errors import RvucalcError
+
+
+def _options(p: argparse.ArgumentParser, *, release_flags: bool = True) -> None:
+    if release_flags:
+        p.add_argument("--year", type=int, help="calendar year (default: newest at hand)")
+        p.add_argument("--release", help="release id from the catalogue, e.g. rvu26c")
+    p.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
+    p.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
+    p.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
+    p.add_argument("--offline", action="store_true", help="never download from CMS")
+    p.add_argument("--out", help="write to this file: .xlsx (workbook), .csv, .parquet or .json")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="print CSV to standard output")
+    fmt.add_argument("--json", action="store_true", help="print JSON records to standard output")
+    p.add_argument("--title", help="workbook title (with --out .xlsx)")
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Add the ``compare`` and ``diff`` subcommands to *subparsers* (from ``add_subparsers``)."""
+    c = subparsers.add_parser(
+        "compare", help="codes x localities: office and facility amounts (Excel workbook with --out)",
+        description="Compare PFS office (non-facility) and facility amounts of codes across localities. "
+                    "Example: rvucalc compare 20983 77013 --localities CA --out rates.xlsx")
+    c.add_argument("codes", nargs="+", help="HCPCS codes, optionally with modifier: 20983 71046-26")
+    c.add_argument("--localities", nargs="*",
+                   help="locality ids (01182-18), two-letter states (CA: all its localities) or 'all' "
+                        "(default: all 109)")
+    c.add_argument("--state", nargs="*", help="two-letter states whose localities are compared")
+    c.add_argument("--no-national", action="store_true", help="leave out the national row")
+    _options(c)
+
+    d = subparsers.add_parser(
+        "diff", help="what changed between two PFS releases or years",
+        description="Codes added, deleted and changed between two PFS releases, with % change. "
+                    "Example: rvucalc diff 2025 2026  or  rvucalc diff rvu25d rvu26c --out diff.xlsx")
+    d.add_argument("old", help="the earlier year (2025) or release id (rvu25d)")
+    d.add_argument("new", help="the later year (2026) or release id (rvu26c)")
+    d.add_argument("--codes", nargs="*", help="only these HCPCS codes")
+    d.add_argument("--localities", nargs="*", help="also compare payments in these localities (or 'all')")
+    d.add_argument("--all", action="store_true", help="include unchanged codes in the output")
+    d.add_argument("--limit", type=int, default=25, help="rows shown in the terminal (default 25)")
+    _options(d, release_flags=False)
+
+
+def _load(spec: str | None, a: argparse.Namespace, year: int | None = None) -> Any:
+    from .facade import load
+
+    kw = dict(mirror=a.mirror, qp=a.qp, work_floor=not a.no_floor, download=False if a.offline else None)
+    if spec is None:
+        return load(year, None, **kw)
+    s = str(spec).strip()
+    if s.isdigit() and len(s) == 4:
+        return load(int(s), None, **kw)
+    return load(None, s.lower(), **kw)
+
+
+def _emit(df: pd.DataFrame, a: argparse.Namespace, *, provenance: Any, title: str,
+          show: Callable[[pd.DataFrame], None]) -> None:
+    from .export import neutralise, write_table
+
+    if a.out:
+        write_table(df, a.out, provenance=provenance, title=a.title or title)
+        print(f"wrote {len(df):,} rows to {a.out}", file=sys.stderr)
+    elif a.csv:
+        neutralise(df).to_csv(sys.stdout, index=False)
+    elif a.json:
+        print(df.to_json(orient="records", indent=2))
+    else:
+        show(df)
+
+
+def _money(v: Any) -> str:
+    return "-" if v is None or (isinstance(v, float) and v != v) else f"${v:,.2f}"
+
+
+def cmd_compare(a: argparse.Namespace) -> int:
+    """``rvucalc compare 20983 77013 --localities CA --out rates.xlsx``."""
+    from .export import compare, pivot, summary_spec
+
+    fs = _load(a.release, a, a.year)
+    df = compare(fs, a.codes, a.localities if a.localities else None, state=a.state or None,
+                 national=not a.no_national)
+
+    def show(df: pd.DataFrame) -> None:
+        spec = summary_spec(df)
+        assert spec is not None
+        table, labels = pivot(df, spec)
+        for lab in labels:
+            table[lab] = table[lab].map(_money)
+        table["locality_name"] = table["locality_name"].astype(str).str.slice(0, 34)
+        with pd.option_context("display.max_rows", 200, "display.width", 200, "display.max_columns", 30):
+            print(f"{fs.release.label}; CF ${fs.conversion_factor:.4f} ({fs.conversion_factor_kind})")
+            print(table.to_string(index=False))
+        reasons = df.loc[(df["nonfacility_reason"] != "") | (df["facility_reason"] != ""),
+                         ["hcpcs", "modifier", "nonfacility_reason", "facility_reason"]].drop_duplicates()
+        if len(reasons):
+            from .reasons import explain
+
+            print("\nno amount ('-'):")
+            for r in reasons.itertuples(index=False):
+                code = f"{r.hcpcs}-{r.modifier}" if r.modifier else r.hcpcs
+                for rc in dict.fromkeys(x for x in (r.nonfacility_reason, r.facility_reason) if x):
+                    why = explain(rc)
+                    print(f"  {code}: {why.message if why else rc} [{rc}]")
+
+    _emit(df, a, provenance=fs, title=f"PFS amounts by locality, {fs.release.label}", show=show)
+    return 0
+
+
+def cmd_diff(a: argparse.Namespace) -> int:
+    """``rvucalc diff 2025 2026`` (years or release ids)."""
+    from .diff import diff, summarize
+
+    old, new = _load(a.old, a), _load(a.new, a)
+    if old.release.id == new.release.id:
+        raise RvucalcError(f"both sides are the same release ({old.release.id}); give two different "
+                           "years or release ids")
+    df = diff(old, new, localities=a.localities or None, codes=a.codes or None, changed_only=not a.all)
+
+    def show(df: pd.DataFrame) -> None:
+        print(f"{old.release.label} (CF ${old.conversion_factor:.4f}) -> "
+              f"{new.release.label} (CF ${new.conversion_factor:.4f})")
+        print(summarize(df).to_string(index=False))
+        cols = ["hcpcs", "modifier", "locality_id", "change", "nonfacility_old", "nonfacility_new",
+                "nonfacility_pct", "facility_old", "facility_new", "facility_pct", "changed_fields"]
+        t = df[cols].copy()
+        t["_abs"] = t["nonfacility_pct"].abs().fillna(-1)
+        t = t.sort_values("_abs", ascending=False, kind="stable").drop(columns="_abs").head(a.limit)
+        for c in ("nonfacility_old", "nonfacility_new", "facility_old", "facility_new"):
+            t[c] = t[c].map(_money)
+        for c in ("nonfacility_pct", "facility_pct"):
+            t[c] = t[c].map(lambda v: "-" if v != v else f"{v:+.2f}%")
+        t["changed_fields"] = t["changed_fields"].astype(str).str.slice(0, 60)
+        print(f"\nlargest office (non-facility) changes (first {a.limit}; --csv/--json/--out for all):")
+        with pd.option_context("display.width", 220, "display.max_columns", 20):
+            print(t.to_string(index=False))
+
+    _emit(df, a, provenance=[old, new], title=f"PFS changes {old.release.id} -> {new.release.id}", show=show)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"compare": cmd_compare, "diff": cmd_diff}
+
+__all__ = ["COMMANDS", "add_parsers", "cmd_compare", "cmd_diff"]
