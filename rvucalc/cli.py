@@ -66,9 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(lo)
     lo.add_argument("--json", action="store_true")
 
-    from . import cli_reprice
+    from . import cli_reprice, cli_workbench
 
     cli_reprice.add_parser(sub)
+    cli_workbench.add_parsers(sub)
 
     r = sub.add_parser("releases", help="list the release catalogue")
     r.add_argument("--system", help="pfs, opps, asc, wage_index or zip5")
@@ -99,7 +100,7 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     if a.out:
         from .export import write_table
 
-        write_table(df, a.out)
+        write_table(df, a.out, provenance=fs)
         print(f"wrote {len(df):,} rows to {a.out}", file=sys.stderr)
     elif a.csv:
         df.to_csv(sys.stdout, index=False)
@@ -176,7 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import cli_reprice
 
             return cli_reprice.run(a)
-        return COMMANDS[a.cmd](a)
+        if a.cmd in COMMANDS:
+            return COMMANDS[a.cmd](a)
+        from . import cli_workbench
+
+        return cli_workbench.COMMANDS[a.cmd](a)
     except RvucalcError as exc:
         print(f"rvucalc: {exc}", file=sys.stderr)
         return 2

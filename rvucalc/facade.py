@@ -208,6 +208,19 @@ class FeeSchedule:
         """Office vs hospital outpatient vs ASC; see :func:`rvucalc.sites.compare_sites`."""
         return sites.compare_sites(self, hcpcs, **kwargs)
 
+    def diff(self, newer: FeeSchedule, **kwargs: Any) -> pd.DataFrame:
+        """Codes added, deleted and changed from this release to *newer*; see :func:`rvucalc.diff.diff`."""
+        from .diff import diff
+
+        return diff(self, newer, **kwargs)
+
+    def compare(self, codes: Sequence[str], localities: Iterable[str] | str | None = None,
+                **kwargs: Any) -> pd.DataFrame:
+        """Codes × localities comparison frame (Excel-ready); see :func:`rvucalc.export.compare`."""
+        from .export import compare
+
+        return compare(self, codes, localities, **kwargs)
+
     @functools.cached_property
     def anes(self) -> pd.DataFrame:
         """Anesthesia conversion factors by locality."""

@@ -185,9 +185,9 @@ class WageIndexChoice(BaseModel):
     value: float | None
     cbsa: str = ""
     cbsa_name: str = ""
-    file: str = ""
     reasons: list[Reason] = []
     user_supplied: bool = False
+    sources: list[Source] = []
 
 
 class SiteRow(BaseModel):
@@ -226,7 +226,15 @@ class SiteComparison(BaseModel):
                 "reason_text": "; ".join(x.message for x in r.reasons),
                 "sources": "; ".join(f"{s.release}:{s.file}" for s in r.sources),
             })
-        return pd.DataFrame(recs)
+        df = pd.DataFrame(recs)
+        from .export import provenance_of
+
+        srcs = list({str(s): s for r in self.rows for s in r.sources}.values())
+        df.attrs["rvucalc.provenance"] = provenance_of(*srcs)
+        df.attrs["rvucalc.summary"] = {"index": ["hcpcs", "site"], "columns": [],
+                                       "values": ["professional", "facility", "total", "medicare", "beneficiary"],
+                                       "chart": True, "title": f"{self.hcpcs}: where it is done, what Medicare pays"}
+        return df
 
     def __str__(self) -> str:
         def usd(x: float | None) -> str:
@@ -250,17 +258,19 @@ class SiteComparison(BaseModel):
 
 
 @functools.lru_cache(maxsize=8)
-def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageIndex, str] | None:
+def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageIndex, list[Source]] | None:
     """WageIndex for the year: ASC CY table (asc) or the FY table of the year (opps, approximate)."""
     from .facade import _source, read_cached
 
     rels = catalogue.releases("wage_index")
     county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
     counties = None
+    county_src: list[Source] = []
     if county_rel is not None:
         try:
             loc = locate(county_rel, "county", mirror=fs.mirror, download=fs.download)
             counties = read_cached(loc, wi_io.read_wage_index_county)
+            county_src = [_source(loc)]
         except (MissingFileError, DownloadError):
             counties = None
     order = [r for r in rels if r.year == fs.year]
@@ -273,13 +283,13 @@ def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageI
             if "wage_index" in r.files:
                 loc = locate(r, "wage_index", mirror=fs.mirror, download=fs.download)
                 tab = read_cached(loc, wi_io.read_asc_wage_index)
-                return wi_io.WageIndex(tab, counties), str(_source(loc))
+                return wi_io.WageIndex(tab, counties), [_source(loc), *county_src]
             if "table_a" in r.files and "table_b" in r.files:
                 la = locate(r, "table_a", mirror=fs.mirror, download=fs.download)
                 lb = locate(r, "table_b", mirror=fs.mirror, download=fs.download)
                 tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
                                  read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
-                return wi_io.WageIndex(tab, counties), f"{_source(la)}; {lb.path.name}"
+                return wi_io.WageIndex(tab, counties), [_source(la), _source(lb), *county_src]
         except (MissingFileError, DownloadError):
             continue
     return None
@@ -300,7 +310,7 @@ def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: st
     res = table.lookup(cbsa=cbsa, county_fips=county_fips, setting=setting)
     reasons = [r for r in (explain(c) for c in res.reasons) if r is not None]
     return WageIndexChoice(value=None if math.isnan(res.value) else res.value, cbsa=res.cbsa,
-                           cbsa_name=res.cbsa_name, file=src, reasons=reasons)
+                           cbsa_name=res.cbsa_name, sources=src, reasons=reasons)
 
 
 def _split(total: float | None, bene: float | None) -> tuple[float | None, float | None]:
@@ -387,6 +397,7 @@ def compare_sites(
             med = float(round_cents(total - ben))
         rows.append(SiteRow(site=site, label=label, professional=prof, facility=fac, total=total, medicare=med,
                             beneficiary=ben, indicator=ind, wage_index=wi.value,
-                            reasons=prof_reason + fac_reason + wi.reasons, sources=prof_src + rates.sources))
+                            reasons=prof_reason + fac_reason + wi.reasons,
+                            sources=prof_src + rates.sources + wi.sources))
     return SiteComparison(hcpcs=q.hcpcs + (f"-{q.modifier}" if q.modifier else ""), year=fs.year,
                           locality=q.locality.locality_id if q.locality else None, rows=rows, wage_index=wis)

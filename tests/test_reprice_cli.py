@@ -24,7 +24,7 @@ def test_cli_csv_to_xlsx_and_parquet(tmp_path, fs26):
     for ext in ("xlsx", "parquet", "csv"):
         out = tmp_path / f"priced.{ext}"
         assert run(_parse(["reprice", str(src), "-o", str(out), "--release", "rvu26c", "--no-progress"])) == 0
-        df = pd.read_excel(out) if ext == "xlsx" else pd.read_parquet(out) if ext == "parquet" else pd.read_csv(out)
+        df = pd.read_excel(out, sheet_name="Detail") if ext == "xlsx" else pd.read_parquet(out) if ext == "parquet" else pd.read_csv(out)
         assert len(df) == 3 and list(df["claim_id"].astype(str)) == ["1", "1", "2"]
         assert df["allowed"][0] == 8636.25  # 5757.50 (LA, see test_reprice) x 1.5
         assert df["allowed"][1] == 10.0  # the charge is lower
