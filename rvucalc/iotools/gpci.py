@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from ..errors import CMSFileError
@@ -63,6 +64,11 @@ def read_gpci(src: Source, name: str | None = None, *, sheet: str | int | None =
                      keep=lambda d: d["mac"].astype(str).str.strip().str.fullmatch(r"\d{4,5}"))
     if df.empty:
         raise CMSFileError(nm, "locality rows below the header", line=hdr + 2)
+    for c in ("work_gpci", "pe_gpci", "mp_gpci", "work_gpci_no_floor"):
+        blank = df[c].isna().to_numpy() if c in df else np.zeros(len(df), dtype=bool)
+        if blank.any():  # every locality has every GPCI (Addendum E)
+            i = int(np.flatnonzero(blank)[0])
+            raise CMSFileError(nm, "a GPCI value", line=int(df.attrs["lines"][i]), column=c, found="")
     df["mac"] = zpad(df["mac"], 5)
     df["locality"] = zpad(df["locality"], 2)
     df["locality_name"] = df["locality_name"].str.rstrip("*").str.strip()
