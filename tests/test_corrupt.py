@@ -593,3 +593,15 @@ def test_zip5_txt_faults_raise(tmp_path: Path, zip5_lines: list[str], fault: str
     assert p.name in str(ei.value)
     if line is not None:
         assert ei.value.line == line, str(ei.value)
+
+
+def test_gpci_blank_value_raises(tmp_path: Path, mirror) -> None:
+    s = _sample(next(x for x in SPECS if x.id == "gpci-7col"), mirror)
+    rows = [list(r) for r in s.rows]
+    c = s.col("MP GPCI")
+    i = s.pick(c)
+    rows[i][c] = ""
+    p = _write(tmp_path, s, rows, "blank-gpci")
+    with pytest.raises(CMSFileError) as ei:
+        read_gpci(p)
+    assert ei.value.line == i + 1 and ei.value.column == "mp_gpci"
