@@ -18,11 +18,13 @@ never used.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -142,13 +144,7 @@ def locate(
             if spec.sha256 is None or digest == spec.sha256:
                 return Located(p, release, table, digest, "cache", spec.sha256 is not None)
     if download and release.url:
-        p = _download_member(release, spec.names, cdir, progress=progress)
-        digest = sha256_file(p)
-        if spec.sha256 is not None and digest != spec.sha256:
-            p.unlink(missing_ok=True)
-            raise DownloadError(
-                f"{spec.name} from {release.url}: sha256 {digest} does not match the catalogue's "
-                f"{spec.sha256}; the file was removed")
+        p, digest = _download_member(release, spec, cdir, progress=progress)
         return Located(p, release, table, digest, "download", spec.sha256 is not None)
     how = f"download {release.url}" if release.url else f"see {release.page or 'the CMS website'}"
     raise MissingFileError(
@@ -156,17 +152,40 @@ def locate(
         f"; {how} and unzip it into a folder named by RVUCALC_MIRROR, or allow downloads")
 
 
-def _download_member(release: Release, names: tuple[str, ...], dest: Path, *, progress: bool) -> Path:
+def _download_member(release: Release, spec: FileSpec, dest: Path, *, progress: bool) -> tuple[Path, str]:
+    """Download the release zip into *dest*, extract *spec*'s member and verify it.
+
+    pooch writes the zip to a temporary file in *dest* and renames it only once
+    complete and, when the catalogue knows the zip's sha256, verified. If the
+    member cannot be extracted or does not match its sha256, both the member
+    and the zip are removed, so nothing unverified stays in the cache to be
+    picked up by a later run.
+    """
     import pooch
 
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create the download cache folder {dest} ({exc.strerror or exc}); "
+                            "set RVUCALC_CACHE to a writable folder") from exc
     try:
         zpath = Path(pooch.retrieve(url=str(release.url), known_hash=release.sha256, path=dest,
                                     fname=PurePosixPath(str(release.url)).name or f"{release.id}.zip",
                                     progressbar=progress))
-    except Exception as exc:  # network errors, HTTP errors, checksum mismatch
+    except Exception as exc:  # network errors, HTTP errors, checksum mismatch, unwritable cache
         raise DownloadError(f"could not download {release.url} for {release.label}: {exc}") from exc
-    return extract_member(zpath, names, dest)
+    try:
+        p = extract_member(zpath, spec.names, dest)
+        digest = sha256_file(p)
+        if spec.sha256 is not None and digest != spec.sha256:
+            p.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{spec.name} from {release.url}: sha256 {digest} does not match the catalogue's "
+                f"{spec.sha256}; the file was removed")
+    except BaseException:
+        zpath.unlink(missing_ok=True)
+        raise
+    return p, digest
 
 
 def extract_member(zpath: Path, names: tuple[str, ...], dest: Path) -> Path:
@@ -175,12 +194,24 @@ def extract_member(zpath: Path, names: tuple[str, ...], dest: Path) -> Path:
     Members with absolute paths or ``..`` are refused; a member larger than
     :data:`MAX_MEMBER_BYTES`, or that inflates past its declared size, is
     refused; the file appears at ``dest/<name>`` only once fully written.
+    Every failure (a damaged or truncated zip, a bad CRC, an encrypted or
+    unsupported member, an unwritable folder) is a :class:`DownloadError`.
     """
+    try:
+        return _extract(zpath, names, dest)
+    except DownloadError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError) as exc:
+        raise DownloadError(f"{zpath.name}: cannot extract {' or '.join(names)}: "
+                            f"{type(exc).__name__}: {exc}") from exc
+
+
+def _extract(zpath: Path, names: tuple[str, ...], dest: Path) -> Path:
     wanted = {n.lower() for n in names}
     try:
         zf = zipfile.ZipFile(zpath)
-    except zipfile.BadZipFile as exc:
-        raise DownloadError(f"{zpath.name}: not a zip file") from exc
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DownloadError(f"{zpath.name}: not a zip file (an incomplete or wrong download?)") from exc
     with zf:
         for info in zf.infolist():
             pp = PurePosixPath(info.filename.replace("\\", "/"))
@@ -190,10 +221,15 @@ def extract_member(zpath: Path, names: tuple[str, ...], dest: Path) -> Path:
                 if info.file_size > MAX_MEMBER_BYTES:
                     raise DownloadError(f"{zpath.name}: member {info.filename} is too large")
                 target = dest / pp.name
+                # zipfile stops reading at the declared size (and then fails the
+                # CRC check); read with the limit raised instead, so a member that
+                # inflates past what its header declares is recognised as a bomb.
+                probe = copy.copy(info)
+                probe.file_size = MAX_MEMBER_BYTES + 1
                 fd, tmp = tempfile.mkstemp(dir=dest, prefix=".part-")
                 try:
                     written = 0
-                    with zf.open(info) as src, os.fdopen(fd, "wb") as out:
+                    with zf.open(probe) as src, os.fdopen(fd, "wb") as out:
                         for chunk in iter(lambda: src.read(1 << 20), b""):
                             written += len(chunk)
                             if written > max(info.file_size, 1) or written > MAX_MEMBER_BYTES:

@@ -65,6 +65,8 @@ NA_REASONS: dict[str, Reason] = {
                        "no facility amount: CMS marks this service NA in that setting",
                        "CMS RVU file documentation, Facility NA Indicator"),
 }
+NO_RVU = reason("PFS_NO_RVU", "no amount: an RVU this setting needs is blank in the file",
+                "CMS RVU file documentation, payment amount formula")
 OPPS_CAP = reason("PFS_OPPS_CAP", "paid at the OPPS-based cap, lower than the fee schedule amount",
                   "Deficit Reduction Act of 2005 s.5102(b); CMS RVU file documentation, OPPS payment amount")
 
@@ -189,6 +191,9 @@ def price_matrix(
                 cap = round_cents(cap)
         round_cents(a, out=a)
         codes = reason_codes(rvus, setting, st_codes)
+        # a payable row whose formula has a blank input gets a reason, never a silent NaN
+        blank = (codes == "") & np.isnan(a).all(axis=1)
+        codes[blank] = NO_RVU.code
         if mask_unpayable:
             unpaid = codes != ""
             a[unpaid] = np.nan

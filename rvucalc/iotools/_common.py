@@ -61,6 +61,11 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         raise CMSFileError(name, "a text file (CSV or fixed width)", found="binary data")
     if data[:2] == b"PK":
         raise CMSFileError(name, "a text file", found="a zip/xlsx container")
+    if data[:3] == b"\xef\xbb\xbf":
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError:
+            data = data[3:]  # UTF-8 with a stray cp1252 byte: drop the BOM, read as cp1252
     for enc in _ENCODINGS:
         try:
             return data.decode(enc), enc
@@ -75,11 +80,32 @@ def sniff_delimiter(text: str) -> str:
     return "\t" if head.count("\t") > head.count(",") else ","
 
 
-def text_rows(text: str, delimiter: str | None = None) -> list[list[str]]:
-    """Split delimited text into rows of stripped cells (quotes honoured)."""
+def text_rows(text: str, delimiter: str | None = None, name: str | None = None) -> list[list[str]]:
+    """Split delimited text into rows of stripped cells (quotes honoured).
+
+    Text that ends inside a quoted cell was cut short (a truncated download or
+    copy): with a *name* that raises :class:`CMSFileError` naming the line the
+    open cell starts on, instead of reading the cut cell as if it were whole.
+    """
     delim = delimiter or sniff_delimiter(text)
+    if name is not None:
+        check_quotes_closed(text, delim, name)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     return [[c.strip() for c in row] for row in reader]
+
+
+def check_quotes_closed(text: str, delimiter: str, name: str) -> None:
+    """Raise :class:`CMSFileError` if *text* ends inside a quoted cell (see :func:`text_rows`)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise CMSFileError(name, "a closing quote: the file ends inside a quoted cell (cut short?)",
+                               line=start, found=text[-40:]) from None
+        # other quirks (a stray quote inside an unquoted cell) are read leniently
 
 
 def xlsx_rows(data: bytes, name: str, sheet: str | int | None = None) -> list[list[str]]:
@@ -143,7 +169,7 @@ def load_rows(
     if data[:2] == b"PK":
         return xlsx_rows(data, nm, sheet), nm
     text, _ = decode(data, nm)
-    return text_rows(text, delimiter), nm
+    return text_rows(text, delimiter, nm), nm
 
 
 def norm(s: str) -> str:
@@ -179,6 +205,9 @@ class Col:
     match: Sequence[str] | Callable[[str], bool]
     kind: str = "str"  # "str" | "float" | "money" | "int"
     required: bool = True
+    #: CMS never ships negative RVUs, GPCIs, rates or wage indexes; a negative
+    #: number in a float/money column is refused unless this is set.
+    negative_ok: bool = False
 
     def matches(self, h: str) -> bool:
         if callable(self.match):
@@ -204,6 +233,7 @@ def map_columns(
                     name,
                     f"a column for {col.name!r}",
                     line=line,
+                    column=col.name,
                     found=[h for h in header if h],
                 )
             continue
@@ -223,11 +253,14 @@ def to_float(
     lines: np.ndarray | Sequence[int],
     money: bool = False,
     blank_ok: bool = True,
+    negative_ok: bool = True,
 ) -> pd.Series:
     """Convert text cells to float; blank (and ``.`` for money) become NaN.
 
     Any other non-numeric cell raises :class:`CMSFileError` with its line.
     With *money*, ``$`` signs, thousands commas and spaces are removed first.
+    With ``negative_ok=False`` a negative number raises too (CMS ships none
+    in RVU, GPCI, rate or wage index columns); so do ``inf`` and ``nan`` spelt out.
     """
     s = values.astype(str)
     if money:
@@ -235,7 +268,7 @@ def to_float(
     s = s.str.strip()
     blank = s.isin(["", ".", "-", "nan", "None"]) if money else s.isin(["", "nan", "None"])
     out = pd.to_numeric(s.where(~blank, None), errors="coerce").astype("float64")
-    bad = out.isna() & ~blank
+    bad = (out.isna() | np.isinf(out)) & ~blank
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise CMSFileError(name, "a number", line=int(lines[i]), column=column,
@@ -243,6 +276,12 @@ def to_float(
     if not blank_ok and blank.any():
         i = int(np.flatnonzero(blank.to_numpy())[0])
         raise CMSFileError(name, "a number", line=int(lines[i]), column=column, found="")
+    if not negative_ok:
+        neg = (out < 0).to_numpy()
+        if neg.any():
+            i = int(np.flatnonzero(neg)[0])
+            raise CMSFileError(name, "a number that is not negative", line=int(lines[i]),
+                               column=column, found=values.iloc[i])
     return out
 
 
@@ -284,12 +323,102 @@ def build_frame(
             continue
         if col.kind in ("float", "money"):
             df[col.name] = to_float(df[col.name], name=name, column=col.name, lines=lines,
-                                    money=col.kind == "money")
+                                    money=col.kind == "money", negative_ok=col.negative_ok)
         else:
             df[col.name] = df[col.name].astype(str).str.strip()
     df.attrs["lines"] = Lines(lines)
     df.attrs["source"] = name
     return df
+
+
+def check_rows(
+    rows: Sequence[Sequence[str]],
+    header: int,
+    positions: Mapping[str, int],
+    name: str,
+    *,
+    key: str,
+    is_key: Callable[[str], bool],
+    data: Sequence[str] = (),
+    what: str = "a valid code",
+    top: int | None = None,
+    header_width: int | None = None,
+    line_of: Callable[[int], int] | None = None,
+) -> None:
+    """Structural checks of a delimited CMS table, before typing its cells.
+
+    *rows* are all rows of the file, *header* the index of the header row
+    (*top* the first row of a stacked header block), *positions* the mapped
+    columns, *key* the canonical name of the row key column and *is_key* a
+    test of one stripped key cell. Raises :class:`CMSFileError` naming the line for
+
+    * a data row (valid key) above the header: the header has moved below
+      data that would otherwise be dropped silently;
+    * a row with a malformed key that carries data (a non-empty cell in one
+      of the *data* columns): a footnote has no data there, a damaged row has;
+    * a data row with fewer fields than the header maps (cut short, e.g. a
+      truncated file) or with non-empty cells beyond the header's last
+      column (an unquoted delimiter shifted it, or fields were added).
+
+    *line_of* maps a row index to its 1-based line (default ``index + 1``).
+    """
+    ln = line_of or (lambda i: i + 1)
+    kpos = positions[key]
+    dpos = [positions[c] for c in data if c in positions]
+    hdr = rows[header]
+    width = header_width or max((i + 1 for i, c in enumerate(hdr) if c.strip()), default=0)
+    need = max(positions.values()) + 1
+
+    def cell(r: Sequence[str], p: int) -> str:
+        return r[p].strip() if p < len(r) else ""
+
+    for i in range(top if top is not None else header):
+        r = rows[i]
+        if is_key(cell(r, kpos)) and (any(cell(r, p) for p in dpos) if dpos else
+                                      sum(bool(c.strip()) for c in r) > 1):
+            raise CMSFileError(name, f"the header row (line {ln(header)}) above every data row",
+                               line=ln(i), column=key, found=cell(r, kpos))
+    for i in range(header + 1, len(rows)):
+        r = rows[i]
+        if not is_key(cell(r, kpos)):
+            if any(cell(r, p) for p in dpos):
+                raise CMSFileError(name, what, line=ln(i), column=key, found=cell(r, kpos))
+            continue
+        if len(r) < need:
+            raise CMSFileError(name, f"{need} fields, as the header maps", line=ln(i),
+                               found=f"{len(r)} fields (row cut short?)")
+        extra = [c for c in r[width:] if c.strip()]
+        if extra:
+            raise CMSFileError(name, f"at most {width} fields, as the header has", line=ln(i),
+                               found=f"{len(r)} fields, extra {extra[:3]}")
+
+
+def drop_duplicates(df: pd.DataFrame, keys: Sequence[str], name: str, what: str) -> pd.DataFrame:
+    """Drop exact duplicate rows; raise naming both lines when a key repeats with different values.
+
+    *df* must carry ``attrs['lines']`` (as :func:`build_frame` sets it);
+    *what* describes the key for the message (``"one row per ZIP code"``).
+    """
+    dup_key = df.duplicated(list(keys), keep=False).to_numpy()
+    if not dup_key.any():
+        return df
+    lines = np.asarray(df.attrs.get("lines", np.arange(1, len(df) + 1)), dtype=np.int64)
+    keep = ~df.duplicated(keep="first").to_numpy()
+    rest, rest_lines = df[keep], lines[keep]
+    clash = rest.duplicated(list(keys), keep=False).to_numpy()
+    if clash.any():
+        idx = np.flatnonzero(clash)
+        k = tuple(rest[list(keys)].iloc[idx[0]])
+        same = [j for j in idx if tuple(rest[list(keys)].iloc[j]) == k]
+        l1, l2 = int(rest_lines[same[0]]), int(rest_lines[same[1]])
+        label = "/".join(str(x) for x in k)
+        raise CMSFileError(name, f"{what} (rows repeating a key must be identical)", line=l2,
+                           column=keys[0], found=f"{label} on lines {l1} and {l2} with different values")
+    attrs = dict(df.attrs)
+    out = rest.reset_index(drop=True)
+    out.attrs.update(attrs)
+    out.attrs["lines"] = Lines(rest_lines)
+    return out
 
 
 class Lines:

@@ -55,6 +55,8 @@ from ._common import (
     Col,
     Lines,
     Source,
+    check_quotes_closed,
+    check_rows,
     decode,
     map_columns,
     norm,
@@ -149,6 +151,7 @@ def _rows_with_lines(src: Source, name: str | None) -> tuple[list[list[str]], li
         rows = xlsx_rows(data, nm)
         return rows, list(range(1, len(rows) + 1)), nm
     text, _ = decode(data, nm)
+    check_quotes_closed(text, sniff_delimiter(text), nm)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     rows: list[list[str]] = []
     starts: list[int] = []
@@ -207,6 +210,9 @@ def _read_addendum(src: Source, name: str | None, addendum: str, cols: Sequence[
     header = rows[hi]
     hline = starts[hi]
     positions = map_columns(header, cols, nm, hline)
+    check_rows(rows, hi, positions, nm, key="hcpcs",
+               is_key=lambda c: re.fullmatch(r"[A-Z0-9]{5}", c.upper()) is not None,
+               data=("payment_indicator",), what="a 5-character HCPCS code", line_of=lambda i: starts[i])
     quarter = _period(header, positions, nm, hline)
 
     # The unnamed column right after HCPCS holds CMS's asterisk markers.
@@ -284,12 +290,12 @@ def _read_addendum(src: Source, name: str | None, addendum: str, cols: Sequence[
 
     w = df["relative_weight"].str.strip()
     w = w.where(~w.isin([".", "-"]), "")
-    df["relative_weight"] = to_float(w, name=nm, column="relative_weight", lines=lines)
+    df["relative_weight"] = to_float(w, name=nm, column="relative_weight", lines=lines, negative_ok=False)
     df["payment_rate"] = to_float(df["payment_rate"], name=nm, column="payment_rate",
-                                  lines=lines, money=True)
+                                  lines=lines, money=True, negative_ok=False)
     if "copayment" in df:
         df["copayment"] = to_float(df["copayment"], name=nm, column="copayment",
-                                   lines=lines, money=True)
+                                   lines=lines, money=True, negative_ok=False)
     for c in ("description", "pass_through_expiration", "comment_indicator", *extras):
         if c in df:
             df[c] = df[c].str.strip()

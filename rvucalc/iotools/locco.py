@@ -8,10 +8,12 @@ unpadded numbers (``2102``, ``0``), padded here to ``02102`` / ``00``.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from ..errors import CMSFileError
-from ._common import Col, Source, build_frame, find_header, load_rows, map_columns, zpad
+from ._common import Col, Source, build_frame, check_rows, find_header, load_rows, map_columns, zpad
 
 COLUMNS: tuple[Col, ...] = (
     Col("mac", lambda h: "CONTRACTOR" in h or h in ("MAC", "CARRIER")),
@@ -32,6 +34,8 @@ def read_locco(src: Source, name: str | None = None, *, sheet: str | int | None 
     hdr = find_header(rows, lambda c: "COUNTIES" in c and any("CONTRACTOR" in x for x in c),
                       nm, "a header row with 'Contractor', 'Locality Number' and 'Counties'")
     pos = map_columns(rows[hdr], COLUMNS, nm, hdr + 1)
+    check_rows(rows, hdr, pos, nm, key="mac", is_key=lambda c: re.fullmatch(r"\d{3,5}", c) is not None,
+               data=("locality", "counties"), what="a MAC number (3-5 digits)")
     df = build_frame(rows, hdr + 1, pos, COLUMNS, nm,
                      keep=lambda d: d["mac"].astype(str).str.strip().str.fullmatch(r"\d{3,5}"))
     if df.empty:

@@ -51,6 +51,7 @@ from ._common import (
     Lines,
     Source,
     build_frame,
+    check_rows,
     find_header,
     load_rows,
     map_columns,
@@ -125,11 +126,18 @@ def clean_hcpcs(s: pd.Series) -> pd.Series:
 
     Removes trailing spaces (``"0393U "``), no-break spaces, U+FFFD replacement
     characters and stray 0xFF bytes (decoded as ``ÿ``) that CMS's files and
-    copies of them carry in the code cell. Purely numeric codes of 1–4 digits
+    copies of them carry in the code cell; nothing else. Purely numeric codes of 1–4 digits
     (a spreadsheet dropped the leading zeros of e.g. ``00100``) are padded to 5.
     """
-    out = s.astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    out = s.astype(str).str.upper().str.replace(_HCPCS_JUNK, "", regex=True)
     return out.where(~out.str.fullmatch(r"\d{1,4}"), out.str.zfill(5))
+
+
+#: What :func:`clean_hcpcs` removes: white space (incl. no-break), U+FFFD and a
+#: 0xFF byte decoded as "ÿ" (upper case "Ÿ"). Any other character is kept, so
+#: a damaged code ("0010%") stays invalid and is reported, not turned into a
+#: different valid code.
+_HCPCS_JUNK = r"[\s\u00a0\ufffd\u00ff\u0178]"
 
 
 def _map(header: Sequence[str], spec: list[tuple[Col, str]], name: str, line: int) -> dict[str, int]:
@@ -159,6 +167,15 @@ def _finish(df: pd.DataFrame, spec: list[tuple[Col, str]]) -> pd.DataFrame:
         df["ira_coinsurance_pct"] = ira * 100.0
     df["status_indicator"] = df["status_indicator"].astype(str).str.strip().str.upper()
     df["apc"] = zpad(df["apc"], 4)
+    lines = np.asarray(df.attrs.get("lines", ()), dtype=np.int64)
+    for col, rx, what in (("status_indicator", r"[A-Z][A-Z0-9]?", "a status indicator such as 'J1' or 'N'"),
+                          ("apc", r"(\d{4})?", "an APC number (up to 4 digits) or nothing")):
+        bad = ~df[col].str.fullmatch(rx).fillna(False).to_numpy(dtype=bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CMSFileError(df.attrs.get("source", "<input>"), what,
+                               line=int(lines[i]) if len(lines) == len(df) else None,
+                               column=col, found=df[col].iloc[i])
     attrs = dict(df.attrs)
     out = df[[c.name for c, _ in spec]].copy()
     out.attrs.update(attrs)
@@ -225,6 +242,12 @@ def _is_hcpcs_cell(s: pd.Series) -> pd.Series:
     return clean_hcpcs(s).str.fullmatch(r"[A-Z0-9]{5}").fillna(False).astype(bool)
 
 
+def _hcpcs_text(cell: str) -> bool:
+    """One cell's version of :func:`_is_hcpcs_cell` (for row checks before typing)."""
+    c = re.sub(_HCPCS_JUNK, "", cell.upper())
+    return re.fullmatch(r"[A-Z0-9]{5}|\d{1,4}", c) is not None
+
+
 def _is_apc_cell(s: pd.Series) -> pd.Series:
     return s.astype(str).str.strip().str.fullmatch(r"\d{1,4}(\.0)?").fillna(False).astype(bool)
 
@@ -268,6 +291,8 @@ def read_addendum_b(src: Source, name: str | None = None) -> pd.DataFrame:
                     "a header row with a 'HCPCS Code' cell")
     pos = _map(rows[h], _ADDB, nm, h + 1)
     cols = [c for c, _ in _ADDB]
+    check_rows(rows, h, pos, nm, key="hcpcs", is_key=_hcpcs_text, what="a 5-character HCPCS code",
+               data=("status_indicator", "apc", "payment_rate"))
 
     df = build_frame(
         rows, h + 1, pos, cols, nm,
@@ -300,6 +325,8 @@ def read_addendum_a(src: Source, name: str | None = None) -> pd.DataFrame:
                     "a header row with 'APC' and 'Group Title' cells")
     pos = _map(rows[h], _ADDA, nm, h + 1)
     cols = [c for c, _ in _ADDA]
+    check_rows(rows, h, pos, nm, key="apc", is_key=lambda c: re.fullmatch(r"\d{1,4}(\.0)?", c) is not None,
+               what="an APC number (up to 4 digits)", data=("status_indicator", "payment_rate"))
 
     df = build_frame(rows, h + 1, pos, cols, nm,
                      keep=_keep_and_check("apc", _is_apc_cell, ["status_indicator", "payment_rate"]))

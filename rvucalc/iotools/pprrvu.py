@@ -18,6 +18,7 @@ columns and CY2026 adds ``PRIC IND`` (32). Codes and indicators stay text
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +30,7 @@ from ._common import (
     Lines,
     Source,
     build_frame,
+    check_rows,
     is_hcpcs,
     load_rows,
     map_columns,
@@ -187,11 +189,17 @@ def read_pprrvu(src: Source, name: str | None = None, *, sheet: str | int | None
     hdr = _find_header(rows, nm)
     header = _stack_header(rows, hdr)
     pos = map_columns(header, COLUMNS, nm, hdr + 1)
+    check_rows(rows, hdr, pos, nm, key="hcpcs", is_key=_is_code, data=("status", "work_rvu", "conversion_factor"),
+               what="a 5-character HCPCS code", header_width=max(i + 1 for i, c in enumerate(header) if c))
     df = build_frame(rows, hdr + 1, pos, COLUMNS, nm,
                      keep=lambda d: is_hcpcs(d["hcpcs"]), min_fields=max(pos.values()) + 1)
     if df.empty:
         raise CMSFileError(nm, "at least one HCPCS row after the header", line=hdr + 2)
     return _finish(df, nm)
+
+
+def _is_code(cell: str) -> bool:
+    return re.fullmatch(r"[A-Z0-9]{5}", cell.upper()) is not None
 
 
 def _find_header(rows: Sequence[Sequence[str]], nm: str) -> int:
@@ -240,7 +248,7 @@ def read_pprrvu_fixed(src: Source, name: str | None = None) -> pd.DataFrame:
     from ._common import to_float
 
     for c in FLOAT_COLUMNS:
-        df[c] = to_float(df[c], name=nm, column=c, lines=larr)
+        df[c] = to_float(df[c], name=nm, column=c, lines=larr, negative_ok=False)
     df["not_used_for_medicare"] = ""
     df.attrs["lines"] = Lines(lines)
     df.attrs["source"] = nm

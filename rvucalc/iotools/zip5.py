@@ -13,14 +13,19 @@ Indicator 23, Year/Quarter 76-80.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from ..errors import CMSFileError
 from ._common import (
     Col,
+    Lines,
     Source,
     build_frame,
+    check_rows,
+    drop_duplicates,
     find_header,
     load_rows,
     map_columns,
@@ -48,6 +53,9 @@ COLUMNS: tuple[Col, ...] = (
     Col("year_qtr", ["YEARQTR", "YEARQUARTER"], required=False),
 )
 
+#: Length of a fixed-width record (``ZIP5lyout.txt``).
+RECORD_LENGTH = 80
+
 OUT = ["zip", "state", "mac", "locality", "locality_id", "rural_ind", "lab_cb_locality",
        "rural_ind2", "plus4_flag", "part_b_drug_ind", "year_qtr"]
 
@@ -66,6 +74,8 @@ def read_zip5(src: Source, name: str | None = None) -> pd.DataFrame:
         hdr = find_header(rows, lambda c: "ZIPCODE" in c or ("ZIP" in c and "CARRIER" in c), nm,
                           "a header row with 'ZIP CODE' and 'CARRIER'")
         pos = map_columns(rows[hdr], COLUMNS, nm, hdr + 1)
+        check_rows(rows, hdr, pos, nm, key="zip", is_key=lambda c: re.fullmatch(r"\d{3,5}", c) is not None,
+                   data=("mac", "locality"), what="a ZIP code (5 digits)")
         df = build_frame(rows, hdr + 1, pos, COLUMNS, nm,
                          keep=lambda d: d["zip"].astype(str).str.strip().str.fullmatch(r"\d{3,5}"))
         for c in FIXED_WIDTH:
@@ -86,9 +96,18 @@ def read_zip5(src: Source, name: str | None = None) -> pd.DataFrame:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise CMSFileError(nm, "a ZIP5 record (ZIP in positions 3-7, carrier in 8-12)",
                                line=int(lines[i]), found=s.iloc[i][:20])
+        # ZIP5lyout.txt: 80-character records ending with the year/quarter (76-80);
+        # a shorter one was cut (a truncated download or copy).
+        short = (s.str.len() < RECORD_LENGTH).to_numpy()
+        if short.any():
+            i = int(np.flatnonzero(short)[0])
+            raise CMSFileError(nm, f"a {RECORD_LENGTH}-character ZIP5 record (year/quarter in positions 76-80)",
+                               line=int(lines[i]), column="year_qtr", found=f"{len(s.iloc[i])} characters")
+        df.attrs["lines"] = Lines(lines)
     df["mac"] = zpad(df["mac"], 5)
     df["locality"] = zpad(df["locality"], 2)
     df["locality_id"] = df["mac"] + "-" + df["locality"]
+    df = drop_duplicates(df, ["zip"], nm, "one row per ZIP code")
     out = df[OUT].reset_index(drop=True)
     out.attrs["source"] = nm
     return out
