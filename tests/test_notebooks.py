@@ -7,6 +7,7 @@ notebooks must have no stored outputs, and the run must produce no error.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,8 @@ def test_notebook_runs(path, tmp_path, monkeypatch, mirror):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("RVUCALC_NOTEBOOK_OUT", str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    # the kernel is this interpreter (the project's venv), whatever 'python' is on PATH
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, kernel_name="python3", timeout=300,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
