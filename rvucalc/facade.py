@@ -377,11 +377,24 @@ class FeeSchedule:
         work_floor: bool | None = None,
         national: bool = False,
     ) -> pfs_calc.PriceMatrix:
-        """Amounts as arrays (RVU rows × localities) per setting: the fast path."""
+        """Amounts as arrays (RVU rows × localities) per setting: the fast path.
+
+        With *codes*, the -26 rows of the selected PC/TC codes are priced too
+        (their work RVU sets the global's OPPS cap); ``pm.rvus`` lists the rows.
+        """
+        return self._priced(codes, localities, conversion_factor, qp, work_floor, national)[1]
+
+    def _priced(self, codes: Sequence[str] | None, localities: Iterable[str] | None,
+                conversion_factor: float | None, qp: bool | None, work_floor: bool | None,
+                national: bool) -> tuple[np.ndarray, pfs_calc.PriceMatrix]:
+        """(rows asked for, price matrix) shared by :meth:`price_matrix` and :meth:`schedule`."""
         rv = self._select(codes)
+        asked = rv["_asked"].to_numpy() if "_asked" in rv else np.ones(len(rv), dtype=bool)
         cf, _ = self._cf(conversion_factor, qp)
         g = None if national else self._gpci_rows(localities)
-        return pfs_calc.price_matrix(rv, g, cf, work_floor=self.work_floor if work_floor is None else work_floor)
+        pm = pfs_calc.price_matrix(rv.drop(columns="_asked", errors="ignore"), g, cf,
+                                   work_floor=self.work_floor if work_floor is None else work_floor)
+        return asked, pm
 
     def _select(self, codes: Sequence[str] | None) -> pd.DataFrame:
         if codes is None:
@@ -419,18 +432,13 @@ class FeeSchedule:
         status, global_days, release. ``national=True`` prices with all GPCIs 1.
         Rows asked for are never dropped: an unpayable one has a reason.
         """
-        rv = self._select(codes)
-        cf, _ = self._cf(conversion_factor, qp)
-        g = None if national else self._gpci_rows(localities)
-        pm = pfs_calc.price_matrix(rv.drop(columns="_asked"), g, cf,
-                                   work_floor=self.work_floor if work_floor is None else work_floor)
+        asked, pm = self._priced(codes, localities, conversion_factor, qp, work_floor, national)
         out = pfs_calc.to_long(pm)
-        asked = rv["_asked"].to_numpy()
         if not asked.all():
             k = len(pm.locality_ids)
             keep = np.tile(np.repeat(asked, k), len(pm.amount))
             out = out[keep].reset_index(drop=True)
-        out["conversion_factor"] = cf
+        out["conversion_factor"] = pm.conversion_factor
         out["release"] = self.release.id
         return out
 
