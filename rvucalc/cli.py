@@ -158,11 +158,19 @@ def cmd_releases(a: argparse.Namespace) -> int:
 def cmd_fetch(a: argparse.Namespace) -> int:
     from .fetch import locate
 
+    from .errors import DownloadError, MissingFileError
+
     rel = catalogue.get(a.release)
+    missing = 0
     for table in rel.files:
-        loc = locate(rel, table, mirror=a.mirror)
+        try:
+            loc = locate(rel, table, mirror=a.mirror)
+        except (MissingFileError, DownloadError) as exc:
+            missing += 1
+            print(f"{table:<12} not available: {exc}", file=sys.stderr)
+            continue
         print(f"{table:<12} {loc.path}  ({loc.origin}, sha256 {'verified' if loc.verified else loc.sha256[:12]})")
-    return 0
+    return 1 if missing else 0
 
 
 COMMANDS = {"quote": cmd_quote, "sites": cmd_sites, "schedule": cmd_schedule, "localities": cmd_localities,
