@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037")
     st.add_argument("--wage-index", type=float, help="facility wage index given directly")
     st.add_argument("--opps-wage-index", type=float, help="the hospital's own IPPS wage index (Table 2)")
+    st.add_argument("--ccn", help="the hospital's CCN, looked up in --ipps-table2")
+    st.add_argument("--ipps-table2", help="path of CMS's IPPS Table 2 (wage index by CCN) for the year")
     _common(st)
     st.add_argument("--json", action="store_true", help="print JSON")
     st.add_argument("--csv", action="store_true", help="print CSV")
@@ -115,7 +117,8 @@ def cmd_schedule(a: argparse.Namespace) -> int:
 def cmd_sites(a: argparse.Namespace) -> int:
     fs = _load(a)
     cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa, county_fips=a.county,
-                           wage_index=a.wage_index, opps_wage_index=a.opps_wage_index)
+                           wage_index=a.wage_index, opps_wage_index=a.opps_wage_index,
+                           hospital_ccn=a.ccn, ipps_table2=a.ipps_table2)
     if a.json:
         print(cmp.model_dump_json(indent=2))
     elif a.csv:
@@ -156,9 +159,8 @@ def cmd_releases(a: argparse.Namespace) -> int:
 
 
 def cmd_fetch(a: argparse.Namespace) -> int:
-    from .fetch import locate
-
     from .errors import DownloadError, MissingFileError
+    from .fetch import locate
 
     rel = catalogue.get(a.release)
     missing = 0

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +31,7 @@ from .calc import asc as asc_calc
 from .calc import opps as opps_calc
 from .calc.money import round_cents
 from .catalogue import Release
-from .errors import DownloadError, MissingFileError, UnknownCodeError
+from .errors import DownloadError, MissingFileError, UnknownCodeError, UnknownLocalityError
 from .fetch import locate
 from .iotools import asc as asc_io
 from .iotools import opps as opps_io
@@ -313,6 +315,26 @@ def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: st
                            cbsa_name=res.cbsa_name, sources=src, reasons=reasons)
 
 
+def _hospital_wage_index(ccn: str | None, table2: str | os.PathLike[str] | None) -> tuple[float, list[Source]]:
+    """The hospital's OPPS wage index from CMS's IPPS Table 2 (42 CFR 419.43(c): the IPPS wage index)."""
+    from pathlib import Path
+
+    from .fetch import sha256_file
+
+    if ccn is None or table2 is None:
+        raise UnknownLocalityError("give both hospital_ccn and ipps_table2 (the path of CMS's IPPS Table 2)")
+    path = Path(table2)
+    t2 = opps_io.read_ipps_table2(path)
+    key = re.sub(r"\D", "", str(ccn)).zfill(6)
+    hit = t2.loc[t2["ccn"] == key, "wage_index"]
+    if hit.empty or pd.isna(hit.iloc[0]):
+        raise UnknownLocalityError(f"hospital CCN {key} has no wage index in {path.name}")
+    src = Source(release="user", release_label="IPPS Table 2 supplied by the user", table="ipps_table2",
+                 file=path.name, sha256=sha256_file(path), origin="user", verified=False,
+                 note=f"CCN {key}, column {t2.attrs.get('wage_index_column', 'wage index')}")
+    return float(hit.iloc[0]), [src]
+
+
 def _split(total: float | None, bene: float | None) -> tuple[float | None, float | None]:
     if total is None or bene is None:
         return None, None
@@ -330,16 +352,23 @@ def compare_sites(
     county_fips: str | None = None,
     wage_index: float | None = None,
     opps_wage_index: float | None = None,
+    hospital_ccn: str | None = None,
+    ipps_table2: str | os.PathLike[str] | None = None,
 ) -> SiteComparison:
     """Office vs hospital outpatient vs ASC for one code.
 
     *locality*/*zip* place the physician (PFS GPCIs). *cbsa*, *county_fips* or
     *wage_index* place the facility (wage index); *opps_wage_index* is the
     hospital's own IPPS wage index (Table 2), which OPPS really uses; without
-    it a CBSA-based value is used and flagged as an approximation. With none
-    of them the facility amounts are national. A site that cannot be paid
-    keeps its row, with reasons and no amounts.
+    it a CBSA-based value is used and flagged as an approximation. Instead of
+    the number, give *hospital_ccn* and *ipps_table2* (the path of CMS's IPPS
+    Table 2 for the year) to look the hospital's wage index up. With none of
+    them the facility amounts are national. A site that cannot be paid keeps
+    its row, with reasons and no amounts.
     """
+    table2_src: list[Source] = []
+    if hospital_ccn is not None or ipps_table2 is not None:
+        opps_wage_index, table2_src = _hospital_wage_index(hospital_ccn, ipps_table2)
     q = fs.quote(hcpcs, locality=locality, zip=zip)
     rows: list[SiteRow] = []
     prof_src = q.sources
@@ -367,6 +396,7 @@ def compare_sites(
         if system == "opps":
             wi = _wage_index(fs, "opps", cbsa, county_fips, opps_wage_index if opps_wage_index is not None
                              else wage_index)
+            wi.sources.extend(table2_src)
         else:
             wi = _wage_index(fs, "asc", cbsa, county_fips, wage_index)
         wis[site] = wi

@@ -83,3 +83,20 @@ def test_cli_sites(capsys):
     assert main(["sites", "20983", "--zip", "90012", "--county", "06037", "--year", "2026"]) == 0
     out = capsys.readouterr().out
     assert "$5,986.11" in out and "OPPS_RELEASE_MISSING" in out
+
+
+def test_hospital_wage_index_from_ipps_table2(fs25, tmp_path):
+    """A synthetic IPPS Table 2 (CMS's layout, made-up hospital) gives the OPPS wage index by CCN."""
+    header = "\t".join(["CCN", "Case-Mix Index", "Number of Cases", "Hospital Name", "Geographic CBSA",
+                        "Reclassified/Redesignated CBSA", "FY 2025 Wage Index", "FY 2025 Wage Index With Cap"])
+    row = "\t".join(["059999", "1.5", "1000", "SYNTHETIC HOSPITAL", "31084", "", "1.2000", "1.1186"])
+    t2 = tmp_path / "FY2025 Table 2.txt"
+    t2.write_text("Table 2 (synthetic)\n" + header + "\n" + row + "\n", encoding="latin-1")
+    cmp = fs25.compare_sites("20983", hospital_ccn="59999", ipps_table2=t2)
+    hopd = {r.site: r for r in cmp.rows}["hopd"]
+    # 7143.73 x (0.6 x 1.1186 + 0.4) = 7652.076... -> 7652.08
+    assert hopd.wage_index == 1.1186 and hopd.facility == 7652.08
+    assert "WI_APPROX_OPPS" not in {x.code for x in hopd.reasons}
+    assert any(s.table == "ipps_table2" and s.file == t2.name for s in hopd.sources)
+    with pytest.raises(rvucalc.UnknownLocalityError, match="CCN 000001"):
+        fs25.compare_sites("20983", hospital_ccn="1", ipps_table2=t2)
