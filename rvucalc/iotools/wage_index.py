@@ -491,21 +491,29 @@ def read_wage_index_table_a(
     member_rows = df[is_code | is_cont]
     counties = member_rows.groupby(group[is_code | is_cont])["county"].agg(
         lambda s: "; ".join(x for x in s if x))
+    out = _area_rows(df, is_code, lines, width=5, area="urban", missing_reason=WI_MISSING.code,
+                     nm=nm, header=rows[hdr], year=year)
+    out["counties"] = counties.reindex(group[is_code]).to_numpy()
+    return _finish(out, TABLE_A_COLUMNS, nm, system="wage_index", uncapped=True)
+
+
+def _area_rows(df: pd.DataFrame, is_code: pd.Series, lines: np.ndarray, *, width: int, area: str,
+               missing_reason: str, nm: str, header: Sequence[str], year: int | None) -> pd.DataFrame:
+    """The code rows of a CMS Table A or B, typed: padded code, name and footnote, value, year."""
     out = df[is_code].copy()
     out.attrs = dict(df.attrs)
     out.attrs["lines"] = Lines(lines[is_code.to_numpy()])
-    out["counties"] = counties.reindex(group[is_code]).to_numpy()
-    out["cbsa"] = out["cbsa"].str.zfill(5)
+    out["cbsa"] = out["cbsa"].str.zfill(width)
     out["cbsa_name"], out["footnote"] = _split_note(out["cbsa_name"])
     vals, missing = _values(out, "wage_index", nm)
     out["wage_index"] = vals.where(~missing)
-    out["reason"] = np.where(missing, WI_MISSING.code, "")
-    out["area"] = "urban"
+    out["reason"] = np.where(missing, missing_reason, "")
+    out["area"] = area
     if year is None:
-        year = _year_from([nm] + rows[hdr], r"FY\s*-?(\d{4})")
+        year = _year_from([nm, *header], r"FY\s*-?(\d{4})")
     out["year"] = year if year is not None else pd.NA
     out["line"] = np.asarray(out.attrs["lines"])
-    return _finish(out, TABLE_A_COLUMNS, nm, system="wage_index", uncapped=True)
+    return out
 
 
 def read_wage_index_table_b(
@@ -551,19 +559,8 @@ def read_wage_index_table_b(
         raise CMSFileError(nm, "a rural area row (1-2 digit state code), a blank row or a "
                            "footnote", line=int(lines[i]), column="cbsa",
                            found=df["cbsa"].iloc[i])
-    out = df[is_code].copy()
-    out.attrs = dict(df.attrs)
-    out.attrs["lines"] = Lines(lines[is_code.to_numpy()])
-    out["cbsa"] = out["cbsa"].str.zfill(2)
-    out["cbsa_name"], out["footnote"] = _split_note(out["cbsa_name"])
-    vals, missing = _values(out, "wage_index", nm)
-    out["wage_index"] = vals.where(~missing)
-    out["reason"] = np.where(missing, WI_NO_RURAL_AREA.code, "")
-    out["area"] = "rural"
-    if year is None:
-        year = _year_from([nm] + rows[hdr], r"FY\s*-?(\d{4})")
-    out["year"] = year if year is not None else pd.NA
-    out["line"] = np.asarray(out.attrs["lines"])
+    out = _area_rows(df, is_code, lines, width=2, area="rural", missing_reason=WI_NO_RURAL_AREA.code,
+                     nm=nm, header=rows[hdr], year=year)
     return _finish(out, TABLE_B_COLUMNS, nm, system="wage_index", uncapped=True)
 
 
