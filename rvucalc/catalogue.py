@@ -50,7 +50,7 @@ class Release:
     effective: str | None = None
     page: str | None = None
     url: str | None = None
-    sha256: str | None = None
+    sha256: str | None = None  # of the zip (release.toml: zip_sha256)
     files: dict[str, FileSpec] = field(default_factory=dict)
     conversion_factors: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -90,12 +90,12 @@ def _parse(path: Path) -> Release:
         for k, v in d.get("files", {}).items()
     }
     known = {"id", "system", "year", "label", "quarter", "letter", "effective", "page", "url",
-             "sha256", "files", "conversion_factors"}
+             "sha256", "zip_sha256", "files", "conversion_factors"}
     return Release(
         id=d["id"], system=d["system"], year=int(d["year"]), label=d.get("label", d["id"]),
         folder=path.parent, quarter=d.get("quarter"), letter=d.get("letter"),
         effective=str(d["effective"]) if d.get("effective") else None, page=d.get("page"),
-        url=d.get("url"), sha256=d.get("sha256"), files=files,
+        url=d.get("url"), sha256=d.get("sha256") or d.get("zip_sha256"), files=files,
         conversion_factors={k: float(v) for k, v in d.get("conversion_factors", {}).items()
                             if isinstance(v, (int, float))},
         extra={k: v for k, v in d.items() if k not in known},

@@ -93,6 +93,12 @@ def _candidates(root: Path, names: tuple[str, ...]) -> list[Path]:
     return out
 
 
+def _expected(spec: FileSpec, path: Path) -> str | None:
+    """CMS's sha256 for *path*: the catalogue's checksum is of ``spec.name``
+    only; an alias (the same table as .txt or .xlsx) is other bytes."""
+    return spec.sha256 if path.name.lower() == spec.name.lower() else None
+
+
 def _choose(cands: list[Path], release: Release, spec: FileSpec) -> tuple[Path, str, bool] | None:
     """Pick the candidate for *release*: one in a folder named like the release
     first. A file whose sha256 is CMS's is verified; one matching a catalogued
@@ -106,9 +112,10 @@ def _choose(cands: list[Path], release: Release, spec: FileSpec) -> tuple[Path, 
     ordered = sorted(cands, key=lambda p: (not in_release_folder(p), str(p)))
     for p in ordered:
         digest = sha256_file(p)
-        if digest == spec.sha256:
+        want = _expected(spec, p)
+        if want is not None and digest == want:
             return p, digest, True
-        if spec.sha256 is None or digest in spec.mirror_sha256:
+        if want is None or digest in spec.mirror_sha256:
             return p, digest, False
     return None
 
@@ -141,11 +148,12 @@ def locate(
         p = cdir / n
         if p.is_file():
             digest = sha256_file(p)
-            if spec.sha256 is None or digest == spec.sha256:
-                return Located(p, release, table, digest, "cache", spec.sha256 is not None)
+            want = _expected(spec, p)
+            if want is None or digest == want:
+                return Located(p, release, table, digest, "cache", want is not None)
     if download and release.url:
         p, digest = _download_member(release, spec, cdir, progress=progress)
-        return Located(p, release, table, digest, "download", spec.sha256 is not None)
+        return Located(p, release, table, digest, "download", _expected(spec, p) is not None)
     how = f"download {release.url}" if release.url else f"see {release.page or 'the CMS website'}"
     raise MissingFileError(
         f"{spec.name} ({release.label}, table {table!r}) was not found in {', '.join(searched) or 'any mirror'}"
@@ -177,7 +185,8 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *, progress: 
     try:
         p = extract_member(zpath, spec.names, dest)
         digest = sha256_file(p)
-        if spec.sha256 is not None and digest != spec.sha256:
+        want = _expected(spec, p)
+        if want is not None and digest != want:
             p.unlink(missing_ok=True)
             raise DownloadError(
                 f"{spec.name} from {release.url}: sha256 {digest} does not match the catalogue's "
