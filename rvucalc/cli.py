@@ -195,6 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RvucalcError as exc:
         print(f"rvucalc: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
