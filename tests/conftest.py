@@ -33,8 +33,18 @@ def mirror():
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point the library at the mirror, never download, and use a fresh cache."""
+    """Point the library at the mirror, never download, and use a fresh cache.
+
+    Under CI, hypothesis runs derandomized (the same examples every run), so a
+    red CI always reproduces on a developer's machine with ``CI=true``.
+    """
     import tempfile
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
 
     os.environ.setdefault("RVUCALC_MIRROR", str(MIRROR))
     os.environ["RVUCALC_OFFLINE"] = "1"
