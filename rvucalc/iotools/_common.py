@@ -468,3 +468,37 @@ HCPCS_RE = r"[A-Z0-9]{5}"
 def is_hcpcs(s: pd.Series) -> pd.Series:
     """True where a cell looks like a 5-character HCPCS/CPT code."""
     return s.astype(str).str.strip().str.upper().str.fullmatch(HCPCS_RE).fillna(False)
+
+
+def read_locality_table(
+    src: Source,
+    name: str | None,
+    cols: Sequence[Col],
+    *,
+    is_header: Callable[[list[str]], bool],
+    header_what: str,
+    data: tuple[str, ...],
+    mac_digits: str = "4,5",
+    sheet: str | int | None = None,
+) -> tuple[pd.DataFrame, list[list[str]], int, dict[str, int], str]:
+    """The shared steps of CMS's per-locality files (GPCI, LOCCO, ANES).
+
+    Finds the header by content, reports malformed rows (:func:`check_rows`),
+    keeps the rows keyed by a MAC number, zero-pads ``mac`` (5) and
+    ``locality`` (2) and adds ``locality_id`` (``"01182-18"``) in front.
+    Returns ``(frame, rows, header index, column positions, name)``.
+    """
+    rows, nm = load_rows(src, name, sheet=sheet)
+    hdr = find_header(rows, is_header, nm, header_what)
+    pos = map_columns(rows[hdr], cols, nm, hdr + 1)
+    pattern = rf"\d{{{mac_digits}}}"
+    check_rows(rows, hdr, pos, nm, key="mac", is_key=lambda c: re.fullmatch(pattern, c) is not None,
+               data=data, what=f"a MAC number ({mac_digits.replace(',', '-')} digits)")
+    df = build_frame(rows, hdr + 1, pos, cols, nm,
+                     keep=lambda d: d["mac"].astype(str).str.strip().str.fullmatch(pattern))
+    if df.empty:
+        raise CMSFileError(nm, "locality rows below the header", line=hdr + 2)
+    df["mac"] = zpad(df["mac"], 5)
+    df["locality"] = zpad(df["locality"], 2)
+    df.insert(0, "locality_id", df["mac"] + "-" + df["locality"])
+    return df, rows, hdr, pos, nm

@@ -11,17 +11,11 @@ import re
 
 import pandas as pd
 
-from ..errors import CMSFileError
 from ._common import (
     Col,
     Source,
-    build_frame,
-    check_rows,
     drop_duplicates,
-    find_header,
-    load_rows,
-    map_columns,
-    zpad,
+    read_locality_table,
 )
 
 COLUMNS: tuple[Col, ...] = (
@@ -40,22 +34,12 @@ def read_anes(src: Source, name: str | None = None, *, sheet: str | int | None =
     ``df.attrs['national_cf']`` (and ``national_cf_qp``) hold the national
     anesthesia CFs printed in the header text.
     """
-    rows, nm = load_rows(src, name, sheet=sheet)
-    hdr = find_header(rows, lambda c: any("ANESCF" in x for x in c),
-                      nm, "a header row with an 'Anes CF' column")
-    pos = map_columns(rows[hdr], COLUMNS, nm, hdr + 1)
-    check_rows(rows, hdr, pos, nm, key="mac", is_key=lambda c: re.fullmatch(r"\d{4,5}", c) is not None,
-               data=("anes_cf", "anes_cf_qp"), what="a contractor number (4-5 digits)")
-    df = build_frame(rows, hdr + 1, pos, COLUMNS, nm,
-                     keep=lambda d: d["mac"].astype(str).str.strip().str.fullmatch(r"\d{4,5}"))
-    if df.empty:
-        raise CMSFileError(nm, "locality rows below the header", line=hdr + 2)
-    df["mac"] = zpad(df["mac"], 5)
-    df["locality"] = zpad(df["locality"], 2)
+    df, rows, hdr, pos, nm = read_locality_table(
+        src, name, COLUMNS, sheet=sheet, is_header=lambda c: any("ANESCF" in x for x in c),
+        header_what="a header row with an 'Anes CF' column", data=("anes_cf", "anes_cf_qp"))
     df["locality_name"] = df["locality_name"].str.rstrip("*").str.strip()
     if "anes_cf_qp" not in df:
         df["anes_cf_qp"] = float("nan")
-    df.insert(0, "locality_id", df["mac"] + "-" + df["locality"])
     df = drop_duplicates(df, ["locality_id"], nm, "one row per contractor and locality")
     out = df[["locality_id", "mac", "locality", "locality_name", "anes_cf", "anes_cf_qp"]].copy()
     for key, idx in (("national_cf", pos["anes_cf"]), ("national_cf_qp", pos.get("anes_cf_qp"))):

@@ -10,8 +10,6 @@ names carry footnote asterisks (``ALASKA*``), which are removed here.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -19,13 +17,8 @@ from ..errors import CMSFileError
 from ._common import (
     Col,
     Source,
-    build_frame,
-    check_rows,
     drop_duplicates,
-    find_header,
-    load_rows,
-    map_columns,
-    zpad,
+    read_locality_table,
 )
 
 
@@ -54,28 +47,19 @@ def read_gpci(src: Source, name: str | None = None, *, sheet: str | int | None =
     ``work_gpci_no_floor`` (equal to ``work_gpci`` where the file has only one
     work column), ``pe_gpci``, ``mp_gpci`` and ``has_floor_variants``.
     """
-    rows, nm = load_rows(src, name, sheet=sheet)
-    hdr = find_header(rows, lambda c: "STATE" in c and any("GPCI" in x for x in c),
-                      nm, "a header row with 'Locality' and 'GPCI' columns (Addendum E layout)")
-    pos = map_columns(rows[hdr], COLUMNS, nm, hdr + 1)
-    check_rows(rows, hdr, pos, nm, key="mac", is_key=lambda c: re.fullmatch(r"\d{4,5}", c) is not None,
-               data=("work_gpci", "pe_gpci", "mp_gpci"), what="a MAC number (4-5 digits)")
-    df = build_frame(rows, hdr + 1, pos, COLUMNS, nm,
-                     keep=lambda d: d["mac"].astype(str).str.strip().str.fullmatch(r"\d{4,5}"))
-    if df.empty:
-        raise CMSFileError(nm, "locality rows below the header", line=hdr + 2)
+    df, _, _, _, nm = read_locality_table(
+        src, name, COLUMNS, sheet=sheet, is_header=lambda c: "STATE" in c and any("GPCI" in x for x in c),
+        header_what="a header row with 'Locality' and 'GPCI' columns (Addendum E layout)",
+        data=("work_gpci", "pe_gpci", "mp_gpci"))
     for c in ("work_gpci", "pe_gpci", "mp_gpci", "work_gpci_no_floor"):
         blank = df[c].isna().to_numpy() if c in df else np.zeros(len(df), dtype=bool)
         if blank.any():  # every locality has every GPCI (Addendum E)
             i = int(np.flatnonzero(blank)[0])
             raise CMSFileError(nm, "a GPCI value", line=int(df.attrs["lines"][i]), column=c, found="")
-    df["mac"] = zpad(df["mac"], 5)
-    df["locality"] = zpad(df["locality"], 2)
     df["locality_name"] = df["locality_name"].str.rstrip("*").str.strip()
     df["has_floor_variants"] = "work_gpci_no_floor" in df
     if "work_gpci_no_floor" not in df:
         df["work_gpci_no_floor"] = df["work_gpci"]
-    df.insert(0, "locality_id", df["mac"] + "-" + df["locality"])
     df = drop_duplicates(df, ["locality_id"], nm, "one row per MAC and locality")
     return df[["locality_id", "mac", "locality", "state", "locality_name", "work_gpci",
                "work_gpci_no_floor", "pe_gpci", "mp_gpci", "has_floor_variants"]]
