@@ -173,21 +173,31 @@ class FeeSchedule:
 
     @functools.cached_property
     def zip5(self) -> pd.DataFrame:
-        """ZIP code -> carrier locality (newest ZIP5 file effective by this release's date)."""
+        """ZIP code -> carrier locality: the newest ZIP5 file effective by this release's date.
+
+        Files at hand (mirror or cache) of the release's year come first; only
+        when there is none is a download tried. The source notes a newer
+        quarter that was not used.
+        """
         rels = catalogue.releases("zip5")
         eff = self.release.effective or f"{self.year}-12-31"
         ordered = sorted(rels, key=lambda r: (str(r.effective or "") <= eff, r.effective or ""), reverse=True)
-        errors, skipped = [], []
-        for r in ordered:
-            try:
-                loc = locate(r, "zip5", mirror=self.mirror, download=self.download, progress=self.progress)
-            except (MissingFileError, DownloadError) as exc:
-                errors.append(str(exc))
-                skipped.append(r.id)
-                continue
-            note = f"newer {', '.join(skipped)} not at hand" if skipped else ""
-            self.sources["zip5"] = _source(loc, note)
-            return read_cached(loc, read_zip5)
+        passes = [False, True] if self.download else [False]
+        errors: list[str] = []
+        for download in passes:
+            skipped: list[str] = []
+            for r in ordered:
+                if not download and r.year != self.year and any(x.year == self.year for x in ordered):
+                    continue  # at hand but another year: try a download of this year's first
+                try:
+                    loc = locate(r, "zip5", mirror=self.mirror, download=download, progress=self.progress)
+                except (MissingFileError, DownloadError) as exc:
+                    errors.append(str(exc))
+                    skipped.append(r.id)
+                    continue
+                note = f"newer {', '.join(skipped)} not at hand" if skipped else ""
+                self.sources["zip5"] = _source(loc, note)
+                return read_cached(loc, read_zip5)
         raise MissingFileError("no ZIP5 file available: " + " | ".join(errors[:2]))
 
     @functools.cached_property
