@@ -68,8 +68,19 @@ def cache_dir() -> Path:
 
 
 def sha256_file(path: Path) -> str:
+    """sha256 of a file, hashed once per process while the file is unchanged.
+
+    "Unchanged" is its inode, size, mtime and ctime (ctime cannot be set back
+    by copying tools, so a replaced file is always hashed again).
+    """
+    st = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
