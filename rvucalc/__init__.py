@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .claims.stream import iter_priced, reprice_file
 from .errors import (
     CMSFileError,
     DownloadError,
@@ -25,5 +26,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
-    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load", "reprice",
+    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "iter_priced", "load",
+    "reprice", "reprice_file",
 ]

@@ -32,6 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
     p.add_argument("--sequestration", action="store_true", help="also compute the 2%% sequestration")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .cli_scale import add_engine_options  # --engine stream|dask (large files, clusters)
+
+    add_engine_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -48,10 +51,13 @@ def read_lines(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rvucalc reprice``; returns the exit status (2 on a user error)."""
+    from .cli_scale import dispatch  # --engine stream|dask
     from .export import write_table
     from .facade import load
     from .reprice import reprice
 
+    if (rc := dispatch(args)) is not None:
+        return rc
     try:
         lines = read_lines(args.input, args.sheet)
         releases = [load(release=r, mirror=args.mirror, progress=not args.no_progress)
