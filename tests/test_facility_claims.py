@@ -285,3 +285,13 @@ def test_asc_vectorised_equals_reference_loop(asc25):
     lines = _random_lines(codes, 3000, 11, with_mods=True)
     df = _vectorised(asc25, lines)
     _compare(df, ref_asc(asc_rows(asc25), lines))
+
+
+def test_hopd_discontinued_modifier_is_flagged_not_silently_ignored(opps25):
+    lines = [{"line": 0, "claim": "a", "date": "d", "hcpcs": "11042", "units": 1.0, "wi": 1.0}]
+    a = _arrays(lines)
+    out = F.price_opps(opps25, claim=a["claim"], session=a["session"], line=a["line"],
+                       code=F.code_index(opps25.hcpcs, a["hcpcs"]), units=a["units"],
+                       wage_index=a["wage_index"], modifiers={"73": np.array([True])})
+    assert out["facility_payment"][0] == 399.53
+    assert "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED" in str(out["reason"][0])

@@ -46,6 +46,11 @@ PAID, DISCOUNTED, PACKAGED, NOT_PAID = range(4)
 OPPS_NOT_LISTED = reason("OPPS_CODE_NOT_IN_ADDENDUM_B", "HCPCS code not in this OPPS Addendum B, "
                          "so it has no OPPS status indicator or rate", "OPPS Addendum B")
 ASC_NOT_LISTED = asc_calc.NOT_COVERED
+OPPS_MODIFIER_NOT_APPLIED = reason(
+    "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED",
+    "Modifier 73, 52 or 74 (discontinued or reduced procedure) is not applied to OPPS lines by "
+    "rvucalc yet: the amount is the full APC payment", "Medicare Claims Processing Manual ch. 4 "
+    "s. 20.6.4")
 LINE_REFUSED = reason("FACILITY_LINE_NOT_PRICED", "The line could not be read (see its other "
                       "reasons), so no facility amount is computed", "claim line input")
 
@@ -200,6 +205,7 @@ def code_index(table_hcpcs: pd.Index, hcpcs: pd.Series | np.ndarray) -> np.ndarr
 
 def price_opps(table: OppsTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
                code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
+               modifiers: dict[str, np.ndarray] | None = None,
                refused: np.ndarray | None = None) -> dict[str, object]:
     """Price OPPS claim lines (hospital outpatient, bill type 13x) with the claim rules.
 
@@ -207,7 +213,8 @@ def price_opps(table: OppsTable, *, claim: np.ndarray, session: np.ndarray, line
     claim"); *session*: dense claim x date keys (the scope of the T discount); *line*: input
     line numbers (ties); *code*: row in *table* (:func:`code_index`); *units* (> 0);
     *wage_index*: the hospital's wage index per line; *refused*: lines already refused by
-    normalisation (no amount). Returns :data:`OPPS_COLUMNS` as arrays.
+    normalisation (no amount); *modifiers*: boolean arrays by modifier (``"73"``, ``"52"``,
+    ``"74"`` are flagged, not applied). Returns :data:`OPPS_COLUMNS` as arrays.
     """
     n = len(code)
     claim = np.asarray(claim, dtype=np.int64)
@@ -261,6 +268,12 @@ def price_opps(table: OppsTable, *, claim: np.ndarray, session: np.ndarray, line
     cop_raw, capped = OR.copay_capped(copay_u * wf * paid_units, table.deductible)
     cop_raw = np.where(paid, cop_raw, np.where(packaged, 0.0, np.nan))
     rs.add(OR.COPAY_CAPPED.code, paid & capped)
+    if modifiers:
+        disc = np.zeros(n, dtype=bool)
+        for k in ("73", "52", "74"):
+            if k in modifiers:
+                disc |= np.asarray(modifiers[k], dtype=bool)
+        rs.add(OPPS_MODIFIER_NOT_APPLIED.code, paid & disc)
 
     pay_c, ok = line_cents(pay_raw)
     cop_c, _ = line_cents(cop_raw)
