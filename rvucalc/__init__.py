@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from .claims.stream import iter_priced, reprice_file
+from .claims.summary import summarise_claims
 from .errors import (
     CMSFileError,
     DownloadError,
@@ -27,5 +28,5 @@ __version__ = "0.1.0"
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
     "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "iter_priced", "load",
-    "reprice", "reprice_file",
+    "reprice", "reprice_file", "summarise_claims",
 ]

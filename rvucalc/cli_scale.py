@@ -57,10 +57,10 @@ def engine_of(args: argparse.Namespace) -> str:
 
 def options_of(args: argparse.Namespace) -> Any:
     """The chunk pricer's options from the command line."""
-    from .claims.engine import RepriceOptions
+    from .claims import pipeline
 
-    return RepriceOptions(releases=tuple(args.release) if args.release else None, mirror=args.mirror,
-                          sequestration=bool(args.sequestration))
+    return pipeline.options("pfs", releases=args.release, mirror=args.mirror,
+                            sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)))
 
 
 def dispatch(args: argparse.Namespace) -> int | None:
@@ -77,7 +77,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
             from .claims.stream import reprice_file
 
             n = reprice_file(args.input, args.out, options=options_of(args), chunk_lines=args.chunk_lines,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, claims_out=getattr(args, "claims_out", None))
             print(f"{n:,} lines priced -> {args.out}", file=sys.stderr)
             return 0
         from .dask import reprice_dataset

@@ -22,11 +22,11 @@ from claims_data import claims_frame
 from test_reprice import fee, half_up, mul
 
 from rvucalc.claims.contract import LINE
-from rvucalc.claims.engine import RepriceOptions, reprice_chunk
 from rvucalc.claims.io import ClaimsFileError, read_claims, write_claims
+from rvucalc.claims.pipeline import PricingOptions, price_frame
 from rvucalc.claims.stream import iter_priced, reprice_file
 
-OPT = RepriceOptions(releases=("rvu26c",))
+OPT = PricingOptions(releases=("rvu26c",))
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,7 +38,7 @@ def claims_csv(tmp_path_factory) -> Path:
 
 
 def in_memory(src: Path, dst: Path) -> pd.DataFrame:
-    out = reprice_chunk(read_claims(src), OPT)
+    out = price_frame(read_claims(src), OPT)
     write_claims(out, dst)
     return out
 
@@ -132,26 +132,35 @@ def test_empty_file_keeps_its_header(tmp_path):
     assert (tmp_path / "s.csv").read_bytes() == (tmp_path / "mem.csv").read_bytes()
 
 
-def test_cli_engine_stream(claims_csv, tmp_path):
+def test_cli_engine_stream_with_claim_totals(claims_csv, tmp_path):
     from rvucalc.cli import main
 
-    in_memory(claims_csv, tmp_path / "mem.csv")
-    out = tmp_path / "cli.csv"
-    rc = main(["reprice", str(claims_csv), "-o", str(out), "--engine", "stream", "--chunk-lines", "250",
-               "--release", "rvu26c", "--no-progress"])
-    assert rc == 0 and out.read_bytes() == (tmp_path / "mem.csv").read_bytes()
+    for how in ("memory", "stream"):
+        rc = main(["reprice", str(claims_csv), "-o", str(tmp_path / f"{how}.csv"), "--engine", how,
+                   "--chunk-lines", "250", "--release", "rvu26c", "--no-progress",
+                   "--claims-out", str(tmp_path / f"{how}-claims.csv")])
+        assert rc == 0
+    assert (tmp_path / "stream.csv").read_bytes() == (tmp_path / "memory.csv").read_bytes()
+    assert (tmp_path / "stream-claims.csv").read_bytes() == (tmp_path / "memory-claims.csv").read_bytes()
+    claims = pd.read_csv(tmp_path / "stream-claims.csv", dtype={"claim_id": str})
+    assert len(claims) == 1200 and claims["claim_id"].is_unique
+    # a two-line RT/LT claim: 2 x round(knee x 0.75), the claim total is the sum of its lines
+    knee = fee("27447", facility=True)
+    lines = pd.read_csv(tmp_path / "stream.csv", dtype={"claim_id": str})
+    rt = lines[(lines.kind == "rt_lt") & (lines.locality == "national")].claim_id.iloc[0]
+    assert claims.set_index("claim_id").loc[rt, "allowed"] == 2 * half_up(mul(knee, 0.75))
 
 
 _MEASURE = r"""
 import json, resource, sys, tracemalloc
 import pandas as pd
 import pyarrow as pa
-from rvucalc.claims.engine import RepriceOptions, reprice_chunk
 from rvucalc.claims.io import read_claims, write_claims
+from rvucalc.claims.pipeline import PricingOptions, price_frame
 from rvucalc.claims.stream import reprice_file
-opt = RepriceOptions(releases=("rvu26c",))
-reprice_chunk(pd.DataFrame({"claim_id": ["1"], "hcpcs": ["99213"], "pos": ["11"], "locality": ["national"],
-                            "date_of_service": ["2026-08-03"]}), opt)  # releases loaded, tables built
+opt = PricingOptions(releases=("rvu26c",))
+price_frame(pd.DataFrame({"claim_id": ["1"], "hcpcs": ["99213"], "pos": ["11"], "locality": ["national"],
+                          "date_of_service": ["2026-08-03"]}), opt)  # releases loaded, tables built
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 pool = pa.jemalloc_memory_pool()  # a pool of its own: counts only what is allocated from now on
 pa.set_memory_pool(pool)
@@ -160,7 +169,7 @@ src, dst, chunk = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if chunk:
     n = reprice_file(src, dst, options=opt, chunk_lines=chunk, progress=False)
 else:  # the in-memory path, for scale
-    out = reprice_chunk(read_claims(src), opt)
+    out = price_frame(read_claims(src), opt)
     write_claims(out, dst)
     n = len(out)
 print(json.dumps({"lines": n, "peak": tracemalloc.get_traced_memory()[1] + pool.max_memory(),

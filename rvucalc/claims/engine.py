@@ -14,9 +14,7 @@ own pricer and options to the same engines.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -25,53 +23,10 @@ import pandas as pd
 ChunkPricer = Callable[[pd.DataFrame, Any], pd.DataFrame]
 
 
-@dataclass(frozen=True)
-class RepriceOptions:
-    """Options of :func:`rvucalc.reprice` as a picklable value (used until the pipeline's own).
-
-    ``releases`` are release ids (``("rvu26c", "rvu25d")``); ``None`` lets each line's date pick
-    among the releases at hand.
-    """
-
-    releases: tuple[str, ...] | None = None
-    mirror: str | None = None
-    sequestration: bool = False
-
-
-_LOCK = threading.Lock()
-_FEE_SCHEDULES: dict[tuple[tuple[str, ...], str | None], list[object]] = {}
-#: How many times this process loaded releases for a chunk pricer (tests check "once per worker").
-LOADS = {"count": 0}
-
-
-def _fee_schedules(releases: tuple[str, ...], mirror: str | None) -> list[object]:
-    """The FeeSchedules of *releases*, loaded once per process (per Dask worker) and reused."""
-    key = (releases, mirror)
-    with _LOCK:
-        got = _FEE_SCHEDULES.get(key)
-        if got is None:
-            from ..facade import load
-
-            got = [load(release=r, mirror=mirror, progress=False) for r in releases]
-            _FEE_SCHEDULES[key] = got
-            LOADS["count"] += 1
-    return got
-
-
-def reprice_chunk(chunk: pd.DataFrame, options: RepriceOptions) -> pd.DataFrame:
-    """Price one chunk with :func:`rvucalc.reprice` (extra columns such as LINE pass through)."""
-    from ..reprice import reprice
-
-    rel = _fee_schedules(options.releases, options.mirror) if options.releases else None
-    return reprice(chunk, releases=rel, mirror=options.mirror, sequestration=options.sequestration)
-
-
 def default_pricer() -> tuple[ChunkPricer, Callable[..., Any]]:
-    """``(pricer, options class)`` for physician claims: the pipeline's, when it is there."""
-    try:
-        from .pipeline import PricingOptions, price_chunk  # type: ignore[attr-defined]
-    except ImportError:
-        return reprice_chunk, RepriceOptions
+    """``(pricer, options class)`` for physician claims: :func:`~rvucalc.claims.pipeline.price_chunk`."""
+    from .pipeline import PricingOptions, price_chunk
+
     return price_chunk, PricingOptions
 
 
@@ -84,4 +39,4 @@ def resolve(price: ChunkPricer | None, options: Any) -> tuple[ChunkPricer, Any]:
     return price, options
 
 
-__all__ = ["LOADS", "ChunkPricer", "RepriceOptions", "default_pricer", "reprice_chunk", "resolve"]
+__all__ = ["ChunkPricer", "default_pricer", "resolve"]

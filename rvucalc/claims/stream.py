@@ -44,7 +44,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,9 +56,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..atomic import atomic_output, check_output
-from .contract import LINE, claim_partition
+from .contract import LINE, claim_keys, claim_partition
 from .engine import ChunkPricer, resolve
 from .io import BLOCK_BYTES, ClaimsFileError, _kind, _plain, csv_options, to_arrow
+
+#: ``summarise(priced chunk) -> one row per claim`` in order of each claim's first line.
+Summariser = Callable[[pd.DataFrame], pd.DataFrame]
 
 #: Lines per temporary part (and per merge window) unless told otherwise. About 0.5-1 GiB of
 #: memory while a part is priced.
@@ -80,6 +83,9 @@ class _Run:
     priced: list[Path] = field(default_factory=list)
     schema: pa.Schema | None = None  # priced lines, with LINE
     out_metadata: dict[bytes, bytes] | None = None
+    claims: list[Path] = field(default_factory=list)  # per-claim summaries, keyed by first LINE
+    claims_schema: pa.Schema | None = None
+    claims_metadata: dict[bytes, bytes] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -201,8 +207,17 @@ def _uniform(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields, metadata=schema.metadata)
 
 
-def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_group: int) -> None:
-    """Pass 2: price each part as one chunk and write it back, sorted by line number."""
+def _widen(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
+    return new if old is None else pa.unify_schemas([old, new], promote_options="permissive")
+
+
+def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_group: int,
+                 summarise: Summariser | None, claim_column: str) -> None:
+    """Pass 2: price each part as one chunk and write it back, sorted by line number.
+
+    With *summarise*, each part's per-claim summary is written too, keyed by the first line
+    number of each claim (a part holds whole claims, so its summary is final).
+    """
     for i, part in enumerate(run.parts):
         chunk = pq.read_table(part).to_pandas()
         lines = chunk[LINE].to_numpy()
@@ -212,16 +227,38 @@ def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_grou
             raise RuntimeError("the chunk pricer must return the chunk's lines in the same order")
         if run.out_metadata is None:
             run.out_metadata = to_arrow(priced.iloc[:0]).schema.metadata
+        if summarise is not None:
+            _summarise_part(run, i, priced, summarise, claim_column, row_group)
         table = to_arrow(priced, keep_line=True)
         del priced
         table = table.cast(_uniform(table.schema))
         out = run.tmp / f"priced-{i:05d}.parquet"
         pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
-        run.schema = table.schema if run.schema is None else pa.unify_schemas(
-            [run.schema, table.schema], promote_options="permissive")
+        run.schema = _widen(run.schema, table.schema)
         run.priced.append(out)
         part.unlink()
         bar.update(len(lines))
+
+
+def _summarise_part(run: _Run, i: int, priced: pd.DataFrame, summarise: Summariser, claim_column: str,
+                    row_group: int) -> None:
+    """Write part *i*'s per-claim summary with each claim's first line number as :data:`LINE`."""
+    summary = summarise(priced)
+    line = priced[LINE].to_numpy(dtype=np.int64)
+    key, _ = claim_keys(priced[claim_column].to_numpy(dtype=object), line)
+    k, _ = pd.factorize(key)  # claims in order of first appearance, as the summary's rows
+    first = pd.Series(line).groupby(k).min().to_numpy()
+    if len(first) != len(summary):
+        raise RuntimeError("the claim summary must have one row per claim, in order of first line")
+    summary = summary.reset_index(drop=True).assign(**{LINE: first})
+    if run.claims_metadata is None:
+        run.claims_metadata = to_arrow(summary.iloc[:0]).schema.metadata
+    table = to_arrow(summary, keep_line=True)
+    table = table.cast(_uniform(table.schema))
+    out = run.tmp / f"claims-{i:05d}.parquet"
+    pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
+    run.claims_schema = _widen(run.claims_schema, table.schema)
+    run.claims.append(out)
 
 
 # ---------------------------------------------------------------------------
@@ -268,23 +305,25 @@ def _share(window: int, nparts: int) -> int:
     return max(32, min(65_536, window // max(nparts, 1)))
 
 
-def _merged(run: _Run, window: int) -> Iterator[pa.Table]:
-    """Pass 3: the priced lines in input order, *window* line numbers at a time (LINE kept)."""
-    assert run.schema is not None
-    schema = run.schema
-    nparts = len(run.priced)
-    readers = [_PartReader(p, schema, _share(window, nparts)) for p in run.priced]
-    if run.total == 0:
+def _merged(paths: list[Path], schema: pa.Schema, total: int, window: int, *,
+            exact: bool = True) -> Iterator[pa.Table]:
+    """Pass 3: rows of the sorted *paths* in :data:`LINE` order, one window of line numbers at a time.
+
+    *exact*: every line number below *total* is present once (the priced lines); per-claim
+    summaries are keyed by first line numbers, a subset.
+    """
+    readers = [_PartReader(p, schema, _share(window, len(paths))) for p in paths]
+    if total == 0:
         yield schema.empty_table()
         return
-    for a in range(0, run.total, window):
-        end = min(a + window, run.total)
+    for a in range(0, total, window):
+        end = min(a + window, total)
         pieces = [t for r in readers for t in r.below(end)]
         t = pa.concat_tables(pieces) if pieces else schema.empty_table()
-        lines = t.column(LINE).to_numpy()
-        if len(t) != end - a:
+        if exact and len(t) != end - a:
             raise RuntimeError(f"merge lost lines {a}-{end - 1}: {len(t)} of {end - a} found")
-        yield t.take(pa.array(np.argsort(lines, kind="stable")))
+        if len(t):
+            yield t.take(pa.array(np.argsort(t.column(LINE).to_numpy(), kind="stable")))
 
 
 # ---------------------------------------------------------------------------
@@ -309,7 +348,7 @@ def _bar(progress: bool, desc: str, total: int | None) -> Any:
 
 
 def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, claim_column: str,
-             progress: bool, block_bytes: int | None) -> None:
+             progress: bool, block_bytes: int | None, summarise: Summariser | None = None) -> None:
     """Passes 1 and 2."""
     if block_bytes is None:  # CSV blocks of about a chunk's lines (and at most 16 MiB)
         block_bytes = min(BLOCK_BYTES, max(64 << 10, chunk_lines * 128))
@@ -323,7 +362,7 @@ def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, clai
         bar.refresh()
     with _bar(progress, "price", run.total) as bar:
         # row groups of about a window's share per part: the merge holds about one per part
-        _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)))
+        _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)), summarise, claim_column)
 
 
 def iter_priced(
@@ -347,8 +386,9 @@ def iter_priced(
     price, options = resolve(price, options)
     with _run(src, tmp_dir) as run:
         _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes)
-        for t in _merged(run, chunk_lines):
-            yield t.replace_schema_metadata(run.schema.metadata if run.schema else None).to_pandas()
+        assert run.schema is not None
+        for t in _merged(run.priced, run.schema, run.total, chunk_lines):
+            yield t.replace_schema_metadata(run.schema.metadata).to_pandas()
 
 
 def reprice_file(
@@ -360,6 +400,7 @@ def reprice_file(
     chunk_lines: int = CHUNK_LINES,
     progress: bool = True,
     claims_out: str | os.PathLike[str] | None = None,
+    summarise: Summariser | None = None,
     claim_column: str = "claim_id",
     tmp_dir: str | os.PathLike[str] | None = None,
     block_bytes: int | None = None,
@@ -371,35 +412,52 @@ def reprice_file(
     memory and writing it with :func:`rvucalc.claims.io.write_claims`. Memory is bounded by
     *chunk_lines* (see the module docstring), whatever the file's length and order. The
     temporary parts go to *tmp_dir* (default: *dst*'s folder) and are removed on every exit
-    path; *dst* is written atomically. Returns the number of lines written.
+    path; *dst* is written atomically. *claims_out* (.csv or .parquet) also gets the per-claim
+    totals (*summarise*, default :func:`rvucalc.summarise_claims`), one row per claim in order of
+    its first line, as the in-memory summary gives them. Returns the number of lines written.
     """
     price, options = resolve(price, options)
     dst = Path(dst)
-    check_output(dst, [src])
-    kind = _kind(dst)
-    if kind == "xlsx":
-        raise ClaimsFileError(f"{dst}: streaming writes .csv or .parquet (Excel holds at most 1,048,576 rows)")
-    if claims_out is not None:
-        raise NotImplementedError("claims_out is not available in the streaming engine yet")
+    targets = [Path(t) for t in (dst, claims_out) if t is not None]
+    for t in targets:
+        check_output(t, [src])
+        if _kind(t) == "xlsx":
+            raise ClaimsFileError(f"{t}: streaming writes .csv or .parquet (Excel holds at most 1,048,576 rows)")
+    if claims_out is not None and summarise is None:
+        from .summary import summarise_claims as summarise
     with _run(src, tmp_dir if tmp_dir is not None else dst.resolve().parent) as run:
-        _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes)
+        _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes,
+                 summarise if claims_out is not None else None)
         assert run.schema is not None
-        out_schema = run.schema.remove(run.schema.get_field_index(LINE)).with_metadata(run.out_metadata)
-        with atomic_output(dst) as tmp, _bar(progress, "write", run.total) as bar:
-            if kind == "parquet":
-                with pq.ParquetWriter(tmp, out_schema) as w:
-                    for t in _merged(run, chunk_lines):
-                        w.write_table(t.drop_columns([LINE]).cast(out_schema))
-                        bar.update(len(t))
-            else:
-                csv_schema = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type)
-                                        else f for f in out_schema])
-                opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-                with pacsv.CSVWriter(tmp, csv_schema, write_options=opts) as w:
-                    for t in _merged(run, chunk_lines):
-                        w.write_table(t.drop_columns([LINE]).cast(csv_schema))
-                        bar.update(len(t))
+        with _bar(progress, "write", run.total) as bar:
+            _write(dst, _merged(run.priced, run.schema, run.total, chunk_lines), run.schema,
+                   run.out_metadata, bar)
+        if claims_out is not None and run.claims_schema is not None:
+            _write(Path(claims_out), _merged(run.claims, run.claims_schema, run.total, chunk_lines, exact=False),
+                   run.claims_schema, run.claims_metadata, None)
     return run.total
+
+
+def _write(dst: Path, tables: Iterator[pa.Table], schema: pa.Schema, metadata: dict[bytes, bytes] | None,
+           bar: Any) -> None:
+    """Write *tables* (with :data:`LINE`, dropped here) to *dst* (.csv or .parquet), atomically."""
+    out_schema = schema.remove(schema.get_field_index(LINE)).with_metadata(metadata)
+    with atomic_output(dst) as tmp:
+        if _kind(dst) == "parquet":
+            with pq.ParquetWriter(tmp, out_schema) as w:
+                for t in tables:
+                    w.write_table(t.drop_columns([LINE]).cast(out_schema))
+                    if bar is not None:
+                        bar.update(len(t))
+        else:  # the same CSV as :func:`rvucalc.claims.io.write_csv_table`, a window at a time
+            csv_schema = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type)
+                                    else f for f in out_schema])
+            opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+            with pacsv.CSVWriter(tmp, csv_schema, write_options=opts) as w:
+                for t in tables:
+                    w.write_table(t.drop_columns([LINE]).cast(csv_schema))
+                    if bar is not None:
+                        bar.update(len(t))
 
 
 __all__ = ["CHUNK_LINES", "iter_priced", "reprice_file"]
