@@ -1,5 +1,25 @@
-"""HCPCS codes and modifiers: parsing, which fee schedule a code belongs to, and
-which modifiers change the physician fee schedule amount.
+"""HCPCS codes and modifiers as people type them: one parser for quotes and claim lines.
+
+``"20983"``, ``"20983-50"``, ``"71046 26"``, ``"27447-50-LT"`` and ``"g0463"`` are read the same
+way everywhere (``rvucalc quote``, :meth:`FeeSchedule.quote`, :func:`rvucalc.reprice`): the
+five-character HCPCS code (CPT Level I or HCPCS Level II), then any two-character modifiers,
+separated by a hyphen, blank, comma, colon, slash or underscore.
+
+Modifiers fall in three groups (Medicare Claims Processing Manual, Pub. 100-04, ch.12; CMS RVU
+file documentation, Attachment A):
+
+- :data:`PRICED`: modifiers the fee-schedule calculators apply (26/TC/53 rows, 50/RT/LT,
+  62, 66, 80/81/82/AS);
+- :data:`INFORMATIONAL`: modifiers that tell a payer something but do not change the fee
+  schedule amount (distinct service 59/XE/XS/XP/XU, E/M with a procedure 25, 57, global-period
+  24/79/58, repeat 76/77/91, teaching physician GC/GE, ABN GA/GX, KX, telehealth 95/GT/GQ/FQ/FR,
+  51 (the multiple-procedure rule is applied from the claim, not the modifier), locum Q5/Q6/Q6,
+  CR, JW/JZ);
+- everything else, **not priced**: the line keeps it, and the repricer says that rvucalc does not
+  apply it (reason ``MOD_NOT_PRICED``), so the amount shown is the amount without it.
+
+This module also says which fee schedule pays a code that is not on the PFS, and what a
+modifier does to a quoted amount:
 
 * :func:`split_code` reads ``"71046-26"``, ``"71046 26"`` or ``("71046", "26")``.
 * :func:`fee_schedule_of` says which Medicare fee schedule pays a code that is
@@ -33,17 +53,74 @@ from dataclasses import dataclass
 from .errors import UnknownCodeError
 from .reasons import Reason, reason
 
-_CODE = re.compile(r"([A-Z0-9]{5})(?:[\s\-_:]+([A-Z0-9]{2}))?")
+#: Modifiers that rvucalc's PFS calculators apply.
+PRICED = frozenset({"26", "TC", "53", "50", "LT", "RT", "62", "66", "80", "81", "82", "AS"})
+#: Modifiers that do not change the fee schedule amount.
+INFORMATIONAL = frozenset({
+    "24", "25", "51", "57", "58", "59", "76", "77", "79", "91", "95",
+    "XE", "XS", "XP", "XU", "GC", "GE", "GA", "GX", "KX", "GT", "GQ", "FQ", "FR", "Q5", "Q6", "CR",
+    "JW", "JZ",
+})
+
+_CODE = re.compile(r"\s*([A-Za-z0-9]{5})((?:[\s\-_:,/]+[A-Za-z0-9]{2})*)\s*")
+_SEP = re.compile(r"[\s\-_:,/;|]+")
+
+
+def parse_code(text: object) -> tuple[str, tuple[str, ...]] | None:
+    """``"20983-50"`` -> ``("20983", ("50",))``; ``None`` when *text* is not a HCPCS code.
+
+    Codes and modifiers are upper-cased; nothing else is changed.
+    """
+    if text is None:
+        return None
+    m = _CODE.fullmatch(str(text))
+    if not m:
+        return None
+    return m.group(1).upper(), split_modifiers(m.group(2))
+
+
+def split_modifiers(text: object) -> tuple[str, ...]:
+    """``"51 LT"``, ``"50,lt"``, ``"26/TC"`` -> the modifiers, upper-cased, in order.
+
+    A token that is not two letters/digits is kept as written (upper-cased) so that it can be
+    reported; numbers a spreadsheet stored as ``26.0`` are read as ``26``.
+    """
+    if text is None:
+        return ()
+    s = str(text).strip()
+    if not s or s.lower() in ("nan", "none", "<na>"):
+        return ()
+    out = []
+    for tok in _SEP.split(s.upper()):
+        if not tok:
+            continue
+        if tok.endswith(".0") and tok[:-2].isdigit():
+            tok = tok[:-2].zfill(2)
+        out.append(tok)
+    return tuple(out)
+
+
+def not_priced(mods: tuple[str, ...]) -> tuple[str, ...]:
+    """The modifiers in *mods* that rvucalc neither applies nor knows to be informational."""
+    return tuple(m for m in mods if m not in PRICED and m not in INFORMATIONAL)
 
 
 def split_code(code: str, modifier: str | None = None) -> tuple[str, str]:
-    """``"71046-26"`` / ``"71046 26"`` / ``("71046", "26")`` -> ``("71046", "26")``."""
-    c = str(code).strip().upper()
-    m = _CODE.fullmatch(c)
-    if not m:
-        raise UnknownCodeError(f"{code!r} is not a HCPCS code (five letters/digits, e.g. 20983 or G0463)")
-    mod = (modifier or m.group(2) or "").strip().upper()
-    return m.group(1), mod
+    """``"71046-26"`` / ``"71046 26"`` / ``("71046", "26")`` -> ``("71046", "26")``: one code, at
+    most one modifier (read with :func:`parse_code`); several modifiers are a claim line's business
+    (:func:`rvucalc.reprice`)."""
+    got = parse_code(code)
+    if got is None or any(len(m) != 2 for m in got[1]):
+        raise UnknownCodeError(f"{code!r} is not a HCPCS code (five letters/digits, e.g. 20983 or G0463, "
+                               "optionally with a modifier: 71046-26)")
+    c, mods = got
+    if modifier:
+        mods = (*mods, *split_modifiers(modifier))
+    mods = tuple(dict.fromkeys(mods))
+    if len(mods) > 1:
+        raise UnknownCodeError(f"{code!r}: one modifier per quoted code ({', '.join(mods)} given); price a line "
+                               "with several modifiers with rvucalc.reprice")
+    return c, (mods[0] if mods else "")
 
 
 @dataclass(frozen=True)
@@ -149,17 +226,17 @@ def not_on_pfs_reason(code: str) -> Reason:
 OWN_ROW = frozenset({"26", "TC", "53"})
 
 #: Modifiers that say something about the service (where, why, which side, who) but do
-#: not change the PFS fee schedule amount of the code's own row (CMS Claims Processing
+#: not change the PFS fee schedule amount of the code's own row: :data:`INFORMATIONAL` plus
+#: the anatomic ones (a single LT or RT line is priced as one side) (CMS Claims Processing
 #: Manual ch.12 s.30 and s.40; NCCI modifiers 59/X{EPSU}; anatomic modifiers; telehealth
 #: 95/93/GT; teaching physician GC/GE; ABN GA; KX). Payment-policy modifiers (50, 51,
 #: 52, 54-56, 62, 66, 78, 80-82, AS, CT, FX/FY, CQ/CO, anesthesia AA/QK/QX/QY/QZ/AD...) are
-#: not here: they change the amount and are applied by :func:`rvucalc.reprice` or
+#: not here (51 is: the multiple-procedure rule is applied from the claim): they change the amount and are applied by :func:`rvucalc.reprice` or
 #: :meth:`rvucalc.FeeSchedule.anesthesia`.
-NO_PRICE_EFFECT = frozenset({
-    "24", "25", "27", "32", "33", "57", "59", "76", "77", "79", "91", "93", "95", "96", "97",
-    "XE", "XP", "XS", "XU", "LT", "RT", "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5",
-    "F6", "F7", "F8", "F9", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LC", "LD",
-    "LM", "RC", "RI", "GC", "GE", "GT", "GA", "KX", "Q5", "Q6", "CR", "CS", "FS", "FT", "GQ",
+NO_PRICE_EFFECT = INFORMATIONAL | frozenset({
+    "27", "32", "33", "93", "96", "97", "LT", "RT", "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4",
+    "F5", "F6", "F7", "F8", "F9", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LC", "LD",
+    "LM", "RC", "RI", "CS", "FS", "FT",
 })
 
 MODIFIER_NOTE = reason(
@@ -184,5 +261,6 @@ def modifier_effect(mod: str) -> str:
     return "policy"
 
 
-__all__ = ["MODIFIER_NOTE", "POLICY_MODIFIER", "NOT_IN_RELEASE", "NO_PRICE_EFFECT", "OWN_ROW", "REASONS", "FeeScheduleOf",
-           "fee_schedule_of", "modifier_effect", "not_on_pfs_reason", "split_code"]
+__all__ = ["INFORMATIONAL", "MODIFIER_NOTE", "NOT_IN_RELEASE", "NO_PRICE_EFFECT", "OWN_ROW", "POLICY_MODIFIER",
+           "PRICED", "REASONS", "FeeScheduleOf", "fee_schedule_of", "modifier_effect", "not_on_pfs_reason",
+           "not_priced", "parse_code", "split_code", "split_modifiers"]
