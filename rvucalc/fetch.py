@@ -172,9 +172,20 @@ def locate(
         f"; {how} and unzip it into a folder named by RVUCALC_MIRROR{tail}")
 
 
-#: URL -> why its download failed, so a process does not try a failing download again on
-#: every call (e.g. every HOPD row of a session without network). A new process tries again.
+#: URL -> why its download failed, so a process does not try a download that cannot succeed
+#: (no network, HTTP error; see :func:`_lasting`) again on every call, e.g. every HOPD row of a
+#: session without network. A new process tries again.
 _FAILED_DOWNLOADS: dict[str, str] = {}  # key: "URL -> cache folder"
+
+
+def _lasting(exc: BaseException) -> bool:
+    """A failure that will not mend within a session: the server could not be reached (no
+    network, DNS, refused, connect timeout) or answered an HTTP error. A transfer cut short or a
+    checksum mismatch may be tried again."""
+    import requests
+
+    return isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.HTTPError)) and not \
+        isinstance(exc, requests.exceptions.ChunkedEncodingError)
 
 
 def _download_member(release: Release, spec: FileSpec, dest: Path, *, progress: bool) -> tuple[Path, str]:
@@ -203,7 +214,8 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *, progress: 
                                     progressbar=progress))
     except Exception as exc:  # network errors, HTTP errors, checksum mismatch, unwritable cache
         msg = f"could not download {release.url} for {release.label}: {exc}"
-        _FAILED_DOWNLOADS[key] = msg
+        if _lasting(exc):
+            _FAILED_DOWNLOADS[key] = msg
         raise DownloadError(msg) from exc
     try:
         p = extract_member(zpath, spec.names, dest)
