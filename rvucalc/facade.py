@@ -622,9 +622,11 @@ class FeeSchedule:
             if why is not None:
                 bad.append((code, mod, why.code, o))
                 continue
-            # a modifier with no price effect (99213-25) shares its code's own row
-            part = out[key == code + (f"-{mod}" if mod else "")].copy()
-            part["modifier"] = split_code(asked_code)[1] if asked_code != code else ""
+            if asked_code == code:  # a code without modifier: all its rows (global, 26, TC ...)
+                part = out[hc == code].copy()
+            else:  # one row; a modifier with no price effect (99213-25) shares its code's own row
+                part = out[key == code + (f"-{mod}" if mod else "")].copy()
+                part["modifier"] = split_code(asked_code)[1]
             part["_o"] = o
             frames.append(part)
         if bad:
