@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .claims.summary import summarise_claims
 from .errors import (
     CMSFileError,
     DownloadError,
@@ -48,5 +49,5 @@ def __dir__() -> list[str]:
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
     "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "UnknownReasonError", "UnsupportedModifierError",
-    "__version__", "explain", "load", "reprice",
+    "__version__", "explain", "load", "reprice", "summarise_claims",
 ]
