@@ -23,7 +23,7 @@ Conventions (documented for users in README, "Repricing claim lines"):
   refused (``REPRICE_BAD_CHARGE``).
 - **date_of_service**: one convention per file. ISO ``2026-03-08`` (a time and a time-zone
   suffix such as ``T10:00:00Z`` or ``+02:00`` are allowed; the date is taken as written),
-  ``20260308``, or slashed ``03/08/2026``, read month first (US) unless ``dayfirst=True``
+  ``20260308``, or slashed ``03/08/2026`` (or ``03-08-2026``), read month first (US) unless ``dayfirst=True``
   (``--dayfirst``). Date and datetime objects (Excel, pandas) are used as they are. A value that
   is not a date under the file's convention (``13/08/2026`` read month first) refuses its line
   (``REPRICE_BAD_DATE``); the other lines are priced.
@@ -168,7 +168,7 @@ def _text(v: object) -> str:
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                   r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_SLASH = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?")
+_SLASH = re.compile(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?")
 
 
 def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -196,9 +196,9 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarra
             continue
         m = _SLASH.fullmatch(s)
         if m:
-            a, b = int(m.group(1)), int(m.group(2))
+            a, b = int(m.group(1)), int(m.group(3))
             mo, d = (b, a) if dayfirst else (a, b)
-            ymd[i] = (int(m.group(3)), mo, d)
+            ymd[i] = (int(m.group(4)), mo, d)
     day = np.full(len(uniq) + 1, -1, dtype=np.int64)
     year = np.full(len(uniq) + 1, -1, dtype=np.int64)
     q = np.full(len(uniq) + 1, -1, dtype=np.int64)
