@@ -38,11 +38,11 @@ def claims_frame(n_claims: int, seed: int = 10, text: bool = True) -> pd.DataFra
     for c in range(n_claims):
         kind = names[c % len(names)]
         day = "2026-08-03" if c % 3 else "2026-07-14"
+        loc = "01182-18" if c % 4 == 0 else "national"  # Los Angeles, else national
         for hcpcs, mods, units, pos in TEMPLATES[kind]:
-            rows.append((f"CLM{c:06d}", kind, hcpcs, mods, units, pos, day))
+            rows.append((f"CLM{c:06d}", kind, hcpcs, mods, units, pos, day, loc))
     df = pd.DataFrame(rows, columns=["claim_id", "kind", "hcpcs", "modifiers", "units", "pos",
-                                     "date_of_service"])
-    df["locality"] = np.where(np.arange(len(df)) % 5 == 0, "01182-18", "national")
+                                     "date_of_service", "locality"])
     df = df.iloc[rng.permutation(len(df))].reset_index(drop=True)
     df["note"] = [f'"{i:07d}", n/a' if i % 9 == 0 else f"{i:07d}" for i in range(len(df))]
     if not text:
