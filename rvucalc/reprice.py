@@ -112,9 +112,7 @@ class ReasonBits:
 
 def refusing_codes() -> frozenset[str]:
     """Codes that leave a line without an amount: the policy refusals plus PFS status and NA reasons."""
-    pfs = {r.code for r in pfs_calc.STATUS_REASONS.values()} | {pfs_calc.STATUS_OTHER.code}
-    pfs |= {r.code for r in pfs_calc.NA_REASONS.values()}
-    return P.REFUSING | pfs
+    return P.REFUSING | pfs_calc.NO_AMOUNT_CODES
 
 
 # ---------------------------------------------------------------------------
