@@ -129,6 +129,9 @@ def reason_codes(rvus: pd.DataFrame, setting: str, status_codes: np.ndarray | No
     return out
 
 
+#: Reasons beyond status and NA that leave a row with no amount (claim repricing refuses them).
+EXTRA_REFUSING: tuple[Reason, ...] = (STATUS_R_CARRIER, NO_RVUS_SHOWN, NOT_USED_FOR_MEDICARE, NO_RVU)
+
 #: Reason codes that leave a row with no fee schedule amount (the status codes, NA
 #: settings, no RVUs / carrier priced, not used for Medicare, blank RVUs).
 NO_AMOUNT_CODES: frozenset[str] = frozenset(
