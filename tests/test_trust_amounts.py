@@ -109,7 +109,7 @@ def test_payable_status_with_no_rvus_is_never_a_silent_zero():
     assert list(pm.reason["nonfacility"]) == ["PFS_NO_RVUS_SHOWN", "PFS_NO_RVUS_SHOWN",
                                               "PFS_NOT_USED_FOR_MEDICARE"]
     assert np.isnan(pm.amount["nonfacility"]).all() and np.isnan(pm.amount["facility"]).all()
-    refusing = importlib.import_module("rvucalc.reprice").refusing_codes()
+    refusing = importlib.import_module("rvucalc.claims.pfs").refusing_codes()
     for code in set(pm.reason["nonfacility"]):
         assert code in refusing
 
