@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .claims.summary import summarise_claims
 from .errors import (
     CMSFileError,
     DownloadError,
@@ -26,4 +27,5 @@ __version__ = "0.1.0"
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
     "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load", "reprice",
+    "summarise_claims",
 ]

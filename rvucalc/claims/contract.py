@@ -43,7 +43,7 @@ def claim_keys(claim_id: pd.Series | np.ndarray, line: np.ndarray) -> tuple[np.n
     Lines with equal stripped claim ids share a key; a line without a claim id gets a key of its
     own (distinct from every other line's). Keys are only comparable within one call (one chunk).
     """
-    s = pd.Series(np.asarray(claim_id, dtype=object))
+    s = claim_id if isinstance(claim_id, pd.Series) else pd.Series(np.asarray(claim_id, dtype=object))
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     if len(uniq):
         u = pd.Series(uniq, dtype=object).astype(str).str.strip()

@@ -23,7 +23,7 @@ Conventions (documented for users in README, "Repricing claim lines"):
   refused (``REPRICE_BAD_CHARGE``).
 - **date_of_service**: one convention per file. ISO ``2026-03-08`` (a time and a time-zone
   suffix such as ``T10:00:00Z`` or ``+02:00`` are allowed; the date is taken as written),
-  ``20260308``, or slashed ``03/08/2026``, read month first (US) unless ``dayfirst=True``
+  ``20260308``, or slashed ``03/08/2026`` (or ``03-08-2026``), read month first (US) unless ``dayfirst=True``
   (``--dayfirst``). Date and datetime objects (Excel, pandas) are used as they are. A value that
   is not a date under the file's convention (``13/08/2026`` read month first) refuses its line
   (``REPRICE_BAD_DATE``); the other lines are priced.
@@ -132,27 +132,25 @@ _MONEY = re.compile(r"\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\$?\s*\.\d+")
 
 
 def parse_charge(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``(charge, bad)`` per line. Empty cells are no charge (NaN, not bad)."""
+    """``(charge, bad)`` per line. Empty cells are no charge (NaN, not bad). Vectorised on distinct values."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        given = ~np.isnan(x)
+        bad = given & ~(np.isfinite(x) & (x >= 0) & (x <= MAX_CHARGE))
+        return np.where(given & ~bad, x, np.nan), bad
     codes, uniq = _factorize(values)
-    out = np.full(len(uniq) + 1, np.nan)
-    bad = np.zeros(len(uniq) + 1, dtype=bool)
-    for i, v in enumerate(uniq):  # distinct values, not lines
-        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-            x = float(v)
-            if np.isnan(x):
-                continue
-        else:
-            s = _text(v)
-            if s == "":
-                continue
-            if not _MONEY.fullmatch(s):
-                bad[i] = True
-                continue
-            x = float(s.replace("$", "").replace(",", "").replace(" ", ""))
-        if not np.isfinite(x) or x < 0 or x > MAX_CHARGE:
-            bad[i] = True
-        else:
-            out[i] = x
+    u = pd.Series(uniq, dtype=object)
+    num = u.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
+    num = num.to_numpy(dtype=bool) if len(u) else np.zeros(0, dtype=bool)
+    text = u.map(_text).astype(object)
+    text[num] = [repr(float(v)) for v in u[num]]  # numbers in an object column (Excel, mixed)
+    empty = (text == "").to_numpy(dtype=bool) | (text == "nan").to_numpy(dtype=bool)
+    ok = text.str.fullmatch(_MONEY.pattern).fillna(False).to_numpy(dtype=bool) | (num & ~empty)
+    val = pd.to_numeric(text.str.replace(r"[$, ]", "", regex=True), errors="coerce").to_numpy(dtype=float) \
+        if len(u) else np.zeros(0)
+    good = ok & np.isfinite(val) & (val >= 0) & (val <= MAX_CHARGE)
+    out = np.append(np.where(good & ~empty, val, np.nan), np.nan)
+    bad = np.append(~good & ~empty, False)
     return out[codes], bad[codes]
 
 
@@ -168,7 +166,7 @@ def _text(v: object) -> str:
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                   r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_SLASH = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?")
+_SLASH = re.compile(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?")
 
 
 def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -196,9 +194,9 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarra
             continue
         m = _SLASH.fullmatch(s)
         if m:
-            a, b = int(m.group(1)), int(m.group(2))
+            a, b = int(m.group(1)), int(m.group(3))
             mo, d = (b, a) if dayfirst else (a, b)
-            ymd[i] = (int(m.group(3)), mo, d)
+            ymd[i] = (int(m.group(4)), mo, d)
     day = np.full(len(uniq) + 1, -1, dtype=np.int64)
     year = np.full(len(uniq) + 1, -1, dtype=np.int64)
     q = np.full(len(uniq) + 1, -1, dtype=np.int64)
@@ -218,36 +216,39 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarra
 # codes, modifiers, places
 
 
-def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, rb: ReasonBits
-                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """HCPCS code index per line and modifier flags, from both columns, on distinct pairs."""
-    h_codes, h_uniq = _factorize(hcpcs)
-    if modifiers is not None:
-        m_codes, m_uniq = _factorize(modifiers)
-    else:
-        m_codes, m_uniq = np.full(n, -1, dtype=np.int64), np.zeros(0, dtype=object)
-    pair = (h_codes + 1) * (len(m_uniq) + 1) + (m_codes + 1)
-    p_codes, p_uniq = pd.factorize(pair)
-    code_of_pair = np.empty(len(p_uniq), dtype=object)
-    flags = np.zeros((len(p_uniq), len(MODIFIER_FLAGS)), dtype=bool)
-    unpriced = np.zeros(len(p_uniq), dtype=bool)
+def _modifier_table(texts: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct modifier list: flags for :data:`MODIFIER_FLAGS`, and whether any is not priced."""
     where = {k: j for j, k in enumerate(MODIFIER_FLAGS)}
-    for i, pv in enumerate(p_uniq):  # distinct (code, modifiers) pairs, not lines
-        hi, mi = divmod(int(pv), len(m_uniq) + 1)
-        parsed = parse_code(h_uniq[hi - 1]) if hi > 0 else None
-        code, mods = parsed if parsed else ("", ())
-        mods = mods + (split_modifiers(m_uniq[mi - 1]) if mi > 0 else ())
-        code_of_pair[i] = code
+    flags = np.zeros((len(texts) + 1, len(MODIFIER_FLAGS)), dtype=bool)
+    unpriced = np.zeros(len(texts) + 1, dtype=bool)
+    for i, mods in enumerate(texts):  # distinct values, not lines
         for m in mods:
             j = where.get(m)
             if j is not None:
                 flags[i, j] = True
             elif m not in INFORMATIONAL:
                 unpriced[i] = True
-    c_codes, c_uniq = pd.factorize(code_of_pair)
-    hc = c_codes[p_codes].astype(np.int64)
-    rb.add(MOD_NOT_PRICED.code, unpriced[p_codes])
-    return hc, np.asarray(c_uniq, dtype=object), {k: flags[p_codes, j] for k, j in where.items()}
+    return flags, unpriced
+
+
+def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, rb: ReasonBits
+                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """HCPCS code index per line and modifier flags from both columns (each parsed on its distinct values)."""
+    h_codes, h_uniq = _factorize(hcpcs)
+    parsed = [parse_code(v) or ("", ()) for v in h_uniq]  # distinct values, not lines
+    code_u = np.array([p[0] for p in parsed] + [""], dtype=object)
+    h_flags, h_unpriced = _modifier_table([p[1] for p in parsed])
+    if modifiers is not None:
+        m_codes, m_uniq = _factorize(modifiers)
+        m_flags, m_unpriced = _modifier_table([split_modifiers(v) for v in m_uniq])
+    else:
+        m_codes = np.full(n, -1, dtype=np.int64)
+        m_flags, m_unpriced = np.zeros((1, len(MODIFIER_FLAGS)), dtype=bool), np.zeros(1, dtype=bool)
+    c_codes, c_uniq = pd.factorize(code_u)
+    hc = c_codes[h_codes].astype(np.int64)
+    rb.add(MOD_NOT_PRICED.code, h_unpriced[h_codes] | m_unpriced[m_codes])
+    mods = {k: h_flags[h_codes, j] | m_flags[m_codes, j] for j, k in enumerate(MODIFIER_FLAGS)}
+    return hc, np.asarray(c_uniq, dtype=object), mods
 
 
 def pricing_modifier(mods: dict[str, np.ndarray]) -> np.ndarray:
@@ -322,7 +323,7 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     n = len(chunk)
     rb = ReasonBits(n)
     line = chunk[LINE].to_numpy(dtype=np.int64) if LINE in chunk.columns else np.arange(n, dtype=np.int64)
-    claim, missing = claim_keys(chunk["claim_id"].to_numpy(dtype=object), line)
+    claim, missing = claim_keys(chunk["claim_id"], line)
     rb.add(CLAIM_ID_MISSING.code, missing)
     day, year, quarter = parse_dates(chunk["date_of_service"], dayfirst=dayfirst)
     rb.add(P.BAD_DATE.code, year < 0)
