@@ -19,6 +19,7 @@ from .errors import (
     UnknownLocalityError,
 )
 from .facade import FeeSchedule, load
+from .facility_claims import compare_sites_claims, reprice_asc, reprice_opps, summarise_sites
 from .reasons import Reason, explain
 from .reprice import reprice
 
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
-    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load", "reprice",
+    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "compare_sites_claims",
+    "explain", "load", "reprice", "reprice_asc", "reprice_opps", "summarise_sites",
     "summarise_claims",
 ]
