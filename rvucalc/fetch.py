@@ -166,9 +166,26 @@ def locate(
         p, digest = _download_member(release, spec, cdir, progress=progress)
         return Located(p, release, table, digest, "download", _expected(spec, p) is not None)
     how = f"download {release.url}" if release.url else f"see {release.page or 'the CMS website'}"
+    tail = ", or allow downloads" if release.url and not download else ""  # only when that would help
     raise MissingFileError(
         f"{spec.name} ({release.label}, table {table!r}) was not found in {', '.join(searched) or 'any mirror'}"
-        f"; {how} and unzip it into a folder named by RVUCALC_MIRROR, or allow downloads")
+        f"; {how} and unzip it into a folder named by RVUCALC_MIRROR{tail}")
+
+
+#: URL -> why its download failed, so a process does not try a download that cannot succeed
+#: (no network, HTTP error; see :func:`_lasting`) again on every call, e.g. every HOPD row of a
+#: session without network. A new process tries again.
+_FAILED_DOWNLOADS: dict[str, str] = {}  # key: "URL -> cache folder"
+
+
+def _lasting(exc: BaseException) -> bool:
+    """A failure that will not mend within a session: the server could not be reached (no
+    network, DNS, refused, connect timeout) or answered an HTTP error. A transfer cut short or a
+    checksum mismatch may be tried again."""
+    import requests
+
+    return isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.HTTPError)) and not \
+        isinstance(exc, requests.exceptions.ChunkedEncodingError)
 
 
 def _download_member(release: Release, spec: FileSpec, dest: Path, *, progress: bool) -> tuple[Path, str]:
@@ -182,6 +199,10 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *, progress: 
     """
     import pooch
 
+    key = f"{release.url} -> {dest}"
+    failed = _FAILED_DOWNLOADS.get(key)
+    if failed is not None:  # one attempt per URL and process: no retry on every call
+        raise DownloadError(f"{failed} (already failed in this process; not retried)")
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -192,7 +213,10 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *, progress: 
                                     fname=PurePosixPath(str(release.url)).name or f"{release.id}.zip",
                                     progressbar=progress))
     except Exception as exc:  # network errors, HTTP errors, checksum mismatch, unwritable cache
-        raise DownloadError(f"could not download {release.url} for {release.label}: {exc}") from exc
+        msg = f"could not download {release.url} for {release.label}: {exc}"
+        if _lasting(exc):
+            _FAILED_DOWNLOADS[key] = msg
+        raise DownloadError(msg) from exc
     try:
         p = extract_member(zpath, spec.names, dest)
         digest = sha256_file(p)
