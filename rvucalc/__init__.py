@@ -21,6 +21,7 @@ from .errors import (
     UnsupportedModifierError,
 )
 from .facade import FeeSchedule, load
+from .facility_claims import compare_sites_claims, reprice_asc, reprice_opps, summarise_sites
 from .reasons import Reason, explain
 from .reprice import reprice
 
@@ -49,5 +50,6 @@ def __dir__() -> list[str]:
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
     "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "UnknownReasonError", "UnsupportedModifierError",
-    "__version__", "explain", "load", "reprice", "summarise_claims",
+    "__version__", "compare_sites_claims", "explain", "load", "reprice", "reprice_asc", "reprice_opps",
+    "summarise_claims", "summarise_sites",
 ]
