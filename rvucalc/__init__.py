@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 from .errors import (
+    ChecksumError,
     CMSFileError,
     DownloadError,
+    FileAccessError,
     MissingFileError,
     ReleaseNotFoundError,
+    ReleaseUnavailableError,
     RvucalcError,
     UnknownCodeError,
     UnknownLocalityError,
@@ -24,6 +27,7 @@ from .reprice import reprice
 __version__ = "0.1.0"
 
 __all__ = [
-    "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
+    "CMSFileError", "ChecksumError", "DownloadError", "FeeSchedule", "FileAccessError", "MissingFileError",
+    "Reason", "ReleaseNotFoundError", "ReleaseUnavailableError",
     "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load", "reprice",
 ]

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fetch", help="download a release's files into the cache (or find them in the mirror)")
     f.add_argument("release", help="release id, e.g. rvu26a")
     f.add_argument("--mirror")
+    f.add_argument("--offline", action="store_true",
+                   help="only report what is at hand, never download (also: RVUCALC_OFFLINE=1)")
     return ap
 
 
@@ -159,19 +161,33 @@ def cmd_releases(a: argparse.Namespace) -> int:
 
 
 def cmd_fetch(a: argparse.Namespace) -> int:
-    from .errors import DownloadError, MissingFileError
-    from .fetch import locate
+    """Find or download every table of a release; say for each whether its sha256 is verified.
+
+    Downloads are off with ``--offline`` or ``$RVUCALC_OFFLINE``: then only
+    what is at hand is listed, and the exit status is 1 if anything is missing.
+    """
+    from .errors import ChecksumError, DownloadError, MissingFileError
+    from .fetch import locate, offline
 
     rel = catalogue.get(a.release)
+    download = not (a.offline or offline())
     missing = 0
     for table in rel.files:
         try:
-            loc = locate(rel, table, mirror=a.mirror)
+            loc = locate(rel, table, mirror=a.mirror, download=download)
         except (MissingFileError, DownloadError) as exc:
             missing += 1
-            print(f"{table:<12} not available: {exc}", file=sys.stderr)
+            what = "REFUSED" if isinstance(exc, ChecksumError) else "not available"
+            print(f"{table:<12} {what}: {exc}", file=sys.stderr)
             continue
-        print(f"{table:<12} {loc.path}  ({loc.origin}, sha256 {'verified' if loc.verified else loc.sha256[:12]})")
+        if loc.verified:
+            trust = "sha256 verified"
+        elif loc.tofu:
+            trust = (f"UNVERIFIED (no CMS checksum; sha256 {loc.sha256[:12]} recorded at first download"
+                     f"{' on ' + loc.tofu_date if loc.tofu_date else ''}, trust on first use)")
+        else:
+            trust = f"UNVERIFIED (no CMS checksum in the catalogue), sha256 {loc.sha256[:12]}"
+        print(f"{table:<12} {loc.path}  ({loc.origin}, {trust})")
     return 1 if missing else 0
 
 

@@ -2,18 +2,25 @@
 
 It picks a release from the catalogue, finds its files (mirror, cache or
 download), reads them with :mod:`rvucalc.iotools` (caching the parsed tables
-as parquet keyed by the file's sha256) and hands the tables to the pure
-functions in :mod:`rvucalc.calc`. Every result names its sources.
+as parquet keyed by the file's sha256, each parquet checked against its own
+sha256 before use) and hands the tables to the pure functions in
+:mod:`rvucalc.calc`. Every result names its sources.
+
+A release named by the caller is used or refused, never swapped for another;
+the automatic choice (a year, or nothing) picks the newest release whose files
+are at hand, and never moves to another year because a file is damaged.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,13 +30,14 @@ from . import catalogue, sites
 from .calc import pfs as pfs_calc
 from .catalogue import Release
 from .errors import (
+    ChecksumError,
     DownloadError,
     MissingFileError,
     ReleaseNotFoundError,
     UnknownCodeError,
     UnknownLocalityError,
 )
-from .fetch import Located, cache_dir, locate
+from .fetch import Located, cache_dir, locate, offline
 from .iotools.anes import read_anes
 from .iotools.gpci import read_gpci
 from .iotools.locco import read_locco
@@ -49,39 +57,91 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
-def offline() -> bool:
-    """Downloads are off when ``$RVUCALC_OFFLINE`` is set (tests and CI set it)."""
-    return os.environ.get("RVUCALC_OFFLINE", "") not in ("", "0", "false", "no")
+#: Tables that carry no amounts (county names of each locality) and so may come from another
+#: release of the same year when the release's own copy is not at hand; the source says so.
+#: Every other table comes from the release being used, or the load is refused.
+SUBSTITUTABLE = frozenset({"locco"})
+
+
+def _parsed_path(loc: Located) -> Path:
+    return cache_dir() / "parsed" / f"{loc.sha256}-{loc.table}-v{PARSER_VERSION}"
 
 
 def read_cached(loc: Located, reader: Callable[..., pd.DataFrame]) -> pd.DataFrame:
-    """Read *loc* with *reader*, through a parquet copy in the cache keyed by sha256.
+    """Read *loc* with *reader*, through a parquet copy in the cache keyed by the source's sha256.
 
-    The parquet copy is written atomically; if the cache is not writable the
-    table is simply parsed each time.
+    The parquet copy is trusted only if it is exactly what was written: its
+    file name ends with the sha256 of its own bytes (``<source sha256>-<table>
+    -v<parser>-<parquet sha256>.parquet``, written to a temporary file and
+    renamed, so name and bytes appear together). On reading, the bytes are
+    hashed again; a copy whose hash differs (bit rot, an edit, a truncation),
+    that cannot be read, or whose columns are not the table's schema is
+    deleted and the table is parsed again from the source file, which
+    :func:`rvucalc.fetch.locate` has just checked. If the cache is not
+    writable the table is simply parsed each time.
     """
-    pq = cache_dir() / "parsed" / f"{loc.sha256[:20]}-{loc.table}-v{PARSER_VERSION}.parquet"
-    if pq.is_file():
+    stem = _parsed_path(loc)
+    folder = stem.parent
+    try:
+        found = sorted(folder.glob(stem.name + "-*.parquet")) if folder.is_dir() else []
+    except OSError:
+        found = []
+    for pq in found:
+        df = _read_verified_parquet(pq, loc)
+        if df is not None:
+            return df
         try:
-            return pd.read_parquet(pq)
-        except Exception:  # a damaged cache file is rebuilt
             pq.unlink(missing_ok=True)
+        except OSError:
+            pass
     df = conform(reader(loc.path, name=loc.path.name), loc.table, loc.path.name)
     df.attrs.clear()
     try:
-        pq.parent.mkdir(parents=True, exist_ok=True)
-        tmp = pq.with_suffix(f".tmp{os.getpid()}")
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, pq)
-    except OSError:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{stem.name}.tmp{os.getpid()}"
+        try:
+            df.to_parquet(tmp, index=False)
+            digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+            os.replace(tmp, folder / f"{stem.name}-{digest}.parquet")
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, ValueError, ImportError):
         pass
     return df
 
 
+def _read_verified_parquet(pq: Path, loc: Located) -> pd.DataFrame | None:
+    """The table in *pq* if its bytes hash to the sha256 in its name and it has the table's schema."""
+    import io
+
+    want = pq.name[:-len(".parquet")].rsplit("-", 1)[-1]
+    try:
+        st = pq.lstat()
+        if not pq.is_file() or pq.is_symlink() or st.st_size > (1 << 31):
+            return None
+        data = pq.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != want:
+        return None
+    try:
+        df = pd.read_parquet(io.BytesIO(data))
+        return conform(df, loc.table, loc.path.name)
+    except Exception:  # unreadable or wrong-shaped: parse the source again
+        return None
+
+
 def _source(loc: Located, note: str = "") -> Source:
+    notes = [note] if note else []
+    if loc.tofu:
+        notes.append(f"unverified: CMS publishes no checksum for it; sha256 recorded at its first download"
+                     f"{' on ' + loc.tofu_date if loc.tofu_date else ''} and unchanged since "
+                     "(trust on first use)")
+    elif not loc.verified:
+        notes.append("unverified: the catalogue has no CMS checksum for this file")
     return Source(release=loc.release.id, release_label=loc.release.label, table=loc.table,
                   file=loc.path.name, sha256=loc.sha256, origin=loc.origin, verified=loc.verified,
-                  note=note)
+                  note="; ".join(notes))
 
 
 def split_code(code: str, modifier: str | None = None) -> tuple[str, str]:
@@ -135,21 +195,33 @@ class FeeSchedule:
 
     # -- tables -------------------------------------------------------------
     def _locate(self, table: str, release: Release | None = None) -> tuple[Located, str]:
-        """Locate *table* in this release, else in another release of the same year."""
+        """Locate *table* in this release.
+
+        Only a table in :data:`SUBSTITUTABLE` (no amounts) may come from
+        another release of the same year when this release's copy is not at
+        hand, and the note says so; any other table is this release's or the
+        error says what is missing and how to get it. A checksum mismatch is
+        never passed over.
+        """
         rel = release or self.release
-        candidates = [rel] + [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id]
-        errors: list[str] = []
-        for r in candidates:
+        others = [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id] \
+            if table in SUBSTITUTABLE else []
+        first: Exception | None = None
+        for r in [rel, *others]:
             if table not in r.files:
                 continue
             try:
                 loc = locate(r, table, mirror=self.mirror, download=self.download, progress=self.progress)
+            except ChecksumError:
+                raise
             except (MissingFileError, DownloadError) as exc:
-                errors.append(str(exc))
+                first = first or exc
                 continue
             note = "" if r.id == rel.id else f"used in place of {rel.id}'s copy, which was not available"
             return loc, note
-        raise MissingFileError(f"no {table!r} table for {rel.label}: " + " | ".join(errors[:2]))
+        if first is not None:
+            raise first
+        raise MissingFileError(f"{rel.label} has no {table!r} table in the catalogue")
 
     def _table(self, table: str) -> pd.DataFrame:
         loc, note = self._locate(table)
@@ -191,6 +263,8 @@ class FeeSchedule:
                     continue  # at hand but another year: try a download of this year's first
                 try:
                     loc = locate(r, "zip5", mirror=self.mirror, download=download, progress=self.progress)
+                except ChecksumError:
+                    raise
                 except (MissingFileError, DownloadError) as exc:
                     errors.append(str(exc))
                     skipped.append(r.id)
@@ -458,23 +532,39 @@ class FeeSchedule:
 
 
 def _has_local(rel: Release, table: str, mirror: str | os.PathLike[str] | None) -> bool:
+    """Is *table* of *rel* at hand (mirror or cache)? A checksum mismatch is raised, not skipped."""
     try:
         locate(rel, table, mirror=mirror, download=False)
         return True
+    except ChecksumError:
+        raise
     except (MissingFileError, DownloadError):
         return False
 
 
 def choose_release(year: int | None = None, release: str | None = None, *,
                    mirror: str | os.PathLike[str] | None = None, download: bool | None = None) -> Release:
-    """The PFS release to use: *release* by id, else the newest of *year* whose
-    PPRRVU file is at hand (mirror or cache), else the newest of *year* that
-    can be downloaded."""
+    """The PFS release to use.
+
+    A *release* named by id is returned as it is (loading it then uses its own
+    files or refuses, saying what is missing). Otherwise, the newest release
+    of *year* (default: the newest year with a release at hand) whose PPRRVU
+    file is at hand (mirror or cache), else the newest of *year* that can be
+    downloaded. A PPRRVU file at hand that fails its checksum raises
+    :class:`ChecksumError` naming it: the choice never moves on to an older
+    release or another year because of it.
+    """
     if release is not None:
-        return catalogue.get(release)
+        rel = catalogue.get(release)
+        if rel.system != "pfs" or "pprrvu" not in rel.files:
+            raise ReleaseNotFoundError(f"{rel.id} is not a physician fee schedule (PFS) release with a PPRRVU "
+                                       "file; see 'rvucalc releases --system pfs'")
+        if year is not None and rel.year != year:
+            raise ReleaseNotFoundError(f"{rel.id} is a CY{rel.year} release, not CY{year}; give one or the other")
+        return rel
     years = [year] if year is not None else sorted({r.year for r in catalogue.releases("pfs")
                                                     if r.year <= date.today().year}, reverse=True)
-    dl = (not offline()) if download is None else download
+    dl = (not offline()) if download is None else (download and not offline())
     for y in years:
         rels = catalogue.for_year("pfs", y)
         for r in rels:
@@ -486,7 +576,7 @@ def choose_release(year: int | None = None, release: str | None = None, *,
                     return r
     raise MissingFileError(
         f"no PFS release for {year or 'any year'} is in the mirror or cache"
-        + ("" if dl else " and downloads are off (RVUCALC_OFFLINE)")
+        + ("" if dl else " and downloads are off (RVUCALC_OFFLINE or --offline)")
         + "; set RVUCALC_MIRROR to a folder holding the CMS files, or allow downloads")
 
 
