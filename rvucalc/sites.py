@@ -31,7 +31,13 @@ from .calc import asc as asc_calc
 from .calc import opps as opps_calc
 from .calc.money import round_cents
 from .catalogue import Release
-from .errors import DownloadError, MissingFileError, UnknownCodeError, UnknownLocalityError
+from .errors import (
+    ChecksumError,
+    DownloadError,
+    MissingFileError,
+    UnknownCodeError,
+    UnknownLocalityError,
+)
 from .fetch import locate
 from .iotools import asc as asc_io
 from .iotools import opps as opps_io
@@ -80,6 +86,8 @@ def _first_available(fs: FeeSchedule, system: str, tables: dict[str, Any]) -> tu
     for rel in _near(fs.year, system, fs.release.effective):
         try:
             got = {t: _load_table(fs, rel, t, rd) for t, rd in tables.items() if t in rel.files}
+        except ChecksumError:
+            raise  # a damaged or edited file is reported, never replaced by another quarter's
         except (MissingFileError, DownloadError) as exc:
             errors.append(str(exc))
             continue
@@ -273,6 +281,8 @@ def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageI
             loc = locate(county_rel, "county", mirror=fs.mirror, download=fs.download)
             counties = read_cached(loc, wi_io.read_wage_index_county)
             county_src = [_source(loc)]
+        except ChecksumError:
+            raise
         except (MissingFileError, DownloadError):
             counties = None
     order = [r for r in rels if r.year == fs.year]
@@ -292,6 +302,8 @@ def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageI
                 tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
                                  read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
                 return wi_io.WageIndex(tab, counties), [_source(la), _source(lb), *county_src]
+        except ChecksumError:
+            raise
         except (MissingFileError, DownloadError):
             continue
     return None

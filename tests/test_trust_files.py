@@ -359,3 +359,21 @@ def test_loading_a_release_that_cannot_be_had_raises_one_catchable_sentence(tmp_
     assert "\n" not in str(e.value) and "rvu24a" in str(e.value).lower()
     with pytest.raises(ReleaseUnavailableError):
         facade.load(mirror=_tampered(tmp_path, mirror))
+
+
+def test_tampered_wage_index_file_is_reported_not_skipped(tmp_path: Path, mirror, fresh_cache: Path) -> None:
+    """The same class in the facility rates: a wage index file with CMS's checksum in the catalogue,
+    edited, is a checksum mismatch, never quietly another table (or no county lookup)."""
+    root = _linked_mirror(tmp_path, mirror)
+    src = Path(mirror("wage_index/snf-fy2026/FY2026-FR-WAGE-INDEX_CountyLevel_508.csv"))
+    top = src.parents[2]
+    for sub in ("wage_index/snf-fy2026", "wage_index/asc-cy2026", "asc/2026-01", "asc/2026-04"):
+        for p in (top / sub).iterdir():
+            if p.name != src.name:
+                (root / sub).mkdir(parents=True, exist_ok=True)
+                (root / sub / p.name).symlink_to(p)
+    data = src.read_bytes()
+    (root / "wage_index" / "snf-fy2026" / src.name).write_bytes(data[:-200] + data[-200:].replace(b"1", b"2"))
+    fs = rvucalc.load(release="rvu26c", mirror=root, download=False)
+    with pytest.raises(ChecksumError, match="CountyLevel"):
+        fs.compare_sites("20983", county_fips="06037")
