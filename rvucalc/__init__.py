@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .claims.summary import summarise_claims
 from .errors import (
     ChecksumError,
     CMSFileError,
@@ -30,4 +31,5 @@ __all__ = [
     "CMSFileError", "ChecksumError", "DownloadError", "FeeSchedule", "FileAccessError", "MissingFileError",
     "Reason", "ReleaseNotFoundError", "ReleaseUnavailableError",
     "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load", "reprice",
+    "summarise_claims",
 ]

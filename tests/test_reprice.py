@@ -331,7 +331,8 @@ def test_dates_pick_releases(fs26, fs25):
     assert out.reason[2] == "REPRICE_RELEASE_FALLBACK" and out.payable[2]
     assert out.payable[1] and out.reason[1] == ""
     assert out.reason[3] == "REPRICE_NO_RELEASE"
-    assert out.reason[4] == out.reason[5] == "REPRICE_BAD_DATE"
+    assert out.reason[4] == "REPRICE_BAD_DATE"
+    assert out.reason[5] == "CLAIM_ID_MISSING|REPRICE_BAD_DATE"  # its claim id (the date) is None too
 
 
 def test_choose_for_quarter_rules(fs26):

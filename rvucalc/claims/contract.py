@@ -1,0 +1,77 @@
+"""The chunk contract shared by every claims engine (in memory, streamed, Dask).
+
+A **chunk** is a :class:`pandas.DataFrame` of claim lines that holds *every* line of each claim
+that appears in it. Claim-level rules (multiple procedure reductions, bilateral RT/LT pairs,
+status T bundling, OPPS packaging and J1, the ASC multiple-procedure discount) look only inside
+a chunk, so a chunk that split a claim would price it wrongly; the engines guarantee the
+contract, the pricing functions rely on it:
+
+- in memory, the whole input is one chunk;
+- streaming (:mod:`rvucalc.claims.stream`) hash-partitions lines by :func:`claim_partition`
+  into temporary parts, prices each part as one chunk, and merges results back by
+  :data:`LINE`;
+- Dask shuffles on the same partition number, then prices each partition as one chunk.
+
+A chunk's pricing function takes the user's columns (text, untouched) plus :data:`LINE`, and
+returns the same rows in the same order with rvucalc's columns added; it never changes a user
+column. Identical input gives identical output whichever engine delivered the chunk.
+
+**Which lines form a claim.** Lines with the same claim id (compared after stripping blanks at
+either end) are one claim. A line whose claim id is missing (empty, or one of
+:data:`CLAIM_KEY_MISSING`) is a claim of its own, keyed by its line number: it is never
+grouped with strangers. Within a claim, the date of service separates the groups the
+multiple-procedure rules work on (CMS applies them per claim per day; see
+:mod:`rvucalc.calc.policy`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: The input line number (0-based, int64) that every engine adds on reading and that orders
+#: the output. Not part of the user's columns; dropped before writing unless asked for.
+LINE = "_line"
+
+#: Claim id cells that mean "no claim id" (compared case-insensitively after stripping).
+CLAIM_KEY_MISSING = frozenset({"", "na", "n/a", "#n/a", "null", "none", "nan", "nat", "<na>"})
+
+
+def claim_keys(claim_id: pd.Series | np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(key, missing)``: an int64 claim key per line and whether its claim id was missing.
+
+    Lines with equal stripped claim ids share a key; a line without a claim id gets a key of its
+    own (distinct from every other line's). Keys are only comparable within one call (one chunk).
+    """
+    s = claim_id if isinstance(claim_id, pd.Series) else pd.Series(np.asarray(claim_id, dtype=object))
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq):
+        u = pd.Series(uniq, dtype=object).astype(str).str.strip()
+        miss_u = u.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool)
+        k2, _ = pd.factorize(u)  # " A1" and "A1" are one claim
+        ukey = np.append(k2.astype(np.int64), -1)
+        umiss = np.append(miss_u, True)
+    else:
+        ukey = np.array([-1], dtype=np.int64)
+        umiss = np.array([True])
+    key = ukey[codes]
+    missing = umiss[codes]
+    base = int(ukey.max()) + 1 if len(ukey) else 0
+    line = np.asarray(line, dtype=np.int64)
+    key = np.where(missing, base + (line - line.min() if len(line) else line), key)
+    return key.astype(np.int64), missing
+
+
+def claim_partition(claim_id: pd.Series | np.ndarray, line: np.ndarray, parts: int) -> np.ndarray:
+    """Partition number (``0 <= p < parts``) per line, the same for every line of a claim.
+
+    Stable across processes and machines (:func:`pandas.util.hash_array` with its fixed key), so
+    streaming parts and Dask partitions agree. Lines without a claim id are spread by line number.
+    """
+    s = pd.Series(np.asarray(claim_id, dtype=object))
+    text = s.where(s.notna(), "").astype(str).str.strip()
+    missing = text.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool)
+    h = pd.util.hash_array(text.to_numpy(dtype=object), categorize=True)
+    hl = pd.util.hash_array(np.asarray(line, dtype=np.int64))
+    h = np.where(missing, hl, h)
+    return (h % np.uint64(max(int(parts), 1))).astype(np.int64)

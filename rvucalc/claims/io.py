@@ -1,0 +1,166 @@
+"""Claim files in and out: every user cell kept exactly as given, outputs written atomically.
+
+Reading (the first stage of the pipeline, see :mod:`rvucalc.claims.contract`):
+
+- **CSV** is read with pyarrow with *every* column as text: no type inference, no missing-value
+  words (``NA``, ``N/A``, ``null``, ``#N/A`` stay those words; an empty cell stays an empty
+  string), quoted values may span lines. ``0123456789`` and ``007.50`` come back as written.
+  The file must be UTF-8 (a byte-order mark is allowed).
+- **Parquet** is read as stored: its columns keep the types the user gave them.
+- **Excel** (``.xlsx``) cells are read as the workbook holds them (text as text, numbers as
+  numbers; pass text columns as text cells to keep leading zeros).
+
+rvucalc parses the columns it prices from (hcpcs, modifiers, units, dates, place, charge) into
+new arrays (:mod:`rvucalc.claims.normalise`); the user's columns are never rewritten.
+
+Writing: CSV with pyarrow's CSV writer (text fields are quoted, so each cell reads back as the
+same text), Parquet with pyarrow (rvucalc's text outputs dictionary-encoded), Excel through
+:func:`rvucalc.export.to_excel` (text cells typed as text). A CSV is data: rvucalc does not
+rewrite cells that a spreadsheet would run as formulas (``=1+1``, ``-123``); open it in a
+spreadsheet with care, or ask for ``.xlsx``, where such cells are written as text. Every
+output goes through :func:`rvucalc.atomic.atomic_output`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..atomic import atomic_output
+from ..errors import RvucalcError
+from .contract import LINE
+
+
+class ClaimsFileError(RvucalcError):
+    """A claims file cannot be read (not found, not CSV/Parquet/Excel, not UTF-8, bad CSV)."""
+
+
+#: Rows per batch when a CSV is read in batches (about 8-16 MiB of text).
+BLOCK_BYTES = 16 << 20
+
+
+def _kind(path: Path) -> str:
+    ext = path.suffix.lower()
+    if ext in (".parquet", ".pq"):
+        return "parquet"
+    if ext in (".xlsx", ".xlsm"):
+        return "xlsx"
+    return "csv"
+
+
+def csv_options(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) -> tuple[
+        pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    """pyarrow CSV options that read every column of *path* as text, exactly as written."""
+    p = Path(path)
+    ro = pacsv.ReadOptions(block_size=block_bytes)
+    po = pacsv.ParseOptions(newlines_in_values=True)
+    try:
+        with pacsv.open_csv(p, read_options=ro, parse_options=po) as r:
+            names = r.schema.names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ClaimsFileError(f"{p}: cannot read it as CSV ({_plain(exc)})") from exc
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ClaimsFileError(f"{p}: the header names a column twice: {', '.join(dup)}")
+    co = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), null_values=[],
+                              strings_can_be_null=False, quoted_strings_can_be_null=False)
+    return ro, po, co
+
+
+def _plain(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def read_claims(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.DataFrame:
+    """Read a claims file (CSV, Parquet or Excel) into a DataFrame plus the :data:`LINE` column.
+
+    CSV cells are all text, exactly as written (see the module docstring).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ClaimsFileError(f"{p}: no such file")
+    kind = _kind(p)
+    try:
+        if kind == "parquet":
+            df = pq.read_table(p).to_pandas()
+        elif kind == "xlsx":
+            sh: str | int = int(sheet) if str(sheet).isdigit() else sheet
+            df = pd.read_excel(p, sheet_name=sh, dtype=object, keep_default_na=False, na_values=[])
+        else:
+            ro, po, co = csv_options(p)
+            df = pacsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co).to_pandas()
+    except ClaimsFileError:
+        raise
+    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        raise ClaimsFileError(f"{p}: cannot read it as {kind} ({_plain(exc)})") from exc
+    if LINE in df.columns:
+        raise ClaimsFileError(f"{p}: the column name {LINE!r} is reserved for rvucalc's line number")
+    df[LINE] = pd.RangeIndex(len(df)).to_numpy(dtype="int64")
+    return df
+
+
+def iter_claims(path: str | os.PathLike[str], *, block_bytes: int = BLOCK_BYTES) -> Iterator[pd.DataFrame]:
+    """Read a CSV or Parquet claims file in batches of whole lines, each with :data:`LINE`.
+
+    Memory stays bounded by the batch size whatever the file's length. Batches follow the file's
+    order; a claim's lines may fall in different batches (see :mod:`rvucalc.claims.contract`).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ClaimsFileError(f"{p}: no such file")
+    start = 0
+    try:
+        if _kind(p) == "parquet":
+            batches: Iterator[pa.RecordBatch] = pq.ParquetFile(p).iter_batches(batch_size=256_000)
+        elif _kind(p) == "csv":
+            ro, po, co = csv_options(p, block_bytes)
+            batches = iter(pacsv.open_csv(p, read_options=ro, parse_options=po, convert_options=co))
+        else:
+            raise ClaimsFileError(f"{p}: stream a CSV or Parquet file; read Excel with read_claims")
+        for b in batches:
+            df = b.to_pandas()
+            df[LINE] = pd.RangeIndex(start, start + len(df)).to_numpy(dtype="int64")
+            start += len(df)
+            yield df
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ClaimsFileError(f"{p}: cannot read it near line {start + 2} ({_plain(exc)})") from exc
+
+
+def to_arrow(df: pd.DataFrame, *, keep_line: bool = False) -> pa.Table:
+    """The table to write: user columns as they are, rvucalc's categoricals dictionary-encoded."""
+    cols = [c for c in df.columns if keep_line or c != LINE]
+    return pa.Table.from_pandas(df[cols], preserve_index=False)
+
+
+def write_csv_table(table: pa.Table, sink: str | os.PathLike[str] | pa.NativeFile, *,
+                    header: bool = True) -> None:
+    """Write *table* as CSV with pyarrow (dictionary columns decoded to text first)."""
+    cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in
+            (table.column(i) for i in range(table.num_columns))]
+    t = pa.table(cols, names=table.column_names)
+    pacsv.write_csv(t, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+
+
+def write_claims(df: pd.DataFrame, path: str | os.PathLike[str], *, provenance: object = None,
+                 title: str | None = None) -> Path:
+    """Write priced claim lines to *path* (.csv, .parquet or .xlsx), atomically."""
+    p = Path(path)
+    kind = _kind(p)
+    if kind == "xlsx":
+        from ..export import write_table
+
+        out = df.drop(columns=[LINE]) if LINE in df.columns else df
+        return write_table(out, p, provenance=provenance, title=title)
+    table = to_arrow(df)
+    with atomic_output(p) as tmp:
+        if kind == "parquet":
+            pq.write_table(table, tmp)
+        else:
+            write_csv_table(table, tmp)
+    return p

@@ -1,0 +1,356 @@
+"""The normalise stage: the columns rvucalc prices from, parsed into typed arrays.
+
+Shared by every payment system (PFS, OPPS, ASC). The user's columns are read, never written:
+each parsed value lives in a new array of :class:`Lines`. Parsing works on the *distinct*
+values of a column (a few thousand at most), so a million lines cost little. A value that
+cannot be parsed costs its line a reason (the line is then not priced), never the run.
+
+Conventions (documented for users in README, "Repricing claim lines"):
+
+- **claim_id**: lines with the same id (blanks at either end ignored) are one claim. A missing
+  id (empty, ``NA``, ``N/A``, ``null``, ``None``...; see
+  :data:`rvucalc.claims.contract.CLAIM_KEY_MISSING`) makes the line a claim of its own, with the
+  note ``CLAIM_ID_MISSING``: it is never grouped with other lines.
+- **hcpcs**: a five-character code, optionally followed by modifiers (``20983-50``), read by
+  :func:`rvucalc.codes.parse_code`, the same parser ``quote`` uses. Modifiers found there are
+  added to those of the ``modifiers`` column.
+- **units**: a whole number from 1 to :data:`MAX_UNITS` (``2``, ``2.0``). Fractions, zero,
+  negatives, non-numbers and infinities are refused (``REPRICE_BAD_UNITS``): Medicare bills
+  fee-schedule services in whole units (CMS-1500/837P units of service; Pub. 100-04 ch.26
+  s.10.4, item 24G). A missing ``units`` column means one unit per line.
+- **charge**: money as people type it: ``100``, ``100.5``, ``$1,000.00``, `` 1000 ``. Empty
+  means no charge given. Negative, non-numeric or absurd (over :data:`MAX_CHARGE`) charges are
+  refused (``REPRICE_BAD_CHARGE``).
+- **date_of_service**: one convention per file. ISO ``2026-03-08`` (a time and a time-zone
+  suffix such as ``T10:00:00Z`` or ``+02:00`` are allowed; the date is taken as written),
+  ``20260308``, or slashed ``03/08/2026`` (or ``03-08-2026``), read month first (US) unless ``dayfirst=True``
+  (``--dayfirst``). Date and datetime objects (Excel, pandas) are used as they are. A value that
+  is not a date under the file's convention (``13/08/2026`` read month first) refuses its line
+  (``REPRICE_BAD_DATE``); the other lines are priced.
+- **zip / locality**: the ZIP code of the place of service decides the locality, as CMS's
+  contractors do (CMS ZIP5 file); a ``locality`` column is used where the ZIP is empty. When
+  both are given and disagree, the ZIP wins and the line says so (``LOCALITY_ZIP_CONFLICT``).
+- **pos**: CMS place-of-service code (``11``, ``22``; ``2`` and ``2.0`` read as ``02``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..calc import policy as P
+from ..codes import INFORMATIONAL, PRICED, parse_code, split_modifiers
+from ..reasons import reason
+from .contract import LINE, claim_keys
+from .lines import ReasonBits
+
+#: Most units accepted on one line; more is taken as a typing error (no fee-schedule service is
+#: billed ten thousand times on one line).
+MAX_UNITS = 9_999
+#: Largest charge accepted on one line, in dollars.
+MAX_CHARGE = 100_000_000.0
+
+CLAIM_ID_MISSING = reason(
+    "CLAIM_ID_MISSING", "no claim id: the line is priced as a claim of its own (never grouped with other "
+    "lines for multiple-procedure, bilateral or bundling rules)", "claim line input")
+BAD_CHARGE = reason(
+    "REPRICE_BAD_CHARGE", f"charge not a dollar amount (e.g. 100, 1,000.00, $250), negative, or above "
+    f"${MAX_CHARGE:,.0f}", "claim line input")
+MOD_NOT_PRICED = reason(
+    "MOD_NOT_PRICED", "the line carries a modifier rvucalc does not apply (see rvucalc.codes): the amount "
+    "is the amount without it", "Pub. 100-04 ch.12 (modifiers); rvucalc.codes")
+LOCALITY_ZIP_CONFLICT = reason(
+    "LOCALITY_ZIP_CONFLICT", "the line's ZIP code and locality disagree: the ZIP code's locality was used",
+    "CMS ZIP5 file (the ZIP code of the place of service decides the locality)")
+
+#: Input reasons that leave a line without an amount.
+REFUSING = frozenset({BAD_CHARGE.code, P.BAD_UNITS.code, P.BAD_DATE.code})
+
+#: Modifier flags kept per line (PRICED, in a fixed order).
+MODIFIER_FLAGS = tuple(sorted(PRICED))
+
+
+@dataclass
+class Lines:
+    """One chunk's claim lines, parsed. Every array has one element per line, in input order."""
+
+    n: int
+    line: np.ndarray  # int64 input line numbers
+    claim: np.ndarray  # int64 claim key (contract.claim_keys)
+    group: np.ndarray  # int64 claim x date-of-service key
+    hcpcs_codes: np.ndarray  # int64 index into hcpcs_uniq (-1: missing)
+    hcpcs_uniq: np.ndarray  # normalised distinct codes ("" where not a code)
+    mods: dict[str, np.ndarray]  # modifier -> bool per line, for MODIFIER_FLAGS
+    units: np.ndarray  # float, 1.0 where refused
+    bad_units: np.ndarray
+    day: np.ndarray  # days since 1970-01-01, -1 where refused
+    year: np.ndarray
+    quarter: np.ndarray
+    pos: np.ndarray  # two-digit POS text ("" where not a POS code)
+    zip_codes: np.ndarray
+    zip_uniq: np.ndarray
+    loc_codes: np.ndarray
+    loc_uniq: np.ndarray
+    charge: np.ndarray  # float dollars, NaN where none
+    participating: np.ndarray  # bool
+    reasons: ReasonBits
+
+    def code(self) -> np.ndarray:
+        """The normalised HCPCS code per line ("" where missing or not a code)."""
+        return self.hcpcs_uniq[self.hcpcs_codes]
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+
+
+def _column(df: pd.DataFrame, name: str) -> pd.Series | None:
+    return df[name] if name in df.columns else None
+
+
+# ---------------------------------------------------------------------------
+# units and charges
+
+
+def parse_units(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(units, bad)`` per line: whole numbers 1..MAX_UNITS; 1.0 and bad=True elsewhere."""
+    codes, uniq = _factorize(values)
+    num = pd.to_numeric(pd.Series(uniq, dtype=object).map(_text).str.replace(",", "", regex=False),
+                        errors="coerce").to_numpy(dtype=float) if len(uniq) else np.zeros(0)
+    ok = np.isfinite(num) & (num >= 1) & (num <= MAX_UNITS) & (np.floor(num) == num)
+    u = np.append(np.where(ok, num, 1.0), 1.0)
+    bad = np.append(~ok, True)
+    return u[codes], bad[codes]
+
+
+_MONEY = re.compile(r"\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\$?\s*\.\d+")
+
+
+def parse_charge(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(charge, bad)`` per line. Empty cells are no charge (NaN, not bad). Vectorised on distinct values."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        given = ~np.isnan(x)
+        bad = given & ~(np.isfinite(x) & (x >= 0) & (x <= MAX_CHARGE))
+        return np.where(given & ~bad, x, np.nan), bad
+    codes, uniq = _factorize(values)
+    u = pd.Series(uniq, dtype=object)
+    num = u.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
+    num = num.to_numpy(dtype=bool) if len(u) else np.zeros(0, dtype=bool)
+    text = u.map(_text).astype(object)
+    text[num] = [repr(float(v)) for v in u[num]]  # numbers in an object column (Excel, mixed)
+    empty = (text == "").to_numpy(dtype=bool) | (text == "nan").to_numpy(dtype=bool)
+    ok = text.str.fullmatch(_MONEY.pattern).fillna(False).to_numpy(dtype=bool) | (num & ~empty)
+    val = pd.to_numeric(text.str.replace(r"[$, ]", "", regex=True), errors="coerce").to_numpy(dtype=float) \
+        if len(u) else np.zeros(0)
+    good = ok & np.isfinite(val) & (val >= 0) & (val <= MAX_CHARGE)
+    out = np.append(np.where(good & ~empty, val, np.nan), np.nan)
+    bad = np.append(~good & ~empty, False)
+    return out[codes], bad[codes]
+
+
+def _text(v: object) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return str(v).strip()
+
+
+# ---------------------------------------------------------------------------
+# dates
+
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                  r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SLASH = re.compile(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?")
+
+
+def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(day, year, quarter)`` per line (day = days since 1970-01-01); -1 where not a date.
+
+    One convention for the whole column (see the module docstring): slashed dates are month
+    first unless *dayfirst*.
+    """
+    codes, uniq = _factorize(values)
+    ymd = np.full((len(uniq), 3), -1, dtype=np.int64)
+    for i, v in enumerate(uniq):  # distinct values, not lines
+        if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+            if not pd.isna(v):
+                ymd[i] = (v.year, v.month, v.day)
+            continue
+        if isinstance(v, np.datetime64):
+            t = pd.Timestamp(v)
+            if not pd.isna(t):
+                ymd[i] = (t.year, t.month, t.day)
+            continue
+        s = _text(v)
+        m = _ISO.fullmatch(s) or _COMPACT.fullmatch(s)
+        if m:
+            ymd[i] = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            continue
+        m = _SLASH.fullmatch(s)
+        if m:
+            a, b = int(m.group(1)), int(m.group(3))
+            mo, d = (b, a) if dayfirst else (a, b)
+            ymd[i] = (int(m.group(4)), mo, d)
+    day = np.full(len(uniq) + 1, -1, dtype=np.int64)
+    year = np.full(len(uniq) + 1, -1, dtype=np.int64)
+    q = np.full(len(uniq) + 1, -1, dtype=np.int64)
+    if len(uniq):
+        cand = pd.to_datetime(pd.DataFrame({"year": ymd[:, 0], "month": ymd[:, 1], "day": ymd[:, 2]}),
+                              errors="coerce")
+        ok = cand.notna().to_numpy() & (ymd[:, 0] >= 1900) & (ymd[:, 0] <= 2100)
+        if ok.any():
+            c = cand[ok]
+            day[:-1][ok] = (c - pd.Timestamp("1970-01-01")).dt.days.to_numpy()
+            year[:-1][ok] = ymd[ok, 0]
+            q[:-1][ok] = (ymd[ok, 1] - 1) // 3 + 1
+    return day[codes], year[codes], q[codes]
+
+
+# ---------------------------------------------------------------------------
+# codes, modifiers, places
+
+
+def _modifier_table(texts: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct modifier list: flags for :data:`MODIFIER_FLAGS`, and whether any is not priced."""
+    where = {k: j for j, k in enumerate(MODIFIER_FLAGS)}
+    flags = np.zeros((len(texts) + 1, len(MODIFIER_FLAGS)), dtype=bool)
+    unpriced = np.zeros(len(texts) + 1, dtype=bool)
+    for i, mods in enumerate(texts):  # distinct values, not lines
+        for m in mods:
+            j = where.get(m)
+            if j is not None:
+                flags[i, j] = True
+            elif m not in INFORMATIONAL:
+                unpriced[i] = True
+    return flags, unpriced
+
+
+def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, rb: ReasonBits
+                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """HCPCS code index per line and modifier flags from both columns (each parsed on its distinct values)."""
+    h_codes, h_uniq = _factorize(hcpcs)
+    parsed = [parse_code(v) or ("", ()) for v in h_uniq]  # distinct values, not lines
+    code_u = np.array([p[0] for p in parsed] + [""], dtype=object)
+    h_flags, h_unpriced = _modifier_table([p[1] for p in parsed])
+    if modifiers is not None:
+        m_codes, m_uniq = _factorize(modifiers)
+        m_flags, m_unpriced = _modifier_table([split_modifiers(v) for v in m_uniq])
+    else:
+        m_codes = np.full(n, -1, dtype=np.int64)
+        m_flags, m_unpriced = np.zeros((1, len(MODIFIER_FLAGS)), dtype=bool), np.zeros(1, dtype=bool)
+    c_codes, c_uniq = pd.factorize(code_u)
+    hc = c_codes[h_codes].astype(np.int64)
+    rb.add(MOD_NOT_PRICED.code, h_unpriced[h_codes] | m_unpriced[m_codes])
+    mods = {k: h_flags[h_codes, j] | m_flags[m_codes, j] for j, k in enumerate(MODIFIER_FLAGS)}
+    return hc, np.asarray(c_uniq, dtype=object), mods
+
+
+def pricing_modifier(mods: dict[str, np.ndarray]) -> np.ndarray:
+    """Index of the PPRRVU row modifier per line: 0 "", 1 "26", 2 "TC", 3 "53" (see policy)."""
+    n = len(next(iter(mods.values())))
+    out = np.zeros(n, dtype=np.int8)
+    out[mods["53"]] = 3
+    out[mods["TC"]] = 2
+    out[mods["26"]] = 1
+    return out
+
+
+def _norm_zips(uniq: np.ndarray) -> np.ndarray:
+    s = pd.Series(np.asarray(uniq, dtype=object)).map(_text).str.replace(r"\.0$", "", regex=True)
+    full = s.str.fullmatch(r"\d{5}(?:[- ]?\d{4})?").fillna(False).to_numpy(bool)
+    short = s.str.fullmatch(r"\d{1,4}").fillna(False).to_numpy(bool)
+    out = np.full(len(s), "", dtype=object)
+    out[full] = s[full].str.slice(0, 5).to_numpy(dtype=object)
+    out[short] = s[short].str.zfill(5).to_numpy(dtype=object)
+    return out
+
+
+_LOC = re.compile(r"(\d{4,5})\D*(\d{1,2})")
+
+
+def _norm_locality(v: object) -> str:
+    s = _text(v)
+    if s.lower() in ("national", "us"):
+        return "national"
+    m = _LOC.fullmatch(s)
+    return f"{m.group(1).zfill(5)}-{m.group(2).zfill(2)}" if m else ""
+
+
+def _truthy(v: object) -> bool:
+    s = _text(v).lower()
+    return s not in ("0", "false", "n", "no", "nonpar", "non-par", "f", "0.0")
+
+
+def _mapped(values: pd.Series | None, n: int, fn, missing: object) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """``(codes, normalised distinct values)``; code -1 (the last element) means missing."""
+    if values is None:
+        return np.full(n, -1, dtype=np.int64), np.array([missing], dtype=object)
+    codes, uniq = _factorize(values)
+    out = np.empty(len(uniq) + 1, dtype=object)
+    if fn is _norm_zips:
+        out[:-1] = _norm_zips(uniq)
+    else:
+        for i, v in enumerate(uniq):  # distinct values, not lines
+            out[i] = fn(v)
+    out[-1] = missing
+    return codes, out
+
+
+# ---------------------------------------------------------------------------
+
+
+REQUIRED = ("claim_id", "hcpcs", "pos", "date_of_service")
+
+
+def require(lines: pd.DataFrame, place: tuple[str, ...] = ("zip", "locality")) -> None:
+    """Raise ValueError naming the missing columns (the only error that stops a whole run)."""
+    missing = [c for c in REQUIRED if c not in lines.columns]
+    if place and not any(c in lines.columns for c in place):
+        missing.append(" or ".join(place))
+    if missing:
+        raise ValueError(f"claim lines need the column(s) {', '.join(missing)}; "
+                         f"have {', '.join(map(str, lines.columns))}")
+
+
+def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
+    """Parse a chunk's pricing columns (see the module docstring for each convention)."""
+    n = len(chunk)
+    rb = ReasonBits(n)
+    line = chunk[LINE].to_numpy(dtype=np.int64) if LINE in chunk.columns else np.arange(n, dtype=np.int64)
+    claim, missing = claim_keys(chunk["claim_id"], line)
+    rb.add(CLAIM_ID_MISSING.code, missing)
+    day, year, quarter = parse_dates(chunk["date_of_service"], dayfirst=dayfirst)
+    rb.add(P.BAD_DATE.code, year < 0)
+    dcode = pd.factorize(day)[0].astype(np.int64)
+    group = claim * (int(dcode.max()) + 1 if n else 1) + dcode
+    if "units" in chunk.columns:
+        units, bad_units = parse_units(chunk["units"])
+    else:
+        units, bad_units = np.ones(n), np.zeros(n, dtype=bool)
+    rb.add(P.BAD_UNITS.code, bad_units)
+    if "charge" in chunk.columns:
+        charge, bad_charge = parse_charge(chunk["charge"])
+        rb.add(BAD_CHARGE.code, bad_charge)
+    else:
+        charge = np.full(n, np.nan)
+    hc_codes, hc_uniq, mods = _codes_and_modifiers(chunk["hcpcs"], _column(chunk, "modifiers"), n, rb)
+    pos = P.normalise_pos(chunk["pos"]) if "pos" in chunk.columns else np.full(n, "", dtype=object)
+    zip_codes, zip_u = _mapped(_column(chunk, "zip"), n, _norm_zips, "")
+    loc_codes, loc_u = _mapped(_column(chunk, "locality"), n, _norm_locality, "")
+    part_s = _column(chunk, "participating")
+    if part_s is not None:
+        pc, pu = _mapped(part_s, n, _truthy, True)
+        participating = pu.astype(bool)[pc]
+    else:
+        participating = np.ones(n, dtype=bool)
+    return Lines(n=n, line=line, claim=claim, group=group, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
+                 mods=mods, units=units, bad_units=bad_units, day=day, year=year, quarter=quarter,
+                 pos=np.asarray(pos, dtype=object), zip_codes=zip_codes, zip_uniq=zip_u,
+                 loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
+                 reasons=rb)

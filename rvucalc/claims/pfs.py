@@ -1,0 +1,574 @@
+"""PFS claim lines: the physician fee schedule's stages of the claims pipeline.
+
+Stages, each a function over whole arrays (one element per line of the chunk):
+
+1. :func:`choose_releases` - the PFS release per date of service;
+2. :func:`lookup` - the fee schedule amount of the code's own PPRRVU row (26/TC/53 rows for
+   those modifiers) for the setting (from the place of service) and locality (from the ZIP or
+   locality), plus the indicators the rules need;
+3. :func:`line_rules` - modifiers on each line: bilateral (50, RT/LT pairs), co-surgery (62),
+   team (66), assistant (80/81/82/AS);
+4. :func:`claim_rules` - rules that need the whole claim (chunk contract): status T bundling,
+   multiple surgery/endoscopy, diagnostic imaging, therapy, cardiovascular and ophthalmology
+   reductions;
+5. :func:`money` - non-participating 95%, limiting charge, lower of charge, sequestration,
+   Medicare's 80%, each rounded to cents half up once.
+
+The rules themselves live in :mod:`rvucalc.calc.policy` (one function each, with its CMS
+source); this module only wires arrays between them.
+
+Money: ``base_amount`` is CMS's fee schedule amount for the code, setting and locality (rounded
+to cents as CMS publishes it, see :mod:`rvucalc.calc.pfs`). All factors are multiplied
+unrounded; ``fee_schedule_amount``, ``limiting_charge``, ``allowed``, ``sequestration`` and
+``medicare_payment`` are each rounded to cents, half up, once at the end. A claim's total is the
+sum of its lines' rounded amounts (:func:`rvucalc.claims.summary.summarise_claims`), so lines
+always add up to the claim.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import catalogue
+from ..calc import pfs as pfs_calc
+from ..calc import policy as P
+from ..calc.money import round_cents
+from ..catalogue import Release
+from ..errors import RvucalcError
+from . import normalise as N
+from .lines import ReasonBits, categorical
+from .normalise import Lines, pricing_modifier
+
+#: Columns the PFS system adds (in this order).
+OUTPUT_COLUMNS = (
+    "release", "release_note", "locality_id", "setting", "pricing_modifier", "status", "base_amount",
+    "units_factor", "bilateral_factor", "mult_proc_factor", "mult_proc_rank", "cosurgery_factor",
+    "assistant_factor", "team_factor", "bundled_factor", "nonpar_factor", "fee_schedule_amount",
+    "limiting_charge", "charge_limited", "allowed", "sequestration", "medicare_payment", "payable", "reason",
+)
+PRICING_MODIFIERS = np.array(["", "26", "TC", "53"], dtype=object)
+STATUS_LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+IND = ("mult_proc", "bilat_surg", "asst_surg", "co_surg", "team_surg", "imaging_family", "pctc")
+
+
+def refusing_codes() -> frozenset[str]:
+    """Codes that leave a line without an amount: input and policy refusals, PFS status and NA."""
+    pfs = {r.code for r in pfs_calc.STATUS_REASONS.values()} | {pfs_calc.STATUS_OTHER.code}
+    pfs |= {r.code for r in pfs_calc.NA_REASONS.values()}
+    pfs |= {r.code for r in getattr(pfs_calc, "EXTRA_REFUSING", ())}
+    return P.REFUSING | N.REFUSING | pfs
+
+
+# ---------------------------------------------------------------------------
+# prepared tables: one per release, built once per process
+
+
+@dataclass
+class Tables:
+    """A release's arrays for fancy-indexed lookups."""
+
+    hcpcs: pd.Index  # distinct codes of the release
+    rows: np.ndarray  # (codes, 4) -> RVU row index or -1 ("", 26, TC, 53)
+    amount: np.ndarray  # (2, rows, localities): non-facility, facility
+    reason: np.ndarray  # (2, rows) reason codes
+    capped: np.ndarray  # (2, rows, localities)
+    loc_ids: np.ndarray
+    loc_index: dict[str, int]
+    zip_loc: pd.Series  # zip -> locality index
+    pe: np.ndarray  # (2, rows) PE RVUs
+    pe_gpci: np.ndarray
+    cf: float
+    ind: dict[str, np.ndarray]  # int indicators per RVU row
+    endo_base: np.ndarray  # per RVU row: index into hcpcs or -1
+    status: np.ndarray
+
+
+_BY_SCHEDULE: weakref.WeakKeyDictionary[object, Tables] = weakref.WeakKeyDictionary()
+#: (release id, mirror) -> the one-sentence reason it could not be loaded (remembered per process,
+#: so a failed download is not retried for every chunk).
+_FAILED: dict[tuple[str, str | None], str] = {}
+_SCHEDULES: dict[tuple[str, str | None], Any] = {}
+
+
+def clear_cache() -> None:
+    _FAILED.clear()
+    _SCHEDULES.clear()
+    _available.cache_clear()
+
+
+def _int_ind(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s, errors="coerce").fillna(-1).astype(np.int64).to_numpy()
+
+
+def tables(fs: Any) -> Tables:
+    """The lookup arrays of a loaded :class:`~rvucalc.facade.FeeSchedule` (cached per schedule)."""
+    t = _BY_SCHEDULE.get(fs)
+    if t is not None:
+        return t
+    rv = fs.rvus.reset_index(drop=True)
+    g = fs.gpci.reset_index(drop=True)
+    nat = pd.DataFrame({c: [1.0] for c in ("work_gpci", "work_gpci_no_floor", "pe_gpci", "mp_gpci")})
+    nat["locality_id"] = "national"
+    gx = pd.concat([g, nat], ignore_index=True)
+    pm = pfs_calc.price_matrix(rv, gx, fs.conversion_factor, work_floor=fs.work_floor)
+    amount = np.stack([pm.amount["nonfacility"], pm.amount["facility"]])
+    reason = np.stack([pm.reason["nonfacility"], pm.reason["facility"]])
+    capped = np.stack([pm.capped["nonfacility"], pm.capped["facility"]])
+    codes, uniq = pd.factorize(rv["hcpcs"])
+    mod = pd.Index(PRICING_MODIFIERS).get_indexer(rv["modifier"].to_numpy(dtype=object))
+    rows = np.full((len(uniq), 4), -1, dtype=np.int64)
+    ok = mod >= 0
+    rows[codes[ok], mod[ok]] = np.flatnonzero(ok)
+    loc_ids = gx["locality_id"].to_numpy(dtype=object)
+    loc_index = {str(x): i for i, x in enumerate(loc_ids)}
+    # another MAC's number for a locality of the same state (California's 01112/01182)
+    by_state: dict[str, list[tuple[str, str]]] = {}
+    for lid, st, num in zip(g["locality_id"], g["state"], g["locality"]):  # ~110 localities
+        by_state.setdefault(str(st), []).append((str(num), str(lid)))
+    for mac, st in set(zip(g["mac"], g["state"])):
+        nums = [x for x, _ in by_state[str(st)]]
+        for num, lid in by_state[str(st)]:
+            if nums.count(num) == 1:
+                loc_index.setdefault(f"{mac}-{num}", loc_index[lid])
+    try:
+        z = fs.zip5
+        zl = pd.Series(z["locality_id"].map(lambda x: loc_index.get(str(x), -1)).to_numpy(),
+                       index=z["zip"].to_numpy(dtype=object))
+        zl = zl[~zl.index.duplicated()]
+    except RvucalcError:
+        zl = pd.Series([], dtype=np.int64)
+    ind = {c: _int_ind(rv[c]) for c in IND}
+    eb = pd.Index(uniq).get_indexer(rv["endo_base"].to_numpy(dtype=object))
+    t = Tables(pd.Index(uniq), rows, amount, reason, capped, loc_ids, loc_index, zl,
+               np.stack([rv["pe_nonfacility"].to_numpy(float), rv["pe_facility"].to_numpy(float)]),
+               gx["pe_gpci"].to_numpy(dtype=float), float(pm.conversion_factor), ind, eb,
+               pd.Index(STATUS_LETTERS).get_indexer(rv["status"].to_numpy(dtype=object)).astype(np.int64))
+    _BY_SCHEDULE[fs] = t
+    return t
+
+
+def schedule(release_id: str, mirror: str | None) -> Any:
+    """The loaded release (once per process); raises RvucalcError with a one-sentence reason."""
+    key = (release_id, mirror)
+    if key in _FAILED:
+        raise RvucalcError(_FAILED[key])
+    fs = _SCHEDULES.get(key)
+    if fs is None:
+        from ..facade import load
+
+        try:
+            fs = load(release=release_id, mirror=mirror, progress=False)
+        except RvucalcError as exc:
+            _FAILED[key] = f"{release_id} could not be loaded: {exc}"
+            raise RvucalcError(_FAILED[key]) from exc
+        _SCHEDULES[key] = fs
+    return fs
+
+
+def prepare(release_id: str, mirror: str | None, extra: Mapping[str, Any]) -> Tables:
+    """Prepared tables of a release (the pipeline caches them per process)."""
+    return tables(schedule(release_id, mirror))
+
+
+# ---------------------------------------------------------------------------
+# stage 1: release per date of service
+
+
+def _quarter(r: Release) -> int:
+    return r.order[1]
+
+
+@__import__("functools").lru_cache(maxsize=32)
+def _available(mirror: str | None) -> tuple[str, ...]:
+    """Ids of catalogued PFS releases whose PPRRVU file is at hand, or downloadable when online."""
+    from ..errors import DownloadError, MissingFileError
+    from ..facade import offline
+    from ..fetch import locate
+
+    out = []
+    for r in catalogue.releases("pfs"):
+        if "pprrvu" not in r.files:
+            continue
+        try:
+            locate(r, "pprrvu", mirror=mirror, download=False)
+            out.append(r.id)
+        except (MissingFileError, DownloadError):
+            if r.url and not offline():
+                out.append(r.id)
+    return tuple(out)
+
+
+def choose_for_quarter(year: int, quarter: int, available: Mapping[str, object] | tuple[str, ...]
+                       ) -> tuple[str | None, str]:
+    """The release id for a date in *year*/*quarter* and a note ("" when it is the newest for that quarter).
+
+    RVU file documentation, Update Schedule: RVUyyA (January), B (April), C
+    (July), D (October), with corrections (AR). The newest release of the
+    date's quarter is wanted; if it is not at hand, the newest at hand of an
+    earlier quarter of the same year is used, else the earliest of a later
+    quarter, and the note says so. Another year is never used (its
+    conversion factor and RVUs differ).
+    """
+    cat = [r for r in catalogue.releases("pfs") if r.year == year and _quarter(r) == quarter]
+    want = max(cat, key=lambda r: r.order).id if cat else f"rvu{year % 100:02d}{'abcd'[quarter - 1]}"
+    rels = []
+    for obj in (available.values() if isinstance(available, Mapping) else available):
+        rel = obj.release if hasattr(obj, "release") else obj  # type: ignore[attr-defined]
+        rel = catalogue.get(rel) if isinstance(rel, str) else rel
+        if rel.year == year:
+            rels.append(rel)
+    if not rels:
+        return None, f"no CY{year} PFS release at hand (wanted {want})"
+    same = [r for r in rels if _quarter(r) == quarter]
+    earlier = [r for r in rels if _quarter(r) < quarter]
+    later = [r for r in rels if _quarter(r) > quarter]
+    if same:
+        pick = max(same, key=lambda r: r.order)
+    elif earlier:
+        pick = max(earlier, key=lambda r: r.order)
+    else:
+        pick = min(later, key=lambda r: r.order)
+    if pick.id == want:
+        return pick.id, ""
+    cat_note = "" if cat else " (not in the catalogue)"
+    return pick.id, f"{want}{cat_note} for {year} Q{quarter} is not at hand; priced with {pick.id} ({pick.label})"
+
+
+@dataclass
+class Plan:
+    """Which release prices each line."""
+
+    rel_line: np.ndarray  # index into ids per line, -1 none
+    ids: list[str]
+    tables: list[Tables | None]
+    yq_codes: np.ndarray  # per line, index into notes
+    notes: list[str]
+
+
+def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> Plan:
+    """Stage: the release per line (newest of the date's quarter at hand; see choose_for_quarter).
+
+    Named releases (``opts.releases`` or *schedules*) are the only candidates, and a named
+    release that cannot be loaded (file missing, download failed) costs its lines
+    ``REPRICE_NO_RELEASE`` with the reason in ``release_note``; the other lines are priced.
+    Without named releases, a release that cannot be loaded is passed over for the next one of the
+    same year at hand (never another year), with ``REPRICE_RELEASE_FALLBACK`` and the reason in
+    ``release_note``.
+    """
+    n = lines.n
+    if schedules:
+        avail: tuple[str, ...] = tuple(schedules)
+    elif opts.releases is not None:
+        avail = tuple(opts.releases)
+    else:
+        avail = _available(opts.mirror)
+    yq = np.where(lines.year >= 0, lines.year * 10 + lines.quarter, -1)
+    yq_codes, yq_uniq = pd.factorize(yq)
+    ids: list[str] = []
+    tabs: list[Tables | None] = []
+    rel_of_yq = np.full(len(yq_uniq), -1, dtype=np.int64)
+    notes = [""] * len(yq_uniq)
+    failed = np.zeros(len(yq_uniq), dtype=bool)
+    named = bool(schedules) or opts.releases is not None
+    loaded: dict[str, Tables | None] = {}
+    for i, v in enumerate(yq_uniq):  # distinct year-quarters
+        if v < 0:
+            continue
+        cands = avail
+        why: list[str] = []
+        while True:
+            rid, note = choose_for_quarter(int(v) // 10, int(v) % 10, cands)
+            if rid is None:
+                notes[i] = "; ".join([*why, note]) if why else note
+                failed[i] = bool(why)
+                break
+            if rid not in loaded:
+                try:
+                    loaded[rid] = tables(schedules[rid]) if schedules else tables(schedule(rid, opts.mirror))
+                except RvucalcError as exc:
+                    loaded[rid] = None
+                    _FAILED.setdefault((rid, opts.mirror), str(exc))
+            if loaded[rid] is not None:
+                if rid not in ids:
+                    ids.append(rid)
+                    tabs.append(loaded[rid])
+                rel_of_yq[i] = ids.index(rid)
+                notes[i] = "; ".join([*why, note]) if why else note
+                break
+            why.append(_FAILED.get((rid, opts.mirror), f"{rid} could not be loaded"))
+            if named:  # a release the user named is used or refused, never swapped
+                notes[i] = "; ".join(why)
+                failed[i] = True
+                break
+            cands = tuple(c for c in cands if c != rid)  # automatic choice: the next one at hand
+    rel_line = rel_of_yq[yq_codes] if n else np.zeros(0, dtype=np.int64)
+    has_note = np.array([bool(x) for x in notes], dtype=bool)
+    rb = lines.reasons
+    if n:
+        rb.add(P.NO_RELEASE.code, (rel_line < 0) & (lines.year >= 0))
+        rb.add(P.RELEASE_FALLBACK.code, (rel_line >= 0) & has_note[yq_codes])
+    return Plan(rel_line, ids, tabs, yq_codes.astype(np.int64), notes)
+
+
+# ---------------------------------------------------------------------------
+# stage 2: lookup
+
+
+@dataclass
+class Base:
+    """Per-line amounts and indicators looked up from the release's tables."""
+
+    setting: np.ndarray  # 0 non-facility, 1 facility, 2 unknown
+    pmod: np.ndarray
+    base: np.ndarray
+    code_id: np.ndarray
+    endo_id: np.ndarray
+    base_fee: np.ndarray
+    tc_part: np.ndarray
+    pc_part: np.ndarray
+    pe_amt: np.ndarray
+    ind: dict[str, np.ndarray]
+    status: np.ndarray
+    loc_out: np.ndarray
+    loc_cats: list[str]
+
+
+def _setting(lines: Lines) -> np.ndarray:
+    """Facility (1) or non-facility (0) per line from the place of service (2: unknown)."""
+    pos_codes, pos_u = pd.factorize(lines.pos)
+    set_u = P.setting_from_pos(np.asarray(pos_u, dtype=object), np.full(len(pos_u), 2024))
+    setting = set_u[pos_codes].astype(np.int8)
+    ten = lines.pos == "10"  # POS 10 is paid at the facility rate before CY2024
+    setting[ten & (lines.year < 2024) & (lines.year >= 0)] = 1
+    return setting
+
+
+def lookup(lines: Lines, plan: Plan) -> Base:
+    """Stage: base amount, PPRRVU row, locality and indicators per line (fancy indexing per release)."""
+    n = lines.n
+    rb = lines.reasons
+    setting = _setting(lines)
+    rb.add(P.BAD_POS.code, setting == 2)
+    pmod = pricing_modifier(lines.mods)
+    rb.add(P.PCTC_BOTH.code, lines.mods["26"] & lines.mods["TC"])
+    has_zip = (lines.zip_uniq != "")[lines.zip_codes]
+    f = {k: np.full(n, np.nan) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")}
+    code_id = np.full(n, -1, dtype=np.int64)
+    endo_id = np.full(n, -1, dtype=np.int64)
+    ind = {k: np.full(n, -1, dtype=np.int64) for k in IND}
+    status = np.full(n, -1, dtype=np.int64)  # index into STATUS_LETTERS
+    loc_out = np.full(n, -1, dtype=np.int64)
+    loc_cats: dict[str, int] = {}
+    for r, t in enumerate(plan.tables):  # a handful of releases
+        if t is None:
+            continue
+        idx = np.flatnonzero(plan.rel_line == r)
+        cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq)[lines.hcpcs_codes[idx]]
+        known = cidx >= 0
+        rb.add(P.UNKNOWN_CODE.code, ~known, idx)
+        pm = pmod[idx]
+        rws = np.where(known, t.rows[np.maximum(cidx, 0), pm], -1)
+        rb.add(P.PCTC_NOT_ALLOWED.code, known & (rws < 0) & np.isin(pm, (1, 2)), idx)
+        rb.add(P.MOD53_BY_REPORT.code, known & (rws < 0) & (pm == 3), idx)
+        # locality: the ZIP code's, else the locality column's (module doc of normalise)
+        li_u = np.array([t.loc_index.get(x, -1) for x in lines.loc_uniq], dtype=np.int64)  # distinct
+        zi_u = t.zip_loc.reindex(lines.zip_uniq).fillna(-1).astype(np.int64).to_numpy() if len(t.zip_loc) \
+            else np.full(len(lines.zip_uniq), -1, dtype=np.int64)
+        zl = zi_u[lines.zip_codes[idx]]
+        ll = li_u[lines.loc_codes[idx]]
+        hz = has_zip[idx]
+        lc = np.where(hz, zl, ll)
+        rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), idx)
+        rb.add(P.NO_LOCALITY.code, lc < 0, idx)
+        st = setting[idx]
+        ok = (rws >= 0) & (lc >= 0) & (st < 2)
+        r_ok, l_ok, s_ok = rws[ok], lc[ok], st[ok].astype(np.int64)
+        oi = idx[ok]
+        f["base"][oi] = t.amount[s_ok, r_ok, l_ok]
+        rb.add_codes(t.reason[s_ok, r_ok], oi)
+        rb.add(pfs_calc.OPPS_CAP.code, t.capped[s_ok, r_ok, l_ok], oi)
+        gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=np.int64)
+        loc_out[oi] = gl[l_ok]
+        kr = np.maximum(rws, 0)
+        for k in ind:
+            ind[k][idx] = np.where(rws >= 0, t.ind[k][kr], -1)
+        status[idx] = np.where(rws >= 0, t.status[kr], -1)
+        off = r * 1_000_000
+        code_id[idx] = np.where(known, cidx + off, -1)
+        eb = np.where(rws >= 0, t.endo_base[kr], -1)
+        endo_id[idx] = np.where(eb >= 0, eb + off, -1)
+        # the base endoscopy's amount (global row), the PC/TC parts, the PE amount
+        eb_ok = eb[ok]
+        brow = np.where(eb_ok >= 0, t.rows[np.maximum(eb_ok, 0), 0], -1)
+        f["base_fee"][oi] = np.where(brow >= 0, t.amount[s_ok, np.maximum(brow, 0), l_ok], np.nan)
+        c_ok = cidx[ok]
+        pm_ok = pm[ok]
+        tc_row = t.rows[c_ok, 2]
+        pc_row = t.rows[c_ok, 1]
+        tc_g = np.where(tc_row >= 0, t.amount[s_ok, np.maximum(tc_row, 0), l_ok], np.nan)
+        pc_g = np.where(pc_row >= 0, t.amount[s_ok, np.maximum(pc_row, 0), l_ok], np.nan)
+        b_ok = f["base"][oi]
+        split = (pm_ok == 0) & (tc_row >= 0) & (pc_row >= 0)
+        pc_only = np.isin(ind["pctc"][oi], (2, 6, 8))
+        f["tc_part"][oi] = np.where(pm_ok == 2, b_ok, np.where(pm_ok == 1, 0.0, np.where(
+            split, tc_g, np.where(pc_only, 0.0, b_ok))))
+        f["pc_part"][oi] = np.where(pm_ok == 1, b_ok, np.where(pm_ok == 2, 0.0, np.where(
+            split, pc_g, np.where(pc_only, b_ok, 0.0))))
+        f["pe_amt"][oi] = t.pe[s_ok, r_ok] * t.pe_gpci[l_ok] * t.cf
+    return Base(setting, pmod, f["base"], code_id, endo_id, f["base_fee"], f["tc_part"], f["pc_part"],
+                f["pe_amt"], ind, status, loc_out, list(loc_cats))
+
+
+# ---------------------------------------------------------------------------
+# stage 3: line rules
+
+
+@dataclass
+class LineFactors:
+    pair: np.ndarray
+    bilateral: np.ndarray
+    units: np.ndarray  # units after the bilateral rule
+    cosurgery: np.ndarray
+    team: np.ndarray
+    assistant: np.ndarray
+
+
+def line_rules(lines: Lines, b: Base) -> LineFactors:
+    """Stage: modifiers on each line (policy.bilateral, cosurgery, team, assistant).
+
+    RT/LT pairs need the claim (chunk contract) but only to pair two lines of one code, so they
+    are found here with the bilateral rule they feed.
+    """
+    rb = lines.reasons
+    m = lines.mods
+    eligible = ~rb.any_of(refusing_codes())
+    pair = P.rt_lt_pairs(lines.group, b.code_id, b.ind["bilat_surg"], m["RT"], m["LT"],
+                         eligible & ~m["50"] & (lines.units == 1))
+    bil, units_mult, bflags = P.bilateral(b.ind["bilat_surg"], m["50"], lines.units, pair)
+    co_f, cflags = P.cosurgery(b.ind["co_surg"], m["62"])
+    tm_f, tflags = P.team(b.ind["team_surg"], m["66"])
+    as_f, aflags = P.assistant(b.ind["asst_surg"], m["80"] | m["81"] | m["82"], m["AS"])
+    for fl in (bflags, cflags, tflags, aflags):
+        for c, mk in fl.items():
+            rb.add(c, mk)
+    return LineFactors(pair, bil, units_mult, co_f, tm_f, as_f)
+
+
+# ---------------------------------------------------------------------------
+# stage 4: claim rules
+
+
+@dataclass
+class ClaimFactors:
+    bundled: np.ndarray  # factor 0/1
+    mult_proc: np.ndarray
+    rank: np.ndarray
+
+
+def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
+    """Stage: rules over all lines of a claim and date (the chunk contract guarantees them).
+
+    Status T bundling (RVU documentation, Attachment A, status T), then the multiple-procedure
+    rules by indicator (policy.surgery_mppr, diagnostic_mppr, therapy_mppr).
+    """
+    n = lines.n
+    rb = lines.reasons
+    m = lines.mods
+    group = lines.group
+    payable = ~rb.any_of(refusing_codes()) & ~np.isnan(b.base)
+    is_t = b.status == STATUS_LETTERS.index("T")
+    bundled = P.status_t_bundled(group, payable & is_t, payable & ~is_t)
+    rb.add(P.STATUS_T.code, bundled)
+    elig = payable & ~bundled
+    role = (m["80"] | m["81"] | m["82"] | m["AS"]).astype(np.int64)
+    # one procedure on several lines: an RT/LT pair, or the -26 and -TC lines of one code
+    # (PC/TC indicator 1: "the global equals the professional plus the technical component")
+    ent = np.arange(n, dtype=np.int64)
+    joint = lf.pair | (elig & np.isin(b.pmod, (1, 2)))
+    if joint.any():
+        pi = np.flatnonzero(joint)
+        kind = lf.pair[pi].astype(np.int64)
+        first = pd.Series(pi).groupby([group[pi], b.code_id[pi], kind]).transform("min").to_numpy()
+        ent[pi] = first
+    fee1 = b.base * lf.bilateral  # one unit, after the bilateral adjustment
+    s_f, s_rank, sflags = P.surgery_mppr(group * 2 + role, b.ind["mult_proc"], fee1, lf.units, b.code_id,
+                                         b.endo_id, b.base_fee, ent, elig)
+    d_f, d_rank, dflags = P.diagnostic_mppr(group * 2 + role, b.ind["mult_proc"], b.ind["imaging_family"],
+                                            fee1, b.tc_part * lf.bilateral, b.pc_part * lf.bilateral,
+                                            lf.units, elig)
+    t_f, tflags = P.therapy_mppr(group, b.ind["mult_proc"], fee1, b.pe_amt * lf.bilateral, lf.units, elig)
+    for fl in (sflags, dflags, tflags):
+        for c, mk in fl.items():
+            rb.add(c, mk)
+    return ClaimFactors(np.where(bundled, 0.0, 1.0), s_f * d_f * t_f, np.where(s_rank >= 0, s_rank, d_rank) + 1)
+
+
+# ---------------------------------------------------------------------------
+# stage 5: money
+
+
+def money(lines: Lines, b: Base, lf: LineFactors, cf: ClaimFactors, sequestration: bool) -> dict[str, Any]:
+    """Stage: the dollar amounts, each rounded to cents half up once (see the module docstring).
+
+    Non-participating: 95% (SSA s.1848(a)(3)); limiting charge 115% of that (policy); allowed:
+    the lower of the charge and the fee schedule amount (42 CFR 414.20); Medicare pays 80% of
+    the allowed amount (standard coinsurance, no deductible), less 2% sequestration when asked.
+    """
+    rb = lines.reasons
+    part = lines.participating
+    refusing = refusing_codes()
+    payable0 = ~rb.any_of(refusing) & ~np.isnan(b.base)
+    nonpar_f = np.where(part, 1.0, P.NONPAR_FACTOR)
+    rb.add(P.NONPAR.code, ~part & payable0)
+    par_amt = b.base * lf.units * lf.bilateral * cf.mult_proc * lf.cosurgery * lf.assistant * lf.team \
+        * cf.bundled
+    raw = par_amt * nonpar_f
+    payable = ~rb.any_of(refusing) & ~np.isnan(raw)
+    raw = np.where(payable, raw, np.nan)
+    fee_amt = round_cents(raw)
+    limiting = round_cents(np.where(payable, par_amt * P.LIMITING_FACTOR, np.nan))
+    allowed_raw, lower = P.lower_of_charge(raw, lines.charge)
+    rb.add(P.CHARGE_LOWER.code, lower)
+    allowed = round_cents(allowed_raw)
+    program = allowed * (1.0 - P.COINSURANCE)
+    seq = round_cents(program * P.SEQUESTRATION_RATE) if sequestration else np.where(payable, 0.0, np.nan)
+    medicare = round_cents(program - np.nan_to_num(seq)) if sequestration else round_cents(program)
+    medicare = np.where(payable, medicare, np.nan)
+    return {"units_factor": np.where(lines.bad_units, np.nan, lf.units), "nonpar_factor": nonpar_f,
+            "fee_schedule_amount": fee_amt, "limiting_charge": limiting, "charge_limited": lower,
+            "allowed": allowed, "sequestration": seq, "medicare_payment": medicare, "payable": payable}
+
+
+# ---------------------------------------------------------------------------
+
+
+def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[str, Any]:
+    """All PFS stages over one normalised chunk; returns :data:`OUTPUT_COLUMNS` arrays."""
+    plan = choose_releases(lines, opts, schedules)
+    b = lookup(lines, plan)
+    lf = line_rules(lines, b)
+    cf = claim_rules(lines, b, lf)
+    cols = money(lines, b, lf, cf, opts.sequestration)
+    n = lines.n
+    cols.update({
+        "release": categorical(plan.rel_line, plan.ids),
+        "release_note": categorical(plan.yq_codes if n else plan.rel_line, plan.notes),
+        "locality_id": categorical(b.loc_out, b.loc_cats),
+        "setting": categorical(b.setting, ["nonfacility", "facility", ""]),
+        "pricing_modifier": categorical(b.pmod, list(PRICING_MODIFIERS)),
+        "status": categorical(b.status, STATUS_LETTERS), "base_amount": b.base,
+        "bilateral_factor": lf.bilateral, "mult_proc_factor": cf.mult_proc, "mult_proc_rank": cf.rank,
+        "cosurgery_factor": lf.cosurgery, "assistant_factor": lf.assistant, "team_factor": lf.team,
+        "bundled_factor": cf.bundled, "reason": lines.reasons.categorical(),
+    })
+    return cols
+
+
+__all__ = ["OUTPUT_COLUMNS", "ReasonBits", "choose_for_quarter", "choose_releases", "claim_rules",
+           "line_rules", "lookup", "money", "price", "refusing_codes", "tables"]

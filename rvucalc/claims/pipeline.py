@@ -1,0 +1,125 @@
+"""One pricing call per chunk: :func:`price_chunk`, the function every engine runs.
+
+``price_chunk(chunk, options)`` prices a chunk that keeps the chunk contract
+(:mod:`rvucalc.claims.contract`: every line of each claim in it) and returns the same rows in
+the same order, the user's columns untouched, rvucalc's columns added. The in-memory call
+(:func:`rvucalc.reprice`) is one chunk; streaming (:mod:`rvucalc.claims.stream`) and Dask
+(:mod:`rvucalc.dask`) call it per partition with the same :class:`PricingOptions`, so the three
+give identical output.
+
+A payment system is a set of stage functions plugged into the same pipeline
+(``normalise -> release -> lookup -> line rules -> claim rules -> money``); :data:`SYSTEMS`
+maps ``options.system`` to the module that provides ``price(chunk, lines, options, schedules)``.
+
+**Prepared tables** (each release's loaded files and the arrays looked up per line) are built
+once per process by each system (e.g. :func:`rvucalc.claims.pfs.schedule` and
+:func:`rvucalc.claims.pfs.tables`) and reused by every chunk and every call; on Dask each
+worker process builds its own on first use. :func:`clear_cache` forgets them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .contract import LINE
+from .normalise import normalise, require
+
+#: ``options.system`` -> module with the system's stages.
+SYSTEMS = {"pfs": "rvucalc.claims.pfs"}
+
+
+@dataclass(frozen=True)
+class PricingOptions:
+    """What to price with; picklable (sent to Dask workers), hashable (a cache key).
+
+    Attributes
+    ----------
+    system:
+        ``"pfs"`` (physician fee schedule).
+    releases:
+        Release ids to use (e.g. ``("rvu26c",)``); ``None``: every catalogued release at hand,
+        chosen per date of service. A named release is used or refused, never swapped.
+    mirror:
+        Folder of CMS files (default ``$RVUCALC_MIRROR``).
+    sequestration:
+        Also compute the 2% sequestration reduction of Medicare's payment.
+    dayfirst:
+        Read slashed dates day first (``13/08/2026``) instead of month first.
+    extra:
+        System-specific settings as sorted ``(name, value)`` pairs.
+    """
+
+    system: str = "pfs"
+    releases: tuple[str, ...] | None = None
+    mirror: str | None = None
+    sequestration: bool = False
+    dayfirst: bool = False
+    extra: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return dict(self.extra).get(name, default)
+
+
+def options(system: str = "pfs", *, releases: Any = None, mirror: str | os.PathLike[str] | None = None,
+            sequestration: bool = False, dayfirst: bool = False, **extra: Any) -> PricingOptions:
+    """Build :class:`PricingOptions` from friendly arguments (release ids or FeeSchedules)."""
+    if releases is not None:
+        items = releases.values() if isinstance(releases, Mapping) else releases
+        ids = tuple(str(getattr(getattr(r, "release", None), "id", r)) for r in items)
+    else:
+        ids = None
+    return PricingOptions(system=system, releases=ids, mirror=None if mirror is None else os.fspath(mirror),
+                          sequestration=sequestration, dayfirst=dayfirst,
+                          extra=tuple(sorted(extra.items())))
+
+
+def _system(name: str) -> Any:
+    try:
+        return importlib.import_module(SYSTEMS[name])
+    except KeyError:
+        raise ValueError(f"unknown payment system {name!r}; one of {', '.join(SYSTEMS)}") from None
+
+
+def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
+                schedules: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Price one chunk (whole claims) and return it with rvucalc's columns added.
+
+    *schedules* (in-process only) maps release ids to already loaded schedules to use instead
+    of loading them; engines that cross processes pass release ids in *opts* instead.
+    """
+    opts = opts or PricingOptions()
+    mod = _system(opts.system)
+    require(chunk, getattr(mod, "PLACE_COLUMNS", ("zip", "locality")))
+    clash = [c for c in mod.OUTPUT_COLUMNS if c in chunk.columns]
+    if clash:
+        raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
+                         f"adds; rename or drop them (rvucalc never overwrites a column it was given)")
+    lines = normalise(chunk, dayfirst=opts.dayfirst)
+    cols = mod.price(lines, opts, schedules)
+    out = chunk.copy(deep=False)  # copy-on-write: the caller's frame is never changed
+    for k in mod.OUTPUT_COLUMNS:
+        out[k] = cols[k]
+    return out
+
+
+def price_frame(lines: pd.DataFrame, opts: PricingOptions, *, schedules: Mapping[str, Any] | None = None
+                ) -> pd.DataFrame:
+    """The in-memory engine: the whole frame as one chunk (adds and drops :data:`LINE`)."""
+    had = LINE in lines.columns
+    chunk = lines if had else lines.assign(**{LINE: range(len(lines))})
+    out = price_chunk(chunk, opts, schedules=schedules)
+    return out if had else out.drop(columns=[LINE])
+
+
+def clear_cache() -> None:
+    """Forget every prepared table and release choice of this process."""
+    for name in SYSTEMS:
+        fn = getattr(_system(name), "clear_cache", None)
+        if fn:
+            fn()
