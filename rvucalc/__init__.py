@@ -20,6 +20,8 @@ from .errors import (
     RvucalcError,
     UnknownCodeError,
     UnknownLocalityError,
+    UnknownReasonError,
+    UnsupportedModifierError,
 )
 from .facade import FeeSchedule, load
 from .reasons import Reason, explain
@@ -27,9 +29,29 @@ from .reprice import reprice
 
 __version__ = "0.1.0"
 
+#: Submodules reachable as attributes without importing them first (``rvucalc.export.to_excel``,
+#: ``rvucalc.plot.plot_localities``): imported on first use, so ``import rvucalc`` stays fast.
+LAZY_SUBMODULES = ("anesthesia", "catalogue", "codes", "diff", "export", "plot", "reasons", "render", "sites",
+                   "volumes")
+
+
+def __getattr__(name: str) -> object:
+    if name in LAZY_SUBMODULES:
+        import importlib
+
+        mod = importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'rvucalc' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(LAZY_SUBMODULES))
+
+
 __all__ = [
     "CMSFileError", "ChecksumError", "DownloadError", "FeeSchedule", "FileAccessError", "MissingFileError",
-    "Reason", "ReleaseNotFoundError", "ReleaseUnavailableError",
-    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "__version__", "explain", "load", "reprice",
-    "summarise_claims",
+    "Reason", "ReleaseNotFoundError", "ReleaseUnavailableError", "RvucalcError", "UnknownCodeError",
+    "UnknownLocalityError", "UnknownReasonError", "UnsupportedModifierError",
+    "__version__", "explain", "load", "reprice", "summarise_claims",
 ]

@@ -1,7 +1,13 @@
 """Command line: ``rvucalc quote 20983 --zip 90012`` and friends.
 
-Every subcommand prints a table for a person, or ``--json`` / ``--csv`` for
-scripts. Errors print one plain sentence and exit with status 2.
+Every subcommand prints tables for a person (:mod:`rvucalc.render`: rich on a
+terminal, tab-separated text when piped), or ``--json`` / ``--csv`` for
+scripts. Options shared by several commands are declared once
+(:mod:`rvucalc.cli_common`).
+
+Exit status: 0 done; 1 a search or filter matched nothing ("no match: ..." on
+standard error); 2 an error (one plain sentence on standard error: a bad code,
+option or file, a release that is not at hand).
 """
 
 from __future__ import annotations
@@ -10,63 +16,80 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import catalogue
+from .cli_common import (
+    NoMatch,
+    load_args,
+    no_match,
+    output_options,
+    place_options,
+    pricing_options,
+    release_options,
+)
 from .errors import RvucalcError
+from .render import Table, emit, usd
 
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--year", type=int, help="calendar year (default: newest at hand)")
-    p.add_argument("--release", help="release id from the catalogue, e.g. rvu26c (see 'rvucalc releases')")
-    p.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
-    p.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
-    p.add_argument("--cf", type=float, help="what-if conversion factor in dollars per RVU")
-    p.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
-    p.add_argument("--offline", action="store_true", help="never download from CMS")
-
-
-def _where(p: argparse.ArgumentParser) -> None:
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--zip", help="5-digit ZIP code of the place of service")
-    g.add_argument("--locality", help="MAC-locality id, e.g. 01182-18 (see 'rvucalc localities')")
+SYSTEMS = ("pfs", "opps", "asc", "wage_index", "zip5", "anes_base")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     ap = argparse.ArgumentParser(prog="rvucalc", description="What does Medicare pay for this service, here?")
+    ap.add_argument("--version", action="version", version=f"rvucalc {__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    rel, price, place = release_options(), pricing_options(), place_options()
 
-    q = sub.add_parser("quote", help="price one HCPCS code (office and facility)")
-    q.add_argument("code", help="HCPCS code, optionally with modifier: 20983, 71046-26")
-    q.add_argument("--modifier", help="modifier with its own RVU row: 26, TC or 53")
-    _where(q)
-    _common(q)
-    q.add_argument("--json", action="store_true", help="print JSON")
+    q = sub.add_parser("quote", parents=[place, rel, price, output_options()],
+                       help="price HCPCS codes, office and facility",
+                       description="Price one or more codes nationally or in one place. "
+                                   "Example: rvucalc quote 20983 99213 77013 --zip 90012")
+    q.add_argument("codes", nargs="+", metavar="code",
+                   help="HCPCS code, optionally with modifier: 20983, 71046-26, 99213-25")
+    q.add_argument("--modifier", help="modifier for every code: 26, TC, 53 (own rows) or one with no price "
+                                      "effect (25, 59, LT ...)")
 
-    s = sub.add_parser("schedule", help="price codes in every locality (a table)")
+    s = sub.add_parser("schedule", parents=[rel, price, output_options(out=True)],
+                       help="price codes in every locality (a table)",
+                       description="Example: rvucalc schedule 99213 20983 --national")
     s.add_argument("codes", nargs="*", help="HCPCS codes (default: the whole fee schedule)")
     s.add_argument("--localities", nargs="*", help="locality ids (default: all)")
     s.add_argument("--national", action="store_true", help="national amounts (GPCIs 1.0)")
-    s.add_argument("--out", help="write to this file (.csv, .parquet or .xlsx)")
-    s.add_argument("--csv", action="store_true", help="print CSV to standard output")
-    _common(s)
+    s.add_argument("--limit", type=int, default=300, help="rows shown in the terminal (default 300)")
 
-    st = sub.add_parser("sites", help="office vs hospital outpatient vs ASC for one code")
+    st = sub.add_parser("sites", parents=[place_options(county=False), rel, price, output_options()],
+                        help="office vs hospital outpatient vs ASC for one code",
+                        description="Example: rvucalc sites 20983 --zip 90012 --county 06037. --zip/--locality "
+                                    "place the physician (PFS locality); --cbsa/--county the facility (wage "
+                                    "index); --county alone places both.")
     st.add_argument("code", help="HCPCS code, e.g. 20983")
-    _where(st)
-    st.add_argument("--cbsa", help="CBSA of the facility (wage index), e.g. 31084")
-    st.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037")
-    st.add_argument("--wage-index", type=float, help="facility wage index given directly")
-    st.add_argument("--opps-wage-index", type=float, help="the hospital's own IPPS wage index (Table 2)")
-    st.add_argument("--ccn", help="the hospital's CCN, looked up in --ipps-table2")
-    st.add_argument("--ipps-table2", help="path of CMS's IPPS Table 2 (wage index by CCN) for the year")
-    _common(st)
-    st.add_argument("--json", action="store_true", help="print JSON")
-    st.add_argument("--csv", action="store_true", help="print CSV")
+    fac = st.add_argument_group("where the facility is (wage index)")
+    fac.add_argument("--cbsa", help="CBSA of the facility, e.g. 31084")
+    fac.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037; without --zip or "
+                                      "--locality it also places the physician (PFS locality)")
+    fac.add_argument("--wage-index", type=float, help="facility wage index given directly")
+    fac.add_argument("--opps-wage-index", type=float, help="the hospital's own IPPS wage index (Table 2)")
+    fac.add_argument("--ccn", help="the hospital's CCN, looked up in --ipps-table2")
+    fac.add_argument("--ipps-table2", help="path of CMS's IPPS Table 2 (wage index by CCN) for the year")
 
-    lo = sub.add_parser("localities", help="list or search payment localities")
-    lo.add_argument("search", nargs="?", help="text in the name, state or counties, or a ZIP code")
-    _common(lo)
-    lo.add_argument("--json", action="store_true")
+    lo = sub.add_parser("localities", parents=[place, rel, output_options()],
+                        help="list or search payment localities",
+                        description="Search by name, state or county name; or give --zip or --county. A bare "
+                                    "5-digit number is shown both as a ZIP code and as a county FIPS code.")
+    lo.add_argument("search", nargs="?", help="text in the name, state or counties (or a 5-digit number)")
+
+    an = sub.add_parser("anes", parents=[place, rel, pricing_options(cf=False), output_options()],
+                        help="price an anesthesia service (base + time units x anesthesia CF)",
+                        description="Example: rvucalc anes 00400 --minutes 90 --base-units 7 --zip 90012 "
+                                    "--modifier QK")
+    an.add_argument("code", help="anesthesia code 00100-01999, optionally with modifier: 00400-QK")
+    an.add_argument("--minutes", type=float, help="anesthesia time in minutes (time units = minutes / 15)")
+    an.add_argument("--base-units", type=float,
+                    help="base units of the code (default: CMS's base-unit file, when at hand)")
+    an.add_argument("--modifier", help="AA, QZ (100%%), QK, QY, QX (50%%) or AD (3 base units)")
+    an.add_argument("--present-at-induction", action="store_true", help="AD: add 1 time unit")
 
     from . import cli_reprice, cli_workbench
 
@@ -74,51 +97,130 @@ def build_parser() -> argparse.ArgumentParser:
     cli_workbench.add_parsers(sub)
 
     r = sub.add_parser("releases", help="list the release catalogue")
-    r.add_argument("--system", help="pfs, opps, asc, wage_index or zip5")
+    r.add_argument("--system", choices=SYSTEMS, help="only this payment system's releases")
 
-    f = sub.add_parser("fetch", help="download a release's files into the cache (or find them in the mirror)")
+    f = sub.add_parser("fetch", parents=[release_options(year=False)],
+                       help="download a release's files into the cache (or find them in the mirror)")
     f.add_argument("release", help="release id, e.g. rvu26a")
-    f.add_argument("--mirror")
-    f.add_argument("--offline", action="store_true",
-                   help="only report what is at hand, never download (also: RVUCALC_OFFLINE=1)")
     return ap
 
 
-def _load(a: argparse.Namespace):  # noqa: ANN202
-    from .facade import load
-
-    return load(a.year, a.release, mirror=a.mirror, qp=a.qp, conversion_factor=a.cf,
-                work_floor=not a.no_floor, download=False if a.offline else None)
+def _sources(objs: Sequence[Any]) -> str:
+    seen: dict[str, None] = {}
+    for o in objs:
+        for src in o.sources:
+            seen.setdefault(str(src))
+    return "sources:\n" + "\n".join(f"  {x}" for x in seen)
 
 
 def cmd_quote(a: argparse.Namespace) -> int:
-    fs = _load(a)
-    q = fs.quote(a.code, a.modifier, zip=a.zip, locality=a.locality)
-    print(q.model_dump_json(indent=2) if a.json else q)
+    fs = load_args(a)
+    quotes = [fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county) for c in a.codes]
+    if a.json:
+        data = [json.loads(q.model_dump_json()) for q in quotes]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
+        return 0
+    if a.csv:
+        import pandas as pd
+
+        pd.concat([q.to_frame() for q in quotes], ignore_index=True).to_csv(sys.stdout, index=False)
+        return 0
+    q0 = quotes[0]
+    head = [f"{fs.release.label}; conversion factor ${q0.conversion_factor:.4f} ({q0.conversion_factor_kind})",
+            f"where: {q0.where}"]
+    if q0.locality is not None:
+        g = q0.locality
+        wg = g.work_gpci if q0.work_gpci_floor else g.work_gpci_no_floor
+        head.append(f"GPCIs: work {wg:.3f}, PE {g.pe_gpci:.3f}, MP {g.mp_gpci:.3f}")
+    show_desc = any(q.description for q in quotes)
+    cols = ["code"] + (["description"] if show_desc else []) + ["status", "office", "facility", "note"]
+    amounts = Table(cols, numeric=["office", "facility"], title="fee schedule amounts")
+    rvus = Table(["code", "work", "PE office", "PE facility", "MP", "total office", "total facility", "global"],
+                 numeric=["work", "PE office", "PE facility", "MP", "total office", "total facility"],
+                 title="RVUs")
+    extra = Table(["code", "non-par office", "non-par facility", "limiting office", "limiting facility"],
+                  numeric=["non-par office", "non-par facility", "limiting office", "limiting facility"],
+                  title="non-participating amounts and limiting charges")
+    notes: list[str] = []
+    for q in quotes:
+        nf, fa = q.nonfacility, q.facility
+        note = ", ".join(x for x in ("OPPS cap" if nf.opps_capped or fa.opps_capped else "",
+                                     "see notes" if q.notes or nf.reason or fa.reason else "") if x)
+        amounts.rows.append([q.code] + ([q.description] if show_desc else []) + [q.status, usd(nf.amount),
+                                                                                 usd(fa.amount), note])
+        r = q.rvus
+        rvus.rows.append([q.code, f"{r.work:.2f}", f"{r.pe_nonfacility:.2f}", f"{r.pe_facility:.2f}",
+                          f"{r.mp:.2f}", f"{r.total_nonfacility:.2f}", f"{r.total_facility:.2f}", q.global_days])
+        extra.rows.append([q.code, usd(nf.nonpar_amount), usd(fa.nonpar_amount), usd(nf.limiting_charge),
+                           usd(fa.limiting_charge)])
+        for label, s in (("office", nf), ("facility", fa)):
+            if s.reason:
+                notes.append(f"{q.code} {label}: {s.reason.message} [{s.reason.code}]")
+        notes += [f"{q.code}: {n.message} [{n.code}]" for n in q.notes]
+    emit("\n".join(head), amounts, rvus, extra, *(["\n".join(notes)] if notes else []), _sources(quotes))
     return 0
 
 
 def cmd_schedule(a: argparse.Namespace) -> int:
-    fs = _load(a)
-    df = fs.schedule(a.codes or None, a.localities or None, national=a.national)
+    fs = load_args(a)
+    df = fs.schedule(a.codes or None, a.localities or None, national=a.national,
+                     errors="keep" if a.codes else "raise")
     if a.out:
         from .export import write_table
 
         write_table(df, a.out, provenance=fs)
         print(f"wrote {len(df):,} rows to {a.out}", file=sys.stderr)
-    elif a.csv:
+        return 0
+    if a.csv:
         df.to_csv(sys.stdout, index=False)
-    else:
-        import pandas as pd
+        return 0
+    if a.json:
+        print(df.to_json(orient="records", indent=2))
+        return 0
+    import pandas as pd
 
-        with pd.option_context("display.max_rows", 60, "display.width", 140):
-            print(df)
+    from .reasons import explain
+
+    wide = df.pivot_table(index=["hcpcs", "modifier", "locality_id"], columns="setting", values="amount",
+                          aggfunc="first", observed=True, sort=False, dropna=False)
+    reasons = df.assign(reason=df["reason"].astype(str)).pivot_table(
+        index=["hcpcs", "modifier", "locality_id"], columns="setting", values="reason", aggfunc="first",
+        observed=True, sort=False)
+    wide = wide.reindex(columns=["nonfacility", "facility"]).reset_index()
+    desc = fs.rvus.drop_duplicates("hcpcs").set_index("hcpcs")["description"].astype(str)
+    has_desc = bool((desc != "").any())
+    names = fs.localities.set_index("locality_id")["locality_name"].astype(str)
+    cols = ["code"] + (["description"] if has_desc else []) + ([] if a.national else ["locality", "name"]) \
+        + ["office", "facility", "reason"]
+    t = Table(cols, numeric=["office", "facility"])
+    n = len(wide)
+    for i, r in enumerate(wide.itertuples(index=False)):  # display rows only, capped by --limit
+        if i >= a.limit:
+            break
+        code = f"{r.hcpcs}-{r.modifier}" if r.modifier else str(r.hcpcs)
+        rs = reasons.loc[(r.hcpcs, r.modifier, r.locality_id)] if len(reasons) else pd.Series(dtype=str)
+        why = "; ".join(dict.fromkeys(x for x in (str(v) for v in rs.to_numpy()) if x and x != "nan"))
+        row = [code] + ([desc.get(str(r.hcpcs), "")] if has_desc else [])
+        if not a.national:
+            row += [str(r.locality_id), names.get(str(r.locality_id), "")]
+        t.rows.append(row + [usd(r.nonfacility), usd(r.facility), why])
+    notes = []
+    used = sorted({x for x in df["reason"].astype(str) if x})
+    for code in used:
+        w = explain(code)
+        notes.append(f"{code}: {w.message if w else code}")
+    head = f"{fs.release.label}; CF ${fs.conversion_factor:.4f}; " + (
+        "national (GPCIs 1.0)" if a.national else f"{df['locality_id'].nunique()} localities")
+    if n > a.limit:
+        notes.append(f"first {a.limit} of {n:,} rows shown: --csv, --json or --out FILE for all")
+    emit(head, t, *(["\n".join(notes)] if notes else []))
     return 0
 
 
 def cmd_sites(a: argparse.Namespace) -> int:
-    fs = _load(a)
-    cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa, county_fips=a.county,
+    fs = load_args(a)
+    cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa,
+                           county_fips=a.county,
                            wage_index=a.wage_index, opps_wage_index=a.opps_wage_index,
                            hospital_ccn=a.ccn, ipps_table2=a.ipps_table2)
     if a.json:
@@ -126,37 +228,93 @@ def cmd_sites(a: argparse.Namespace) -> int:
     elif a.csv:
         cmp.to_frame().to_csv(sys.stdout, index=False)
     else:
-        print(cmp)
+        emit(*cmp.render_items())
     return 0
 
 
-def cmd_localities(a: argparse.Namespace) -> int:
-    fs = _load(a)
-    loc = fs.localities
-    if a.search:
-        term = a.search.strip()
-        if term.isdigit() and len(term) == 5:
-            lid = fs.resolve_locality(zip=term)
-            loc = loc[loc["locality_id"] == lid]
-        else:
-            t = term.upper()
-            hay = (loc["locality_id"] + " " + loc["state"] + " " + loc["locality_name"] + " "
-                   + loc.get("state_name", "") + " " + loc.get("counties", "")).str.upper()
-            loc = loc[hay.str.contains(t, regex=False)]
-    cols = ["locality_id", "state", "locality_name", "work_gpci", "pe_gpci", "mp_gpci", "counties"]
-    if a.json:
-        print(json.dumps(loc[cols].to_dict(orient="records"), indent=2))
-    else:
-        import pandas as pd
+def _localities_found(fs: Any, a: argparse.Namespace) -> tuple[Any, list[str]]:
+    """(matching localities, how each matched) for the search options."""
+    import pandas as pd
 
-        with pd.option_context("display.max_rows", 200, "display.width", 160, "display.max_colwidth", 50):
-            print(loc[cols].to_string(index=False))
+    loc = fs.localities
+    if a.zip:
+        lid = fs.resolve_locality(zip=a.zip)
+        return loc[loc["locality_id"] == lid], [f"ZIP {a.zip}"]
+    if a.county:
+        lid, placed = fs.county_locality(a.county)
+        return loc[loc["locality_id"] == lid], [placed]
+    if a.locality:
+        lid = fs.resolve_locality(a.locality)
+        return loc[loc["locality_id"] == lid], [f"locality {a.locality}"]
+    if not a.search:
+        return loc, [""] * len(loc)
+    term = a.search.strip()
+    if term.isdigit() and len(term) == 5:  # a ZIP code or a county FIPS code: show both readings
+        parts, labels = [], []
+        for kind in ("zip", "county"):
+            try:
+                if kind == "zip":
+                    lid, label = fs.resolve_locality(zip=term), f"read as ZIP {term}"
+                else:
+                    lid, placed = fs.county_locality(term)
+                    label = f"read as {placed}"
+            except RvucalcError:
+                continue
+            parts.append(loc[loc["locality_id"] == lid])
+            labels.append(label)
+        if not parts:
+            return loc.iloc[0:0], []
+        return pd.concat(parts, ignore_index=True), labels
+    t = term.upper()
+    hay = (loc["locality_id"] + " " + loc["state"] + " " + loc["locality_name"] + " "
+           + loc.get("state_name", "") + " " + loc.get("counties", "")).str.upper()
+    hit = loc[hay.str.contains(t, regex=False)]
+    return hit, [""] * len(hit)
+
+
+def cmd_localities(a: argparse.Namespace) -> int:
+    fs = load_args(a)
+    loc, how = _localities_found(fs, a)
+    what = a.search or a.zip or a.county or a.locality
+    if loc.empty:
+        return no_match(f"no payment locality matches {what!r} in {fs.release.id}")
+    cols = ["locality_id", "state", "locality_name", "work_gpci", "pe_gpci", "mp_gpci", "counties"]
+    out = loc[cols].reset_index(drop=True)
+    if any(how):
+        out.insert(0, "matched", how)
+    if a.json:
+        print(json.dumps(out.to_dict(orient="records"), indent=2))
+    elif a.csv:
+        out.to_csv(sys.stdout, index=False)
+    else:
+        t = Table.from_frame(out.assign(**{c: out[c].map(lambda v: f"{v:.3f}")
+                                           for c in ("work_gpci", "pe_gpci", "mp_gpci")}),
+                             numeric=["work_gpci", "pe_gpci", "mp_gpci"])
+        emit(f"{len(out)} of {len(fs.localities)} payment localities ({fs.sources['gpci'].file})", t)
+    return 0
+
+
+def cmd_anes(a: argparse.Namespace) -> int:
+    fs = load_args(a)
+    q = fs.anesthesia(a.code, a.minutes, base_units=a.base_units, modifier=a.modifier, locality=a.locality,
+                      zip=a.zip, county=a.county, qp=a.qp or None, present_at_induction=a.present_at_induction)
+    if a.json:
+        print(q.model_dump_json(indent=2))
+    elif a.csv:
+        q.to_frame().to_csv(sys.stdout, index=False)
+    else:
+        emit(*q.render_items())
     return 0
 
 
 def cmd_releases(a: argparse.Namespace) -> int:
-    for r in catalogue.releases(a.system):
-        print(f"{r.id:<16} {r.system:<11} {r.label}")
+    rels = catalogue.releases(a.system)
+    if not rels:
+        return no_match(f"no release of system {a.system!r} in the catalogue")
+    t = Table(["id", "system", "year", "effective", "label"])
+    for r in rels:
+        t.rows.append([r.id, r.system, str(r.year), r.effective or "", r.label])
+    emit(t)
     return 0
 
 
@@ -172,27 +330,30 @@ def cmd_fetch(a: argparse.Namespace) -> int:
     rel = catalogue.get(a.release)
     download = not (a.offline or offline())
     missing = 0
+    t = Table(["table", "file", "origin", "sha256"])
     for table in rel.files:
         try:
             loc = locate(rel, table, mirror=a.mirror, download=download)
         except (MissingFileError, DownloadError) as exc:
             missing += 1
             what = "REFUSED" if isinstance(exc, ChecksumError) else "not available"
-            print(f"{table:<12} {what}: {exc}", file=sys.stderr)
+            print(f"rvucalc: {table}: {what}: {exc}", file=sys.stderr)
             continue
         if loc.verified:
-            trust = "sha256 verified"
+            trust = "verified"
         elif loc.tofu:
-            trust = (f"UNVERIFIED (no CMS checksum; sha256 {loc.sha256[:12]} recorded at first download"
-                     f"{' on ' + loc.tofu_date if loc.tofu_date else ''}, trust on first use)")
+            trust = (f"UNVERIFIED {loc.sha256[:12]} (no CMS checksum; recorded at first download"
+                     f"{' on ' + loc.tofu_date if loc.tofu_date else ''}: trust on first use)")
         else:
-            trust = f"UNVERIFIED (no CMS checksum in the catalogue), sha256 {loc.sha256[:12]}"
-        print(f"{table:<12} {loc.path}  ({loc.origin}, {trust})")
+            trust = f"UNVERIFIED {loc.sha256[:12]} (no CMS checksum in the catalogue)"
+        t.rows.append([table, str(loc.path), loc.origin, trust])
+    if t.rows:
+        emit(t)
     return 1 if missing else 0
 
 
 COMMANDS = {"quote": cmd_quote, "sites": cmd_sites, "schedule": cmd_schedule, "localities": cmd_localities,
-            "releases": cmd_releases, "fetch": cmd_fetch}
+            "releases": cmd_releases, "fetch": cmd_fetch, "anes": cmd_anes}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -208,6 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from . import cli_workbench
 
         return cli_workbench.COMMANDS[a.cmd](a)
+    except NoMatch as exc:
+        return no_match(str(exc))
     except RvucalcError as exc:
         print(f"rvucalc: {exc}", file=sys.stderr)
         return 2

@@ -16,28 +16,21 @@ from typing import Any
 
 import pandas as pd
 
+from .cli_common import output_options, pricing_options, release_options
 from .errors import RvucalcError
+from .render import Table, emit
 
 
-def _options(p: argparse.ArgumentParser, *, release_flags: bool = True) -> None:
-    if release_flags:
-        p.add_argument("--year", type=int, help="calendar year (default: newest at hand)")
-        p.add_argument("--release", help="release id from the catalogue, e.g. rvu26c")
-    p.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
-    p.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
-    p.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
-    p.add_argument("--offline", action="store_true", help="never download from CMS")
-    p.add_argument("--out", help="write to this file: .xlsx (workbook), .csv, .parquet or .json")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--csv", action="store_true", help="print CSV to standard output")
-    fmt.add_argument("--json", action="store_true", help="print JSON records to standard output")
-    p.add_argument("--title", help="workbook title (with --out .xlsx)")
+def _parents(*, release_flags: bool = True) -> list[argparse.ArgumentParser]:
+    """The shared option groups (declared once in :mod:`rvucalc.cli_common`)."""
+    return [release_options(year=release_flags), pricing_options(cf=False),
+            output_options(out=True, title=True)]
 
 
 def add_parsers(subparsers: Any) -> None:
     """Add the ``compare`` and ``diff`` subcommands to *subparsers* (from ``add_subparsers``)."""
     c = subparsers.add_parser(
-        "compare", help="codes x localities: office and facility amounts (Excel workbook with --out)",
+        "compare", parents=_parents(), help="codes x localities: office and facility amounts (Excel workbook with --out)",
         description="Compare PFS office (non-facility) and facility amounts of codes across localities. "
                     "Example: rvucalc compare 20983 77013 --localities CA --out rates.xlsx")
     c.add_argument("codes", nargs="+", help="HCPCS codes, optionally with modifier: 20983 71046-26")
@@ -46,10 +39,9 @@ def add_parsers(subparsers: Any) -> None:
                         "(default: all 109)")
     c.add_argument("--state", nargs="*", help="two-letter states whose localities are compared")
     c.add_argument("--no-national", action="store_true", help="leave out the national row")
-    _options(c)
 
     d = subparsers.add_parser(
-        "diff", help="what changed between two PFS releases or years",
+        "diff", parents=_parents(release_flags=False), help="what changed between two PFS releases or years",
         description="Codes added, deleted and changed between two PFS releases, with % change. "
                     "Example: rvucalc diff 2025 2026  or  rvucalc diff rvu25d rvu26c --out diff.xlsx")
     d.add_argument("old", help="the earlier year (2025) or release id (rvu25d)")
@@ -58,19 +50,17 @@ def add_parsers(subparsers: Any) -> None:
     d.add_argument("--localities", nargs="*", help="also compare payments in these localities (or 'all')")
     d.add_argument("--all", action="store_true", help="include unchanged codes in the output")
     d.add_argument("--limit", type=int, default=25, help="rows shown in the terminal (default 25)")
-    _options(d, release_flags=False)
 
 
 def _load(spec: str | None, a: argparse.Namespace, year: int | None = None) -> Any:
-    from .facade import load
+    from .cli_common import load_args
 
-    kw = dict(mirror=a.mirror, qp=a.qp, work_floor=not a.no_floor, download=False if a.offline else None)
     if spec is None:
-        return load(year, None, **kw)
+        return load_args(a, year=year)
     s = str(spec).strip()
     if s.isdigit() and len(s) == 4:
-        return load(int(s), None, **kw)
-    return load(None, s.lower(), **kw)
+        return load_args(a, year=int(s))
+    return load_args(a, release=s.lower())
 
 
 def _emit(df: pd.DataFrame, a: argparse.Namespace, *, provenance: Any, title: str,
@@ -106,21 +96,22 @@ def cmd_compare(a: argparse.Namespace) -> int:
         table, labels = pivot(df, spec)
         for lab in labels:
             table[lab] = table[lab].map(_money)
-        table["locality_name"] = table["locality_name"].astype(str).str.slice(0, 34)
-        with pd.option_context("display.max_rows", 200, "display.width", 200, "display.max_columns", 30):
-            print(f"{fs.release.label}; CF ${fs.conversion_factor:.4f} ({fs.conversion_factor_kind})")
-            print(table.to_string(index=False))
+        # full locality names: the renderer wraps long text, so no two rows read the same
+        t = Table.from_frame(table.astype(str), numeric=list(labels))
+        notes: list[str] = []
         reasons = df.loc[(df["nonfacility_reason"] != "") | (df["facility_reason"] != ""),
                          ["hcpcs", "modifier", "nonfacility_reason", "facility_reason"]].drop_duplicates()
         if len(reasons):
             from .reasons import explain
 
-            print("\nno amount ('-'):")
+            notes.append("no amount ('-'):")
             for r in reasons.itertuples(index=False):
                 code = f"{r.hcpcs}-{r.modifier}" if r.modifier else r.hcpcs
                 for rc in dict.fromkeys(x for x in (r.nonfacility_reason, r.facility_reason) if x):
                     why = explain(rc)
-                    print(f"  {code}: {why.message if why else rc} [{rc}]")
+                    notes.append(f"  {code}: {why.message if why else rc} [{rc}]")
+        emit(f"{fs.release.label}; CF ${fs.conversion_factor:.4f} ({fs.conversion_factor_kind})", t,
+             *(["\n".join(notes)] if notes else []))
 
     _emit(df, a, provenance=fs, title=f"PFS amounts by locality, {fs.release.label}", show=show)
     return 0
@@ -137,9 +128,9 @@ def cmd_diff(a: argparse.Namespace) -> int:
     df = diff(old, new, localities=a.localities or None, codes=a.codes or None, changed_only=not a.all)
 
     def show(df: pd.DataFrame) -> None:
-        print(f"{old.release.label} (CF ${old.conversion_factor:.4f}) -> "
-              f"{new.release.label} (CF ${new.conversion_factor:.4f})")
-        print(summarize(df).to_string(index=False))
+        head = (f"{old.release.label} (CF ${old.conversion_factor:.4f}) -> "
+                f"{new.release.label} (CF ${new.conversion_factor:.4f})")
+        summary = summarize(df)
         cols = ["hcpcs", "modifier", "locality_id", "change", "nonfacility_old", "nonfacility_new",
                 "nonfacility_pct", "facility_old", "facility_new", "facility_pct", "changed_fields"]
         t = df[cols].copy()
@@ -149,10 +140,13 @@ def cmd_diff(a: argparse.Namespace) -> int:
             t[c] = t[c].map(_money)
         for c in ("nonfacility_pct", "facility_pct"):
             t[c] = t[c].map(lambda v: "-" if v != v else f"{v:+.2f}%")
-        t["changed_fields"] = t["changed_fields"].astype(str).str.slice(0, 60)
-        print(f"\nlargest office (non-facility) changes (first {a.limit}; --csv/--json/--out for all):")
-        with pd.option_context("display.width", 220, "display.max_columns", 20):
-            print(t.to_string(index=False))
+        num = ["nonfacility_old", "nonfacility_new", "nonfacility_pct", "facility_old", "facility_new",
+               "facility_pct"]
+        emit(head, Table.from_frame(summary.astype(str), numeric=[c for c in summary.columns if c != "locality_id"],
+                                    title="codes by change"),
+             Table.from_frame(t.astype(str), numeric=num,
+                              title=f"largest office (non-facility) changes (first {a.limit}; "
+                                    "--csv/--json/--out for all)"))
 
     _emit(df, a, provenance=[old, new], title=f"PFS changes {old.release.id} -> {new.release.id}", show=show)
     return 0

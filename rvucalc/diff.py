@@ -114,7 +114,7 @@ def diff(
 
     old, new = fs_old.rvus, fs_new.rvus
     if codes is not None:
-        from .facade import split_code
+        from .codes import split_code
 
         want = {split_code(c)[0] for c in ([codes] if isinstance(codes, str) else codes)}
         old, new = old[old["hcpcs"].isin(want)], new[new["hcpcs"].isin(want)]

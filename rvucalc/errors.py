@@ -100,3 +100,14 @@ class ReleaseNotFoundError(RvucalcError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class UnsupportedModifierError(RvucalcError, ValueError):
+    """A modifier that changes the payment was given where only the fee schedule amount is priced."""
+
+
+class UnknownReasonError(RvucalcError, KeyError):
+    """A reason code that is not in rvucalc's registry (:func:`rvucalc.explain`)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message like a dict key
+        return str(self.args[0]) if self.args else ""

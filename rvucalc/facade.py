@@ -15,20 +15,28 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import catalogue, sites
+from . import anesthesia, catalogue, diff, sites
+from . import volumes as volumes_mod
 from .calc import pfs as pfs_calc
 from .catalogue import Release
+from .codes import (
+    MODIFIER_NOTE,
+    NOT_IN_RELEASE,
+    POLICY_MODIFIER,
+    fee_schedule_of,
+    modifier_effect,
+    not_on_pfs_reason,
+    split_code,
+)
 from .errors import (
     ChecksumError,
     DownloadError,
@@ -36,122 +44,50 @@ from .errors import (
     ReleaseNotFoundError,
     UnknownCodeError,
     UnknownLocalityError,
+    UnsupportedModifierError,
 )
-from .fetch import Located, cache_dir, locate, offline
+from .fetch import Located, locate
 from .iotools.anes import read_anes
 from .iotools.gpci import read_gpci
 from .iotools.locco import read_locco
 from .iotools.oppscap import read_oppscap
 from .iotools.pprrvu import read_pprrvu
+from .iotools.wage_index import read_wage_index_county
 from .iotools.zip5 import read_zip5
+from .loading import offline, read_cached, source_of
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
-from .reasons import explain
-from .schemas import conform
+from .reasons import Reason, explain
 
-#: Bump when a reader's output changes, so cached parquet files are not reused.
-PARSER_VERSION = "2"
+#: Tables that carry no amounts (county names of each locality) and so may come from another
+#: release of the same year when the release's own copy is not at hand; the source says so.
+#: For a release the caller named, every other table comes from that release, or the load is
+#: refused (see :meth:`FeeSchedule._locate`).
+SUBSTITUTABLE = frozenset({"locco"})
 
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "pprrvu": read_pprrvu, "pprrvu_qp": read_pprrvu, "gpci": read_gpci, "locco": read_locco,
     "anes": read_anes, "oppscap": read_oppscap, "zip5": read_zip5,
 }
 
-
-#: Tables that carry no amounts (county names of each locality) and so may come from another
-#: release of the same year when the release's own copy is not at hand; the source says so.
-#: Every other table comes from the release being used, or the load is refused.
-SUBSTITUTABLE = frozenset({"locco"})
+_source = source_of  # the name older code imports
 
 
-def _parsed_path(loc: Located) -> Path:
-    return cache_dir() / "parsed" / f"{loc.sha256}-{loc.table}-v{PARSER_VERSION}"
+def normalise_zip(zip: str | int) -> str:
+    """A ZIP code as five digits: ``90012`` (int), ``"601"`` -> ``"00601"``, ``"90012-1234"`` -> ``"90012"``.
 
-
-def read_cached(loc: Located, reader: Callable[..., pd.DataFrame]) -> pd.DataFrame:
-    """Read *loc* with *reader*, through a parquet copy in the cache keyed by the source's sha256.
-
-    The parquet copy is trusted only if it is exactly what was written: its
-    file name ends with the sha256 of its own bytes (``<source sha256>-<table>
-    -v<parser>-<parquet sha256>.parquet``, written to a temporary file and
-    renamed, so name and bytes appear together). On reading, the bytes are
-    hashed again; a copy whose hash differs (bit rot, an edit, a truncation),
-    that cannot be read, or whose columns are not the table's schema is
-    deleted and the table is parsed again from the source file, which
-    :func:`rvucalc.fetch.locate` has just checked. If the cache is not
-    writable the table is simply parsed each time.
+    Raises :class:`UnknownLocalityError` for anything else.
     """
-    stem = _parsed_path(loc)
-    folder = stem.parent
-    try:
-        found = sorted(folder.glob(stem.name + "-*.parquet")) if folder.is_dir() else []
-    except OSError:
-        found = []
-    for pq in found:
-        df = _read_verified_parquet(pq, loc)
-        if df is not None:
-            return df
-        try:
-            pq.unlink(missing_ok=True)
-        except OSError:
-            pass
-    df = conform(reader(loc.path, name=loc.path.name), loc.table, loc.path.name)
-    df.attrs.clear()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{stem.name}.tmp{os.getpid()}"
-        try:
-            df.to_parquet(tmp, index=False)
-            digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-            os.replace(tmp, folder / f"{stem.name}-{digest}.parquet")
-        finally:
-            tmp.unlink(missing_ok=True)
-    except (OSError, ValueError, ImportError):
-        pass
-    return df
-
-
-def _read_verified_parquet(pq: Path, loc: Located) -> pd.DataFrame | None:
-    """The table in *pq* if its bytes hash to the sha256 in its name and it has the table's schema."""
-    import io
-
-    want = pq.name[:-len(".parquet")].rsplit("-", 1)[-1]
-    try:
-        st = pq.lstat()
-        if not pq.is_file() or pq.is_symlink() or st.st_size > (1 << 31):
-            return None
-        data = pq.read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(data).hexdigest() != want:
-        return None
-    try:
-        df = pd.read_parquet(io.BytesIO(data))
-        return conform(df, loc.table, loc.path.name)
-    except Exception:  # unreadable or wrong-shaped: parse the source again
-        return None
-
-
-def _source(loc: Located, note: str = "") -> Source:
-    notes = [note] if note else []
-    if loc.tofu:
-        notes.append(f"unverified: CMS publishes no checksum for it; sha256 recorded at its first download"
-                     f"{' on ' + loc.tofu_date if loc.tofu_date else ''} and unchanged since "
-                     "(trust on first use)")
-    elif not loc.verified:
-        notes.append("unverified: the catalogue has no CMS checksum for this file")
-    return Source(release=loc.release.id, release_label=loc.release.label, table=loc.table,
-                  file=loc.path.name, sha256=loc.sha256, origin=loc.origin, verified=loc.verified,
-                  note="; ".join(notes))
-
-
-def split_code(code: str, modifier: str | None = None) -> tuple[str, str]:
-    """``"71046-26"`` / ``"71046 26"`` / ``("71046", "26")`` -> ``("71046", "26")``."""
-    c = str(code).strip().upper()
-    m = re.fullmatch(r"([A-Z0-9]{5})(?:[\s\-_:]+([A-Z0-9]{2}))?", c)
+    s = str(zip).strip()
+    m = re.fullmatch(r"(\d{1,5})(?:[-\s]?\d{4})?", s)
     if not m:
-        raise UnknownCodeError(f"{code!r} is not a HCPCS code (five letters/digits, e.g. 20983 or G0463)")
-    mod = (modifier or m.group(2) or "").strip().upper()
-    return m.group(1), mod
+        raise UnknownLocalityError(f"{zip!r} is not a ZIP code (five digits, e.g. 90012)")
+    return m.group(1).zfill(5)
+
+
+def _county_key(name: str) -> str:
+    """County name for matching: upper case, without 'COUNTY'/'CNTY'/'PARISH' and punctuation."""
+    s = re.sub(r"\b(COUNTY|COUNTIES|CNTY|PARISH|BOROUGH)\b", " ", str(name).upper())
+    return re.sub(r"[^A-Z0-9]+", " ", s).strip()
 
 
 class FeeSchedule:
@@ -171,10 +107,13 @@ class FeeSchedule:
         work_floor: bool = True,
         download: bool | None = None,
         progress: bool = True,
+        automatic: bool = False,
     ) -> None:
         self.release = release
         self.year = release.year
         self.mirror = mirror
+        #: the release was chosen by rvucalc (a year or nothing was asked), not named by the caller
+        self.automatic = automatic
         self.download = (not offline()) if download is None else download
         self.progress = progress
         self.work_floor = work_floor
@@ -197,15 +136,16 @@ class FeeSchedule:
     def _locate(self, table: str, release: Release | None = None) -> tuple[Located, str]:
         """Locate *table* in this release.
 
-        Only a table in :data:`SUBSTITUTABLE` (no amounts) may come from
-        another release of the same year when this release's copy is not at
-        hand, and the note says so; any other table is this release's or the
-        error says what is missing and how to get it. A checksum mismatch is
-        never passed over.
+        A release named by the caller is used or refused: only a table in
+        :data:`SUBSTITUTABLE` (no amounts) may come from another release of the
+        same year when its own copy is not at hand. When rvucalc chose the
+        release (``automatic``), any table but PPRRVU may, as before. Either way
+        the source's note says so. Otherwise the error says what is missing and
+        how to get it. A checksum mismatch is never passed over.
         """
         rel = release or self.release
-        others = [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id] \
-            if table in SUBSTITUTABLE else []
+        swap = table in SUBSTITUTABLE or (self.automatic and table not in ("pprrvu", "pprrvu_qp"))
+        others = [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id] if swap else []
         first: Exception | None = None
         for r in [rel, *others]:
             if table not in r.files:
@@ -275,18 +215,21 @@ class FeeSchedule:
         raise MissingFileError("no ZIP5 file available: " + " | ".join(errors[:2]))
 
     @functools.cached_property
-    def opps(self) -> sites.OPPSRates:
+    def opps(self) -> sites.OPPSRates | sites.UnavailableRates:
         """OPPS Addendum B of this year (newest quarter at hand, effective by this release's date).
 
-        Raises :class:`MissingFileError` (saying where CMS publishes it) when no
-        Addendum B of this year is at hand: another year's is never used silently.
+        When no Addendum B of this year is at hand (and it cannot be downloaded),
+        this is a :class:`rvucalc.sites.UnavailableRates` whose ``reason`` says so
+        in one sentence with where to get the file; its ``rate(code)`` answers
+        with that reason and no amount. Another year's file is never used.
         """
-        return sites.OPPSRates(self)
+        return sites.rates_or_unavailable(self, "opps")
 
     @functools.cached_property
-    def asc(self) -> sites.ASCRates:
-        """ASC Addenda AA/BB of this year (newest quarter at hand, effective by this release's date)."""
-        return sites.ASCRates(self)
+    def asc(self) -> sites.ASCRates | sites.UnavailableRates:
+        """ASC Addenda AA/BB of this year (newest quarter at hand, effective by this release's date);
+        :class:`rvucalc.sites.UnavailableRates` when none is at hand (see :attr:`opps`)."""
+        return sites.rates_or_unavailable(self, "asc")
 
     def compare_sites(self, hcpcs: str, **kwargs: Any) -> sites.SiteComparison:
         """Office vs hospital outpatient vs ASC; see :func:`rvucalc.sites.compare_sites`."""
@@ -294,9 +237,7 @@ class FeeSchedule:
 
     def diff(self, newer: FeeSchedule, **kwargs: Any) -> pd.DataFrame:
         """Codes added, deleted and changed from this release to *newer*; see :func:`rvucalc.diff.diff`."""
-        from .diff import diff
-
-        return diff(self, newer, **kwargs)
+        return diff.diff(self, newer, **kwargs)
 
     def compare(self, codes: Sequence[str], localities: Iterable[str] | str | None = None,
                 **kwargs: Any) -> pd.DataFrame:
@@ -310,13 +251,47 @@ class FeeSchedule:
         """Anesthesia conversion factors by locality."""
         return self._table("anes")
 
+    def anesthesia(self, hcpcs: str, minutes: float | None = None, *, base_units: float | None = None,
+                   modifier: str | None = None, locality: str | None = None, zip: str | int | None = None,
+                   county: str | int | None = None, qp: bool | None = None,
+                   present_at_induction: bool = False) -> anesthesia.AnesthesiaQuote:
+        """Price an anesthesia service: (base units + time units) × the locality's anesthesia CF.
+
+        See :func:`rvucalc.anesthesia.price` for the rules (time units = minutes / 15 rounded
+        to one decimal; AA/QZ 100%, QK/QX/QY 50%; AD 3 base units). *base_units* given by the
+        user are used as given; otherwise they come from CMS's anesthesia base-unit file.
+        Without a locality/ZIP/county the national anesthesia CF is used.
+        """
+        return anesthesia.quote(self, hcpcs, minutes, base_units=base_units, modifier=modifier,
+                                locality=locality, zip=zip, county=county, qp=qp,
+                                present_at_induction=present_at_induction)
+
     # -- lookups ------------------------------------------------------------
     def code_rows(self, hcpcs: str, modifier: str | None = None) -> pd.DataFrame:
+        """The PPRRVU row(s) of a code with modifier 26/TC/53 (or none); raises for others."""
         code, mod = split_code(hcpcs, modifier)
         rows = self.rvus[(self.rvus["hcpcs"] == code) & (self.rvus["modifier"] == mod)]
         if rows.empty:
             self._unknown(code, mod)
         return rows
+
+    def _priced_row(self, code: str, mod: str) -> tuple[pd.DataFrame, list[Reason]]:
+        """(PPRRVU row, notes) for code + modifier, by what the modifier does to the amount."""
+        effect = modifier_effect(mod)
+        if effect == "policy":
+            raise UnsupportedModifierError(
+                f"{code}-{mod}: modifier {mod} changes the payment under CMS's payment-policy rules, "
+                "which a quote (the fee schedule amount) does not apply; price it as a claim line with "
+                "rvucalc.reprice / `rvucalc reprice` (50, 51, 62, 66, 80-82, AS ...)"
+                + (" or, for anesthesia modifiers, fs.anesthesia / `rvucalc anes`"
+                   if mod in anesthesia.MODIFIERS else ""))
+        notes: list[Reason] = []
+        if effect == "none":
+            notes.append(Reason(code=MODIFIER_NOTE.code, rule=MODIFIER_NOTE.rule,
+                                message=f"modifier {mod} does not change the fee schedule amount; "
+                                        f"priced from {code}'s own row"))
+            mod = ""
+        return self.code_rows(code, mod), notes
 
     def _unknown(self, code: str, mod: str) -> None:
         if mod and (self.rvus["hcpcs"] == code).any():
@@ -325,29 +300,37 @@ class FeeSchedule:
             raise UnknownCodeError(f"{code} has no row with modifier {mod} in {self.release.id} "
                                    f"(rows exist for modifiers: {shown}); other modifiers are "
                                    "priced from the code's own row with payment-policy rules")
+        where = f"{self.release.label} ({self.sources['pprrvu'].file})"
+        other = fee_schedule_of(code)
+        if other is not None:
+            raise UnknownCodeError(f"{code} is not on the physician fee schedule ({where}): it is "
+                                   f"{other.hint}")
         near = difflib.get_close_matches(code, self._codes, n=5, cutoff=0.6)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise UnknownCodeError(f"{code} is not in {self.release.label} ({self.sources['pprrvu'].file}){hint}")
+        raise UnknownCodeError(f"{code} is not in {where}{hint}")
 
     @functools.cached_property
     def _codes(self) -> list[str]:
         return sorted(set(self.rvus["hcpcs"]))
 
-    def resolve_locality(self, locality: str | None = None, zip: str | None = None) -> str | None:
-        """Locality id (``"01182-18"``) from a locality id in any common form or a ZIP code.
+    def resolve_locality(self, locality: str | None = None, zip: str | int | None = None, *,
+                         county: str | int | None = None) -> str | None:
+        """Locality id (``"01182-18"``) from a locality id in any common form, a ZIP code
+        (int or text, padded to five digits) or a county FIPS code.
 
-        ``None`` for neither (national). A MAC + locality that CMS lists under a
+        ``None`` for none of them (national). A MAC + locality that CMS lists under a
         second MAC of the same state (California's 01112/01182) resolves to the
-        GPCI row with the same state and locality number.
+        GPCI row with the same state and locality number. A county is placed by
+        :meth:`county_locality`.
         """
         if zip is not None:
-            z = re.sub(r"\D", "", str(zip))[:5]
-            if len(z) != 5:
-                raise UnknownLocalityError(f"{zip!r} is not a 5-digit ZIP code")
+            z = normalise_zip(zip)
             hit = self.zip5.loc[self.zip5["zip"] == z, "locality_id"]
             if hit.empty:
                 raise UnknownLocalityError(f"ZIP {z} is not in {self.sources['zip5'].file}")
             return self._canonical_locality(str(hit.iloc[0]))
+        if county is not None:
+            return self.county_locality(county)[0]
         if locality is None or str(locality).strip().lower() in ("", "national", "us"):
             return None
         m = re.fullmatch(r"\s*(\d{4,5})\D*(\d{1,2})\s*", str(locality))
@@ -356,6 +339,73 @@ class FeeSchedule:
                 f"{locality!r} is not a locality id; use MAC-locality like '01182-18' "
                 "(see rvucalc localities), or a ZIP code")
         return self._canonical_locality(f"{m.group(1).zfill(5)}-{m.group(2).zfill(2)}")
+
+    @functools.cached_property
+    def counties(self) -> pd.DataFrame:
+        """CMS's county crosswalk (FIPS -> county name, state, CBSA) from the newest wage index
+        release that has one; its source is ``sources['county']``."""
+        errors: list[str] = []
+        for r in reversed(catalogue.releases("wage_index")):
+            if "county" not in r.files:
+                continue
+            try:
+                loc = locate(r, "county", mirror=self.mirror, download=self.download, progress=self.progress)
+            except ChecksumError:
+                raise
+            except (MissingFileError, DownloadError) as exc:
+                errors.append(str(exc))
+                continue
+            self.sources["county"] = _source(loc, "county names and states only (FIPS -> county)")
+            return read_cached(loc, read_wage_index_county)
+        raise MissingFileError("no county crosswalk (FIPS -> county) is at hand: " + " | ".join(errors[:1]))
+
+    def county_locality(self, fips: str | int) -> tuple[str, str]:
+        """(locality id, how it was placed) for a 5-digit county FIPS code.
+
+        The county's name and state come from CMS's county crosswalk
+        (:attr:`counties`); the locality is the one whose LOCCO county list names
+        it (spelling slips in CMS's list, e.g. ``ORAGNGE``, are matched at 85%
+        similarity), else the state's only locality, else the state's ``ALL OTHER
+        COUNTIES`` locality when no other locality of the state names a county
+        like it. Anything else raises :class:`UnknownLocalityError` asking for a
+        ZIP code or locality id: a county is never placed by guess.
+        """
+        s = re.sub(r"\D", "", str(fips))
+        if not s or len(s) > 5:
+            raise UnknownLocalityError(f"{fips!r} is not a county FIPS code (five digits, e.g. 06037)")
+        s = s.zfill(5)
+        ct = self.counties
+        hit = ct[ct["fips"] == s]
+        if hit.empty:
+            raise UnknownLocalityError(f"county {s} is not in {self.sources['county'].file}")
+        name, st = str(hit["county_name"].iloc[0]).strip().upper(), str(hit["state"].iloc[0]).strip().upper()
+        label = f"county {s} {name.title()}, {st}"
+        locs = self.localities[self.localities["state"] == st]
+        if locs.empty:
+            raise UnknownLocalityError(f"{label}: no payment locality of state {st} in {self.sources['gpci'].file}")
+        if len(locs) == 1:
+            return str(locs["locality_id"].iloc[0]), f"{label} -> the state's only locality"
+        key = _county_key(name)
+        matched: list[tuple[str, str]] = []
+        for lid, text in zip(locs["locality_id"], locs["counties"].astype(str), strict=True):
+            toks = [_county_key(t) for t in re.split(r"/|,|;|\bAND\b", text.upper()) if t.strip()]
+            for t in toks:
+                if t == key or (len(key) > 3 and difflib.SequenceMatcher(None, t, key).ratio() >= 0.85):
+                    matched.append((str(lid), t))
+                    break
+        if len({m[0] for m in matched}) == 1:
+            lid, tok = matched[0]
+            how = "" if tok == key else f" (CMS's list spells it {tok!r})"
+            return lid, f"{label} -> listed under {lid} in LOCCO{how}"
+        if matched:
+            raise UnknownLocalityError(f"{label} matches several localities ({', '.join(m[0] for m in matched)});"
+                                       " give the ZIP code or the locality id")
+        rest = locs[locs["counties"].astype(str).str.upper().str.contains("ALL OTHER|REST OF", regex=True)]
+        if len(rest) == 1:
+            return str(rest["locality_id"].iloc[0]), f"{label} -> not listed by name, so the state's 'all other counties' locality"
+        raise UnknownLocalityError(f"{label} could not be placed in a payment locality from "
+                                   f"{self.sources.get('locco', self.sources['gpci']).file}; give the ZIP code "
+                                   "or the locality id")
 
     def _canonical_locality(self, lid: str) -> str:
         ids = self.gpci["locality_id"]
@@ -402,23 +452,29 @@ class FeeSchedule:
         modifier: str | None = None,
         *,
         locality: str | None = None,
-        zip: str | None = None,
+        zip: str | int | None = None,
+        county: str | int | None = None,
         conversion_factor: float | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
     ) -> Quote:
-        """Price one code (with modifier 26/TC/53 from its own row) nationally or in one locality.
+        """Price one code nationally or in one locality (given as a locality id, a ZIP code or a
+        county FIPS code).
 
+        Modifiers 26/TC/53 are priced from their own rows; modifiers that do not change
+        the fee schedule amount (25, 59, LT/RT, XU, 95 ...) are priced from the code's own
+        row with a note in ``notes``; payment-policy modifiers (50, 62, 80 ...) raise
+        :class:`~rvucalc.errors.UnsupportedModifierError` pointing to :func:`rvucalc.reprice`.
         Amounts are rounded to cents, half up, once at the end (see
         :mod:`rvucalc.calc.pfs`). A setting with no amount carries its reason.
         """
-        rows = self.code_rows(hcpcs, modifier)
-        lid = self.resolve_locality(locality, zip)
+        code, mod = split_code(hcpcs, modifier)
+        rows, notes = self._priced_row(code, mod)
+        lid = self.resolve_locality(locality, zip, county=county)
         floor = self.work_floor if work_floor is None else work_floor
         cf, kind = self._cf(conversion_factor, qp)
         g = None if lid is None else self.gpci[self.gpci["locality_id"] == lid]
         # the -26 row is needed for the global row's OPPS cap
-        code = rows["hcpcs"].iloc[0]
         fam = self.rvus[self.rvus["hcpcs"] == code]
         pm = pfs_calc.price_matrix(fam, g, cf, work_floor=floor)
         i = int(np.flatnonzero((fam["modifier"] == rows["modifier"].iloc[0]).to_numpy())[0])
@@ -435,20 +491,32 @@ class FeeSchedule:
                 limiting_charge=float(pfs_calc.limiting_charge(a)) if ok else None,
                 opps_capped=bool(pm.capped[s][i, 0]), opps_cap=cap,
                 reason=explain(str(pm.reason[s][i])))
+        if str(r["status"]) == "J":
+            notes.append(anesthesia.ANES_HINT)
+        elif str(r["status"]) not in pfs_calc.PAYABLE_STATUS:
+            other = fee_schedule_of(code)
+            if other is not None:
+                notes.append(other.reason)
         srcs = [self.sources["pprrvu"]] + ([self.sources["gpci"]] if lid else [])
-        if zip is not None:
+        z = None if zip is None else normalise_zip(zip)
+        if z is not None:
             srcs.append(self.sources["zip5"])
+        placed = ""
+        if county is not None and zip is None and locality is None:
+            placed = self.county_locality(county)[1]
+            srcs += [self.sources[k] for k in ("county", "locco") if k in self.sources]
         return Quote(
-            hcpcs=r["hcpcs"], modifier=r["modifier"], description=r["description"], status=r["status"],
+            hcpcs=r["hcpcs"], modifier=r["modifier"], asked=code + (f"-{mod}" if mod else ""),
+            description=r["description"], status=r["status"],
             global_days=r["global_days"], pctc=r["pctc"],
             indicators={k: str(r[k]) for k in ("mult_proc", "bilat_surg", "asst_surg", "co_surg",
                                                "team_surg", "endo_base", "imaging_family", "pricing_ind")},
             rvus=RVUs(work=r["work_rvu"], pe_nonfacility=r["pe_nonfacility"], pe_facility=r["pe_facility"],
                       mp=r["mp_rvu"], total_nonfacility=r["total_nonfacility"],
                       total_facility=r["total_facility"]),
-            locality=None if lid is None else self.locality_info(lid), zip=zip,
+            locality=None if lid is None else self.locality_info(lid), zip=z, placed=placed,
             conversion_factor=cf, conversion_factor_kind=kind, work_gpci_floor=floor,
-            nonfacility=amounts["nonfacility"], facility=amounts["facility"],
+            nonfacility=amounts["nonfacility"], facility=amounts["facility"], notes=notes,
             release=self.release.id, sources=srcs)
 
     def price_matrix(
@@ -465,14 +533,15 @@ class FeeSchedule:
 
         With *codes*, the -26 rows of the selected PC/TC codes are priced too
         (their work RVU sets the global's OPPS cap); ``pm.rvus`` lists the rows.
+        Unknown codes raise :class:`UnknownCodeError`.
         """
         return self._priced(codes, localities, conversion_factor, qp, work_floor, national)[1]
 
     def _priced(self, codes: Sequence[str] | None, localities: Iterable[str] | None,
                 conversion_factor: float | None, qp: bool | None, work_floor: bool | None,
-                national: bool) -> tuple[np.ndarray, pfs_calc.PriceMatrix]:
+                national: bool, errors: str = "raise") -> tuple[np.ndarray, pfs_calc.PriceMatrix]:
         """(rows asked for, price matrix) shared by :meth:`price_matrix` and :meth:`schedule`."""
-        rv = self._select(codes)
+        rv = self._select(codes, errors)
         asked = rv["_asked"].to_numpy() if "_asked" in rv else np.ones(len(rv), dtype=bool)
         cf, _ = self._cf(conversion_factor, qp)
         g = None if national else self._gpci_rows(localities)
@@ -480,20 +549,51 @@ class FeeSchedule:
                                    work_floor=self.work_floor if work_floor is None else work_floor)
         return asked, pm
 
-    def _select(self, codes: Sequence[str] | None) -> pd.DataFrame:
+    @functools.cached_property
+    def _pairs(self) -> set[tuple[str, str]]:
+        return set(zip(self.rvus["hcpcs"].astype(str), self.rvus["modifier"].astype(str), strict=True))
+
+    def _wanted(self, codes: Sequence[str] | str, errors: str) -> list[tuple[str, str, str, Reason | None]]:
+        """Per distinct code asked, in order: (asked code, code, PPRRVU modifier, reason).
+
+        *reason* is None for a code priced from a PPRRVU row, else why it is not on the
+        PFS (``errors="keep"``); ``errors="raise"`` raises instead.
+        """
+        out: list[tuple[str, str, str, Reason | None]] = []
+        for c in dict.fromkeys([codes] if isinstance(codes, str) else codes):
+            try:
+                code, mod = split_code(c)
+            except UnknownCodeError:
+                if errors == "raise":
+                    raise
+                out.append((str(c).strip().upper(), str(c).strip().upper(), "", NOT_IN_RELEASE))
+                continue
+            asked = code + (f"-{mod}" if mod else "")
+            effect = modifier_effect(mod)
+            row_mod = mod if effect == "row" else ""
+            if effect == "policy" or (code, row_mod) not in self._pairs:
+                if errors == "raise":
+                    self._priced_row(code, mod)
+                why = (not_on_pfs_reason(code) if code not in self._codes_set
+                       else NOT_IN_RELEASE if effect != "policy" else POLICY_MODIFIER)
+                out.append((asked, code, mod, why))
+                continue
+            out.append((asked, code, row_mod, None))
+        return out
+
+    @functools.cached_property
+    def _codes_set(self) -> set[str]:
+        return set(self._codes)
+
+    def _select(self, codes: Sequence[str] | None, errors: str = "raise") -> pd.DataFrame:
         if codes is None:
             return self.rvus
-        if isinstance(codes, str):
-            codes = [codes]
-        wanted = [split_code(c) for c in codes]
-        plain = {c for c, m in wanted if not m}
-        pairs = {(c, m) for c, m in wanted if m}
+        ok = [(c, m) for _, c, m, why in self._wanted(codes, errors) if why is None]
+        plain = {c for c, m in ok if not m}
+        pairs = {(c, m) for c, m in ok if m}
         mask = self.rvus["hcpcs"].isin(plain) | pd.Series(
             list(zip(self.rvus["hcpcs"], self.rvus["modifier"])), index=self.rvus.index).isin(pairs)
         found = set(self.rvus.loc[mask, "hcpcs"])
-        for c, m in wanted:
-            if c not in found:
-                self._unknown(c, m)
         # keep the -26 rows of selected PC/TC codes: their work RVU sets the global's OPPS cap
         fam = self.rvus["hcpcs"].isin(found)
         return self.rvus[mask | (fam & (self.rvus["modifier"] == "26"))].assign(
@@ -508,23 +608,102 @@ class FeeSchedule:
         qp: bool | None = None,
         work_floor: bool | None = None,
         national: bool = False,
+        errors: str = "keep",
     ) -> pd.DataFrame:
         """Long table: one row per code (+modifier) × locality × setting.
 
         Columns: hcpcs, modifier, locality_id, setting, amount, nonpar_amount,
         limiting_charge, opps_capped, reason (code; see :func:`rvucalc.explain`),
-        status, global_days, release. ``national=True`` prices with all GPCIs 1.
-        Rows asked for are never dropped: an unpayable one has a reason.
+        status, global_days, conversion_factor, release. ``national=True`` prices
+        with all GPCIs 1 (``locality_id`` ``"national"``).
+
+        With *codes*, rows come in the order the codes were asked. Rows asked for
+        are never dropped: an unpayable code has a reason, and a code that is not
+        on the PFS at all (``0001U``, ``J9271``, a typo) keeps its rows with no
+        amount and a reason saying which fee schedule pays it (``NOT_PFS_CLFS``,
+        ``NOT_PFS_ASP`` ..., or ``PFS_CODE_ABSENT``); ``errors="raise"`` raises
+        :class:`UnknownCodeError` instead. A modifier with no price effect (25,
+        59 ...) is priced from the code's own row and keeps the modifier asked.
+        Missing amounts are NaN; reason and other text columns are ``""`` when
+        empty (never NaN/None).
         """
-        asked, pm = self._priced(codes, localities, conversion_factor, qp, work_floor, national)
+        if errors not in ("keep", "raise"):
+            raise ValueError(f"errors must be 'keep' or 'raise', not {errors!r}")
+        asked, pm = self._priced(codes, localities, conversion_factor, qp, work_floor, national, errors)
         out = pfs_calc.to_long(pm)
         if not asked.all():
             k = len(pm.locality_ids)
             keep = np.tile(np.repeat(asked, k), len(pm.amount))
             out = out[keep].reset_index(drop=True)
+        if codes is not None:
+            out = self._in_asked_order(out, codes, pm.locality_ids, list(pm.amount), errors)
         out["conversion_factor"] = pm.conversion_factor
         out["release"] = self.release.id
         return out
+
+    def _in_asked_order(self, out: pd.DataFrame, codes: Sequence[str] | str, locality_ids: np.ndarray,
+                        settings: list[str], errors: str) -> pd.DataFrame:
+        """Reorder *out* to the codes' asked order and add the rows of codes not on the PFS."""
+        wanted = self._wanted(codes, errors)
+        out = out.copy()
+        hc, md = out["hcpcs"].astype(str), out["modifier"].astype(str)
+        key = (hc + np.where(md != "", "-" + md, "")).astype(str)
+        frames: list[pd.DataFrame] = []
+        bad: list[tuple[str, str, str, int]] = []
+        for o, (asked_code, code, mod, why) in enumerate(wanted):
+            if why is not None:
+                bad.append((code, mod, why.code, o))
+                continue
+            if asked_code == code:  # a code without modifier: all its rows (global, 26, TC ...)
+                part = out[hc == code].copy()
+            else:  # one row; a modifier with no price effect (99213-25) shares its code's own row
+                part = out[key == code + (f"-{mod}" if mod else "")].copy()
+                part["modifier"] = split_code(asked_code)[1]
+            part["_o"] = o
+            frames.append(part)
+        if bad:
+            n, k, m = len(bad), len(locality_ids), len(settings)
+            rep = lambda i: np.tile(np.repeat([b[i] for b in bad], k), m)  # noqa: E731
+            frames.append(pd.DataFrame({
+                "hcpcs": rep(0), "modifier": rep(1),
+                "locality_id": np.tile(np.asarray(locality_ids, dtype=object), n * m),
+                "setting": np.repeat(settings, n * k), "amount": np.nan, "nonpar_amount": np.nan,
+                "limiting_charge": np.nan, "opps_capped": False, "reason": rep(2), "status": "",
+                "global_days": "", "_o": rep(3)}))
+        if not frames:
+            return out
+        res = pd.concat([f.astype({c: object for c in ("hcpcs", "modifier", "locality_id", "setting",
+                                                         "reason", "status", "global_days")})
+                         for f in frames], ignore_index=True)
+        setting_pos = res["setting"].map({s: i for i, s in enumerate(settings)})
+        loc_pos = res["locality_id"].map({str(x): i for i, x in enumerate(locality_ids)})
+        res = res.assign(_s=setting_pos, _l=loc_pos).sort_values(["_s", "_o", "_l"], kind="stable")
+        res = res.drop(columns=["_o", "_s", "_l"]).reset_index(drop=True)
+        for c in ("hcpcs", "modifier", "locality_id", "setting", "reason", "status", "global_days"):
+            res[c] = res[c].astype(str).astype("category")
+        return res
+
+    def price_volumes(self, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
+                      locality: str = "locality", zip: str = "zip", setting: str = "setting",
+                      count: str = "count", conversion_factor: float | None = None,
+                      qp: bool | None = None) -> pd.DataFrame:
+        """Price a volume table: one PFS amount and revenue per row, vectorised.
+
+        *volumes* has a code column (``hcpcs``, may hold ``"99213-26"``), optional
+        ``modifier``, ``locality`` (id) and/or ``zip``, optional ``setting``
+        (``office``/``nonfacility`` or ``facility``; default office) and ``count``
+        (default 1). Column names can be renamed with the keyword arguments. Every
+        row comes back, in order, with the user's columns exactly as given and new
+        columns ``locality_id`` (``"national"`` when neither is given),
+        ``pfs_setting``, ``amount`` (cents, half up; NaN when not payable),
+        ``revenue`` (amount × count, rounded to cents; NaN with the amount) and
+        ``reason`` (``""`` when paid; a code for :func:`rvucalc.explain` otherwise,
+        e.g. ``NOT_PFS_CLFS`` for a lab code, ``BAD_LOCALITY`` / ``BAD_SETTING`` /
+        ``BAD_COUNT`` for a value that could not be read).
+        """
+        return volumes_mod.price_volumes(self, volumes, code=code, modifier=modifier, locality=locality,
+                                         zip=zip, setting=setting, count=count,
+                                         conversion_factor=conversion_factor, qp=qp)
 
     def __repr__(self) -> str:
         return (f"<FeeSchedule {self.release.id} ({self.release.label}): {len(self.rvus)} RVU rows, "
@@ -550,7 +729,8 @@ def choose_release(year: int | None = None, release: str | None = None, *,
     files or refuses, saying what is missing). Otherwise, the newest release
     of *year* (default: the newest year with a release at hand) whose PPRRVU
     file is at hand (mirror or cache), else the newest of *year* that can be
-    downloaded. A PPRRVU file at hand that fails its checksum raises
+    downloaded (without *year*, the first year from the newest back that has
+    either). A PPRRVU file at hand that fails its checksum raises
     :class:`ChecksumError` naming it: the choice never moves on to an older
     release or another year because of it.
     """
@@ -574,10 +754,19 @@ def choose_release(year: int | None = None, release: str | None = None, *,
             for r in rels:
                 if "pprrvu" in r.files and r.url:
                     return r
-    raise MissingFileError(
-        f"no PFS release for {year or 'any year'} is in the mirror or cache"
-        + ("" if dl else " and downloads are off (RVUCALC_OFFLINE or --offline)")
-        + "; set RVUCALC_MIRROR to a folder holding the CMS files, or allow downloads")
+    known = sorted({r.year for r in catalogue.releases("pfs")})
+    span = f"{known[0]}-{known[-1]}" if known else "none"
+    if year is not None and year not in known:
+        raise MissingFileError(f"rvucalc's catalogue has no PFS release for CY{year} (catalogued years: {span}); "
+                               "choose another --year, or add the release to the catalogue (data/README.md)")
+    where = "in the mirror or cache"
+    if dl:
+        raise MissingFileError(f"no PFS release for {year or 'any year'} is {where}, and none of its catalogued "
+                               "releases has a download address; set RVUCALC_MIRROR to a folder holding the "
+                               "CMS files")
+    raise MissingFileError(f"no PFS release for {year or 'any year'} is {where} and downloads are off "
+                           "(RVUCALC_OFFLINE or --offline); set RVUCALC_MIRROR to a folder holding the CMS files, "
+                           "or allow downloads")
 
 
 def load(
@@ -611,7 +800,8 @@ def load(
     """
     rel = choose_release(year, release, mirror=mirror, download=download)
     return FeeSchedule(rel, mirror=mirror, qp=qp, conversion_factor=conversion_factor,
-                       work_floor=work_floor, download=download, progress=progress)
+                       work_floor=work_floor, download=download, progress=progress,
+                       automatic=release is None)
 
 
 __all__ = ["FeeSchedule", "load", "choose_release", "split_code"]

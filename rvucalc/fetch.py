@@ -359,10 +359,11 @@ def locate(
     if release.url and (not download or offline()):
         off = " (downloads are off" + (": RVUCALC_OFFLINE is set)" if offline() else ")")
     skipped = "; skipped " + "; ".join(str(r) for r in rejected[:3]) if rejected else ""
+    tail = ", or allow downloads" if off else ""  # only when that would help
     raise MissingFileError(
         f"{spec.name} ({release.label}, table {table!r}) is not in "
         f"{', '.join(searched) or 'any mirror'}{off}{skipped}; {how} and unzip it into a folder "
-        "named by RVUCALC_MIRROR, or allow downloads")
+        f"named by RVUCALC_MIRROR{tail}")
 
 
 # --------------------------------------------------------------------------- network
@@ -370,12 +371,16 @@ def locate(
 _NET_LOCK = threading.Lock()
 #: host -> (monotonic time of the failure, message): no further download from it for a while.
 _NET_DOWN: dict[str, tuple[float, str]] = {}
+#: "URL -> cache folder" -> why its download failed with an HTTP error (lasting: the server said
+#: no), so a process does not ask again on every call, e.g. every HOPD row. A new process asks again.
+_FAILED_DOWNLOADS: dict[str, str] = {}
 
 
 def reset_network_failures() -> None:
-    """Forget earlier network failures (they otherwise block downloads from that host for a while)."""
+    """Forget earlier download failures (they otherwise block downloads from that host or URL)."""
     with _NET_LOCK:
         _NET_DOWN.clear()
+        _FAILED_DOWNLOADS.clear()
 
 
 def _retry_after() -> float:
@@ -418,14 +423,19 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *,
     ``$RVUCALC_RETRY_AFTER`` seconds.
     """
     import pooch
+    import requests
 
     url = str(release.url)
     host = _host(url)
+    key = f"{url} -> {dest}"
     with _NET_LOCK:
         down = _NET_DOWN.get(host)
+        failed = _FAILED_DOWNLOADS.get(key)
+    if failed is not None:
+        raise DownloadError(f"{failed} (already failed in this process; not retried)")
     if down is not None and time.monotonic() - down[0] < _retry_after():
         raise DownloadError(f"could not download {url} for {release.label}: {host} could not be "
-                            f"reached a moment ago ({down[1]}), so it was not tried again")
+                            f"reached a moment ago ({down[1]}; not retried)")
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -438,10 +448,13 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *,
                                     progressbar=progress, downloader=downloader))
     except Exception as exc:  # network errors, HTTP errors, checksum mismatch, unwritable cache
         why = _plain(exc)
-        if _network_failure(exc):
-            with _NET_LOCK:
+        msg = f"could not download {url} for {release.label}: {why}"
+        with _NET_LOCK:
+            if _network_failure(exc):
                 _NET_DOWN[host] = (time.monotonic(), why)
-        raise DownloadError(f"could not download {url} for {release.label}: {why}") from exc
+            elif isinstance(exc, requests.HTTPError):
+                _FAILED_DOWNLOADS[key] = msg
+        raise DownloadError(msg) from exc
     tofu_date = ""
     try:
         p = extract_member(zpath, spec.names, dest)

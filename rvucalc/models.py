@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict
 
 from .reasons import Reason
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Source(BaseModel):
@@ -70,7 +75,7 @@ class Quote(BaseModel):
     """What Medicare's physician fee schedule pays for one HCPCS code in one place."""
 
     hcpcs: str
-    modifier: str
+    modifier: str  # the PPRRVU row's modifier ("", 26, TC or 53)
     description: str
     status: str
     global_days: str
@@ -86,17 +91,51 @@ class Quote(BaseModel):
     facility: SettingAmount
     release: str
     sources: list[Source]
+    asked: str = ""  # the code as asked, e.g. "99213-25" (priced from 99213's row)
+    placed: str = ""  # how a county was placed in its locality
+    notes: list[Reason] = []  # e.g. a modifier with no price effect, the fee schedule of a status-X code
+
+    @property
+    def code(self) -> str:
+        """The code as asked (``"99213-25"``), else the row's code and modifier."""
+        return self.asked or (self.hcpcs + (f"-{self.modifier}" if self.modifier else ""))
 
     @property
     def where(self) -> str:
         if self.locality is None:
             return "national (GPCIs 1.000)"
         loc = self.locality
-        z = f"ZIP {self.zip} -> " if self.zip else ""
+        z = f"ZIP {self.zip} -> " if self.zip else (f"{self.placed}: " if self.placed else "")
         return f"{z}{loc.locality_id} {loc.name} ({loc.state})"
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per setting (nonfacility, facility): code as asked, locality, amounts,
+        OPPS cap, conversion factor, reason and notes (codes and words), release and sources.
+
+        Missing amounts are NaN; text columns are ``""`` when empty.
+        """
+        import pandas as pd
+
+        recs = []
+        for s in (self.nonfacility, self.facility):
+            recs.append({
+                "code": self.code, "hcpcs": self.hcpcs, "modifier": self.modifier,
+                "description": self.description, "status": self.status,
+                "locality_id": self.locality.locality_id if self.locality else "national",
+                "locality_name": self.locality.name if self.locality else "",
+                "zip": self.zip or "", "setting": s.setting,
+                "amount": _nan(s.amount), "nonpar_amount": _nan(s.nonpar_amount),
+                "limiting_charge": _nan(s.limiting_charge), "opps_capped": s.opps_capped,
+                "opps_cap": _nan(s.opps_cap), "conversion_factor": self.conversion_factor,
+                "reason": s.reason.code if s.reason else "",
+                "reason_text": s.reason.message if s.reason else "",
+                "notes": "; ".join(n.message for n in self.notes),
+                "release": self.release, "sources": "; ".join(f"{x.release}:{x.file}" for x in self.sources),
+            })
+        return pd.DataFrame(recs)
+
     def __str__(self) -> str:
-        code = self.hcpcs + (f"-{self.modifier}" if self.modifier else "")
+        code = self.code
         lines = [
             f"{code}  {self.description}".rstrip(),
             f"  status {self.status}, global {self.global_days}, PC/TC {self.pctc}",
@@ -120,9 +159,14 @@ class Quote(BaseModel):
                 cap = "  (OPPS cap)" if s.opps_capped else ""
                 lines.append(f"  {label:<13}{_usd(s.amount):>12}{_usd(s.nonpar_amount):>12}"
                              f"{_usd(s.limiting_charge):>12}{cap}")
+        lines.extend(f"  note: {n.message}" for n in self.notes)
         lines.append("  sources:")
         lines.extend(f"    {src}" for src in self.sources)
         return "\n".join(lines)
+
+
+def _nan(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def _usd(x: float | None) -> str:

@@ -38,7 +38,21 @@ def reason(code: str, message: str, rule: str) -> Reason:
 
 
 def explain(code: str) -> Reason | None:
-    """The :class:`Reason` for *code*, or ``None`` for an empty code."""
-    if not code:
+    """The :class:`Reason` for *code*, or ``None`` for an empty code (``""``, None or NaN).
+
+    Raises :class:`rvucalc.errors.UnknownReasonError` (a ``KeyError``) naming the code
+    and near known codes when *code* is not a reason rvucalc gives.
+    """
+    if code is None or code != code or not str(code):
         return None
-    return REGISTRY[code]
+    try:
+        return REGISTRY[str(code)]
+    except KeyError:
+        import difflib
+
+        from .errors import UnknownReasonError
+
+        near = difflib.get_close_matches(str(code).upper(), list(REGISTRY), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise UnknownReasonError(f"{code!r} is not a reason code rvucalc gives ({len(REGISTRY)} known, "
+                                 f"listed in rvucalc.reasons.REGISTRY){hint}") from None

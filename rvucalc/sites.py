@@ -42,6 +42,8 @@ from .fetch import locate
 from .iotools import asc as asc_io
 from .iotools import opps as opps_io
 from .iotools import wage_index as wi_io
+from .loading import read_cached
+from .loading import source_of as _source
 from .models import Source
 from .reasons import Reason, explain, reason
 
@@ -75,10 +77,47 @@ def _near(year: int, system: str, effective: str | None) -> list[Release]:
 
 
 def _load_table(fs: FeeSchedule, rel: Release, table: str, reader: Any) -> tuple[pd.DataFrame, Source]:
-    from .facade import _source, read_cached
-
     loc = locate(rel, table, mirror=fs.mirror, download=fs.download, progress=fs.progress)
     return read_cached(loc, reader), _source(loc)
+
+
+_NAMES = {"opps": "OPPS Addendum B", "asc": "ASC Addenda AA and BB"}
+
+
+def _plain_cause(errors: list[str]) -> str:
+    """The download failure in plain words (no exception text)."""
+    text = " ".join(errors)
+    if not text:
+        return ""
+    if any(k in text for k in ("NameResolution", "Name or service not known", "Max retries",
+                                "ConnectionError", "ConnectTimeout", "Temporary failure", "timed out",
+                                "could not be reached")):
+        return "CMS's site could not be reached"
+    m = (re.search(r"\b(4\d\d|5\d\d) (?:Client|Server) Error", text)
+         or re.search(r"answered HTTP (\d\d\d)", text))
+    if m:
+        return f"CMS's site answered HTTP {m.group(1)}"
+    if "sha256" in text or "hash" in text.lower():
+        return "the downloaded file did not match its checksum"
+    return "the download failed"
+
+
+def unavailable_reason(fs: FeeSchedule, system: str, errors: list[str]) -> Reason:
+    """One sentence: this year's facility file is not at hand, and how to get it."""
+    want = catalogue.for_year(system, fs.year)
+    base = NO_RELEASE[system]
+    if want:
+        r = want[-1]  # the first quarter of the year
+        where = r.url or r.page or "the CMS website"
+        get = (f"download {where} into the folder named by RVUCALC_MIRROR"
+               + (f" or run `rvucalc fetch {r.id}` where cms.gov can be reached" if r.url else ""))
+    else:
+        get = "CMS publishes it quarterly; it is not in rvucalc's release catalogue yet"
+    cause = _plain_cause(errors)
+    tried = ("not in the mirror or the cache, and downloads are off" if not fs.download
+             else f"not in the mirror or the cache, and {cause or 'the download failed'}")
+    msg = f"CMS's CY{fs.year} {_NAMES[system]} is not at hand ({tried}): {get}."
+    return Reason(code=base.code, message=msg, rule=base.rule)
 
 
 def _first_available(fs: FeeSchedule, system: str, tables: dict[str, Any]) -> tuple[Release, dict, list[Source]]:
@@ -93,11 +132,7 @@ def _first_available(fs: FeeSchedule, system: str, tables: dict[str, Any]) -> tu
             continue
         if got:
             return rel, {t: v[0] for t, v in got.items()}, [v[1] for v in got.values()]
-    want = catalogue.for_year(system, fs.year)
-    how = "; ".join(f"{r.label}: {r.url or r.page or 'see CMS'}" for r in want[:2]) or "not in the catalogue"
-    raise MissingFileError(
-        f"no {system.upper()} release for CY{fs.year} is in the mirror or cache ({how}). "
-        f"Put the file in RVUCALC_MIRROR or allow downloads. " + (errors[0] if errors else ""))
+    raise MissingFileError(unavailable_reason(fs, system, errors).message)
 
 
 class FacilityRate(BaseModel):
@@ -114,13 +149,94 @@ class FacilityRate(BaseModel):
     minimum_copay: float | None = None
     multiple_procedure_discount: bool | None = None
     reason: Reason | None
-    source: Source
+    source: Source | None  # None when the year's file is not at hand (reason says so)
+    condition: str = ""  # when payment depends on other services on the claim (Q1-Q3, ASC integral items)
 
     def __str__(self) -> str:
         rate = "-" if self.payment_rate is None else f"${self.payment_rate:,.2f}"
         why = f" ({self.reason.message})" if self.reason else ""
+        if self.source is None:
+            return f"{self.system.upper()} {self.hcpcs}: no rate. {self.reason.message if self.reason else ''}"
+        cond = f" [{self.condition}]" if self.condition else ""
         return (f"{self.system.upper()} {self.hcpcs}: {self.indicator} {self.indicator_meaning}"
-                f"{', APC ' + self.apc if self.apc else ''}, national rate {rate}{why}\n  source: {self.source}")
+                f"{', APC ' + self.apc if self.apc else ''}, national rate {rate}{cond}{why}\n"
+                f"  source: {self.source}")
+
+
+def payment_condition(system: str, indicator: str) -> str:
+    """When a separately priced code is paid only depending on the rest of the claim, say so.
+
+    OPPS status indicators Q1, Q2, Q3 and J2 are conditionally packaged (Addendum D1,
+    :data:`rvucalc.calc.opps.STATUS_INDICATORS` ``conditional``); ASC payment indicators
+    whose Addendum DD1 meaning says "paid separately when provided integral to a surgical
+    procedure on ASC list" (Z2, Z3, H2, K2, S2 ...) are paid only with a covered surgical
+    procedure, and N1 is packaged (no separate payment).
+    """
+    ind = str(indicator).strip().upper()
+    if system == "opps":
+        si = opps_calc.STATUS_INDICATORS.get(ind)
+        if si is not None and si.conditional:
+            return f"conditionally packaged (SI {ind}): {si.payment.lower()}"
+        return ""
+    pi = asc_calc.PAYMENT_INDICATORS.get(ind)
+    if pi is None:
+        return ""
+    if ind == "N1":
+        return "packaged (PI N1): no separate ASC payment"
+    if "integral to a surgical procedure" in pi.meaning:
+        return (f"conditional (PI {ind}): paid only when provided integral to a covered surgical "
+                "procedure on the same claim")
+    return ""
+
+
+class UnavailableRates:
+    """Stands in for :class:`OPPSRates` / :class:`ASCRates` when the year's file is not at hand.
+
+    ``fs.opps.rate("20983")`` answers with no rate and :attr:`reason`, one sentence that
+    says the file is not at hand and how to get it; :meth:`price` gives the codes asked
+    with no payment and that reason. Any other attribute (``addendum_b`` ...) raises
+    :class:`MissingFileError` with the same sentence. It is falsy.
+    """
+
+    available = False
+
+    def __init__(self, fs: FeeSchedule, system: str, reason: Reason) -> None:
+        self.system, self.year, self.reason = system, fs.year, reason
+        self.release = None
+        self.sources: list[Source] = []
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<{self.system.upper()} CY{self.year} unavailable: {self.reason.message}>"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise MissingFileError(self.reason.message)
+
+    def rate(self, hcpcs: str) -> FacilityRate:
+        """No rate, with the reason the file is missing."""
+        return FacilityRate(system=self.system, hcpcs=str(hcpcs).strip().upper(), indicator="",
+                            indicator_meaning="", relative_weight=None, payment_rate=None, copay=None,
+                            reason=self.reason, source=None)
+
+    def price(self, wage_index: float | np.ndarray | pd.Series = 1.0, codes: list[str] | None = None) -> pd.DataFrame:
+        """The *codes* asked, with no payment (NaN) and the reason code; raises without *codes*."""
+        if codes is None:
+            raise MissingFileError(self.reason.message)
+        return pd.DataFrame({"hcpcs": [str(c).strip().upper() for c in codes], "payment": np.nan,
+                             "reason": self.reason.code, "reason_text": self.reason.message})
+
+
+def rates_or_unavailable(fs: FeeSchedule, system: str) -> OPPSRates | ASCRates | UnavailableRates:
+    """``fs.opps`` / ``fs.asc``: the year's rates, or :class:`UnavailableRates` saying why not."""
+    try:
+        return OPPSRates(fs) if system == "opps" else ASCRates(fs)
+    except (MissingFileError, ChecksumError) as exc:  # a damaged file is said, never replaced
+        base = NO_RELEASE[system]
+        return UnavailableRates(fs, system, Reason(code=base.code, message=str(exc), rule=base.rule))
 
 
 def _num(v: Any) -> float | None:
@@ -142,7 +258,8 @@ class OPPSRates:
                             indicator_meaning=d["si_meaning"], apc=d["apc"] or "",
                             relative_weight=d["relative_weight"], payment_rate=d["payment_rate"],
                             copay=d["national_copay"], minimum_copay=d["minimum_copay"],
-                            reason=explain(d["reason"]), source=self.sources[0])
+                            reason=explain(d["reason"]), source=self.sources[0],
+                            condition=payment_condition("opps", d["status_indicator"]))
 
     def price(self, wage_index: float | np.ndarray | pd.Series = 1.0, codes: list[str] | None = None) -> pd.DataFrame:
         """The whole addendum (or *codes*) priced for a wage index, in one expression."""
@@ -180,7 +297,8 @@ class ASCRates:
                             indicator_meaning=p["pi_meaning"], relative_weight=_num(p["relative_weight"]),
                             payment_rate=_num(p["payment_rate"]), copay=_num(p["coinsurance"]),
                             multiple_procedure_discount=bool(p.get("multiple_procedure_discount", False)),
-                            reason=explain(p["reason"]), source=src)
+                            reason=explain(p["reason"]), source=src,
+                            condition=payment_condition("asc", p["payment_indicator"]))
 
     def price(self, wage_index: float | np.ndarray | pd.Series = 1.0, codes: list[str] | None = None) -> pd.DataFrame:
         """Addendum AA (or *codes* from AA and BB) priced for a wage index, in one expression."""
@@ -198,6 +316,7 @@ class WageIndexChoice(BaseModel):
     reasons: list[Reason] = []
     user_supplied: bool = False
     sources: list[Source] = []
+    placement: str = ""  # where the facility was placed: CBSA or county, its name, the value and its file
 
 
 class SiteRow(BaseModel):
@@ -214,6 +333,7 @@ class SiteRow(BaseModel):
     wage_index: float | None = None
     reasons: list[Reason] = []
     sources: list[Source] = []
+    condition: str = ""  # payment depends on the rest of the claim (see payment_condition)
 
 
 class SiteComparison(BaseModel):
@@ -222,6 +342,15 @@ class SiteComparison(BaseModel):
     locality: str | None
     rows: list[SiteRow]
     wage_index: dict[str, WageIndexChoice]
+    locality_name: str = ""
+    pfs_placement: str = ""  # how the physician's locality was found (ZIP, county, id) or "national"
+
+    @property
+    def heading(self) -> str:
+        """``20983, CY2026: PFS amounts for 01182-18 LOS ANGELES ... (ZIP 90012)``."""
+        where = "national (GPCIs 1.000)" if self.locality is None else f"{self.locality} {self.locality_name}"
+        how = f" ({self.pfs_placement})" if self.pfs_placement else ""
+        return f"{self.hcpcs}, CY{self.year}: PFS amounts for {where}{how}"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per site with the amounts, the reasons (codes and words) and the sources."""
@@ -232,11 +361,15 @@ class SiteComparison(BaseModel):
                 "site": r.site, "label": r.label, "indicator": r.indicator,
                 "professional": r.professional, "facility": r.facility, "total": r.total,
                 "medicare": r.medicare, "beneficiary": r.beneficiary, "wage_index": r.wage_index,
+                "condition": r.condition,
+                "facility_placement": self.wage_index[r.site].placement if r.site in self.wage_index else "",
                 "reason": "|".join(x.code for x in r.reasons),
                 "reason_text": "; ".join(x.message for x in r.reasons),
                 "sources": "; ".join(f"{s.release}:{s.file}" for s in r.sources),
             })
         df = pd.DataFrame(recs)
+        for c in ("professional", "facility", "total", "medicare", "beneficiary", "wage_index"):
+            df[c] = df[c].astype(float)  # missing amounts are NaN, never None
         from .export import provenance_of
 
         srcs = list({str(s): s for r in self.rows for s in r.sources}.values())
@@ -246,32 +379,44 @@ class SiteComparison(BaseModel):
                                        "chart": True, "title": f"{self.hcpcs}: where it is done, what Medicare pays"}
         return df
 
-    def __str__(self) -> str:
-        def usd(x: float | None) -> str:
-            return "-" if x is None else f"${x:,.2f}"
+    def render_items(self) -> list[Any]:
+        """The heading, the sites table and the notes, for :func:`rvucalc.render.emit`."""
+        from .render import Table, usd
 
-        out = [f"{self.hcpcs}, CY{self.year}, {self.locality or 'national'}",
-               f"  {'site':<22}{'professional':>14}{'facility':>12}{'total':>12}{'Medicare':>12}{'patient':>11}"]
+        t = Table(["site", "physician", "facility", "total", "Medicare", "patient", "SI/PI"],
+                  numeric=["physician", "facility", "total", "Medicare", "patient"])
         for r in self.rows:
-            out.append(f"  {r.label:<22}{usd(r.professional):>14}{usd(r.facility):>12}{usd(r.total):>12}"
-                       f"{usd(r.medicare):>12}{usd(r.beneficiary):>11}")
+            ind = r.indicator + (" *" if r.condition else "")
+            t.rows.append([r.label, usd(r.professional), usd(r.facility), usd(r.total), usd(r.medicare),
+                           usd(r.beneficiary), ind])
+        items: list[Any] = [self.heading, t]
+        items += [f"* {r.label}: {r.condition}" for r in self.rows if r.condition]
+        for site, wi in self.wage_index.items():
+            label = "Hospital outpatient" if site == "hopd" else "ASC"
+            if wi.placement:
+                items.append(f"{label} facility placed: {wi.placement}")
+        seen_r: set[tuple[str, str]] = set()
+        for r in self.rows:
             for x in r.reasons:
-                out.append(f"      {x.code}: {x.message}")
-        out.append("  sources:")
-        seen: set[str] = set()
+                if (r.label, x.code) not in seen_r:
+                    seen_r.add((r.label, x.code))
+                    items.append(f"{r.label}: {x.message} [{x.code}]")
+        seen: dict[str, None] = {}
         for r in self.rows:
-            for s in r.sources:
-                if str(s) not in seen:
-                    seen.add(str(s))
-                    out.append(f"    {s}")
-        return "\n".join(out)
+            for src in r.sources:
+                seen.setdefault(str(src))
+        items.append("sources:\n" + "\n".join(f"  {x}" for x in seen))
+        return items
+
+    def __str__(self) -> str:
+        from .render import to_text
+
+        return to_text(*self.render_items())
 
 
 @functools.lru_cache(maxsize=8)
 def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageIndex, list[Source]] | None:
     """WageIndex for the year: ASC CY table (asc) or the FY table of the year (opps, approximate)."""
-    from .facade import _source, read_cached
-
     rels = catalogue.releases("wage_index")
     county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
     counties = None
@@ -312,9 +457,11 @@ def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageI
 def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: str | None,
                 wage_index: float | None) -> WageIndexChoice:
     if wage_index is not None:
-        return WageIndexChoice(value=float(wage_index), user_supplied=True)
+        return WageIndexChoice(value=float(wage_index), user_supplied=True,
+                               placement=f"wage index {float(wage_index):.4f} given by the user")
     if cbsa is None and county_fips is None:
-        return WageIndexChoice(value=None, reasons=[NATIONAL_FACILITY])
+        return WageIndexChoice(value=None, reasons=[NATIONAL_FACILITY],
+                               placement="national rate (no CBSA, county or wage index given)")
     got = _wage_tables(id(fs), fs, setting)
     if got is None:
         return WageIndexChoice(value=None, reasons=[reason(
@@ -323,8 +470,16 @@ def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: st
     table, src = got
     res = table.lookup(cbsa=cbsa, county_fips=county_fips, setting=setting)
     reasons = [r for r in (explain(c) for c in res.reasons) if r is not None]
-    return WageIndexChoice(value=None if math.isnan(res.value) else res.value, cbsa=res.cbsa,
-                           cbsa_name=res.cbsa_name, sources=src, reasons=reasons)
+    value = None if math.isnan(res.value) else res.value
+    what = f"CBSA {res.cbsa}" + (f" {res.cbsa_name}" if res.cbsa_name else "")
+    if res.county_fips:
+        hit = table.counties[table.counties["fips"] == res.county_fips] if table.counties is not None else None
+        cname = "" if hit is None or hit.empty else f" {str(hit['county_name'].iloc[0]).title()}, {hit['state'].iloc[0]}"
+        what = f"county {res.county_fips}{cname} -> {what}"
+    val = "no single value" if value is None else f"{value:.4f}"
+    placement = f"{what}: wage index {val} ({src[0].file}, {src[0].release})"
+    return WageIndexChoice(value=value, cbsa=res.cbsa, cbsa_name=res.cbsa_name, sources=src,
+                           reasons=reasons, placement=placement)
 
 
 def _hospital_wage_index(ccn: str | None, table2: str | os.PathLike[str] | None) -> tuple[float, list[Source]]:
@@ -381,7 +536,16 @@ def compare_sites(
     table2_src: list[Source] = []
     if hospital_ccn is not None or ipps_table2 is not None:
         opps_wage_index, table2_src = _hospital_wage_index(hospital_ccn, ipps_table2)
-    q = fs.quote(hcpcs, locality=locality, zip=zip)
+    by_county = county_fips is not None and locality is None and zip is None
+    q = fs.quote(hcpcs, locality=locality, zip=zip, county=county_fips if by_county else None)
+    if q.locality is None:
+        pfs_how = "no ZIP, locality or county given"
+    elif zip is not None:
+        pfs_how = f"ZIP {q.zip}"
+    elif by_county:
+        pfs_how = q.placed
+    else:
+        pfs_how = "locality given"
     rows: list[SiteRow] = []
     prof_src = q.sources
     # office
@@ -397,11 +561,9 @@ def compare_sites(
     wis: dict[str, WageIndexChoice] = {}
     for site, label in (("hopd", "Hospital outpatient"), ("asc", "ASC")):
         system = "opps" if site == "hopd" else "asc"
-        try:
-            rates = fs.opps if system == "opps" else fs.asc
-        except MissingFileError as exc:
-            base = NO_RELEASE[system]
-            why = Reason(code=base.code, message=f"{base.message}: {exc}", rule=base.rule)
+        rates = fs.opps if system == "opps" else fs.asc
+        if isinstance(rates, UnavailableRates):
+            why = rates.reason
             rows.append(SiteRow(site=site, label=label, professional=prof, facility=None, total=None,
                                 medicare=None, beneficiary=None, reasons=prof_reason + [why], sources=prof_src))
             continue
@@ -440,6 +602,8 @@ def compare_sites(
         rows.append(SiteRow(site=site, label=label, professional=prof, facility=fac, total=total, medicare=med,
                             beneficiary=ben, indicator=ind, wage_index=wi.value,
                             reasons=prof_reason + fac_reason + wi.reasons,
-                            sources=prof_src + rates.sources + wi.sources))
-    return SiteComparison(hcpcs=q.hcpcs + (f"-{q.modifier}" if q.modifier else ""), year=fs.year,
-                          locality=q.locality.locality_id if q.locality else None, rows=rows, wage_index=wis)
+                            sources=prof_src + rates.sources + wi.sources,
+                            condition=payment_condition(system, ind) if fac is not None else ""))
+    return SiteComparison(hcpcs=q.code, year=fs.year,
+                          locality=q.locality.locality_id if q.locality else None, rows=rows, wage_index=wis,
+                          locality_name=q.locality.name if q.locality else "", pfs_placement=pfs_how)

@@ -40,8 +40,12 @@ def test_cy2026_hopd_missing_is_stated_never_2025(fs26):
     why = {x.code: x for x in hopd.reasons}["OPPS_RELEASE_MISSING"]
     assert "january-2026-opps-addendum-b.zip" in why.message  # says how to get the file
     assert not any("2025" in s.release for s in hopd.sources)
-    with pytest.raises(rvucalc.MissingFileError):
-        fs26.opps  # noqa: B018
+    # fs.opps answers with the same one sentence instead of raising (README: fs.opps.rate)
+    assert not fs26.opps
+    r = fs26.opps.rate("20983")
+    assert r.payment_rate is None and r.reason.message == why.message
+    with pytest.raises(rvucalc.MissingFileError, match="january-2026-opps-addendum-b.zip"):
+        fs26.opps.addendum_b  # noqa: B018
 
 
 def test_los_angeles_asc_wage_adjusted(fs26):

@@ -1,0 +1,95 @@
+"""Options shared by the ``rvucalc`` subcommands, declared once as argparse parent parsers.
+
+Each subcommand takes the groups it needs: ``parents=[release_options(), pricing_options(),
+place_options(), output_options()]``. Keeping them here means ``--year`` or ``--zip`` read
+the same, with the same help, under every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from typing import Any
+
+
+@functools.cache
+def mirror_options() -> argparse.ArgumentParser:
+    """``--mirror``."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
+    return p
+
+
+@functools.cache
+def release_options(*, year: bool = True) -> argparse.ArgumentParser:
+    """``--year --release`` (when *year*), ``--mirror --offline``."""
+    p = argparse.ArgumentParser(add_help=False, parents=[mirror_options()])
+    g = p.add_argument_group("release")
+    if year:
+        g.add_argument("--year", type=int, help="calendar year (default: the newest at hand)")
+        g.add_argument("--release", help="release id from the catalogue, e.g. rvu26c (see 'rvucalc releases')")
+    g.add_argument("--offline", action="store_true", help="never download from CMS")
+    return p
+
+
+@functools.cache
+def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
+    """``--qp --cf --no-floor``."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("conversion factor and GPCIs")
+    g.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
+    if cf:
+        g.add_argument("--cf", type=float, help="what-if conversion factor in dollars per RVU")
+    g.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
+    return p
+
+
+@functools.cache
+def place_options(*, county: bool = True) -> argparse.ArgumentParser:
+    """One of ``--zip --locality`` (and ``--county``): the place of service."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("place of service (one of)").add_mutually_exclusive_group()
+    g.add_argument("--zip", help="ZIP code of the place of service, e.g. 90012")
+    g.add_argument("--locality", help="MAC-locality id, e.g. 01182-18 (see 'rvucalc localities')")
+    if county:
+        g.add_argument("--county", help="5-digit county FIPS code of the place of service, e.g. 06037")
+    return p
+
+
+@functools.cache
+def output_options(*, out: bool = False, title: bool = False) -> argparse.ArgumentParser:
+    """``--json`` or ``--csv`` (and ``--out FILE``, ``--title``)."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("output")
+    fmt = g.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON to standard output")
+    fmt.add_argument("--csv", action="store_true", help="print CSV to standard output")
+    if out:
+        g.add_argument("--out", help="write to this file: .xlsx (workbook), .csv, .parquet or .json")
+    if title:
+        g.add_argument("--title", help="workbook title (with --out .xlsx)")
+    return p
+
+
+def load_args(a: argparse.Namespace, *, year: int | None = None, release: str | None = None) -> Any:
+    """``rvucalc.load`` with the release/pricing options of *a*."""
+    from .facade import load
+
+    return load(year if year is not None else getattr(a, "year", None),
+                release if release is not None else getattr(a, "release", None),
+                mirror=a.mirror, qp=getattr(a, "qp", False), conversion_factor=getattr(a, "cf", None),
+                work_floor=not getattr(a, "no_floor", False), download=False if a.offline else None)
+
+
+class NoMatch(Exception):
+    """A search or filter matched nothing: 'no match' on standard error, exit status 1."""
+
+
+def no_match(message: str) -> int:
+    print(f"rvucalc: no match: {message}", file=sys.stderr)
+    return 1
+
+
+__all__ = ["NoMatch", "load_args", "mirror_options", "no_match", "output_options", "place_options", "pricing_options",
+           "release_options"]

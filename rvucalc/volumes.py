@@ -1,0 +1,150 @@
+"""Price a volume table (code, modifier, place, setting, count) with the PFS: revenue models.
+
+``fs.price_volumes(df)``: every row comes back in order with the user's columns
+as given, plus the locality used, the PFS setting, the amount, the revenue and
+the reason. Distinct codes, places and settings are resolved once each; the
+amounts come from one :meth:`~rvucalc.FeeSchedule.price_matrix` call and are
+picked per row with array indexing (no loop over rows).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .calc.money import round_cents
+from .codes import (
+    MODIFIER_NOTE,
+    NOT_IN_RELEASE,
+    POLICY_MODIFIER,
+    modifier_effect,
+    not_on_pfs_reason,
+    split_code,
+)
+from .errors import RvucalcError
+from .reasons import reason
+
+if TYPE_CHECKING:
+    from .facade import FeeSchedule
+
+BAD_LOCALITY = reason("BAD_LOCALITY", "the locality or ZIP code could not be found",
+                      "CMS ZIP5 file and GPCI file (payment localities)")
+BAD_SETTING = reason("BAD_SETTING", "the setting is not office/nonfacility or facility",
+                     "CMS RVU file documentation: non-facility and facility amounts")
+BAD_COUNT = reason("BAD_COUNT", "the count is not a number of services (0 or more)", "the volume table given")
+BAD_CODE = reason("BAD_CODE", "not a HCPCS code (five letters or digits)", "HCPCS code set")
+
+_SETTINGS = {"office": "nonfacility", "nonfacility": "nonfacility", "non-facility": "nonfacility",
+             "non facility": "nonfacility", "nf": "nonfacility", "facility": "facility", "fac": "facility",
+             "f": "facility", "hospital": "facility", "": "nonfacility"}
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "").astype(str).str.strip()
+
+
+def price_volumes(fs: FeeSchedule, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
+                  locality: str = "locality", zip: str = "zip", setting: str = "setting", count: str = "count",
+                  conversion_factor: float | None = None, qp: bool | None = None) -> pd.DataFrame:
+    """See :meth:`rvucalc.FeeSchedule.price_volumes`."""
+    if code not in volumes:
+        raise RvucalcError(f"the volume table has no {code!r} column (columns: {', '.join(map(str, volumes))})")
+    n = len(volumes)
+    out = volumes.copy()
+    codes_in = _text(volumes[code]).str.upper()
+    mods_in = _text(volumes[modifier]).str.upper() if modifier in volumes else pd.Series([""] * n, index=volumes.index)
+    mods_in = mods_in.str.replace(r"\.0$", "", regex=True)
+    # -- codes: distinct (code, modifier) values
+    pair = codes_in + "|" + mods_in
+    keys, uniq = pd.factorize(pair)
+    key_code, key_mod, key_rowmod, key_reason, key_note = [], [], [], [], []
+    for v in uniq:  # distinct values, not rows
+        c, m = str(v).split("|", 1)
+        try:
+            cc, mm = split_code(c)
+            mm = m or mm
+        except RvucalcError:
+            key_code.append(c), key_mod.append(m), key_rowmod.append(""), key_reason.append(BAD_CODE.code)
+            key_note.append("")
+            continue
+        eff = modifier_effect(mm)
+        rowmod = mm if eff == "row" else ""
+        why, note = "", ""
+        if eff == "policy":
+            why = POLICY_MODIFIER.code
+        elif cc not in fs._codes_set:
+            why = not_on_pfs_reason(cc).code
+        elif (cc, rowmod) not in fs._pairs:
+            why = NOT_IN_RELEASE.code
+        elif eff == "none":
+            note = MODIFIER_NOTE.code
+        key_code.append(cc), key_mod.append(mm), key_rowmod.append(rowmod), key_reason.append(why)
+        key_note.append(note)
+    # -- places: distinct locality ids and ZIP codes
+    loc_in = _text(volumes[locality]) if locality in volumes else pd.Series([""] * n, index=volumes.index)
+    zip_in = _text(volumes[zip]).str.replace(r"\.0$", "", regex=True) if zip in volumes \
+        else pd.Series([""] * n, index=volumes.index)
+    place = np.where(zip_in != "", "Z" + zip_in, np.where(loc_in != "", "L" + loc_in, "N"))
+    pkeys, puniq = pd.factorize(pd.Series(place))
+    place_id: list[str] = []
+    for v in puniq:
+        try:
+            lid = (fs.resolve_locality(zip=v[1:]) if v[0] == "Z" else
+                   fs.resolve_locality(v[1:]) if v[0] == "L" else None)
+            place_id.append(lid or "national")
+        except RvucalcError:
+            place_id.append("")
+    lids = np.array(place_id, dtype=object)[pkeys]
+    # -- settings and counts
+    set_in = _text(volumes[setting]).str.lower() if setting in volumes else pd.Series([""] * n, index=volumes.index)
+    pfs_setting = set_in.map(_SETTINGS).fillna("").to_numpy(dtype=object)
+    if count in volumes:
+        cnt = pd.to_numeric(volumes[count], errors="coerce").to_numpy(dtype=float)
+    else:
+        cnt = np.ones(n)
+    # -- price the distinct codes in the distinct places, then pick per row
+    ok_keys = [i for i, r in enumerate(key_reason) if not r]
+    want = sorted({key_code[i] + (f"-{key_rowmod[i]}" if key_rowmod[i] else "") for i in ok_keys})
+    real = sorted({x for x in place_id if x and x != "national"})
+    amount = np.full(n, np.nan)
+    reasons = np.array(key_reason, dtype=object)[keys] if n else np.array([], dtype=object)
+    if want:
+        rowpos = np.full(len(uniq), -1)
+        for part, ids in (("local", real), ("national", ["national"] if "national" in place_id else [])):
+            if not ids:
+                continue
+            pm = fs.price_matrix(want, None if part == "national" else ids, national=part == "national",
+                                 conversion_factor=conversion_factor, qp=qp)
+            idx = pd.Series(np.arange(len(pm.rvus)),
+                            index=pm.rvus["hcpcs"].astype(str) + "|" + pm.rvus["modifier"].astype(str))
+            for i in ok_keys:
+                rowpos[i] = int(idx[f"{key_code[i]}|{key_rowmod[i]}"])
+            col = pd.Series(np.arange(len(ids)), index=ids)
+            sel = np.isin(lids, ids) & (rowpos[keys] >= 0)
+            r_i = rowpos[keys][sel]
+            c_i = col.reindex(lids[sel]).to_numpy(dtype=int)
+            for s in ("nonfacility", "facility"):
+                m = pfs_setting[sel] == s
+                vals = np.where(m, pm.amount[s][r_i, c_i], np.nan)
+                amount[np.flatnonzero(sel)[m]] = vals[m]
+                rs = np.asarray(pm.reason[s], dtype=object)[r_i]
+                reasons[np.flatnonzero(sel)[m]] = rs[m]
+    bad_place = lids == ""
+    bad_setting = pfs_setting == ""
+    bad_count = np.isnan(cnt) | (cnt < 0)
+    reasons = np.where(reasons != "", reasons, np.where(bad_place, BAD_LOCALITY.code,
+                       np.where(bad_setting, BAD_SETTING.code, np.where(bad_count, BAD_COUNT.code, ""))))
+    amount = np.where(bad_place | bad_setting, np.nan, amount)
+    out["locality_id"] = lids
+    out["pfs_setting"] = pfs_setting
+    out["amount"] = amount
+    out["revenue"] = np.where(bad_count, np.nan, round_cents(amount * np.where(bad_count, 0, cnt)))
+    out["reason"] = reasons.astype(str)
+    out["note"] = np.array(key_note, dtype=object)[keys].astype(str) if n else np.array([], dtype=str)
+    out["release"] = fs.release.id
+    return out
+
+
+__all__ = ["BAD_CODE", "BAD_COUNT", "BAD_LOCALITY", "BAD_SETTING", "price_volumes"]
