@@ -24,6 +24,7 @@ from .errors import (
     UnsupportedModifierError,
 )
 from .facade import FeeSchedule, load
+from .facility_claims import compare_sites_claims, reprice_asc, reprice_opps, summarise_sites
 from .reasons import Reason, explain
 from .reprice import reprice
 
@@ -53,5 +54,6 @@ __all__ = [
     "CMSFileError", "ChecksumError", "DownloadError", "FeeSchedule", "FileAccessError", "MissingFileError",
     "Reason", "ReleaseNotFoundError", "ReleaseUnavailableError", "RvucalcError", "UnknownCodeError",
     "UnknownLocalityError", "UnknownReasonError", "UnsupportedModifierError",
-    "__version__", "explain", "load", "reprice", "summarise_claims",
+    "__version__", "compare_sites_claims", "explain", "load", "reprice", "reprice_asc", "reprice_opps",
+    "summarise_claims", "summarise_sites",
 ]

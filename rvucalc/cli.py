@@ -60,11 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, default=300, help="rows shown in the terminal (default 300)")
 
     st = sub.add_parser("sites", parents=[place_options(county=False), rel, price, output_options()],
-                        help="office vs hospital outpatient vs ASC for one code",
+                        help="office vs hospital outpatient vs ASC for one code, or for each "
+                             "claim of a file (--claims)",
                         description="Example: rvucalc sites 20983 --zip 90012 --county 06037. --zip/--locality "
                                     "place the physician (PFS locality); --cbsa/--county the facility (wage "
                                     "index); --county alone places both.")
-    st.add_argument("code", help="HCPCS code, e.g. 20983")
+    st.add_argument("code", nargs="?", help="HCPCS code, e.g. 20983")
+    st.add_argument("--claims", help="claim lines (.csv, .parquet, .xlsx): price each claim in the "
+                    "three settings, with a book summary")
+    st.add_argument("-o", "--out", help="with --claims: write the comparison (.xlsx: summary, claims "
+                    "and line sheets; .csv/.parquet: one row per claim)")
     fac = st.add_argument_group("where the facility is (wage index)")
     fac.add_argument("--cbsa", help="CBSA of the facility, e.g. 31084")
     fac.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037; without --zip or "
@@ -218,6 +223,11 @@ def cmd_schedule(a: argparse.Namespace) -> int:
 
 
 def cmd_sites(a: argparse.Namespace) -> int:
+    if a.claims:
+        return _sites_claims(a)
+    if not a.code:
+        print("rvucalc sites: give a HCPCS code or --claims FILE", file=sys.stderr)
+        return 2
     fs = load_args(a)
     cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa,
                            county_fips=a.county,
@@ -229,6 +239,39 @@ def cmd_sites(a: argparse.Namespace) -> int:
         cmp.to_frame().to_csv(sys.stdout, index=False)
     else:
         emit(*cmp.render_items())
+    return 0
+
+
+def _sites_claims(a: argparse.Namespace) -> int:
+    """``rvucalc sites --claims claims.csv [-o sites.xlsx]``: each claim in the three settings."""
+    import pandas as pd
+
+    from .atomic import check_output
+    from .claims.contract import LINE
+    from .claims.io import read_claims, write_claims
+    from .facility_claims import compare_sites_claims, sites_workbook, summarise_sites
+
+    if a.out:
+        check_output(a.out, [a.claims])
+    lines = read_claims(a.claims).drop(columns=[LINE])
+    if "zip" not in lines.columns and "locality" not in lines.columns and (a.zip or a.locality):
+        lines = lines.assign(**({"zip": a.zip} if a.zip else {"locality": a.locality}))
+    per = compare_sites_claims(lines, pfs_releases=[a.release] if a.release else None,
+                               mirror=a.mirror, ipps_table2=a.ipps_table2,
+                               opps_wage_index=a.opps_wage_index if a.opps_wage_index is not None
+                               else a.wage_index, asc_wage_index=a.wage_index)
+    book = summarise_sites(per)
+    if a.out:
+        if str(a.out).lower().endswith((".xlsx", ".xlsm")):
+            sites_workbook(per, a.out)
+        else:
+            write_claims(per, a.out)
+    elif a.csv:
+        per.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", 60, "display.width", 160):
+            print(book.drop(columns=["label"]).to_string(index=False))
+    print(f"{len(per):,} claims compared" + (f" -> {a.out}" if a.out else ""), file=sys.stderr)
     return 0
 
 

@@ -26,6 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("input", help="claim lines: .csv, .parquet or .xlsx")
     p.add_argument("-o", "--out", help="output file: .csv, .parquet or .xlsx (default: CSV to stdout)")
     p.add_argument("--claims-out", help="also write per-claim totals to this file (.csv, .parquet, .xlsx)")
+    p.add_argument("--setting", choices=("pfs", "hopd", "asc"), default="pfs",
+                   help="pfs: physician fee schedule (default); hopd: hospital outpatient facility "
+                        "(OPPS); asc: ambulatory surgical center facility")
     p.add_argument("--sheet", default=0, help="Excel sheet name or index (default: the first)")
     p.add_argument("--release", action="append", help="use only this release id (repeatable), e.g. rvu26c")
     p.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             if target:
                 check_output(target, [args.input])
         lines = read_claims(args.input, sheet=args.sheet)
-        opts = pipeline.options("pfs", releases=args.release, mirror=args.mirror,
+        opts = pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
                                 sequestration=args.sequestration, dayfirst=getattr(args, "dayfirst", False))
         out = pipeline.price_frame(lines, opts)
         if args.out:

@@ -123,7 +123,7 @@ def test_diff_to_excel(fs25, fs26, tmp_path):
     d = diff(fs25, fs26, codes=["20983", "20982", "0988T"])
     wb = load_workbook(to_excel(d, tmp_path / "diff.xlsx"))
     s = wb["Summary"]
-    assert [c.value for c in s[3]] == ["change", "national"]
+    assert [c.value for c in s[3]] == ["change", "national (count)"]  # each figure says what it is
     counts = {s.cell(r, 1).value: s.cell(r, 2).value for r in range(4, s.max_row + 1)}
     assert counts == {"changed": 2, "added": 1}
     det = wb["Detail"]
@@ -131,7 +131,8 @@ def test_diff_to_excel(fs25, fs26, tmp_path):
     j = hdr.index("nonfacility_pct") + 1
     rows = {det.cell(r, 1).value: r for r in range(2, det.max_row + 1)}
     assert list(rows) == ["0988T", "20982", "20983"]  # sorted by code
-    assert det.cell(rows["20983"], j).value == 4.33
-    assert det.cell(rows["20983"], j).number_format == '0.00"%"'
+    # a percentage is stored as a fraction under a percent format: (4905.92 - 4702.21) / 4702.21 = 4.33%
+    assert det.cell(rows["20983"], j).value == 0.0433
+    assert det.cell(rows["20983"], j).number_format == "0.00%"
     files = [c.value for c in wb["Provenance"]["D"]]
     assert "PPRRVU2025_Oct.csv" in files and "PPRRVU2026_Jul_nonQPP.csv" in files

@@ -37,7 +37,7 @@ def test_compare_out_xlsx(tmp_path, fs26):
     assert set(det["state"].dropna()) == {"CA"}
     nat = det[(det["hcpcs"] == "20983") & (det["locality_id"] == "national")]
     assert nat["nonfacility"].iloc[0] == 4905.92  # 146.88 x 33.4009, half up
-    assert len(wb["Summary"]._charts) == 1
+    assert len(wb["Summary"]._charts) == 2  # one per code with an amount: 20983, 77013-26
 
 
 def test_compare_terminal_and_json(fs26):

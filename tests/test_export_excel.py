@@ -13,6 +13,7 @@ import zipfile
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils.escape import unescape
 
 import rvucalc
 from rvucalc import export
@@ -102,18 +103,36 @@ def test_workbook_sheets_values_formats(rates):
     assert det.cell(2, dh.index("hcpcs") + 1).value == "20983"  # codes stay text
 
 
+def _text(title) -> str:
+    """The text of a chart or axis title read back by openpyxl."""
+    return "".join(r.t for p in title.tx.rich.p for r in (p.r or []))
+
+
 def test_chart(rates):
-    _, _, wb = rates
+    df, _, wb = rates
     ws = wb["Summary"]
-    assert len(ws._charts) == 1
+    hdr = [c.value for c in ws[3]]
+    # one chart per code with an amount, so each code has its own dollar axis: 20983 and 77013-26
+    # (77013 without a modifier is status C and 77013-TC has no amount in the 2026 file: no chart)
+    assert len(ws._charts) == 2
     ch = ws._charts[0]
     assert ch.tagname == "barChart"
-    hdr = [c.value for c in ws[3]]
-    assert len(ch.series) == len(hdr) - 3  # one series per code x setting column
-    # first series: the 20983 office column, rows 4.. (row 3 holds its title)
-    assert ch.series[0].val.numRef.f == f"'Summary'!$D$4:$D${ws.max_row}"
-    assert ch.series[0].tx.strRef.f == "'Summary'!D3"
     assert ch.type == "bar"  # many localities: horizontal bars
+    assert len(ch.series) == 2  # office (non-facility) and facility
+    # first series: the 20983 office column, rows 4.. (row 3 holds its title)
+    assert hdr[3] == "20983 nonfacility"
+    assert ch.series[0].val.numRef.f == f"'Summary'!$D$4:$D${ws.max_row}"
+    assert [s.tx.v for s in ch.series] == ["Office (non-facility)", "Facility"]  # the code is in the title
+    assert ch.series[0].cat.strRef.f == f"'Summary'!$C$4:$C${ws.max_row}"  # locality names
+    assert ch.series[1].val.numRef.f == f"'Summary'!$E$4:$E${ws.max_row}"
+    desc = df.loc[df.hcpcs == "20983", "description"].iloc[0]
+    assert _text(ch.title) == f"20983: {desc}"
+    assert _text(ch.y_axis.title) == "Allowed amount ($)"  # the value axis says what is plotted
+    assert _text(ch.x_axis.title) == "Locality"
+    pc = ws._charts[1]
+    assert _text(pc.title).startswith("77013 26: ")
+    assert hdr[7:9] == ["77013 26 nonfacility", "77013 26 facility"]
+    assert [s.val.numRef.f.split("!")[1][:3] for s in pc.series] == ["$H$", "$I$"]
 
 
 def test_provenance_sheet(rates):
@@ -152,8 +171,8 @@ def test_hostile_text_stays_text(tmp_path):
         want = HOSTILE if name != "description" else list(reversed(HOSTILE))
         if name == "cat":
             want = list(df["cat"].astype(str))
-        want = [w.replace("\r", "\n") for w in want]  # XML stores a CR in text as a line feed
-        assert got == want
+        # control characters are stored as _xHHHH_ escapes, which Excel decodes (openpyxl does not)
+        assert [unescape(v) for v in got] == want
         for r in range(2, 2 + len(HOSTILE)):
             assert det.cell(r, j).data_type == "s"
     for ws in wb.worksheets:

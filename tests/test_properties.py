@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rvucalc.calc.asc import PAYMENT_INDICATORS, asc_payment
@@ -230,7 +230,11 @@ def test_pfs_nonnegative_and_linear_in_cf(data: st.DataObject, cf: float, k: flo
     a = price_matrix(rv, g, cf)
     b = price_matrix(rv, g, cf * k)
     for s in ("nonfacility", "facility"):
-        assert (a.amount[s] >= 0).all()
+        # a row with no RVUs in a setting is carrier priced: no amount, with its reason
+        none = (rv[["work_rvu", f"pe_{s}", "mp_rvu"]] == 0).all(axis=1).to_numpy()
+        assert (np.isnan(a.amount[s]).all(axis=1) == none).all()
+        assert (a.reason[s][none] == "PFS_NO_RVUS_SHOWN").all()
+        assert (a.amount[s][~none] >= 0).all()
         # each amount is rounded once, so each side is within half a cent of the exact value
         np.testing.assert_allclose(b.amount[s], k * a.amount[s], rtol=0, atol=0.005 * (1 + k) + 1e-6)
 
@@ -246,7 +250,8 @@ def test_pfs_weakly_increasing_in_each_gpci(data: st.DataObject, cf: float, whic
     lo = price_matrix(rv, _gpci([tuple(base)]), cf)
     hi = price_matrix(rv, _gpci([tuple(up)]), cf)
     for s in ("nonfacility", "facility"):
-        assert (hi.amount[s] >= lo.amount[s]).all()
+        assert not (hi.amount[s] < lo.amount[s]).any()  # NaN (no RVUs) on both sides
+        np.testing.assert_array_equal(np.isnan(hi.amount[s]), np.isnan(lo.amount[s]))
 
 
 @SETTINGS
@@ -329,16 +334,19 @@ def test_asc_monotone_in_wage_index(rates: list[float], w1: float, w2: float, pi
 
 
 @SETTINGS
-@given(weights=st.lists(st.floats(min_value=0, max_value=500), min_size=1, max_size=8),
+@given(rates=st.lists(rate_v, min_size=1, max_size=8),
        cf=st.floats(min_value=10, max_value=100), k=st.floats(min_value=0.5, max_value=3),
        wi=wi_v, pi=st.sampled_from([p.code for p in PAYMENT_INDICATORS.values() if p.cf_based]))
-def test_asc_linear_in_conversion_factor(weights: list[float], cf: float, k: float, wi: float, pi: str) -> None:
-    assume(all(np.isfinite(weights)))
-    aa = _aa([0.0] * len(weights), weights, [pi] * len(weights))
-    a = asc_payment(aa, wi, conversion_factor=cf)
-    b = asc_payment(aa, wi, conversion_factor=cf * k)
+def test_asc_linear_in_conversion_factor(rates: list[float], cf: float, k: float, wi: float, pi: str) -> None:
+    # a what-if CF scales the file's rate by CF / the release's CF (issue 9: the file's rate,
+    # not weight x CF, is the base); the release's own CF gives the file's rate back
+    rates = [float(np.floor(r * 100 + 0.5) / 100) for r in rates]  # CMS prints cents
+    aa = _aa(rates, [1.0] * len(rates), [pi] * len(rates))
+    a = asc_payment(aa, wi, conversion_factor=cf, release_conversion_factor=cf)
+    b = asc_payment(aa, wi, conversion_factor=cf * k, release_conversion_factor=cf)
     assert (a["payment"] >= 0).all()
-    # the rate (weight x CF) and the payment are each rounded to the cent
+    np.testing.assert_array_equal(a["national_rate"], rates)
+    # the rate (file rate x k) and the payment are each rounded to the cent
     factor = 0.5 * wi + 0.5
     tol = (0.005 * factor + 0.005) * (1 + k) + 1e-6
     np.testing.assert_allclose(b["payment"], k * a["payment"], rtol=0, atol=tol)

@@ -12,7 +12,9 @@ repricer's misses to be exactly that list. In RVU26C they are (code ×
 setting, same in every locality): 819 codes with TC and global NA in the
 facility setting (the hospital bills the technical component), 98 with TC and
 global carrier-priced (status C) under a payable -26, 118 carrier-priced
-throughout, 72 status R codes NA in facilities, non-covered (N), invalid (I)
+throughout, 72 status R codes NA in facilities (or with no RVUs), 62 status R
+codes with no RVUs in the office (carrier priced: "if no RVUs are shown, the
+service is carrier priced"; they used to come out as $0.00 + $0.00 = $0.00), non-covered (N), invalid (I)
 and bundled (B) codes, and 2 codes whose TC row is bundled (status B) under a
 payable global.
 """
@@ -55,7 +57,10 @@ def test_global_equals_pc_plus_tc_everywhere(fs26):
     for setting, na_col in ((0, "na_nonfacility"), (1, "na_facility")):
         for mod in ("26", "TC", ""):
             r = rows.xs(mod, level="modifier").loc[codes]
-            unpayable[(setting, mod)] = (~r["status"].isin(list(PAYABLE_STATUS)) | (r[na_col] == "NA")).to_numpy()
+            pe = r["pe_nonfacility" if setting == 0 else "pe_facility"]
+            no_rvus = (r["work_rvu"] == 0) & (pe == 0) & (r["mp_rvu"] == 0)  # carrier priced
+            unpayable[(setting, mod)] = (~r["status"].isin(list(PAYABLE_STATUS)) | (r[na_col] == "NA")
+                                         | no_rvus).to_numpy()
     expected_miss = np.zeros(k, dtype=bool)
     for mod in ("26", "TC", ""):
         for setting in (0, 1):
@@ -68,7 +73,7 @@ def test_global_equals_pc_plus_tc_everywhere(fs26):
     # TC and global rows carry the facility NA indicator
     assert kinds.to_dict() == {
         "A/A/A facility": 819, "C/C/C office": 118, "C/C/C facility": 118, "A/C/C office": 98,
-        "A/C/C facility": 98, "R/R/R facility": 72, "N/N/N office": 7, "N/N/N facility": 7,
+        "A/C/C facility": 98, "R/R/R facility": 72, "R/R/R office": 62, "N/N/N office": 7, "N/N/N facility": 7,
         "I/I/I office": 2, "I/I/I facility": 2, "A/B/A office": 2, "A/B/A facility": 2,
         "B/B/B office": 1, "B/B/B facility": 1,
     }

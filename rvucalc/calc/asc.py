@@ -4,10 +4,13 @@ Pure vectorised functions over the tables of :mod:`rvucalc.iotools.asc`.
 
 Rules and where they come from:
 
-* National rate. Addenda AA/BB give each code's national payment rate; for the
-  indicators whose rate is a relative weight times the ASC conversion factor
-  (42 CFR 416.171), a what-if conversion factor re-prices the rate as
-  weight x CF. Otherwise the file's rate is used as CMS shipped it.
+* National rate. Addenda AA/BB give each code's national payment rate, used as
+  CMS shipped it. For the indicators whose rate derives from the ASC conversion
+  factor (relative weight x CF, 42 CFR 416.171), a what-if conversion factor
+  scales the file's rate by CF / the release's own CF. The file's rate, not
+  weight x CF, is the base: CMS's rate is not always weight x CF (e.g. 0973T
+  and 0981T in July 2025: $214.39 and $12,304.24 against weights 1.0843 and
+  31.7872), so passing the release's own CF gives back exactly the file's rates.
 * Conversion factor: the annual OPPS/ASC final rule; a reduced factor applies
   to ASCs that fail the ASC Quality Reporting (ASCQR) program (42 CFR
   416.160(a)(1), 416.171: 2.0 percentage points off the update).
@@ -256,11 +259,24 @@ def _per_row(value: float | ArrayLike | str, df: pd.DataFrame, what: str) -> np.
     return arr
 
 
+def _release_cf(aa: pd.DataFrame, given: float | None) -> float:
+    """The CF behind the file's rates: *given*, else that of the addendum's year."""
+    if given is not None:
+        return float(given)
+    quarter = str(aa.attrs.get("quarter") or "")
+    if quarter[:4].isdigit() and int(quarter[:4]) in _CF:
+        return asc_conversion_factor(int(quarter[:4])).value
+    raise ValueError("a what-if ASC conversion factor needs the release's own CF to scale the "
+                     "file's rates: pass release_conversion_factor= (or an addendum read by "
+                     "rvucalc.iotools.asc, whose quarter names the year)")
+
+
 def asc_payment(
     aa: pd.DataFrame,
     wage_index: float | ArrayLike | str,
     *,
     conversion_factor: float | None = None,
+    release_conversion_factor: float | None = None,
     labor_share: float = ASC_LABOR_SHARE,
 ) -> pd.DataFrame:
     """Price ASC addendum rows: national rate, wage-adjusted payment, Medicare and beneficiary shares.
@@ -276,10 +292,15 @@ def asc_payment(
         or the name of a column of *aa*.
     conversion_factor : float, optional
         A what-if ASC conversion factor. ``None`` (default) uses the file's
-        rates. When given, rows whose indicator is weight-based (A2, D2, G2,
-        J8, P2, R2, S2, Z2) are re-priced as weight x CF, rounded to cents as
-        CMS publishes rates; other rates (K2 and H2 OPPS-based, P3 and Z3
-        MPFS-based) stay as in the file.
+        rates. When given, rows whose indicator is CF-based (A2, D2, G2, J8,
+        P2, R2, S2, Z2) get the file's rate x conversion_factor /
+        release_conversion_factor, rounded to cents; other rates (K2 and H2
+        OPPS-based, P3 and Z3 MPFS-based) stay as in the file.
+    release_conversion_factor : float, optional
+        The ASC conversion factor the file's rates were computed with; default
+        that of the addendum's year (``aa.attrs["quarter"]``, see
+        :func:`asc_conversion_factor`). A what-if CF with neither raises
+        ValueError rather than guess.
     labor_share : float
         Labor-related share, 0.50 for ASCs (42 CFR 416.172).
 
@@ -313,10 +334,10 @@ def asc_payment(
     wage_adj = look["wage_adjusted"].fillna(False).to_numpy(dtype=bool)
 
     rate = pd.to_numeric(out["payment_rate"], errors="coerce").to_numpy(dtype="float64")
-    weight = pd.to_numeric(out["relative_weight"], errors="coerce").to_numpy(dtype="float64")
     if conversion_factor is not None:
-        reprice = cf_based & ~np.isnan(weight)
-        rate = np.where(reprice, _cents(weight * float(conversion_factor)), rate)
+        rel_cf = _release_cf(aa, release_conversion_factor)
+        scale = float(conversion_factor) / rel_cf
+        rate = np.where(cf_based, _cents(rate * scale), rate) if scale != 1.0 else rate
     wi = _per_row(wage_index, out, "wage_index")
 
     reason_col = np.where(known.to_numpy(), look["reason"].fillna("").to_numpy(dtype=object),
@@ -361,6 +382,7 @@ def asc_price_codes(
     wage_index: float | ArrayLike,
     *,
     conversion_factor: float | None = None,
+    release_conversion_factor: float | None = None,
     labor_share: float = ASC_LABOR_SHARE,
 ) -> pd.DataFrame:
     """Price HCPCS *codes*, in their order, against an AA and/or BB table.
@@ -369,12 +391,14 @@ def asc_price_codes(
     back with reason ``ASC_NOT_COVERED`` and NaN amounts; the other columns
     are those of :func:`asc_payment`.
     """
+    if conversion_factor is not None:
+        release_conversion_factor = _release_cf(addenda, release_conversion_factor)
     want = pd.DataFrame({"hcpcs": pd.Series(list(codes), dtype=object).astype(str)
                          .str.strip().str.upper()})
     merged = want.merge(addenda.drop_duplicates("hcpcs"), on="hcpcs", how="left", indicator=True)
     covered = merged.pop("_merge").eq("both").to_numpy()
     out = asc_payment(merged, wage_index, conversion_factor=conversion_factor,
-                      labor_share=labor_share)
+                      release_conversion_factor=release_conversion_factor, labor_share=labor_share)
     out["reason"] = np.where(covered, out["reason"], NOT_COVERED.code).astype(object)
     return out
 

@@ -130,7 +130,8 @@ def device_credit(fb: np.ndarray, fc: np.ndarray, device_intensive: np.ndarray,
 
 
 def multiple_procedure_factor(session: np.ndarray, subject: np.ndarray, amount: np.ndarray,
-                              units: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                              units: np.ndarray, line: np.ndarray, n_sessions: int | None = None
+                              ) -> tuple[np.ndarray, np.ndarray]:
     """ASC multiple procedure discount (42 CFR 416.172; Pub. 100-04 ch. 14 s. 40.5).
 
     Among the *subject* lines of each *session*, ranked by *amount* per unit (highest first,
@@ -138,4 +139,4 @@ def multiple_procedure_factor(session: np.ndarray, subject: np.ndarray, amount: 
     unit and line at 50%. Returns ``(factor, rank)`` as
     :func:`rvucalc.calc.groups.first_full_rest_half`.
     """
-    return first_full_rest_half(session, subject, amount, units, line, 0.5)
+    return first_full_rest_half(session, subject, amount, units, line, 0.5, n_sessions)

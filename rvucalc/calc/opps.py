@@ -11,27 +11,35 @@ Rules implemented, and where they come from
   419.43(a) applies the same adjustment to the national beneficiary copayment.
   Drugs and biologicals with status indicator G, K or K1 are paid at national
   ASP-based amounts and are *not* wage adjusted (set ``wage_adjust_si`` to change).
-* **Copayment** (42 CFR 419.41; Social Security Act §1833(t)(8)):
+* **Copayment** (42 CFR 419.40(b), 419.41, 419.43(a); Social Security Act §1833(t)(8)):
   the unadjusted copayment is the larger of Addendum B's *National Unadjusted
-  Copayment* and its *Minimum Unadjusted Copayment* (§1833(t)(8)(C)(ii): the
-  copayment may not be less than 20% of the APC payment rate; CMS prints the
-  minimum as 20% of the rate rounded up to the cent, ``$0.00`` for preventive
-  services whose coinsurance is waived, and ``.`` for the national copayment
-  where it equals the minimum). If neither is printed, 20% of the rate is used. For Part B rebatable drugs with an *IRA Coinsurance percentage*
-  (inflation-adjusted coinsurance, §1833(t)(8)(F) as added by the Inflation
-  Reduction Act) the copayment is that percentage of the rate; where CMS prints
-  an *Adjusted Beneficiary Copayment* below the inpatient deductible for such a
-  row, CMS's own figure is used (it is computed from the unrounded percentage).
-  Where CMS prints the inpatient deductible itself as the *Adjusted Beneficiary
-  Copayment* ("Copayments capped at inpatient deductible"), the unadjusted
-  copayment is taken to be at least that deductible (CMS does not print the
-  uncapped figure, so in areas with a wage index below 1 the copayment of such a
-  row may be understated).
-  The wage-adjusted copayment is then capped at the **inpatient hospital
-  deductible** for the year (42 CFR 419.41(c)(4)(i)): $1,632 (2024), $1,676
-  (2025), $1,736 (2026). Status indicators H, H1, L and F carry no OPPS
-  copayment. The Part B deductible is not applied (these are per-service
-  amounts, not a claim).
+  Copayment* and its *Minimum Unadjusted Copayment*: 419.40(b)(1) defines the
+  coinsurance percentage as "the greater of ... the ratio of the APC group
+  unadjusted copayment amount to the annual APC group payment rate, or 20
+  percent"; CMS prints the minimum as 20% of the rate rounded up to the cent,
+  ``$0.00`` for preventive services whose coinsurance is waived, and ``.`` for
+  the national copayment where it equals the minimum. If neither is printed, 20%
+  of the rate is used. For Part B rebatable drugs with an *IRA Coinsurance
+  percentage* (inflation-adjusted coinsurance, §1833(t)(8)(F) as added by the
+  Inflation Reduction Act; 42 CFR 419.41(e), 427.201) the copayment is that
+  percentage of the rate; where CMS prints an *Adjusted Beneficiary Copayment*
+  below the inpatient deductible for such a row, CMS's own figure is used (it is
+  computed from the unrounded percentage).
+  The unadjusted copayment is wage adjusted like the payment (419.43(a): the wage
+  adjustment factor applies to "the portion of the APC payment and national
+  beneficiary copayment amount attributable to labor-related costs") and then
+  **capped** at the inpatient hospital deductible for the year
+  (§1833(t)(8)(C)(i); 42 CFR 419.41(c)(4)): $1,632 (2024), $1,676 (2025),
+  $1,736 (2026). The cap only ever lowers a copayment; it never raises one.
+  Addendum B prints the deductible as the *Adjusted Beneficiary Copayment* of
+  rows whose wage-adjusted copayment can reach it somewhere ("Copayments capped
+  at inpatient deductible of $1,676.00."), including 17 CY2025 rows whose
+  unadjusted copayment is below it (APC 5222, e.g. 33210: rate $8,275.98,
+  minimum copayment $1,655.20, so $1,655.20 at wage index 1.0 and $1,676.00 only
+  where 1,655.20 x (0.6 x wage index + 0.4) exceeds it). That printed figure is
+  therefore never used as the copayment of a non-IRA row.
+  Status indicators H, H1, L and F carry no OPPS copayment. The Part B
+  deductible is not applied (these are per-service amounts, not a claim).
 * **Medicare's share** = wage-adjusted payment − beneficiary copayment, both
   rounded, so the three amounts add up to the cent.
 * **Multiple procedure discount** (status indicator T; Medicare Claims Processing
@@ -80,8 +88,8 @@ LABOR_SHARE = 0.60
 
 #: Medicare Part A inpatient hospital deductible by calendar year (CMS's annual
 #: Part A premium/deductible notices); caps the OPPS copayment per service
-#: (42 CFR 419.41(c)(4)(i)). Addendum B's Note column states the same figure
-#: ("Copayments capped at inpatient deductible of $1,676.00.").
+#: (Social Security Act §1833(t)(8)(C)(i); 42 CFR 419.41(c)(4)). Addendum B's Note column
+#: states the same figure ("Copayments capped at inpatient deductible of $1,676.00.").
 INPATIENT_DEDUCTIBLE: dict[int, float] = {2024: 1632.0, 2025: 1676.0, 2026: 1736.0}
 
 #: Status indicators paid at national drug amounts, not wage adjusted.
@@ -351,9 +359,8 @@ def opps_payment(
     base = base.mask(has_ira, rate * ira / 100.0)
     use_cms = has_ira & cms_adj.notna() & (cms_adj < deductible - 0.005)
     base = base.mask(use_cms, cms_adj)
-    # CMS printed the deductible as the adjusted copayment: the unadjusted one is at least that.
-    at_cap = cms_adj.notna() & (cms_adj >= deductible - 0.005)
-    base = base.mask(at_cap, np.fmax(base, cms_adj))
+    # A printed deductible ("Copayments capped at inpatient deductible") is a cap, applied
+    # below to the wage-adjusted copayment; it never raises the copayment (42 CFR 419.41(c)(4)).
     base = base.mask(si.isin(NO_COPAY_SI), 0.0)
 
     pay_raw = rate * factor

@@ -67,6 +67,23 @@ NA_REASONS: dict[str, Reason] = {
 }
 NO_RVU = reason("PFS_NO_RVU", "no amount: an RVU this setting needs is blank in the file",
                 "CMS RVU file documentation, payment amount formula")
+#: Status R (restricted coverage) with no RVUs: "if no RVUs are shown, the service is carrier
+#: priced" (RVU file documentation, Attachment A, status code R). CMS prints 0.00 for them.
+STATUS_R_CARRIER = reason(
+    "PFS_STATUS_R_CARRIER",
+    "carrier-priced: restricted-coverage service (status R) with no RVUs in the file, so the MAC "
+    "sets the payment case by case",
+    _RULE + " R: restricted coverage; if no RVUs are shown, the service is carrier priced")
+#: A payable status (A, T) whose RVUs for a setting are all zero: the same CMS sentence applies.
+NO_RVUS_SHOWN = reason(
+    "PFS_NO_RVUS_SHOWN",
+    "carrier-priced: the file shows no RVUs for this service in this setting, so there is no fee "
+    "schedule amount (the MAC sets the payment)",
+    "CMS RVU file documentation: if no RVUs are shown, the service is carrier priced")
+NOT_USED_FOR_MEDICARE = reason(
+    "PFS_NOT_USED_FOR_MEDICARE",
+    "the file shows RVUs for this code but flags them as not used for Medicare payment",
+    "CMS RVU file documentation, 'Not used for Medicare payment' indicator")
 OPPS_CAP = reason("PFS_OPPS_CAP", "paid at the OPPS-based cap, lower than the fee schedule amount",
                   "Deficit Reduction Act of 2005 s.5102(b); CMS RVU file documentation, OPPS payment amount")
 
@@ -82,13 +99,45 @@ def status_reason_codes(status: pd.Series) -> np.ndarray:
     return table[codes]  # code -1 (missing status) takes the last entry
 
 
+def _no_rvus(rvus: pd.DataFrame, setting: str) -> np.ndarray:
+    """True where work, the setting's PE and MP RVUs are all zero or blank ("no RVUs shown")."""
+    cols = ("work_rvu", f"pe_{setting}", "mp_rvu")
+    vals = np.stack([rvus[c].to_numpy(dtype=float) for c in cols])
+    return np.all(np.nan_to_num(vals, nan=0.0) == 0.0, axis=0)
+
+
 def reason_codes(rvus: pd.DataFrame, setting: str, status_codes: np.ndarray | None = None) -> np.ndarray:
-    """Reason code per row of *rvus* for *setting*: status first, then NA."""
+    """Reason code per row of *rvus* for *setting*.
+
+    In order: the status (not A, R or T); a payable row flagged "not used for
+    Medicare payment"; a payable row with no RVUs for the setting (work, PE and
+    MP all 0 or blank: carrier priced, RVU file documentation; status R gets
+    ``PFS_STATUS_R_CARRIER``, A and T ``PFS_NO_RVUS_SHOWN``); then the NA
+    indicator of the setting.
+    """
     out = (status_reason_codes(rvus["status"]) if status_codes is None else status_codes).copy()
+    if "not_used_for_medicare" in rvus:
+        flag = rvus["not_used_for_medicare"].fillna("").astype(str).str.strip().to_numpy() != ""
+        out[flag & (out == "")] = NOT_USED_FOR_MEDICARE.code
+    none = _no_rvus(rvus, setting) & (out == "")
+    is_r = rvus["status"].astype(str).to_numpy() == "R"
+    out[none & is_r] = STATUS_R_CARRIER.code
+    out[none & ~is_r] = NO_RVUS_SHOWN.code
     na_col = "na_nonfacility" if setting == "nonfacility" else "na_facility"
     na = (rvus[na_col].astype(str).to_numpy() == "NA") & (out == "")
     out[na] = NA_REASONS[setting].code
     return out
+
+
+#: Reasons beyond status and NA that leave a row with no amount (claim repricing refuses them).
+EXTRA_REFUSING: tuple[Reason, ...] = (STATUS_R_CARRIER, NO_RVUS_SHOWN, NOT_USED_FOR_MEDICARE, NO_RVU)
+
+#: Reason codes that leave a row with no fee schedule amount (the status codes, NA
+#: settings, no RVUs / carrier priced, not used for Medicare, blank RVUs).
+NO_AMOUNT_CODES: frozenset[str] = frozenset(
+    {r.code for r in STATUS_REASONS.values()} | {STATUS_OTHER.code}
+    | {r.code for r in NA_REASONS.values()}
+    | {STATUS_R_CARRIER.code, NO_RVUS_SHOWN.code, NOT_USED_FOR_MEDICARE.code, NO_RVU.code})
 
 
 def cap_work_rvu(rvus: pd.DataFrame) -> np.ndarray:

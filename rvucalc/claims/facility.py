@@ -32,14 +32,16 @@ from ..calc import opps as opps_calc
 from ..calc import opps_claims as OR
 from ..calc.money import claim_cents, line_cents
 from ..reasons import reason
+from .lines import ReasonBits
 
 __all__ = [
     "LINE_STATUS", "OPPS_COLUMNS", "ASC_COLUMNS", "OppsTable", "AscTable", "prepare_opps",
-    "prepare_asc", "price_opps", "price_asc", "ReasonSet",
+    "prepare_asc", "price_opps", "price_asc", "opps_lookup", "opps_rules", "asc_lookup",
+    "asc_rules",
 ]
 
 #: Outcome of a line: paid as billed, paid at a reduced share, packaged (no separate payment,
-#: 0.00), or not paid (no amount, with the reason).
+#: 0.00), or not paid (no amount, with the reason). ``payable`` is True for the first three.
 LINE_STATUS = ("paid", "discounted", "packaged", "not paid")
 PAID, DISCOUNTED, PACKAGED, NOT_PAID = range(4)
 
@@ -55,50 +57,14 @@ LINE_REFUSED = reason("FACILITY_LINE_NOT_PRICED", "The line could not be read (s
                       "reasons), so no facility amount is computed", "claim line input")
 
 #: Columns :func:`price_opps` returns, in order.
-OPPS_COLUMNS = ("status_indicator", "apc", "line_status", "paid_units", "discount_factor",
-                "wage_index", "facility_payment", "beneficiary_copay", "medicare_payment",
+OPPS_COLUMNS = ("status_indicator", "apc", "line_status", "payable", "paid_units", "discount_factor",
+                "facility_wage_index", "facility_payment", "beneficiary_copay", "medicare_payment",
                 "claim_total", "reason")
 #: Columns :func:`price_asc` returns, in order.
-ASC_COLUMNS = ("payment_indicator", "line_status", "paid_units", "discount_factor", "wage_index",
+ASC_COLUMNS = ("payment_indicator", "line_status", "payable", "paid_units", "discount_factor",
+               "facility_wage_index",
                "facility_payment", "beneficiary_copay", "medicare_payment", "claim_total",
                "reason")
-
-
-class ReasonSet:
-    """Reason codes per line as bits of a uint64, turned into ``"A|B"`` text once at the end."""
-
-    def __init__(self, n: int) -> None:
-        self.bits = np.zeros(n, dtype=np.uint64)
-        self.codes: list[str] = []
-
-    def add(self, code: str, mask: np.ndarray) -> None:
-        if not mask.any():
-            return
-        self.bits[mask] |= self._bit(code)
-
-    def _bit(self, code: str) -> np.uint64:
-        if code not in self.codes:
-            if len(self.codes) >= 64:
-                raise RuntimeError("more than 64 distinct reason codes in one chunk")
-            self.codes.append(code)
-        return np.uint64(1) << np.uint64(self.codes.index(code))
-
-    def add_ids(self, ids: np.ndarray, labels: list[str], mask: np.ndarray) -> None:
-        """Add each masked line's own code: *ids* index *labels* (-1 or ``""``: none)."""
-        present = np.unique(ids[mask])
-        lut = np.zeros(len(labels) + 1, dtype=np.uint64)  # last: the -1 sentinel
-        for k in present:  # distinct codes, not lines
-            if k >= 0 and labels[k]:
-                lut[k] = self._bit(labels[k])
-        self.bits |= np.where(mask, lut[ids], np.uint64(0))
-
-    def categorical(self) -> pd.Categorical:
-        inv, uniq = pd.factorize(self.bits)
-        text = ["|".join(c for j, c in enumerate(self.codes) if int(u) >> j & 1) for u in uniq]
-        cats = list(dict.fromkeys(text))
-        remap = np.array([cats.index(t) for t in text], dtype=np.int64)
-        return pd.Categorical.from_codes(remap[inv] if len(inv) else inv,
-                                         categories=pd.Index(cats or [""], dtype=object))
 
 
 def _cat(codes: np.ndarray, labels: tuple[str, ...] | list[str]) -> pd.Categorical:
@@ -203,97 +169,164 @@ def code_index(table_hcpcs: pd.Index, hcpcs: pd.Series | np.ndarray) -> np.ndarr
     return at[codes]
 
 
-def price_opps(table: OppsTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
-               code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
+@dataclass
+class OppsLines:
+    """Per-line lookups from the prepared Addendum B tables (the lookup stage's output)."""
+
+    known: np.ndarray  # the code is in the line's Addendum B
+    si: np.ndarray  # int16, -1 none
+    apc: np.ndarray  # int64 id into apc_labels, -1 none
+    apc_labels: list[str]
+    rate: np.ndarray
+    copay: np.ndarray
+    wage_adjusted: np.ndarray
+    own_payment: np.ndarray  # the code has an OPPS payment of its own (no SI/rate reason)
+    exclusion: np.ndarray
+    deductible: np.ndarray  # the inpatient deductible of the line's release year
+
+
+def opps_lines(n: int) -> OppsLines:
+    """Empty per-line lookups (every line: code not listed)."""
+    return OppsLines(known=np.zeros(n, dtype=bool), si=np.full(n, -1, dtype=np.int16),
+                     apc=np.full(n, -1, dtype=np.int64), apc_labels=[], rate=np.full(n, np.nan),
+                     copay=np.full(n, np.nan), wage_adjusted=np.zeros(n, dtype=bool),
+                     own_payment=np.zeros(n, dtype=bool), exclusion=np.full(n, -1, dtype=np.int8),
+                     deductible=np.full(n, np.nan))
+
+
+def _add_ids(rb: ReasonBits, ids: np.ndarray, labels: list[str], idx: np.ndarray) -> None:
+    """Add, for each line of *idx*, the reason code ``labels[id]`` (id -1: none)."""
+    present = np.unique(ids)
+    lut = np.zeros(len(labels) + 1, dtype=np.uint64)  # last: the -1 sentinel
+    for k in present:  # distinct codes, not lines
+        if k >= 0 and labels[k]:
+            lut[k] = rb.bit(labels[k])
+    rb.bits[idx] |= lut[ids]
+
+
+def opps_lookup(out: OppsLines, table: OppsTable, code: np.ndarray, idx: np.ndarray,
+                rb: ReasonBits) -> None:
+    """Lookup stage: fill *out* at lines *idx* from *table* (*code*: row per line of *idx*)."""
+    known = code >= 0
+    out.known[idx] = known
+    out.si[idx] = table.si[code]
+    off = len(out.apc_labels)
+    out.apc_labels.extend(table.apc_labels)
+    a = table.apc[code]
+    out.apc[idx] = np.where(a >= 0, a + off, -1)
+    out.rate[idx] = table.rate[code]
+    out.copay[idx] = table.copay[code]
+    out.wage_adjusted[idx] = table.wage_adjusted[code]
+    rid = table.reason[code]
+    out.own_payment[idx] = known & (rid < 0)
+    out.exclusion[idx] = table.exclusion[code]
+    out.deductible[idx] = table.deductible
+    _add_ids(rb, rid, table.reason_labels, idx)
+    rb.add(OPPS_NOT_LISTED.code, ~known, idx)
+
+
+def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
+               units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
                modifiers: dict[str, np.ndarray] | None = None,
                refused: np.ndarray | None = None) -> dict[str, object]:
-    """Price OPPS claim lines (hospital outpatient, bill type 13x) with the claim rules.
+    """Line rules, claim rules and money for OPPS lines (:mod:`rvucalc.calc.opps_claims`).
 
     *claim*: dense claim keys ``0..C-1`` (the scope of packaging and J1, Addendum D1 "same
     claim"); *session*: dense claim x date keys (the scope of the T discount); *line*: input
-    line numbers (ties); *code*: row in *table* (:func:`code_index`); *units* (> 0);
-    *wage_index*: the hospital's wage index per line; *refused*: lines already refused by
-    normalisation (no amount); *modifiers*: boolean arrays by modifier (``"73"``, ``"52"``,
-    ``"74"`` are flagged, not applied). Returns :data:`OPPS_COLUMNS` as arrays.
+    line numbers (ties); *units* (> 0); *wage_index*: the hospital's wage index per line;
+    *refused*: lines that cannot be priced (bad input, no release); *modifiers*: boolean
+    arrays by modifier (``"73"``, ``"52"``, ``"74"`` are flagged, not applied). Returns
+    :data:`OPPS_COLUMNS` as arrays (``reason`` from *rb*).
     """
-    n = len(code)
+    n = len(claim)
     claim = np.asarray(claim, dtype=np.int64)
+    session = np.asarray(session, dtype=np.int64)
+    line = np.asarray(line, dtype=np.int64)
     n_claims = int(claim.max()) + 1 if n else 0
+    n_sessions = int(session.max()) + 1 if n else 0
     units = np.asarray(units, dtype=float)
     wi = np.asarray(wage_index, dtype=float)
     refused = np.zeros(n, dtype=bool) if refused is None else np.asarray(refused, dtype=bool)
-    rs = ReasonSet(n)
-    known = code >= 0
-    rs.add(OPPS_NOT_LISTED.code, ~known & ~refused)
-    rs.add(LINE_REFUSED.code, refused)
-    si = np.where(refused, -1, table.si[code]).astype(np.int16)
-    rate = table.rate[code]
-    copay_u = table.copay[code]
-    wadj = table.wage_adjusted[code]
-    rid = table.reason[code]
-    excl = table.exclusion[code]
-    rs.add_ids(rid, table.reason_labels, known & ~refused)
-    own = known & ~refused & (rid < 0)
-    no_wi = own & wadj & np.isnan(wi)
-    rs.add(opps_calc.NO_WAGE_INDEX.code, no_wi)
+    rb.add(LINE_REFUSED.code, refused)
+    known = L.known & ~refused
+    si = np.where(refused, -1, L.si).astype(np.int16)
+    rate = L.rate
+    own = known & L.own_payment
+    no_wi = own & L.wage_adjusted & np.isnan(wi)
+    rb.add(opps_calc.NO_WAGE_INDEX.code, no_wi)
     payable = own & ~no_wi
 
     on_j1, primary, secondary, j1_pack, complexity = OR.comprehensive(
-        claim, si, payable, rate, units, excl, n_claims, line)
-    rs.add(OR.J1_SECONDARY.code, secondary)
-    rs.add(OR.J1_PACKAGED.code, j1_pack & ~secondary & (si != OR.SI_CODES.index("N")))
-    rs.add(OR.J1_COMPLEXITY.code, complexity)
-    rs.add(OR.J1_ONCE.code, primary & (units > 1))
-    excluded_paid = on_j1 & payable & ~primary & ~secondary & (excl >= 0)
+        claim, si, payable, rate, units, L.exclusion, n_claims, line)
+    is_n = si == OR.SI_CODES.index("N")
+    rb.add(OR.J1_SECONDARY.code, secondary)
+    rb.add(OR.J1_PACKAGED.code, j1_pack & ~secondary & ~is_n)
+    rb.add(OR.J1_COMPLEXITY.code, complexity)
+    rb.add(OR.J1_ONCE.code, primary & (units > 1))
+    excluded_paid = on_j1 & payable & ~primary & ~secondary & (L.exclusion >= 0)
     for k, c in enumerate(OR.CAPC_EXCLUSIONS.values()):  # nine categories
-        rs.add(c, excluded_paid & (excl == k))
+        rb.add(c, excluded_paid & (L.exclusion == k))
     q1, q2, q4 = OR.conditional_packaging(claim, si, payable, n_claims)
     q1, q2, q4 = q1 & ~on_j1, q2 & ~on_j1, q4 & ~on_j1
-    rs.add(OR.Q1_PACKAGED.code, q1)
-    rs.add(OR.Q2_PACKAGED.code, q2)
-    rs.add(OR.Q4_PACKAGED.code, q4)
-    packaged = secondary | j1_pack | q1 | q2 | q4 | (known & (si == OR.SI_CODES.index("N")))
+    rb.add(OR.Q1_PACKAGED.code, q1)
+    rb.add(OR.Q2_PACKAGED.code, q2)
+    rb.add(OR.Q4_PACKAGED.code, q4)
+    packaged = secondary | j1_pack | q1 | q2 | q4 | (known & is_n)
     paid = payable & ~packaged
-    rs.add(OR.Q3_NOT_ASSESSED.code, paid & (si == OR.SI_CODES.index("Q3")))
-    rs.add(OR.J2_NOT_ASSESSED.code, paid & (si == OR.SI_CODES.index("J2")))
+    rb.add(OR.Q3_NOT_ASSESSED.code, paid & (si == OR.SI_CODES.index("Q3")))
+    rb.add(OR.J2_NOT_ASSESSED.code, paid & (si == OR.SI_CODES.index("J2")))
 
     is_t = paid & (si == OR.SI_CODES.index("T"))
-    t_factor, _ = OR.t_discount_factor(np.asarray(session, dtype=np.int64), is_t, rate, units,
-                                       np.asarray(line, dtype=np.int64))
-    rs.add(opps_calc.T_DISCOUNTED.code, is_t & (t_factor < 1))
-    paid_units = np.where(primary, 1.0, units * t_factor)
-    paid_units = np.where(paid, paid_units, 0.0)
-    wf = OR.wage_factor(wi, wadj)
+    t_factor, _ = OR.t_discount_factor(session, is_t, rate, units, line, n_sessions)
+    rb.add(opps_calc.T_DISCOUNTED.code, is_t & (t_factor < 1))
+    paid_units = np.where(paid, np.where(primary, 1.0, units * t_factor), 0.0)
+    wf = OR.wage_factor(wi, L.wage_adjusted)
     pay_raw = np.where(paid, rate * wf * paid_units, np.where(packaged, 0.0, np.nan))
-    cop_raw, capped = OR.copay_capped(copay_u * wf * paid_units, table.deductible)
+    cop_raw, capped = OR.copay_capped(L.copay * wf * paid_units, L.deductible)
     cop_raw = np.where(paid, cop_raw, np.where(packaged, 0.0, np.nan))
-    rs.add(OR.COPAY_CAPPED.code, paid & capped)
+    rb.add(OR.COPAY_CAPPED.code, paid & capped)
     if modifiers:
         disc = np.zeros(n, dtype=bool)
         for k in ("73", "52", "74"):
             if k in modifiers:
                 disc |= np.asarray(modifiers[k], dtype=bool)
-        rs.add(OPPS_MODIFIER_NOT_APPLIED.code, paid & disc)
+        rb.add(OPPS_MODIFIER_NOT_APPLIED.code, paid & disc)
 
     pay_c, ok = line_cents(pay_raw)
     cop_c, _ = line_cents(cop_raw)
     total = claim_cents(claim, pay_c, n_claims)[claim] if n else pay_c
     status = np.where(paid, np.where(is_t & (t_factor < 1), DISCOUNTED, PAID),
                       np.where(packaged, PACKAGED, NOT_PAID))
-    si_lab = list(OR.SI_CODES)
     return {
-        "status_indicator": _cat(si, si_lab),
-        "apc": _cat(table.apc[code], table.apc_labels),
+        "status_indicator": _cat(si, list(OR.SI_CODES)),
+        "apc": _cat(np.where(refused, -1, L.apc), L.apc_labels),
         "line_status": _cat(status, LINE_STATUS),
+        "payable": ok,
         "paid_units": np.where(ok, paid_units, np.nan),
         "discount_factor": np.where(ok & paid, paid_units / units, np.where(ok, 0.0, np.nan)),
-        "wage_index": wi,
+        "facility_wage_index": wi,
         "facility_payment": _dollars(pay_c, ok),
         "beneficiary_copay": _dollars(cop_c, ok),
         "medicare_payment": _dollars(pay_c - cop_c, ok),
         "claim_total": total / 100.0,
-        "reason": rs.categorical(),
+        "reason": rb.categorical(),
     }
+
+
+def price_opps(table: OppsTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
+               code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
+               modifiers: dict[str, np.ndarray] | None = None,
+               refused: np.ndarray | None = None) -> dict[str, object]:
+    """Lookup + rules + money for lines of one Addendum B (*code*: :func:`code_index`).
+
+    See :func:`opps_rules` for the arguments; returns :data:`OPPS_COLUMNS` as arrays.
+    """
+    n = len(code)
+    rb = ReasonBits(n)
+    L = opps_lines(n)
+    opps_lookup(L, table, np.asarray(code, dtype=np.int64), np.arange(n), rb)
+    return opps_rules(L, claim=claim, session=session, line=line, units=units,
+                      wage_index=wage_index, rb=rb, modifiers=modifiers, refused=refused)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,76 +396,116 @@ def prepare_asc(aa: pd.DataFrame, bb: pd.DataFrame | None = None, *, year: int,
                     extra={"source": aa.attrs.get("source", "")})
 
 
-def price_asc(table: AscTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
-              code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
+@dataclass
+class AscLines:
+    """Per-line lookups from the prepared Addenda AA/BB (the lookup stage's output)."""
+
+    known: np.ndarray
+    pi: np.ndarray  # int64 id into pi_labels, -1 none
+    pi_labels: list[str]
+    rate: np.ndarray
+    wage_adjusted: np.ndarray
+    own_payment: np.ndarray  # separately paid indicator with a rate
+    surgical: np.ndarray
+    subject_mpd: np.ndarray
+    preventive: np.ndarray
+    ira_copay: np.ndarray
+    device_offset: np.ndarray  # NaN where not at hand
+
+
+def asc_lines(n: int) -> AscLines:
+    """Empty per-line lookups (every line: code not listed)."""
+    return AscLines(known=np.zeros(n, dtype=bool), pi=np.full(n, -1, dtype=np.int64), pi_labels=[],
+                    rate=np.full(n, np.nan), wage_adjusted=np.zeros(n, dtype=bool),
+                    own_payment=np.zeros(n, dtype=bool), surgical=np.zeros(n, dtype=bool),
+                    subject_mpd=np.zeros(n, dtype=bool), preventive=np.zeros(n, dtype=bool),
+                    ira_copay=np.full(n, np.nan), device_offset=np.full(n, np.nan))
+
+
+def asc_lookup(out: AscLines, table: AscTable, code: np.ndarray, idx: np.ndarray,
+               rb: ReasonBits) -> None:
+    """Lookup stage: fill *out* at lines *idx* from *table* (*code*: row per line of *idx*)."""
+    known = code >= 0
+    out.known[idx] = known
+    off = len(out.pi_labels)
+    out.pi_labels.extend(table.pi_labels)
+    p = table.pi[code]
+    out.pi[idx] = np.where(p >= 0, p + off, -1)
+    out.rate[idx] = table.rate[code]
+    out.wage_adjusted[idx] = table.wage_adjusted[code]
+    rid = table.reason[code]
+    out.own_payment[idx] = known & (rid < 0)
+    out.surgical[idx] = table.surgical[code]
+    out.subject_mpd[idx] = table.subject_mpd[code]
+    out.preventive[idx] = table.preventive[code]
+    out.ira_copay[idx] = table.ira_copay[code]
+    if table.device_offset is not None:
+        out.device_offset[idx] = table.device_offset[code]
+    _add_ids(rb, rid, table.reason_labels, idx)
+    rb.add(ASC_NOT_LISTED.code, ~known, idx)
+
+
+def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
+              units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
               modifiers: dict[str, np.ndarray] | None = None,
               refused: np.ndarray | None = None) -> dict[str, object]:
-    """Price ASC claim lines with the claim rules.
+    """Line rules, claim rules and money for ASC lines (:mod:`rvucalc.calc.asc_claims`).
 
-    Arguments as :func:`price_opps`; *wage_index*: the ASC's CBSA wage index per line;
+    Arguments as :func:`opps_rules`; *wage_index*: the ASC's CBSA wage index per line;
     *modifiers*: boolean arrays for ``"73"``, ``"52"``, ``"74"``, ``"FB"``, ``"FC"`` (absent
     keys: none). Returns :data:`ASC_COLUMNS` as arrays.
     """
-    n = len(code)
+    n = len(claim)
     claim = np.asarray(claim, dtype=np.int64)
+    session = np.asarray(session, dtype=np.int64)
+    line = np.asarray(line, dtype=np.int64)
     n_claims = int(claim.max()) + 1 if n else 0
+    n_sessions = int(session.max()) + 1 if n else 0
     units = np.asarray(units, dtype=float)
     wi = np.asarray(wage_index, dtype=float)
     refused = np.zeros(n, dtype=bool) if refused is None else np.asarray(refused, dtype=bool)
     mods = modifiers or {}
     m = {k: np.asarray(mods.get(k, np.zeros(n, dtype=bool)), dtype=bool)
          for k in ("73", "52", "74", "FB", "FC")}
-    rs = ReasonSet(n)
-    known = code >= 0
-    rs.add(ASC_NOT_LISTED.code, ~known & ~refused)
-    rs.add(LINE_REFUSED.code, refused)
-    pi = table.pi[code]
-    rate = table.rate[code]
-    wadj = table.wage_adjusted[code]
-    rid = table.reason[code]
-    surgical = table.surgical[code]
-    subject = table.subject_mpd[code]
-    prev = table.preventive[code]
-    ira = table.ira_copay[code]
-    rs.add_ids(rid, table.reason_labels, known & ~refused)
-    own = known & ~refused & (rid < 0)
-    no_wi = own & wadj & np.isnan(wi)
-    rs.add(asc_calc.NO_WAGE_INDEX.code, no_wi)
+    rb.add(LINE_REFUSED.code, refused)
+    known = L.known & ~refused
+    own = known & L.own_payment
+    no_wi = own & L.wage_adjusted & np.isnan(wi)
+    rb.add(asc_calc.NO_WAGE_INDEX.code, no_wi)
     priced = own & ~no_wi
+    labels = np.array(L.pi_labels + [""], dtype=object)
+    pi_text = labels[L.pi]
+    packaged = known & (pi_text == "N1")
+    device = pi_text == "J8"
 
-    def pi_is(label: str) -> np.ndarray:
-        k = table.pi_labels.index(label) if label in table.pi_labels else -2
-        return pi == k
-
-    packaged = known & ~refused & pi_is("N1")
-
-    alone = AR.ancillary_without_procedure(claim, priced & ~surgical, priced & surgical, n_claims)
-    rs.add(AR.ANCILLARY_ALONE.code, alone)
-    device = pi_is("J8")
+    alone = AR.ancillary_without_procedure(claim, priced & ~L.surgical, priced & L.surgical,
+                                           n_claims)
+    rb.add(AR.ANCILLARY_ALONE.code, alone)
     mod_f, need73 = AR.modifier_factor(m["73"], m["52"], m["74"], device)
-    off = table.device_offset[code] if table.device_offset is not None else None
+    off = L.device_offset
     credit, need_credit, credit_na = AR.device_credit(m["FB"], m["FC"], device, off)
-    need_off = priced & (need73 | need_credit) & (np.isnan(off) if off is not None else True)
-    rs.add(AR.DEVICE_OFFSET_MISSING.code, need_off)
+    need_off = priced & (need73 | need_credit) & np.isnan(off)
+    rb.add(AR.DEVICE_OFFSET_MISSING.code, need_off)
     paid = priced & ~alone & ~need_off
-    rs.add(AR.DEVICE_CREDIT_NA.code, paid & credit_na)
-    rs.add(AR.MOD73.code, paid & m["73"])
-    rs.add(AR.MOD52.code, paid & m["52"] & ~m["73"])
-    rs.add(AR.MOD74.code, paid & m["74"] & ~m["73"] & ~m["52"])
-    wf = AR.wage_factor(wi, wadj)
-    rs.add(AR.J8_WAGE.code, paid & device & (wi != 1.0))
-    base = np.where(m["73"] & device, rate - np.nan_to_num(off if off is not None else 0.0), rate)
+    rb.add(AR.DEVICE_CREDIT_NA.code, paid & credit_na)
+    rb.add(AR.MOD73.code, paid & m["73"])
+    rb.add(AR.MOD52.code, paid & m["52"] & ~m["73"])
+    rb.add(AR.MOD74.code, paid & m["74"] & ~m["73"] & ~m["52"])
+    wf = AR.wage_factor(wi, L.wage_adjusted)
+    rb.add(AR.J8_WAGE.code, paid & device & (wi != 1.0))
+    base = np.where(m["73"] & device, L.rate - np.nan_to_num(off), L.rate)
     unit_amt = (base - credit) * wf * mod_f
-    mpd_f, _ = AR.multiple_procedure_factor(np.asarray(session, dtype=np.int64), paid & subject,
-                                            unit_amt, units, np.asarray(line, dtype=np.int64))
-    rs.add(asc_calc.MULT_PROC_50.code, paid & subject & (mpd_f < 1))
+    mpd_f, _ = AR.multiple_procedure_factor(session, paid & L.subject_mpd, unit_amt, units, line,
+                                            n_sessions)
+    rb.add(asc_calc.MULT_PROC_50.code, paid & L.subject_mpd & (mpd_f < 1))
     paid_units = np.where(paid, units * mpd_f, 0.0)
     pay_raw = np.where(paid, unit_amt * paid_units, np.where(packaged, 0.0, np.nan))
+    prev, ira = L.preventive, L.ira_copay
     coins_raw = np.where(prev, 0.0, np.where(np.isnan(ira), asc_calc.COINSURANCE_RATE * pay_raw,
                                              ira * paid_units))
     coins_raw = np.where(paid, np.minimum(coins_raw, pay_raw), np.where(packaged, 0.0, np.nan))
-    rs.add(asc_calc.PREVENTIVE.code, paid & prev)
-    rs.add(asc_calc.IRA_COPAY.code, paid & ~prev & ~np.isnan(ira))
+    rb.add(asc_calc.PREVENTIVE.code, paid & prev)
+    rb.add(asc_calc.IRA_COPAY.code, paid & ~prev & ~np.isnan(ira))
 
     pay_c, ok = line_cents(pay_raw)
     coi_c, _ = line_cents(coins_raw)
@@ -441,14 +514,31 @@ def price_asc(table: AscTable, *, claim: np.ndarray, session: np.ndarray, line: 
     status = np.where(paid, np.where(reduced, DISCOUNTED, PAID),
                       np.where(packaged, PACKAGED, NOT_PAID))
     return {
-        "payment_indicator": _cat(np.where(refused, -1, pi), table.pi_labels),
+        "payment_indicator": _cat(np.where(refused, -1, L.pi), L.pi_labels),
         "line_status": _cat(status, LINE_STATUS),
+        "payable": ok,
         "paid_units": np.where(ok, paid_units, np.nan),
         "discount_factor": np.where(ok & paid, mpd_f * mod_f, np.where(ok, 0.0, np.nan)),
-        "wage_index": wi,
+        "facility_wage_index": wi,
         "facility_payment": _dollars(pay_c, ok),
         "beneficiary_copay": _dollars(coi_c, ok),
         "medicare_payment": _dollars(pay_c - coi_c, ok),
         "claim_total": total / 100.0,
-        "reason": rs.categorical(),
+        "reason": rb.categorical(),
     }
+
+
+def price_asc(table: AscTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
+              code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
+              modifiers: dict[str, np.ndarray] | None = None,
+              refused: np.ndarray | None = None) -> dict[str, object]:
+    """Lookup + rules + money for lines of one ASC release (*code*: :func:`code_index`).
+
+    See :func:`asc_rules`; returns :data:`ASC_COLUMNS` as arrays.
+    """
+    n = len(code)
+    rb = ReasonBits(n)
+    L = asc_lines(n)
+    asc_lookup(L, table, np.asarray(code, dtype=np.int64), np.arange(n), rb)
+    return asc_rules(L, claim=claim, session=session, line=line, units=units,
+                     wage_index=wage_index, rb=rb, modifiers=modifiers, refused=refused)

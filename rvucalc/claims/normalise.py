@@ -308,9 +308,13 @@ def _mapped(values: pd.Series | None, n: int, fn, missing: object) -> tuple[np.n
 REQUIRED = ("claim_id", "hcpcs", "pos", "date_of_service")
 
 
-def require(lines: pd.DataFrame, place: tuple[str, ...] = ("zip", "locality")) -> None:
-    """Raise ValueError naming the missing columns (the only error that stops a whole run)."""
-    missing = [c for c in REQUIRED if c not in lines.columns]
+def require(lines: pd.DataFrame, place: tuple[str, ...] = ("zip", "locality"),
+            required: tuple[str, ...] | None = None) -> None:
+    """Raise ValueError naming the missing columns (the only error that stops a whole run).
+
+    *required*: the system's required columns (default :data:`REQUIRED`).
+    """
+    missing = [c for c in (REQUIRED if required is None else required) if c not in lines.columns]
     if place and not any(c in lines.columns for c in place):
         missing.append(" or ".join(place))
     if missing:

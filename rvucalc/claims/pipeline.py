@@ -31,7 +31,7 @@ from .contract import LINE
 from .normalise import normalise, require
 
 #: ``options.system`` -> module with the system's stages.
-SYSTEMS = {"pfs": "rvucalc.claims.pfs"}
+SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.hopd", "asc": "rvucalc.claims.asc"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ class PricingOptions:
     Attributes
     ----------
     system:
-        ``"pfs"`` (physician fee schedule).
+        ``"pfs"`` (physician fee schedule), ``"hopd"`` (hospital outpatient, OPPS) or ``"asc"``
+        (ambulatory surgical center).
     releases:
         Release ids to use (e.g. ``("rvu26c",)``); ``None``: every catalogued release at hand,
         chosen per date of service. A named release is used or refused, never swapped.
@@ -95,13 +96,17 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     """
     opts = opts or PricingOptions()
     mod = _system(opts.system)
-    require(chunk, getattr(mod, "PLACE_COLUMNS", ("zip", "locality")))
+    require(chunk, getattr(mod, "PLACE_COLUMNS", ("zip", "locality")),
+            getattr(mod, "REQUIRED", None))
     clash = [c for c in mod.OUTPUT_COLUMNS if c in chunk.columns]
     if clash:
         raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
                          f"adds; rename or drop them (rvucalc never overwrites a column it was given)")
     lines = normalise(chunk, dayfirst=opts.dayfirst)
-    cols = mod.price(lines, opts, schedules)
+    if getattr(mod, "WANTS_CHUNK", False):  # facility systems read wage index/CBSA/CCN columns
+        cols = mod.price(lines, opts, schedules, chunk=chunk)
+    else:
+        cols = mod.price(lines, opts, schedules)
     out = chunk.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for k in mod.OUTPUT_COLUMNS:
         out[k] = cols[k]

@@ -15,7 +15,8 @@ import pandas as pd
 from .contract import LINE, claim_keys
 
 #: Money columns summed per claim, when the priced frame has them.
-MONEY = ("allowed", "medicare_payment", "beneficiary_share", "sequestration", "charge_amount")
+MONEY = ("allowed", "medicare_payment", "beneficiary_share", "sequestration", "charge_amount",
+         "facility_payment", "beneficiary_copay")
 
 
 def _cents(s: pd.Series) -> np.ndarray:
@@ -44,7 +45,7 @@ def summarise_claims(priced: pd.DataFrame) -> pd.DataFrame:
     cols["lines_paid"] = np.bincount(k, weights=paid, minlength=len(first)).astype(np.int64)
     cols["lines_unpaid"] = cols["lines"] - cols["lines_paid"]  # type: ignore[operator]
     sums: dict[str, np.ndarray] = {}
-    for c in ("allowed", "medicare_payment", "sequestration"):
+    for c in ("allowed", "medicare_payment", "sequestration", "facility_payment", "beneficiary_copay"):
         if c in priced.columns:
             sums[c] = np.bincount(k, weights=_cents(priced[c]), minlength=len(first)).astype(np.int64)
     if "allowed" in sums and "medicare_payment" in sums:

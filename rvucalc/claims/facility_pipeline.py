@@ -1,0 +1,405 @@
+"""The facility systems' stages of the claims pipeline (``system="hopd"`` and ``"asc"``).
+
+:func:`rvucalc.claims.pipeline.price_chunk` normalises a chunk (:mod:`rvucalc.claims.normalise`,
+shared with the PFS) and calls :func:`price` through :mod:`rvucalc.claims.hopd` or
+:mod:`rvucalc.claims.asc`. The stages here:
+
+1. :func:`choose_releases` - the OPPS Addendum B / ASC Addenda release per date of service:
+   the newest release at hand of the date's year effective by the date's quarter (CMS updates
+   both quarterly), else the earliest of a later quarter of that year, with a note; another
+   year is never used (its rates, conversion factor and deductible differ);
+2. :func:`wage_index` - the facility's wage index per line, from (in this order) a
+   ``wage_index`` column; a ``ccn`` column with the IPPS Table 2 given as option
+   ``ipps_table2`` (OPPS: the hospital's own wage index, 42 CFR 419.43(c)); a ``cbsa`` or
+   ``county_fips`` column looked up in the year's CMS wage index table (for OPPS an
+   approximation of the hospital's IPPS wage index, flagged ``WI_APPROX_OPPS``); the option
+   ``wage_index``; otherwise the national rate (wage index 1), flagged ``FACILITY_NATIONAL_RATE``;
+3. lookup, line rules, claim rules and money: :mod:`rvucalc.claims.facility`.
+
+Prepared tables (each release's code arrays) are built once per process and reused by every
+chunk; :func:`clear_cache` forgets them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import catalogue
+from ..calc import policy as P
+from ..codes import INFORMATIONAL, parse_code, split_modifiers
+from ..errors import DownloadError, MissingFileError, RvucalcError
+from ..reasons import reason
+from ..sites import NATIONAL_FACILITY
+from . import facility as F
+from . import normalise as N
+from .normalise import Lines
+
+#: The modifiers the facility rules read (ASC applies them; OPPS flags 73/52/74).
+FACILITY_MODIFIERS = ("73", "52", "74", "FB", "FC")
+#: Modifiers that do not change a facility payment (laterality, and the PFS list).
+FACILITY_INFORMATIONAL = INFORMATIONAL | {"LT", "RT"}
+
+NO_RELEASE = reason("FACILITY_NO_RELEASE", "no facility fee schedule (OPPS Addendum B or ASC "
+                    "Addenda) for the date of service's year is at hand; see release_note",
+                    "CMS quarterly OPPS/ASC addenda (see the release catalogue)")
+RELEASE_FALLBACK = reason("FACILITY_RELEASE_OTHER_QUARTER", "the addendum of the date's quarter is "
+                          "not at hand: another quarter of the same year was used (release_note)",
+                          "CMS quarterly OPPS/ASC addenda")
+NATIONAL = NATIONAL_FACILITY  # "FACILITY_NATIONAL_RATE" (rvucalc.sites)
+BAD_WAGE_INDEX = reason("FACILITY_BAD_WAGE_INDEX", "wage index not a number between 0.1 and 5",
+                        "claim line input")
+CCN_UNKNOWN = reason("OPPS_CCN_NOT_IN_TABLE2", "the hospital's CCN has no wage index in the IPPS "
+                     "Table 2 given", "42 CFR 419.43(c) (the hospital's IPPS wage index)")
+CCN_NO_TABLE = reason("OPPS_CCN_NO_TABLE2", "a CCN was given but no IPPS Table 2 "
+                      "(option ipps_table2), so the hospital's wage index is unknown",
+                      "42 CFR 419.43(c)")
+WI_NOT_FOUND = reason("FACILITY_WAGE_INDEX_NOT_FOUND", "the CBSA or county has no single wage "
+                      "index in the year's table (see the other reasons)",
+                      "CMS wage index tables")
+
+_SYSTEM = {"hopd": ("opps", ("addendum_b",)), "asc": ("asc", ("addendum_aa", "addendum_bb"))}
+_TABLES: dict[tuple[str, str | None], Any] = {}
+_FAILED: dict[tuple[str, str | None], str] = {}
+
+
+def clear_cache() -> None:
+    """Forget every prepared table, wage index table and release list of this process."""
+    _TABLES.clear()
+    _FAILED.clear()
+    available.cache_clear()
+    _wage_table.cache_clear()
+    _table2.cache_clear()
+
+
+def _offline() -> bool:
+    from ..facade import offline
+
+    return offline()
+
+
+@functools.lru_cache(maxsize=32)
+def available(system: str, mirror: str | None) -> tuple[str, ...]:
+    """Ids of catalogued releases of *system* (``"opps"``/``"asc"``) at hand (or downloadable)."""
+    from ..fetch import locate
+
+    out = []
+    for r in catalogue.releases(system):
+        tables = [t for t in _SYSTEM["hopd" if system == "opps" else "asc"][1] if t in r.files]
+        if not tables:
+            continue
+        try:
+            locate(r, tables[0], mirror=mirror, download=False, progress=False)
+            out.append(r.id)
+        except (MissingFileError, DownloadError):
+            if r.url and not _offline():
+                out.append(r.id)
+    return tuple(out)
+
+
+def choose_for_quarter(system: str, year: int, quarter: int, ids: tuple[str, ...]
+                       ) -> tuple[str | None, str]:
+    """Release id for a date in *year*/*quarter* of *system* and a note ("" when it is the one).
+
+    The newest release of the year effective by the quarter; else the earliest later one of
+    the same year (noted); never another year.
+    """
+    rels = [catalogue.get(i) for i in ids]
+    rels = [r for r in rels if r.year == year]
+    if not rels:
+        return None, f"no CY{year} {system.upper()} addendum at hand"
+    q = {r.id: (r.order[1] or 1) for r in rels}
+    by = [r for r in rels if q[r.id] <= quarter]
+    pick = max(by, key=lambda r: r.order) if by else min(rels, key=lambda r: r.order)
+    if q[pick.id] == quarter:
+        return pick.id, ""
+    return pick.id, (f"no {system.upper()} addendum of {year} Q{quarter} at hand; priced with "
+                     f"{pick.label}")
+
+
+def prepare(system: str, release_id: str, mirror: str | None) -> F.OppsTable | F.AscTable:
+    """The prepared table of a release (once per process); raises RvucalcError with a reason."""
+    key = (release_id, mirror)
+    if key in _FAILED:
+        raise RvucalcError(_FAILED[key])
+    got = _TABLES.get(key)
+    if got is not None:
+        return got
+    from ..facade import read_cached
+    from ..fetch import locate
+    from ..iotools import asc as asc_io
+    from ..iotools import opps as opps_io
+
+    rel = catalogue.get(release_id)
+    dl = not _offline()
+    try:
+        if system == "opps":
+            loc = locate(rel, "addendum_b", mirror=mirror, download=dl, progress=False)
+            got = F.prepare_opps(read_cached(loc, opps_io.read_addendum_b), year=rel.year,
+                                 release=rel.id)
+        else:
+            aa = read_cached(locate(rel, "addendum_aa", mirror=mirror, download=dl,
+                                    progress=False), asc_io.read_addendum_aa)
+            bb = None
+            if "addendum_bb" in rel.files:
+                bb = read_cached(locate(rel, "addendum_bb", mirror=mirror, download=dl,
+                                        progress=False), asc_io.read_addendum_bb)
+            got = F.prepare_asc(aa, bb, year=rel.year, release=rel.id)
+    except RvucalcError as exc:
+        _FAILED[key] = f"{release_id} could not be loaded: {exc}"
+        raise RvucalcError(_FAILED[key]) from exc
+    _TABLES[key] = got
+    return got
+
+
+def choose_releases(lines: Lines, system: str, opts: Any
+                    ) -> tuple[np.ndarray, list[str], list[Any], np.ndarray, list[str]]:
+    """Stage: ``(rel_line, ids, tables, note_codes, notes)`` - the release per line.
+
+    Named releases (``opts.releases``, e.g. ``("opps-2025-01",)``) are the only candidates;
+    a release that cannot be loaded costs its lines ``FACILITY_NO_RELEASE`` with the reason in
+    ``release_note``.
+    """
+    n = lines.n
+    rb = lines.reasons
+    named = tuple(i for i in (opts.releases or ()) if i in {r.id for r in catalogue.releases(system)})
+    ids_at_hand = named if opts.releases is not None else available(system, opts.mirror)
+    yq = np.where(lines.year >= 0, lines.year * 10 + lines.quarter, -1)
+    yq_codes, yq_uniq = pd.factorize(yq)
+    ids: list[str] = []
+    tables: list[Any] = []
+    rel_of = np.full(len(yq_uniq), -1, dtype=np.int64)
+    notes = [""] * len(yq_uniq)
+    for i, v in enumerate(yq_uniq):  # distinct year-quarters
+        if v < 0:
+            continue
+        rid, note = choose_for_quarter(system, int(v) // 10, int(v) % 10, ids_at_hand)
+        if rid is not None:
+            try:
+                t = prepare(system, rid, opts.mirror)
+            except RvucalcError as exc:
+                notes[i] = str(exc)
+                continue
+            if rid not in ids:
+                ids.append(rid)
+                tables.append(t)
+            rel_of[i] = ids.index(rid)
+        notes[i] = note
+    rel_line = rel_of[yq_codes] if n else np.zeros(0, dtype=np.int64)
+    note_line = np.array(notes + [""], dtype=object)[yq_codes] if n else np.zeros(0, dtype=object)
+    rb.add(NO_RELEASE.code, (rel_line < 0) & (lines.year >= 0))
+    rb.add(RELEASE_FALLBACK.code, (rel_line >= 0) & (note_line != ""))
+    return rel_line, ids, tables, yq_codes.astype(np.int64), notes
+
+
+# ---------------------------------------------------------------------------------------------
+# wage index
+
+
+@functools.lru_cache(maxsize=16)
+def _wage_table(year: int, setting: str, mirror: str | None) -> Any:
+    """A :class:`rvucalc.iotools.wage_index.WageIndex` for *year* (None when none is at hand).
+
+    ASC: the CY ASC wage index; OPPS: the FY tables of the year first (pre-reclassification
+    IPPS values, an approximation of the hospital's own), then the ASC table.
+    """
+    from ..facade import read_cached
+    from ..fetch import locate
+    from ..iotools import wage_index as wi_io
+
+    dl = not _offline()
+    rels = catalogue.releases("wage_index")
+    counties = None
+    county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
+    if county_rel is not None:
+        try:
+            counties = read_cached(locate(county_rel, "county", mirror=mirror, download=dl,
+                                          progress=False), wi_io.read_wage_index_county)
+        except (MissingFileError, DownloadError):
+            counties = None
+    order = [r for r in rels if r.year == year]
+    order.sort(key=lambda r: ("table_a" not in r.files) if setting == "opps"
+               else ("wage_index" not in r.files))
+    for r in order:
+        try:
+            if "wage_index" in r.files:
+                tab = read_cached(locate(r, "wage_index", mirror=mirror, download=dl,
+                                         progress=False), wi_io.read_asc_wage_index)
+                return wi_io.WageIndex(tab, counties)
+            if "table_a" in r.files and "table_b" in r.files:
+                tab = pd.concat([
+                    read_cached(locate(r, "table_a", mirror=mirror, download=dl, progress=False),
+                                wi_io.read_wage_index_table_a),
+                    read_cached(locate(r, "table_b", mirror=mirror, download=dl, progress=False),
+                                wi_io.read_wage_index_table_b)], ignore_index=True)
+                return wi_io.WageIndex(tab, counties)
+        except (MissingFileError, DownloadError):
+            continue
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _table2(path: str) -> pd.Series:
+    """CCN (6 digits) -> the hospital's wage index, from CMS's IPPS Table 2 at *path*."""
+    from ..iotools import opps as opps_io
+
+    t2 = opps_io.read_ipps_table2(path)
+    s = pd.Series(t2["wage_index"].to_numpy(float), index=t2["ccn"].astype(str).to_numpy())
+    return s[~s.index.duplicated()]
+
+
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    text = np.array([N._text(v) for v in uniq] + [""], dtype=object)  # distinct values
+    return codes.astype(np.int64), text
+
+
+def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.ndarray,
+               opts: Any) -> np.ndarray:
+    """Stage: the facility's wage index per line (see the module docstring for the order).
+
+    Works on distinct values; lines with no single value get NaN and a reason (the rules then
+    refuse them with ``OPPS_NO_WAGE_INDEX`` / ``ASC_NO_WAGE_INDEX``).
+    """
+    n = lines.n
+    rb = lines.reasons
+    wi = np.full(n, np.nan)
+    todo = np.ones(n, dtype=bool)
+    if "wage_index" in chunk.columns:
+        codes, text = _distinct_text(chunk["wage_index"])
+        num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(float)
+        ok = np.isfinite(num) & (num >= 0.1) & (num <= 5.0)
+        given = text != ""
+        v = num[codes]
+        rb.add(BAD_WAGE_INDEX.code, (given & ~ok)[codes])
+        use = given[codes]
+        wi = np.where(use & ok[codes], v, wi)
+        todo &= ~use
+    if setting == "opps" and "ccn" in chunk.columns:
+        codes, text = _distinct_text(chunk["ccn"])
+        given = (text != "")[codes] & todo
+        if given.any():
+            path = opts.get("ipps_table2")
+            if path is None:
+                rb.add(CCN_NO_TABLE.code, given)
+            else:
+                t2 = _table2(os.fspath(path))
+                keys = pd.Series(text, dtype=object).str.replace(r"\D", "", regex=True).str.zfill(6)
+                vals = keys.map(t2).astype(float).to_numpy()
+                v = vals[codes]
+                rb.add(CCN_UNKNOWN.code, given & np.isnan(v))
+                wi = np.where(given, v, wi)
+            todo &= ~given
+    for col, kind in (("cbsa", "cbsa"), ("county_fips", "county_fips")):
+        if col not in chunk.columns or not todo.any():
+            continue
+        codes, text = _distinct_text(chunk[col])
+        given = (text != "")[codes] & todo
+        if not given.any():
+            continue
+        for y in np.unique(year_line[given]):  # distinct years
+            sel = given & (year_line == y)
+            table = _wage_table(int(y), setting, opts.mirror) if y >= 0 else None
+            if table is None:
+                rb.add(WI_NOT_FOUND.code, sel)
+                continue
+            used = np.unique(codes[sel])
+            res = table.lookup_many(**{kind: list(text[used])}, setting=setting)
+            val = np.full(len(text), np.nan)
+            val[used] = res["wage_index"].to_numpy(float)
+            why = np.full(len(text), "", dtype=object)
+            why[used] = res["reason"].to_numpy(dtype=object)
+            wi = np.where(sel, val[codes], wi)
+            for r in pd.unique(why[used]):  # distinct reason codes
+                if r:
+                    rb.add(str(r), sel & (why[codes] == r))
+            rb.add(WI_NOT_FOUND.code, sel & np.isnan(val[codes]))
+        todo &= ~given
+    fixed = opts.get("wage_index")
+    if fixed is not None and todo.any():
+        wi = np.where(todo, float(fixed), wi)
+        todo[:] = False
+    if todo.any():
+        rb.add(NATIONAL.code, todo)
+        wi = np.where(todo, 1.0, wi)
+    return wi
+
+
+# ---------------------------------------------------------------------------------------------
+# modifiers
+
+
+def modifiers(chunk: pd.DataFrame, lines: Lines) -> dict[str, np.ndarray]:
+    """The facility modifiers per line, from the ``modifiers`` column and the HCPCS cell.
+
+    Re-reads both on their distinct values (the shared normalise stage keeps only the PFS
+    modifiers), and replaces the PFS ``MOD_NOT_PRICED`` note by the facility one: modifiers
+    neither applied by the facility rules nor informational (50, 26, TC, 62...) are noted.
+    """
+    n = lines.n
+    keys = (*FACILITY_MODIFIERS, "_other")
+    tabs = []
+    for col, parse in (("hcpcs", lambda v: (parse_code(v) or ("", ()))[1]),
+                       ("modifiers", split_modifiers)):
+        if col not in chunk.columns:
+            tabs.append((np.full(n, -1, dtype=np.int64), np.zeros((1, len(keys)), dtype=bool)))
+            continue
+        codes, uniq = pd.factorize(chunk[col], use_na_sentinel=True)
+        t = np.zeros((len(uniq) + 1, len(keys)), dtype=bool)
+        for i, v in enumerate(uniq):  # distinct values, not lines
+            for m in parse(v):
+                if m in FACILITY_MODIFIERS:
+                    t[i, FACILITY_MODIFIERS.index(m)] = True
+                elif m not in FACILITY_INFORMATIONAL:
+                    t[i, -1] = True
+        tabs.append((codes.astype(np.int64), t))
+    out = {k: tabs[0][1][tabs[0][0], j] | tabs[1][1][tabs[1][0], j] for j, k in enumerate(keys)}
+    rb = lines.reasons
+    if N.MOD_NOT_PRICED.code in rb.codes:
+        rb.bits &= ~rb.bit(N.MOD_NOT_PRICED.code)
+    rb.add(N.MOD_NOT_PRICED.code, out.pop("_other"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the system
+
+
+def _dense(keys: np.ndarray) -> np.ndarray:
+    return pd.factorize(keys)[0].astype(np.int64) if len(keys) else keys.astype(np.int64)
+
+
+def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
+          schedules: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """All facility stages over one normalised chunk (*system*: ``"hopd"`` or ``"asc"``)."""
+    cat_system = _SYSTEM[system][0]
+    setting = "opps" if system == "hopd" else "asc"
+    n = lines.n
+    rb = lines.reasons
+    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code})
+    rel_line, ids, tables, yq_codes, notes = choose_releases(lines, cat_system, opts)
+    year_line = np.where(rel_line >= 0, np.array([t.year for t in tables] + [-1])[rel_line], -1)
+    wi = wage_index(chunk, lines, setting, year_line, opts)
+    mods = modifiers(chunk, lines)
+    L = F.opps_lines(n) if system == "hopd" else F.asc_lines(n)
+    lookup = F.opps_lookup if system == "hopd" else F.asc_lookup
+    for r, table in enumerate(tables):  # a handful of releases
+        idx = np.flatnonzero((rel_line == r) & ~refused)
+        code_u = np.append(table.hcpcs.get_indexer(lines.hcpcs_uniq), -1).astype(np.int64)
+        lookup(L, table, code_u[lines.hcpcs_codes[idx]], idx, rb)  # type: ignore[arg-type]
+    refused = refused | (rel_line < 0)
+    claim = _dense(lines.claim)
+    session = _dense(lines.group)
+    rules = F.opps_rules if system == "hopd" else F.asc_rules
+    cols = rules(L, claim=claim, session=session, line=lines.line, units=lines.units,  # type: ignore[arg-type]
+                 wage_index=wi, rb=rb, modifiers=mods, refused=refused)
+    from .lines import categorical
+
+    cols["release"] = categorical(rel_line, ids)
+    cols["release_note"] = categorical(yq_codes if n else rel_line, notes)
+    return cols

@@ -1,0 +1,846 @@
+"""What goes on which sheet of a workbook: summaries, detail sheets, charts and provenance.
+
+This module decides the content; :mod:`rvucalc.export.writer` turns the plan
+(a list of :class:`Sheet`) into bytes. Nothing here writes a file.
+
+Workbook kinds (chosen from the frame's columns, or ``attrs["rvucalc.kind"]``):
+
+``reprice`` (claim lines: ``claim_id``, ``allowed``, ``payable``...)
+    *Summary*: key figures, each a count, sum or mean labelled as such, and
+    the sums per code (with a chart); *By code and locality*: sums per code x
+    locality; *Claims*: per-claim totals; *Detail*: the lines as given plus
+    rvucalc's columns; *Provenance*.
+``schedule`` (``hcpcs``, ``locality_id``, ``setting``, ``amount``)
+    Up to :data:`WIDE_MIN_ROWS` rows: a locality x code summary (locality names
+    beside the ids), one chart per code and the long Detail sheet. Larger
+    (the whole fee schedule): the wide layout, one sheet per setting, one row
+    per code and modifier and one column per locality (the long format stays
+    for CSV and parquet).
+anything else
+    A summary pivot (:class:`Summary`, from ``attrs["rvucalc.summary"]`` or
+    guessed), one chart (or one per code), the detail sheets, *Provenance*.
+
+Amounts are written as they are in the frame (cent-rounded by the
+calculators); summary sums of amounts are rounded to cents (half up) once.
+Percent-point columns (``*_pct``) are written as fractions under a percent
+format (see :mod:`rvucalc.export.formats`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calc.money import round_cents
+from .formats import (
+    COUNT_FORMAT,
+    CURRENCY_FORMAT,
+    MEAN_FORMAT,
+    PERCENT_FORMAT,
+    column_format,
+    is_percent_points,
+    to_fraction,
+)
+from .provenance import Provenance, collect
+
+#: Most rows an Excel sheet holds (one is the header).
+EXCEL_MAX_ROWS = 1_048_576
+#: Largest summary pivot written (cells); bigger ones are left to the detail sheets.
+SUMMARY_MAX_CELLS = 1_000_000
+#: Largest chart drawn (categories, series).
+CHART_MAX_CATEGORIES = 250
+CHART_MAX_SERIES = 24
+#: Most charts drawn on one summary (one per code).
+CHART_MAX_CHARTS = 12
+#: A schedule frame longer than this is written in the wide layout (one sheet per setting).
+WIDE_MIN_ROWS = 250_000
+
+SETTING_NAMES = {"nonfacility": "Office (non-facility)", "facility": "Facility"}
+AGG_LABEL = {"sum": "sum", "mean": "mean", "count": "count", "min": "minimum", "max": "maximum"}
+
+
+# ---------------------------------------------------------------------------
+# The plan: sheets made of rows and tables, plus charts
+# ---------------------------------------------------------------------------
+@dataclass
+class Row:
+    """One line of cells; *style* is ``""``, ``"title"``, ``"bold"``, ``"header"`` or ``"note"``."""
+
+    values: Sequence[Any] = ()
+    style: str = ""
+    formats: Sequence[str | None] | None = None
+
+
+@dataclass
+class Table:
+    """A frame written with a styled header row, number formats per column and an autofilter.
+
+    *header_above* is an optional extra header line (e.g. locality names above
+    their ids); *freeze_cols* label columns stay in view when the sheet freezes
+    at this table.
+    """
+
+    frame: pd.DataFrame
+    formats: Mapping[str, str | None] = field(default_factory=dict)
+    key: str = "main"
+    autofilter: bool = True
+    freeze_cols: int = 0
+    header_above: Sequence[Any] | None = None
+
+
+@dataclass
+class Chart:
+    """A native bar chart over columns of a table on the same sheet."""
+
+    table: str
+    values: Sequence[str]
+    categories: str
+    title: str
+    value_title: str
+    category_title: str
+    horizontal: bool = False
+    number_format: str = '"$"#,##0'
+    rows: int | None = None  # only the table's first rows (e.g. the top 20)
+    series_names: Sequence[str] | None = None  # legend names (default: the column headers)
+
+
+@dataclass
+class Sheet:
+    name: str
+    blocks: list[Row | Table] = field(default_factory=list)
+    freeze: str | None = None  # key of the table whose header row is frozen
+    charts: list[Chart] = field(default_factory=list)
+    widths: Mapping[int, float] | None = None  # fixed column widths, else measured
+
+
+@dataclass
+class Plan:
+    sheets: list[Sheet]
+    title: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cells(self) -> int:
+        return sum(b.frame.size for s in self.sheets for b in s.blocks if isinstance(b, Table))
+
+
+# ---------------------------------------------------------------------------
+# Summary pivot
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Summary:
+    """How to pivot a result frame for the summary sheet.
+
+    ``index`` columns become the rows, the distinct values of ``columns``
+    become the column headers (one per value column in ``values``), ``agg``
+    combines rows sharing a cell (``"first"``: the one row's value, used when
+    every cell has exactly one row, else the mean is taken and said;
+    ``"sum"``, ``"mean"``, ``"count"``, ``"min"``, ``"max"``: labelled in the
+    column headers). ``chart`` draws native bar charts: one per code when the
+    columns hold codes, else one.
+    """
+
+    index: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    agg: str = "first"
+    chart: bool = True
+    title: str = ""
+
+    @classmethod
+    def coerce(cls, spec: Summary | Mapping[str, Any]) -> Summary:
+        if isinstance(spec, Summary):
+            return spec
+        d = dict(spec)
+        for k in ("index", "columns", "values"):
+            v = d.get(k, ())
+            d[k] = (v,) if isinstance(v, str) else tuple(v)
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+_SITE_COLS = ("site", "setting", "place_of_service", "pos")
+_VALUE_PREFERENCE = ("amount", "payment", "total_payment", "allowed", "paid", "total")
+_CODE_COLS = ("hcpcs", "modifier", "code")
+
+
+def _numeric(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns
+            if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+
+
+def summary_spec(df: pd.DataFrame) -> Summary | None:
+    """The summary pivot for *df*: from ``df.attrs["rvucalc.summary"]``, else guessed.
+
+    Guess: the value is ``amount`` (or ``payment``/``allowed``/...; or the
+    pair ``nonfacility``/``facility`` of a :func:`compare` frame); codes are
+    ``hcpcs`` (+ ``modifier`` when used); the site dimension is ``site`` or
+    ``setting``. With several localities the rows are localities and the
+    columns codes × sites; otherwise the rows are codes and the columns sites.
+    """
+    hook = df.attrs.get("rvucalc.summary")
+    if hook is not None:
+        return Summary.coerce(hook) if hook else None
+    num = _numeric(df)
+    values: tuple[str, ...]
+    site: tuple[str, ...] = ()
+    if {"nonfacility", "facility"} <= set(num):
+        values = ("nonfacility", "facility")
+    else:
+        v = next((c for c in _VALUE_PREFERENCE if c in num), None)
+        if v is None:
+            v = next((c for c in num if column_format(c, df[c].dtype) == CURRENCY_FORMAT), None)
+        if v is None:
+            return None
+        values = (v,)
+        s = next((c for c in _SITE_COLS if c in df.columns and c not in values), None)
+        site = (s,) if s else ()
+    code: tuple[str, ...] = ()
+    if "hcpcs" in df.columns:
+        code = ("hcpcs",)
+        if "modifier" in df.columns and (df["modifier"].astype(str).str.len() > 0).any():
+            code = ("hcpcs", "modifier")
+    elif "code" in df.columns:
+        code = ("code",)
+    if "locality_id" in df.columns and df["locality_id"].nunique() > 1:
+        idx = ("locality_id",) + tuple(c for c in ("state", "locality_name") if c in df.columns)
+        return Summary(index=idx, columns=code + site, values=values)
+    if code:
+        return Summary(index=code, columns=site, values=values)
+    if site:
+        return Summary(index=site, values=values)
+    return None
+
+
+def _text_keys(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    sub = df.copy()
+    for c in keys:
+        col = sub[c].astype(object)
+        sub[c] = col.where(col.notna(), "")
+    return sub
+
+
+def pivot(df: pd.DataFrame, spec: Summary) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The summary table for *spec*: index columns then one column per (column keys, value).
+
+    Returns the flat frame and a map of value column label -> source value
+    column (for number formats). Rows keep their first-seen order. Labels
+    name the aggregate (``"amount (sum)"``) unless each cell is one row's
+    value (``agg="first"`` with one row per cell); with ``"first"`` and
+    several rows in a cell the mean is taken and labelled.
+    """
+    keys = list(spec.index) + list(spec.columns)
+    vals = list(spec.values)
+    sub = _text_keys(df[keys + vals], keys)
+    g = sub.groupby(keys, sort=False, dropna=False)[vals]
+    agg_name = spec.agg
+    if agg_name == "first" and len(sub) and g.ngroups < len(sub):
+        agg_name = "mean"  # several rows share a cell: never show one of them as if it were all
+    if agg_name == "first":
+        agg = g.first()
+    elif agg_name == "count":
+        agg = g.count()
+    elif agg_name == "sum":
+        agg = g.sum(min_count=1)
+    else:
+        agg = g.agg(agg_name)
+    suffix = "" if agg_name == "first" else f" ({AGG_LABEL.get(agg_name, agg_name)})"
+    labels: dict[str, str] = {}
+    label_keys: dict[str, tuple[Any, ...]] = {}
+    if spec.columns:
+        wide = agg.unstack(list(spec.columns), sort=False)
+        # only the column-key combinations present in the data, ordered level by level as first seen
+        combos = list(dict.fromkeys(sub[list(spec.columns)].itertuples(index=False, name=None)))
+        ranks = [{v: i for i, v in enumerate(dict.fromkeys(sub[c]))} for c in spec.columns]
+        combos.sort(key=lambda t: tuple(r[x] for r, x in zip(ranks, t)))
+        flat: list[str] = []
+        order = []
+        for ck in combos:
+            for v in vals:
+                parts = [str(x) for x in ck if str(x) != ""]
+                if len(vals) > 1 or not parts:
+                    parts.append(v)
+                label = " ".join(parts) + suffix
+                flat.append(label)
+                order.append((v, *ck))
+                labels[label] = v
+                label_keys[label] = ck
+        wide = wide[order]
+        wide.columns = flat
+    else:
+        wide = agg
+        wide.columns = [f"{v}{suffix}" for v in vals]
+        labels = {f"{v}{suffix}": v for v in vals}
+    out = wide.reset_index()
+    out.attrs["rvucalc.agg"] = agg_name
+    out.attrs["rvucalc.label_keys"] = label_keys
+    return out, labels
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+def _limit() -> int:
+    """Rows per sheet (read from the package so that tests can lower it)."""
+    pkg = sys.modules.get(__package__ or "rvucalc.export")
+    return int(getattr(pkg, "EXCEL_MAX_ROWS", EXCEL_MAX_ROWS))
+
+
+def views_of(result: Any) -> dict[str, pd.DataFrame]:
+    """``{sheet name: frame}`` for a frame, a Quote, a list of Quotes or a dict of those."""
+    from ..models import Quote
+    from .frames import quotes_frame
+
+    if isinstance(result, pd.DataFrame):
+        return {"Detail": result}
+    if isinstance(result, Quote):
+        return {"Quotes": quotes_frame([result])}
+    if isinstance(result, Mapping):
+        out = {}
+        for k, v in result.items():
+            out.update({str(k): views_of(v)["Detail" if isinstance(v, pd.DataFrame) else "Quotes"]})
+        return out
+    if isinstance(result, Iterable) and not isinstance(result, str | bytes):
+        items = list(result)
+        if all(isinstance(x, Quote) for x in items):
+            return {"Quotes": quotes_frame(items)}
+    raise TypeError("to_excel() takes a DataFrame, a Quote, a list of Quotes or a dict of those "
+                    f"(one detail sheet each), not {type(result).__name__}")
+
+
+def formats_of(df: pd.DataFrame, extra: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Number format per column: guessed from the name, then ``attrs["rvucalc.formats"]``, then *extra*."""
+    f: dict[str, str | None] = {c: column_format(c, df[c].dtype) for c in df.columns}
+    f.update(df.attrs.get("rvucalc.formats") or {})
+    f.update(extra or {})
+    return f
+
+
+def as_written(df: pd.DataFrame, formats: Mapping[str, str | None]) -> pd.DataFrame:
+    """The frame as the cells will hold it: percent-point columns become fractions."""
+    pct = [c for c in df.columns if formats.get(c) == PERCENT_FORMAT and is_percent_points(c)
+           and pd.api.types.is_numeric_dtype(df[c])]
+    if not pct:
+        return df
+    out = df.copy(deep=False)
+    for c in pct:
+        out[c] = to_fraction(df[c])
+    return out
+
+
+def kind_of(df: pd.DataFrame) -> str:
+    """``"reprice"``, ``"schedule"`` or ``"table"`` (from ``attrs["rvucalc.kind"]`` or the columns)."""
+    k = df.attrs.get("rvucalc.kind")
+    if k:
+        return str(k)
+    cols = set(df.columns)
+    if {"claim_id", "allowed", "payable", "medicare_payment"} <= cols:
+        return "reprice"
+    if {"hcpcs", "locality_id", "setting", "amount"} <= cols and "rvucalc.summary" not in df.attrs:
+        return "schedule"
+    return "table"
+
+
+def _release_labels(prov: Provenance) -> str:
+    labels = [str(v) for k, v in prov.parameters.items() if k.startswith("release ")]
+    if labels:
+        return "; ".join(labels)
+    return str(prov.parameters.get("releases in the data", ""))
+
+
+class Names:
+    """Locality names and code descriptions from a FeeSchedule given as provenance (if any)."""
+
+    def __init__(self, objs: Iterable[Any]) -> None:
+        self.localities: pd.DataFrame | None = None
+        self.descriptions: pd.DataFrame | None = None
+        for o in objs:
+            loc = getattr(o, "localities", None)
+            if self.localities is None and isinstance(loc, pd.DataFrame) and "locality_id" in loc:
+                cols = [c for c in ("locality_id", "state", "locality_name") if c in loc.columns]
+                self.localities = loc[cols].astype(object).drop_duplicates("locality_id")
+            rv = getattr(o, "rvus", None)
+            if self.descriptions is None and isinstance(rv, pd.DataFrame) and "description" in rv:
+                self.descriptions = rv[["hcpcs", "modifier", "description"]].astype(object) \
+                    .drop_duplicates(["hcpcs", "modifier"])
+
+    def add_locality_names(self, table: pd.DataFrame) -> pd.DataFrame:
+        """*table* with ``state`` and ``locality_name`` beside its ``locality_id`` (national named)."""
+        if "locality_id" not in table.columns or "locality_name" in table.columns:
+            return table
+        ids = table["locality_id"].astype(object)
+        if self.localities is not None:
+            m = self.localities.set_index("locality_id")
+            state = ids.map(m["state"]) if "state" in m else pd.Series("", index=ids.index)
+            name = ids.map(m["locality_name"]) if "locality_name" in m else pd.Series("", index=ids.index)
+        else:
+            state = pd.Series([""] * len(ids), index=ids.index, dtype=object)
+            name = pd.Series([""] * len(ids), index=ids.index, dtype=object)
+        nat = ids.astype(str) == "national"
+        state = state.astype(object).where(~nat, "").fillna("")
+        name = name.astype(object).where(~nat, "NATIONAL (GPCIs 1.0)").fillna("")
+        if not (name != "").any():
+            return table
+        out = table.copy()
+        j = list(out.columns).index("locality_id") + 1
+        if "state" not in out.columns:
+            out.insert(j, "state", state.to_numpy())
+            j += 1
+        out.insert(j, "locality_name", name.to_numpy())
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Charts for a pivot
+# ---------------------------------------------------------------------------
+def _value_title(values: Sequence[str], agg: str) -> str:
+    v = set(values)
+    if v <= {"nonfacility", "facility", "amount", "allowed", "fee_schedule_amount"} or "allowed" in v:
+        what = "Allowed amount"
+    elif v & {"medicare_payment", "payment", "total_payment", "total"}:
+        what = "Medicare payment"
+    else:
+        what = ", ".join(str(x) for x in values)
+    if agg in ("sum", "mean"):
+        what = f"{what}, {AGG_LABEL[agg]}"
+    return f"{what} ($)"
+
+
+def _series_name(label: str, ck: Sequence[Any], code_pos: Sequence[int], value: str, n_values: int) -> str:
+    rest = [str(x) for i, x in enumerate(ck) if i not in code_pos and str(x) != ""]
+    if n_values > 1 or not rest:
+        rest.append(value)
+    return " ".join(SETTING_NAMES.get(x, x) for x in rest) or label
+
+
+def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], source: pd.DataFrame,
+                 heading: str) -> list[Chart]:
+    """Bar charts for a summary pivot: one per code when the columns hold codes, else one."""
+    ncat = len(table)
+    agg = str(table.attrs.get("rvucalc.agg", spec.agg))
+    if not (0 < ncat <= CHART_MAX_CATEGORIES) or not labels:
+        return []
+    cat_cols = [c for c in table.columns[: len(table.columns) - len(labels)] if c != "locality_id"]
+    if "locality_name" in cat_cols:
+        category = "locality_name"
+    elif cat_cols:
+        category = cat_cols[0]
+    else:
+        category = str(table.columns[0])
+    cat_title = {"locality_name": "Locality", "locality_id": "Locality", "hcpcs": "HCPCS code",
+                 "code": "HCPCS code", "change": "Change"}.get(category, category.replace("_", " "))
+    horizontal = ncat > 12
+    count = agg == "count"
+    money = not count and any(column_format(v, float) == CURRENCY_FORMAT for v in spec.values)
+    vtitle = ("Rows (count)" if count else _value_title(spec.values, agg) if money
+              else ", ".join(spec.values))
+    fmt = '"$"#,##0' if money else "General"
+    code_keys = [c for c in spec.columns if c in _CODE_COLS]
+    groups: dict[str, list[str]] = {}
+    if code_keys:
+        # one chart per code: a $17 code and a $5,000 code each get an axis of their own
+        key_pos = [list(spec.columns).index(c) for c in code_keys]
+        for lab, ck in table.attrs.get("rvucalc.label_keys", {}).items():
+            code = " ".join(str(ck[i]) for i in key_pos if str(ck[i]) != "")
+            groups.setdefault(code, []).append(lab)
+    else:
+        groups[""] = list(labels)
+    desc = {}
+    if "description" in source.columns and "hcpcs" in source.columns:
+        mods = source["modifier"].astype(str) if "modifier" in source.columns else ""
+        keys = (source["hcpcs"].astype(str) + " " + mods).str.strip()
+        desc = dict(zip(keys, source["description"].astype(str)))
+    charts: list[Chart] = []
+    for code, labs in groups.items():
+        labs = [lab for lab in labs if table[lab].notna().any()][:CHART_MAX_SERIES]
+        if not labs:
+            continue  # no amount for this code anywhere (a reason code): nothing to draw
+        if len(charts) == CHART_MAX_CHARTS:
+            break
+        d = desc.get(code, "")
+        title = f"{code}: {d}" if code and d else (code or heading)
+        names = None
+        if code:  # the code is in the chart title: the legend names the settings or sites
+            names = [_series_name(lab, table.attrs.get("rvucalc.label_keys", {}).get(lab, ()), key_pos,
+                                  labels[lab], len(spec.values)) for lab in labs]
+        charts.append(Chart(table="main", values=labs, categories=category, title=title,
+                            value_title=vtitle, category_title=cat_title, horizontal=horizontal,
+                            number_format=fmt, series_names=names))
+    return charts
+
+
+# ---------------------------------------------------------------------------
+# Sheets
+# ---------------------------------------------------------------------------
+def _split(name: str, df: pd.DataFrame, fmts: Mapping[str, str | None]) -> list[Sheet]:
+    """Detail sheets for *df*: longer frames continue on further sheets."""
+    chunk = _limit() - 1
+    out = []
+    for k, start in enumerate(range(0, max(len(df), 1), chunk)):
+        part = df.iloc[start:start + chunk]
+        out.append(Sheet(name if k == 0 else f"{name} {k + 1}",
+                         [Table(part, fmts, key="main", freeze_cols=0)], freeze="main"))
+    return out
+
+
+def _subtitle(n: int, prov: Provenance, written: _dt.datetime, what: str = "rows") -> str:
+    rel = _release_labels(prov)
+    return (f"{n:,} {what}; " + (f"release: {rel}; " if rel else "")
+            + f"written {written.date().isoformat()}; files and options on the Provenance sheet")
+
+
+def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Provenance, names: Names,
+                   formats: Mapping[str, str] | None, chart: bool, written: _dt.datetime) -> Sheet:
+    table, labels = pivot(first, spec)
+    agg = table.attrs.get("rvucalc.agg", spec.agg)
+    n_idx = len(table.columns) - len(labels)
+    if "locality_id" in spec.index:
+        named = names.add_locality_names(table)
+        n_idx += len(named.columns) - len(table.columns)
+        named.attrs = table.attrs
+        table = named
+    src_fmt = formats_of(first, formats)
+    fmts: dict[str, str | None] = {c: src_fmt.get(c) for c in table.columns[:n_idx]}
+    fmts.update({lab: (COUNT_FORMAT if agg == "count" else src_fmt.get(v)) for lab, v in labels.items()})
+    sub = _subtitle(len(first), prov, written)
+    if agg == "mean" and spec.agg == "first":
+        sub += "; several rows per cell: each figure is their mean"
+    if table.size > SUMMARY_MAX_CELLS:
+        return Sheet("Summary", [Row([heading], "title"), Row([sub], "note"),
+                                 Row([f"The summary would have {table.size:,} cells; see the detail sheets."])])
+    sheet = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"),
+                              Table(as_written(table, fmts), fmts, freeze_cols=n_idx)], freeze="main")
+    if chart and spec.chart:
+        sheet.charts = pivot_charts(table, spec, labels, first, heading)
+    return sheet
+
+
+def provenance_sheet(prov: Provenance, title: str, views: Mapping[str, pd.DataFrame],
+                     written: _dt.datetime, notes: Sequence[str] = ()) -> Sheet:
+    """The Provenance sheet: the workbook, the CMS files with sha256, then parameters and options."""
+    import importlib
+
+    try:
+        version = importlib.import_module("rvucalc").__version__
+    except (ImportError, AttributeError):  # pragma: no cover
+        version = "unknown"
+    rows: list[Row | Table] = [
+        Row(["Provenance"], "title"),
+        Row(["title", title]),
+        Row(["written", written.isoformat(timespec="seconds")]),
+        Row(["date", written.date().isoformat()]),
+        Row(["rvucalc version", version]),
+    ]
+    for name, df in views.items():
+        rows.append(Row([f"rows in {name}", len(df)], formats=[None, COUNT_FORMAT]))
+    for n in notes:
+        rows.append(Row(["note", n]))
+    rows += [Row(), Row(["CMS releases and files used"], "bold"),
+             Row(["release", "release label", "table", "file", "sha256", "origin", "sha256 verified", "note"],
+                 "header")]
+    if not prov.sources:
+        rows.append(Row(["(none given: pass provenance= a FeeSchedule, Quote or Source)"]))
+    for s in prov.sources:
+        rows.append(Row([str(s.get("release", "")), str(s.get("release_label", "")), str(s.get("table", "")),
+                         str(s.get("file", "")), str(s.get("sha256", "")), str(s.get("origin", "")),
+                         bool(s.get("verified", False)), str(s.get("note", ""))]))
+    rows += [Row(), Row(["Parameters and options"], "bold"), Row(["name", "value"], "header")]
+    from .formats import CF_FORMAT, INDEX_FORMAT
+
+    for k, v in prov.parameters.items():
+        if isinstance(v, list):
+            v = ", ".join(map(str, v))
+        fmt = CF_FORMAT if "conversion factor" in k and isinstance(v, float) else (
+            INDEX_FORMAT if "wage index" in k and isinstance(v, float) else None)
+        val = v if isinstance(v, str | int | float | bool) else str(v)
+        rows.append(Row([k, val], formats=[None, fmt]))
+    return Sheet("Provenance", rows, widths={0: 22, 1: 30, 2: 14, 3: 34, 4: 66, 5: 10, 6: 10, 7: 40})
+
+
+# ---------------------------------------------------------------------------
+# Wide schedule (the whole fee schedule)
+# ---------------------------------------------------------------------------
+def wide_schedule(df: pd.DataFrame, names: Names) -> tuple[list[Sheet], pd.DataFrame]:
+    """One sheet per setting: a row per code and modifier, a column per locality (amounts).
+
+    Returns the sheets and a per-locality count table for the summary. Rows
+    keep the frame's code order, columns its locality order. A cell without
+    an amount is left empty; the row's ``reasons`` column lists the reason
+    codes of its empty cells (see :func:`rvucalc.explain`).
+    """
+    key = df[["hcpcs", "modifier"]].astype(str) if "modifier" in df.columns else \
+        df[["hcpcs"]].astype(str).assign(modifier="")
+    code_id, codes = pd.factorize(pd.MultiIndex.from_frame(key), sort=False)
+    loc_id, locs = pd.factorize(df["locality_id"].astype(str), sort=False)
+    settings = [s for s in dict.fromkeys(df["setting"].astype(str)) if s]
+    code_frame = codes.to_frame(index=False)
+    if names.descriptions is not None:
+        code_frame = code_frame.merge(names.descriptions.astype(str), on=["hcpcs", "modifier"], how="left")
+        code_frame["description"] = code_frame["description"].fillna("")
+    for extra in ("status", "global_days"):
+        if extra in df.columns:
+            first = pd.Series(df[extra].astype(object).to_numpy()).groupby(code_id, sort=False).first()
+            code_frame[extra] = first.reindex(range(len(codes))).fillna("").to_numpy()
+    loc_table = names.add_locality_names(pd.DataFrame({"locality_id": list(locs)}))
+    setting_arr = df["setting"].astype(str).to_numpy()
+    amounts = df["amount"].to_numpy(dtype=float, na_value=np.nan)
+    reasons = df["reason"].astype(str).to_numpy() if "reason" in df.columns else None
+    sheets = []
+    counts = loc_table.copy()
+    for s in settings:
+        m = setting_arr == s
+        grid = np.full((len(codes), len(locs)), np.nan)
+        grid[code_id[m], loc_id[m]] = amounts[m]
+        vals = pd.DataFrame(grid, columns=list(locs))
+        body = pd.concat([code_frame.reset_index(drop=True), vals], axis=1)
+        if reasons is not None:
+            r = pd.DataFrame({"row": code_id[m], "reason": reasons[m]})
+            r = r[r["reason"] != ""].drop_duplicates()
+            joined = r.groupby("row", sort=False)["reason"].agg("|".join)
+            body.insert(len(code_frame.columns), "reasons",
+                        joined.reindex(range(len(codes))).fillna("").to_numpy())
+        n_lab = len(body.columns) - len(locs)
+        fmts: dict[str, str | None] = {c: None for c in body.columns[:n_lab]}
+        fmts.update(dict.fromkeys(locs, CURRENCY_FORMAT))
+        above: list[Any] = [""] * n_lab
+        if "locality_name" in loc_table.columns:
+            above[-1] = "locality:"
+            above += [f"{st} {nm}".strip() for st, nm in zip(loc_table.get("state", [""] * len(locs)),
+                                                            loc_table["locality_name"])]
+        label = SETTING_NAMES.get(s, s)
+        sheets.append(Sheet(label[:31], [
+            Row([f"{label}: PFS amount by locality (one row per code and modifier)"], "title"),
+            Row(["Allowed amounts in dollars, cent-rounded; an empty cell has no amount (reason codes in "
+                 "'reasons'). Non-participating amounts and limiting charges: write .csv or .parquet "
+                 "for the long format."], "note"),
+            Table(body, fmts, freeze_cols=n_lab, header_above=above if len(above) > n_lab else None),
+        ], freeze="main"))
+        counts[f"codes with an amount: {label} (count)"] = np.count_nonzero(~np.isnan(grid), axis=0)
+    return sheets, counts
+
+
+# ---------------------------------------------------------------------------
+# Repricing result
+# ---------------------------------------------------------------------------
+def _money_sum(s: pd.Series) -> float:
+    return float(round_cents(np.nansum(s.to_numpy(dtype=float, na_value=np.nan))))
+
+
+def beneficiary_share(df: pd.DataFrame) -> pd.Series:
+    """Per line: allowed - Medicare payment - sequestration (the beneficiary's coinsurance), in cents."""
+    allowed = df["allowed"].to_numpy(dtype=float, na_value=np.nan)
+    pay = df["medicare_payment"].to_numpy(dtype=float, na_value=np.nan)
+    seq = df["sequestration"].to_numpy(dtype=float, na_value=np.nan) if "sequestration" in df else 0.0
+    return pd.Series(round_cents(allowed - pay - np.nan_to_num(seq)), index=df.index)
+
+
+def claims_frame(priced: pd.DataFrame) -> pd.DataFrame:
+    """Per-claim totals of a repricing result: lines, lines paid/unpaid, allowed, payment, beneficiary share.
+
+    Sums of cent amounts (rounded to cents once, half up, to drop float noise).
+    ``rvucalc.claims.summarise_claims`` is used when the library has it.
+    """
+    try:  # the claims package's own summary, when there is one
+        from ..claims import summarise_claims  # type: ignore[attr-defined]
+    except ImportError:
+        summarise_claims = None
+    if summarise_claims is not None:
+        return summarise_claims(priced)
+    paid = priced["payable"].astype(bool).to_numpy()
+    work = pd.DataFrame({
+        "claim_id": priced["claim_id"].astype(object).to_numpy(),
+        "lines (count)": 1, "lines paid (count)": paid.astype(int), "lines not paid (count)": (~paid).astype(int),
+        "allowed (sum)": np.nan_to_num(priced["allowed"].to_numpy(dtype=float, na_value=np.nan)),
+        "Medicare payment (sum)": np.nan_to_num(priced["medicare_payment"].to_numpy(dtype=float, na_value=np.nan)),
+        "beneficiary share (sum)": np.nan_to_num(beneficiary_share(priced).to_numpy(dtype=float)),
+    })
+    if "sequestration" in priced.columns and (priced["sequestration"].fillna(0) != 0).any():
+        work["sequestration (sum)"] = np.nan_to_num(priced["sequestration"].to_numpy(dtype=float, na_value=np.nan))
+    if "charge" in priced.columns and pd.api.types.is_numeric_dtype(priced["charge"]):
+        work["charge (sum)"] = np.nan_to_num(priced["charge"].to_numpy(dtype=float, na_value=np.nan))
+    out = work.groupby("claim_id", sort=False, dropna=False).sum().reset_index()
+    for c in out.columns:
+        if c.endswith("(sum)"):
+            out[c] = round_cents(out[c].to_numpy(dtype=float))
+    return out
+
+
+def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Names, chart: bool,
+                    written: _dt.datetime) -> list[Sheet]:
+    paid = df["payable"].astype(bool)
+    n_claims = df["claim_id"].astype(object).nunique(dropna=False)
+    ben = beneficiary_share(df)
+    figures: list[tuple[str, Any, str | None]] = [
+        ("claim lines (count)", len(df), COUNT_FORMAT),
+        ("claims (count of distinct claim_id)", int(n_claims), COUNT_FORMAT),
+        ("lines paid (count)", int(paid.sum()), COUNT_FORMAT),
+        ("lines not paid (count; reasons on the Detail sheet)", int((~paid).sum()), COUNT_FORMAT),
+    ]
+    if "charge" in df.columns and pd.api.types.is_numeric_dtype(df["charge"]):
+        figures.append(("charge, all lines (sum)", _money_sum(df["charge"]), CURRENCY_FORMAT))
+    figures += [("allowed amount (sum)", _money_sum(df["allowed"]), CURRENCY_FORMAT),
+                ("Medicare payment (sum)", _money_sum(df["medicare_payment"]), CURRENCY_FORMAT)]
+    if "sequestration" in df.columns and (df["sequestration"].fillna(0) != 0).any():
+        figures.append(("sequestration (sum)", _money_sum(df["sequestration"]), CURRENCY_FORMAT))
+    figures.append(("beneficiary share: allowed - payment - sequestration (sum)", _money_sum(ben),
+                    CURRENCY_FORMAT))
+    mean = float(df.loc[paid, "allowed"].mean()) if paid.any() else float("nan")
+    figures.append(("allowed amount per paid line (mean)", mean, MEAN_FORMAT))
+
+    code_cols = ["hcpcs"] + (["pricing_modifier"] if "pricing_modifier" in df.columns else [])
+    base = _text_keys(df[code_cols], code_cols)
+    base["lines (count)"] = 1
+    base["lines paid (count)"] = paid.astype(int).to_numpy()
+    units = pd.to_numeric(df["units"], errors="coerce") if "units" in df.columns else None
+    if units is not None:
+        base["units (sum)"] = units.fillna(0).to_numpy()
+    base["allowed (sum)"] = np.nan_to_num(df["allowed"].to_numpy(dtype=float, na_value=np.nan))
+    base["Medicare payment (sum)"] = np.nan_to_num(df["medicare_payment"].to_numpy(dtype=float, na_value=np.nan))
+
+    def by(keys: list[str], frame: pd.DataFrame) -> pd.DataFrame:
+        g = frame.groupby(keys, sort=False, dropna=False).sum(numeric_only=True).reset_index()
+        for c in ("allowed (sum)", "Medicare payment (sum)"):
+            g[c] = round_cents(g[c].to_numpy(dtype=float))
+        lines = g["lines paid (count)"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g["allowed per paid line (mean)"] = np.where(lines > 0, g["allowed (sum)"] / lines, np.nan)
+        return g.sort_values("allowed (sum)", ascending=False, kind="stable").reset_index(drop=True)
+
+    per_code = by(code_cols, base)
+    fmts = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c and "units" not in c
+                else MEAN_FORMAT if "(mean)" in c else "#,##0.##" if "units" in c else None)
+            for c in per_code.columns}
+    sub = _subtitle(len(df), prov, written, "claim lines")
+    summary = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"), Row(),
+                                Row(["Key figures", "value"], "header")], freeze=None)
+    for lab, v, f in figures:
+        summary.blocks.append(Row([lab, v], formats=[None, f]))
+    summary.blocks += [Row(), Row(["By code: sums over all lines, sorted by allowed amount"], "bold"),
+                       Table(per_code, fmts, key="main", freeze_cols=len(code_cols))]
+    if chart and 0 < len(per_code):
+        top = min(len(per_code), 20)
+        summary.charts.append(Chart(
+            table="main", values=["allowed (sum)"], categories="hcpcs",
+            title=f"Allowed amount by code (sum{'; top 20' if len(per_code) > 20 else ''})",
+            value_title="Allowed amount, sum ($)", category_title="HCPCS code", horizontal=True,
+            number_format='"$"#,##0', rows=top))
+    sheets = [summary]
+    if "locality_id" in df.columns:
+        base2 = base.copy()
+        base2.insert(len(code_cols), "locality_id", df["locality_id"].astype(object).fillna("").to_numpy())
+        loc_table = names.add_locality_names(by(code_cols + ["locality_id"], base2))
+        lf = {c: fmts.get(c) for c in loc_table.columns}
+        n_lab = len(loc_table.columns) - len(per_code.columns) + len(code_cols)
+        sheets.append(Sheet("By code and locality", [
+            Row(["Sums per code and locality (all lines)"], "title"),
+            Table(loc_table, lf, freeze_cols=n_lab)], freeze="main"))
+    claims = claims_frame(df)
+    cf = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c else None) for c in claims.columns}
+    sheets.append(Sheet("Claims", [
+        Row(["Totals per claim"], "title"),
+        Row(["beneficiary share = allowed - Medicare payment - sequestration; sums over the claim's lines"],
+            "note"),
+        Table(claims, cf, freeze_cols=1)], freeze="main"))
+    return sheets
+
+
+# ---------------------------------------------------------------------------
+# The whole workbook
+# ---------------------------------------------------------------------------
+def default_title(kind: str, spec: Summary | None, prov: Provenance, view: str) -> str:
+    rel = _release_labels(prov)
+    tail = f" ({rel})" if rel else ""
+    if kind == "reprice":
+        return "Claim lines repriced under the Medicare physician fee schedule" + tail
+    if kind == "schedule":
+        return "Medicare physician fee schedule amounts by locality" + tail
+    if spec is not None and spec.title:
+        return spec.title
+    return f"{view}: results from rvucalc" + tail
+
+
+def plan(
+    result: Any,
+    *,
+    provenance: Any = None,
+    title: str | None = None,
+    chart: bool = True,
+    summary: Summary | Mapping[str, Any] | bool | None = None,
+    formats: Mapping[str, str] | None = None,
+    layout: str = "auto",
+) -> Plan:
+    """The sheets :func:`rvucalc.export.to_excel` writes for *result* (see the module docstring)."""
+    views = views_of(result)
+    written = _dt.datetime.now().replace(microsecond=0)
+    prov = Provenance()
+    for df in views.values():
+        collect(df, prov)
+    collect(provenance, prov)
+    prov_objs = provenance if isinstance(provenance, list | tuple) else [provenance]
+    names = Names(prov_objs)
+    first_name, first = next(iter(views.items()))
+    kind = kind_of(first)
+    if summary is False:
+        spec: Summary | None = None
+    elif summary is None or summary is True:
+        spec = summary_spec(first)
+    else:
+        spec = Summary.coerce(summary)
+    heading = title or default_title(kind, spec, prov, first_name)
+    sheets: list[Sheet] = []
+    notes: list[str] = []
+    wide = kind == "schedule" and (layout == "wide" or (layout == "auto" and len(first) > WIDE_MIN_ROWS))
+    if wide:
+        wide_sheets, counts = wide_schedule(first, names)
+        if summary is not False:
+            cfmt = {c: (COUNT_FORMAT if "(count)" in c else None) for c in counts.columns}
+            sheets.append(Sheet("Summary", [
+                Row([heading], "title"), Row([_subtitle(len(first), prov, written, "amounts")], "note"),
+                Row(["One sheet per setting: a row per code and modifier, a column per locality."], "note"),
+                Table(counts, cfmt, freeze_cols=min(3, len(counts.columns)))], freeze="main"))
+        sheets += wide_sheets
+        notes.append("wide layout: one sheet per setting; the long format (with non-participating amounts "
+                     "and limiting charges) is written to .csv or .parquet")
+        views_written = {s.name: next(b.frame for b in s.blocks if isinstance(b, Table)) for s in wide_sheets}
+    else:
+        if kind == "reprice" and summary in (None, True):
+            sheets += _reprice_sheets(first, heading, prov, names, chart, written)
+        elif spec is not None:
+            sheets.append(_summary_sheet(first, spec, heading, prov, names, formats, chart, written))
+        for name, df in views.items():
+            fmts = formats_of(df, formats)
+            sheets += _split(name, as_written(df, fmts), fmts)
+        views_written = views
+    sheets.append(provenance_sheet(prov, heading, views_written, written, notes))
+    used: set[str] = set()
+    for s in sheets:
+        s.name = sheet_title(s.name, used)
+    props = {"title": heading, "subject": "Medicare payment amounts", "author": "rvucalc",
+             "comments": "Written by rvucalc; sources and options on the Provenance sheet"}
+    return Plan(sheets, heading, props)
+
+
+def sheet_title(name: str, used: set[str]) -> str:
+    """A legal, unique (case-insensitive) sheet name of at most 31 characters."""
+    t = re.sub(r"[\[\]:*?/\\]", " ", str(name)).strip().strip("'") or "Sheet"
+    t = t[:31]
+    base, i = t, 2
+    while t.lower() in used:
+        suffix = f" ({i})"
+        t = base[: 31 - len(suffix)] + suffix
+        i += 1
+    used.add(t.lower())
+    return t
+
+
+__all__ = [
+    "CHART_MAX_CATEGORIES", "CHART_MAX_SERIES", "EXCEL_MAX_ROWS", "SUMMARY_MAX_CELLS", "WIDE_MIN_ROWS",
+    "Chart", "Plan", "Row", "Sheet", "Summary", "Table", "beneficiary_share", "claims_frame", "formats_of",
+    "kind_of", "pivot", "plan", "provenance_sheet", "summary_spec", "views_of", "wide_schedule",
+]

@@ -1,0 +1,217 @@
+"""Amounts that are wrong or should not exist (issue 9): each is refused with its reason or right.
+
+Expected values come from the CMS files in the mirror or from hand arithmetic written here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rvucalc
+from rvucalc.calc.asc import asc_payment
+from rvucalc.calc.opps import opps_payment
+from rvucalc.calc.pfs import price_matrix
+from rvucalc.iotools.asc import read_addendum_aa
+from rvucalc.iotools.opps import read_addendum_b
+from rvucalc.iotools.pprrvu import read_pprrvu
+
+
+def half_up(x: float | np.ndarray) -> np.ndarray:
+    return np.floor(np.asarray(x, dtype=float) * 100 + 0.5 + 1e-9) / 100
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Status R with no RVUs: carrier priced ("if no RVUs are shown, the service is carrier priced")
+
+R_EXAMPLES = ["D0120", "15824", "17380", "99455"]
+
+
+def test_status_r_examples_quote_and_schedule_give_no_amount(fs26):
+    for code in R_EXAMPLES:
+        q = fs26.quote(code)
+        assert q.status == "R"
+        for s in (q.nonfacility, q.facility):
+            assert s.amount is None and s.nonpar_amount is None and s.limiting_charge is None
+            assert s.reason is not None and s.reason.code == "PFS_STATUS_R_CARRIER"
+            assert "carrier" in s.reason.message
+        q = fs26.quote(code, locality="01182-18")
+        assert q.nonfacility.amount is None and q.facility.amount is None
+    sched = fs26.schedule(codes=R_EXAMPLES)
+    assert len(sched) == 4 * 109 * 2  # every row kept
+    assert sched["amount"].isna().all()
+    assert (sched["reason"].astype(str) == "PFS_STATUS_R_CARRIER").all()
+    pm = fs26.price_matrix(R_EXAMPLES, national=True)
+    for s in ("nonfacility", "facility"):
+        assert np.isnan(pm.amount[s]).all()
+        assert (pm.reason[s] == "PFS_STATUS_R_CARRIER").all()
+
+
+def test_status_r_reprice_gives_no_amount_and_the_reason():
+    lines = pd.DataFrame({
+        "claim_id": ["c1", "c2", "c3", "c4", "c5"],
+        "hcpcs": ["D0120", "15824", "17380", "99455", "99213"],
+        "units": [1] * 5, "pos": ["11", "22", "11", "11", "11"],
+        "locality": ["01182-18"] * 5, "date_of_service": ["2026-08-03"] * 5})
+    out = rvucalc.reprice(lines)
+    r = out.iloc[:4]
+    assert r["allowed"].isna().all() and not r["payable"].any()
+    assert r["reason"].astype(str).str.contains("PFS_STATUS_R_CARRIER").all()
+    # the control line is still priced: 99213 office in LA (RVU26C) is $104.89
+    assert bool(out["payable"].iloc[4]) and out["allowed"].iloc[4] > 0
+
+
+@pytest.mark.parametrize("path,n_none", [("pfs/rvu26c/PPRRVU2026_Jul_nonQPP.csv", 978),
+                                         ("pfs/rvu25d/PPRRVU2025_Oct.csv", 954)])
+def test_every_status_r_row_is_carrier_priced_or_priced_by_formula(mirror, path, n_none):
+    rv = read_pprrvu(mirror(path))
+    r = rv[rv["status"] == "R"].reset_index(drop=True)
+    cf = float(rv["conversion_factor"].iloc[0])
+    pm = price_matrix(r, None, cf)
+    no_rvus = ((r["work_rvu"] == 0) & (r["pe_nonfacility"] == 0) & (r["mp_rvu"] == 0)).to_numpy()
+    assert int(no_rvus.sum()) == n_none
+    for s in ("nonfacility", "facility"):
+        none = ((r["work_rvu"] == 0) & (r[f"pe_{s}"] == 0) & (r["mp_rvu"] == 0)).to_numpy()
+        amt, why = pm.amount[s][:, 0], pm.reason[s]
+        # no RVUs shown: no amount, the carrier-priced reason, never $0.00
+        assert np.isnan(amt[none]).all()
+        assert (why[none] == "PFS_STATUS_R_CARRIER").all()
+        # RVUs shown: (work + PE + MP) x CF by hand, unless CMS marks the setting NA
+        na = (r[f"na_{s}"] == "NA").to_numpy() & ~none
+        assert (why[na] == f"PFS_NA_{s.upper()}").all() and np.isnan(amt[na]).all()
+        ok = ~none & ~na
+        assert ok.sum() > 50
+        expect = half_up((r["work_rvu"] + r[f"pe_{s}"] + r["mp_rvu"]).to_numpy()[ok] * cf)
+        got = amt[ok]
+        capped = pm.capped[s][ok, 0]
+        assert (got[~capped] == expect[~capped]).all()
+        assert (got[capped] <= expect[capped]).all()  # the OPPS cap only lowers
+        assert (why[ok] == "").all()
+    # and in every locality: a carrier-priced row has no amount anywhere
+    fs = rvucalc.load(release="rvu26c") if "2026" in path else rvucalc.load(release="rvu25d")
+    pm_all = price_matrix(r, fs.gpci, cf)
+    assert np.isnan(pm_all.amount["nonfacility"][no_rvus]).all()
+
+
+def test_payable_status_with_no_rvus_is_never_a_silent_zero():
+    """The same CMS sentence for A and T: no RVUs shown -> carrier priced, not $0.00."""
+    rv = pd.DataFrame({"hcpcs": ["10001", "10002", "10003"], "modifier": [""] * 3,
+                       "status": ["A", "T", "A"], "na_nonfacility": [""] * 3, "na_facility": [""] * 3,
+                       "work_rvu": [0.0, 0.0, 1.0], "pe_nonfacility": [0.0, 0.0, 1.0],
+                       "pe_facility": [0.0, 0.0, 0.0], "mp_rvu": [0.0, 0.0, 0.0],
+                       "not_used_for_medicare": ["", "", "+"],
+                       "opps_pe_nonfacility": [0.0] * 3, "opps_pe_facility": [0.0] * 3, "opps_mp": [0.0] * 3})
+    pm = price_matrix(rv, None, 30.0)
+    assert list(pm.reason["nonfacility"]) == ["PFS_NO_RVUS_SHOWN", "PFS_NO_RVUS_SHOWN",
+                                              "PFS_NOT_USED_FOR_MEDICARE"]
+    assert np.isnan(pm.amount["nonfacility"]).all() and np.isnan(pm.amount["facility"]).all()
+    refusing = importlib.import_module("rvucalc.claims.pfs").refusing_codes()
+    for code in set(pm.reason["nonfacility"]):
+        assert code in refusing
+
+
+# --------------------------------------------------------------------------------------------
+# 2. OPPS copayment: the inpatient deductible caps it (42 CFR 419.41(c)(4)); it never raises it
+
+B2025 = "opps/2025-01/January 2025 Web Addendum B.12.31.24.csv"
+ADDB = {B2025: 1676.0, "opps/2024-01/ADD_B.csv": 1632.0,
+        "opps/2024-01/January_Web_2024_Addendum_B.04.24.24.csv": 1632.0}
+
+
+def test_33210_copayment_is_20_percent_not_the_deductible(mirror):
+    b = read_addendum_b(mirror(B2025))
+    rows = b[b["hcpcs"].isin(["33210", "0410T"])]
+    one = opps_payment(rows, 1.0, year=2025).set_index("hcpcs")
+    for code in ("33210", "0410T"):
+        assert one.loc[code, "payment_rate"] == 8275.98 and one.loc[code, "minimum_copay"] == 1655.20
+        # 20% of $8,275.98 = $1,655.196 -> CMS prints $1,655.20; at wage index 1.0 that is the copay
+        assert one.loc[code, "copay"] == 1655.20
+        assert one.loc[code, "medicare"] == 6620.78  # 8,275.98 - 1,655.20
+        assert not one.loc[code, "copay_capped"]
+    # at wage index 1.3: 1,655.20 x (0.6 x 1.3 + 0.4) = 1,953.14 > $1,676 -> capped at $1,676
+    hi = opps_payment(rows, 1.3, year=2025).set_index("hcpcs")
+    assert hi.loc["33210", "payment"] == half_up(8275.98 * 1.18) == 9765.66
+    assert hi.loc["33210", "copay"] == 1676.0 and hi.loc["33210", "copay_capped"]
+    # at wage index 0.8: 1,655.20 x 0.88 = 1,456.576 -> $1,456.58
+    lo = opps_payment(rows, 0.8, year=2025).set_index("hcpcs")
+    assert lo.loc["33210", "copay"] == 1456.58
+
+
+@pytest.mark.parametrize("path", sorted(ADDB))
+@pytest.mark.parametrize("wi", [0.35, 0.8, 0.9999, 1.0, 1.02, 1.25, 1.9])
+def test_every_addendum_b_row_copay_by_hand(mirror, path, wi):
+    b = read_addendum_b(mirror(path))
+    ded = ADDB[path]
+    p = opps_payment(b, wi, deductible=ded)
+    ok = p["reason"] == ""
+    assert ok.sum() > 5000
+    si = p["status_indicator"]
+    factor = np.where(si.isin(["G", "K", "K1"]), 1.0, 0.6 * wi + 0.4)
+    rate = p["payment_rate"].to_numpy()
+    # payment: rate x (0.60 x wage index + 0.40), drugs G/K/K1 not wage adjusted
+    assert (p.loc[ok, "payment"].to_numpy() == half_up(rate * factor)[ok.to_numpy()]).all()
+    # unadjusted copayment: larger of national and minimum (20%), else 20% of the rate; IRA
+    # drugs: their percentage (CMS's own figure where printed below the deductible);
+    # H, H1, L, F: none. Then wage adjusted and capped at the deductible, never raised.
+    base = np.fmax(p["national_copay"], p["minimum_copay"]).fillna(0.2 * p["payment_rate"])
+    ira = p["ira_coinsurance_pct"].notna()
+    base = base.mask(ira, p["payment_rate"] * p["ira_coinsurance_pct"] / 100)
+    cms = ira & p["adjusted_copay"].notna() & (p["adjusted_copay"] < ded - 0.005)
+    base = base.mask(cms, p["adjusted_copay"])
+    base = base.mask(si.isin(["H", "H1", "L", "F"]), 0.0)
+    expect = half_up(np.minimum(base.to_numpy() * factor, ded))
+    assert (p.loc[ok, "copay"].to_numpy() == expect[ok.to_numpy()]).all()
+    # the class of the bug: the copay never exceeds the wage-adjusted unadjusted copayment
+    assert (p.loc[ok, "copay"] <= (base * factor)[ok] + 0.005 + 1e-6).all()  # half a cent up at most
+    assert (p.loc[ok, "copay"] <= ded).all()
+    assert (p.loc[ok, "medicare"] + p.loc[ok, "copay"] - p.loc[ok, "payment"]).abs().max() < 0.005
+    assert p.loc[~ok, ["payment", "copay", "medicare"]].isna().all().all()
+
+
+# --------------------------------------------------------------------------------------------
+# 3. What-if ASC conversion factor: the release's own CF gives the file's rates; others scale
+
+ASC_Q = {"2024-01": "txt", "2024-04": "csv", "2024-07": "txt", "2024-10": "csv", "2025-01": "csv",
+         "2025-04": "csv", "2025-07": "csv", "2025-10": "csv", "2026-01": "csv", "2026-04": "csv"}
+ASC_CF = {2024: 53.514, 2025: 54.895, 2026: 56.322}  # CY OPPS/ASC final rules
+
+
+def test_0973t_0981t_keep_the_file_rate_with_the_release_cf(mirror):
+    aa = read_addendum_aa(mirror("asc/2025-07/AA.csv"))
+    r = asc_payment(aa, 1.0, conversion_factor=54.895).set_index("hcpcs")
+    assert r.loc["0973T", "payment"] == 214.39  # not 1.0843 x 54.895 = $59.52
+    assert r.loc["0981T", "payment"] == 12304.24  # not 31.7872 x 54.895 = $1,744.98
+    r60 = asc_payment(aa, 1.0, conversion_factor=60.0).set_index("hcpcs")
+    assert r60.loc["0973T", "national_rate"] == half_up(214.39 * 60.0 / 54.895) == 234.33
+    assert r60.loc["0981T", "national_rate"] == half_up(12304.24 * 60.0 / 54.895)
+
+
+@pytest.mark.parametrize("quarter", sorted(ASC_Q))
+def test_what_if_asc_cf_over_every_row(mirror, quarter):
+    aa = read_addendum_aa(mirror(f"asc/{quarter}/AA.{ASC_Q[quarter]}"))
+    cf = ASC_CF[int(quarter[:4])]
+    base = asc_payment(aa, 1.0)
+    same = asc_payment(aa, 1.0, conversion_factor=cf)
+    np.testing.assert_array_equal(same["national_rate"].to_numpy(), base["national_rate"].to_numpy())
+    np.testing.assert_array_equal(same["payment"].to_numpy(), base["payment"].to_numpy())
+    k = 1.1
+    up = asc_payment(aa, 1.0, conversion_factor=cf * k)
+    cf_pi = ["A2", "D2", "G2", "J8", "P2", "R2", "S2", "Z2"]
+    scaled = aa["payment_indicator"].isin(cf_pi).to_numpy() & aa["payment_rate"].notna().to_numpy()
+    rate = aa["payment_rate"].to_numpy(dtype=float)
+    assert (up["national_rate"].to_numpy()[scaled] == half_up(rate * (cf * k) / cf)[scaled]).all()
+    other = ~scaled & base["national_rate"].notna().to_numpy()
+    np.testing.assert_array_equal(up["national_rate"].to_numpy()[other], base["national_rate"].to_numpy()[other])
+
+
+def test_what_if_asc_cf_without_a_release_cf_is_refused():
+    aa = pd.DataFrame({"hcpcs": ["30000"], "payment_indicator": ["G2"], "payment_rate": [100.0],
+                       "relative_weight": [2.0]})
+    with pytest.raises(ValueError, match="release"):
+        asc_payment(aa, 1.0, conversion_factor=50.0)
+    r = asc_payment(aa, 1.0, conversion_factor=50.0, release_conversion_factor=40.0)
+    assert r["payment"].iloc[0] == 125.0 and not math.isnan(r["payment"].iloc[0])
