@@ -15,6 +15,9 @@ import pandas as pd
 
 from .errors import RvucalcError
 
+_AXIS_NAMES = {"hcpcs": "HCPCS code", "modifier": "modifier", "locality_id": "Locality", "state": "state",
+               "locality_name": "name", "site": "Site of service", "setting": "Setting"}
+
 
 def _axes(ax: Any, size: tuple[float, float]) -> Any:
     if ax is not None:
@@ -107,7 +110,8 @@ def plot_localities(
     label = "office (non-facility)" if setting == "nonfacility" else setting
     extra = f"; {missing} without an amount" if missing else ""
     ax.set_title(title or f"{code}: PFS {label} amount by locality ({len(data)} localities{extra})", fontsize=10)
-    ax.set_xlabel("Medicare payment")
+    ax.set_xlabel(f"PFS {label} allowed amount ($)")
+    ax.set_ylabel("Locality")
     ax.margins(y=0.01)
     return ax
 
@@ -146,7 +150,8 @@ def plot_sites(comparison_df: pd.DataFrame, *, ax: Any = None, title: str | None
     ax.set_xticks(x, cats, rotation=30 if len(cats) > 4 else 0, ha="right" if len(cats) > 4 else "center",
                   fontsize=8)
     _dollars(ax, "y")
-    ax.set_ylabel("Medicare payment")
+    ax.set_ylabel("Allowed amount ($)")
+    ax.set_xlabel(" / ".join(_AXIS_NAMES.get(c, c.replace("_", " ")) for c in spec.index))
     ax.legend(fontsize=8)
     ax.set_title(title or spec.title or "Payment by site of service", fontsize=10)
     return ax

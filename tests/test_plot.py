@@ -36,6 +36,9 @@ def test_plot_localities_all(fs26, mirror):
     assert la in heights
     # the national reference line: 146.88 x 33.4009
     assert ax.lines and ax.lines[0].get_xdata()[0] == half_up(146.88 * 33.4009)
+    # the axis says what is plotted
+    assert ax.get_xlabel() == "PFS office (non-facility) allowed amount ($)"
+    assert ax.get_ylabel() == "Locality"
     plt.close("all")
 
 
@@ -60,6 +63,7 @@ def test_plot_sites_generic():
     assert len(ax.patches) == 6
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["office", "hospital outpatient", "ASC"]
     assert sorted(p.get_height() for p in ax.patches)[-1] == 250.0
+    assert ax.get_ylabel() == "Allowed amount ($)" and ax.get_xlabel() == "HCPCS code"
     plt.close("all")
 
 

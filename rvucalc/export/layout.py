@@ -42,7 +42,6 @@ from ..calc.money import round_cents
 from .formats import (
     COUNT_FORMAT,
     CURRENCY_FORMAT,
-    MEAN_FORMAT,
     PERCENT_FORMAT,
     column_format,
     is_percent_points,
@@ -420,7 +419,7 @@ def _series_name(label: str, ck: Sequence[Any], code_pos: Sequence[int], value: 
 
 
 def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], source: pd.DataFrame,
-                 heading: str) -> list[Chart]:
+                 heading: str, names: Names | None = None) -> list[Chart]:
     """Bar charts for a summary pivot: one per code when the columns hold codes, else one."""
     ncat = len(table)
     agg = str(table.attrs.get("rvucalc.agg", spec.agg))
@@ -456,6 +455,10 @@ def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], 
         mods = source["modifier"].astype(str) if "modifier" in source.columns else ""
         keys = (source["hcpcs"].astype(str) + " " + mods).str.strip()
         desc = dict(zip(keys, source["description"].astype(str)))
+    elif names is not None and names.descriptions is not None:
+        d = names.descriptions
+        desc = dict(zip((d["hcpcs"].astype(str) + " " + d["modifier"].astype(str)).str.strip(),
+                        d["description"].astype(str)))
     charts: list[Chart] = []
     for code, labs in groups.items():
         labs = [lab for lab in labs if table[lab].notna().any()][:CHART_MAX_SERIES]
@@ -517,7 +520,7 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
     sheet = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"),
                               Table(as_written(table, fmts), fmts, freeze_cols=n_idx)], freeze="main")
     if chart and spec.chart:
-        sheet.charts = pivot_charts(table, spec, labels, first, heading)
+        sheet.charts = pivot_charts(table, spec, labels, first, heading, names)
     return sheet
 
 
@@ -576,10 +579,11 @@ def wide_schedule(df: pd.DataFrame, names: Names) -> tuple[list[Sheet], pd.DataF
     """
     key = df[["hcpcs", "modifier"]].astype(str) if "modifier" in df.columns else \
         df[["hcpcs"]].astype(str).assign(modifier="")
-    code_id, codes = pd.factorize(pd.MultiIndex.from_frame(key), sort=False)
+    code_id, codes = pd.factorize(key["hcpcs"] + "\x00" + key["modifier"], sort=False)
     loc_id, locs = pd.factorize(df["locality_id"].astype(str), sort=False)
     settings = [s for s in dict.fromkeys(df["setting"].astype(str)) if s]
-    code_frame = codes.to_frame(index=False)
+    _, first_row = np.unique(code_id, return_index=True)
+    code_frame = key.iloc[first_row].reset_index(drop=True)
     if names.descriptions is not None:
         code_frame = code_frame.merge(names.descriptions.astype(str), on=["hcpcs", "modifier"], how="left")
         code_frame["description"] = code_frame["description"].fillna("")
@@ -628,8 +632,15 @@ def wide_schedule(df: pd.DataFrame, names: Names) -> tuple[list[Sheet], pd.DataF
 # ---------------------------------------------------------------------------
 # Repricing result
 # ---------------------------------------------------------------------------
+def _cents(s: pd.Series | np.ndarray) -> np.ndarray:
+    """Cent amounts as whole cents (int64; missing -> 0), so that sums are exact."""
+    x = pd.to_numeric(pd.Series(s), errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isnan(x), 0, np.rint(x * 100)).astype(np.int64)
+
+
 def _money_sum(s: pd.Series) -> float:
-    return float(round_cents(np.nansum(s.to_numpy(dtype=float, na_value=np.nan))))
+    """Sum of cent amounts, added in whole cents (nothing is rounded twice)."""
+    return int(_cents(s).sum()) / 100.0
 
 
 def beneficiary_share(df: pd.DataFrame) -> pd.Series:
@@ -640,35 +651,26 @@ def beneficiary_share(df: pd.DataFrame) -> pd.Series:
     return pd.Series(round_cents(allowed - pay - np.nan_to_num(seq)), index=df.index)
 
 
-def claims_frame(priced: pd.DataFrame) -> pd.DataFrame:
-    """Per-claim totals of a repricing result: lines, lines paid/unpaid, allowed, payment, beneficiary share.
+CLAIM_LABELS = {
+    "lines": "lines (count)", "lines_paid": "lines paid (count)", "lines_unpaid": "lines not paid (count)",
+    "allowed": "allowed (sum)", "medicare_payment": "Medicare payment (sum)",
+    "sequestration": "sequestration (sum)", "beneficiary_share": "beneficiary share (sum)",
+    "charge_amount": "charge (sum)",
+}
 
-    Sums of cent amounts (rounded to cents once, half up, to drop float noise).
-    ``rvucalc.claims.summarise_claims`` is used when the library has it.
+
+def claims_frame(priced: pd.DataFrame) -> pd.DataFrame:
+    """Per-claim totals of a repricing result, with headers that say how each figure is made.
+
+    The totals are :func:`rvucalc.claims.summary.summarise_claims` (lines, lines paid and
+    unpaid, sums of the lines' cent amounts; no amount when no line of the claim was paid).
     """
-    try:  # the claims package's own summary, when there is one
-        from ..claims import summarise_claims  # type: ignore[attr-defined]
-    except ImportError:
-        summarise_claims = None
-    if summarise_claims is not None:
-        return summarise_claims(priced)
-    paid = priced["payable"].astype(bool).to_numpy()
-    work = pd.DataFrame({
-        "claim_id": priced["claim_id"].astype(object).to_numpy(),
-        "lines (count)": 1, "lines paid (count)": paid.astype(int), "lines not paid (count)": (~paid).astype(int),
-        "allowed (sum)": np.nan_to_num(priced["allowed"].to_numpy(dtype=float, na_value=np.nan)),
-        "Medicare payment (sum)": np.nan_to_num(priced["medicare_payment"].to_numpy(dtype=float, na_value=np.nan)),
-        "beneficiary share (sum)": np.nan_to_num(beneficiary_share(priced).to_numpy(dtype=float)),
-    })
-    if "sequestration" in priced.columns and (priced["sequestration"].fillna(0) != 0).any():
-        work["sequestration (sum)"] = np.nan_to_num(priced["sequestration"].to_numpy(dtype=float, na_value=np.nan))
-    if "charge" in priced.columns and pd.api.types.is_numeric_dtype(priced["charge"]):
-        work["charge (sum)"] = np.nan_to_num(priced["charge"].to_numpy(dtype=float, na_value=np.nan))
-    out = work.groupby("claim_id", sort=False, dropna=False).sum().reset_index()
-    for c in out.columns:
-        if c.endswith("(sum)"):
-            out[c] = round_cents(out[c].to_numpy(dtype=float))
-    return out
+    from ..claims.summary import summarise_claims
+
+    out = summarise_claims(priced)
+    if "sequestration" in out.columns and not (out["sequestration"].fillna(0) != 0).any():
+        out = out.drop(columns="sequestration")
+    return out.rename(columns=CLAIM_LABELS)
 
 
 def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Names, chart: bool,
@@ -691,30 +693,39 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
     figures.append(("beneficiary share: allowed - payment - sequestration (sum)", _money_sum(ben),
                     CURRENCY_FORMAT))
     mean = float(df.loc[paid, "allowed"].mean()) if paid.any() else float("nan")
-    figures.append(("allowed amount per paid line (mean)", mean, MEAN_FORMAT))
+    figures.append(("allowed amount per paid line (mean)", mean, CURRENCY_FORMAT))
 
-    code_cols = ["hcpcs"] + (["pricing_modifier"] if "pricing_modifier" in df.columns else [])
-    base = _text_keys(df[code_cols], code_cols)
+    hc = df["hcpcs"].astype(object)
+    code = hc.where(hc.notna(), "").astype(str)
+    if "pricing_modifier" in df.columns:
+        pm = df["pricing_modifier"].astype(object)
+        pm = pm.where(pm.notna(), "").astype(str)
+        code = code.where(pm == "", code + "-" + pm)
+    code_cols = ["code"]
+    base = pd.DataFrame({"code": code.to_numpy(dtype=object)}, index=df.index)
     base["lines (count)"] = 1
     base["lines paid (count)"] = paid.astype(int).to_numpy()
     units = pd.to_numeric(df["units"], errors="coerce") if "units" in df.columns else None
     if units is not None:
         base["units (sum)"] = units.fillna(0).to_numpy()
-    base["allowed (sum)"] = np.nan_to_num(df["allowed"].to_numpy(dtype=float, na_value=np.nan))
-    base["Medicare payment (sum)"] = np.nan_to_num(df["medicare_payment"].to_numpy(dtype=float, na_value=np.nan))
+    base["allowed (sum)"] = _cents(df["allowed"])
+    base["Medicare payment (sum)"] = _cents(df["medicare_payment"])
 
     def by(keys: list[str], frame: pd.DataFrame) -> pd.DataFrame:
         g = frame.groupby(keys, sort=False, dropna=False).sum(numeric_only=True).reset_index()
         for c in ("allowed (sum)", "Medicare payment (sum)"):
-            g[c] = round_cents(g[c].to_numpy(dtype=float))
+            g[c] = g[c].to_numpy(dtype=np.int64) / 100.0
         lines = g["lines paid (count)"].to_numpy(dtype=float)
+        for c in ("allowed (sum)", "Medicare payment (sum)"):  # no amount, not $0, when nothing was paid
+            g[c] = np.where(lines > 0, g[c].to_numpy(dtype=float), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             g["allowed per paid line (mean)"] = np.where(lines > 0, g["allowed (sum)"] / lines, np.nan)
-        return g.sort_values("allowed (sum)", ascending=False, kind="stable").reset_index(drop=True)
+        return g.sort_values("allowed (sum)", ascending=False, kind="stable", na_position="last") \
+            .reset_index(drop=True)
 
     per_code = by(code_cols, base)
     fmts = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c and "units" not in c
-                else MEAN_FORMAT if "(mean)" in c else "#,##0.##" if "units" in c else None)
+                else CURRENCY_FORMAT if "(mean)" in c else "#,##0.##" if "units" in c else None)
             for c in per_code.columns}
     sub = _subtitle(len(df), prov, written, "claim lines")
     summary = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"), Row(),
@@ -726,7 +737,7 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
     if chart and 0 < len(per_code):
         top = min(len(per_code), 20)
         summary.charts.append(Chart(
-            table="main", values=["allowed (sum)"], categories="hcpcs",
+            table="main", values=["allowed (sum)"], categories="code",
             title=f"Allowed amount by code (sum{'; top 20' if len(per_code) > 20 else ''})",
             value_title="Allowed amount, sum ($)", category_title="HCPCS code", horizontal=True,
             number_format='"$"#,##0', rows=top))
@@ -741,11 +752,12 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
             Row(["Sums per code and locality (all lines)"], "title"),
             Table(loc_table, lf, freeze_cols=n_lab)], freeze="main"))
     claims = claims_frame(df)
-    cf = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c else None) for c in claims.columns}
+    cf = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c else None)
+          for c in claims.columns}
     sheets.append(Sheet("Claims", [
         Row(["Totals per claim"], "title"),
-        Row(["beneficiary share = allowed - Medicare payment - sequestration; sums over the claim's lines"],
-            "note"),
+        Row(["sums of the claim's line amounts; beneficiary share = allowed - Medicare payment - "
+             "sequestration; no amount when no line of the claim was paid"], "note"),
         Table(claims, cf, freeze_cols=1)], freeze="main"))
     return sheets
 
@@ -778,12 +790,12 @@ def plan(
     """The sheets :func:`rvucalc.export.to_excel` writes for *result* (see the module docstring)."""
     views = views_of(result)
     written = _dt.datetime.now().replace(microsecond=0)
+    prov_objs = provenance if isinstance(provenance, list | tuple) else [provenance]
+    names = Names(prov_objs)  # first: reading the names may read a file (LOCCO) that provenance lists
     prov = Provenance()
     for df in views.values():
         collect(df, prov)
     collect(provenance, prov)
-    prov_objs = provenance if isinstance(provenance, list | tuple) else [provenance]
-    names = Names(prov_objs)
     first_name, first = next(iter(views.items()))
     kind = kind_of(first)
     if summary is False:

@@ -175,8 +175,10 @@ class _SheetWriter:
                 ws.write_blank(r, c, None, self.f.get(style))
             return
         if isinstance(v, str):
-            if v or style:
+            if v:
                 self.text(ws, r, c, v, style, num)
+            elif style:
+                ws.write_blank(r, c, None, self.f.get(style))
         elif isinstance(v, bool | np.bool_):
             ws.write_boolean(r, c, bool(v), self.f.get(style, num))
         elif isinstance(v, int | float | np.integer | np.floating):
@@ -207,7 +209,7 @@ class _SheetWriter:
         if t.header_above is not None:
             for c, v in enumerate(t.header_above):
                 self.value(ws, r, c, v, "above")
-            ws.set_row(r, 48)
+            ws.set_row(r, 64)
             r += 1
         header = r
         for c, name in enumerate(cols):
@@ -368,6 +370,10 @@ def _sheet(w: _SheetWriter, ws: Any, sheet: Sheet) -> None:
     for b in sheet.blocks:
         if isinstance(b, Row):
             w.row(ws, r, b)
+            if b.style in ("", "header"):  # titles, notes and headings may run into the next cells
+                for c, v in enumerate(b.values):
+                    if isinstance(v, str):
+                        widths[c] = max(widths.get(c, 0.0), float(min(len(v) + 2, 60)))
             r += 1
             continue
         header, last, ws_widths = w.table(ws, r, b)
