@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .claims.stream import iter_priced, reprice_file
 from .claims.summary import summarise_claims
 from .errors import (
     ChecksumError,
@@ -51,9 +52,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "CMSFileError", "ChecksumError", "DownloadError", "FeeSchedule", "FileAccessError", "MissingFileError",
-    "Reason", "ReleaseNotFoundError", "ReleaseUnavailableError", "RvucalcError", "UnknownCodeError",
-    "UnknownLocalityError", "UnknownReasonError", "UnsupportedModifierError",
-    "__version__", "compare_sites_claims", "explain", "load", "reprice", "reprice_asc", "reprice_opps",
-    "summarise_claims", "summarise_sites",
+    "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
+    "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "UnknownReasonError", "UnsupportedModifierError",
+    "__version__", "compare_sites_claims", "explain", "iter_priced", "load", "reprice", "reprice_asc",
+    "reprice_file", "reprice_opps", "summarise_claims", "summarise_sites",
 ]
+#: errors about release files (checksums, unreadable files, releases that cannot be had)
+__all__ += ["ChecksumError", "FileAccessError", "ReleaseUnavailableError"]
