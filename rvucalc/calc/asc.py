@@ -478,7 +478,14 @@ def multiple_procedure_discount(
     ranked = amt.where(flagged).groupby(out[claim], sort=False).rank(method="first", ascending=False)
     u = (pd.to_numeric(out[units], errors="coerce").fillna(1.0) if units
          else pd.Series(1.0, index=out.index))
-    mult = np.where(ranked.eq(1), 1.0 + 0.5 * (u - 1.0), np.where(ranked.gt(1), 0.5 * u, u))
+    # the discount itself: one rule for claims and tables (rvucalc.calc.asc_claims)
+    from .asc_claims import multiple_procedure_factor
+
+    key = pd.factorize(out[claim], use_na_sentinel=False)[0].astype(np.int64)
+    ranked_ok = (flagged & out[claim].notna()).to_numpy(bool)  # groupby drops a missing claim id
+    f, _ = multiple_procedure_factor(key, ranked_ok, amt.to_numpy(float),
+                                     u.to_numpy(float), np.arange(len(out), dtype=np.int64))
+    mult = f * u.to_numpy(float)
     out["mpd_rank"] = ranked.astype("Int64")
     out["discount_factor"] = mult / u.to_numpy()
     out["discounted_payment"] = _cents(amt.to_numpy() * mult)
