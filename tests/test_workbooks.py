@@ -387,3 +387,11 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
         assert p.exists() and p.stat().st_size > 0
     assert sorted(x.name for x in tmp_path.iterdir()) == ["out.xlsx", "t.csv", "t.json", "t.parquet", "t.xlsx"]
     assert load_workbook(tmp_path / "t.xlsx")["Detail"]["B2"].value == 1.0
+
+
+def test_progress_bar(tmp_path, capsys):
+    df = pd.DataFrame({"hcpcs": [f"{i:05d}" for i in range(50)], "amount": [float(i) for i in range(50)]})
+    to_excel(df, tmp_path / "p.xlsx", progress=True)
+    assert "workbook" in capsys.readouterr().err  # tqdm's bar, on standard error
+    to_excel(df, tmp_path / "q.xlsx")  # small and not a terminal: no bar
+    assert capsys.readouterr().err == ""
