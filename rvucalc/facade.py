@@ -116,6 +116,8 @@ class FeeSchedule:
             self.conversion_factor = file_cf
             self.conversion_factor_kind = "non-QP, from the PPRRVU file" if "qp" in cfs else "from the PPRRVU file"
         self.gpci = self._table("gpci")
+        if not work_floor:
+            self.gpci = self.gpci_for(False)  # resolved (or refused) at load, for every consumer
 
     # -- tables -------------------------------------------------------------
     def _locate(self, table: str, release: Release | None = None) -> tuple[Located, str]:
@@ -139,6 +141,63 @@ class FeeSchedule:
         loc, note = self._locate(table)
         self.sources[table] = _source(loc, note)
         return read_cached(loc, READERS[table])
+
+    def gpci_for(self, work_floor: bool) -> pd.DataFrame:
+        """The GPCI table whose ``work_gpci_no_floor`` really is the work GPCI without the floor.
+
+        CMS's 7-column Addendum E (e.g. RVU26C's GPCI2026.csv, the 1.0 floor extended to
+        2027) prints only the floored work GPCI. For ``work_floor=False`` the no-floor
+        values then come from another release of the same year whose GPCI file has both
+        columns (RVU26A's 8-column GPCI2026.csv), and only if its floored, PE and MP GPCIs
+        equal this release's in every locality; ``sources["gpci_no_floor"]`` names that
+        file. Otherwise :class:`MissingFileError` says what is missing: the floored values
+        are never returned in place of the no-floor ones.
+        """
+        if work_floor or bool(self.gpci["has_floor_variants"].all()):
+            return self.gpci
+        return self._gpci_no_floor
+
+    @functools.cached_property
+    def _gpci_no_floor(self) -> pd.DataFrame:
+        own = self.gpci.set_index("locality_id")
+        tried: list[str] = []
+        found: list[tuple[Release, Located, pd.DataFrame]] = []
+        for r in catalogue.for_year(self.release.system, self.year):
+            if r.id == self.release.id or "gpci" not in r.files:
+                continue
+            try:
+                loc = locate(r, "gpci", mirror=self.mirror, download=self.download, progress=self.progress)
+            except (MissingFileError, DownloadError) as exc:
+                tried.append(f"{r.id}: {exc}")
+                continue
+            other = read_cached(loc, read_gpci).set_index("locality_id")
+            if not bool(other["has_floor_variants"].all()):
+                tried.append(f"{r.id}: {loc.path.name} has only the floored work GPCI too")
+                continue
+            same = other.index.sort_values().equals(own.index.sort_values()) and all(
+                np.array_equal(other.loc[own.index, c].to_numpy(float), own[c].to_numpy(float))
+                for c in ("work_gpci", "pe_gpci", "mp_gpci"))
+            if not same:
+                tried.append(f"{r.id}: {loc.path.name} has other localities or GPCIs than "
+                             f"{self.sources['gpci'].file}")
+                continue
+            found.append((r, loc, other))
+        if found:  # a file whose checksum matched CMS's first
+            r, loc, other = sorted(found, key=lambda f: not f[1].verified)[0]
+            out = self.gpci.copy()
+            out["work_gpci_no_floor"] = other.loc[out["locality_id"], "work_gpci_no_floor"].to_numpy(float)
+            out["has_floor_variants"] = True
+            self.sources["gpci_no_floor"] = _source(
+                loc, f"work GPCI without the 1.0 floor taken from {r.id}'s {loc.path.name}: "
+                     f"{self.release.id}'s {self.sources['gpci'].file} has only the floored column; "
+                     f"its floored, PE and MP GPCIs equal {r.id}'s in every locality")
+            return out
+        raise MissingFileError(
+            f"work_floor=False: {self.release.label}'s {self.sources['gpci'].file} has only the work "
+            f"GPCI with the 1.0 floor, and no other CY{self.year} GPCI file with the no-floor column "
+            "is at hand (" + ("; ".join(tried) or "none in the catalogue") + "). Put that year's "
+            "8-column GPCI file (Addendum E with a 'without 1.0 Floor' column, e.g. RVU26A's "
+            "GPCI2026.csv for CY2026) in RVUCALC_MIRROR or allow downloads, or price with the floor")
 
     @functools.cached_property
     def localities(self) -> pd.DataFrame:
@@ -387,11 +446,12 @@ class FeeSchedule:
                 return str(alt.iloc[0])
         raise UnknownLocalityError(f"locality {lid} is not in {self.sources['gpci'].file}")
 
-    def _gpci_rows(self, localities: Iterable[str] | None) -> pd.DataFrame:
+    def _gpci_rows(self, localities: Iterable[str] | None, work_floor: bool = True) -> pd.DataFrame:
+        gt = self.gpci_for(work_floor)
         if localities is None:
-            return self.gpci
+            return gt
         ids = [self.resolve_locality(x) for x in localities]
-        return self.gpci.set_index("locality_id").loc[ids].reset_index()
+        return gt.set_index("locality_id").loc[ids].reset_index()
 
     def locality_info(self, locality_id: str) -> LocalityInfo:
         row = self.localities.loc[self.localities["locality_id"] == locality_id].iloc[0]
@@ -441,7 +501,8 @@ class FeeSchedule:
         lid = self.resolve_locality(locality, zip, county=county)
         floor = self.work_floor if work_floor is None else work_floor
         cf, kind = self._cf(conversion_factor, qp)
-        g = None if lid is None else self.gpci[self.gpci["locality_id"] == lid]
+        gt = self.gpci_for(floor)
+        g = None if lid is None else gt[gt["locality_id"] == lid]
         # the -26 row is needed for the global row's OPPS cap
         fam = self.rvus[self.rvus["hcpcs"] == code]
         pm = pfs_calc.price_matrix(fam, g, cf, work_floor=floor)
@@ -466,6 +527,8 @@ class FeeSchedule:
             if other is not None:
                 notes.append(other.reason)
         srcs = [self.sources["pprrvu"]] + ([self.sources["gpci"]] if lid else [])
+        if lid and not floor and "gpci_no_floor" in self.sources:
+            srcs.append(self.sources["gpci_no_floor"])
         z = None if zip is None else normalise_zip(zip)
         if z is not None:
             srcs.append(self.sources["zip5"])
@@ -482,7 +545,8 @@ class FeeSchedule:
             rvus=RVUs(work=r["work_rvu"], pe_nonfacility=r["pe_nonfacility"], pe_facility=r["pe_facility"],
                       mp=r["mp_rvu"], total_nonfacility=r["total_nonfacility"],
                       total_facility=r["total_facility"]),
-            locality=None if lid is None else self.locality_info(lid), zip=z, placed=placed,
+            locality=None if lid is None else self.locality_info(lid).model_copy(update={
+                "work_gpci_no_floor": float(gt.loc[gt["locality_id"] == lid, "work_gpci_no_floor"].iloc[0])}), zip=z, placed=placed,
             conversion_factor=cf, conversion_factor_kind=kind, work_gpci_floor=floor,
             nonfacility=amounts["nonfacility"], facility=amounts["facility"], notes=notes,
             release=self.release.id, sources=srcs)
@@ -512,9 +576,9 @@ class FeeSchedule:
         rv = self._select(codes, errors)
         asked = rv["_asked"].to_numpy() if "_asked" in rv else np.ones(len(rv), dtype=bool)
         cf, _ = self._cf(conversion_factor, qp)
-        g = None if national else self._gpci_rows(localities)
-        pm = pfs_calc.price_matrix(rv.drop(columns="_asked", errors="ignore"), g, cf,
-                                   work_floor=self.work_floor if work_floor is None else work_floor)
+        floor = self.work_floor if work_floor is None else work_floor
+        g = None if national else self._gpci_rows(localities, floor)
+        pm = pfs_calc.price_matrix(rv.drop(columns="_asked", errors="ignore"), g, cf, work_floor=floor)
         return asked, pm
 
     @functools.cached_property

@@ -560,7 +560,10 @@ def compare_sites(
         else:
             wi = _wage_index(fs, "asc", cbsa, county_fips, wage_index)
         wis[site] = wi
-        w = 1.0 if wi.value is None else wi.value
+        # national only when no place was given (NATIONAL_FACILITY says so); a CBSA or county
+        # whose wage index is ambiguous, unknown or not at hand gives no wage-adjusted amount
+        # (NaN -> OPPS_NO_WAGE_INDEX / ASC_NO_WAGE_INDEX), never the national rate in its place
+        w = wi.value if wi.value is not None else (1.0 if NATIONAL_FACILITY in wi.reasons else float("nan"))
         code = q.hcpcs
         try:
             if system == "opps":
@@ -573,7 +576,8 @@ def compare_sites(
                 priced = rates.price(w, [code])
                 p = priced.iloc[0]
                 fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), str(p["payment_indicator"])
-            fac_reason = [r for r in [explain(str(p["reason"]))] if r is not None]
+            fac_reason = [r for r in [explain(str(p["reason"])),
+                                      explain(str(p.get("approximate", "") or ""))] if r is not None]
         except UnknownCodeError:
             fac, fac_bene, ind = None, None, ""
             fac_reason = [reason(f"{system.upper()}_CODE_ABSENT",

@@ -215,3 +215,111 @@ def test_what_if_asc_cf_without_a_release_cf_is_refused():
         asc_payment(aa, 1.0, conversion_factor=50.0)
     r = asc_payment(aa, 1.0, conversion_factor=50.0, release_conversion_factor=40.0)
     assert r["payment"].iloc[0] == 125.0 and not math.isnan(r["payment"].iloc[0])
+
+
+# --------------------------------------------------------------------------------------------
+# 4. work_floor=False with a GPCI file that has only the floored column (RVU26C: 7 columns)
+
+CF26 = 33.4009
+AL = "10112-00"
+
+
+def test_work_floor_false_on_rvu26c_uses_rvu26a_no_floor_values(mirror):
+    fs = rvucalc.load(release="rvu26c")
+    assert not fs.gpci["has_floor_variants"].any()  # RVU26C's GPCI2026.csv: floored column only
+    floored = fs.quote("99213", locality=AL)
+    no_floor = fs.quote("99213", locality=AL, work_floor=False)
+    # 99213 RVU26C: work 1.30, PE 1.46, MP 0.09; Alabama PE 0.875, MP 0.566; work GPCI 1.000 with
+    # the floor and 0.988 without it (RVU26A's 8-column GPCI2026.csv)
+    assert floored.nonfacility.amount == half_up((1.30 * 1.000 + 1.46 * 0.875 + 0.09 * 0.566) * CF26)
+    assert no_floor.nonfacility.amount == half_up((1.30 * 0.988 + 1.46 * 0.875 + 0.09 * 0.566) * CF26)
+    assert no_floor.nonfacility.amount != floored.nonfacility.amount
+    assert no_floor.locality.work_gpci_no_floor == 0.988
+    src = no_floor.sources[-1]
+    assert (src.release, src.file, src.verified) == ("rvu26a", "GPCI2026.csv", True)
+    assert "without the 1.0 floor" in src.note
+    # loading with work_floor=False: schedule, price_matrix and claim repricing agree
+    fs_nf = rvucalc.load(release="rvu26c", work_floor=False)
+    s = fs_nf.schedule(codes=["99213"], localities=[AL])
+    assert s.loc[s["setting"] == "nonfacility", "amount"].iloc[0] == no_floor.nonfacility.amount
+    lines = pd.DataFrame({"claim_id": ["a"], "hcpcs": ["99213"], "units": [1], "pos": ["11"],
+                          "locality": [AL], "date_of_service": ["2026-08-03"]})
+    out = rvucalc.reprice(lines, releases=[fs_nf])
+    assert out["allowed"].iloc[0] == no_floor.nonfacility.amount
+
+
+def test_work_floor_false_every_locality_takes_rvu26a_no_floor_column(mirror):
+    from rvucalc.iotools.gpci import read_gpci
+
+    a = read_gpci(mirror("pfs/rvu26a/GPCI2026.csv")).set_index("locality_id")
+    fs = rvucalc.load(release="rvu26c")
+    pm = fs.price_matrix(["99213"], work_floor=False)
+    ids = pm.locality_ids
+    i = int(np.flatnonzero((pm.rvus["modifier"] == "").to_numpy())[0])
+    expect = half_up((1.30 * a.loc[ids, "work_gpci_no_floor"].to_numpy() + 1.46 * a.loc[ids, "pe_gpci"].to_numpy()
+                      + 0.09 * a.loc[ids, "mp_gpci"].to_numpy()) * CF26)
+    np.testing.assert_array_equal(pm.amount["nonfacility"][i], expect)
+    assert (a.loc[ids, "work_gpci_no_floor"] < a.loc[ids, "work_gpci"]).sum() > 40  # the floor bites
+
+
+def test_work_floor_false_without_a_no_floor_file_is_refused(mirror):
+    from rvucalc.iotools.gpci import read_gpci
+
+    # CY2025: only RVU25D's 7-column GPCI2025.csv is at hand
+    with pytest.raises(rvucalc.MissingFileError, match="only the work GPCI with the 1.0 floor"):
+        rvucalc.load(release="rvu25d", work_floor=False)
+    fs25 = rvucalc.load(release="rvu25d")
+    with pytest.raises(rvucalc.MissingFileError, match="without 1.0 Floor"):
+        fs25.quote("99213", locality=AL, work_floor=False)
+    # the calculator itself refuses a floored-only table rather than return floored amounts
+    g = read_gpci(mirror("pfs/rvu26c/GPCI2026.csv"))
+    rv = read_pprrvu(mirror("pfs/rvu26c/PPRRVU2026_Jul_nonQPP.csv"))
+    with pytest.raises(ValueError, match="1.0 floor"):
+        price_matrix(rv.head(3), g, CF26, work_floor=False)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. A wage-index area that has no single value never shows national amounts
+
+@pytest.mark.parametrize("cbsa,why", [("01", "WI_AMBIGUOUS"), ("99999", "WI_UNKNOWN_CBSA")])
+def test_ambiguous_or_unknown_area_gives_no_facility_amount(fs25, cbsa, why):
+    cmp = fs25.compare_sites("20983", cbsa=cbsa)
+    rows = {r.site: r for r in cmp.rows}
+    for site, no_wi in (("hopd", "OPPS_NO_WAGE_INDEX"), ("asc", "ASC_NO_WAGE_INDEX")):
+        r = rows[site]
+        assert r.facility is None and r.total is None and r.medicare is None and r.beneficiary is None
+        codes = {x.code for x in r.reasons}
+        assert why in codes and no_wi in codes
+    # the office amount does not depend on a wage index
+    assert rows["office"].total == 4702.21
+    # with no place at all the national rate is shown, and said to be national
+    nat = {r.site: r for r in fs25.compare_sites("20983").rows}
+    assert nat["hopd"].facility == 7143.73 and nat["asc"].facility == 4911.21
+    assert "FACILITY_NATIONAL_RATE" in {x.code for x in nat["asc"].reasons}
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Device-intensive ASC procedures (J8): approximate away from wage index 1.0
+
+def test_j8_amount_is_flagged_approximate_away_from_wage_index_one(mirror):
+    aa = read_addendum_aa(mirror("asc/2026-01/AA.csv"))
+    one = asc_payment(aa, 1.0).set_index("hcpcs")
+    assert one.loc["20983", "payment"] == 5274.34 and one.loc["20983", "approximate"] == ""
+    la = asc_payment(aa, 1.2699).set_index("hcpcs")
+    assert la.loc["20983", "payment"] == half_up(5274.34 * (0.5 * 1.2699 + 0.5))
+    assert la.loc["20983", "approximate"] == "ASC_J8_WAGE_WHOLE_RATE"
+    j8 = (la["payment_indicator"] == "J8") & (la["reason"] == "")
+    assert j8.sum() > 100 and (la.loc[j8, "approximate"] == "ASC_J8_WAGE_WHOLE_RATE").all()
+    assert (la.loc[~j8, "approximate"] == "").all()
+    # with a device portion given (national dollars), only the service portion is wage adjusted
+    dev = aa[aa["hcpcs"] == "20983"].assign(device_portion=3000.0)
+    r = asc_payment(dev, 1.2699).iloc[0]
+    assert r["payment"] == half_up(3000.0 + 2274.34 * (0.5 * 1.2699 + 0.5)) and r["approximate"] == ""
+    assert asc_payment(dev, 1.0).iloc[0]["payment"] == 5274.34
+
+
+def test_j8_site_comparison_says_approximate(fs26):
+    cmp = fs26.compare_sites("20983", wage_index=1.2699)
+    asc = next(r for r in cmp.rows if r.site == "asc")
+    assert asc.facility == 5986.11
+    assert "ASC_J8_WAGE_WHOLE_RATE" in {x.code for x in asc.reasons}

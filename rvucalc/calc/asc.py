@@ -30,12 +30,31 @@ Rules and where they come from:
 
 Payment indicators are those of CMS Addendum DD1 (CY 2024-2026).
 
-Limits: the whole rate of a device-intensive (J8) procedure is wage adjusted;
-CMS's pricer may leave the device portion unadjusted, but the quarterly
-addenda carry no device offset (that is in final-rule Addendum FF). K2 drugs
-and H2 brachytherapy sources are paid at their national OPPS-based rate
-without wage adjustment; S2 (skin substitutes, new in CY 2026) is treated
-like the other weight-based rates. These three choices are not yet checked
+Device-intensive procedures (J8). What the primary texts at hand establish: CMS
+splits a device-intensive procedure's ASC rate into a device portion and a service
+portion (device offset, final-rule Addendum FF; 42 CFR 416.179 reduces the payment
+by that device portion for devices furnished without cost or with credit; Medicare
+Claims Processing Manual, Pub. 100-04, ch. 14 s. 40.8 and s. 40.10 "Removal of Device
+Portion from Certain Discounted Device-Intensive ASC Procedures"), and the ASC wage
+adjustment (42 CFR 416.172; ch. 14 s. 40.2) applies to the labor-related share of
+"the payment rate". Whether the device portion is excluded from the wage adjustment
+(as for OPPS pass-through devices) could not be confirmed from the text of 416.171-
+416.172, the ASC final rules or ch. 14 within reach of this project; CMS's
+device-intensive methodology pays the device portion at its OPPS-derived amount,
+which suggests it is not wage adjusted. So:
+
+* where the device portion is given (a ``device_portion`` column: national dollars
+  per code, from a CMS device-offset file), only the service portion is wage
+  adjusted (and scaled by a what-if CF): ``device + (rate - device) x factor``;
+* otherwise the whole rate is wage adjusted and every J8 amount away from wage
+  index 1.0 carries ``ASC_J8_WAGE_WHOLE_RATE`` in the ``approximate`` column: an
+  approximation, not presented as exact. At wage index 1.0 the split changes
+  nothing (20983 CY2026: $5,274.34 either way). No device-offset file is catalogued
+  or in the mirror yet.
+
+Other limits: K2 drugs and H2 brachytherapy sources are paid at their national
+OPPS-based rate without wage adjustment; S2 (skin substitutes, new in CY 2026) is
+treated like the other weight-based rates. These choices are not yet checked
 against a CMS document.
 """
 
@@ -100,6 +119,14 @@ PREVENTIVE = reason(
     "ASC_PREVENTIVE",
     "Preventive service (marked ** in the addendum): no beneficiary coinsurance or deductible",
     "Social Security Act 1833(a)(1)(T) and (b)(1); ACA sections 4104 and 10406",
+)
+J8_WAGE = reason(
+    "ASC_J8_WAGE_WHOLE_RATE",
+    "Approximate: device-intensive procedure (J8) away from wage index 1.0, with the whole rate "
+    "wage adjusted because the device portion (CMS's device offset) is not at hand; CMS may "
+    "leave the device portion unadjusted",
+    "42 CFR 416.172, 416.179; Medicare Claims Processing Manual ch. 14 s. 40.2, 40.8, 40.10; "
+    "ASC final rule device offsets (Addendum FF)",
 )
 IRA_COPAY = reason(
     "ASC_IRA_COPAYMENT",
@@ -318,7 +345,11 @@ def asc_payment(
         coinsurance (so the two add up to the cent); ``coinsurance_basis``
         (``"20pct"``, ``"preventive"``, ``"ira_copayment"`` or ``""``) and
         ``reason`` (``""`` when paid; otherwise a reason code, with NaN
-        amounts -- never a silent 0).
+        amounts -- never a silent 0) and ``approximate`` (``""``, or
+        ``ASC_J8_WAGE_WHOLE_RATE`` on a J8 amount away from wage index 1.0
+        whose device portion is not given: the amount is an approximation).
+        A ``device_portion`` column (national dollars per J8 code) makes the
+        J8 wage adjustment and what-if CF apply to the service portion only.
     """
     out = aa.copy()
     pi = out["payment_indicator"].astype(str).str.strip().str.upper()
@@ -334,10 +365,16 @@ def asc_payment(
     wage_adj = look["wage_adjusted"].fillna(False).to_numpy(dtype=bool)
 
     rate = pd.to_numeric(out["payment_rate"], errors="coerce").to_numpy(dtype="float64")
+    is_j8 = (pi == "J8").to_numpy()
+    device = (pd.to_numeric(out["device_portion"], errors="coerce").to_numpy(dtype="float64")
+              if "device_portion" in out else np.full(len(out), np.nan))
+    device = np.where(is_j8, device, np.nan)
+    dev0 = np.nan_to_num(device, nan=0.0)
     if conversion_factor is not None:
         rel_cf = _release_cf(aa, release_conversion_factor)
         scale = float(conversion_factor) / rel_cf
-        rate = np.where(cf_based, _cents(rate * scale), rate) if scale != 1.0 else rate
+        if scale != 1.0:  # the device portion (OPPS-based) is not scaled by the ASC CF
+            rate = np.where(cf_based, _cents(dev0 + (rate - dev0) * scale), rate)
     wi = _per_row(wage_index, out, "wage_index")
 
     reason_col = np.where(known.to_numpy(), look["reason"].fillna("").to_numpy(dtype=object),
@@ -349,8 +386,10 @@ def asc_payment(
     payable = paid & ~no_rate & ~no_wi
 
     factor = np.where(wage_adj, labor_share * wi + (1.0 - labor_share), 1.0)
-    raw = np.where(payable, rate * factor, np.nan)
+    # J8 with a known device portion: only the service portion is wage adjusted
+    raw = np.where(payable, dev0 + (rate - dev0) * factor, np.nan)
     payment = _cents(raw)
+    approx = np.where(payable & is_j8 & np.isnan(device) & wage_adj & (wi != 1.0), J8_WAGE.code, "")
 
     preventive = (out["preventive"].fillna(False).astype(bool).to_numpy() if "preventive" in out
                   else np.zeros(len(out), dtype=bool))
@@ -371,6 +410,7 @@ def asc_payment(
     out["medicare_payment"] = np.round(payment - coins, 2)
     out["coinsurance_basis"] = basis.astype(object)
     out["reason"] = reason_col.astype(object)
+    out["approximate"] = approx.astype(object)
     out.attrs["conversion_factor"] = conversion_factor
     out.attrs["labor_share"] = labor_share
     return out
@@ -432,7 +472,14 @@ def multiple_procedure_discount(
     ranked = amt.where(flagged).groupby(out[claim], sort=False).rank(method="first", ascending=False)
     u = (pd.to_numeric(out[units], errors="coerce").fillna(1.0) if units
          else pd.Series(1.0, index=out.index))
-    mult = np.where(ranked.eq(1), 1.0 + 0.5 * (u - 1.0), np.where(ranked.gt(1), 0.5 * u, u))
+    # the discount itself: one rule for claims and tables (rvucalc.calc.asc_claims)
+    from .asc_claims import multiple_procedure_factor
+
+    key = pd.factorize(out[claim], use_na_sentinel=False)[0].astype(np.int64)
+    ranked_ok = (flagged & out[claim].notna()).to_numpy(bool)  # groupby drops a missing claim id
+    f, _ = multiple_procedure_factor(key, ranked_ok, amt.to_numpy(float),
+                                     u.to_numpy(float), np.arange(len(out), dtype=np.int64))
+    mult = f * u.to_numpy(float)
     out["mpd_rank"] = ranked.astype("Int64")
     out["discount_factor"] = mult / u.to_numpy()
     out["discounted_payment"] = _cents(amt.to_numpy() * mult)

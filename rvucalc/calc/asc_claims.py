@@ -48,6 +48,7 @@ import numpy as np
 
 from ..reasons import reason
 from .asc import ASC_LABOR_SHARE
+from .asc import J8_WAGE as J8_DEVICE_WAGE
 from .groups import any_in_group, first_full_rest_half
 
 __all__ = [
@@ -77,11 +78,7 @@ DEVICE_CREDIT_NA = reason(
     "ASC_DEVICE_CREDIT_NOT_DEVICE_INTENSIVE",
     "FB/FC device credit on a procedure that is not device-intensive (J8): no offset applies",
     f"42 CFR 416.179; {_CH14} s. 40.8")
-J8_WAGE = reason(
-    "ASC_J8_WAGE_WHOLE_RATE",
-    "Device-intensive procedure away from wage index 1: the whole rate is wage adjusted, "
-    "because the device portion (Addendum FF) is not at hand",
-    "42 CFR 416.172; ASC final rule Addendum FF")
+J8_WAGE = J8_DEVICE_WAGE  # one reason for J8 amounts away from wage index 1 (rvucalc.calc.asc)
 
 #: Payment share by discontinued/reduced-procedure modifier (Pub. 100-04 ch. 14 s. 40.4).
 MODIFIER_FACTORS: dict[str, float] = {"73": 0.5, "52": 0.5, "74": 1.0}

@@ -436,8 +436,13 @@ def t_discount(
     tmp["r"] = tmp.groupby("c", sort=False, dropna=False).cumcount() + 1
     rank = tmp["r"].reindex(out.index).where(is_t, 0).astype(int)
     n = out[units].astype("float64") if units is not None else pd.Series(1.0, index=out.index)
-    top = (1.0 + 0.5 * (n - 1.0)) / n
-    factor = pd.Series(1.0, index=out.index).mask(rank == 1, top).mask(rank > 1, 0.5)
+    # the discount itself: one rule for claims and tables (rvucalc.calc.opps_claims)
+    from .opps_claims import t_discount_factor
+
+    key = pd.factorize(out[claim], use_na_sentinel=False)[0].astype(np.int64)
+    f, _ = t_discount_factor(key, is_t.to_numpy(bool), ranked.to_numpy(float), n.to_numpy(float),
+                             order.to_numpy(np.int64))
+    factor = pd.Series(f, index=out.index)
     out["t_rank"] = rank
     out["t_factor"] = factor
     for c in (amount, *also):

@@ -183,6 +183,12 @@ def gpci_arrays(gpci: pd.DataFrame | None, *, work_floor: bool = True) -> tuple[
     if gpci is None:
         one = np.ones(1)
         return np.array(["national"], dtype=object), one, one, one
+    if not work_floor and "has_floor_variants" in gpci and not bool(gpci["has_floor_variants"].all()):
+        # a 7-column GPCI file has only the floored work GPCI; never return the opposite of what
+        # was asked (rvucalc.facade supplies the no-floor column from a file of the same year)
+        raise ValueError("work_floor=False but this GPCI table has only the work GPCI with the 1.0 "
+                         "floor (a 7-column Addendum E file); give a GPCI file with the "
+                         "'without 1.0 Floor' column")
     wcol = "work_gpci" if work_floor else "work_gpci_no_floor"
     return (gpci["locality_id"].to_numpy(dtype=object), gpci[wcol].to_numpy(dtype=float),
             gpci["pe_gpci"].to_numpy(dtype=float), gpci["mp_gpci"].to_numpy(dtype=float))

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .. import catalogue
 from ..calc import policy as P
-from ..codes import INFORMATIONAL, parse_code, split_modifiers
+from ..codes import INFORMATIONAL
 from ..errors import DownloadError, MissingFileError, RvucalcError
 from ..reasons import reason
 from ..sites import NATIONAL_FACILITY
@@ -157,6 +157,21 @@ def prepare(system: str, release_id: str, mirror: str | None) -> F.OppsTable | F
     return got
 
 
+def _small_factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct, codes)`` of non-negative-or--1 integers with a small range (year x 10 +
+    quarter): a lookup table instead of a hash."""
+    lo = int(values.min())
+    span = int(values.max()) - lo + 1
+    if span > 1_000_000:
+        codes, uniq = pd.factorize(values)
+        return np.asarray(uniq), codes
+    present = np.zeros(span, dtype=bool)
+    present[values - lo] = True
+    uniq = np.flatnonzero(present) + lo
+    where = np.cumsum(present) - 1
+    return uniq, where[values - lo]
+
+
 def choose_releases(lines: Lines, system: str, opts: Any
                     ) -> tuple[np.ndarray, list[str], list[Any], np.ndarray, list[str]]:
     """Stage: ``(rel_line, ids, tables, note_codes, notes)`` - the release per line.
@@ -170,7 +185,7 @@ def choose_releases(lines: Lines, system: str, opts: Any
     named = tuple(i for i in (opts.releases or ()) if i in {r.id for r in catalogue.releases(system)})
     ids_at_hand = named if opts.releases is not None else available(system, opts.mirror)
     yq = np.where(lines.year >= 0, lines.year * 10 + lines.quarter, -1)
-    yq_codes, yq_uniq = pd.factorize(yq)
+    yq_uniq, yq_codes = np.unique(yq, return_inverse=True) if len(yq) < 4096 else _small_factorize(yq)
     ids: list[str] = []
     tables: list[Any] = []
     rel_of = np.full(len(yq_uniq), -1, dtype=np.int64)
@@ -191,9 +206,9 @@ def choose_releases(lines: Lines, system: str, opts: Any
             rel_of[i] = ids.index(rid)
         notes[i] = note
     rel_line = rel_of[yq_codes] if n else np.zeros(0, dtype=np.int64)
-    note_line = np.array(notes + [""], dtype=object)[yq_codes] if n else np.zeros(0, dtype=object)
+    noted = np.array([bool(x) for x in notes] + [False])[yq_codes] if n else np.zeros(0, dtype=bool)
     rb.add(NO_RELEASE.code, (rel_line < 0) & (lines.year >= 0))
-    rb.add(RELEASE_FALLBACK.code, (rel_line >= 0) & (note_line != ""))
+    rb.add(RELEASE_FALLBACK.code, (rel_line >= 0) & noted)
     return rel_line, ids, tables, yq_codes.astype(np.int64), notes
 
 
@@ -334,31 +349,29 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
 # modifiers
 
 
-def modifiers(chunk: pd.DataFrame, lines: Lines) -> dict[str, np.ndarray]:
+def modifiers(lines: Lines) -> dict[str, np.ndarray]:
     """The facility modifiers per line, from the ``modifiers`` column and the HCPCS cell.
 
-    Re-reads both on their distinct values (the shared normalise stage keeps only the PFS
-    modifiers), and replaces the PFS ``MOD_NOT_PRICED`` note by the facility one: modifiers
-    neither applied by the facility rules nor informational (50, 26, TC, 62...) are noted.
+    Reads every modifier as written (:attr:`Lines.modifier_lists`, parsed once per distinct
+    value by the normalise stage), and replaces the PFS ``MOD_NOT_PRICED`` note by the facility
+    one: modifiers neither applied by the facility rules nor informational (50, 26, TC, 62...)
+    are noted.
     """
     n = lines.n
     keys = (*FACILITY_MODIFIERS, "_other")
-    tabs = []
-    for col, parse in (("hcpcs", lambda v: (parse_code(v) or ("", ()))[1]),
-                       ("modifiers", split_modifiers)):
-        if col not in chunk.columns:
-            tabs.append((np.full(n, -1, dtype=np.int64), np.zeros((1, len(keys)), dtype=bool)))
-            continue
-        codes, uniq = pd.factorize(chunk[col], use_na_sentinel=True)
-        t = np.zeros((len(uniq) + 1, len(keys)), dtype=bool)
-        for i, v in enumerate(uniq):  # distinct values, not lines
-            for m in parse(v):
+    out = {k: np.zeros(n, dtype=bool) for k in keys}
+    for codes, lists in lines.modifier_lists:  # the HCPCS cell, the modifiers column
+        t = np.zeros((len(lists), len(keys)), dtype=bool)
+        for i, mods in enumerate(lists):  # distinct values, not lines
+            for m in mods:
                 if m in FACILITY_MODIFIERS:
                     t[i, FACILITY_MODIFIERS.index(m)] = True
                 elif m not in FACILITY_INFORMATIONAL:
                     t[i, -1] = True
-        tabs.append((codes.astype(np.int64), t))
-    out = {k: tabs[0][1][tabs[0][0], j] | tabs[1][1][tabs[1][0], j] for j, k in enumerate(keys)}
+        if t.any():
+            for j, k in enumerate(keys):
+                if t[:, j].any():
+                    out[k] |= t[codes, j]
     rb = lines.reasons
     if N.MOD_NOT_PRICED.code in rb.codes:
         rb.bits &= ~rb.bit(N.MOD_NOT_PRICED.code)
@@ -371,7 +384,12 @@ def modifiers(chunk: pd.DataFrame, lines: Lines) -> dict[str, np.ndarray]:
 
 
 def _dense(keys: np.ndarray) -> np.ndarray:
-    return pd.factorize(keys)[0].astype(np.int64) if len(keys) else keys.astype(np.int64)
+    """Keys usable as array positions: as they are when small (at most 4 x the lines; claim keys
+    from :func:`rvucalc.claims.contract.claim_keys` are), else renumbered 0..k-1."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if not len(keys) or (keys.min() >= 0 and keys.max() < 4 * len(keys) + 16):
+        return keys
+    return pd.factorize(keys)[0].astype(np.int64)
 
 
 def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
@@ -385,7 +403,7 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     rel_line, ids, tables, yq_codes, notes = choose_releases(lines, cat_system, opts)
     year_line = np.where(rel_line >= 0, np.array([t.year for t in tables] + [-1])[rel_line], -1)
     wi = wage_index(chunk, lines, setting, year_line, opts)
-    mods = modifiers(chunk, lines)
+    mods = modifiers(lines)
     L = F.opps_lines(n) if system == "hopd" else F.asc_lines(n)
     lookup = F.opps_lookup if system == "hopd" else F.asc_lookup
     for r, table in enumerate(tables):  # a handful of releases

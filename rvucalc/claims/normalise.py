@@ -98,6 +98,10 @@ class Lines:
     charge: np.ndarray  # float dollars, NaN where none
     participating: np.ndarray  # bool
     reasons: ReasonBits
+    #: Every modifier as written, per line, for systems that apply other modifiers than the PFS
+    #: (the facility systems): ``((codes, lists), ...)`` for the HCPCS cell and the modifiers
+    #: column, the line's list being ``lists[codes]`` (code -1: the last, empty, list).
+    modifier_lists: tuple = ()
 
     def code(self) -> np.ndarray:
         """The normalised HCPCS code per line ("" where missing or not a code)."""
@@ -232,15 +236,17 @@ def _modifier_table(texts: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarra
 
 
 def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, rb: ReasonBits
-                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], tuple]:
     """HCPCS code index per line and modifier flags from both columns (each parsed on its distinct values)."""
     h_codes, h_uniq = _factorize(hcpcs)
     parsed = [parse_code(v) or ("", ()) for v in h_uniq]  # distinct values, not lines
     code_u = np.array([p[0] for p in parsed] + [""], dtype=object)
     h_flags, h_unpriced = _modifier_table([p[1] for p in parsed])
+    m_lists: list[tuple[str, ...]] = []
     if modifiers is not None:
         m_codes, m_uniq = _factorize(modifiers)
-        m_flags, m_unpriced = _modifier_table([split_modifiers(v) for v in m_uniq])
+        m_lists = [split_modifiers(v) for v in m_uniq]
+        m_flags, m_unpriced = _modifier_table(m_lists)
     else:
         m_codes = np.full(n, -1, dtype=np.int64)
         m_flags, m_unpriced = np.zeros((1, len(MODIFIER_FLAGS)), dtype=bool), np.zeros(1, dtype=bool)
@@ -248,7 +254,8 @@ def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, 
     hc = c_codes[h_codes].astype(np.int64)
     rb.add(MOD_NOT_PRICED.code, h_unpriced[h_codes] | m_unpriced[m_codes])
     mods = {k: h_flags[h_codes, j] | m_flags[m_codes, j] for j, k in enumerate(MODIFIER_FLAGS)}
-    return hc, np.asarray(c_uniq, dtype=object), mods
+    lists = ((h_codes, [p[1] for p in parsed] + [()]), (m_codes, m_lists + [()]))
+    return hc, np.asarray(c_uniq, dtype=object), mods, lists
 
 
 def pricing_modifier(mods: dict[str, np.ndarray]) -> np.ndarray:
@@ -343,7 +350,8 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
         rb.add(BAD_CHARGE.code, bad_charge)
     else:
         charge = np.full(n, np.nan)
-    hc_codes, hc_uniq, mods = _codes_and_modifiers(chunk["hcpcs"], _column(chunk, "modifiers"), n, rb)
+    hc_codes, hc_uniq, mods, mod_lists = _codes_and_modifiers(chunk["hcpcs"], _column(chunk, "modifiers"),
+                                                              n, rb)
     pos = P.normalise_pos(chunk["pos"]) if "pos" in chunk.columns else np.full(n, "", dtype=object)
     zip_codes, zip_u = _mapped(_column(chunk, "zip"), n, _norm_zips, "")
     loc_codes, loc_u = _mapped(_column(chunk, "locality"), n, _norm_locality, "")
@@ -357,4 +365,4 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
                  mods=mods, units=units, bad_units=bad_units, day=day, year=year, quarter=quarter,
                  pos=np.asarray(pos, dtype=object), zip_codes=zip_codes, zip_uniq=zip_u,
                  loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
-                 reasons=rb)
+                 reasons=rb, modifier_lists=mod_lists)
