@@ -313,7 +313,11 @@ def test_reprice_cli_workbook_provenance(tmp_path, fs26):
     src = tmp_path / "claims.csv"
     src.write_text("claim_id,hcpcs,units,pos,locality,date_of_service\nC1,20983,1,11,01182-18,2026-07-15\n")
     out = tmp_path / "priced.xlsx"
-    assert cli_main(["reprice", str(src), "-o", str(out), "--release", "rvu26c", "--no-progress"]) == 0
+    totals = tmp_path / "totals.xlsx"
+    assert cli_main(["reprice", str(src), "-o", str(out), "--claims-out", str(totals), "--release", "rvu26c",
+                     "--no-progress"]) == 0
+    tsrc, _ = _provenance_rows(load_workbook(totals))
+    assert any(x[3] == PPRRVU26 and x[4] == PPRRVU26_SHA for x in tsrc)
     wb = load_workbook(out)
     assert "Claims" in wb.sheetnames
     sources, _ = _provenance_rows(wb)
