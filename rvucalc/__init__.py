@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .claims.stream import iter_priced, reprice_file
 from .claims.summary import summarise_claims
 from .errors import (
     CMSFileError,
@@ -50,6 +51,6 @@ def __dir__() -> list[str]:
 __all__ = [
     "CMSFileError", "DownloadError", "FeeSchedule", "MissingFileError", "Reason", "ReleaseNotFoundError",
     "RvucalcError", "UnknownCodeError", "UnknownLocalityError", "UnknownReasonError", "UnsupportedModifierError",
-    "__version__", "compare_sites_claims", "explain", "load", "reprice", "reprice_asc", "reprice_opps",
-    "summarise_claims", "summarise_sites",
+    "__version__", "compare_sites_claims", "explain", "iter_priced", "load", "reprice", "reprice_asc",
+    "reprice_file", "reprice_opps", "summarise_claims", "summarise_sites",
 ]

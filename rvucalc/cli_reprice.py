@@ -36,6 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--dayfirst", action="store_true",
                    help="read slashed dates as day/month/year (default: month/day/year)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .cli_scale import add_engine_options  # --engine stream|dask (large files, clusters)
+
+    add_engine_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -71,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
     from .claims.contract import LINE
     from .claims.io import read_claims, to_arrow, write_claims, write_csv_table
     from .claims.summary import summarise_claims
+    from .cli_scale import dispatch  # --engine stream|dask
 
+    if (rc := dispatch(args)) is not None:
+        return rc
     try:
         for target in (args.out, getattr(args, "claims_out", None)):
             if target:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .cli_common import output_options, pricing_options, release_options
@@ -94,10 +95,18 @@ def cmd_compare(a: argparse.Namespace) -> int:
         spec = summary_spec(df)
         assert spec is not None
         table, labels = pivot(df, spec)
-        for lab in labels:
-            table[lab] = table[lab].map(_money)
         # full locality names: the renderer wraps long text, so no two rows read the same
-        t = Table.from_frame(table.astype(str), numeric=list(labels))
+        if len(labels) <= 2:  # one code: a row per locality, office and facility side by side
+            for lab in labels:
+                table[lab] = table[lab].map(_money)
+            t = Table.from_frame(table.astype(str), numeric=list(labels))
+        else:  # several codes: a row per code and locality, so the table stays narrow
+            code = df["hcpcs"].astype(str) + np.where(df["modifier"].astype(str) != "",
+                                                      "-" + df["modifier"].astype(str), "")
+            long = pd.DataFrame({"code": code, "locality_id": df["locality_id"].astype(str),
+                                 "state": df["state"].astype(str), "locality_name": df["locality_name"].astype(str),
+                                 "office": df["nonfacility"].map(_money), "facility": df["facility"].map(_money)})
+            t = Table.from_frame(long, numeric=["office", "facility"])
         notes: list[str] = []
         reasons = df.loc[(df["nonfacility_reason"] != "") | (df["facility_reason"] != ""),
                          ["hcpcs", "modifier", "nonfacility_reason", "facility_reason"]].drop_duplicates()
@@ -126,6 +135,12 @@ def cmd_diff(a: argparse.Namespace) -> int:
         raise RvucalcError(f"both sides are the same release ({old.release.id}); give two different "
                            "years or release ids")
     df = diff(old, new, localities=a.localities or None, codes=a.codes or None, changed_only=not a.all)
+    if df.empty:
+        from .cli_common import NoMatch
+
+        what = f"codes {' '.join(a.codes)}" if a.codes else "codes"
+        raise NoMatch(f"no {what} changed between {old.release.id} and {new.release.id}"
+                      + ("" if a.all else " (--all shows unchanged codes too)"))
 
     def show(df: pd.DataFrame) -> None:
         head = (f"{old.release.label} (CF ${old.conversion_factor:.4f}) -> "
@@ -140,11 +155,21 @@ def cmd_diff(a: argparse.Namespace) -> int:
             t[c] = t[c].map(_money)
         for c in ("nonfacility_pct", "facility_pct"):
             t[c] = t[c].map(lambda v: "-" if v != v else f"{v:+.2f}%")
-        num = ["nonfacility_old", "nonfacility_new", "nonfacility_pct", "facility_old", "facility_new",
-               "facility_pct"]
+        code = t["hcpcs"].astype(str) + np.where(t["modifier"].astype(str) != "", "-" + t["modifier"].astype(str), "")
+        shown = pd.DataFrame({"code": code})
+        if t["locality_id"].nunique() > 1:
+            shown["place"] = t["locality_id"].astype(str).to_numpy()
+        names = {"change": "change", "nonfacility_old": "office old", "nonfacility_new": "office new",
+                 "nonfacility_pct": "office %", "facility_old": "facility old", "facility_new": "facility new",
+                 "facility_pct": "facility %", "changed_fields": "changed fields"}
+        for c, label in names.items():
+            shown[label] = t[c].astype(str).to_numpy()
+        shown["changed fields"] = shown["changed fields"].str.replace(",", ", ").str.replace("  ", " ")
+        num = ["office old", "office new", "office %", "facility old", "facility new", "facility %"]
+        t = shown
         emit(head, Table.from_frame(summary.astype(str), numeric=[c for c in summary.columns if c != "locality_id"],
                                     title="codes by change"),
-             Table.from_frame(t.astype(str), numeric=num,
+             Table.from_frame(t, numeric=num,
                               title=f"largest office (non-facility) changes (first {a.limit}; "
                                     "--csv/--json/--out for all)"))
 

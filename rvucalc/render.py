@@ -112,11 +112,13 @@ def emit(*items: Table | str, file: IO[str] | None = None, console: Any = None) 
         if sum(mins) + 2 * (len(cols) - 1) > con.width:
             _records(con, it)  # too narrow for every column: one block per row, nothing cut
             continue
+        natural = sum(max([len(str(c))] + [len(_cell(r[j])) for r in it.rows]) for j, c in enumerate(cols))
+        tight = natural + 2 * (len(cols) - 1) > con.width
         t = RichTable(title=it.title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                       show_edge=False, header_style="bold", title_style="bold", collapse_padding=True)
         for c, m in zip(cols, mins, strict=True):
-            if c in num:  # amounts keep their width; a long header wraps between words
-                t.add_column(c, justify="right", min_width=m, overflow="fold")
+            if c in num:  # amounts keep their width; when space is short a long header wraps
+                t.add_column(c, justify="right", min_width=m, max_width=m if tight else None, overflow="fold")
             else:  # text wraps between words inside its column, never cut
                 t.add_column(c, overflow="fold", min_width=m)
         for r in it.rows:

@@ -321,3 +321,21 @@ def test_facade_sites_diff_import_in_one_direction():
     assert "facade" not in _runtime_imports(pkg / "diff.py")
     facade = _runtime_imports(pkg / "facade.py")
     assert {"sites", "diff"} <= facade
+
+
+@pytest.mark.parametrize("columns", [60, 80, 100])
+@pytest.mark.parametrize("args, amounts", [
+    (("quote", "20983", "99213", "--zip", "90012"), ["$5,757.50", "$104.89"]),
+    (("schedule", "99213", "20983", "--national"), ["$95.19", "$4,905.92"]),
+    (("sites", "20983", "--zip", "90012", "--county", "06037"), ["$5,757.50", "$5,986.11"]),
+    (("compare", "20983", "77013", "--localities", "CA", "--offline"), ["$5,757.50", "$6,386.40"]),
+    (("diff", "2025", "2026", "--codes", "20983"), ["$4,702.21", "$4,905.92", "+4.33%"]),
+])
+def test_commands_on_a_terminal_fit_the_width(columns, args, amounts):
+    """Every command drawn for a terminal of COLUMNS width: no line wider, every amount whole."""
+    r = run(*args, columns=columns, RVUCALC_TABLES="rich")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(ln) for ln in lines) <= columns
+    for a in amounts:
+        assert a in r.stdout

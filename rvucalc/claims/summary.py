@@ -62,7 +62,8 @@ def summarise_claims(priced: pd.DataFrame) -> pd.DataFrame:
 def _claim_reasons(reason: pd.Series, k: np.ndarray, claims: int) -> np.ndarray:
     """The distinct reason codes of each claim's lines, "|"-joined, as bit sets (no loop over claims)."""
     rc, ru = pd.factorize(reason.astype(str))
-    codes: list[str] = list(dict.fromkeys(c for u in ru for c in str(u).split("|") if c))
+    # sorted: a claim's reasons do not depend on which other claims share its chunk
+    codes: list[str] = sorted({c for u in ru for c in str(u).split("|") if c})
     if not codes:
         return np.full(claims, "", dtype=object)
     bit = {c: j for j, c in enumerate(codes)}

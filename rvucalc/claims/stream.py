@@ -1,0 +1,463 @@
+"""Streaming claims engine: a CSV or Parquet file of any length priced in bounded memory.
+
+``reprice_file(src, dst)`` prices every line of *src* and writes *dst* (CSV or Parquet) in the
+input's order, with every input column as given; ``iter_priced(src)`` yields the priced lines as
+DataFrames in input order. Lines of one claim may be anywhere in the file.
+
+How (three passes, each holding at most about ``chunk_lines`` lines in memory):
+
+1. **Partition.** The file is read in batches (pyarrow, every CSV cell as text; see
+   :mod:`rvucalc.claims.io`). Each line gets its line number (:data:`~rvucalc.claims.contract.LINE`)
+   and a part number from :func:`~rvucalc.claims.contract.claim_partition`, the same for every
+   line of a claim, and is appended to one of *N* temporary parquet parts. *N* is chosen from the
+   file's size (rows from the Parquet footer; for a CSV, bytes per line of the first batch) so
+   that each part holds about ``chunk_lines`` lines.
+2. **Price.** Each part is one chunk that keeps the chunk contract (all lines of its claims), so
+   it is priced by the chunk pricer (:mod:`rvucalc.claims.engine`) as a whole, and written back
+   as a priced part. Lines enter a part in file order, so a priced part is sorted by line number.
+3. **Merge.** The priced parts are merged back by line number, one window of ``chunk_lines``
+   consecutive line numbers at a time: every part is read forward in row groups, the slice of
+   each part that falls in the window is cut off (a binary search on its sorted line numbers), and
+   the slices are put in line order (one vectorised sort per window, not a per-row heap). The
+   window is appended to the output (pyarrow's CSV writer, or a Parquet row group), which is
+   written through :func:`rvucalc.atomic.atomic_output`.
+
+Why hash partitioning with pyarrow rather than DuckDB's out-of-core sort: it needs no new
+dependency (pyarrow already reads and writes the claims), the user's columns stay Arrow arrays
+from the reader to the writer without a second type system, and each pass is a plain sequential
+read or write of the data. An out-of-core sort by claim id gives claim-contiguous batches, but
+restoring the input order then needs a second external sort by line number; here the parts are
+already sorted by line number, so putting the order back is a streaming merge. Parts are
+independent chunks, so they could be priced in parallel by the same code that Dask runs.
+
+Memory: the partition and merge passes hold one input batch and one output window; the price
+pass holds one part and its priced copy. Peak memory depends on ``chunk_lines`` (and on how many
+columns the lines have), not on the length of the file. A single claim larger than a part is
+still kept whole (its part grows). The temporary folder (in the output's folder unless
+``tmp_dir`` is given) is removed on every exit path, including errors and interrupts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..atomic import atomic_output, check_output
+from .contract import LINE, claim_keys, claim_partition
+from .engine import ChunkPricer, resolve
+from .io import BLOCK_BYTES, ClaimsFileError, _kind, _plain, csv_options, to_arrow
+
+#: ``summarise(priced chunk) -> one row per claim`` in order of each claim's first line.
+Summariser = Callable[[pd.DataFrame], pd.DataFrame]
+
+#: Lines per temporary part (and per merge window) unless told otherwise. About 0.5-1 GiB of
+#: memory while a part is priced.
+CHUNK_LINES = 500_000
+#: The most parts a file is split into (open files in the partition pass).
+MAX_PARTS = 2048
+#: Compression of the temporary parts (fast; they live only for the run).
+_TMP_COMPRESSION = "lz4"
+
+
+@dataclass
+class _Run:
+    """One streaming run: its temporary folder, parts, and what it learnt about the input."""
+
+    tmp: Path
+    src: Path
+    total: int = 0
+    parts: list[Path] = field(default_factory=list)
+    priced: list[Path] = field(default_factory=list)
+    schema: pa.Schema | None = None  # priced lines, with LINE
+    out_metadata: dict[bytes, bytes] | None = None
+    claims: list[Path] = field(default_factory=list)  # per-claim summaries, keyed by first LINE
+    claims_schema: pa.Schema | None = None
+    claims_metadata: dict[bytes, bytes] | None = None
+
+
+# ---------------------------------------------------------------------------
+# pass 1: partition
+
+
+def _source_batches(src: Path, block_bytes: int, batch_rows: int) -> tuple[pa.Schema, Iterator[pa.RecordBatch], int | None]:
+    """``(schema, batches, rows if known)`` of a CSV (all text) or Parquet claims file."""
+    if not src.is_file():
+        raise ClaimsFileError(f"{src}: no such file")
+    kind = _kind(src)
+    try:
+        if kind == "parquet":
+            pf = pq.ParquetFile(src, pre_buffer=False)  # read forward, one batch at a time
+            return pf.schema_arrow, pf.iter_batches(batch_size=batch_rows), pf.metadata.num_rows
+        if kind == "csv":
+            ro, po, co = csv_options(src, block_bytes)
+            reader = pacsv.open_csv(src, read_options=ro, parse_options=po, convert_options=co)
+            return reader.schema, iter(reader), None
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ClaimsFileError(f"{src}: cannot read it as {kind} ({_plain(exc)})") from exc
+    raise ClaimsFileError(f"{src}: stream a CSV or Parquet file (read Excel with read_claims)")
+
+
+def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int, bar: Any) -> None:
+    """Pass 1: split the input into parts that each hold whole claims (see the module docstring)."""
+    src = run.src
+    schema, batches, rows = _source_batches(src, block_bytes, max(1024, min(64_000, chunk_lines)))
+    if LINE in schema.names:
+        raise ClaimsFileError(f"{src}: the column name {LINE!r} is reserved for rvucalc's line number")
+    if claim_column not in schema.names:
+        raise ClaimsFileError(f"{src}: no {claim_column!r} column (claim lines need a claim id); "
+                              f"columns: {', '.join(schema.names)}")
+    part_schema = schema.append(pa.field(LINE, pa.int64()))
+    writers: dict[int, pq.ParquetWriter] = {}
+    nparts = 0
+    start = 0
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_rows
+        if not pending_rows:
+            return
+        t = pa.Table.from_batches(pending, schema=schema)
+        lines = np.arange(start - pending_rows, start, dtype=np.int64)
+        t = t.append_column(pa.field(LINE, pa.int64()), pa.array(lines))
+        ids = t.column(claim_column).to_pandas()
+        part = claim_partition(ids, lines, nparts)
+        order = np.argsort(part, kind="stable")  # stable: lines stay in file order in a part
+        counts = np.bincount(part, minlength=nparts)
+        t = t.take(pa.array(order))
+        offset = 0
+        for p in np.flatnonzero(counts):
+            w = writers.get(int(p))
+            if w is None:
+                path = run.tmp / f"part-{int(p):05d}.parquet"
+                w = writers[int(p)] = pq.ParquetWriter(path, part_schema, compression=_TMP_COMPRESSION,
+                                                      use_dictionary=False)  # small open writers
+            w.write_table(t.slice(offset, int(counts[p])))
+            offset += int(counts[p])
+        pending, pending_rows = [], 0
+
+    try:
+        for b in _checked(batches, src):
+            if nparts == 0:  # the first batch tells the size of a line
+                if rows is None:
+                    size = src.stat().st_size
+                    rows = int(size * len(b) / max(min(size, block_bytes), 1)) if len(b) else 0
+                nparts = max(1, min(MAX_PARTS, math.ceil(rows / max(chunk_lines, 1))))
+            pending.append(b)
+            pending_rows += len(b)
+            start += len(b)
+            bar.update(len(b))
+            if pending_rows >= chunk_lines:
+                flush()
+        flush()
+    finally:
+        for w in writers.values():
+            w.close()
+    run.total = start
+    run.parts = [run.tmp / f"part-{p:05d}.parquet" for p in sorted(writers)]
+    if not run.parts:  # no lines: one empty part, so the output still has its header
+        path = run.tmp / "part-00000.parquet"
+        pq.write_table(part_schema.empty_table(), path)
+        run.parts = [path]
+
+
+def _checked(batches: Iterator[pa.RecordBatch], src: Path) -> Iterator[pa.RecordBatch]:
+    """The batches, with a read error turned into a :class:`ClaimsFileError` near its line."""
+    it = iter(batches)
+    done = 0
+    while True:
+        try:
+            b = next(it)
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ClaimsFileError(f"{src}: cannot read it after data line {done} ({_plain(exc)})") from exc
+        done += len(b)
+        yield b
+
+
+# ---------------------------------------------------------------------------
+# pass 2: price
+
+
+def _uniform(schema: pa.Schema) -> pa.Schema:
+    """Types that every part can be cast to: text as large_string, dictionaries int32-indexed."""
+    fields = []
+    for f in schema:
+        t = f.type
+        if pa.types.is_dictionary(t):
+            v = pa.large_string() if pa.types.is_string(t.value_type) else t.value_type
+            t = pa.dictionary(pa.int32(), v, t.ordered)
+        elif pa.types.is_string(t):
+            t = pa.large_string()
+        fields.append(f.with_type(t))
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _widen(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
+    return new if old is None else pa.unify_schemas([old, new], promote_options="permissive")
+
+
+def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_group: int,
+                 summarise: Summariser | None, claim_column: str) -> None:
+    """Pass 2: price each part as one chunk and write it back, sorted by line number.
+
+    With *summarise*, each part's per-claim summary is written too, keyed by the first line
+    number of each claim (a part holds whole claims, so its summary is final).
+    """
+    for i, part in enumerate(run.parts):
+        chunk = pq.read_table(part).to_pandas()
+        lines = chunk[LINE].to_numpy()
+        priced = price(chunk, options)
+        del chunk
+        if len(priced) != len(lines) or not np.array_equal(priced[LINE].to_numpy(), lines):
+            raise RuntimeError("the chunk pricer must return the chunk's lines in the same order")
+        if run.out_metadata is None:
+            run.out_metadata = to_arrow(priced.iloc[:0]).schema.metadata
+        if summarise is not None:
+            _summarise_part(run, i, priced, summarise, claim_column, row_group)
+        table = to_arrow(priced, keep_line=True)
+        del priced
+        table = table.cast(_uniform(table.schema))
+        out = run.tmp / f"priced-{i:05d}.parquet"
+        pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
+        run.schema = _widen(run.schema, table.schema)
+        run.priced.append(out)
+        part.unlink()
+        bar.update(len(lines))
+
+
+def _summarise_part(run: _Run, i: int, priced: pd.DataFrame, summarise: Summariser, claim_column: str,
+                    row_group: int) -> None:
+    """Write part *i*'s per-claim summary with each claim's first line number as :data:`LINE`."""
+    summary = summarise(priced)
+    line = priced[LINE].to_numpy(dtype=np.int64)
+    key, _ = claim_keys(priced[claim_column].to_numpy(dtype=object), line)
+    k, _ = pd.factorize(key)  # claims in order of first appearance, as the summary's rows
+    first = pd.Series(line).groupby(k).min().to_numpy()
+    if len(first) != len(summary):
+        raise RuntimeError("the claim summary must have one row per claim, in order of first line")
+    summary = summary.reset_index(drop=True).assign(**{LINE: first})
+    if run.claims_metadata is None:
+        run.claims_metadata = to_arrow(summary.iloc[:0]).schema.metadata
+    table = to_arrow(summary, keep_line=True)
+    table = table.cast(_uniform(table.schema))
+    out = run.tmp / f"claims-{i:05d}.parquet"
+    pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
+    run.claims_schema = _widen(run.claims_schema, table.schema)
+    run.claims.append(out)
+
+
+# ---------------------------------------------------------------------------
+# pass 3: merge back by line number
+
+
+class _PartReader:
+    """Reads one priced part forward and hands out its lines below a given line number."""
+
+    def __init__(self, path: Path, schema: pa.Schema, batch_rows: int) -> None:
+        self._it = pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
+        self._schema = schema
+        self._buf: list[pa.Table] = []
+        self._last = -1
+        self._done = False
+
+    def below(self, end: int) -> list[pa.Table]:
+        """The part's unread lines with line number < *end* (in order)."""
+        while not self._done and self._last < end - 1:
+            b = next(self._it, None)
+            if b is None:
+                self._done = True
+                break
+            t = pa.Table.from_batches([b]).cast(self._schema)
+            if len(t):
+                self._buf.append(t)
+                self._last = int(t.column(LINE)[-1].as_py())
+        out, keep = [], []
+        for t in self._buf:
+            k = int(np.searchsorted(t.column(LINE).to_numpy(), end))
+            if k >= len(t):
+                out.append(t)
+            elif k == 0:
+                keep.append(t)
+            else:
+                out.append(t.slice(0, k))
+                keep.append(t.slice(k))
+        self._buf = keep
+        return out
+
+
+def _share(window: int, nparts: int) -> int:
+    """Rows per row group / read batch of a part: its share of one merge window."""
+    return max(32, min(65_536, window // max(nparts, 1)))
+
+
+def _merged(paths: list[Path], schema: pa.Schema, total: int, window: int, *,
+            exact: bool = True) -> Iterator[pa.Table]:
+    """Pass 3: rows of the sorted *paths* in :data:`LINE` order, one window of line numbers at a time.
+
+    *exact*: every line number below *total* is present once (the priced lines); per-claim
+    summaries are keyed by first line numbers, a subset.
+    """
+    readers = [_PartReader(p, schema, _share(window, len(paths))) for p in paths]
+    if total == 0:
+        yield schema.empty_table()
+        return
+    for a in range(0, total, window):
+        end = min(a + window, total)
+        pieces = [t for r in readers for t in r.below(end)]
+        t = pa.concat_tables(pieces) if pieces else schema.empty_table()
+        if exact and len(t) != end - a:
+            raise RuntimeError(f"merge lost lines {a}-{end - 1}: {len(t)} of {end - a} found")
+        if len(t):
+            yield t.take(pa.array(np.argsort(t.column(LINE).to_numpy(), kind="stable")))
+
+
+# ---------------------------------------------------------------------------
+# the public calls
+
+
+@contextlib.contextmanager
+def _run(src: str | os.PathLike[str], tmp_dir: str | os.PathLike[str] | None) -> Iterator[_Run]:
+    """A run with its temporary folder, removed on every exit path."""
+    tmp = Path(tempfile.mkdtemp(prefix=".rvucalc-stream-", dir=tmp_dir))
+    try:
+        yield _Run(tmp=tmp, src=Path(src))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bar(progress: bool, desc: str, total: int | None) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=" lines", unit_scale=True, disable=not progress,
+                smoothing=0.1, dynamic_ncols=True)
+
+
+def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, claim_column: str,
+             progress: bool, block_bytes: int | None, summarise: Summariser | None = None) -> None:
+    """Passes 1 and 2."""
+    if block_bytes is None:  # CSV blocks of about a chunk's lines (and at most 16 MiB)
+        block_bytes = min(BLOCK_BYTES, max(64 << 10, chunk_lines * 128))
+    rows = None
+    if run.src.is_file() and _kind(run.src) == "parquet":
+        with contextlib.suppress(Exception):
+            rows = pq.ParquetFile(run.src).metadata.num_rows
+    with _bar(progress, "partition", rows) as bar:
+        _partition(run, chunk_lines, claim_column, block_bytes, bar)
+        bar.total = run.total
+        bar.refresh()
+    with _bar(progress, "price", run.total) as bar:
+        # row groups of about a window's share per part: the merge holds about one per part
+        _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)), summarise, claim_column)
+
+
+def iter_priced(
+    src: str | os.PathLike[str],
+    *,
+    options: Any = None,
+    price: ChunkPricer | None = None,
+    chunk_lines: int = CHUNK_LINES,
+    claim_column: str = "claim_id",
+    progress: bool = False,
+    tmp_dir: str | os.PathLike[str] | None = None,
+    block_bytes: int | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Priced lines of the claims file *src*, as DataFrames of up to *chunk_lines* lines in order.
+
+    Each DataFrame holds the input's columns (CSV cells as text), :data:`LINE` and rvucalc's
+    columns, exactly as :func:`rvucalc.reprice` gives them for the whole file. *price* and
+    *options* are the chunk pricer (default: physician claims, see :mod:`rvucalc.claims.engine`).
+    The temporary parts are removed when the iterator ends or is closed.
+    """
+    price, options = resolve(price, options)
+    with _run(src, tmp_dir) as run:
+        _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes)
+        assert run.schema is not None
+        for t in _merged(run.priced, run.schema, run.total, chunk_lines):
+            yield t.replace_schema_metadata(run.schema.metadata).to_pandas()
+
+
+def reprice_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    options: Any = None,
+    price: ChunkPricer | None = None,
+    chunk_lines: int = CHUNK_LINES,
+    progress: bool = True,
+    claims_out: str | os.PathLike[str] | None = None,
+    summarise: Summariser | None = None,
+    claim_column: str = "claim_id",
+    tmp_dir: str | os.PathLike[str] | None = None,
+    block_bytes: int | None = None,
+) -> int:
+    """Price the claims file *src* (CSV or Parquet) into *dst* (.csv or .parquet) in bounded memory.
+
+    The output holds every input column as given (CSV cells as the same text) followed by
+    rvucalc's columns, in the input's order, and is identical to pricing the whole file in
+    memory and writing it with :func:`rvucalc.claims.io.write_claims`. Memory is bounded by
+    *chunk_lines* (see the module docstring), whatever the file's length and order. The
+    temporary parts go to *tmp_dir* (default: *dst*'s folder) and are removed on every exit
+    path; *dst* is written atomically. *claims_out* (.csv or .parquet) also gets the per-claim
+    totals (*summarise*, default :func:`rvucalc.summarise_claims`), one row per claim in order of
+    its first line, as the in-memory summary gives them. Returns the number of lines written.
+    """
+    price, options = resolve(price, options)
+    dst = Path(dst)
+    targets = [Path(t) for t in (dst, claims_out) if t is not None]
+    for t in targets:
+        check_output(t, [src])
+        if _kind(t) == "xlsx":
+            raise ClaimsFileError(f"{t}: streaming writes .csv or .parquet (Excel holds at most 1,048,576 rows)")
+    if claims_out is not None and summarise is None:
+        from .summary import summarise_claims as summarise
+    with _run(src, tmp_dir if tmp_dir is not None else dst.resolve().parent) as run:
+        _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes,
+                 summarise if claims_out is not None else None)
+        assert run.schema is not None
+        with _bar(progress, "write", run.total) as bar:
+            _write(dst, _merged(run.priced, run.schema, run.total, chunk_lines), run.schema,
+                   run.out_metadata, bar)
+        if claims_out is not None and run.claims_schema is not None:
+            _write(Path(claims_out), _merged(run.claims, run.claims_schema, run.total, chunk_lines, exact=False),
+                   run.claims_schema, run.claims_metadata, None)
+    return run.total
+
+
+def _write(dst: Path, tables: Iterator[pa.Table], schema: pa.Schema, metadata: dict[bytes, bytes] | None,
+           bar: Any) -> None:
+    """Write *tables* (with :data:`LINE`, dropped here) to *dst* (.csv or .parquet), atomically."""
+    out_schema = schema.remove(schema.get_field_index(LINE)).with_metadata(metadata)
+    with atomic_output(dst) as tmp:
+        if _kind(dst) == "parquet":
+            with pq.ParquetWriter(tmp, out_schema) as w:
+                for t in tables:
+                    w.write_table(t.drop_columns([LINE]).cast(out_schema))
+                    if bar is not None:
+                        bar.update(len(t))
+        else:  # the same CSV as :func:`rvucalc.claims.io.write_csv_table`, a window at a time
+            csv_schema = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type)
+                                    else f for f in out_schema])
+            opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+            with pacsv.CSVWriter(tmp, csv_schema, write_options=opts) as w:
+                for t in tables:
+                    w.write_table(t.drop_columns([LINE]).cast(csv_schema))
+                    if bar is not None:
+                        bar.update(len(t))
+
+
+__all__ = ["CHUNK_LINES", "iter_priced", "reprice_file"]

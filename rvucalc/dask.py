@@ -1,0 +1,217 @@
+"""Dask engine: claim lines priced on a Dask cluster (any deployment), past one machine's memory.
+
+``rvucalc.dask.reprice(ddf)`` takes a :class:`dask.dataframe.DataFrame` of claim lines and
+returns one, lazily:
+
+1. Each line gets its line number (:data:`~rvucalc.claims.contract.LINE`): the input partition's
+   number times 2**40 plus the row's place in it, so the numbers follow the input's order without
+   a pass over the data to count rows.
+2. Each line gets a bucket from :func:`~rvucalc.claims.contract.claim_partition` on its claim id
+   (the same for every line of a claim, blanks stripped; lines without a claim id spread by line
+   number), and Dask **shuffles on the bucket**: every line of a claim lands in one partition.
+3. ``map_partitions`` prices each partition as one chunk (the chunk contract of
+   :mod:`rvucalc.claims.contract`) with the same chunk pricer and options as the in-memory and
+   streaming engines, with explicit ``meta``. Rows of a partition are priced in line order.
+
+Releases are loaded **once per worker process**: the options carry release ids only (a small
+frozen dataclass), and the pricer keeps its loaded releases and prepared tables in a module-level
+cache of the process it runs in (:mod:`rvucalc.claims.pipeline`), so a worker builds them on its
+first partition and reuses them for every later one. Workers need the CMS files: the same
+``mirror`` path (or ``$RVUCALC_MIRROR``, or the download cache) on every worker.
+
+The output's partitions are grouped by claim, not in input order; its :data:`LINE` column puts
+the lines back in input order (``df.sort_values("_line")``). Nothing else is added to or taken
+from the user's columns.
+
+:func:`reprice_dataset` reads a Parquet dataset (a folder or a glob), prices it and writes a
+Parquet dataset (a folder), on a running cluster (``scheduler="tcp://host:8786"``: any Dask
+deployment, e.g. SSH, Kubernetes, YARN or a cloud service) or on a local cluster it starts.
+The scheduling is Dask's own; rvucalc adds none.
+
+Install with ``pip install 'rvucalc[dask]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .atomic import OutputError
+from .claims.contract import LINE, claim_partition
+from .claims.engine import ChunkPricer, resolve
+from .errors import RvucalcError
+
+try:
+    import dask.dataframe as dd
+except ImportError as exc:  # pragma: no cover - the extra is installed under CI
+    raise ImportError("rvucalc.dask needs Dask: pip install 'rvucalc[dask]'") from exc
+
+#: Buckets lines are hashed into by claim before the shuffle (Dask maps buckets to partitions).
+BUCKETS = 1 << 20
+#: Line numbers of input partition *p* start at ``p << PARTITION_SHIFT``.
+PARTITION_SHIFT = 40
+_BUCKET = "_rvucalc_bucket"
+
+
+def _number_lines(df: pd.DataFrame, claim_column: str, partition_info: dict | None = None) -> pd.DataFrame:
+    """Add :data:`LINE` (partition number << 40 + row) and the claim bucket to one input partition."""
+    p = int(partition_info["number"]) if partition_info else 0
+    line = (np.int64(p) << np.int64(PARTITION_SHIFT)) + np.arange(len(df), dtype=np.int64)
+    out = df.reset_index(drop=True)
+    out[LINE] = line
+    out[_BUCKET] = claim_partition(out[claim_column], line, BUCKETS)
+    return out
+
+
+def _price_partition(df: pd.DataFrame, price: ChunkPricer, options: Any) -> pd.DataFrame:
+    """Price one shuffled partition (whole claims) as one chunk, its lines in input order."""
+    chunk = df.drop(columns=[_BUCKET]).sort_values(LINE, kind="stable").reset_index(drop=True)
+    return price(chunk, options)
+
+
+def _meta(ddf: dd.DataFrame, price: ChunkPricer, options: Any) -> pd.DataFrame:
+    """The priced frame's empty shape: the pricer run on zero lines (no release is loaded)."""
+    empty = ddf._meta.reset_index(drop=True).iloc[:0].copy()
+    empty[LINE] = np.zeros(0, dtype=np.int64)
+    out = price(empty, options)
+    # categories differ between partitions: declare them unknown to Dask
+    return dd.utils.clear_known_categories(out) if len(out.select_dtypes("category").columns) else out
+
+
+def reprice(
+    ddf: dd.DataFrame,
+    *,
+    options: Any = None,
+    price: ChunkPricer | None = None,
+    claim_column: str = "claim_id",
+    npartitions: int | None = None,
+) -> dd.DataFrame:
+    """Price a Dask DataFrame of claim lines; returns a Dask DataFrame (lazy).
+
+    The result has the input's columns as given, :data:`LINE` (input order: sort by it) and
+    rvucalc's columns, line for line what :func:`rvucalc.reprice` gives for the same lines in
+    memory. *options*/*price*: the chunk pricer (default: physician claims,
+    :class:`rvucalc.claims.pipeline.PricingOptions`); *npartitions*: partitions after the
+    shuffle (default: the input's).
+    """
+    price, options = resolve(price, options)
+    if claim_column not in ddf.columns:
+        raise RvucalcError(f"the claim lines have no {claim_column!r} column (claim lines need a claim id); "
+                           f"columns: {', '.join(map(str, ddf.columns))}")
+    if LINE in ddf.columns:
+        raise RvucalcError(f"the column name {LINE!r} is reserved for rvucalc's line number")
+    meta_in = ddf._meta.reset_index(drop=True).assign(**{LINE: np.zeros(0, dtype=np.int64),
+                                                        _BUCKET: np.zeros(0, dtype=np.int64)})
+    numbered = ddf.map_partitions(_number_lines, claim_column, meta=meta_in, enforce_metadata=False)
+    shuffled = numbered.shuffle(on=_BUCKET, npartitions=npartitions or ddf.npartitions, ignore_index=True)
+    return shuffled.map_partitions(_price_partition, price, options, meta=_meta(ddf, price, options),
+                                   enforce_metadata=False)
+
+
+# ---------------------------------------------------------------------------
+# Parquet dataset in, Parquet dataset out
+
+
+@contextlib.contextmanager
+def client_for(scheduler: str | None = None, workers: int | None = None) -> Any:
+    """A :class:`distributed.Client` on *scheduler*, or on a local cluster started (and closed) here.
+
+    The local cluster has *workers* worker processes (default: one per core), one thread each
+    (pricing is vectorised NumPy/pandas work; processes avoid the GIL).
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as c:
+            yield c
+        return
+    n = workers or os.cpu_count() or 1
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def reprice_dataset(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    options: Any = None,
+    price: ChunkPricer | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    progress: bool = True,
+    claim_column: str = "claim_id",
+) -> int:
+    """Price the Parquet dataset *src* (a folder or a glob) into the Parquet dataset *dst* (a folder).
+
+    Runs on *client*, else on the cluster at *scheduler*, else on a local cluster of *workers*
+    processes started for the call. A local *dst* is written to a temporary folder beside it and
+    renamed into place when complete (a previous *dst* folder is replaced only then). *dst* on
+    object storage (``s3://...``) is written in place by the workers. Returns the number of lines.
+    """
+    src_s, dst_s = os.fspath(src), os.fspath(dst)
+    if not _is_url(dst_s):
+        dpath = Path(dst_s)
+        if not dpath.resolve().parent.is_dir():
+            raise OutputError(f"cannot write {dpath}: the folder {dpath.resolve().parent} does not exist")
+        if dpath.exists() and not dpath.is_dir():
+            raise OutputError(f"cannot write the dataset {dpath}: it is a file (give a folder)")
+    if not _is_url(src_s) and not any(ch in src_s for ch in "*?[") and not Path(src_s).exists():
+        raise RvucalcError(f"{src_s}: no such file or folder")
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(client_for(scheduler, workers))
+        try:
+            ddf = dd.read_parquet(src_s)
+        except (OSError, ValueError) as exc:
+            raise RvucalcError(f"{src_s}: cannot read it as a Parquet dataset ({exc})") from exc
+        priced = reprice(ddf, options=options, price=price, claim_column=claim_column)
+        if _is_url(dst_s):
+            _write(priced, dst_s, client, progress)
+            return int(client.compute(priced.map_partitions(len).sum()).result())
+        dpath = Path(dst_s)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dpath.name}.rvucalc-", suffix=".tmp", dir=dpath.resolve().parent))
+        try:
+            _write(priced, str(tmp), client, progress)
+            n = _rows(tmp)
+            old = None
+            if dpath.exists():
+                old = dpath.with_name(f".{dpath.name}.rvucalc-old-{os.getpid()}")
+                os.replace(dpath, old)
+            os.replace(tmp, dpath)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            return n
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write(priced: dd.DataFrame, path: str, client: Any, progress: bool) -> None:
+    job = priced.to_parquet(path, write_index=False, compute=False)
+    fut = client.compute(job)
+    if progress:
+        from distributed import progress as show
+
+        show(fut)
+    fut.result()
+
+
+def _rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("*.parquet"))
+
+
+__all__ = ["BUCKETS", "client_for", "reprice", "reprice_dataset"]
