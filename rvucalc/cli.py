@@ -30,6 +30,7 @@ from .cli_common import (
     release_options,
 )
 from .errors import RvucalcError
+from .models import quote_items
 from .render import Table, emit, usd
 
 SYSTEMS = ("pfs", "opps", "asc", "wage_index", "zip5", "anes_base")
@@ -111,14 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _sources(objs: Sequence[Any]) -> str:
-    seen: dict[str, None] = {}
-    for o in objs:
-        for src in o.sources:
-            seen.setdefault(str(src))
-    return "sources:\n" + "\n".join(f"  {x}" for x in seen)
-
-
 def cmd_quote(a: argparse.Namespace) -> int:
     fs = load_args(a)
     quotes = [fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county) for c in a.codes]
@@ -131,39 +124,7 @@ def cmd_quote(a: argparse.Namespace) -> int:
 
         pd.concat([q.to_frame() for q in quotes], ignore_index=True).to_csv(sys.stdout, index=False)
         return 0
-    q0 = quotes[0]
-    head = [f"{fs.release.label}; conversion factor ${q0.conversion_factor:.4f} ({q0.conversion_factor_kind})",
-            f"where: {q0.where}"]
-    if q0.locality is not None:
-        g = q0.locality
-        wg = g.work_gpci if q0.work_gpci_floor else g.work_gpci_no_floor
-        head.append(f"GPCIs: work {wg:.3f}, PE {g.pe_gpci:.3f}, MP {g.mp_gpci:.3f}")
-    show_desc = any(q.description for q in quotes)
-    cols = ["code"] + (["description"] if show_desc else []) + ["status", "office", "facility", "note"]
-    amounts = Table(cols, numeric=["office", "facility"], title="fee schedule amounts")
-    rvus = Table(["code", "work", "PE office", "PE facility", "MP", "total office", "total facility", "global"],
-                 numeric=["work", "PE office", "PE facility", "MP", "total office", "total facility"],
-                 title="RVUs")
-    extra = Table(["code", "non-par office", "non-par facility", "limiting office", "limiting facility"],
-                  numeric=["non-par office", "non-par facility", "limiting office", "limiting facility"],
-                  title="non-participating amounts and limiting charges")
-    notes: list[str] = []
-    for q in quotes:
-        nf, fa = q.nonfacility, q.facility
-        note = ", ".join(x for x in ("OPPS cap" if nf.opps_capped or fa.opps_capped else "",
-                                     "see notes" if q.notes or nf.reason or fa.reason else "") if x)
-        amounts.rows.append([q.code] + ([q.description] if show_desc else []) + [q.status, usd(nf.amount),
-                                                                                 usd(fa.amount), note])
-        r = q.rvus
-        rvus.rows.append([q.code, f"{r.work:.2f}", f"{r.pe_nonfacility:.2f}", f"{r.pe_facility:.2f}",
-                          f"{r.mp:.2f}", f"{r.total_nonfacility:.2f}", f"{r.total_facility:.2f}", q.global_days])
-        extra.rows.append([q.code, usd(nf.nonpar_amount), usd(fa.nonpar_amount), usd(nf.limiting_charge),
-                           usd(fa.limiting_charge)])
-        for label, s in (("office", nf), ("facility", fa)):
-            if s.reason:
-                notes.append(f"{q.code} {label}: {s.reason.message} [{s.reason.code}]")
-        notes += [f"{q.code}: {n.message} [{n.code}]" for n in q.notes]
-    emit("\n".join(head), amounts, rvus, extra, *(["\n".join(notes)] if notes else []), _sources(quotes))
+    emit(*quote_items(quotes, fs.release.label))
     return 0
 
 

@@ -675,45 +675,97 @@ class FeeSchedule:
 
     def _in_asked_order(self, out: pd.DataFrame, codes: Sequence[str] | str, locality_ids: np.ndarray,
                         settings: list[str], errors: str) -> pd.DataFrame:
-        """Reorder *out* to the codes' asked order and add the rows of codes not on the PFS."""
+        """Reorder *out* to the codes' asked order and add the rows of codes not on the PFS.
+
+        Works on blocks (one PPRRVU row × setting = the localities' rows) and takes the
+        long rows by position, so thousands of codes reorder in one numpy sort.
+        """
         wanted = self._wanted(codes, errors)
-        out = out.copy()
-        hc, md = out["hcpcs"].astype(str), out["modifier"].astype(str)
-        key = (hc + np.where(md != "", "-" + md, "")).astype(str)
-        frames: list[pd.DataFrame] = []
         bad: list[tuple[str, str, str, int]] = []
+        by_code: dict[str, int] = {}  # a code asked without modifier: all its rows (global, 26, TC ...)
+        by_row: dict[str, int] = {}  # a code asked with 26/TC/53: that row
+        shared: list[tuple[int, str, str]] = []  # 99213-25: a copy of the code's own row
         for o, (asked_code, code, mod, why) in enumerate(wanted):
             if why is not None:
                 bad.append((code, mod, why.code, o))
-                continue
-            if asked_code == code:  # a code without modifier: all its rows (global, 26, TC ...)
-                part = out[hc == code].copy()
-            else:  # one row; a modifier with no price effect (99213-25) shares its code's own row
-                part = out[key == code + (f"-{mod}" if mod else "")].copy()
-                part["modifier"] = split_code(asked_code)[1]
-            part["_o"] = o
-            frames.append(part)
-        if bad:
-            n, k, m = len(bad), len(locality_ids), len(settings)
-            rep = lambda i: np.tile(np.repeat([b[i] for b in bad], k), m)  # noqa: E731
-            frames.append(pd.DataFrame({
-                "hcpcs": rep(0), "modifier": rep(1),
-                "locality_id": np.tile(np.asarray(locality_ids, dtype=object), n * m),
-                "setting": np.repeat(settings, n * k), "amount": np.nan, "nonpar_amount": np.nan,
-                "limiting_charge": np.nan, "opps_capped": False, "reason": rep(2), "status": "",
-                "global_days": "", "_o": rep(3)}))
-        if not frames:
-            return out
-        res = pd.concat([f.astype({c: object for c in ("hcpcs", "modifier", "locality_id", "setting",
-                                                         "reason", "status", "global_days")})
-                         for f in frames], ignore_index=True)
-        setting_pos = res["setting"].map({s: i for i, s in enumerate(settings)})
-        loc_pos = res["locality_id"].map({str(x): i for i, x in enumerate(locality_ids)})
-        res = res.assign(_s=setting_pos, _l=loc_pos).sort_values(["_s", "_o", "_l"], kind="stable")
-        res = res.drop(columns=["_o", "_s", "_l"]).reset_index(drop=True)
-        for c in ("hcpcs", "modifier", "locality_id", "setting", "reason", "status", "global_days"):
-            res[c] = res[c].astype(str).astype("category")
-        return res
+            elif asked_code == code:
+                by_code.setdefault(code, o)
+            elif split_code(asked_code)[1] == mod:
+                by_row.setdefault(asked_code, o)
+            else:
+                shared.append((o, code, split_code(asked_code)[1]))
+        k = len(locality_ids)
+        first = np.arange(len(out) // k) * k  # first long row of each block
+        hc = out["hcpcs"].to_numpy()[first].astype(str)
+        md = out["modifier"].to_numpy()[first].astype(str)
+        key = np.char.add(hc, np.where(md != "", np.char.add("-", md), ""))
+        sb = out["setting"].cat.codes.to_numpy()[first]
+        ob = pd.Series(key).map(by_row).fillna(pd.Series(hc).map(by_code)).to_numpy()
+        real = np.flatnonzero(~np.isnan(ob))
+        blk, order, sett, mods = [real], [ob[real]], [sb[real]], [np.full(len(real), None, dtype=object)]
+        for o, code, asked_mod in shared:  # only codes asked with a modifier of no price effect
+            hit = np.flatnonzero(key == code)
+            blk.append(hit), order.append(np.full(len(hit), o)), sett.append(sb[hit])
+            mods.append(np.full(len(hit), asked_mod, dtype=object))
+        bk, od, st, mo = (np.concatenate(x) for x in (blk, order, sett, mods))
+        nreal = len(bk)
+        bad_s = np.repeat(np.arange(len(settings)), len(bad))
+        bad_o = np.tile([b[3] for b in bad], len(settings)) if bad else np.zeros(0)
+        perm = np.lexsort((np.concatenate([od, bad_o]), np.concatenate([st, bad_s])))
+        if not shared and not bad:
+            rows = (bk[perm][:, None] * k + np.arange(k)).ravel()
+            return out.iloc[rows].reset_index(drop=True)
+        # the final blocks in order: real ones (a block of *out*) and rows of codes not on the PFS
+        nb = len(perm)
+        src = np.full((nb, k), -1, dtype=np.int64)
+        is_real = perm < nreal
+        src[is_real] = bk[perm[is_real]][:, None] * k + np.arange(k)
+        src = src.ravel()
+        have = src >= 0
+        m = len(settings)
+        bad_idx = np.zeros(nb, dtype=int)  # position in *bad* of each bad block
+        bad_idx[~is_real] = (perm[~is_real] - nreal) % max(len(bad), 1)
+        bad_rows = np.repeat(bad_idx, k)[~have]
+        cols: dict[str, Any] = {}
+        for c in out.columns:
+            col = out[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                if c == "hcpcs":
+                    extra = np.array([b[0] for b in bad], dtype=object)[bad_rows]
+                elif c == "modifier":
+                    extra = np.array([b[1] for b in bad], dtype=object)[bad_rows]
+                elif c == "reason":
+                    extra = np.array([b[2] for b in bad], dtype=object)[bad_rows]
+                elif c == "locality_id":
+                    extra = np.tile(np.asarray(locality_ids, dtype=object), int((~is_real).sum()))
+                elif c == "setting":
+                    extra = np.repeat(np.asarray(settings, dtype=object)[np.repeat(
+                        np.arange(m), len(bad))[perm[~is_real] - nreal]], k) if bad else np.zeros(0, object)
+                else:
+                    extra = np.full(int((~have).sum()), "", dtype=object)
+                over = mo[perm[is_real]] if c == "modifier" else None  # per real block
+                asked_mods = [] if over is None else [v for v in dict.fromkeys(over) if v is not None]
+                known = set(col.cat.categories.astype(str))
+                cats = pd.Index(col.cat.categories.astype(str)).append(pd.Index(
+                    [x for x in dict.fromkeys([*map(str, extra), *asked_mods]) if x not in known],
+                    dtype=object)).astype(str)
+                codes = np.empty(len(src), dtype=np.int64)
+                codes[have] = col.cat.codes.to_numpy()[src[have]]
+                if over is not None and asked_mods:
+                    blk_codes = pd.Series(over, dtype=object).map(
+                        {v: cats.get_loc(v) for v in asked_mods}).fillna(-1).to_numpy(dtype=np.int64)
+                    o_codes = np.repeat(blk_codes, k)
+                    codes[have] = np.where(o_codes >= 0, o_codes, codes[have])
+                codes[~have] = cats.get_indexer(extra.astype(str)) if len(extra) else []
+                cols[c] = pd.Categorical.from_codes(codes, categories=cats)
+            else:
+                vals = col.to_numpy()
+                fill = np.nan if vals.dtype.kind == "f" else (False if vals.dtype.kind == "b" else "")
+                arr = np.empty(len(src), dtype=vals.dtype if vals.dtype.kind in "fb" else object)
+                arr[have] = vals[src[have]]
+                arr[~have] = fill
+                cols[c] = arr
+        return pd.DataFrame(cols)
 
     def price_volumes(self, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
                       locality: str = "locality", zip: str = "zip", setting: str = "setting",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -135,34 +136,53 @@ class Quote(BaseModel):
         return pd.DataFrame(recs)
 
     def __str__(self) -> str:
-        code = self.code
-        lines = [
-            f"{code}  {self.description}".rstrip(),
-            f"  status {self.status}, global {self.global_days}, PC/TC {self.pctc}",
-            f"  where: {self.where}",
-            f"  RVUs: work {self.rvus.work:.2f}, PE non-facility {self.rvus.pe_nonfacility:.2f}, "
-            f"PE facility {self.rvus.pe_facility:.2f}, MP {self.rvus.mp:.2f} "
-            f"(totals {self.rvus.total_nonfacility:.2f} / {self.rvus.total_facility:.2f})",
-        ]
-        if self.locality is not None:
-            g = self.locality
-            wg = g.work_gpci if self.work_gpci_floor else g.work_gpci_no_floor
-            lines.append(f"  GPCIs: work {wg:.3f}, PE {g.pe_gpci:.3f}, MP {g.mp_gpci:.3f}")
-        lines.append(f"  conversion factor: ${self.conversion_factor:.4f} ({self.conversion_factor_kind})")
-        lines.append(f"  {'setting':<13}{'amount':>12}{'non-par':>12}{'limiting':>12}")
-        for s in (self.nonfacility, self.facility):
-            label = "office" if s.setting == "nonfacility" else "facility"
-            if s.amount is None:
-                why = s.reason.message if s.reason else "no amount"
-                lines.append(f"  {label:<13}{'-':>12}  {why} [{s.reason.code if s.reason else ''}]")
-            else:
-                cap = "  (OPPS cap)" if s.opps_capped else ""
-                lines.append(f"  {label:<13}{_usd(s.amount):>12}{_usd(s.nonpar_amount):>12}"
-                             f"{_usd(s.limiting_charge):>12}{cap}")
-        lines.extend(f"  note: {n.message}" for n in self.notes)
-        lines.append("  sources:")
-        lines.extend(f"    {src}" for src in self.sources)
-        return "\n".join(lines)
+        from .render import to_text
+
+        return to_text(*quote_items([self], self.release))
+
+
+def quote_items(quotes: Sequence[Quote], release_label: str = "") -> list[Any]:
+    """Lines and tables of one or more quotes (same place and CF), for :func:`rvucalc.render.emit`."""
+    from .render import Table, usd
+
+    q0 = quotes[0]
+    head = [f"{release_label}; conversion factor ${q0.conversion_factor:.4f} ({q0.conversion_factor_kind})",
+            f"where: {q0.where}"]
+    if q0.locality is not None:
+        g = q0.locality
+        wg = g.work_gpci if q0.work_gpci_floor else g.work_gpci_no_floor
+        head.append(f"GPCIs: work {wg:.3f}, PE {g.pe_gpci:.3f}, MP {g.mp_gpci:.3f}")
+    show_desc = any(q.description for q in quotes)
+    cols = ["code"] + (["description"] if show_desc else []) + ["status", "office", "facility", "note"]
+    amounts = Table(cols, numeric=["office", "facility"], title="fee schedule amounts")
+    rvus = Table(["code", "work", "PE office", "PE facility", "MP", "total office", "total facility", "global"],
+                 numeric=["work", "PE office", "PE facility", "MP", "total office", "total facility"],
+                 title="RVUs")
+    extra = Table(["code", "non-par office", "non-par facility", "limiting office", "limiting facility"],
+                  numeric=["non-par office", "non-par facility", "limiting office", "limiting facility"],
+                  title="non-participating amounts and limiting charges")
+    notes: list[str] = []
+    for q in quotes:
+        nf, fa = q.nonfacility, q.facility
+        note = ", ".join(x for x in ("OPPS cap" if nf.opps_capped or fa.opps_capped else "",
+                                     "see notes" if q.notes or nf.reason or fa.reason else "") if x)
+        amounts.rows.append([q.code] + ([q.description] if show_desc else []) + [q.status, usd(nf.amount),
+                                                                                 usd(fa.amount), note])
+        r = q.rvus
+        rvus.rows.append([q.code, f"{r.work:.2f}", f"{r.pe_nonfacility:.2f}", f"{r.pe_facility:.2f}",
+                          f"{r.mp:.2f}", f"{r.total_nonfacility:.2f}", f"{r.total_facility:.2f}", q.global_days])
+        extra.rows.append([q.code, usd(nf.nonpar_amount), usd(fa.nonpar_amount), usd(nf.limiting_charge),
+                           usd(fa.limiting_charge)])
+        for label, s in (("office", nf), ("facility", fa)):
+            if s.reason:
+                notes.append(f"{q.code} {label}: {s.reason.message} [{s.reason.code}]")
+        notes += [f"{q.code}: {n.message} [{n.code}]" for n in q.notes]
+    seen: dict[str, None] = {}
+    for q in quotes:
+        for src in q.sources:
+            seen.setdefault(str(src))
+    return ["\n".join(head), amounts, rvus, extra, *(["\n".join(notes)] if notes else []),
+            "sources:\n" + "\n".join(f"  {x}" for x in seen)]
 
 
 def _nan(x: float | None) -> float:

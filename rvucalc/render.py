@@ -164,7 +164,7 @@ def to_text(*items: Table | str, width: int = 110) -> str:
     buf = io.StringIO()
     emit(*items, console=Console(file=buf, width=width, no_color=True, highlight=False,
                                  force_terminal=False, color_system=None))
-    return buf.getvalue().rstrip("\n")
+    return "\n".join(ln.rstrip() for ln in buf.getvalue().rstrip("\n").splitlines())
 
 
 __all__ = ["Table", "emit", "is_plain", "to_text", "usd"]
