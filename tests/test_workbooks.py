@@ -342,7 +342,14 @@ def test_quotes_and_sites_workbooks(fs26, tmp_path):
     wb = load_workbook(to_excel(sites, tmp_path / "sites.xlsx"))
     ch = wb["Summary"]._charts[0]
     assert ch.type == "col" and len(ch.series) == 3
-    assert _text(ch.x_axis.title) == "HCPCS code"
+    assert _text(ch.x_axis.title) == "HCPCS code" and _text(ch.y_axis.title) == "Amount ($)"
+    # a real site-of-service frame: one code, so the bars are grouped by site
+    df = fs26.compare_sites("20983", locality="01182-18", county_fips="06037").to_frame()
+    wb = load_workbook(to_excel(df, tmp_path / "sites2.xlsx", provenance=fs26))
+    ch = wb["Summary"]._charts[0]
+    assert _text(ch.x_axis.title) == "Site of service" and _text(ch.y_axis.title) == "Amount ($)"
+    assert [x.tx.strRef.f for x in ch.series][:2] == ["'Summary'!$C$3", "'Summary'!$D$3"]
+    assert _table(wb["Summary"], 3)["site"].tolist() == ["office", "hopd", "asc"]
 
 
 def test_summary_first_with_several_rows_is_a_labelled_mean(tmp_path):

@@ -402,10 +402,10 @@ def _value_title(values: Sequence[str], agg: str) -> str:
     v = set(values)
     if v <= {"nonfacility", "facility", "amount", "allowed", "fee_schedule_amount"} or "allowed" in v:
         what = "Allowed amount"
-    elif v & {"medicare_payment", "payment", "total_payment", "total"}:
+    elif v <= {"medicare_payment", "medicare", "program_payment"}:
         what = "Medicare payment"
-    else:
-        what = ", ".join(str(x) for x in values)
+    else:  # several kinds of amount (professional, facility, total...): the legend names them
+        what = "Amount"
     if agg in ("sum", "mean"):
         what = f"{what}, {AGG_LABEL[agg]}"
     return f"{what} ($)"
@@ -426,14 +426,18 @@ def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], 
     if not (0 < ncat <= CHART_MAX_CATEGORIES) or not labels:
         return []
     cat_cols = [c for c in table.columns[: len(table.columns) - len(labels)] if c != "locality_id"]
+    varying = [c for c in cat_cols if table[c].astype(str).nunique() > 1]
     if "locality_name" in cat_cols:
         category = "locality_name"
+    elif varying:
+        category = varying[-1]  # e.g. the site when every row is the same code
     elif cat_cols:
         category = cat_cols[0]
     else:
         category = str(table.columns[0])
     cat_title = {"locality_name": "Locality", "locality_id": "Locality", "hcpcs": "HCPCS code",
-                 "code": "HCPCS code", "change": "Change"}.get(category, category.replace("_", " "))
+                 "code": "HCPCS code", "change": "Change", "site": "Site of service",
+                 "setting": "Setting"}.get(category, category.replace("_", " ").capitalize())
     horizontal = ncat > 12
     count = agg == "count"
     money = not count and any(column_format(v, float) == CURRENCY_FORMAT for v in spec.values)
