@@ -11,10 +11,13 @@ from __future__ import annotations
 from .claims.stream import iter_priced, reprice_file
 from .claims.summary import summarise_claims
 from .errors import (
+    ChecksumError,
     CMSFileError,
     DownloadError,
+    FileAccessError,
     MissingFileError,
     ReleaseNotFoundError,
+    ReleaseUnavailableError,
     RvucalcError,
     UnknownCodeError,
     UnknownLocalityError,
@@ -54,3 +57,5 @@ __all__ = [
     "__version__", "compare_sites_claims", "explain", "iter_priced", "load", "reprice", "reprice_asc",
     "reprice_file", "reprice_opps", "summarise_claims", "summarise_sites",
 ]
+#: errors about release files (checksums, unreadable files, releases that cannot be had)
+__all__ += ["ChecksumError", "FileAccessError", "ReleaseUnavailableError"]

@@ -22,7 +22,6 @@ from . import catalogue
 from .cli_common import (
     NoMatch,
     load_args,
-    mirror_options,
     no_match,
     output_options,
     place_options,
@@ -106,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("releases", help="list the release catalogue")
     r.add_argument("--system", choices=SYSTEMS, help="only this payment system's releases")
 
-    f = sub.add_parser("fetch", parents=[mirror_options()],
+    f = sub.add_parser("fetch", parents=[release_options(year=False)],
                        help="download a release's files into the cache (or find them in the mirror)")
     f.add_argument("release", help="release id, e.g. rvu26a")
     return ap
@@ -324,20 +323,34 @@ def cmd_releases(a: argparse.Namespace) -> int:
 
 
 def cmd_fetch(a: argparse.Namespace) -> int:
-    from .errors import DownloadError, MissingFileError
-    from .fetch import locate
+    """Find or download every table of a release; say for each whether its sha256 is verified.
+
+    Downloads are off with ``--offline`` or ``$RVUCALC_OFFLINE``: then only
+    what is at hand is listed, and the exit status is 1 if anything is missing.
+    """
+    from .errors import ChecksumError, DownloadError, MissingFileError
+    from .fetch import locate, offline
 
     rel = catalogue.get(a.release)
+    download = not (a.offline or offline())
     missing = 0
     t = Table(["table", "file", "origin", "sha256"])
     for table in rel.files:
         try:
-            loc = locate(rel, table, mirror=a.mirror)
+            loc = locate(rel, table, mirror=a.mirror, download=download)
         except (MissingFileError, DownloadError) as exc:
             missing += 1
-            print(f"rvucalc: {table}: not available: {exc}", file=sys.stderr)
+            what = "REFUSED" if isinstance(exc, ChecksumError) else "not available"
+            print(f"rvucalc: {table}: {what}: {exc}", file=sys.stderr)
             continue
-        t.rows.append([table, str(loc.path), loc.origin, "verified" if loc.verified else loc.sha256[:12]])
+        if loc.verified:
+            trust = "verified"
+        elif loc.tofu:
+            trust = (f"UNVERIFIED {loc.sha256[:12]} (no CMS checksum; recorded at first download"
+                     f"{' on ' + loc.tofu_date if loc.tofu_date else ''}: trust on first use)")
+        else:
+            trust = f"UNVERIFIED {loc.sha256[:12]} (no CMS checksum in the catalogue)"
+        t.rows.append([table, str(loc.path), loc.origin, trust])
     if t.rows:
         emit(t)
     return 1 if missing else 0

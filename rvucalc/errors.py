@@ -49,12 +49,36 @@ class CMSFileError(RvucalcError, ValueError):
         super().__init__(msg)
 
 
-class MissingFileError(RvucalcError, FileNotFoundError):
+class ReleaseUnavailableError(RvucalcError):
+    """A release's file cannot be had or cannot be trusted (base of the three below).
+
+    Loading a release (:func:`rvucalc.load`) raises one of these, with one plain
+    sentence naming the file, what is wrong and how to get a good copy, when
+    the release cannot be used; a caller pricing many releases can catch this
+    class per release and go on with the others.
+    """
+
+
+class MissingFileError(ReleaseUnavailableError, FileNotFoundError):
     """A release file is neither in the local mirror nor in the cache and cannot be downloaded."""
 
 
-class DownloadError(RvucalcError, OSError):
+class DownloadError(ReleaseUnavailableError, OSError):
     """A download failed, or what arrived does not match its checksum."""
+
+
+class ChecksumError(DownloadError):
+    """A file under a CMS file name is not the file CMS shipped (its sha256 is not the catalogue's).
+
+    The file is never used, and no other year or release is used in its place.
+    """
+
+
+class FileAccessError(CMSFileError):
+    """A file cannot be read: not a regular file (a FIFO, a device), permission denied, or another OS error."""
+
+    def __init__(self, file: str | Path, problem: str) -> None:
+        super().__init__(file, "a readable regular file", found=problem)
 
 
 class UnknownCodeError(RvucalcError, LookupError):

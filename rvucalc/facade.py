@@ -2,8 +2,13 @@
 
 It picks a release from the catalogue, finds its files (mirror, cache or
 download), reads them with :mod:`rvucalc.iotools` (caching the parsed tables
-as parquet keyed by the file's sha256) and hands the tables to the pure
-functions in :mod:`rvucalc.calc`. Every result names its sources.
+as parquet keyed by the file's sha256, each parquet checked against its own
+sha256 before use) and hands the tables to the pure functions in
+:mod:`rvucalc.calc`. Every result names its sources.
+
+A release named by the caller is used or refused, never swapped for another;
+the automatic choice (a year, or nothing) picks the newest release whose files
+are at hand, and never moves to another year because a file is damaged.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from .codes import (
     split_code,
 )
 from .errors import (
+    ChecksumError,
     DownloadError,
     MissingFileError,
     ReleaseNotFoundError,
@@ -51,6 +57,12 @@ from .iotools.zip5 import read_zip5
 from .loading import offline, read_cached, source_of
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
 from .reasons import Reason, explain
+
+#: Tables that carry no amounts (county names of each locality) and so may come from another
+#: release of the same year when the release's own copy is not at hand; the source says so.
+#: For a release the caller named, every other table comes from that release, or the load is
+#: refused (see :meth:`FeeSchedule._locate`).
+SUBSTITUTABLE = frozenset({"locco"})
 
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "pprrvu": read_pprrvu, "pprrvu_qp": read_pprrvu, "gpci": read_gpci, "locco": read_locco,
@@ -95,10 +107,13 @@ class FeeSchedule:
         work_floor: bool = True,
         download: bool | None = None,
         progress: bool = True,
+        automatic: bool = False,
     ) -> None:
         self.release = release
         self.year = release.year
         self.mirror = mirror
+        #: the release was chosen by rvucalc (a year or nothing was asked), not named by the caller
+        self.automatic = automatic
         self.download = (not offline()) if download is None else download
         self.progress = progress
         self.work_floor = work_floor
@@ -121,21 +136,34 @@ class FeeSchedule:
 
     # -- tables -------------------------------------------------------------
     def _locate(self, table: str, release: Release | None = None) -> tuple[Located, str]:
-        """Locate *table* in this release, else in another release of the same year."""
+        """Locate *table* in this release.
+
+        A release named by the caller is used or refused: only a table in
+        :data:`SUBSTITUTABLE` (no amounts) may come from another release of the
+        same year when its own copy is not at hand. When rvucalc chose the
+        release (``automatic``), any table but PPRRVU may, as before. Either way
+        the source's note says so. Otherwise the error says what is missing and
+        how to get it. A checksum mismatch is never passed over.
+        """
         rel = release or self.release
-        candidates = [rel] + [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id]
-        errors: list[str] = []
-        for r in candidates:
+        swap = table in SUBSTITUTABLE or (self.automatic and table not in ("pprrvu", "pprrvu_qp"))
+        others = [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id] if swap else []
+        first: Exception | None = None
+        for r in [rel, *others]:
             if table not in r.files:
                 continue
             try:
                 loc = locate(r, table, mirror=self.mirror, download=self.download, progress=self.progress)
+            except ChecksumError:
+                raise
             except (MissingFileError, DownloadError) as exc:
-                errors.append(str(exc))
+                first = first or exc
                 continue
             note = "" if r.id == rel.id else f"used in place of {rel.id}'s copy, which was not available"
             return loc, note
-        raise MissingFileError(f"no {table!r} table for {rel.label}: " + " | ".join(errors[:2]))
+        if first is not None:
+            raise first
+        raise MissingFileError(f"{rel.label} has no {table!r} table in the catalogue")
 
     def _table(self, table: str) -> pd.DataFrame:
         loc, note = self._locate(table)
@@ -234,6 +262,8 @@ class FeeSchedule:
                     continue  # at hand but another year: try a download of this year's first
                 try:
                     loc = locate(r, "zip5", mirror=self.mirror, download=download, progress=self.progress)
+                except ChecksumError:
+                    raise
                 except (MissingFileError, DownloadError) as exc:
                     errors.append(str(exc))
                     skipped.append(r.id)
@@ -379,6 +409,8 @@ class FeeSchedule:
                 continue
             try:
                 loc = locate(r, "county", mirror=self.mirror, download=self.download, progress=self.progress)
+            except ChecksumError:
+                raise
             except (MissingFileError, DownloadError) as exc:
                 errors.append(str(exc))
                 continue
@@ -795,23 +827,40 @@ class FeeSchedule:
 
 
 def _has_local(rel: Release, table: str, mirror: str | os.PathLike[str] | None) -> bool:
+    """Is *table* of *rel* at hand (mirror or cache)? A checksum mismatch is raised, not skipped."""
     try:
         locate(rel, table, mirror=mirror, download=False)
         return True
+    except ChecksumError:
+        raise
     except (MissingFileError, DownloadError):
         return False
 
 
 def choose_release(year: int | None = None, release: str | None = None, *,
                    mirror: str | os.PathLike[str] | None = None, download: bool | None = None) -> Release:
-    """The PFS release to use: *release* by id, else the newest of *year* whose
-    PPRRVU file is at hand (mirror or cache), else the newest of *year* that
-    can be downloaded."""
+    """The PFS release to use.
+
+    A *release* named by id is returned as it is (loading it then uses its own
+    files or refuses, saying what is missing). Otherwise, the newest release
+    of *year* (default: the newest year with a release at hand) whose PPRRVU
+    file is at hand (mirror or cache), else the newest of *year* that can be
+    downloaded (without *year*, the first year from the newest back that has
+    either). A PPRRVU file at hand that fails its checksum raises
+    :class:`ChecksumError` naming it: the choice never moves on to an older
+    release or another year because of it.
+    """
     if release is not None:
-        return catalogue.get(release)
+        rel = catalogue.get(release)
+        if rel.system != "pfs" or "pprrvu" not in rel.files:
+            raise ReleaseNotFoundError(f"{rel.id} is not a physician fee schedule (PFS) release with a PPRRVU "
+                                       "file; see 'rvucalc releases --system pfs'")
+        if year is not None and rel.year != year:
+            raise ReleaseNotFoundError(f"{rel.id} is a CY{rel.year} release, not CY{year}; give one or the other")
+        return rel
     years = [year] if year is not None else sorted({r.year for r in catalogue.releases("pfs")
                                                     if r.year <= date.today().year}, reverse=True)
-    dl = (not offline()) if download is None else download
+    dl = (not offline()) if download is None else (download and not offline())
     for y in years:
         rels = catalogue.for_year("pfs", y)
         for r in rels:
@@ -867,7 +916,8 @@ def load(
     """
     rel = choose_release(year, release, mirror=mirror, download=download)
     return FeeSchedule(rel, mirror=mirror, qp=qp, conversion_factor=conversion_factor,
-                       work_floor=work_floor, download=download, progress=progress)
+                       work_floor=work_floor, download=download, progress=progress,
+                       automatic=release is None)
 
 
 __all__ = ["FeeSchedule", "load", "choose_release", "split_code"]

@@ -3,18 +3,20 @@
 
 * :func:`offline` - whether downloads are forbidden (``$RVUCALC_OFFLINE``);
 * :func:`read_cached` - parse a located file with its reader, through a parquet
-  copy in the cache keyed by the file's sha256;
+  copy in the cache keyed by the file's sha256 (and checked against its own);
 * :func:`source_of` - the :class:`~rvucalc.models.Source` that names a located file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
-from .fetch import Located, cache_dir
+from .fetch import Located, cache_dir, offline
 from .models import Source
 from .schemas import conform
 
@@ -22,40 +24,87 @@ from .schemas import conform
 PARSER_VERSION = "2"
 
 
-def offline() -> bool:
-    """Downloads are off when ``$RVUCALC_OFFLINE`` is set (tests and CI set it)."""
-    return os.environ.get("RVUCALC_OFFLINE", "") not in ("", "0", "false", "no")
+def _parsed_path(loc: Located) -> Path:
+    return cache_dir() / "parsed" / f"{loc.sha256}-{loc.table}-v{PARSER_VERSION}"
 
 
 def read_cached(loc: Located, reader: Callable[..., pd.DataFrame]) -> pd.DataFrame:
-    """Read *loc* with *reader*, through a parquet copy in the cache keyed by sha256.
+    """Read *loc* with *reader*, through a parquet copy in the cache keyed by the source's sha256.
 
-    The parquet copy is written atomically; if the cache is not writable the
-    table is simply parsed each time.
+    The parquet copy is trusted only if it is exactly what was written: its
+    file name ends with the sha256 of its own bytes (``<source sha256>-<table>
+    -v<parser>-<parquet sha256>.parquet``, written to a temporary file and
+    renamed, so name and bytes appear together). On reading, the bytes are
+    hashed again; a copy whose hash differs (bit rot, an edit, a truncation),
+    that cannot be read, or whose columns are not the table's schema is
+    deleted and the table is parsed again from the source file, which
+    :func:`rvucalc.fetch.locate` has just checked. If the cache is not
+    writable the table is simply parsed each time.
     """
-    pq = cache_dir() / "parsed" / f"{loc.sha256[:20]}-{loc.table}-v{PARSER_VERSION}.parquet"
-    if pq.is_file():
+    stem = _parsed_path(loc)
+    folder = stem.parent
+    try:
+        found = sorted(folder.glob(stem.name + "-*.parquet")) if folder.is_dir() else []
+    except OSError:
+        found = []
+    for pq in found:
+        df = _read_verified_parquet(pq, loc)
+        if df is not None:
+            return df
         try:
-            return pd.read_parquet(pq)
-        except Exception:  # a damaged cache file is rebuilt
             pq.unlink(missing_ok=True)
+        except OSError:
+            pass
     df = conform(reader(loc.path, name=loc.path.name), loc.table, loc.path.name)
     df.attrs.clear()
     try:
-        pq.parent.mkdir(parents=True, exist_ok=True)
-        tmp = pq.with_suffix(f".tmp{os.getpid()}")
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, pq)
-    except OSError:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{stem.name}.tmp{os.getpid()}"
+        try:
+            df.to_parquet(tmp, index=False)
+            digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+            os.replace(tmp, folder / f"{stem.name}-{digest}.parquet")
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, ValueError, ImportError):
         pass
     return df
 
 
+def _read_verified_parquet(pq: Path, loc: Located) -> pd.DataFrame | None:
+    """The table in *pq* if its bytes hash to the sha256 in its name and it has the table's schema."""
+    import io
+
+    want = pq.name[:-len(".parquet")].rsplit("-", 1)[-1]
+    try:
+        st = pq.lstat()
+        if not pq.is_file() or pq.is_symlink() or st.st_size > (1 << 31):
+            return None
+        data = pq.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != want:
+        return None
+    try:
+        df = pd.read_parquet(io.BytesIO(data))
+        return conform(df, loc.table, loc.path.name)
+    except Exception:  # unreadable or wrong-shaped: parse the source again
+        return None
+
+
 def source_of(loc: Located, note: str = "") -> Source:
-    """The :class:`Source` naming a located file (release, file, sha256, origin, verified)."""
+    """The :class:`Source` naming a located file (release, file, sha256, origin, verified; the note
+    says why an unverified file is unverified)."""
+    notes = [note] if note else []
+    if loc.tofu:
+        notes.append(f"unverified: CMS publishes no checksum for it; sha256 recorded at its first download"
+                     f"{' on ' + loc.tofu_date if loc.tofu_date else ''} and unchanged since "
+                     "(trust on first use)")
+    elif not loc.verified:
+        notes.append("unverified: the catalogue has no CMS checksum for this file")
     return Source(release=loc.release.id, release_label=loc.release.label, table=loc.table,
                   file=loc.path.name, sha256=loc.sha256, origin=loc.origin, verified=loc.verified,
-                  note=note)
+                  note="; ".join(notes))
 
 
 __all__ = ["PARSER_VERSION", "offline", "read_cached", "source_of"]

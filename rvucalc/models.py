@@ -24,11 +24,11 @@ class Source(BaseModel):
     file: str
     sha256: str
     origin: str  # mirror | cache | download | user
-    verified: bool  # the catalogue's sha256 matched
+    verified: bool  # the catalogue's sha256 matched (else the note says why it is unverified)
     note: str = ""
 
     def __str__(self) -> str:
-        v = "sha256 verified" if self.verified else "sha256 " + self.sha256[:12]
+        v = "sha256 verified" if self.verified else "UNVERIFIED, sha256 " + self.sha256[:12]
         extra = f"; {self.note}" if self.note else ""
         return f"{self.release_label} ({self.release}): {self.file} [{v}, from {self.origin}{extra}]"
 

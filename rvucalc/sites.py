@@ -31,7 +31,13 @@ from .calc import asc as asc_calc
 from .calc import opps as opps_calc
 from .calc.money import round_cents
 from .catalogue import Release
-from .errors import DownloadError, MissingFileError, UnknownCodeError, UnknownLocalityError
+from .errors import (
+    ChecksumError,
+    DownloadError,
+    MissingFileError,
+    UnknownCodeError,
+    UnknownLocalityError,
+)
 from .fetch import locate
 from .iotools import asc as asc_io
 from .iotools import opps as opps_io
@@ -84,9 +90,11 @@ def _plain_cause(errors: list[str]) -> str:
     if not text:
         return ""
     if any(k in text for k in ("NameResolution", "Name or service not known", "Max retries",
-                                "ConnectionError", "ConnectTimeout", "Temporary failure", "timed out")):
+                                "ConnectionError", "ConnectTimeout", "Temporary failure", "timed out",
+                                "could not be reached")):
         return "CMS's site could not be reached"
-    m = re.search(r"\b(4\d\d|5\d\d) (?:Client|Server) Error", text)
+    m = (re.search(r"\b(4\d\d|5\d\d) (?:Client|Server) Error", text)
+         or re.search(r"answered HTTP (\d\d\d)", text))
     if m:
         return f"CMS's site answered HTTP {m.group(1)}"
     if "sha256" in text or "hash" in text.lower():
@@ -117,6 +125,8 @@ def _first_available(fs: FeeSchedule, system: str, tables: dict[str, Any]) -> tu
     for rel in _near(fs.year, system, fs.release.effective):
         try:
             got = {t: _load_table(fs, rel, t, rd) for t, rd in tables.items() if t in rel.files}
+        except ChecksumError:
+            raise  # a damaged or edited file is reported, never replaced by another quarter's
         except (MissingFileError, DownloadError) as exc:
             errors.append(str(exc))
             continue
@@ -224,7 +234,7 @@ def rates_or_unavailable(fs: FeeSchedule, system: str) -> OPPSRates | ASCRates |
     """``fs.opps`` / ``fs.asc``: the year's rates, or :class:`UnavailableRates` saying why not."""
     try:
         return OPPSRates(fs) if system == "opps" else ASCRates(fs)
-    except MissingFileError as exc:
+    except (MissingFileError, ChecksumError) as exc:  # a damaged file is said, never replaced
         base = NO_RELEASE[system]
         return UnavailableRates(fs, system, Reason(code=base.code, message=str(exc), rule=base.rule))
 
@@ -416,6 +426,8 @@ def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageI
             loc = locate(county_rel, "county", mirror=fs.mirror, download=fs.download)
             counties = read_cached(loc, wi_io.read_wage_index_county)
             county_src = [_source(loc)]
+        except ChecksumError:
+            raise
         except (MissingFileError, DownloadError):
             counties = None
     order = [r for r in rels if r.year == fs.year]
@@ -435,6 +447,8 @@ def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageI
                 tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
                                  read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
                 return wi_io.WageIndex(tab, counties), [_source(la), _source(lb), *county_src]
+        except ChecksumError:
+            raise
         except (MissingFileError, DownloadError):
             continue
     return None

@@ -159,8 +159,13 @@ def test_hopd_sentence_from_a_failed_download_is_plain(fs26):
     assert "downloads are off" not in why.message
 
 
-def test_failed_download_not_retried_in_the_process(tmp_path):
+def test_failed_download_not_retried_in_the_process(tmp_path, monkeypatch):
     import time
+
+    from rvucalc import fetch
+
+    monkeypatch.delenv("RVUCALC_OFFLINE")  # RVUCALC_OFFLINE forbids every download (issue 9)
+    fetch.reset_network_failures()
 
     from rvucalc.catalogue import FileSpec, Release
     from rvucalc.errors import DownloadError

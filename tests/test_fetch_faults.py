@@ -27,7 +27,7 @@ import pytest
 
 from rvucalc import fetch
 from rvucalc.catalogue import FileSpec, Release
-from rvucalc.errors import DownloadError, MissingFileError, RvucalcError
+from rvucalc.errors import ChecksumError, DownloadError, MissingFileError, RvucalcError
 from rvucalc.iotools.gpci import read_gpci
 
 MEMBER = "GPCI2026.csv"
@@ -146,6 +146,8 @@ def _release(url: str, *, zip_sha: str | None = None, member_sha: str | None = M
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     c = tmp_path / "cache"
     monkeypatch.setenv("RVUCALC_CACHE", str(c))
+    monkeypatch.delenv("RVUCALC_OFFLINE", raising=False)  # these tests download from 127.0.0.1
+    fetch.reset_network_failures()
     return c
 
 
@@ -335,6 +337,7 @@ def test_cache_parent_is_a_file(server: Server, tmp_path: Path, no_mirror: str, 
     blocker = tmp_path / "not-a-folder"
     blocker.write_bytes(b"x")
     monkeypatch.setenv("RVUCALC_CACHE", str(blocker / "cache"))
+    monkeypatch.delenv("RVUCALC_OFFLINE", raising=False)
     server.routes["x.zip"] = Route(_zip({MEMBER: member_bytes}))
     with pytest.raises(DownloadError, match="RVUCALC_CACHE"):
         _locate(_release(server.url("x.zip")), no_mirror)
@@ -410,3 +413,180 @@ def test_extract_member_directly_wraps_every_zip_error(tmp_path: Path) -> None:
         with pytest.raises(DownloadError):
             fetch.extract_member(zp, (MEMBER,), out)
         assert list(out.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- issue 9: offline, timeouts, TOFU
+
+
+def test_offline_env_is_honoured_by_fetch_and_locate(cache: Path, no_mirror: str, capsys,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: `RVUCALC_OFFLINE=1 rvucalc fetch` still downloaded."""
+    from rvucalc.cli import main
+
+    calls: list[str] = []
+    monkeypatch.setattr(fetch, "_download_member", lambda *a, **k: calls.append("download"))
+    import pooch
+
+    monkeypatch.setattr(pooch, "retrieve", lambda *a, **k: calls.append("pooch"))
+    monkeypatch.setenv("RVUCALC_OFFLINE", "1")
+    rc = main(["fetch", "rvu24a", "--mirror", no_mirror])
+    err = capsys.readouterr().err
+    assert rc == 1 and calls == []
+    assert "downloads are off" in err and "RVUCALC_OFFLINE" in err
+    with pytest.raises(MissingFileError, match="downloads are off"):
+        fetch.locate(_release("http://127.0.0.1:9/x.zip"), "gpci", mirror=no_mirror, download=True)
+    import rvucalc
+
+    with pytest.raises(MissingFileError):
+        rvucalc.load(2026, mirror=no_mirror, download=True)
+    assert calls == []
+
+
+def test_fetch_offline_flag(cache: Path, no_mirror: str, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rvucalc.cli import main
+
+    calls: list[str] = []
+    monkeypatch.setattr(fetch, "_download_member", lambda *a, **k: calls.append("download"))
+    assert main(["fetch", "rvu24a", "--mirror", no_mirror, "--offline"]) == 1 and calls == []
+
+
+@pytest.fixture
+def dead_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """A proxy on 127.0.0.1 that accepts connections and never answers; yields the accept count."""
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    srv.settimeout(0.1)
+    accepted: list[int] = []
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            held.append(c)
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    proxy = f"http://127.0.0.1:{srv.getsockname()[1]}"
+    for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(k, proxy)
+    for k in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("RVUCALC_TIMEOUT", "1")
+    try:
+        yield accepted
+    finally:
+        stop.set()
+        t.join(5)
+        for c in held:
+            c.close()
+        srv.close()
+        fetch.reset_network_failures()
+
+
+def test_dead_proxy_fails_fast_once(cache: Path, no_mirror: str, dead_proxy: list[int]) -> None:
+    """Issue 9: with a dead proxy a quote took 121 s to fail. Timeouts bound the attempt, and after
+    one network failure the same host is not tried again for the next release."""
+    t0 = time.monotonic()
+    with pytest.raises(DownloadError, match="timed out|could not be reached"):
+        _locate(_release("http://cms.invalid/a.zip"), no_mirror)
+    first = time.monotonic() - t0
+    assert first < 5, first
+    t1 = time.monotonic()
+    with pytest.raises(DownloadError, match="not retried"):
+        _locate(_release("http://cms.invalid/b.zip", rid="test-other"), no_mirror)
+    assert time.monotonic() - t1 < 0.5
+    assert len(dead_proxy) == 1
+    assert _files(cache) == []
+
+
+def test_dead_proxy_quote_fails_in_seconds(cache: Path, no_mirror: str, dead_proxy: list[int],
+                                           capsys) -> None:
+    """The whole `rvucalc quote 20983` with nothing at hand and a dead proxy: one attempt, exit 2."""
+    from rvucalc.cli import main
+
+    t0 = time.monotonic()
+    rc = main(["quote", "20983", "--mirror", no_mirror])
+    took = time.monotonic() - t0
+    err = capsys.readouterr().err
+    assert rc == 2 and took < 10, (took, err)
+    assert err.startswith("rvucalc: could not download https://www.cms.gov/") and err.count("\n") == 1
+    assert len(dead_proxy) == 1
+
+
+def test_timeouts_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RVUCALC_TIMEOUT", "5")
+    assert fetch.timeouts() == (5.0, 5.0)
+    monkeypatch.setenv("RVUCALC_TIMEOUT", "60")
+    assert fetch.timeouts() == (10.0, 60.0)
+    monkeypatch.delenv("RVUCALC_TIMEOUT")
+    assert fetch.timeouts() == (10.0, 30.0)
+
+
+def test_trust_on_first_use(server: Server, cache: Path, no_mirror: str, member_bytes: bytes) -> None:
+    """Issue 9: catalogued releases without a checksum were used unverified without a word. The first
+    download's sha256 is recorded; the source says unverified / trust on first use; a later copy with
+    other bytes is refused."""
+    import json
+
+    from rvucalc.facade import _source
+
+    z = _zip({MEMBER: member_bytes})
+    server.routes["x.zip"] = Route(z)
+    rel = _release(server.url("x.zip"), member_sha=None)
+    loc = _locate(rel, no_mirror)
+    assert (loc.origin, loc.verified, loc.tofu) == ("download", False, True)
+    rec = json.loads((cache / rel.id / "tofu-sha256.json").read_text())
+    assert rec[MEMBER]["sha256"] == MEMBER_SHA == loc.sha256
+    src = _source(loc)
+    assert not src.verified and "trust on first use" in src.note and "unverified" in src.note
+    assert "UNVERIFIED" in str(src)
+    again = _locate(rel, no_mirror)
+    assert (again.origin, again.tofu, again.tofu_date) == ("cache", True, loc.tofu_date)
+    # the cached copy damaged: not used, downloaded again, matches the record
+    again.path.write_bytes(member_bytes[:50])
+    third = _locate(rel, no_mirror)
+    assert third.origin == "download" and third.path.read_bytes() == member_bytes
+    # CMS's server now sends other bytes under the same URL: refused, nothing kept
+    third.path.unlink()
+    (cache / rel.id / "x.zip").unlink()
+    server.routes["x.zip"] = Route(_zip({MEMBER: member_bytes.replace(b"ALABAMA", b"ALABAMB")}))
+    with pytest.raises(ChecksumError, match="recorded at its first download"):
+        _locate(rel, no_mirror)
+    assert _files(cache) == [f"{rel.id}/tofu-sha256.json"]
+
+
+def test_download_prefers_the_member_over_its_alias(server: Server, cache: Path, no_mirror: str,
+                                                    member_bytes: bytes) -> None:
+    """A CMS zip holds the table as .txt and .xlsx too; the member whose checksum is known is taken."""
+    z = _zip({"GPCI2026.txt": b"fixed width", MEMBER: member_bytes})
+    server.routes["x.zip"] = Route(z)
+    spec = FileSpec("gpci", MEMBER, aliases=("GPCI2026.txt",), sha256=MEMBER_SHA)
+    rel = Release(id="test-alias", system="pfs", year=2026, label="t", folder=Path("."),
+                  url=server.url("x.zip"), files={"gpci": spec})
+    loc = _locate(rel, no_mirror)
+    assert loc.verified and loc.path.name == MEMBER
+
+
+def test_catalogue_sources_without_checksum_are_reported_unverified(capsys, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rvucalc fetch` marks every file it cannot verify."""
+    from rvucalc.cli import main
+
+    monkeypatch.setenv("RVUCALC_OFFLINE", "1")
+    monkeypatch.setenv("RVUCALC_CACHE", str(tmp_path / "c"))
+    main(["fetch", "rvu26c"])
+    out = capsys.readouterr().out
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()}
+    assert "verified" in lines["pprrvu"] and "UNVERIFIED" not in lines["pprrvu"]
+    main(["fetch", "zip5-2026-01"])  # the mirror's ZIP5_JAN2026.xlsx is a known re-saved copy
+    out = capsys.readouterr().out
+    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.strip()}
+    assert "UNVERIFIED" in lines["zip5"]

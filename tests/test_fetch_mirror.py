@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rvucalc.catalogue import FileSpec, Release
-from rvucalc.errors import MissingFileError
+from rvucalc.errors import ChecksumError, MissingFileError
 from rvucalc.fetch import _index, locate
 
 CMS_BYTES = b"HCPCS,MOD\r\nAAAA1,\r\n"  # synthetic stand-in for a CMS member
@@ -38,8 +38,9 @@ def test_found_by_name_in_any_subfolder_and_verified(tmp_path):
 
 
 def test_same_name_other_bytes_is_refused(tmp_path):
+    """Refused and reported as a checksum mismatch naming the file (issue 9: a tampered PPRRVU)."""
     root = _mirror(tmp_path, "x/PPRRVU2099_Jan.csv", COPY_BYTES)
-    with pytest.raises(MissingFileError, match="PPRRVU2099_Jan.csv"):
+    with pytest.raises(ChecksumError, match="checksum mismatch: .*PPRRVU2099_Jan.csv"):
         locate(_release(tmp_path), "pprrvu", mirror=root, download=False)
 
 
@@ -50,9 +51,27 @@ def test_known_third_party_copy_is_used_unverified(tmp_path):
     assert not loc.verified
 
 
-def test_alias_is_other_bytes_and_used_unverified(tmp_path):
+def test_alias_of_a_pinned_table_cannot_be_verified_and_is_refused(tmp_path):
+    """Issue 9: a tampered PPRRVU renamed to its .txt alias was used with only a hash printed.
+    Where the catalogue pins the table to CMS's bytes, a file with other bytes under any of its
+    names is refused, naming the file."""
     root = _mirror(tmp_path, "x/pprrvu2099_jan.TXT", b"fixed width bytes")
+    with pytest.raises(ChecksumError, match="pprrvu2099_jan.TXT.*cannot be verified"):
+        locate(_release(tmp_path), "pprrvu", mirror=root, download=False)
+
+
+def test_alias_with_cms_bytes_is_verified(tmp_path):
+    root = _mirror(tmp_path, "x/PPRRVU2099_Jan.txt", CMS_BYTES)
     loc = locate(_release(tmp_path), "pprrvu", mirror=root, download=False)
+    assert loc.verified
+
+
+def test_alias_of_an_unpinned_table_is_used_unverified(tmp_path):
+    root = _mirror(tmp_path, "x/pprrvu2099_jan.TXT", b"fixed width bytes")
+    rel = _release(tmp_path)
+    spec = rel.files["pprrvu"]
+    rel.files["pprrvu"] = FileSpec(table=spec.table, name=spec.name, aliases=spec.aliases)
+    loc = locate(rel, "pprrvu", mirror=root, download=False)
     assert loc.path.name == "pprrvu2099_jan.TXT" and not loc.verified
 
 

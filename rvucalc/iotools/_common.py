@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from ..errors import CMSFileError
+from ..errors import CMSFileError, FileAccessError
 
 Source = str | Path | IO[bytes] | bytes
 
@@ -37,15 +39,52 @@ def source_name(src: Source, name: str | None = None) -> str:
     return getattr(src, "name", "<bytes>")
 
 
+def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open *path* for binary reading if (after following symlinks) it is a regular file.
+
+    The file is opened non-blocking and checked with ``fstat`` on the open
+    descriptor, so a FIFO (which would block until a writer appears) or a
+    device such as ``/dev/zero`` (endless) is refused at once, and the file
+    checked is the file read. Every OS error (no such file, permission
+    denied, ...) becomes a :class:`~rvucalc.errors.FileAccessError`: one
+    sentence naming the file.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError as exc:
+        raise FileAccessError(path, "no such file") from exc
+    except OSError as exc:
+        raise FileAccessError(path, exc.strerror or type(exc).__name__) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+                    "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                    "a folder" if stat.S_ISDIR(st.st_mode) else "a special file")
+            raise FileAccessError(path, f"{kind}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_bytes(src: Source, name: str | None = None) -> bytes:
-    """Return the raw bytes of a path, a binary file object or bytes."""
+    """Return the raw bytes of a path, a binary file object or bytes.
+
+    A path is read only if it is a regular file (see :func:`open_regular`);
+    any OS error is a :class:`~rvucalc.errors.FileAccessError` naming it.
+    """
     if isinstance(src, bytes):
         return src
     if isinstance(src, (str, Path)):
-        p = Path(src)
-        if not p.is_file():
-            raise CMSFileError(p, "an existing file", found="no such file")
-        return p.read_bytes()
+        with open_regular(src) as fh:
+            try:
+                return fh.read()
+            except OSError as exc:
+                raise FileAccessError(src, exc.strerror or type(exc).__name__) from exc
     return src.read()
 
 

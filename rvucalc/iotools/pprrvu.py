@@ -149,11 +149,43 @@ def _finish(df: pd.DataFrame, name: str) -> pd.DataFrame:
         df = df[keep_mask].reset_index(drop=True)
         if lines is not None:
             lines = lines[keep_mask.to_numpy()]
+    _check_totals(df, name, lines)
     cols = [c.name for c in COLUMNS]
     out = df[cols].copy()
     out.attrs["lines"] = Lines(lines if lines is not None else [])
     out.attrs["source"] = name
     return out
+
+
+#: Largest accepted difference between a printed total and the sum of its printed parts. CMS
+#: prints every RVU with 2 decimals; a one-hundredth rounding difference is tolerated. (Every
+#: row of PPRRVU2026_Jul_nonQPP.csv and PPRRVU2025_Oct.csv adds up exactly.)
+TOTAL_TOLERANCE = 0.011
+
+
+def _check_totals(df: pd.DataFrame, name: str, lines: np.ndarray | None) -> None:
+    """Total RVUs = work + PE + MP RVUs, in each setting, on every row.
+
+    RVU file documentation (RVU26A, record layout): "Non-facility total" is the
+    sum of work, non-facility PE and MP RVUs, "Facility total" that of work,
+    facility PE and MP RVUs. A row that does not add up was damaged or edited
+    (or its columns shifted): :class:`CMSFileError` names the line and column.
+    """
+    for total, pe in (("total_nonfacility", "pe_nonfacility"), ("total_facility", "pe_facility")):
+        parts = df["work_rvu"].to_numpy(float) + df[pe].to_numpy(float) + df["mp_rvu"].to_numpy(float)
+        tot = df[total].to_numpy(float)
+        bad = ~(np.abs(parts - tot) <= TOTAL_TOLERANCE)
+        both_nan = np.isnan(parts) & np.isnan(tot)
+        bad &= ~both_nan
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            r = df.iloc[i]
+            raise CMSFileError(
+                name, f"{total} = work_rvu + {pe} + mp_rvu (CMS's RVU file layout; within "
+                f"{TOTAL_TOLERANCE:g} for rounding)", line=int(lines[i]) if lines is not None else None,
+                column=total,
+                found=f"{r['hcpcs']}{'-' + r['modifier'] if r['modifier'] else ''}: {tot[i]:g}, but "
+                      f"{r['work_rvu']:g} + {r[pe]:g} + {r['mp_rvu']:g} = {parts[i]:.2f}")
 
 
 def read_pprrvu(src: Source, name: str | None = None, *, sheet: str | int | None = None) -> pd.DataFrame:
@@ -178,8 +210,8 @@ def read_pprrvu(src: Source, name: str | None = None, *, sheet: str | int | None
     ------
     CMSFileError
         The header cannot be found, a required column is missing, an RVU is
-        not a number, a status is not a letter, or a HCPCS + modifier repeats
-        with different values.
+        not a number, a status is not a letter, a total RVU is not work + PE
+        + MP RVUs, or a HCPCS + modifier repeats with different values.
     """
     nm = source_name(src, name)
     data = read_bytes(src, nm)
