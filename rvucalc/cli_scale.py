@@ -49,8 +49,9 @@ def engine_of(args: argparse.Namespace) -> str:
     p = Path(src)
     if getattr(args, "scheduler", None) or p.is_dir() or any(ch in src for ch in "*?["):
         return "dask"
+    out = str(args.out or "").lower()
     if p.is_file() and p.suffix.lower() in (".csv", ".parquet", ".pq", ".txt") \
-            and p.stat().st_size > STREAM_BYTES and args.out:
+            and p.stat().st_size > STREAM_BYTES and out.endswith((".csv", ".parquet", ".pq")):
         return "stream"
     return "memory"
 
@@ -83,7 +84,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
         from .dask import reprice_dataset
 
         n = reprice_dataset(args.input, args.out, options=options_of(args), scheduler=args.scheduler,
-                            workers=args.workers, progress=not args.no_progress)
+                            workers=args.workers, progress=not args.no_progress,
+                            claims_out=getattr(args, "claims_out", None))
         print(f"{n:,} lines priced -> {args.out}", file=sys.stderr)
         return 0
     except (RvucalcError, ValueError, OSError) as exc:

@@ -142,6 +142,38 @@ def _is_url(path: str) -> bool:
     return "://" in path
 
 
+def summarise(priced: dd.DataFrame, summarise: Any = None) -> dd.DataFrame:
+    """Per-claim totals (:func:`rvucalc.summarise_claims`) of a DataFrame from :func:`reprice`.
+
+    Each partition of *priced* holds whole claims, so each is summarised on its own (one row per
+    claim, no second shuffle). Rows are grouped like *priced*'s partitions, not in input order.
+    """
+    if summarise is None:
+        from .claims.summary import summarise_claims as summarise
+    meta = _text_as_str(summarise(priced._meta))
+    return priced.map_partitions(_summary_part, summarise, meta=meta, enforce_metadata=False)
+
+
+def _text_as_str(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns (text) as pandas' string dtype, so Parquet knows their type from ``meta``."""
+    obj = [c for c in df.columns if df[c].dtype == object]
+    return df.astype(dict.fromkeys(obj, "str")) if obj else df
+
+
+def _summary_part(df: pd.DataFrame, summarise: Any) -> pd.DataFrame:
+    return _text_as_str(summarise(df))
+
+
+def _check_dst(dst: str) -> None:
+    if _is_url(dst):
+        return
+    dpath = Path(dst)
+    if not dpath.resolve().parent.is_dir():
+        raise OutputError(f"cannot write {dpath}: the folder {dpath.resolve().parent} does not exist")
+    if dpath.exists() and not dpath.is_dir():
+        raise OutputError(f"cannot write the dataset {dpath}: it is a file (give a folder)")
+
+
 def reprice_dataset(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -152,6 +184,7 @@ def reprice_dataset(
     workers: int | None = None,
     client: Any = None,
     progress: bool = True,
+    claims_out: str | os.PathLike[str] | None = None,
     claim_column: str = "claim_id",
 ) -> int:
     """Price the Parquet dataset *src* (a folder or a glob) into the Parquet dataset *dst* (a folder).
@@ -159,15 +192,13 @@ def reprice_dataset(
     Runs on *client*, else on the cluster at *scheduler*, else on a local cluster of *workers*
     processes started for the call. A local *dst* is written to a temporary folder beside it and
     renamed into place when complete (a previous *dst* folder is replaced only then). *dst* on
-    object storage (``s3://...``) is written in place by the workers. Returns the number of lines.
+    object storage (``s3://...``) is written in place by the workers. *claims_out* (a folder)
+    also gets the per-claim totals, from the same shuffle. Returns the number of lines.
     """
-    src_s, dst_s = os.fspath(src), os.fspath(dst)
-    if not _is_url(dst_s):
-        dpath = Path(dst_s)
-        if not dpath.resolve().parent.is_dir():
-            raise OutputError(f"cannot write {dpath}: the folder {dpath.resolve().parent} does not exist")
-        if dpath.exists() and not dpath.is_dir():
-            raise OutputError(f"cannot write the dataset {dpath}: it is a file (give a folder)")
+    src_s = os.fspath(src)
+    targets = [os.fspath(d) for d in (dst, claims_out) if d is not None]
+    for d in targets:
+        _check_dst(d)
     if not _is_url(src_s) and not any(ch in src_s for ch in "*?[") and not Path(src_s).exists():
         raise RvucalcError(f"{src_s}: no such file or folder")
     with contextlib.ExitStack() as stack:
@@ -178,34 +209,44 @@ def reprice_dataset(
         except (OSError, ValueError) as exc:
             raise RvucalcError(f"{src_s}: cannot read it as a Parquet dataset ({exc})") from exc
         priced = reprice(ddf, options=options, price=price, claim_column=claim_column)
-        if _is_url(dst_s):
-            _write(priced, dst_s, client, progress)
-            return int(client.compute(priced.map_partitions(len).sum()).result())
-        dpath = Path(dst_s)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dpath.name}.rvucalc-", suffix=".tmp", dir=dpath.resolve().parent))
+        frames = [priced] + ([summarise(priced)] if claims_out is not None else [])
+        tmps: list[str] = []
         try:
-            _write(priced, str(tmp), client, progress)
-            n = _rows(tmp)
-            old = None
-            if dpath.exists():
-                old = dpath.with_name(f".{dpath.name}.rvucalc-old-{os.getpid()}")
-                os.replace(dpath, old)
-            os.replace(tmp, dpath)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            for d in targets:
+                if _is_url(d):
+                    tmps.append(d)
+                else:
+                    dpath = Path(d)
+                    tmps.append(tempfile.mkdtemp(prefix=f".{dpath.name}.rvucalc-", suffix=".tmp",
+                                                 dir=dpath.resolve().parent))
+            jobs = [f.to_parquet(t, write_index=False, compute=False) for f, t in zip(frames, tmps)]
+            fut = client.compute(jobs)
+            if progress:
+                from distributed import progress as show
+
+                show(fut)
+            client.gather(fut)
+            n = _rows(Path(tmps[0])) if not _is_url(tmps[0]) else int(
+                client.compute(priced.map_partitions(len).sum()).result())
+            for d, t in zip(targets, tmps):
+                if not _is_url(d):
+                    _replace_folder(Path(t), Path(d))
             return n
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            for d, t in zip(targets, tmps):
+                if not _is_url(d):
+                    shutil.rmtree(t, ignore_errors=True)
 
 
-def _write(priced: dd.DataFrame, path: str, client: Any, progress: bool) -> None:
-    job = priced.to_parquet(path, write_index=False, compute=False)
-    fut = client.compute(job)
-    if progress:
-        from distributed import progress as show
-
-        show(fut)
-    fut.result()
+def _replace_folder(tmp: Path, dst: Path) -> None:
+    """Put the complete folder *tmp* in place of *dst* (a previous *dst* is removed only then)."""
+    old = None
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.rvucalc-old-{os.getpid()}")
+        os.replace(dst, old)
+    os.replace(tmp, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _rows(folder: Path) -> int:
@@ -214,4 +255,4 @@ def _rows(folder: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("*.parquet"))
 
 
-__all__ = ["BUCKETS", "client_for", "reprice", "reprice_dataset"]
+__all__ = ["BUCKETS", "client_for", "reprice", "reprice_dataset", "summarise"]

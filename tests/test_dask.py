@@ -17,6 +17,7 @@ from test_reprice import fee, half_up, mul
 import rvucalc.dask as rdask
 from rvucalc.claims.contract import LINE
 from rvucalc.claims.pipeline import PricingOptions, price_frame
+from rvucalc.claims.summary import summarise_claims
 
 OPT = PricingOptions(releases=("rvu26c",))
 FILES = 12
@@ -113,9 +114,13 @@ def test_cli_engine_dask_on_a_running_cluster(cluster, dataset, tmp_path):
 
     c, _ = cluster
     folder, df = dataset
-    out = tmp_path / "cli-out"
+    out, claims = tmp_path / "cli-out", tmp_path / "cli-claims"
     rc = main(["reprice", str(folder), "-o", str(out), "--engine", "dask", "--scheduler", c.scheduler_address,
-               "--release", "rvu26c", "--no-progress"])
+               "--release", "rvu26c", "--no-progress", "--claims-out", str(claims)])
     assert rc == 0
     got = pd.read_parquet(out).sort_values(LINE).drop(columns=[LINE])
     pd.testing.assert_frame_equal(_plain(got), _reference(df))
+    # per-claim totals from the same shuffle: those of the in-memory path, claim for claim
+    ref = summarise_claims(price_frame(df.reset_index(drop=True), OPT)).sort_values("claim_id")
+    tot = pd.read_parquet(claims).sort_values("claim_id")
+    pd.testing.assert_frame_equal(_plain(tot), _plain(ref))

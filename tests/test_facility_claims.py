@@ -295,3 +295,23 @@ def test_hopd_discontinued_modifier_is_flagged_not_silently_ignored(opps25):
                        wage_index=a["wage_index"], modifiers={"73": np.array([True])})
     assert out["facility_payment"][0] == 399.53
     assert "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED" in str(out["reason"][0])
+
+
+def test_asc_device_offset_when_at_hand(mirror):
+    """With a device offset (a made-up $3,000.00 for 20983, as Addendum FF would give), FB takes
+    it off, FC half of it, 73 removes it before the 50%, and only the service portion is wage
+    adjusted: 20983 $4,911.21 national."""
+    from rvucalc.iotools.asc import read_addendum_aa, read_addendum_bb
+
+    t = F.prepare_asc(read_addendum_aa(mirror("asc/2025-01/AA.csv")),
+                      read_addendum_bb(mirror("asc/2025-01/BB.csv")), year=2025,
+                      device_offset=pd.Series({"20983": 3000.0}))
+    df, _ = price(t, [["20983"], ["20983"], ["20983"], ["20983"]],
+                  mods=[[{"FB"}], [{"FC"}], [{"73"}], [set()]])
+    # FB: 4911.21 - 3000 = 1911.21; FC: 4911.21 - 1500 = 3411.21; 73: (4911.21 - 3000) x 50%
+    # = 955.605 -> 955.61; none: 4911.21
+    assert df["facility_payment"].tolist() == [1911.21, 3411.21, 955.61, 4911.21]
+    df, _ = price(t, [["20983"]], wi=1.2)
+    # 3000 + 1911.21 x (0.5 x 1.2 + 0.5) = 3000 + 2102.331 = 5102.331 -> 5102.33
+    assert df["facility_payment"].tolist() == [5102.33]
+    assert "ASC_J8_WAGE_WHOLE_RATE" not in _reasons(df, 0)

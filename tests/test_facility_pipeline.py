@@ -175,3 +175,49 @@ def test_input_column_named_like_an_output_is_refused(system):
     lines = _lines({"A": ["11042"]}, facility_payment="1")
     with pytest.raises(ValueError, match="facility_payment"):
         pipeline.price_frame(lines, pipeline.options(system))
+
+
+def _random_claims(n_claims: int = 300, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    codes = ["20983", "77013", "C2618", "11042", "11043", "96372", "29881", "64721", "G0121",
+             "70450", "XXXXX"]
+    rows = []
+    for c in rng.permutation(n_claims):
+        for _ in range(int(rng.integers(1, 5))):
+            rows.append({"claim_id": f"C{c:04d}", "hcpcs": str(rng.choice(codes)),
+                         "units": str(rng.choice(["1", "2"])), "date_of_service": "2025-02-03",
+                         "wage_index": str(rng.choice(["", "0.9", "1.1"]))})
+    df = pd.DataFrame(rows)
+    return df.sample(frac=1.0, random_state=1).reset_index(drop=True)  # claims scattered
+
+
+@pytest.mark.parametrize("system,rel", [("hopd", OPPS), ("asc", ASC)])
+def test_streaming_engine_equals_in_memory(system, rel, tmp_path):
+    from rvucalc.claims.io import read_claims, write_claims
+    from rvucalc.claims.stream import reprice_file
+
+    src = tmp_path / "claims.csv"
+    _random_claims().to_csv(src, index=False)
+    opts = pipeline.PricingOptions(system=system, releases=tuple(rel))
+    reprice_file(src, tmp_path / "s.csv", options=opts, chunk_lines=60, progress=False)
+    whole = pipeline.price_frame(read_claims(src).drop(columns=[LINE]), opts)
+    write_claims(whole, tmp_path / "m.csv")
+    assert (tmp_path / "s.csv").read_bytes() == (tmp_path / "m.csv").read_bytes()
+
+
+@pytest.mark.parametrize("system,rel", [("hopd", OPPS), ("asc", ASC)])
+def test_dask_engine_equals_in_memory(system, rel):
+    import dask.dataframe as dd
+
+    from rvucalc import dask as rdask
+
+    lines = _random_claims(120, seed=9)
+    opts = pipeline.PricingOptions(system=system, releases=tuple(rel))
+    out = rdask.reprice(dd.from_pandas(lines, npartitions=3), options=opts).compute(
+        scheduler="sync").sort_values(LINE).reset_index(drop=True)
+    whole = pipeline.price_frame(lines, opts)
+    np.testing.assert_array_equal(out["facility_payment"].to_numpy(float),
+                                  whole["facility_payment"].to_numpy(float))
+    np.testing.assert_array_equal(out["claim_total"].to_numpy(float),
+                                  whole["claim_total"].to_numpy(float))
+    assert out["reason"].astype(str).tolist() == whole["reason"].astype(str).tolist()

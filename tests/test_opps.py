@@ -119,13 +119,14 @@ def test_2024_both_copies_agree(b2024):
 # --- CMS's own copayment figures are reproduced -----------------------------------------
 
 @pytest.mark.parametrize("rel,deductible,n_adjusted", [
-    (B2025, 1676.0, 957), (B2024_DOLLARS, 1632.0, 392), (B2024_PLAIN, 1632.0, 392)])
+    (B2025, 1676.0, 956), (B2024_DOLLARS, 1632.0, 392), (B2024_PLAIN, 1632.0, 392)])
 def test_copay_reproduces_cms_adjusted_copayment(mirror, rel, deductible, n_adjusted):
     df = read_addendum_b(mirror(rel))
     p = opps_payment(df, 1.0)
     # the deductible is read from the file's Note column and equals the published one
     assert p.attrs["inpatient_deductible"] == deductible
     shown = p["adjusted_copay"].notna() & (p["reason"] == "")
+    # (CY2025: 957 rows print one; J2002's rate is printed as $0.00 and is refused, OPPS_ZERO_RATE)
     assert int(shown.sum()) == n_adjusted
     # where CMS prints the deductible itself ("Copayments capped at inpatient deductible"),
     # that is a cap, not the copayment: 17 CY2025 rows (APC 5222, C9780) have an unadjusted
@@ -221,9 +222,10 @@ def test_unpayable_rows_have_reasons_not_zero(b2025):
     # every row: amounts present exactly where the reason is empty, never a silent 0
     ok = out["reason"] == ""
     assert out.loc[ok, "payment"].notna().all() and out.loc[~ok, "payment"].isna().all()
-    # the one payable $0.00 is a drug whose rate this copy of the file rounded to 0 (its
-    # minimum copayment is $0.01, so CMS's rate is a fraction of a cent)
-    assert out.index[ok & (out["payment"] <= 0)].tolist() == ["J2002"]
+    # no payable $0.00: J2002's rate is printed as $0.00 (its minimum copayment is $0.01, so
+    # CMS's rate is a fraction of a cent) and gets a reason, not $0.00 paid with a $0.01 copay
+    assert out.index[ok & (out["payment"] <= 0)].tolist() == []
+    assert out.loc["J2002", "reason"] == "OPPS_ZERO_RATE" and math.isnan(out.loc["J2002", "payment"])
     assert set(out.loc[out["status_indicator"] == "N", "reason"]) == {"OPPS_SI_N"}
     assert set(out.loc[out["status_indicator"] == "Q4", "reason"]) == {"OPPS_SI_Q4"}
     assert bool(out.loc["71046", "conditional"])  # Q3

@@ -323,3 +323,29 @@ def test_j8_site_comparison_says_approximate(fs26):
     asc = next(r for r in cmp.rows if r.site == "asc")
     assert asc.facility == 5986.11
     assert "ASC_J8_WAGE_WHOLE_RATE" in {x.code for x in asc.reasons}
+
+
+def test_a_rate_printed_as_zero_is_never_paid_as_zero(mirror):
+    """J2002 (lidocaine, 1 mg): CMS prints $0.00 with a $0.01 copayment in Addendum B and $0.00 in
+    ASC Addendum BB; the library used to pay $0.00 with Medicare's share -$0.01."""
+    b = opps_payment(read_addendum_b(mirror(B2025)), 1.0, year=2025).set_index("hcpcs")
+    assert b.loc["J2002", "reason"] == "OPPS_ZERO_RATE" and math.isnan(b.loc["J2002", "medicare"])
+    ok = b["reason"] == ""
+    assert (b.loc[ok, "payment"] > 0).all() and (b.loc[ok, "medicare"] >= 0).all()
+    from rvucalc.iotools.asc import read_addendum_bb
+
+    for q in ("2025-01", "2025-07", "2025-10"):
+        bb = asc_payment(read_addendum_bb(mirror(f"asc/{q}/BB.csv")), 1.0).set_index("hcpcs")
+        assert bb.loc["J2002", "reason"] == "ASC_ZERO_RATE" and math.isnan(bb.loc["J2002", "payment"])
+        assert (bb.loc[bb["reason"] == "", "payment"] > 0).all()
+
+
+def test_cli_no_floor_names_the_file_or_refuses(capsys):
+    from rvucalc.cli import main
+
+    assert main(["quote", "99213", "--locality", AL, "--no-floor"]) == 0
+    out = capsys.readouterr().out
+    assert "$87.27" in out and "rvu26a" in out and "without the 1.0 floor" in out
+    assert main(["quote", "99213", "--locality", AL, "--no-floor", "--year", "2025"]) == 2
+    err = capsys.readouterr().err
+    assert "only the work GPCI with the 1.0 floor" in err and "Traceback" not in err

@@ -99,6 +99,12 @@ NO_RATE = reason(
     "The payment indicator is a paid one but the addendum gives no payment rate for this code",
     "ASC Addenda AA/BB payment rate column",
 )
+ZERO_RATE = reason(
+    "ASC_ZERO_RATE",
+    "The addendum prints this paid code's rate as $0.00 (less than half a cent per billing unit), "
+    "so no amount can be computed from it",
+    "ASC Addenda AA/BB payment rate column (rounded to the cent)",
+)
 PI_UNKNOWN = reason(
     "ASC_PI_UNKNOWN",
     "Payment indicator not defined in ASC Addendum DD1; no amount is computed",
@@ -379,8 +385,8 @@ def asc_payment(
 
     reason_col = np.where(known.to_numpy(), look["reason"].fillna("").to_numpy(dtype=object),
                           PI_UNKNOWN.code).astype(object)
-    no_rate = paid & np.isnan(rate)
-    reason_col = np.where(no_rate, NO_RATE.code, reason_col)
+    no_rate = paid & (np.isnan(rate) | (rate == 0))  # never a silent $0.00
+    reason_col = np.where(no_rate, np.where(np.isnan(rate), NO_RATE.code, ZERO_RATE.code), reason_col)
     no_wi = paid & ~no_rate & wage_adj & np.isnan(wi)
     reason_col = np.where(no_wi, NO_WAGE_INDEX.code, reason_col)
     payable = paid & ~no_rate & ~no_wi

@@ -32,7 +32,10 @@ Rules and where they come from
 * **Device credits** FB (device furnished at no cost or with full credit) and FC (partial
   credit of 50% or more) (42 CFR 416.179; Pub. 100-04 ch. 14 s. 40.8): the payment of a
   device-intensive procedure is reduced by the device offset (FB) or half of it (FC). Without
-  the offset data the line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no amount.
+  the offset data the line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no amount. Where the
+  offset is at hand, only the service portion of a J8 rate is wage adjusted (as
+  :func:`rvucalc.calc.asc.asc_payment` does with a ``device_portion``); without it the whole
+  rate is, and amounts away from wage index 1 say ``ASC_J8_WAGE_WHOLE_RATE``.
 * **Multiple procedure discount** (42 CFR 416.172; Pub. 100-04 ch. 14 s. 40.5): among the
   lines of a claim and date whose code is "subject to multiple procedure discounting"
   (Addendum AA), the one with the highest payment (after the modifier reduction) is paid in

@@ -220,6 +220,10 @@ SI_UNKNOWN = reason("OPPS_SI_UNKNOWN", "Status indicator not defined in Addendum
                     "payment is assumed", _D1)
 NO_RATE = reason("OPPS_NO_RATE", "Addendum B gives this separately payable code no payment "
                  "rate", "OPPS Addendum B (Payment Rate column)")
+ZERO_RATE = reason("OPPS_ZERO_RATE", "Addendum B prints this separately payable code's payment "
+                   "rate as $0.00 (less than half a cent per billing unit), so no amount can be "
+                   "computed from it; the true per-unit rate is not in the file",
+                   "OPPS Addendum B (Payment Rate column, rounded to the cent)")
 NO_WAGE_INDEX = reason("OPPS_NO_WAGE_INDEX", "No wage index for this row, so no "
                        "wage-adjusted amount", "42 CFR 419.43(c)")
 T_DISCOUNTED = reason("OPPS_T_DISCOUNT", "Paid at 50%: a second or later T procedure on the "
@@ -257,15 +261,17 @@ def _deductible_from_notes(addb: pd.DataFrame) -> float | None:
 def status_reason(si: pd.Series, rate: pd.Series | None = None) -> pd.Series:
     """Reason code per row from its status indicator (and rate): ``""`` when payable.
 
-    Separately payable SIs with no payment rate get ``OPPS_NO_RATE``; SIs not in
+    Separately payable SIs with no payment rate get ``OPPS_NO_RATE``, with a rate
+    printed as $0.00 ``OPPS_ZERO_RATE``; SIs not in
     :data:`STATUS_INDICATORS` get ``OPPS_SI_UNKNOWN``.
     """
     s = si.astype(str).str.strip().str.upper()
     codes = {k: (v.reason.code if v.reason is not None else "") for k, v in STATUS_INDICATORS.items()}
     out = s.map(codes).fillna(SI_UNKNOWN.code).astype(str)
     if rate is not None:
-        missing = (out == "") & pd.Series(rate, index=si.index).isna()
-        out = out.mask(missing, NO_RATE.code)
+        r = pd.Series(rate, index=si.index)
+        out = out.mask((out == "") & r.isna(), NO_RATE.code)
+        out = out.mask((out == "") & (r == 0), ZERO_RATE.code)  # never a silent $0.00
     return out
 
 

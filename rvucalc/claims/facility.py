@@ -492,9 +492,12 @@ def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.n
     rb.add(AR.MOD52.code, paid & m["52"] & ~m["73"])
     rb.add(AR.MOD74.code, paid & m["74"] & ~m["73"] & ~m["52"])
     wf = AR.wage_factor(wi, L.wage_adjusted)
-    rb.add(AR.J8_WAGE.code, paid & device & (wi != 1.0))
-    base = np.where(m["73"] & device, L.rate - np.nan_to_num(off), L.rate)
-    unit_amt = (base - credit) * wf * mod_f
+    rb.add(AR.J8_WAGE.code, paid & device & np.isnan(off) & (wi != 1.0))
+    # J8 with its device offset at hand: the device portion is not wage adjusted (as
+    # rvucalc.calc.asc.asc_payment), less the FB/FC credit, and removed under modifier 73
+    dev = np.where(device, np.nan_to_num(off), 0.0)
+    dev_paid = np.where(m["73"], 0.0, dev - np.nan_to_num(credit))
+    unit_amt = (dev_paid + (L.rate - dev) * wf) * mod_f
     mpd_f, _ = AR.multiple_procedure_factor(session, paid & L.subject_mpd, unit_amt, units, line,
                                             n_sessions)
     rb.add(asc_calc.MULT_PROC_50.code, paid & L.subject_mpd & (mpd_f < 1))

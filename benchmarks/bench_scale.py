@@ -1,0 +1,372 @@
+"""Benchmark (issue 10): claims at scale, each target printed as a ratio measured in the same run.
+
+1. ``memory``: in-memory repricing (``rvucalc.claims.pipeline.price_frame``) at 100k, 1M and 10M
+   lines against a bare vectorised lookup of the same base amounts (code row x setting x
+   locality from the release's prepared arrays): time ratio (target <= 1.5x) and peak memory
+   ratio (target <= 2x). Each size runs in a fresh process; the release's tables are built
+   before timing (both sides use the same prepared arrays). Peak memory = Python/NumPy heap
+   (tracemalloc) + Arrow buffers (a pool of their own) allocated during the call.
+2. ``cli``: ``rvucalc reprice in.csv -o out.csv`` on 1M lines against a ten-line script that reads
+   the CSV with pyarrow (all columns text), calls ``rvucalc.reprice`` and writes with pyarrow's
+   CSV writer (target <= 1.5x). Both are whole processes (start-up and release loading included).
+3. ``stream``: ``rvucalc reprice big.csv -o out.csv --engine stream`` on a generated 50M-line CSV
+   (claims of 1-6 lines, their lines scattered through the file): peak RSS (target <= 2 GiB) and
+   lines/s against the in-memory path's (target >= 60%; the in-memory figure is the CLI's on 1M
+   lines, CSV to CSV, and the bare repricing call's from part 1 is printed too).
+4. ``dask``: ``rvucalc reprice dataset/ -o out/ --engine dask`` on a 20M-line parquet dataset on a
+   local cluster of 2 worker processes against 1 worker; lines of a sample of claims are
+   re-priced in memory and compared.
+
+Data are generated here from real CY2026 rows (codes from the RVU26C PPRRVU file, ZIP codes from
+the ZIP5 file) into a scratch folder and deleted afterwards; nothing is committed. Each
+measurement is repeated (``--runs``, default 3) and min and median are printed.
+
+    python3 benchmarks/bench_scale.py --only memory --sizes 100000,1000000
+    python3 benchmarks/bench_scale.py --only stream --stream-lines 2000000 --runs 1
+    python3 benchmarks/bench_scale.py            # everything at the issue's sizes (long)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RVUCALC_MIRROR", str((ROOT.parent / "shared" / "cms").resolve()))
+os.environ["RVUCALC_OFFLINE"] = "1"
+os.environ.setdefault("RVUCALC_CACHE", tempfile.mkdtemp(prefix="rvucalc-bench-"))
+ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+RELEASE = "rvu26c"
+
+
+# ---------------------------------------------------------------------------
+# data
+
+
+def _pools() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Codes (with their pricing modifier), ZIPs and places of service from the mirror's files."""
+    from rvucalc.calc.policy import FACILITY_POS, NONFACILITY_POS
+    from rvucalc.claims.pfs import schedule
+
+    fs = schedule(RELEASE, None)
+    rv = fs.rvus[fs.rvus["status"].isin(["A", "R", "T"])]
+    return (rv["hcpcs"].to_numpy(dtype=str), rv["modifier"].to_numpy(dtype=str),
+            fs.zip5["zip"].drop_duplicates().to_numpy(dtype=str),
+            np.array(sorted(FACILITY_POS | NONFACILITY_POS), dtype=str))
+
+
+def write_claims(path: Path, n: int, seed: int = 2026, files: int = 1, block: int = 1_000_000) -> None:
+    """*n* claim lines as CSV (*path* .csv, all text) or a parquet dataset of *files* files (folder).
+
+    Claims have 1-6 lines; each line's place in the file is random, so a claim's lines are
+    scattered through the file (and across files). Generated a block at a time.
+    """
+    rng = np.random.default_rng(seed)
+    codes, mods, zips, pos = _pools()
+    sizes = rng.integers(1, 7, n // 3 + 10)
+    claim_of_logical = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)[:n]
+    claim = claim_of_logical[rng.permutation(n).astype(np.int64)]  # file position -> claim
+    del claim_of_logical
+    nclaims = int(claim.max()) + 1
+    claim_zip = rng.integers(0, len(zips), nclaims).astype(np.int32)
+    claim_pos = rng.integers(0, len(pos), nclaims).astype(np.int16)
+    claim_day = rng.integers(0, 92, nclaims).astype(np.int16)
+    days = pd.date_range("2026-07-01", periods=92).strftime("%Y-%m-%d").to_numpy(dtype=str)
+    extra = np.array(["", "", "", "", "51", "50", "LT", "RT", "80", "62", "AS", "59"], dtype=str)
+    schema = pa.schema([(c, pa.string()) for c in ("claim_id", "hcpcs", "modifiers", "units", "pos", "zip",
+                                                    "date_of_service", "charge")])
+    writer = None
+    per_file = -(-n // files)
+    if path.suffix == ".csv":
+        writer = pacsv.CSVWriter(path, schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+    try:
+        for f in range(files if writer is None else 1):
+            lo, hi = (f * per_file, min(n, (f + 1) * per_file)) if writer is None else (0, n)
+            pw = None if writer is not None else pq.ParquetWriter(path / f"part-{f:04d}.parquet", schema)
+            for a in range(lo, hi, block):
+                b = min(hi, a + block)
+                c = claim[a:b]
+                pick = rng.integers(0, len(codes), b - a)
+                m = mods[pick].astype(object)
+                plain = m == ""
+                m[plain] = extra[rng.integers(0, len(extra), int(plain.sum()))]
+                t = pa.table({
+                    "claim_id": pa.array(np.char.add("C", c.astype(str))),
+                    "hcpcs": pa.array(codes[pick]),
+                    "modifiers": pa.array(m.astype(str)),
+                    "units": pa.array(np.where(rng.random(b - a) < 0.9, 1, rng.integers(2, 5, b - a)).astype(str)),
+                    "pos": pa.array(pos[claim_pos[c]]),
+                    "zip": pa.array(zips[claim_zip[c]]),
+                    "date_of_service": pa.array(days[claim_day[c]]),
+                    "charge": pa.array(np.char.mod("%.2f", np.round(rng.uniform(20, 3000, b - a), 2))),
+                }, schema=schema)
+                (writer or pw).write_table(t)  # type: ignore[union-attr]
+            if pw is not None:
+                pw.close()
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+# ---------------------------------------------------------------------------
+# 1. in memory vs a bare lookup (each size in its own process)
+
+_CHILD_MEMORY = r"""
+import json, statistics, sys, time, tracemalloc
+import numpy as np, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
+from rvucalc.calc.policy import FACILITY_POS
+from rvucalc.claims import pfs
+from rvucalc.claims.pipeline import PricingOptions, price_frame
+
+src, runs = sys.argv[1], int(sys.argv[2])
+lines = pq.read_table(src).to_pandas()
+t = pfs.tables(pfs.schedule("rvu26c", None))
+opts = PricingOptions(releases=("rvu26c",))
+MODS = pd.Index(["", "26", "TC", "53"])
+
+def bare(df):
+    # the same base amounts: code row x setting x locality, fancy-indexed
+    hc, hu = pd.factorize(df["hcpcs"])
+    ci = t.hcpcs.get_indexer(hu)[hc]
+    mc, mu = pd.factorize(df["modifiers"])
+    mi = np.maximum(MODS.get_indexer(mu), 0)[mc]
+    zc, zu = pd.factorize(df["zip"])
+    li = t.zip_loc.reindex(zu).fillna(-1).astype(np.int64).to_numpy()[zc]
+    pc, pu = pd.factorize(df["pos"])
+    fac = np.isin(np.asarray(pu, dtype=object), list(FACILITY_POS))[pc].astype(np.int64)
+    row = np.where(ci >= 0, t.rows[np.maximum(ci, 0), mi], -1)
+    ok = (row >= 0) & (li >= 0)
+    amt = np.full(len(df), np.nan)
+    amt[ok] = t.amount[fac[ok], row[ok], li[ok]]
+    return amt
+
+def reprice(df):
+    return price_frame(df, opts)
+
+reprice(lines.iloc[:1000]); bare(lines.iloc[:1000])  # tables built, code paths warm
+out = {}
+for name, fn in (("bare", bare), ("reprice", reprice)):
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter(); r = fn(lines); ts.append(time.perf_counter() - t0); del r
+    pool = pa.jemalloc_memory_pool()  # a pool of its own: counts what the call allocates
+    pa.set_memory_pool(pool)
+    tracemalloc.start()
+    r = fn(lines)
+    peak = tracemalloc.get_traced_memory()[1] + pool.max_memory()
+    tracemalloc.stop()
+    del r
+    pa.set_memory_pool(pa.mimalloc_memory_pool())
+    out[name] = {"times": ts, "peak": peak}
+print(json.dumps(out), flush=True)
+"""
+
+
+def _stats(ts: list[float]) -> str:
+    return f"min {min(ts):.2f} s, median {statistics.median(ts):.2f} s"
+
+
+def bench_memory(sizes: list[int], runs: int, work: Path) -> dict[int, float]:
+    """Part 1; returns in-memory lines/s (best run) per size."""
+    print("\n== 1. in-memory reprice vs a bare vectorised lookup of the same base amounts ==")
+    rates = {}
+    for n in sizes:
+        src = work / f"mem-{n}.parquet"
+        write_claims(src.with_suffix(""), n, files=1)
+        shutil.move(src.with_suffix("") / "part-0000.parquet", src)
+        shutil.rmtree(src.with_suffix(""))
+        r = subprocess.run([sys.executable, "-c", _CHILD_MEMORY, str(src), str(runs)], env=ENV,
+                           capture_output=True, text=True)
+        if r.returncode:
+            print(f"{n:>11,} lines: FAILED\n{r.stderr[-2000:]}")
+            continue
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        b, p = d["bare"], d["reprice"]
+        tr = statistics.median(p["times"]) / statistics.median(b["times"])
+        mr = p["peak"] / b["peak"]
+        rates[n] = n / min(p["times"])
+        print(f"{n:>11,} lines: reprice {_stats(p['times'])} ({n / min(p['times']):,.0f} lines/s), "
+              f"peak {p['peak'] / 2**20:,.0f} MiB | bare lookup {_stats(b['times'])}, "
+              f"peak {b['peak'] / 2**20:,.0f} MiB")
+        print(f"{'':>18}time ratio (median) {tr:.2f}x [target <= 1.5x: {'met' if tr <= 1.5 else 'NOT met'}]; "
+              f"peak memory ratio {mr:.2f}x [target <= 2x: {'met' if mr <= 2 else 'NOT met'}]")
+        src.unlink()
+    return rates
+
+
+# ---------------------------------------------------------------------------
+# 2. CLI vs a ten-line pyarrow script
+
+TEN_LINES = r"""
+import sys, pyarrow as pa, pyarrow.csv as pacsv, rvucalc
+src, dst = sys.argv[1], sys.argv[2]
+names = pacsv.open_csv(src).schema.names
+co = pacsv.ConvertOptions(column_types={c: pa.string() for c in names}, strings_can_be_null=False)
+lines = pacsv.read_csv(src, convert_options=co).to_pandas()
+out = rvucalc.reprice(lines, releases=["rvu26c"])
+table = pa.Table.from_pandas(out, preserve_index=False)
+table = pa.table([c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns],
+                 names=table.column_names)
+pacsv.write_csv(table, dst)
+"""
+
+
+def _timed(cmd: list[str]) -> tuple[float, int]:
+    """Wall time (s) and peak RSS (bytes) of a child process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    err = p.stderr.read().decode() if p.stderr else ""
+    if status:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    return wall, ru.ru_maxrss * 1024
+
+
+def bench_cli(n: int, runs: int, work: Path) -> float:
+    """Part 2; returns the CLI's lines/s (best run)."""
+    print(f"\n== 2. CLI, {n:,} lines CSV -> CSV, vs a ten-line pyarrow script ==")
+    src = work / "cli.csv"
+    write_claims(src, n)
+    cli = [sys.executable, "-m", "rvucalc", "reprice", str(src), "-o", str(work / "cli-out.csv"),
+           "--release", RELEASE, "--no-progress", "--engine", "memory"]
+    script = [sys.executable, "-c", TEN_LINES, str(src), str(work / "script-out.csv")]
+    tc, ts = [], []
+    for _ in range(runs):
+        tc.append(_timed(cli)[0])
+        ts.append(_timed(script)[0])
+    r = statistics.median(tc) / statistics.median(ts)
+    print(f"rvucalc reprice: {_stats(tc)} | ten-line script: {_stats(ts)}")
+    print(f"ratio (median) {r:.2f}x [target <= 1.5x: {'met' if r <= 1.5 else 'NOT met'}]")
+    src.unlink()
+    return n / min(tc)
+
+
+# ---------------------------------------------------------------------------
+# 3. streaming
+
+
+def bench_stream(n: int, runs: int, work: Path, chunk: int | None, cli_rate: float | None,
+                 mem_rate: float | None) -> None:
+    print(f"\n== 3. streaming {n:,} lines CSV -> CSV (claims of 1-6 lines, scattered) ==")
+    src = work / "big.csv"
+    t0 = time.perf_counter()
+    write_claims(src, n)
+    print(f"generated {src.stat().st_size / 2**30:.2f} GiB in {time.perf_counter() - t0:.0f} s")
+    cmd = [sys.executable, "-m", "rvucalc", "reprice", str(src), "-o", str(work / "big-out.csv"),
+           "--engine", "stream", "--release", RELEASE, "--no-progress"]
+    if chunk:
+        cmd += ["--chunk-lines", str(chunk)]
+    walls, rss = [], []
+    for _ in range(runs):
+        w, r = _timed(cmd)
+        walls.append(w)
+        rss.append(r)
+    with open(work / "big-out.csv", "rb") as fh:
+        rows = sum(1 for _ in fh) - 1
+    rate = n / min(walls)
+    print(f"stream: {_stats(walls)} = {rate:,.0f} lines/s (best); peak RSS max {max(rss) / 2**30:.2f} GiB "
+          f"[target <= 2 GiB: {'met' if max(rss) <= 2**31 else 'NOT met'}]; {rows:,} lines written")
+    if cli_rate:
+        print(f"vs in-memory CLI CSV->CSV ({cli_rate:,.0f} lines/s): {rate / cli_rate:.0%} "
+              f"[target >= 60%: {'met' if rate >= 0.6 * cli_rate else 'NOT met'}]")
+    if mem_rate:
+        print(f"vs the in-memory pricing call alone, no I/O ({mem_rate:,.0f} lines/s): {rate / mem_rate:.0%}")
+    src.unlink()
+    (work / "big-out.csv").unlink()
+
+
+# ---------------------------------------------------------------------------
+# 4. Dask
+
+
+def bench_dask(n: int, runs: int, work: Path, files: int) -> None:
+    print(f"\n== 4. Dask: {n:,}-line parquet dataset ({files} files), local cluster 2 workers vs 1 ==")
+    src = work / "dataset"
+    write_claims(src, n, files=files)
+    times: dict[int, list[float]] = {}
+    for workers in (1, 2):
+        times[workers] = []
+        for _ in range(runs):
+            out = work / f"dask-out-{workers}"
+            cmd = [sys.executable, "-m", "rvucalc", "reprice", str(src), "-o", str(out), "--engine", "dask",
+                   "--workers", str(workers), "--release", RELEASE, "--no-progress"]
+            times[workers].append(_timed(cmd)[0])
+        print(f"{workers} worker(s): {_stats(times[workers])} = {n / min(times[workers]):,.0f} lines/s (best)")
+    print(f"2 workers vs 1 (median): {statistics.median(times[1]) / statistics.median(times[2]):.2f}x faster")
+    _check_dask(src, work / "dask-out-2", n)
+    shutil.rmtree(src)
+    for w in (1, 2):
+        shutil.rmtree(work / f"dask-out-{w}", ignore_errors=True)
+
+
+def _check_dask(src: Path, out: Path, n: int) -> None:
+    """Correctness: every line once; 2,000 claims re-priced in memory give the same amounts."""
+    from rvucalc.claims.pipeline import PricingOptions, price_frame
+
+    got = pq.read_table(out, columns=["claim_id", "_line", "allowed", "reason"]).to_pandas()
+    assert len(got) == n and got["_line"].is_unique, "lines lost or duplicated"
+    ids = pd.Series(got["claim_id"].unique()).sample(2000, random_state=1)
+    sub = got[got["claim_id"].isin(ids)].sort_values("_line")
+    lines = pq.read_table(src, filters=[("claim_id", "in", list(ids))]).to_pandas()
+    ref = price_frame(lines, PricingOptions(releases=(RELEASE,)))
+    same = np.array_equal(np.nan_to_num(sub["allowed"].to_numpy(), nan=-1),
+                          np.nan_to_num(ref["allowed"].to_numpy(), nan=-1)) and \
+        (sub["reason"].astype(str).to_numpy() == ref["reason"].astype(str).to_numpy()).all()
+    print(f"correctness: {n:,} lines, each once; {len(sub):,} lines of 2,000 claims re-priced in memory: "
+          f"{'identical' if same else 'DIFFERENT'}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", action="append", choices=("memory", "cli", "stream", "dask"))
+    ap.add_argument("--sizes", default="100000,1000000,10000000", help="in-memory sizes (comma-separated)")
+    ap.add_argument("--cli-lines", type=int, default=1_000_000)
+    ap.add_argument("--stream-lines", type=int, default=50_000_000)
+    ap.add_argument("--chunk-lines", type=int, help="streaming chunk size (default: the CLI's)")
+    ap.add_argument("--dask-lines", type=int, default=20_000_000)
+    ap.add_argument("--dask-files", type=int, default=40)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--work", help="scratch folder (default: a temporary folder, removed afterwards)")
+    args = ap.parse_args()
+    parts = args.only or ["memory", "cli", "stream", "dask"]
+    work = Path(args.work or tempfile.mkdtemp(prefix="rvucalc-bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"rvucalc bench_scale: {os.cpu_count()} cores; scratch {work}; {args.runs} run(s) each")
+    try:
+        rates: dict[int, float] = {}
+        cli_rate = None
+        if "memory" in parts:
+            rates = bench_memory([int(s) for s in args.sizes.split(",") if s], args.runs, work)
+        if "cli" in parts or "stream" in parts:
+            cli_rate = bench_cli(args.cli_lines, args.runs, work)
+        if "stream" in parts:
+            bench_stream(args.stream_lines, args.runs, work, args.chunk_lines, cli_rate,
+                         rates[max(rates)] if rates else None)
+        if "dask" in parts:
+            bench_dask(args.dask_lines, args.runs, work, args.dask_files)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
