@@ -377,3 +377,24 @@ def test_tampered_wage_index_file_is_reported_not_skipped(tmp_path: Path, mirror
     fs = rvucalc.load(release="rvu26c", mirror=root, download=False)
     with pytest.raises(ChecksumError, match="CountyLevel"):
         fs.compare_sites("20983", county_fips="06037")
+
+
+def test_reprice_with_a_tampered_pprrvu_says_so_on_its_lines(tmp_path: Path, mirror, fresh_cache: Path
+                                                             ) -> None:
+    """A claims run never prices a tampered release's quarter with another release quietly: the lines
+    of that quarter carry REPRICE_NO_RELEASE with the checksum mismatch, other quarters are priced."""
+    import pandas as pd
+
+    from rvucalc.claims import pipeline
+
+    root = _tampered(tmp_path, mirror)
+    pipeline.clear_cache()
+    try:
+        lines = pd.DataFrame({"claim_id": ["a", "b"], "hcpcs": ["99213", "99213"], "pos": ["11", "11"],
+                              "locality": ["national", "national"],
+                              "date_of_service": ["2026-08-03", "2025-11-03"]})
+        out = rvucalc.reprice(lines, mirror=root)
+        assert out.reason[0] == "REPRICE_NO_RELEASE" and "checksum" in out.release_note[0]
+        assert out.release[1] == "rvu25d" and out.payable[1]
+    finally:
+        pipeline.clear_cache()

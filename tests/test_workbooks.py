@@ -313,7 +313,11 @@ def test_reprice_cli_workbook_provenance(tmp_path, fs26):
     src = tmp_path / "claims.csv"
     src.write_text("claim_id,hcpcs,units,pos,locality,date_of_service\nC1,20983,1,11,01182-18,2026-07-15\n")
     out = tmp_path / "priced.xlsx"
-    assert cli_main(["reprice", str(src), "-o", str(out), "--release", "rvu26c", "--no-progress"]) == 0
+    totals = tmp_path / "totals.xlsx"
+    assert cli_main(["reprice", str(src), "-o", str(out), "--claims-out", str(totals), "--release", "rvu26c",
+                     "--no-progress"]) == 0
+    tsrc, _ = _provenance_rows(load_workbook(totals))
+    assert any(x[3] == PPRRVU26 and x[4] == PPRRVU26_SHA for x in tsrc)
     wb = load_workbook(out)
     assert "Claims" in wb.sheetnames
     sources, _ = _provenance_rows(wb)
@@ -387,3 +391,11 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
         assert p.exists() and p.stat().st_size > 0
     assert sorted(x.name for x in tmp_path.iterdir()) == ["out.xlsx", "t.csv", "t.json", "t.parquet", "t.xlsx"]
     assert load_workbook(tmp_path / "t.xlsx")["Detail"]["B2"].value == 1.0
+
+
+def test_progress_bar(tmp_path, capsys):
+    df = pd.DataFrame({"hcpcs": [f"{i:05d}" for i in range(50)], "amount": [float(i) for i in range(50)]})
+    to_excel(df, tmp_path / "p.xlsx", progress=True)
+    assert "workbook" in capsys.readouterr().err  # tqdm's bar, on standard error
+    to_excel(df, tmp_path / "q.xlsx")  # small and not a terminal: no bar
+    assert capsys.readouterr().err == ""

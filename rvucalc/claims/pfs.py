@@ -186,8 +186,13 @@ def _quarter(r: Release) -> int:
 
 @__import__("functools").lru_cache(maxsize=32)
 def _available(mirror: str | None) -> tuple[str, ...]:
-    """Ids of catalogued PFS releases whose PPRRVU file is at hand, or downloadable when online."""
-    from ..errors import DownloadError, MissingFileError
+    """Ids of catalogued PFS releases whose PPRRVU file is at hand, or downloadable when online.
+
+    A release whose file is at hand but fails its checksum counts as at hand: its lines then say
+    so (``REPRICE_NO_RELEASE`` with the mismatch in ``release_note``) instead of being priced
+    quietly with another quarter's release.
+    """
+    from ..errors import ChecksumError, DownloadError, MissingFileError
     from ..facade import offline
     from ..fetch import locate
 
@@ -197,6 +202,8 @@ def _available(mirror: str | None) -> tuple[str, ...]:
             continue
         try:
             locate(r, "pprrvu", mirror=mirror, download=False)
+            out.append(r.id)
+        except ChecksumError:
             out.append(r.id)
         except (MissingFileError, DownloadError):
             if r.url and not offline():

@@ -563,7 +563,7 @@ def provenance_sheet(prov: Provenance, title: str, views: Mapping[str, pd.DataFr
             INDEX_FORMAT if "wage index" in k and isinstance(v, float) else None)
         val = v if isinstance(v, str | int | float | bool) else str(v)
         rows.append(Row([k, val], formats=[None, fmt]))
-    return Sheet("Provenance", rows, widths={0: 22, 1: 30, 2: 14, 3: 34, 4: 66, 5: 10, 6: 10, 7: 40})
+    return Sheet("Provenance", rows, widths={0: 34, 1: 54, 2: 10, 3: 30, 4: 68, 5: 9, 6: 16, 7: 44})
 
 
 # ---------------------------------------------------------------------------
@@ -584,10 +584,10 @@ def wide_schedule(df: pd.DataFrame, names: Names) -> tuple[list[Sheet], pd.DataF
     settings = [s for s in dict.fromkeys(df["setting"].astype(str)) if s]
     _, first_row = np.unique(code_id, return_index=True)
     code_frame = key.iloc[first_row].reset_index(drop=True)
-    if names.descriptions is not None:
+    if names.descriptions is not None and "description" not in df.columns:
         code_frame = code_frame.merge(names.descriptions.astype(str), on=["hcpcs", "modifier"], how="left")
         code_frame["description"] = code_frame["description"].fillna("")
-    for extra in ("status", "global_days"):
+    for extra in ("description", "status", "global_days"):
         if extra in df.columns:
             first = pd.Series(df[extra].astype(object).to_numpy()).groupby(code_id, sort=False).first()
             code_frame[extra] = first.reindex(range(len(codes))).fillna("").to_numpy()
