@@ -143,35 +143,35 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     if a.json:
         print(df.to_json(orient="records", indent=2))
         return 0
+    import numpy as np
     import pandas as pd
 
     from .reasons import explain
 
-    wide = df.pivot_table(index=["hcpcs", "modifier", "locality_id"], columns="setting", values="amount",
-                          aggfunc="first", observed=True, sort=False, dropna=False)
-    reasons = df.assign(reason=df["reason"].astype(str)).pivot_table(
-        index=["hcpcs", "modifier", "locality_id"], columns="setting", values="reason", aggfunc="first",
-        observed=True, sort=False)
-    wide = wide.reindex(columns=["nonfacility", "facility"]).reset_index()
+    # the long table is setting-major with the same (code, locality) order in each setting
+    setting = df["setting"].astype(str).to_numpy()
+    nf, fa = df[setting == "nonfacility"], df[setting == "facility"]
+    n = len(nf)
+    nf, fa = nf.head(a.limit), fa.head(a.limit)
+    assert (nf["hcpcs"].astype(str).to_numpy() == fa["hcpcs"].astype(str).to_numpy()).all()
     desc = fs.rvus.drop_duplicates("hcpcs").set_index("hcpcs")["description"].astype(str)
     has_desc = bool((desc != "").any())
     names = fs.localities.set_index("locality_id")["locality_name"].astype(str)
-    cols = ["code"] + (["description"] if has_desc else []) + ([] if a.national else ["locality", "name"]) \
-        + ["office", "facility", "reason"]
-    t = Table(cols, numeric=["office", "facility"])
-    n = len(wide)
-    for i, r in enumerate(wide.itertuples(index=False)):  # display rows only, capped by --limit
-        if i >= a.limit:
-            break
-        code = f"{r.hcpcs}-{r.modifier}" if r.modifier else str(r.hcpcs)
-        rs = reasons.loc[(r.hcpcs, r.modifier, r.locality_id)] if len(reasons) else pd.Series(dtype=str)
-        why = "; ".join(dict.fromkeys(x for x in (str(v) for v in rs.to_numpy()) if x and x != "nan"))
-        row = [code] + ([desc.get(str(r.hcpcs), "")] if has_desc else [])
-        if not a.national:
-            row += [str(r.locality_id), names.get(str(r.locality_id), "")]
-        t.rows.append(row + [usd(r.nonfacility), usd(r.facility), why])
+    hc, md = nf["hcpcs"].astype(str), nf["modifier"].astype(str)
+    show = pd.DataFrame({"code": (hc + np.where(md != "", "-" + md, "")).to_numpy()})
+    if has_desc:
+        show["description"] = hc.map(desc).fillna("").to_numpy()
+    if not a.national:
+        show["locality"] = nf["locality_id"].astype(str).to_numpy()
+        show["name"] = nf["locality_id"].astype(str).map(names).fillna("").to_numpy()
+    show["office"] = [usd(x) for x in nf["amount"].to_numpy()]  # at most --limit display cells
+    show["facility"] = [usd(x) for x in fa["amount"].to_numpy()]
+    r1 = pd.Series(nf["reason"].astype(str).to_numpy())
+    r2 = pd.Series(fa["reason"].astype(str).to_numpy())
+    show["reason"] = r1.where(r1 == r2, (r1 + " " + r2).str.strip()).to_numpy()
+    t = Table.from_frame(show, numeric=["office", "facility"])
     notes = []
-    used = sorted({x for x in df["reason"].astype(str) if x})
+    used = sorted(x for x in df["reason"].astype(str).unique() if x)
     for code in used:
         w = explain(code)
         notes.append(f"{code}: {w.message if w else code}")

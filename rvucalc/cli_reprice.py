@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_csv_table(to_arrow(out.drop(columns=[LINE])), sys.stdout.buffer)
         if getattr(args, "claims_out", None):
-            write_claims(summarise_claims(out), args.claims_out, title="Per-claim totals")
+            write_claims(summarise_claims(out), args.claims_out, provenance=_provenance(out, args),
+                         title="Per-claim totals")
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)
         return 2

@@ -60,7 +60,7 @@ def options_of(args: argparse.Namespace) -> Any:
     """The chunk pricer's options from the command line."""
     from .claims import pipeline
 
-    return pipeline.options("pfs", releases=args.release, mirror=args.mirror,
+    return pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
                             sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)))
 
 

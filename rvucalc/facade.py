@@ -195,8 +195,8 @@ class FeeSchedule:
                 continue
             try:
                 loc = locate(r, "gpci", mirror=self.mirror, download=self.download, progress=self.progress)
-            except (MissingFileError, DownloadError) as exc:
-                tried.append(f"{r.id}: {exc}")
+            except (MissingFileError, DownloadError):
+                tried.append(f"{r.id}'s is not at hand")
                 continue
             other = read_cached(loc, read_gpci).set_index("locality_id")
             if not bool(other["has_floor_variants"].all()):

@@ -344,3 +344,13 @@ def test_commands_on_a_terminal_fit_the_width(columns, args, amounts):
     assert max(len(ln) for ln in lines) <= columns
     for a in amounts:
         assert a in r.stdout
+
+
+def test_schedule_terminal_view_of_many_rows_and_codes_not_on_the_pfs(capsys):
+    assert main(["schedule", "--national", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert len(tsv(out)) == 1 + 3 and re.search(r"first 3 of [\d,]+ rows shown", out)
+    assert main(["schedule", "99213", "0001U", "71046", "--localities", "01182-18"]) == 0
+    rows = tsv(capsys.readouterr().out)
+    assert [r[0] for r in rows[1:]] == ["99213", "0001U", "71046", "71046-26", "71046-TC"]
+    assert rows[2][-3:] == ["-", "-", "NOT_PFS_CLFS"]

@@ -162,6 +162,10 @@ def test_cli_reprice_setting_and_sites_claims(mirror, tmp_path):
                  "-o", str(out)]) == 0
     got = pd.read_csv(out, dtype=str)
     assert got["facility_payment"].astype(float).tolist() == [4911.21, 0.0, 0.0]
+    streamed = tmp_path / "asc_stream.csv"
+    assert main(["reprice", str(src), "--setting", "asc", "--release", "asc-2025-10",
+                 "--engine", "stream", "-o", str(streamed)]) == 0
+    assert streamed.read_bytes() == out.read_bytes()
     book = tmp_path / "sites.xlsx"
     assert main(["sites", "--claims", str(src), "--release", "rvu25d", "-o", str(book)]) == 0
     import openpyxl

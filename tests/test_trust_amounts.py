@@ -338,3 +338,14 @@ def test_a_rate_printed_as_zero_is_never_paid_as_zero(mirror):
         bb = asc_payment(read_addendum_bb(mirror(f"asc/{q}/BB.csv")), 1.0).set_index("hcpcs")
         assert bb.loc["J2002", "reason"] == "ASC_ZERO_RATE" and math.isnan(bb.loc["J2002", "payment"])
         assert (bb.loc[bb["reason"] == "", "payment"] > 0).all()
+
+
+def test_cli_no_floor_names_the_file_or_refuses(capsys):
+    from rvucalc.cli import main
+
+    assert main(["quote", "99213", "--locality", AL, "--no-floor"]) == 0
+    out = capsys.readouterr().out
+    assert "$87.27" in out and "rvu26a" in out and "without the 1.0 floor" in out
+    assert main(["quote", "99213", "--locality", AL, "--no-floor", "--year", "2025"]) == 2
+    err = capsys.readouterr().err
+    assert "only the work GPCI with the 1.0 floor" in err and "Traceback" not in err

@@ -313,7 +313,11 @@ def test_reprice_cli_workbook_provenance(tmp_path, fs26):
     src = tmp_path / "claims.csv"
     src.write_text("claim_id,hcpcs,units,pos,locality,date_of_service\nC1,20983,1,11,01182-18,2026-07-15\n")
     out = tmp_path / "priced.xlsx"
-    assert cli_main(["reprice", str(src), "-o", str(out), "--release", "rvu26c", "--no-progress"]) == 0
+    totals = tmp_path / "totals.xlsx"
+    assert cli_main(["reprice", str(src), "-o", str(out), "--claims-out", str(totals), "--release", "rvu26c",
+                     "--no-progress"]) == 0
+    tsrc, _ = _provenance_rows(load_workbook(totals))
+    assert any(x[3] == PPRRVU26 and x[4] == PPRRVU26_SHA for x in tsrc)
     wb = load_workbook(out)
     assert "Claims" in wb.sheetnames
     sources, _ = _provenance_rows(wb)
@@ -338,7 +342,14 @@ def test_quotes_and_sites_workbooks(fs26, tmp_path):
     wb = load_workbook(to_excel(sites, tmp_path / "sites.xlsx"))
     ch = wb["Summary"]._charts[0]
     assert ch.type == "col" and len(ch.series) == 3
-    assert _text(ch.x_axis.title) == "HCPCS code"
+    assert _text(ch.x_axis.title) == "HCPCS code" and _text(ch.y_axis.title) == "Amount ($)"
+    # a real site-of-service frame: one code, so the bars are grouped by site
+    df = fs26.compare_sites("20983", locality="01182-18", county_fips="06037").to_frame()
+    wb = load_workbook(to_excel(df, tmp_path / "sites2.xlsx", provenance=fs26))
+    ch = wb["Summary"]._charts[0]
+    assert _text(ch.x_axis.title) == "Site of service" and _text(ch.y_axis.title) == "Amount ($)"
+    assert [x.tx.strRef.f for x in ch.series][:2] == ["'Summary'!$C$3", "'Summary'!$D$3"]
+    assert _table(wb["Summary"], 3)["site"].tolist() == ["office", "hopd", "asc"]
 
 
 def test_summary_first_with_several_rows_is_a_labelled_mean(tmp_path):
@@ -387,3 +398,11 @@ def test_writes_are_atomic(tmp_path, monkeypatch):
         assert p.exists() and p.stat().st_size > 0
     assert sorted(x.name for x in tmp_path.iterdir()) == ["out.xlsx", "t.csv", "t.json", "t.parquet", "t.xlsx"]
     assert load_workbook(tmp_path / "t.xlsx")["Detail"]["B2"].value == 1.0
+
+
+def test_progress_bar(tmp_path, capsys):
+    df = pd.DataFrame({"hcpcs": [f"{i:05d}" for i in range(50)], "amount": [float(i) for i in range(50)]})
+    to_excel(df, tmp_path / "p.xlsx", progress=True)
+    assert "workbook" in capsys.readouterr().err  # tqdm's bar, on standard error
+    to_excel(df, tmp_path / "q.xlsx")  # small and not a terminal: no bar
+    assert capsys.readouterr().err == ""

@@ -52,6 +52,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import atomic_output
 from .formats import (
     CF_FORMAT,
     COUNT_FORMAT,
@@ -79,7 +80,6 @@ from .layout import (
     summary_spec,
 )
 from .provenance import Provenance, provenance_of
-from .writer import atomic_output
 
 
 def to_excel(

@@ -402,10 +402,10 @@ def _value_title(values: Sequence[str], agg: str) -> str:
     v = set(values)
     if v <= {"nonfacility", "facility", "amount", "allowed", "fee_schedule_amount"} or "allowed" in v:
         what = "Allowed amount"
-    elif v & {"medicare_payment", "payment", "total_payment", "total"}:
+    elif v <= {"medicare_payment", "medicare", "program_payment"}:
         what = "Medicare payment"
-    else:
-        what = ", ".join(str(x) for x in values)
+    else:  # several kinds of amount (professional, facility, total...): the legend names them
+        what = "Amount"
     if agg in ("sum", "mean"):
         what = f"{what}, {AGG_LABEL[agg]}"
     return f"{what} ($)"
@@ -426,14 +426,18 @@ def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], 
     if not (0 < ncat <= CHART_MAX_CATEGORIES) or not labels:
         return []
     cat_cols = [c for c in table.columns[: len(table.columns) - len(labels)] if c != "locality_id"]
+    varying = [c for c in cat_cols if table[c].astype(str).nunique() > 1]
     if "locality_name" in cat_cols:
         category = "locality_name"
+    elif varying:
+        category = varying[-1]  # e.g. the site when every row is the same code
     elif cat_cols:
         category = cat_cols[0]
     else:
         category = str(table.columns[0])
     cat_title = {"locality_name": "Locality", "locality_id": "Locality", "hcpcs": "HCPCS code",
-                 "code": "HCPCS code", "change": "Change"}.get(category, category.replace("_", " "))
+                 "code": "HCPCS code", "change": "Change", "site": "Site of service",
+                 "setting": "Setting"}.get(category, category.replace("_", " ").capitalize())
     horizontal = ncat > 12
     count = agg == "count"
     money = not count and any(column_format(v, float) == CURRENCY_FORMAT for v in spec.values)
@@ -563,7 +567,7 @@ def provenance_sheet(prov: Provenance, title: str, views: Mapping[str, pd.DataFr
             INDEX_FORMAT if "wage index" in k and isinstance(v, float) else None)
         val = v if isinstance(v, str | int | float | bool) else str(v)
         rows.append(Row([k, val], formats=[None, fmt]))
-    return Sheet("Provenance", rows, widths={0: 22, 1: 30, 2: 14, 3: 34, 4: 66, 5: 10, 6: 10, 7: 40})
+    return Sheet("Provenance", rows, widths={0: 34, 1: 54, 2: 10, 3: 30, 4: 68, 5: 9, 6: 16, 7: 44})
 
 
 # ---------------------------------------------------------------------------
@@ -584,10 +588,10 @@ def wide_schedule(df: pd.DataFrame, names: Names) -> tuple[list[Sheet], pd.DataF
     settings = [s for s in dict.fromkeys(df["setting"].astype(str)) if s]
     _, first_row = np.unique(code_id, return_index=True)
     code_frame = key.iloc[first_row].reset_index(drop=True)
-    if names.descriptions is not None:
+    if names.descriptions is not None and "description" not in df.columns:
         code_frame = code_frame.merge(names.descriptions.astype(str), on=["hcpcs", "modifier"], how="left")
         code_frame["description"] = code_frame["description"].fillna("")
-    for extra in ("status", "global_days"):
+    for extra in ("description", "status", "global_days"):
         if extra in df.columns:
             first = pd.Series(df[extra].astype(object).to_numpy()).groupby(code_id, sort=False).first()
             code_frame[extra] = first.reindex(range(len(codes))).fillna("").to_numpy()

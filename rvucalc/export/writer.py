@@ -11,8 +11,8 @@
   stays text and a column of numbers stays numbers (an ``object`` column
   holding both keeps each value's own type).
 * The file is written to a temporary file in the target folder and renamed
-  into place (:func:`atomic_output`); a failed or interrupted write leaves no
-  partial file under the target name.
+  into place (:func:`rvucalc.atomic.atomic_output`); a failed or interrupted
+  write leaves no partial file under the target name.
 * Large workbooks (over :data:`CONSTANT_MEMORY_CELLS` cells) are streamed row
   by row (XlsxWriter's constant-memory mode); a progress bar is shown on
   standard error for workbooks over :data:`PROGRESS_CELLS` cells when it is a
@@ -26,14 +26,14 @@ import datetime as _dt
 import math
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_output
 from .formats import (
     CF_FORMAT,
     CURRENCY_FORMAT,
@@ -55,35 +55,6 @@ _STYLES: dict[str, dict[str, Any]] = {
     "above": {"bold": True, "font_color": "#1F4E78", "text_wrap": True, "valign": "bottom", "font_size": 9},
 }
 _SERIES_COLORS = ("#1F4E78", "#C55A11", "#548235", "#7030A0", "#BF9000", "#2E75B6", "#A50021", "#7F7F7F")
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in *path*'s folder; renamed onto *path* on success, removed otherwise.
-
-    The temporary file is removed on every exit path that Python sees (an
-    exception, ``KeyboardInterrupt``, ``SystemExit``); on success it replaces
-    *path* in one step (:func:`os.replace`).
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        from ..errors import RvucalcError
-
-        raise RvucalcError(f"cannot write {p}: the folder {folder} does not exist")
-    fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp = Path(name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would outlive the rename
-    try:
-        yield tmp
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 class _Formats:
@@ -205,6 +176,9 @@ class _SheetWriter:
     def table(self, ws: Any, r: int, t: Table) -> tuple[int, int, list[float]]:
         """Write *t* at row *r*; returns (header row, last data row, column widths)."""
         df = t.frame
+        if df.attrs:  # pandas deep-copies attrs into every column taken: drop them first
+            df = df.copy(deep=False)
+            df.attrs = {}
         cols = list(df.columns)
         if t.header_above is not None:
             for c, v in enumerate(t.header_above):
@@ -399,4 +373,4 @@ def _sheet(w: _SheetWriter, ws: Any, sheet: Sheet) -> None:
                 row += w.chart(sheet, ws, ch, where, (row, col), k)
 
 
-__all__ = ["CONSTANT_MEMORY_CELLS", "PROGRESS_CELLS", "atomic_output", "write"]
+__all__ = ["CONSTANT_MEMORY_CELLS", "PROGRESS_CELLS", "write"]
