@@ -135,8 +135,12 @@ from rvucalc.calc.policy import FACILITY_POS
 from rvucalc.claims import pfs
 from rvucalc.claims.pipeline import PricingOptions, price_frame
 
-src, runs = sys.argv[1], int(sys.argv[2])
+src, runs, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 lines = pq.read_table(src).to_pandas()
+if kind == "typed":  # as a DataFrame built in Python would hold them
+    lines["units"] = lines["units"].astype(np.int64)
+    lines["charge"] = lines["charge"].astype(float)
+    lines["date_of_service"] = pd.to_datetime(lines["date_of_service"], format="%Y-%m-%d")
 t = pfs.tables(pfs.schedule("rvu26c", None))
 opts = PricingOptions(releases=("rvu26c",))
 MODS = pd.Index(["", "26", "TC", "53"])
@@ -183,32 +187,41 @@ def _stats(ts: list[float]) -> str:
     return f"min {min(ts):.2f} s, median {statistics.median(ts):.2f} s"
 
 
-def bench_memory(sizes: list[int], runs: int, work: Path) -> dict[int, float]:
-    """Part 1; returns in-memory lines/s (best run) per size."""
+def bench_memory(sizes: list[int], runs: int, work: Path, kinds: list[str]) -> dict[int, float]:
+    """Part 1; returns in-memory lines/s (best run) per size (of the first input kind).
+
+    Input kinds: ``text`` (every column text, as a CSV is read) and ``typed`` (units int, charge
+    float, date datetime64, as a DataFrame built in Python holds them).
+    """
     print("\n== 1. in-memory reprice vs a bare vectorised lookup of the same base amounts ==")
-    rates = {}
+    rates: dict[int, float] = {}
     for n in sizes:
         src = work / f"mem-{n}.parquet"
         write_claims(src.with_suffix(""), n, files=1)
         shutil.move(src.with_suffix("") / "part-0000.parquet", src)
         shutil.rmtree(src.with_suffix(""))
-        r = subprocess.run([sys.executable, "-c", _CHILD_MEMORY, str(src), str(runs)], env=ENV,
-                           capture_output=True, text=True)
-        if r.returncode:
-            print(f"{n:>11,} lines: FAILED\n{r.stderr[-2000:]}")
-            continue
-        d = json.loads(r.stdout.strip().splitlines()[-1])
-        b, p = d["bare"], d["reprice"]
-        tr = statistics.median(p["times"]) / statistics.median(b["times"])
-        mr = p["peak"] / b["peak"]
-        rates[n] = n / min(p["times"])
-        print(f"{n:>11,} lines: reprice {_stats(p['times'])} ({n / min(p['times']):,.0f} lines/s), "
-              f"peak {p['peak'] / 2**20:,.0f} MiB | bare lookup {_stats(b['times'])}, "
-              f"peak {b['peak'] / 2**20:,.0f} MiB")
-        print(f"{'':>18}time ratio (median) {tr:.2f}x [target <= 1.5x: {'met' if tr <= 1.5 else 'NOT met'}]; "
-              f"peak memory ratio {mr:.2f}x [target <= 2x: {'met' if mr <= 2 else 'NOT met'}]")
+        for kind in kinds:
+            _bench_memory_one(src, n, runs, kind, rates)
         src.unlink()
     return rates
+
+
+def _bench_memory_one(src: Path, n: int, runs: int, kind: str, rates: dict[int, float]) -> None:
+    r = subprocess.run([sys.executable, "-c", _CHILD_MEMORY, str(src), str(runs), kind], env=ENV,
+                       capture_output=True, text=True)
+    if r.returncode:
+        print(f"{n:>11,} lines ({kind}): FAILED\n{r.stderr[-2000:]}")
+        return
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    b, p = d["bare"], d["reprice"]
+    tr = statistics.median(p["times"]) / statistics.median(b["times"])
+    mr = p["peak"] / b["peak"]
+    rates.setdefault(n, n / min(p["times"]))
+    print(f"{n:>11,} lines, {kind} input: reprice {_stats(p['times'])} ({n / min(p['times']):,.0f} lines/s), "
+          f"peak {p['peak'] / 2**20:,.0f} MiB | bare lookup {_stats(b['times'])}, "
+          f"peak {b['peak'] / 2**20:,.0f} MiB")
+    print(f"{'':>18}time ratio (median) {tr:.2f}x [target <= 1.5x: {'met' if tr <= 1.5 else 'NOT met'}]; "
+          f"peak memory ratio {mr:.2f}x [target <= 2x: {'met' if mr <= 2 else 'NOT met'}]")
 
 
 # ---------------------------------------------------------------------------
@@ -338,12 +351,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", action="append", choices=("memory", "cli", "stream", "dask"))
     ap.add_argument("--sizes", default="100000,1000000,10000000", help="in-memory sizes (comma-separated)")
+    ap.add_argument("--inputs", default="text,typed", help="in-memory input kinds: text, typed or both")
     ap.add_argument("--cli-lines", type=int, default=1_000_000)
     ap.add_argument("--stream-lines", type=int, default=50_000_000)
     ap.add_argument("--chunk-lines", type=int, help="streaming chunk size (default: the CLI's)")
     ap.add_argument("--dask-lines", type=int, default=20_000_000)
     ap.add_argument("--dask-files", type=int, default=40)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--stream-runs", type=int, help="runs of the streaming part (default: --runs)")
+    ap.add_argument("--dask-runs", type=int, help="runs of each Dask cluster size (default: --runs)")
     ap.add_argument("--work", help="scratch folder (default: a temporary folder, removed afterwards)")
     args = ap.parse_args()
     parts = args.only or ["memory", "cli", "stream", "dask"]
@@ -354,14 +370,15 @@ def main() -> int:
         rates: dict[int, float] = {}
         cli_rate = None
         if "memory" in parts:
-            rates = bench_memory([int(s) for s in args.sizes.split(",") if s], args.runs, work)
+            rates = bench_memory([int(s) for s in args.sizes.split(",") if s], args.runs, work,
+                                 [k for k in args.inputs.split(",") if k])
         if "cli" in parts or "stream" in parts:
             cli_rate = bench_cli(args.cli_lines, args.runs, work)
         if "stream" in parts:
-            bench_stream(args.stream_lines, args.runs, work, args.chunk_lines, cli_rate,
+            bench_stream(args.stream_lines, args.stream_runs or args.runs, work, args.chunk_lines, cli_rate,
                          rates[max(rates)] if rates else None)
         if "dask" in parts:
-            bench_dask(args.dask_lines, args.runs, work, args.dask_files)
+            bench_dask(args.dask_lines, args.dask_runs or args.runs, work, args.dask_files)
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

@@ -219,7 +219,8 @@ def reprice_dataset(
                     dpath = Path(d)
                     tmps.append(tempfile.mkdtemp(prefix=f".{dpath.name}.rvucalc-", suffix=".tmp",
                                                  dir=dpath.resolve().parent))
-            jobs = [f.to_parquet(t, write_index=False, compute=False) for f, t in zip(frames, tmps)]
+            jobs = [f.to_parquet(t, write_index=False, compute=False, schema=_dictionaries(f))
+                    for f, t in zip(frames, tmps)]
             fut = client.compute(jobs)
             if progress:
                 from distributed import progress as show
@@ -236,6 +237,14 @@ def reprice_dataset(
             for d, t in zip(targets, tmps):
                 if not _is_url(d):
                     shutil.rmtree(t, ignore_errors=True)
+
+
+def _dictionaries(frame: dd.DataFrame) -> dict[str, Any]:
+    """One Parquet type for each categorical column in every file (pandas sizes its codes int8 or
+    int16 by the partition's number of categories; files of a dataset must agree)."""
+    import pyarrow as pa
+
+    return {str(c): pa.dictionary(pa.int32(), pa.string()) for c in frame._meta.select_dtypes("category").columns}
 
 
 def _replace_folder(tmp: Path, dst: Path) -> None:

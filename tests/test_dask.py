@@ -124,3 +124,20 @@ def test_cli_engine_dask_on_a_running_cluster(cluster, dataset, tmp_path):
     ref = summarise_claims(price_frame(df.reset_index(drop=True), OPT)).sort_values("claim_id")
     tot = pd.read_parquet(claims).sort_values("claim_id")
     pd.testing.assert_frame_equal(_plain(tot), _plain(ref))
+
+
+def test_dataset_categories_of_any_width(cluster, dataset, tmp_path):
+    """Partitions whose text outputs have 2 or 300 categories (int8 or int16 codes) make one dataset."""
+    _, client = cluster
+    folder, df = dataset
+
+    def labelled(chunk: pd.DataFrame, options: object) -> pd.DataFrame:
+        vals = chunk["claim_id"].astype(str)
+        wide = bool((vals == "CLM000000").any())
+        cats = sorted(set(vals) | ({f"extra{i}" for i in range(300)} if wide else set()))
+        return chunk.assign(label=pd.Categorical(vals, categories=cats))
+
+    n = rdask.reprice_dataset(folder, tmp_path / "out", price=labelled, options=None, client=client,
+                              progress=False)
+    got = pd.read_parquet(tmp_path / "out")
+    assert n == len(df) == len(got) and (got["label"].astype(str) == got["claim_id"].astype(str)).all()

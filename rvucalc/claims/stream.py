@@ -151,7 +151,9 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
 
     try:
         for b in _checked(batches, src):
-            if nparts == 0:  # the first batch tells the size of a line
+            if not len(b):
+                continue
+            if nparts == 0:  # the first batch tells the size of a line (file bytes / line bytes)
                 if rows is None:
                     size = src.stat().st_size
                     rows = int(size * len(b) / max(min(size, block_bytes), 1)) if len(b) else 0
