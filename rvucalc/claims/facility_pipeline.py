@@ -66,12 +66,15 @@ WI_NOT_FOUND = reason("FACILITY_WAGE_INDEX_NOT_FOUND", "the CBSA or county has n
 _SYSTEM = {"hopd": ("opps", ("addendum_b",)), "asc": ("asc", ("addendum_aa", "addendum_bb"))}
 _TABLES: dict[tuple[str, str | None], Any] = {}
 _FAILED: dict[tuple[str, str | None], str] = {}
+#: (release id, mirror) -> the CMS files a prepared table was read from (for provenance).
+SOURCES: dict[tuple[str, str | None], list[Any]] = {}
 
 
 def clear_cache() -> None:
     """Forget every prepared table, wage index table and release list of this process."""
     _TABLES.clear()
     _FAILED.clear()
+    SOURCES.clear()
     available.cache_clear()
     _wage_table.cache_clear()
     _table2.cache_clear()
@@ -137,23 +140,29 @@ def prepare(system: str, release_id: str, mirror: str | None) -> F.OppsTable | F
 
     rel = catalogue.get(release_id)
     dl = not _offline()
+    from ..loading import source_of
+
     try:
         if system == "opps":
             loc = locate(rel, "addendum_b", mirror=mirror, download=dl, progress=False)
             got = F.prepare_opps(read_cached(loc, opps_io.read_addendum_b), year=rel.year,
                                  release=rel.id)
+            locs = [loc]
         else:
-            aa = read_cached(locate(rel, "addendum_aa", mirror=mirror, download=dl,
-                                    progress=False), asc_io.read_addendum_aa)
+            loc = locate(rel, "addendum_aa", mirror=mirror, download=dl, progress=False)
+            aa = read_cached(loc, asc_io.read_addendum_aa)
+            locs = [loc]
             bb = None
             if "addendum_bb" in rel.files:
-                bb = read_cached(locate(rel, "addendum_bb", mirror=mirror, download=dl,
-                                        progress=False), asc_io.read_addendum_bb)
+                loc_bb = locate(rel, "addendum_bb", mirror=mirror, download=dl, progress=False)
+                bb = read_cached(loc_bb, asc_io.read_addendum_bb)
+                locs.append(loc_bb)
             got = F.prepare_asc(aa, bb, year=rel.year, release=rel.id)
     except RvucalcError as exc:
         _FAILED[key] = f"{release_id} could not be loaded: {exc}"
         raise RvucalcError(_FAILED[key]) from exc
     _TABLES[key] = got
+    SOURCES[key] = [source_of(x) for x in locs]
     return got
 
 

@@ -128,3 +128,17 @@ def clear_cache() -> None:
         fn = getattr(_system(name), "clear_cache", None)
         if fn:
             fn()
+
+
+def provenance(release_ids: Any) -> list[Any]:
+    """What a workbook's provenance sheet lists for the releases a result used: the loaded PFS
+    schedules (files, sha256s, conversion factors) and the OPPS/ASC files, as this process
+    loaded them."""
+    from . import facility_pipeline, pfs
+
+    ids = {str(r) for r in release_ids if str(r)}
+    out: list[Any] = [fs for (rid, _), fs in pfs._SCHEDULES.items() if rid in ids]
+    for (rid, _), srcs in facility_pipeline.SOURCES.items():
+        if rid in ids:
+            out.extend(srcs)
+    return out
