@@ -1,8 +1,8 @@
 """The facility systems' stages of the claims pipeline (``system="hopd"`` and ``"asc"``).
 
 :func:`rvucalc.claims.pipeline.price_chunk` normalises a chunk (:mod:`rvucalc.claims.normalise`,
-shared with the PFS) and calls :func:`price` through :mod:`rvucalc.claims.hopd` or
-:mod:`rvucalc.claims.asc`. The stages here:
+shared with the PFS) and calls :func:`price` through :data:`HOPD` or :data:`ASC`, the two
+facility systems (the same stages, OPPS or ASC rules). The stages here:
 
 1. :func:`choose_releases` - the OPPS Addendum B / ASC Addenda release per date of service:
    the newest release at hand of the date's year effective by the date's quarter (CMS updates
@@ -430,3 +430,34 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     cols["release"] = categorical(rel_line, ids)
     cols["release_note"] = categorical(yq_codes if n else rel_line, notes)
     return cols
+
+
+class FacilitySystem:
+    """One facility payment system as :mod:`rvucalc.claims.pipeline` sees it (``"hopd"`` or ``"asc"``)."""
+
+    #: The columns a chunk must have (the place of service is not needed: the setting is the system).
+    REQUIRED = ("claim_id", "hcpcs", "date_of_service")
+    #: No place column is required: without a wage index, CBSA, county or CCN the rate is national.
+    PLACE_COLUMNS: tuple[str, ...] = ()
+    #: :meth:`price` reads the chunk's own columns too (wage index, CBSA, county, CCN, modifiers).
+    WANTS_CHUNK = True
+
+    def __init__(self, name: str, columns: tuple[str, ...]) -> None:
+        self.name = name
+        #: Columns this system adds (in this order).
+        self.OUTPUT_COLUMNS = ("release", "release_note", *columns)
+
+    def price(self, lines: Lines, opts: Any, schedules: Mapping[str, Any] | None = None, *,
+              chunk: pd.DataFrame) -> dict[str, Any]:
+        """All stages over one normalised chunk; returns :attr:`OUTPUT_COLUMNS` arrays."""
+        return price(chunk, lines, self.name, opts, schedules)
+
+    @staticmethod
+    def clear_cache() -> None:
+        clear_cache()
+
+
+#: Hospital outpatient claim lines (OPPS Addendum B): ``system="hopd"``.
+HOPD = FacilitySystem("hopd", F.OPPS_COLUMNS)
+#: Ambulatory surgical center claim lines (ASC Addenda AA/BB): ``system="asc"``.
+ASC = FacilitySystem("asc", F.ASC_COLUMNS)

@@ -31,7 +31,8 @@ from .contract import LINE
 from .normalise import normalise, require
 
 #: ``options.system`` -> module with the system's stages.
-SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.hopd", "asc": "rvucalc.claims.asc"}
+SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.facility_pipeline:HOPD",
+           "asc": "rvucalc.claims.facility_pipeline:ASC"}
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,12 @@ def options(system: str = "pfs", *, releases: Any = None, mirror: str | os.PathL
 
 def _system(name: str) -> Any:
     try:
-        return importlib.import_module(SYSTEMS[name])
+        where = SYSTEMS[name]
     except KeyError:
         raise ValueError(f"unknown payment system {name!r}; one of {', '.join(SYSTEMS)}") from None
+    module, _, attr = where.partition(":")
+    mod = importlib.import_module(module)
+    return getattr(mod, attr) if attr else mod
 
 
 def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
