@@ -102,11 +102,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _provenance(out: pd.DataFrame, args: argparse.Namespace) -> object:
     """The CMS files behind the releases used, for workbook provenance (as the Python path has)."""
-    from .claims import pfs
+    from .claims.pipeline import provenance
 
-    used = [str(r) for r in out["release"].astype(str).unique() if r]
-    schedules = [pfs._SCHEDULES[(r, args.mirror)] for r in used if (r, args.mirror) in pfs._SCHEDULES]
-    return schedules or None
+    return provenance(out["release"].astype(str).unique()) or None
 
 
 __all__ = ["add_parser", "read_lines", "run", "summary_line"]

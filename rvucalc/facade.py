@@ -149,11 +149,15 @@ class FeeSchedule:
         swap = table in SUBSTITUTABLE or (self.automatic and table not in ("pprrvu", "pprrvu_qp"))
         others = [r for r in catalogue.for_year(rel.system, rel.year) if r.id != rel.id] if swap else []
         first: Exception | None = None
-        for r in [rel, *others]:
+        # a table without amounts (SUBSTITUTABLE) is taken from a copy at hand before any download
+        # is tried; every other table is the release's own copy, downloaded if need be, first
+        passes = [(r, False) for r in [rel, *others]] if table in SUBSTITUTABLE else []
+        passes += [(r, self.download) for r in [rel, *others]]
+        for r, download in passes:
             if table not in r.files:
                 continue
             try:
-                loc = locate(r, table, mirror=self.mirror, download=self.download, progress=self.progress)
+                loc = locate(r, table, mirror=self.mirror, download=download, progress=self.progress)
             except ChecksumError:
                 raise
             except (MissingFileError, DownloadError) as exc:

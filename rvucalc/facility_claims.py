@@ -256,7 +256,7 @@ def summarise_sites(per_claim: pd.DataFrame) -> pd.DataFrame:
 
 
 def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
-                   title: str = "Site of service per claim") -> Any:
+                   title: str = "Site of service per claim", provenance: Any = None) -> Any:
     """Write the comparison as an analyst's workbook (:func:`rvucalc.export.to_excel`).
 
     Sheets: the book summary by setting (pivot and chart), one row per claim, then the line
@@ -271,4 +271,10 @@ def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
              "asc_facility": "ASC facility lines"}
     for k, v in per_claim.attrs.get("lines", {}).items():
         views[names.get(k, k)] = v.drop(columns=[c for c in (LINE,) if c in v.columns])
-    return to_excel(views, path, title=title)
+    if provenance is None:  # the CMS files of every release the line results name
+        from .claims.pipeline import provenance as of_releases
+
+        used = {r for v in per_claim.attrs.get("lines", {}).values() if "release" in v.columns
+                for r in v["release"].astype(str).unique()}
+        provenance = of_releases(sorted(used)) or None
+    return to_excel(views, path, title=title, provenance=provenance)

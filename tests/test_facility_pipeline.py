@@ -172,6 +172,18 @@ def test_cli_reprice_setting_and_sites_claims(mirror, tmp_path):
 
     wb = openpyxl.load_workbook(book, read_only=True)
     assert {"Claims", "HOPD facility lines", "ASC facility lines"} <= set(wb.sheetnames)
+    # the provenance names every CMS file behind the amounts, as the Python path does
+    prov = " ".join(str(c) for row in wb["Provenance"].iter_rows(values_only=True) for c in row if c)
+    assert "none given" not in prov
+    for name in ("PPRRVU2025_Oct.csv", "GPCI2025.csv"):
+        assert name in prov, name
+    assert "opps-2025-01" in prov and "asc-2025-" in prov
+    priced = tmp_path / "asc.xlsx"
+    assert main(["reprice", str(src), "--setting", "asc", "--release", "asc-2025-10",
+                 "-o", str(priced)]) == 0
+    wb = openpyxl.load_workbook(priced, read_only=True)
+    prov = " ".join(str(c) for row in wb["Provenance"].iter_rows(values_only=True) for c in row if c)
+    assert "asc-2025-10" in prov and "AA" in prov
 
 
 @pytest.mark.parametrize("system", ["hopd", "asc"])

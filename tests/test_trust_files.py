@@ -398,3 +398,19 @@ def test_reprice_with_a_tampered_pprrvu_says_so_on_its_lines(tmp_path: Path, mir
         assert out.release[1] == "rvu25d" and out.payable[1]
     finally:
         pipeline.clear_cache()
+
+
+def test_readme_quote_tries_no_download_when_the_files_are_at_hand(mirror, monkeypatch, fresh_cache: Path
+                                                                    ) -> None:
+    """The README demo (downloads allowed) takes RVU26A's LOCCO from the mirror (no amounts; the
+    source says so) instead of first trying to download RVU26C's own copy."""
+    from rvucalc import fetch
+
+    def no_download(*a, **k):  # pragma: no cover - failing is the point
+        raise AssertionError(f"download attempted: {a[:2]}")
+
+    monkeypatch.setattr(fetch, "_download_member", no_download)
+    fs = rvucalc.load(2026, download=True)
+    q = fs.quote("20983", zip="90012")
+    assert q.nonfacility.amount == 5757.50  # see test_reprice.test_los_angeles_by_zip
+    assert "in place of rvu26c" in fs.sources["locco"].note

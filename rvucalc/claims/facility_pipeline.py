@@ -1,8 +1,8 @@
 """The facility systems' stages of the claims pipeline (``system="hopd"`` and ``"asc"``).
 
 :func:`rvucalc.claims.pipeline.price_chunk` normalises a chunk (:mod:`rvucalc.claims.normalise`,
-shared with the PFS) and calls :func:`price` through :mod:`rvucalc.claims.hopd` or
-:mod:`rvucalc.claims.asc`. The stages here:
+shared with the PFS) and calls :func:`price` through :data:`HOPD` or :data:`ASC`, the two
+facility systems (the same stages, OPPS or ASC rules). The stages here:
 
 1. :func:`choose_releases` - the OPPS Addendum B / ASC Addenda release per date of service:
    the newest release at hand of the date's year effective by the date's quarter (CMS updates
@@ -66,12 +66,15 @@ WI_NOT_FOUND = reason("FACILITY_WAGE_INDEX_NOT_FOUND", "the CBSA or county has n
 _SYSTEM = {"hopd": ("opps", ("addendum_b",)), "asc": ("asc", ("addendum_aa", "addendum_bb"))}
 _TABLES: dict[tuple[str, str | None], Any] = {}
 _FAILED: dict[tuple[str, str | None], str] = {}
+#: (release id, mirror) -> the CMS files a prepared table was read from (for provenance).
+SOURCES: dict[tuple[str, str | None], list[Any]] = {}
 
 
 def clear_cache() -> None:
     """Forget every prepared table, wage index table and release list of this process."""
     _TABLES.clear()
     _FAILED.clear()
+    SOURCES.clear()
     available.cache_clear()
     _wage_table.cache_clear()
     _table2.cache_clear()
@@ -137,23 +140,29 @@ def prepare(system: str, release_id: str, mirror: str | None) -> F.OppsTable | F
 
     rel = catalogue.get(release_id)
     dl = not _offline()
+    from ..loading import source_of
+
     try:
         if system == "opps":
             loc = locate(rel, "addendum_b", mirror=mirror, download=dl, progress=False)
             got = F.prepare_opps(read_cached(loc, opps_io.read_addendum_b), year=rel.year,
                                  release=rel.id)
+            locs = [loc]
         else:
-            aa = read_cached(locate(rel, "addendum_aa", mirror=mirror, download=dl,
-                                    progress=False), asc_io.read_addendum_aa)
+            loc = locate(rel, "addendum_aa", mirror=mirror, download=dl, progress=False)
+            aa = read_cached(loc, asc_io.read_addendum_aa)
+            locs = [loc]
             bb = None
             if "addendum_bb" in rel.files:
-                bb = read_cached(locate(rel, "addendum_bb", mirror=mirror, download=dl,
-                                        progress=False), asc_io.read_addendum_bb)
+                loc_bb = locate(rel, "addendum_bb", mirror=mirror, download=dl, progress=False)
+                bb = read_cached(loc_bb, asc_io.read_addendum_bb)
+                locs.append(loc_bb)
             got = F.prepare_asc(aa, bb, year=rel.year, release=rel.id)
     except RvucalcError as exc:
         _FAILED[key] = f"{release_id} could not be loaded: {exc}"
         raise RvucalcError(_FAILED[key]) from exc
     _TABLES[key] = got
+    SOURCES[key] = [source_of(x) for x in locs]
     return got
 
 
@@ -421,3 +430,34 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     cols["release"] = categorical(rel_line, ids)
     cols["release_note"] = categorical(yq_codes if n else rel_line, notes)
     return cols
+
+
+class FacilitySystem:
+    """One facility payment system as :mod:`rvucalc.claims.pipeline` sees it (``"hopd"`` or ``"asc"``)."""
+
+    #: The columns a chunk must have (the place of service is not needed: the setting is the system).
+    REQUIRED = ("claim_id", "hcpcs", "date_of_service")
+    #: No place column is required: without a wage index, CBSA, county or CCN the rate is national.
+    PLACE_COLUMNS: tuple[str, ...] = ()
+    #: :meth:`price` reads the chunk's own columns too (wage index, CBSA, county, CCN, modifiers).
+    WANTS_CHUNK = True
+
+    def __init__(self, name: str, columns: tuple[str, ...]) -> None:
+        self.name = name
+        #: Columns this system adds (in this order).
+        self.OUTPUT_COLUMNS = ("release", "release_note", *columns)
+
+    def price(self, lines: Lines, opts: Any, schedules: Mapping[str, Any] | None = None, *,
+              chunk: pd.DataFrame) -> dict[str, Any]:
+        """All stages over one normalised chunk; returns :attr:`OUTPUT_COLUMNS` arrays."""
+        return price(chunk, lines, self.name, opts, schedules)
+
+    @staticmethod
+    def clear_cache() -> None:
+        clear_cache()
+
+
+#: Hospital outpatient claim lines (OPPS Addendum B): ``system="hopd"``.
+HOPD = FacilitySystem("hopd", F.OPPS_COLUMNS)
+#: Ambulatory surgical center claim lines (ASC Addenda AA/BB): ``system="asc"``.
+ASC = FacilitySystem("asc", F.ASC_COLUMNS)

@@ -31,7 +31,8 @@ from .contract import LINE
 from .normalise import normalise, require
 
 #: ``options.system`` -> module with the system's stages.
-SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.hopd", "asc": "rvucalc.claims.asc"}
+SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.facility_pipeline:HOPD",
+           "asc": "rvucalc.claims.facility_pipeline:ASC"}
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,12 @@ def options(system: str = "pfs", *, releases: Any = None, mirror: str | os.PathL
 
 def _system(name: str) -> Any:
     try:
-        return importlib.import_module(SYSTEMS[name])
+        where = SYSTEMS[name]
     except KeyError:
         raise ValueError(f"unknown payment system {name!r}; one of {', '.join(SYSTEMS)}") from None
+    module, _, attr = where.partition(":")
+    mod = importlib.import_module(module)
+    return getattr(mod, attr) if attr else mod
 
 
 def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
@@ -128,3 +132,17 @@ def clear_cache() -> None:
         fn = getattr(_system(name), "clear_cache", None)
         if fn:
             fn()
+
+
+def provenance(release_ids: Any) -> list[Any]:
+    """What a workbook's provenance sheet lists for the releases a result used: the loaded PFS
+    schedules (files, sha256s, conversion factors) and the OPPS/ASC files, as this process
+    loaded them."""
+    from . import facility_pipeline, pfs
+
+    ids = {str(r) for r in release_ids if str(r)}
+    out: list[Any] = [fs for (rid, _), fs in pfs._SCHEDULES.items() if rid in ids]
+    for (rid, _), srcs in facility_pipeline.SOURCES.items():
+        if rid in ids:
+            out.extend(srcs)
+    return out

@@ -29,6 +29,7 @@ format (see :mod:`rvucalc.export.formats`).
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -108,6 +109,7 @@ class Chart:
     number_format: str = '"$"#,##0'
     rows: int | None = None  # only the table's first rows (e.g. the top 20)
     series_names: Sequence[str] | None = None  # legend names (default: the column headers)
+    major_unit: float | None = None  # value-axis step (whole numbers for counts)
 
 
 @dataclass
@@ -476,9 +478,13 @@ def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], 
         if code:  # the code is in the chart title: the legend names the settings or sites
             names = [_series_name(lab, table.attrs.get("rvucalc.label_keys", {}).get(lab, ()), key_pos,
                                   labels[lab], len(spec.values)) for lab in labs]
+        step = None
+        if count:
+            top = float(np.nanmax(table[labs].to_numpy(dtype=float))) if len(table) else 1.0
+            step = float(max(1, math.ceil(top / 8)))
         charts.append(Chart(table="main", values=labs, categories=category, title=title,
                             value_title=vtitle, category_title=cat_title, horizontal=horizontal,
-                            number_format=fmt, series_names=names))
+                            number_format="#,##0" if count else fmt, series_names=names, major_unit=step))
     return charts
 
 

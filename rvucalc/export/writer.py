@@ -270,6 +270,8 @@ class _SheetWriter:
         c.set_title({"name": ch.title, "name_font": {"size": 11, "bold": True}})
         value_axis = {"name": ch.value_title, "num_format": ch.number_format, "name_font": {"size": 9, "bold": False},
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}}
+        if ch.major_unit is not None:
+            value_axis.update(major_unit=ch.major_unit, min=0)
         cat_axis: dict[str, Any] = {"name": ch.category_title, "name_font": {"size": 9, "bold": False},
                                     "num_font": {"size": 8}}
         if ch.horizontal:
@@ -335,7 +337,9 @@ def _sheet(w: _SheetWriter, ws: Any, sheet: Sheet) -> None:
     # printing: landscape, one page wide, header row repeated on each page
     ws.set_landscape()
     ws.set_paper(1)
-    ws.fit_to_pages(1, 0)
+    ncols = max((len(b.frame.columns) for b in sheet.blocks if isinstance(b, Table)), default=0)
+    if ncols <= 24:  # wider sheets print across pages rather than in unreadably small type
+        ws.fit_to_pages(1, 0)
     r = 0
     where: dict[str, tuple[int, int, Table]] = {}
     widths: dict[int, float] = {}
