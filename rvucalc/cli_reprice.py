@@ -22,7 +22,10 @@ from .errors import RvucalcError
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add the ``reprice`` subcommand to *subparsers*."""
-    p = subparsers.add_parser("reprice", help="reprice a file of claim lines (CSV, Parquet or Excel)")
+    from .cli_common import mirror_options
+
+    p = subparsers.add_parser("reprice", help="reprice a file of claim lines (CSV, Parquet or Excel)",
+                              parents=[mirror_options()])
     p.add_argument("input", help="claim lines: .csv, .parquet or .xlsx")
     p.add_argument("-o", "--out", help="output file: .csv, .parquet or .xlsx (default: CSV to stdout)")
     p.add_argument("--claims-out", help="also write per-claim totals to this file (.csv, .parquet, .xlsx)")
@@ -31,7 +34,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "(OPPS); asc: ambulatory surgical center facility")
     p.add_argument("--sheet", default=0, help="Excel sheet name or index (default: the first)")
     p.add_argument("--release", action="append", help="use only this release id (repeatable), e.g. rvu26c")
-    p.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
     p.add_argument("--sequestration", action="store_true", help="also compute the 2%% sequestration")
     p.add_argument("--dayfirst", action="store_true",
                    help="read slashed dates as day/month/year (default: month/day/year)")
