@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the checkout's rvucalc, installed or not (as the other benchmarks)
 MIRROR = Path(os.environ.get("RVUCALC_MIRROR", ROOT.parent / "shared" / "cms"))
 REFERENCE_LINES = 50_000
 PEER_LINES_PER_S = 51_700  # fastest open-source ASC claim pricer measured on this machine
