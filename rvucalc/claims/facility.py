@@ -292,19 +292,32 @@ def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np
                 disc |= np.asarray(modifiers[k], dtype=bool)
         rb.add(OPPS_MODIFIER_NOT_APPLIED.code, paid & disc)
 
-    pay_c, ok = line_cents(pay_raw)
-    cop_c, _ = line_cents(cop_raw)
-    total = claim_cents(claim, pay_c, n_claims)[claim] if n else pay_c
-    status = np.where(paid, np.where(is_t & (t_factor < 1), DISCOUNTED, PAID),
-                      np.where(packaged, PACKAGED, NOT_PAID))
     return {
         "status_indicator": _cat(si, list(OR.SI_CODES)),
         "apc": _cat(np.where(refused, -1, L.apc), L.apc_labels),
+        **_money(claim, n_claims, pay_raw, cop_raw, paid=paid, packaged=packaged,
+                 reduced=is_t & (t_factor < 1), paid_units=paid_units, factor=paid_units / units,
+                 wage_index=wi, rb=rb),
+    }
+
+
+def _money(claim: np.ndarray, n_claims: int, pay_raw: np.ndarray, copay_raw: np.ndarray, *,
+           paid: np.ndarray, packaged: np.ndarray, reduced: np.ndarray, paid_units: np.ndarray,
+           factor: np.ndarray, wage_index: np.ndarray, rb: ReasonBits) -> dict[str, object]:
+    """The money stage shared by OPPS and ASC lines: each line rounded to cents once
+    (:func:`rvucalc.calc.money.line_cents`), the claim total the sum of its lines' cents, the
+    beneficiary's copayment/coinsurance and Medicare's payment (the payment less it)."""
+    pay_c, ok = line_cents(pay_raw)
+    cop_c, _ = line_cents(copay_raw)
+    total = claim_cents(claim, pay_c, n_claims)[claim] if len(claim) else pay_c
+    status = np.where(paid, np.where(paid & reduced, DISCOUNTED, PAID),
+                      np.where(packaged, PACKAGED, NOT_PAID))
+    return {
         "line_status": _cat(status, LINE_STATUS),
         "payable": ok,
         "paid_units": np.where(ok, paid_units, np.nan),
-        "discount_factor": np.where(ok & paid, paid_units / units, np.where(ok, 0.0, np.nan)),
-        "facility_wage_index": wi,
+        "discount_factor": np.where(ok & paid, factor, np.where(ok, 0.0, np.nan)),
+        "facility_wage_index": wage_index,
         "facility_payment": _dollars(pay_c, ok),
         "beneficiary_copay": _dollars(cop_c, ok),
         "medicare_payment": _dollars(pay_c - cop_c, ok),
@@ -510,24 +523,11 @@ def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.n
     rb.add(asc_calc.PREVENTIVE.code, paid & prev)
     rb.add(asc_calc.IRA_COPAY.code, paid & ~prev & ~np.isnan(ira))
 
-    pay_c, ok = line_cents(pay_raw)
-    coi_c, _ = line_cents(coins_raw)
-    total = claim_cents(claim, pay_c, n_claims)[claim] if n else pay_c
-    reduced = paid & ((mpd_f < 1) | (mod_f < 1) | (credit > 0))
-    status = np.where(paid, np.where(reduced, DISCOUNTED, PAID),
-                      np.where(packaged, PACKAGED, NOT_PAID))
     return {
         "payment_indicator": _cat(np.where(refused, -1, L.pi), L.pi_labels),
-        "line_status": _cat(status, LINE_STATUS),
-        "payable": ok,
-        "paid_units": np.where(ok, paid_units, np.nan),
-        "discount_factor": np.where(ok & paid, mpd_f * mod_f, np.where(ok, 0.0, np.nan)),
-        "facility_wage_index": wi,
-        "facility_payment": _dollars(pay_c, ok),
-        "beneficiary_copay": _dollars(coi_c, ok),
-        "medicare_payment": _dollars(pay_c - coi_c, ok),
-        "claim_total": total / 100.0,
-        "reason": rb.categorical(),
+        **_money(claim, n_claims, pay_raw, coins_raw, paid=paid, packaged=packaged,
+                 reduced=(mpd_f < 1) | (mod_f < 1) | (credit > 0), paid_units=paid_units,
+                 factor=mpd_f * mod_f, wage_index=wi, rb=rb),
     }
 
 
