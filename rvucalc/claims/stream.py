@@ -156,20 +156,23 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
         pending, pending_rows = [], 0
 
     try:
-        for b in _checked(batches, src):
-            if not len(b):
-                continue
-            if nparts == 0:  # the first batch tells the size of a line (file bytes / line bytes)
-                if rows is None:
-                    size = src.stat().st_size
-                    rows = int(size * len(b) / max(min(size, block_bytes), 1)) if len(b) else 0
-                nparts = max(1, min(MAX_PARTS, math.ceil(rows / max(chunk_lines, 1))))
-            pending.append(b)
-            pending_rows += len(b)
-            start += len(b)
-            bar.update(len(b))
-            if pending_rows >= chunk_lines:
-                flush()
+        # the next batches are read (CSV parsed by Arrow, outside the GIL) on a background thread
+        # while this one hashes and writes the previous ones
+        with _ahead(_checked(batches, src), depth=2) as ahead:
+            for b in ahead:
+                if not len(b):
+                    continue
+                if nparts == 0:  # the first batch tells the size of a line (file bytes / line bytes)
+                    if rows is None:
+                        size = src.stat().st_size
+                        rows = int(size * len(b) / max(min(size, block_bytes), 1)) if len(b) else 0
+                    nparts = max(1, min(MAX_PARTS, math.ceil(rows / max(chunk_lines, 1))))
+                pending.append(b)
+                pending_rows += len(b)
+                start += len(b)
+                bar.update(len(b))
+                if pending_rows >= chunk_lines:
+                    flush()
         flush()
     finally:
         for w in writers.values():
