@@ -89,6 +89,14 @@ class ReasonBits:
             if c:
                 self.add(str(c), k == j, idx)
 
+    def add_coded(self, codes: np.ndarray, labels: list, idx: np.ndarray) -> None:
+        """:meth:`add_codes` with the codes given as indices into *labels* (added in the order
+        the labels first appear among the lines, as :meth:`add_codes` does)."""
+        present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
+        first = {int(c): int(np.argmax(codes == c)) for c in present if labels[c]}  # distinct codes
+        for c in sorted(first, key=first.__getitem__):
+            self.add(str(labels[c]), codes == c, idx)
+
     def any_of(self, codes: Iterable[str]) -> np.ndarray:
         m = np.uint64(0)
         for c in codes:

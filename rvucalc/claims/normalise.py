@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..calc import groups as G
 from ..calc import policy as P
 from ..codes import INFORMATIONAL, PRICED, parse_code, split_modifiers
 from ..reasons import reason
@@ -102,6 +103,24 @@ class Lines:
     #: (the facility systems): ``((codes, lists), ...)`` for the HCPCS cell and the modifiers
     #: column, the line's list being ``lists[codes]`` (code -1: the last, empty, list).
     modifier_lists: tuple = ()
+    #: The POS column as codes into distinct normalised values (``pos == pos_uniq[pos_codes]``).
+    pos_codes: np.ndarray | None = None
+    pos_uniq: np.ndarray | None = None
+    _group_ids: np.ndarray | None = None
+
+    def group_ids(self) -> np.ndarray:
+        """:attr:`group` as small non-negative integers (array positions for ``np.bincount``):
+        lines share one exactly when they share :attr:`group`. Computed once per chunk: the claim
+        key itself when every claim has a single date of service, else a dense renumbering."""
+        if self._group_ids is None:
+            claim, day = self.claim, self.day
+            small = self.n > 0 and claim.min() >= 0 and claim.max() < 4 * self.n + 16
+            if small:
+                count = np.bincount(claim)
+                mean_day = np.bincount(claim, weights=day.astype(np.float64))[claim] / count[claim]
+                small = bool(np.all(day == mean_day))  # exact: whole days, sums far below 2**53
+            self._group_ids = claim if small else G.dense_ids(self.group)[0]
+        return self._group_ids
 
     def code(self) -> np.ndarray:
         """The normalised HCPCS code per line ("" where missing or not a code)."""
@@ -420,7 +439,13 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
         charge = np.full(n, np.nan)
     hc_codes, hc_uniq, mods, mod_lists = _codes_and_modifiers(chunk["hcpcs"], _column(chunk, "modifiers"),
                                                               n, rb)
-    pos = P.normalise_pos(chunk["pos"]) if "pos" in chunk.columns else np.full(n, "", dtype=object)
+    if "pos" in chunk.columns:  # normalised once per distinct value
+        p_codes, p_index = pd.factorize(chunk["pos"], use_na_sentinel=True)
+        pos_codes = p_codes.astype(np.int64)
+        pos_uniq = np.append(P.normalise_pos(pd.Series(np.asarray(p_index, dtype=object), dtype=object)), "")
+    else:
+        pos_codes, pos_uniq = np.full(n, -1, dtype=np.int64), np.array([""], dtype=object)
+    pos = pos_uniq[pos_codes]
     zip_codes, zip_u = _mapped(_column(chunk, "zip"), n, _norm_zips, "")
     loc_codes, loc_u = _mapped(_column(chunk, "locality"), n, _norm_locality, "")
     part_s = _column(chunk, "participating")
@@ -433,4 +458,4 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
                  mods=mods, units=units, bad_units=bad_units, day=day, year=year, quarter=quarter,
                  pos=np.asarray(pos, dtype=object), zip_codes=zip_codes, zip_uniq=zip_u,
                  loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
-                 reasons=rb, modifier_lists=mod_lists)
+                 reasons=rb, modifier_lists=mod_lists, pos_codes=pos_codes, pos_uniq=pos_uniq)
