@@ -8,8 +8,53 @@ service). Used by the facility claim rules (:mod:`rvucalc.calc.opps_claims`,
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["any_in_group", "sum_in_group", "top_in_group", "first_full_rest_half"]
+__all__ = ["any_in_group", "dense_ids", "first_of_id", "positions", "sum_in_group", "top_in_group",
+           "first_full_rest_half"]
+
+
+def dense_ids(*keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(ids, k)``: ids ``0..k-1`` for the distinct tuples of integer *keys* (one element per
+    line), numbered in order of first appearance, as ``groupby(sort=False).ngroup()`` numbers
+    them. One hash pass over a combined key (several when the keys' ranges do not fit one int64)."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    cols = [np.asarray(k, dtype=np.int64) for k in keys]
+    spans = [(int(c.min()), int(c.max()) - int(c.min()) + 1) for c in cols]
+    if np.prod([float(w) for _, w in spans]) < 2.0 ** 62:
+        combined = cols[0] - spans[0][0]
+        for c, (lo, w) in zip(cols[1:], spans[1:]):
+            combined = combined * w + (c - lo)
+    else:  # pairwise, each step renumbered
+        combined = pd.factorize(cols[0])[0].astype(np.int64)
+        for c in cols[1:]:
+            cc = pd.factorize(c)[0].astype(np.int64)
+            combined = pd.factorize(combined * (int(cc.max()) + 1) + cc)[0].astype(np.int64)
+    ids, uniq = pd.factorize(combined)
+    return ids.astype(np.int64), len(uniq)
+
+
+def positions(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(pos, k)``: integer keys usable as array positions ``0..k-1`` (for ``np.bincount``): as
+    they are when already small and non-negative, else :func:`dense_ids`."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if not len(keys):
+        return keys, 0
+    if keys.min() >= 0 and keys.max() < 4 * len(keys) + 16:
+        return keys, int(keys.max()) + 1
+    return dense_ids(keys)
+
+
+def first_of_id(ids: np.ndarray) -> np.ndarray:
+    """Per element: it is the first with its id, for ids numbered in order of first appearance
+    (:func:`dense_ids`): exactly where the running maximum grows."""
+    first = np.ones(len(ids), dtype=bool)
+    if len(ids) > 1:
+        top = np.maximum.accumulate(ids)
+        first[1:] = top[1:] > top[:-1]
+    return first
 
 
 def any_in_group(key: np.ndarray, mask: np.ndarray, n_keys: int) -> np.ndarray:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..reasons import reason
+from .groups import dense_ids, positions
 
 FLOAT = np.float64
 
@@ -217,7 +218,10 @@ def group_rank(key: np.ndarray, value: np.ndarray, tiebreak: np.ndarray) -> tupl
 
     Returns ``(rank, order)``: 0-based rank per element and the sort order used.
     """
-    order = np.lexsort((tiebreak, -value, key))
+    if len(tiebreak) < 2 or bool(np.all(tiebreak[1:] > tiebreak[:-1])):
+        order = np.lexsort((-value, key))  # lexsort is stable: ties keep the (increasing) tiebreak order
+    else:
+        order = np.lexsort((tiebreak, -value, key))
     ks = key[order]
     n = len(ks)
     start = np.ones(n, dtype=bool)
@@ -309,9 +313,10 @@ def rt_lt_pairs(group: np.ndarray, hcpcs_code: np.ndarray, bilat_ind: np.ndarray
     cand = eligible & ((bilat_ind == 1) | (bilat_ind == 2)) & (mrt ^ mlt)
     if not cand.any():
         return np.zeros(len(group), dtype=bool)
-    df = pd.DataFrame({"g": group[cand], "c": hcpcs_code[cand], "rt": mrt[cand], "lt": mlt[cand]})
-    agg = df.groupby(["g", "c"], sort=False)[["rt", "lt"]].transform("sum")
-    ok = (agg["rt"].to_numpy() == 1) & (agg["lt"].to_numpy() == 1)
+    ids, k = dense_ids(group[cand], hcpcs_code[cand])
+    n_rt = np.bincount(ids, weights=mrt[cand], minlength=k)[ids]
+    n_lt = np.bincount(ids, weights=mlt[cand], minlength=k)[ids]
+    ok = (n_rt == 1) & (n_lt == 1)
     out = np.zeros(len(group), dtype=bool)
     out[np.flatnonzero(cand)[ok]] = True
     return out
@@ -351,67 +356,100 @@ def surgery_mppr(group: np.ndarray, mult_proc: np.ndarray, fee: np.ndarray, unit
     factor = np.ones(n, dtype=FLOAT)
     rank_out = np.full(n, -1, dtype=np.int64)
     flags: dict[str, np.ndarray] = {}
-    sel = eligible & np.isin(mult_proc, (1, 2, 3))
+    sel = eligible & ((mult_proc == 1) | (mult_proc == 2) | (mult_proc == 3))
     idx = np.flatnonzero(sel)
     if idx.size == 0:
         return factor, rank_out, flags
-    g, mp, f, u = group[idx], mult_proc[idx], fee[idx], units[idx]
+    k = idx.size
+    g, n_g = positions(group[idx])
+    mp, f, u = mult_proc[idx], fee[idx], units[idx]
     code, eb, bf, ent = hcpcs_code[idx], endo_base_code[idx], base_fee[idx], entity[idx]
-    # --- endoscopy families: key (group, base code); members are indicator 3 lines
-    fam_code = np.where(mp == 3, eb, code)
-    fam = pd.DataFrame({"g": g, "c": fam_code, "m": (mp == 3).astype(np.int64), "u": u})
-    grp = fam.groupby(["g", "c"], sort=False)
-    n_members = grp["m"].transform("sum").to_numpy()
-    fam_units = grp["u"].transform("sum").to_numpy()
-    fam_id = grp.ngroup().to_numpy()
-    in_family = (n_members >= 1) & (fam_units >= 2) & (fam_code >= 0)
-    is_base = in_family & (mp != 3)
+    m3 = mp == 3
+    # --- endoscopy families: key (group, base code); members are indicator 3 lines. Only groups
+    # with an indicator 3 line can hold a family.
+    fam_code = np.where(m3, eb, code)
+    in_family = np.zeros(k, dtype=bool)
+    fam_id = np.full(k, -1, dtype=np.int64)
+    has3 = np.zeros(n_g, dtype=bool)
+    has3[g[m3]] = True
+    sub = np.flatnonzero(has3[g])
+    if sub.size:
+        fid, n_f = dense_ids(g[sub], fam_code[sub])
+        n_members = np.bincount(fid, weights=m3[sub], minlength=n_f)[fid]
+        fam_units = np.bincount(fid, weights=u[sub], minlength=n_f)[fid]
+        fam_id[sub] = fid
+        in_family[sub] = (n_members >= 1) & (fam_units >= 2) & (fam_code[sub] >= 0)
     amount = f * u  # pre-ranking amount per line
-    endo_factor = np.ones(len(idx), dtype=FLOAT)
+    endo_factor = np.ones(k, dtype=FLOAT)
     if in_family.any():
+        fi = np.flatnonzero(in_family)  # the family lines: bases and members
+        ff, uf, fid_f = f[fi], u[fi], fam_id[fi]
+        is_base = mp[fi] != 3
+        member = ~is_base
         # base fee per family: the base line's own fee if billed, else the looked-up one
-        b = np.where(is_base, f, bf)
-        b = np.nan_to_num(b)
-        member = in_family & (mp == 3)
-        mkey = np.where(member, fam_id, -1 - np.arange(len(idx)))
-        mrank, _ = group_rank(mkey, np.where(member, f, -np.inf), np.arange(len(idx)))
+        b = np.nan_to_num(np.where(is_base, ff, bf[fi]))
+        mrank = np.zeros(fi.size, dtype=np.int64)
+        mi = np.flatnonzero(member)
+        mrank[mi], _ = group_rank(fid_f[mi], ff[mi], mi.astype(FLOAT))
         # a base line billed in the family sets the base value for all its members
-        fam_b = pd.Series(np.where(is_base, f, np.nan)).groupby(fam_id).transform("max").to_numpy()
-        b = np.where(np.isnan(fam_b), b, fam_b)
-        extra = np.maximum(f - b, 0.0)
-        mem_amt = np.where(mrank == 0, f + extra * (u - 1.0), extra * u)
-        amount = np.where(member, mem_amt, amount)
-        amount = np.where(is_base, 0.0, amount)
+        fam_b = np.full(int(fid_f.max()) + 1, np.nan)
+        np.fmax.at(fam_b, fid_f[is_base], ff[is_base])
+        b = np.where(np.isnan(fam_b[fid_f]), b, fam_b[fid_f])
+        extra = np.maximum(ff - b, 0.0)
+        mem_amt = np.where(mrank == 0, ff + extra * (uf - 1.0), extra * uf)
+        amt_f = np.where(is_base, 0.0, np.where(member, mem_amt, amount[fi]))
+        amount[fi] = amt_f
         with np.errstate(invalid="ignore", divide="ignore"):
-            endo_factor = np.where(in_family, np.where(f * u > 0, amount / (f * u), 0.0), 1.0)
-        flags[ENDO_BASE.code] = _scatter(n, idx, is_base)
-        flags[MPPR_ENDO.code] = _scatter(n, idx, member & (endo_factor < 1))
-    # --- entities ranked within the group: a family, an RT/LT pair, or a line
+            endo_factor[fi] = np.where(ff * uf > 0, amt_f / (ff * uf), 0.0)
+        flags[ENDO_BASE.code] = _scatter(n, idx[fi], is_base)
+        flags[MPPR_ENDO.code] = _scatter(n, idx[fi], member & (endo_factor[fi] < 1))
+    # --- entities ranked within the group: a family, an RT/LT pair, or a line. Only family lines
+    # and lines sharing an entity id can form an entity of several lines.
     ent_id = np.where(in_family, -1 - fam_id, ent)
-    e = pd.DataFrame({"g": g, "e": ent_id, "a": amount, "u": u})
-    eg = e.groupby(["g", "e"], sort=False)
-    e_sum = eg["a"].transform("sum").to_numpy()
-    e_lines = eg["a"].transform("size").to_numpy()
-    single = e_lines == 1
+    shared = ent != idx
+    if shared.any():
+        pointed = ent[shared]
+        if ent.min() >= 0 and ent.max() < 4 * n + 16:
+            mark = np.zeros(int(ent.max()) + 1, dtype=bool)
+            mark[pointed] = True
+            shared = mark[ent]
+        else:
+            shared = np.isin(ent, pointed)
+    multi = np.flatnonzero(in_family | shared)
+    e_sum = amount.copy()
+    single = np.ones(k, dtype=bool)
+    head = np.ones(k, dtype=bool)
+    ent_code = np.zeros(0, dtype=np.int64)
+    if multi.size:
+        e = pd.DataFrame({"g": g[multi], "e": ent_id[multi], "a": amount[multi]})
+        eg = e.groupby(["g", "e"], sort=False)
+        e_sum[multi] = eg["a"].transform("sum").to_numpy()
+        single[multi] = eg["a"].transform("size").to_numpy() == 1
+        head[multi] = ~eg.cumcount().to_numpy().astype(bool)  # first line of each entity
+        ent_code = eg.ngroup().to_numpy()
     # a single line ranks on its per-unit fee and counts its units; a group ranks once on its total
-    value = np.where(single & ~in_family, f, e_sum)
-    count = np.where(single & ~in_family, u, 1.0)
-    head = ~eg.cumcount().to_numpy().astype(bool)  # first line of each entity
+    alone = single & ~in_family
+    value = np.where(alone, f, e_sum)
+    count = np.where(alone, u, 1.0)
     hidx = np.flatnonzero(head)
     hkey = g[hidx]
-    rank_h, order_h = group_rank(hkey, value[hidx], hidx.astype(FLOAT))
-    before_h = units_before(hkey, order_h, count[hidx])
-    # spread entity results to its lines
-    ent_code = eg.ngroup().to_numpy()
-    rank = np.empty(len(idx), dtype=np.int64)
-    before = np.empty(len(idx), dtype=FLOAT)
-    r_of = np.empty(ent_code.max() + 1, dtype=np.int64)
-    b_of = np.empty(ent_code.max() + 1, dtype=FLOAT)
-    r_of[ent_code[hidx]] = rank_h
-    b_of[ent_code[hidx]] = before_h
-    rank[:] = r_of[ent_code]
-    before[:] = b_of[ent_code]
-    line_rate = np.where(single & ~in_family, _paid_units(rank, u, 0.5) / u, np.where(rank == 0, 1.0, 0.5))
+    rank = np.zeros(k, dtype=np.int64)
+    before = np.zeros(k, dtype=FLOAT)
+    ranked = np.flatnonzero(np.bincount(hkey, minlength=n_g)[hkey] >= 2)  # a lone entity ranks first
+    if ranked.size:
+        hr = hidx[ranked]
+        rank_h, order_h = group_rank(hkey[ranked], value[hr], hr.astype(FLOAT))
+        rank[hr] = rank_h
+        before[hr] = units_before(hkey[ranked], order_h, count[hr])
+    if multi.size:  # spread each entity's results from its first line to its other lines
+        hm = head[multi]
+        r_of = np.empty(int(ent_code.max()) + 1, dtype=np.int64)
+        b_of = np.empty(int(ent_code.max()) + 1, dtype=FLOAT)
+        r_of[ent_code[hm]] = rank[multi[hm]]
+        b_of[ent_code[hm]] = before[multi[hm]]
+        rank[multi] = r_of[ent_code]
+        before[multi] = b_of[ent_code]
+    line_rate = np.where(alone, _paid_units(rank, u, 0.5) / u, np.where(rank == 0, 1.0, 0.5))
     fac = endo_factor * line_rate
     factor[idx] = fac
     rank_out[idx] = rank
@@ -564,8 +602,9 @@ def status_t_bundled(group: np.ndarray, status_t: np.ndarray, payable_other: np.
     """
     if not status_t.any():
         return np.zeros(len(group), dtype=bool)
-    others = pd.Series(payable_other.astype(np.int64)).groupby(group).transform("sum").to_numpy()
-    return status_t & (others > 0)
+    pos, k = positions(group)
+    others = np.bincount(pos[payable_other], minlength=k)
+    return status_t & (others[pos] > 0)
 
 
 NONPAR_FACTOR = 0.95

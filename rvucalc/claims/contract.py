@@ -28,6 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from .lines import arrow_text, text_bytes
 
 #: The input line number (0-based, int64) that every engine adds on reading and that orders
 #: the output. Not part of the user's columns; dropped before writing unless asked for.
@@ -45,7 +48,11 @@ def claim_keys(claim_id: pd.Series | np.ndarray, line: np.ndarray) -> tuple[np.n
     """
     s = claim_id if isinstance(claim_id, pd.Series) else pd.Series(np.asarray(claim_id, dtype=object))
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    if len(uniq):
+    plain = _plain_ids(uniq) if len(uniq) else None
+    if plain is not None:  # distinct ids without blanks at either end: already one key each
+        ukey = np.append(np.arange(len(uniq), dtype=np.int64), -1)
+        umiss = np.append(plain, True)
+    elif len(uniq):
         u = pd.Series(uniq, dtype=object).astype(str).str.strip()
         miss_u = u.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool)
         k2, _ = pd.factorize(u)  # " A1" and "A1" are one claim
@@ -60,6 +67,27 @@ def claim_keys(claim_id: pd.Series | np.ndarray, line: np.ndarray) -> tuple[np.n
     line = np.asarray(line, dtype=np.int64)
     key = np.where(missing, base + (line - line.min() if len(line) else line), key)
     return key.astype(np.int64), missing
+
+
+#: Bytes of claim ids that need no stripping: printable ASCII other than the space.
+_PRINTABLE = np.zeros(256, dtype=bool)
+_PRINTABLE[0x21:0x7F] = True
+
+
+def _plain_ids(uniq: pd.Index) -> np.ndarray | None:
+    """For distinct Arrow-backed claim ids made only of printable ASCII (nothing to strip, so
+    they stay distinct): whether each means "missing" (:data:`CLAIM_KEY_MISSING`, at most four
+    characters). ``None`` otherwise (the caller strips and compares them one by one)."""
+    arr = arrow_text(uniq)
+    tb = text_bytes(arr) if arr is not None else None
+    if tb is None or not _PRINTABLE[tb[1]].all():
+        return None
+    short = np.flatnonzero(tb[0] <= max(map(len, CLAIM_KEY_MISSING)))
+    miss = np.zeros(len(tb[0]), dtype=bool)
+    if short.size:  # the few short ids, one by one
+        vals = arr.take(pa.array(short)).to_pylist()
+        miss[short] = [str(v).lower() in CLAIM_KEY_MISSING for v in vals]
+    return miss
 
 
 def claim_partition(claim_id: pd.Series | np.ndarray, line: np.ndarray, parts: int) -> np.ndarray:

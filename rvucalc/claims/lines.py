@@ -6,6 +6,46 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+
+def arrow_text(values: object) -> pa.ChunkedArray | None:
+    """The Arrow strings behind a pandas text column or index (``str`` dtype, pyarrow storage),
+    without copying; ``None`` for anything else (object columns, numbers, Python storage)."""
+    dtype = getattr(values, "dtype", None)
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return None
+    arr = pa.chunked_array(pa.array(getattr(values, "array", values)))
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
+def text_bytes(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(lengths, data)``: each string's length in bytes and all their bytes, concatenated (uint8).
+
+    For whole-column checks of the characters used (e.g. "only ASCII digits") without a Python
+    loop; ``None`` when the array has nulls (callers then take their general path).
+    """
+    if arr.null_count:
+        return None
+    lengths, data = [], []
+    for chunk in arr.chunks:
+        bufs = chunk.buffers()
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        off = np.frombuffer(bufs[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1] \
+            if bufs[1] is not None and len(chunk) else np.zeros(1, dtype=width)
+        lengths.append(np.diff(off).astype(np.int64))
+        raw = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        data.append(raw[int(off[0]):int(off[-1])])
+    if not lengths:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    return np.concatenate(lengths), np.concatenate(data) if len(data) > 1 else data[0]
+
+
+def byte_table(chars: str) -> np.ndarray:
+    """A 256-entry lookup table: True for the bytes of the ASCII *chars*."""
+    t = np.zeros(256, dtype=bool)
+    t[np.frombuffer(chars.encode("ascii"), dtype=np.uint8)] = True
+    return t
 
 
 def categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
@@ -48,6 +88,14 @@ class ReasonBits:
         for j, c in enumerate(uniq):  # distinct codes, not lines
             if c:
                 self.add(str(c), k == j, idx)
+
+    def add_coded(self, codes: np.ndarray, labels: list, idx: np.ndarray) -> None:
+        """:meth:`add_codes` with the codes given as indices into *labels* (added in the order
+        the labels first appear among the lines, as :meth:`add_codes` does)."""
+        present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
+        first = {int(c): int(np.argmax(codes == c)) for c in present if labels[c]}  # distinct codes
+        for c in sorted(first, key=first.__getitem__):
+            self.add(str(labels[c]), codes == c, idx)
 
     def any_of(self, codes: Iterable[str]) -> np.ndarray:
         m = np.uint64(0)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .. import catalogue
+from ..calc import groups as G
 from ..calc import pfs as pfs_calc
 from ..calc import policy as P
 from ..calc.money import round_cents
@@ -88,6 +89,20 @@ class Tables:
     ind: dict[str, np.ndarray]  # int indicators per RVU row
     endo_base: np.ndarray  # per RVU row: index into hcpcs or -1
     status: np.ndarray
+    # the same, shaped for one fancy index per line (built from the above by _flat)
+    rows_x: np.ndarray = None  # type: ignore[assignment]  # rows plus a last row of -1 (code -1)
+    reason_id: np.ndarray = None  # type: ignore[assignment]  # (2 * rows,) index into reason_labels
+    reason_labels: list = None  # type: ignore[assignment]
+    ind_x: dict = None  # type: ignore[assignment]  # ind, status, endo_base plus a last -1 (row -1)
+
+    def __post_init__(self) -> None:
+        if self.rows_x is None:
+            self.rows_x = np.vstack([self.rows, np.full((1, 4), -1, dtype=np.int64)])
+            rid, labels = pd.factorize(self.reason.ravel())  # a missing reason reads as none
+            self.reason_labels = [*labels, ""]
+            self.reason_id = np.where(rid >= 0, rid, len(labels)).astype(np.int64)
+            self.ind_x = {k: np.append(v, -1) for k, v in
+                          {**self.ind, "_status": self.status, "_endo": self.endo_base}.items()}
 
 
 _BY_SCHEDULE: weakref.WeakKeyDictionary[object, Tables] = weakref.WeakKeyDictionary()
@@ -367,16 +382,23 @@ class Base:
 
 def _setting(lines: Lines) -> np.ndarray:
     """Facility (1) or non-facility (0) per line from the place of service (2: unknown)."""
-    pos_codes, pos_u = pd.factorize(lines.pos)
+    if lines.pos_codes is not None:  # from normalise: the distinct POS values, coded per line
+        pos_codes, pos_u = lines.pos_codes, lines.pos_uniq
+    else:
+        pos_codes, pos_u = pd.factorize(lines.pos)
     set_u = P.setting_from_pos(np.asarray(pos_u, dtype=object), np.full(len(pos_u), 2024))
     setting = set_u[pos_codes].astype(np.int8)
-    ten = lines.pos == "10"  # POS 10 is paid at the facility rate before CY2024
+    ten = (np.asarray(pos_u, dtype=object) == "10")[pos_codes]  # POS 10 is paid at the facility rate before CY2024
     setting[ten & (lines.year < 2024) & (lines.year >= 0)] = 1
     return setting
 
 
 def lookup(lines: Lines, plan: Plan) -> Base:
-    """Stage: base amount, PPRRVU row, locality and indicators per line (fancy indexing per release)."""
+    """Stage: base amount, PPRRVU row, locality and indicators per line (fancy indexing per release).
+
+    Each table is read with one flat index per line (setting x row x locality), the same cells
+    as ``amount[setting, row, locality]``.
+    """
     n = lines.n
     rb = lines.reasons
     setting = _setting(lines)
@@ -395,58 +417,77 @@ def lookup(lines: Lines, plan: Plan) -> Base:
         if t is None:
             continue
         idx = np.flatnonzero(plan.rel_line == r)
-        cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq)[lines.hcpcs_codes[idx]]
+        whole = idx.size == n  # one release for every line: no gathers and scatters by idx
+        at: Any = slice(None) if whole else idx
+
+        def sub(a: np.ndarray) -> np.ndarray:
+            return a if whole else a[idx]  # noqa: B023
+
+        cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq)[sub(lines.hcpcs_codes)]
         known = cidx >= 0
         rb.add(P.UNKNOWN_CODE.code, ~known, idx)
-        pm = pmod[idx]
-        rws = np.where(known, t.rows[np.maximum(cidx, 0), pm], -1)
-        rb.add(P.PCTC_NOT_ALLOWED.code, known & (rws < 0) & np.isin(pm, (1, 2)), idx)
-        rb.add(P.MOD53_BY_REPORT.code, known & (rws < 0) & (pm == 3), idx)
+        pm = sub(pmod).astype(np.int64)
+        rws = t.rows_x.ravel()[cidx * 4 + pm]  # code -1: the last row, all -1
+        no_row = known & (rws < 0)
+        rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), idx)
+        rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), idx)
         # locality: the ZIP code's, else the locality column's (module doc of normalise)
         li_u = np.array([t.loc_index.get(x, -1) for x in lines.loc_uniq], dtype=np.int64)  # distinct
         zi_u = t.zip_loc.reindex(lines.zip_uniq).fillna(-1).astype(np.int64).to_numpy() if len(t.zip_loc) \
             else np.full(len(lines.zip_uniq), -1, dtype=np.int64)
-        zl = zi_u[lines.zip_codes[idx]]
-        ll = li_u[lines.loc_codes[idx]]
-        hz = has_zip[idx]
+        zl = zi_u[sub(lines.zip_codes)]
+        ll = li_u[sub(lines.loc_codes)]
+        hz = sub(has_zip)
         lc = np.where(hz, zl, ll)
         rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), idx)
         rb.add(P.NO_LOCALITY.code, lc < 0, idx)
-        st = setting[idx]
+        st = sub(setting)
         ok = (rws >= 0) & (lc >= 0) & (st < 2)
-        r_ok, l_ok, s_ok = rws[ok], lc[ok], st[ok].astype(np.int64)
+        r_ok, l_ok = rws[ok], lc[ok]
         oi = idx[ok]
-        f["base"][oi] = t.amount[s_ok, r_ok, l_ok]
-        rb.add_codes(t.reason[s_ok, r_ok], oi)
-        rb.add(pfs_calc.OPPS_CAP.code, t.capped[s_ok, r_ok, l_ok], oi)
+        n_rows, n_locs = t.amount.shape[1:]
+        sr = st[ok].astype(np.int64) * n_rows + r_ok  # setting x row
+        cell = sr * n_locs + l_ok  # setting x row x locality
+        amount = t.amount.reshape(-1)
+        b_ok = amount[cell]
+        f["base"][oi] = b_ok
+        rb.add_coded(t.reason_id[sr], t.reason_labels, oi)
+        rb.add(pfs_calc.OPPS_CAP.code, t.capped.reshape(-1)[cell], oi)
         gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=np.int64)
         loc_out[oi] = gl[l_ok]
-        kr = np.maximum(rws, 0)
         for k in ind:
-            ind[k][idx] = np.where(rws >= 0, t.ind[k][kr], -1)
-        status[idx] = np.where(rws >= 0, t.status[kr], -1)
+            ind[k][at] = t.ind_x[k][rws]  # row -1: the last element, -1
+        status[at] = t.ind_x["_status"][rws]
         off = r * 1_000_000
-        code_id[idx] = np.where(known, cidx + off, -1)
-        eb = np.where(rws >= 0, t.endo_base[kr], -1)
-        endo_id[idx] = np.where(eb >= 0, eb + off, -1)
+        code_id[at] = np.where(known, cidx + off, -1)
+        eb = t.ind_x["_endo"][rws]
+        endo_id[at] = np.where(eb >= 0, eb + off, -1)
         # the base endoscopy's amount (global row), the PC/TC parts, the PE amount
-        eb_ok = eb[ok]
-        brow = np.where(eb_ok >= 0, t.rows[np.maximum(eb_ok, 0), 0], -1)
-        f["base_fee"][oi] = np.where(brow >= 0, t.amount[s_ok, np.maximum(brow, 0), l_ok], np.nan)
+        sr0 = sr - r_ok  # setting x row 0
+        brow = t.rows_x[eb[ok], 0]  # no base code: the last row, -1
+        has_b = np.flatnonzero(brow >= 0)
+        bf = np.full(len(oi), np.nan)
+        bf[has_b] = amount[(sr0[has_b] + brow[has_b]) * n_locs + l_ok[has_b]]
+        f["base_fee"][oi] = bf
         c_ok = cidx[ok]
         pm_ok = pm[ok]
         tc_row = t.rows[c_ok, 2]
         pc_row = t.rows[c_ok, 1]
-        tc_g = np.where(tc_row >= 0, t.amount[s_ok, np.maximum(tc_row, 0), l_ok], np.nan)
-        pc_g = np.where(pc_row >= 0, t.amount[s_ok, np.maximum(pc_row, 0), l_ok], np.nan)
-        b_ok = f["base"][oi]
-        split = (pm_ok == 0) & (tc_row >= 0) & (pc_row >= 0)
-        pc_only = np.isin(ind["pctc"][oi], (2, 6, 8))
-        f["tc_part"][oi] = np.where(pm_ok == 2, b_ok, np.where(pm_ok == 1, 0.0, np.where(
-            split, tc_g, np.where(pc_only, 0.0, b_ok))))
-        f["pc_part"][oi] = np.where(pm_ok == 1, b_ok, np.where(pm_ok == 2, 0.0, np.where(
-            split, pc_g, np.where(pc_only, b_ok, 0.0))))
-        f["pe_amt"][oi] = t.pe[s_ok, r_ok] * t.pe_gpci[l_ok] * t.cf
+        m1, m2 = pm_ok == 1, pm_ok == 2
+        split = np.flatnonzero((pm_ok == 0) & (tc_row >= 0) & (pc_row >= 0))
+        pctc = t.ind_x["pctc"][r_ok]
+        pc_only = ~(m1 | m2) & ((pctc == 2) | (pctc == 6) | (pctc == 8))
+        pc_only[split] = False
+        # -TC line: all technical; -26 line: all professional; a global line of a code with both
+        # component rows: the components' amounts; PC-only codes (indicators 2, 6, 8): all professional
+        tc = b_ok.copy()
+        tc[m1 | pc_only] = 0.0
+        tc[split] = amount[(sr0[split] + tc_row[split]) * n_locs + l_ok[split]]
+        pc = np.where(m1 | pc_only, b_ok, 0.0)
+        pc[split] = amount[(sr0[split] + pc_row[split]) * n_locs + l_ok[split]]
+        f["tc_part"][oi] = tc
+        f["pc_part"][oi] = pc
+        f["pe_amt"][oi] = t.pe.reshape(-1)[sr] * t.pe_gpci[l_ok] * t.cf
     return Base(setting, pmod, f["base"], code_id, endo_id, f["base_fee"], f["tc_part"], f["pc_part"],
                 f["pe_amt"], ind, status, loc_out, list(loc_cats))
 
@@ -474,7 +515,7 @@ def line_rules(lines: Lines, b: Base) -> LineFactors:
     rb = lines.reasons
     m = lines.mods
     eligible = ~rb.any_of(refusing_codes())
-    pair = P.rt_lt_pairs(lines.group, b.code_id, b.ind["bilat_surg"], m["RT"], m["LT"],
+    pair = P.rt_lt_pairs(lines.group_ids(), b.code_id, b.ind["bilat_surg"], m["RT"], m["LT"],
                          eligible & ~m["50"] & (lines.units == 1))
     bil, units_mult, bflags = P.bilateral(b.ind["bilat_surg"], m["50"], lines.units, pair)
     co_f, cflags = P.cosurgery(b.ind["co_surg"], m["62"])
@@ -506,7 +547,7 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
     n = lines.n
     rb = lines.reasons
     m = lines.mods
-    group = lines.group
+    group = lines.group_ids()  # the claim-and-date groups as small integers
     payable = ~rb.any_of(refusing_codes()) & ~np.isnan(b.base)
     is_t = b.status == STATUS_LETTERS.index("T")
     bundled = P.status_t_bundled(group, payable & is_t, payable & ~is_t)
@@ -519,9 +560,11 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
     joint = lf.pair | (elig & np.isin(b.pmod, (1, 2)))
     if joint.any():
         pi = np.flatnonzero(joint)
-        kind = lf.pair[pi].astype(np.int64)
-        first = pd.Series(pi).groupby([group[pi], b.code_id[pi], kind]).transform("min").to_numpy()
-        ent[pi] = first
+        ids, k = G.dense_ids(group[pi], b.code_id[pi], lf.pair[pi])
+        first = np.empty(k, dtype=np.int64)  # the lowest line of each (numbered in line order)
+        head = G.first_of_id(ids)
+        first[ids[head]] = pi[head]
+        ent[pi] = first[ids]
     fee1 = b.base * lf.bilateral  # one unit, after the bilateral adjustment
     s_f, s_rank, sflags = P.surgery_mppr(group * 2 + role, b.ind["mult_proc"], fee1, lf.units, b.code_id,
                                          b.endo_id, b.base_fee, ent, elig)
