@@ -53,9 +53,12 @@ def categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     cats = [str(c) for c in categories]
     uniq = list(dict.fromkeys([*cats, ""]))
     where = {c: i for i, c in enumerate(uniq)}
-    remap = np.array([where[c] for c in cats] + [where[""]], dtype=np.int64)  # distinct categories
-    codes = np.asarray(codes, dtype=np.int64)
-    return pd.Categorical.from_codes(remap[np.where(codes >= 0, codes, len(cats))],
+    small = np.int8 if len(uniq) < 127 else np.int16 if len(uniq) < 32_000 else np.int64
+    remap = np.array([where[c] for c in cats] + [where[""]], dtype=small)  # distinct categories
+    codes = np.asarray(codes)
+    if codes.size and codes.min() < -1:
+        codes = np.where(codes >= 0, codes, -1)
+    return pd.Categorical.from_codes(remap[codes],  # code -1: the last entry, ""
                                      categories=pd.Index(uniq, dtype=object))
 
 

@@ -71,6 +71,9 @@ LOCALITY_ZIP_CONFLICT = reason(
 #: Input reasons that leave a line without an amount.
 REFUSING = frozenset({BAD_CHARGE.code, P.BAD_UNITS.code, P.BAD_DATE.code})
 
+#: Integer type of the per-line codes into distinct values (-1: missing); only ever an index.
+CODE = np.int32
+
 #: Modifier flags kept per line (PRICED, in a fixed order).
 MODIFIER_FLAGS = tuple(sorted(PRICED))
 
@@ -83,7 +86,7 @@ class Lines:
     line: np.ndarray  # int64 input line numbers
     claim: np.ndarray  # int64 claim key (contract.claim_keys)
     group: np.ndarray  # int64 claim x date-of-service key
-    hcpcs_codes: np.ndarray  # int64 index into hcpcs_uniq (-1: missing)
+    hcpcs_codes: np.ndarray  # CODE index into hcpcs_uniq (-1: missing)
     hcpcs_uniq: np.ndarray  # normalised distinct codes ("" where not a code)
     mods: dict[str, np.ndarray]  # modifier -> bool per line, for MODIFIER_FLAGS
     units: np.ndarray  # float, 1.0 where refused
@@ -91,7 +94,8 @@ class Lines:
     day: np.ndarray  # days since 1970-01-01, -1 where refused
     year: np.ndarray
     quarter: np.ndarray
-    pos: np.ndarray  # two-digit POS text ("" where not a POS code)
+    pos_codes: np.ndarray  # CODE index into pos_uniq
+    pos_uniq: np.ndarray  # two-digit POS text ("" where not a POS code), last: missing
     zip_codes: np.ndarray
     zip_uniq: np.ndarray
     loc_codes: np.ndarray
@@ -103,9 +107,6 @@ class Lines:
     #: (the facility systems): ``((codes, lists), ...)`` for the HCPCS cell and the modifiers
     #: column, the line's list being ``lists[codes]`` (code -1: the last, empty, list).
     modifier_lists: tuple = ()
-    #: The POS column as codes into distinct normalised values (``pos == pos_uniq[pos_codes]``).
-    pos_codes: np.ndarray | None = None
-    pos_uniq: np.ndarray | None = None
     _group_ids: np.ndarray | None = None
 
     def group_ids(self) -> np.ndarray:
@@ -122,6 +123,11 @@ class Lines:
             self._group_ids = claim if small else G.dense_ids(self.group)[0]
         return self._group_ids
 
+    @property
+    def pos(self) -> np.ndarray:
+        """Two-digit POS text per line ("" where not a POS code)."""
+        return self.pos_uniq[self.pos_codes]
+
     def code(self) -> np.ndarray:
         """The normalised HCPCS code per line ("" where missing or not a code)."""
         return self.hcpcs_uniq[self.hcpcs_codes]
@@ -129,7 +135,7 @@ class Lines:
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+    return codes.astype(CODE), np.asarray(uniq, dtype=object)
 
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series | None:
@@ -300,10 +306,10 @@ def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, 
         m_lists = [split_modifiers(v) for v in m_uniq]
         m_flags, m_unpriced = _modifier_table(m_lists)
     else:
-        m_codes = np.full(n, -1, dtype=np.int64)
+        m_codes = np.full(n, -1, dtype=CODE)
         m_flags, m_unpriced = np.zeros((1, len(MODIFIER_FLAGS)), dtype=bool), np.zeros(1, dtype=bool)
     c_codes, c_uniq = pd.factorize(code_u)
-    hc = c_codes[h_codes].astype(np.int64)
+    hc = c_codes.astype(CODE)[h_codes]
     rb.add(MOD_NOT_PRICED.code, h_unpriced[h_codes] | m_unpriced[m_codes])
     # the flags of both columns as the bits of one integer per line: two lookups, not 2 x 12
     weight = np.left_shift(1, np.arange(len(MODIFIER_FLAGS), dtype=np.int32))
@@ -379,9 +385,9 @@ def _truthy(v: object) -> bool:
 def _mapped(values: pd.Series | None, n: int, fn, missing: object) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     """``(codes, normalised distinct values)``; code -1 (the last element) means missing."""
     if values is None:
-        return np.full(n, -1, dtype=np.int64), np.array([missing], dtype=object)
+        return np.full(n, -1, dtype=CODE), np.array([missing], dtype=object)
     codes, index = pd.factorize(values, use_na_sentinel=True)
-    codes = codes.astype(np.int64)
+    codes = codes.astype(CODE)
     fast = _norm_zips_text(index) if fn is _norm_zips and len(index) else None
     uniq = np.asarray(index, dtype=object)
     out = np.empty(len(uniq) + 1, dtype=object)
@@ -441,11 +447,10 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
                                                               n, rb)
     if "pos" in chunk.columns:  # normalised once per distinct value
         p_codes, p_index = pd.factorize(chunk["pos"], use_na_sentinel=True)
-        pos_codes = p_codes.astype(np.int64)
+        pos_codes = p_codes.astype(CODE)
         pos_uniq = np.append(P.normalise_pos(pd.Series(np.asarray(p_index, dtype=object), dtype=object)), "")
     else:
-        pos_codes, pos_uniq = np.full(n, -1, dtype=np.int64), np.array([""], dtype=object)
-    pos = pos_uniq[pos_codes]
+        pos_codes, pos_uniq = np.full(n, -1, dtype=CODE), np.array([""], dtype=object)
     zip_codes, zip_u = _mapped(_column(chunk, "zip"), n, _norm_zips, "")
     loc_codes, loc_u = _mapped(_column(chunk, "locality"), n, _norm_locality, "")
     part_s = _column(chunk, "participating")
@@ -456,6 +461,6 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
         participating = np.ones(n, dtype=bool)
     return Lines(n=n, line=line, claim=claim, group=group, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
                  mods=mods, units=units, bad_units=bad_units, day=day, year=year, quarter=quarter,
-                 pos=np.asarray(pos, dtype=object), zip_codes=zip_codes, zip_uniq=zip_u,
+                 pos_codes=pos_codes, pos_uniq=pos_uniq, zip_codes=zip_codes, zip_uniq=zip_u,
                  loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
-                 reasons=rb, modifier_lists=mod_lists, pos_codes=pos_codes, pos_uniq=pos_uniq)
+                 reasons=rb, modifier_lists=mod_lists)

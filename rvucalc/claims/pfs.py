@@ -27,6 +27,7 @@ always add up to the claim.
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -96,12 +97,19 @@ class Tables:
 
     def __post_init__(self) -> None:
         if self.rows_x is None:
-            self.rows_x = np.vstack([self.rows, np.full((1, 4), -1, dtype=np.int64)])
+            self.rows_x = _small(np.vstack([self.rows, np.full((1, 4), -1, dtype=np.int64)]), np.int32)
             rid, labels = pd.factorize(self.reason.ravel())  # a missing reason reads as none
             self.reason_labels = [*labels, ""]
             self.reason_id = np.where(rid >= 0, rid, len(labels)).astype(np.int64)
-            self.ind_x = {k: np.append(v, -1) for k, v in
-                          {**self.ind, "_status": self.status, "_endo": self.endo_base}.items()}
+            self.ind_x = {k: _small(np.append(v, -1), np.int8) for k, v in
+                          {**self.ind, "_status": self.status}.items()}
+            self.ind_x["_endo"] = _small(np.append(self.endo_base, -1), np.int32)
+
+
+def _small(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """*a* as *dtype* when every value fits (indicators: int8; row numbers: int32), else as is."""
+    info = np.iinfo(dtype)
+    return a.astype(dtype) if not a.size or (a.min() >= info.min and a.max() <= info.max) else a
 
 
 _BY_SCHEDULE: weakref.WeakKeyDictionary[object, Tables] = weakref.WeakKeyDictionary()
@@ -329,13 +337,14 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
                 failed[i] = True
                 break
             cands = tuple(c for c in cands if c != rid)  # automatic choice: the next one at hand
-    rel_line = rel_of_yq[yq_codes] if n else np.zeros(0, dtype=np.int64)
+    yq_codes = yq_codes.astype(np.int32)  # an index (a handful of quarters)
+    rel_line = rel_of_yq.astype(np.int32)[yq_codes] if n else np.zeros(0, dtype=np.int32)
     has_note = np.array([bool(x) for x in notes], dtype=bool)
     rb = lines.reasons
     if n:
         rb.add(P.NO_RELEASE.code, (rel_line < 0) & (lines.year >= 0))
         rb.add(P.RELEASE_FALLBACK.code, (rel_line >= 0) & has_note[yq_codes])
-    return Plan(rel_line, ids, tabs, yq_codes.astype(np.int64), notes)
+    return Plan(rel_line, ids, tabs, yq_codes, notes)
 
 
 # ---------------------------------------------------------------------------
@@ -363,10 +372,7 @@ class Base:
 
 def _setting(lines: Lines) -> np.ndarray:
     """Facility (1) or non-facility (0) per line from the place of service (2: unknown)."""
-    if lines.pos_codes is not None:  # from normalise: the distinct POS values, coded per line
-        pos_codes, pos_u = lines.pos_codes, lines.pos_uniq
-    else:
-        pos_codes, pos_u = pd.factorize(lines.pos)
+    pos_codes, pos_u = lines.pos_codes, lines.pos_uniq  # the distinct POS values, coded per line
     set_u = P.setting_from_pos(np.asarray(pos_u, dtype=object), np.full(len(pos_u), 2024))
     setting = set_u[pos_codes].astype(np.int8)
     ten = (np.asarray(pos_u, dtype=object) == "10")[pos_codes]  # POS 10 is paid at the facility rate before CY2024
@@ -378,7 +384,7 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     """Stage: base amount, PPRRVU row, locality and indicators per line (fancy indexing per release).
 
     Each table is read with one flat index per line (setting x row x locality), the same cells
-    as ``amount[setting, row, locality]``.
+    as ``amount[setting, row, locality]``; indicators are kept in the table's small integer type.
     """
     n = lines.n
     rb = lines.reasons
@@ -386,91 +392,114 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     rb.add(P.BAD_POS.code, setting == 2)
     pmod = pricing_modifier(lines.mods)
     rb.add(P.PCTC_BOTH.code, lines.mods["26"] & lines.mods["TC"])
-    has_zip = (lines.zip_uniq != "")[lines.zip_codes]
     f = {k: np.full(n, np.nan) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")}
     code_id = np.full(n, -1, dtype=np.int64)
     endo_id = np.full(n, -1, dtype=np.int64)
-    ind = {k: np.full(n, -1, dtype=np.int64) for k in IND}
-    status = np.full(n, -1, dtype=np.int64)  # index into STATUS_LETTERS
-    loc_out = np.full(n, -1, dtype=np.int64)
+    tabs = [t for t in plan.tables if t is not None]
+    ind = {k: np.full(n, -1, dtype=np.result_type(np.int8, *(t.ind_x[k].dtype for t in tabs)))
+           for k in (*IND, "_status")}
+    loc_out = np.full(n, -1, dtype=np.int32)
     loc_cats: dict[str, int] = {}
     for r, t in enumerate(plan.tables):  # a handful of releases
-        if t is None:
-            continue
-        idx = np.flatnonzero(plan.rel_line == r)
-        whole = idx.size == n  # one release for every line: no gathers and scatters by idx
-        at: Any = slice(None) if whole else idx
-
-        def sub(a: np.ndarray) -> np.ndarray:
-            return a if whole else a[idx]  # noqa: B023
-
-        cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq)[sub(lines.hcpcs_codes)]
-        known = cidx >= 0
-        rb.add(P.UNKNOWN_CODE.code, ~known, idx)
-        pm = sub(pmod).astype(np.int64)
-        rws = t.rows_x.ravel()[cidx * 4 + pm]  # code -1: the last row, all -1
-        no_row = known & (rws < 0)
-        rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), idx)
-        rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), idx)
-        # locality: the ZIP code's, else the locality column's (module doc of normalise)
-        li_u = np.array([t.loc_index.get(x, -1) for x in lines.loc_uniq], dtype=np.int64)  # distinct
-        zi_u = t.zip_loc.reindex(lines.zip_uniq).fillna(-1).astype(np.int64).to_numpy() if len(t.zip_loc) \
-            else np.full(len(lines.zip_uniq), -1, dtype=np.int64)
-        zl = zi_u[sub(lines.zip_codes)]
-        ll = li_u[sub(lines.loc_codes)]
-        hz = sub(has_zip)
-        lc = np.where(hz, zl, ll)
-        rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), idx)
-        rb.add(P.NO_LOCALITY.code, lc < 0, idx)
-        st = sub(setting)
-        ok = (rws >= 0) & (lc >= 0) & (st < 2)
-        r_ok, l_ok = rws[ok], lc[ok]
-        oi = idx[ok]
-        n_rows, n_locs = t.amount.shape[1:]
-        sr = st[ok].astype(np.int64) * n_rows + r_ok  # setting x row
-        cell = sr * n_locs + l_ok  # setting x row x locality
-        amount = t.amount.reshape(-1)
-        b_ok = amount[cell]
-        f["base"][oi] = b_ok
-        rb.add_coded(t.reason_id[sr], t.reason_labels, oi)
-        rb.add(pfs_calc.OPPS_CAP.code, t.capped.reshape(-1)[cell], oi)
-        gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=np.int64)
-        loc_out[oi] = gl[l_ok]
-        for k in ind:
-            ind[k][at] = t.ind_x[k][rws]  # row -1: the last element, -1
-        status[at] = t.ind_x["_status"][rws]
-        off = r * 1_000_000
-        code_id[at] = np.where(known, cidx + off, -1)
-        eb = t.ind_x["_endo"][rws]
-        endo_id[at] = np.where(eb >= 0, eb + off, -1)
-        # the base endoscopy's amount (global row), the PC/TC parts, the PE amount
-        sr0 = sr - r_ok  # setting x row 0
-        brow = t.rows_x[eb[ok], 0]  # no base code: the last row, -1
-        has_b = np.flatnonzero(brow >= 0)
-        bf = np.full(len(oi), np.nan)
-        bf[has_b] = amount[(sr0[has_b] + brow[has_b]) * n_locs + l_ok[has_b]]
-        f["base_fee"][oi] = bf
-        c_ok = cidx[ok]
-        pm_ok = pm[ok]
-        tc_row = t.rows[c_ok, 2]
-        pc_row = t.rows[c_ok, 1]
-        m1, m2 = pm_ok == 1, pm_ok == 2
-        split = np.flatnonzero((pm_ok == 0) & (tc_row >= 0) & (pc_row >= 0))
-        pctc = t.ind_x["pctc"][r_ok]
-        pc_only = ~(m1 | m2) & ((pctc == 2) | (pctc == 6) | (pctc == 8))
-        pc_only[split] = False
-        # -TC line: all technical; -26 line: all professional; a global line of a code with both
-        # component rows: the components' amounts; PC-only codes (indicators 2, 6, 8): all professional
-        tc = b_ok.copy()
-        tc[m1 | pc_only] = 0.0
-        tc[split] = amount[(sr0[split] + tc_row[split]) * n_locs + l_ok[split]]
-        pc = np.where(m1 | pc_only, b_ok, 0.0)
-        pc[split] = amount[(sr0[split] + pc_row[split]) * n_locs + l_ok[split]]
-        f["tc_part"][oi] = tc
-        f["pc_part"][oi] = pc
-        f["pe_amt"][oi] = t.pe.reshape(-1)[sr] * t.pe_gpci[l_ok] * t.cf
+        if t is not None:
+            _lookup_release(lines, r, t, np.flatnonzero(plan.rel_line == r), setting, pmod, f, code_id,
+                            endo_id, ind, loc_out, loc_cats)
+    status = ind.pop("_status")  # index into STATUS_LETTERS
     return Base(setting, pmod, f["base"], code_id, endo_id, f["base_fee"], f["tc_part"], f["pc_part"],
                 f["pe_amt"], ind, status, loc_out, list(loc_cats))
+
+
+def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: np.ndarray,
+                    pmod: np.ndarray, f: dict[str, np.ndarray], code_id: np.ndarray, endo_id: np.ndarray,
+                    ind: dict[str, np.ndarray], loc_out: np.ndarray, loc_cats: dict[str, int]) -> None:
+    """:func:`lookup` for the lines *idx* of release number *r*: fills the output arrays in place."""
+    rb = lines.reasons
+    whole = idx.size == lines.n  # one release for every line: no gathers and scatters by idx
+    at: Any = slice(None) if whole else idx
+
+    def sub(a: np.ndarray) -> np.ndarray:
+        return a if whole else a[idx]
+
+    ix = np.int32 if t.amount.size < 2**31 else np.int64  # flat cell numbers
+    cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq).astype(ix)[sub(lines.hcpcs_codes)]
+    known = cidx >= 0
+    rb.add(P.UNKNOWN_CODE.code, ~known, idx)
+    pm = sub(pmod)
+    rws = t.rows_x.ravel()[cidx * 4 + pm]  # code -1: the last row, all -1
+    no_row = known & (rws < 0)
+    rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), idx)
+    rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), idx)
+    del no_row
+    # locality: the ZIP code's, else the locality column's (module doc of normalise)
+    li_u = np.array([t.loc_index.get(x, -1) for x in lines.loc_uniq], dtype=ix)  # distinct
+    zi_u = t.zip_loc.reindex(lines.zip_uniq).fillna(-1).astype(ix).to_numpy() if len(t.zip_loc) \
+        else np.full(len(lines.zip_uniq), -1, dtype=ix)
+    has_zip_u = lines.zip_uniq != ""
+    zl = zi_u[sub(lines.zip_codes)]
+    ll = li_u[sub(lines.loc_codes)]
+    hz = has_zip_u[sub(lines.zip_codes)]
+    lc = np.where(hz, zl, ll)
+    rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), idx)
+    del zl, ll, hz
+    rb.add(P.NO_LOCALITY.code, lc < 0, idx)
+    st = sub(setting)
+    ok = (rws >= 0) & (lc >= 0) & (st < 2)
+    r_ok, l_ok = rws[ok], lc[ok]
+    del lc
+    oi = idx[ok]
+    n_rows, n_locs = t.amount.shape[1:]
+    sr = st[ok].astype(ix) * n_rows + r_ok  # setting x row
+    cell = sr * n_locs + l_ok  # setting x row x locality
+    amount = t.amount.reshape(-1)
+    b_ok = amount[cell]
+    f["base"][oi] = b_ok
+    rb.add_coded(t.reason_id[sr], t.reason_labels, oi)
+    rb.add(pfs_calc.OPPS_CAP.code, t.capped.reshape(-1)[cell], oi)
+    del cell
+    gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=loc_out.dtype)
+    loc_out[oi] = gl[l_ok]
+    for k in ind:
+        ind[k][at] = t.ind_x[k][rws]  # row -1: the last element, -1
+    off = r * 1_000_000
+    code_id[at] = np.where(known, cidx + off, -1)
+    del known
+    eb = t.ind_x["_endo"][rws]
+    endo_id[at] = np.where(eb >= 0, eb + off, -1)
+    del rws
+    # the base endoscopy's amount (global row), the PC/TC parts, the PE amount
+    sr0 = sr - r_ok  # setting x row 0
+    brow = t.rows_x[eb[ok], 0]  # no base code: the last row, -1
+    del eb
+    has_b = np.flatnonzero(brow >= 0)
+    bf = np.full(len(oi), np.nan)
+    bf[has_b] = amount[(sr0[has_b] + brow[has_b]) * n_locs + l_ok[has_b]]
+    f["base_fee"][oi] = bf
+    del bf, brow, has_b
+    c_ok = cidx[ok] * 4
+    del cidx
+    tc_row = t.rows_x.ravel()[c_ok + 2]
+    pc_row = t.rows_x.ravel()[c_ok + 1]
+    del c_ok
+    pm_ok = pm[ok]
+    m1, m2 = pm_ok == 1, pm_ok == 2
+    split = np.flatnonzero((pm_ok == 0) & (tc_row >= 0) & (pc_row >= 0))
+    del pm_ok
+    pctc = t.ind_x["pctc"][r_ok]
+    pc_only = ~(m1 | m2) & ((pctc == 2) | (pctc == 6) | (pctc == 8))
+    pc_only[split] = False
+    m1 |= pc_only
+    del m2, pc_only, pctc
+    # -TC line: all technical; -26 line: all professional; a global line of a code with both
+    # component rows: the components' amounts; PC-only codes (indicators 2, 6, 8): all professional
+    part = b_ok.copy()
+    part[m1] = 0.0
+    part[split] = amount[(sr0[split] + tc_row[split]) * n_locs + l_ok[split]]
+    f["tc_part"][oi] = part
+    part = np.where(m1, b_ok, 0.0)
+    part[split] = amount[(sr0[split] + pc_row[split]) * n_locs + l_ok[split]]
+    f["pc_part"][oi] = part
+    del part, b_ok, m1, tc_row, pc_row
+    f["pe_amt"][oi] = t.pe.reshape(-1)[sr] * t.pe_gpci[l_ok] * t.cf
 
 
 # ---------------------------------------------------------------------------
@@ -534,7 +563,8 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
     bundled = P.status_t_bundled(group, payable & is_t, payable & ~is_t)
     rb.add(P.STATUS_T.code, bundled)
     elig = payable & ~bundled
-    role = (m["80"] | m["81"] | m["82"] | m["AS"]).astype(np.int64)
+    # the surgeon's and the assistant's lines are ranked apart
+    group_role = group * 2 + (m["80"] | m["81"] | m["82"] | m["AS"])
     # one procedure on several lines: an RT/LT pair, or the -26 and -TC lines of one code
     # (PC/TC indicator 1: "the global equals the professional plus the technical component")
     ent = np.arange(n, dtype=np.int64)
@@ -547,16 +577,22 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
         first[ids[head]] = pi[head]
         ent[pi] = first[ids]
     fee1 = b.base * lf.bilateral  # one unit, after the bilateral adjustment
-    s_f, s_rank, sflags = P.surgery_mppr(group * 2 + role, b.ind["mult_proc"], fee1, lf.units, b.code_id,
+    s_f, s_rank, sflags = P.surgery_mppr(group_role, b.ind["mult_proc"], fee1, lf.units, b.code_id,
                                          b.endo_id, b.base_fee, ent, elig)
-    d_f, d_rank, dflags = P.diagnostic_mppr(group * 2 + role, b.ind["mult_proc"], b.ind["imaging_family"],
+    del ent
+    d_f, d_rank, dflags = P.diagnostic_mppr(group_role, b.ind["mult_proc"], b.ind["imaging_family"],
                                             fee1, b.tc_part * lf.bilateral, b.pc_part * lf.bilateral,
                                             lf.units, elig)
+    del group_role
     t_f, tflags = P.therapy_mppr(group, b.ind["mult_proc"], fee1, b.pe_amt * lf.bilateral, lf.units, elig)
     for fl in (sflags, dflags, tflags):
         for c, mk in fl.items():
             rb.add(c, mk)
-    return ClaimFactors(np.where(bundled, 0.0, 1.0), s_f * d_f * t_f, np.where(s_rank >= 0, s_rank, d_rank) + 1)
+    s_f *= d_f  # the three factors multiplied (surgery x diagnostic x therapy), in place
+    s_f *= t_f
+    np.copyto(s_rank, d_rank, where=s_rank < 0)
+    s_rank += 1
+    return ClaimFactors(np.where(bundled, 0.0, 1.0), s_f, s_rank)
 
 
 # ---------------------------------------------------------------------------
@@ -604,6 +640,10 @@ def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[
     b = lookup(lines, plan)
     lf = line_rules(lines, b)
     cf = claim_rules(lines, b, lf)
+    # what only the claim rules read is let go before the money stage (a million lines: 48 MB)
+    none = np.zeros(0)
+    b = dataclasses.replace(b, code_id=none, endo_id=none, base_fee=none, tc_part=none, pc_part=none,
+                            pe_amt=none, ind={})
     cols = money(lines, b, lf, cf, opts.sequestration)
     n = lines.n
     cols.update({
