@@ -81,7 +81,7 @@ class ReasonBits:
             return
         b = self.bit(code)
         if idx is None:
-            self.bits[mask] |= b
+            np.bitwise_or(self.bits, b, out=self.bits, where=mask)  # no gather/scatter by mask
         else:
             self.bits[idx[mask]] |= b
 

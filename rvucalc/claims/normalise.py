@@ -107,6 +107,9 @@ class Lines:
     #: (the facility systems): ``((codes, lists), ...)`` for the HCPCS cell and the modifiers
     #: column, the line's list being ``lists[codes]`` (code -1: the last, empty, list).
     modifier_lists: tuple = ()
+    #: The date column as codes into its distinct cells (:func:`parse_dates_coded`).
+    date_codes: np.ndarray | None = None
+    _date_yq: tuple[np.ndarray, np.ndarray] | None = None  # (year, quarter) per distinct cell
     _group_ids: np.ndarray | None = None
 
     def group_ids(self) -> np.ndarray:
@@ -123,6 +126,15 @@ class Lines:
             self._group_ids = claim if small else G.dense_ids(self.group)[0]
         return self._group_ids
 
+    def year_quarters(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, values)``: ``year * 10 + quarter`` per line (-1 without a date) as
+        ``pd.factorize`` gives it (distinct values in order of first appearance)."""
+        if self.date_codes is not None and self._date_yq is not None and _every_cell(self.date_codes):
+            year_u, q_u = self._date_yq
+            codes, uniq = pd.factorize(np.where(year_u >= 0, year_u * 10 + q_u, -1)[:-1])
+            return codes.astype(np.int64)[self.date_codes], uniq
+        return pd.factorize(np.where(self.year >= 0, self.year * 10 + self.quarter, -1))
+
     @property
     def pos(self) -> np.ndarray:
         """Two-digit POS text per line ("" where not a POS code)."""
@@ -131,6 +143,12 @@ class Lines:
     def code(self) -> np.ndarray:
         """The normalised HCPCS code per line ("" where missing or not a code)."""
         return self.hcpcs_uniq[self.hcpcs_codes]
+
+
+def _every_cell(codes: np.ndarray) -> bool:
+    """No line has a missing cell (code -1): the distinct cells' order of first appearance is
+    then that of the values derived from them."""
+    return bool(len(codes)) and int(codes.min()) >= 0
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -237,6 +255,15 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarra
     One convention for the whole column (see the module docstring): slashed dates are month
     first unless *dayfirst*.
     """
+    codes, day, year, q = parse_dates_coded(values, dayfirst=dayfirst)
+    return day[codes], year[codes], q[codes]
+
+
+def parse_dates_coded(values: pd.Series, *, dayfirst: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`parse_dates` per distinct value: ``(codes, day, year, quarter)``, the line's values
+    being ``day[codes]``...; the distinct values are numbered in order of first appearance and
+    the last element is a missing cell's (code -1)."""
     codes, uniq = _factorize(values)
     ymd = np.full((len(uniq), 3), -1, dtype=np.int64)
     for i, v in enumerate(uniq):  # distinct values, not lines
@@ -271,7 +298,7 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarra
             day[:-1][ok] = (c - pd.Timestamp("1970-01-01")).dt.days.to_numpy()
             year[:-1][ok] = ymd[ok, 0]
             q[:-1][ok] = (ymd[ok, 1] - 1) // 3 + 1
-    return day[codes], year[codes], q[codes]
+    return codes, day, year, q
 
 
 # ---------------------------------------------------------------------------
@@ -429,9 +456,13 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     line = chunk[LINE].to_numpy(dtype=np.int64) if LINE in chunk.columns else np.arange(n, dtype=np.int64)
     claim, missing = claim_keys(chunk["claim_id"], line)
     rb.add(CLAIM_ID_MISSING.code, missing)
-    day, year, quarter = parse_dates(chunk["date_of_service"], dayfirst=dayfirst)
+    d_codes, day_u, year_u, q_u = parse_dates_coded(chunk["date_of_service"], dayfirst=dayfirst)
+    day, year, quarter = day_u[d_codes], year_u[d_codes], q_u[d_codes]
     rb.add(P.BAD_DATE.code, year < 0)
-    dcode = pd.factorize(day)[0].astype(np.int64)
+    if _every_cell(d_codes):  # distinct days numbered in line order, from the distinct cells
+        dcode = pd.factorize(day_u[:-1])[0].astype(np.int64)[d_codes]
+    else:
+        dcode = pd.factorize(day)[0].astype(np.int64)
     group = claim * (int(dcode.max()) + 1 if n else 1) + dcode
     if "units" in chunk.columns:
         units, bad_units = parse_units(chunk["units"])
@@ -463,4 +494,4 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
                  mods=mods, units=units, bad_units=bad_units, day=day, year=year, quarter=quarter,
                  pos_codes=pos_codes, pos_uniq=pos_uniq, zip_codes=zip_codes, zip_uniq=zip_u,
                  loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
-                 reasons=rb, modifier_lists=mod_lists)
+                 reasons=rb, modifier_lists=mod_lists, date_codes=d_codes, _date_yq=(year_u, q_u))

@@ -93,7 +93,9 @@ class Tables:
     rows_x: np.ndarray = None  # type: ignore[assignment]  # rows plus a last row of -1 (code -1)
     reason_id: np.ndarray = None  # type: ignore[assignment]  # (2 * rows,) index into reason_labels
     reason_labels: list = None  # type: ignore[assignment]
-    ind_x: dict = None  # type: ignore[assignment]  # ind, status, endo_base plus a last -1 (row -1)
+    ind_rows: np.ndarray = None  # type: ignore[assignment]  # (rows + 1, IND + status), last row -1
+    endo_x: np.ndarray = None  # type: ignore[assignment]  # endo_base plus a last -1 (row -1)
+    zip_dict: dict = None  # type: ignore[assignment]  # zip_loc as a dict
 
     def __post_init__(self) -> None:
         if self.rows_x is None:
@@ -101,9 +103,10 @@ class Tables:
             rid, labels = pd.factorize(self.reason.ravel())  # a missing reason reads as none
             self.reason_labels = [*labels, ""]
             self.reason_id = np.where(rid >= 0, rid, len(labels)).astype(np.int64)
-            self.ind_x = {k: _small(np.append(v, -1), np.int8) for k, v in
-                          {**self.ind, "_status": self.status}.items()}
-            self.ind_x["_endo"] = _small(np.append(self.endo_base, -1), np.int32)
+            cols = [*(self.ind[k] for k in IND), self.status]  # the order of lookup's block
+            self.ind_rows = _small(np.vstack([np.stack(cols, axis=1), np.full((1, len(cols)), -1)]), np.int8)
+            self.endo_x = _small(np.append(self.endo_base, -1), np.int32)
+            self.zip_dict = dict(zip(self.zip_loc.index, self.zip_loc.to_numpy().tolist()))
 
 
 def _small(a: np.ndarray, dtype: Any) -> np.ndarray:
@@ -298,8 +301,7 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
         avail = tuple(opts.releases)
     else:
         avail = _available(opts.mirror)
-    yq = np.where(lines.year >= 0, lines.year * 10 + lines.quarter, -1)
-    yq_codes, yq_uniq = pd.factorize(yq)
+    yq_codes, yq_uniq = lines.year_quarters()
     ids: list[str] = []
     tabs: list[Tables | None] = []
     rel_of_yq = np.full(len(yq_uniq), -1, dtype=np.int64)
@@ -393,113 +395,131 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     pmod = pricing_modifier(lines.mods)
     rb.add(P.PCTC_BOTH.code, lines.mods["26"] & lines.mods["TC"])
     f = {k: np.full(n, np.nan) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")}
-    code_id = np.full(n, -1, dtype=np.int64)
-    endo_id = np.full(n, -1, dtype=np.int64)
+    f["code_id"] = np.full(n, -1, dtype=np.int64)
+    f["endo_id"] = np.full(n, -1, dtype=np.int64)
+    f["loc_out"] = np.full(n, -1, dtype=np.int32)
     tabs = [t for t in plan.tables if t is not None]
-    ind = {k: np.full(n, -1, dtype=np.result_type(np.int8, *(t.ind_x[k].dtype for t in tabs)))
-           for k in (*IND, "_status")}
-    loc_out = np.full(n, -1, dtype=np.int32)
+    # the indicators and the status, one column each of one block (one gather per line)
+    ind_block = np.full((n, len(IND) + 1), -1, dtype=np.result_type(np.int8, *(t.ind_rows.dtype for t in tabs)))
     loc_cats: dict[str, int] = {}
     for r, t in enumerate(plan.tables):  # a handful of releases
         if t is not None:
-            _lookup_release(lines, r, t, np.flatnonzero(plan.rel_line == r), setting, pmod, f, code_id,
-                            endo_id, ind, loc_out, loc_cats)
-    status = ind.pop("_status")  # index into STATUS_LETTERS
-    return Base(setting, pmod, f["base"], code_id, endo_id, f["base_fee"], f["tc_part"], f["pc_part"],
-                f["pe_amt"], ind, status, loc_out, list(loc_cats))
+            _lookup_release(lines, r, t, np.flatnonzero(plan.rel_line == r), setting, pmod, f, ind_block,
+                            loc_cats)
+    ind = {k: ind_block[:, j] for j, k in enumerate(IND)}
+    status = ind_block[:, len(IND)]  # index into STATUS_LETTERS
+    return Base(setting, pmod, f["base"], f["code_id"], f["endo_id"], f["base_fee"], f["tc_part"],
+                f["pc_part"], f["pe_amt"], ind, status, f["loc_out"], list(loc_cats))
 
 
 def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: np.ndarray,
-                    pmod: np.ndarray, f: dict[str, np.ndarray], code_id: np.ndarray, endo_id: np.ndarray,
-                    ind: dict[str, np.ndarray], loc_out: np.ndarray, loc_cats: dict[str, int]) -> None:
-    """:func:`lookup` for the lines *idx* of release number *r*: fills the output arrays in place."""
+                    pmod: np.ndarray, f: dict[str, np.ndarray], ind_block: np.ndarray,
+                    loc_cats: dict[str, int]) -> None:
+    """:func:`lookup` for the lines *idx* of release number *r*: fills the output arrays in place.
+
+    Lines without an amount (no row, locality or setting: ``ok`` False) keep NaN amounts and
+    locality -1; every line of *idx* gets its row's indicators.
+    """
     rb = lines.reasons
     whole = idx.size == lines.n  # one release for every line: no gathers and scatters by idx
-    at: Any = slice(None) if whole else idx
+    ridx = None if whole else idx  # for rb.add: None is every line
 
     def sub(a: np.ndarray) -> np.ndarray:
         return a if whole else a[idx]
 
+    def put(name: str, values: np.ndarray) -> None:
+        if whole:
+            f[name] = values
+        else:
+            f[name][idx] = values
+
     ix = np.int32 if t.amount.size < 2**31 else np.int64  # flat cell numbers
     cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq).astype(ix)[sub(lines.hcpcs_codes)]
     known = cidx >= 0
-    rb.add(P.UNKNOWN_CODE.code, ~known, idx)
+    rb.add(P.UNKNOWN_CODE.code, ~known, ridx)
     pm = sub(pmod)
-    rws = t.rows_x.ravel()[cidx * 4 + pm]  # code -1: the last row, all -1
+    c4 = cidx * 4  # code -1: the last row of rows_x, all -1
+    rws = t.rows_x.ravel()[c4 + pm]
     no_row = known & (rws < 0)
-    rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), idx)
-    rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), idx)
+    rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), ridx)
+    rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), ridx)
     del no_row
     # locality: the ZIP code's, else the locality column's (module doc of normalise)
     li_u = np.array([t.loc_index.get(x, -1) for x in lines.loc_uniq], dtype=ix)  # distinct
-    zi_u = t.zip_loc.reindex(lines.zip_uniq).fillna(-1).astype(ix).to_numpy() if len(t.zip_loc) \
-        else np.full(len(lines.zip_uniq), -1, dtype=ix)
-    has_zip_u = lines.zip_uniq != ""
-    zl = zi_u[sub(lines.zip_codes)]
+    zi_u = np.array([t.zip_dict.get(z, -1) for z in lines.zip_uniq], dtype=ix)  # distinct ZIPs
+    zip_codes = sub(lines.zip_codes)
+    zl = zi_u[zip_codes]
     ll = li_u[sub(lines.loc_codes)]
-    hz = has_zip_u[sub(lines.zip_codes)]
+    hz = (lines.zip_uniq != "")[zip_codes]
     lc = np.where(hz, zl, ll)
-    rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), idx)
-    del zl, ll, hz
-    rb.add(P.NO_LOCALITY.code, lc < 0, idx)
-    st = sub(setting)
-    ok = (rws >= 0) & (lc >= 0) & (st < 2)
-    r_ok, l_ok = rws[ok], lc[ok]
-    del lc
-    oi = idx[ok]
+    rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), ridx)
+    del zl, ll, hz, zip_codes
+    rb.add(P.NO_LOCALITY.code, lc < 0, ridx)
+    ok = (rws >= 0) & (lc >= 0) & (sub(setting) < 2)
+    not_ok = ~ok
     n_rows, n_locs = t.amount.shape[1:]
-    sr = st[ok].astype(ix) * n_rows + r_ok  # setting x row
-    cell = sr * n_locs + l_ok  # setting x row x locality
+    s0 = sub(setting).astype(ix) * n_rows  # setting x row 0
+    s0[not_ok] = 0  # lines without an amount read cell 0 and are masked after
+    sr = s0 + np.maximum(rws, 0)  # setting x row
+    lc0 = np.maximum(lc, 0)
     amount = t.amount.reshape(-1)
-    b_ok = amount[cell]
-    f["base"][oi] = b_ok
-    rb.add_coded(t.reason_id[sr], t.reason_labels, oi)
-    rb.add(pfs_calc.OPPS_CAP.code, t.capped.reshape(-1)[cell], oi)
-    del cell
-    gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=loc_out.dtype)
-    loc_out[oi] = gl[l_ok]
-    for k in ind:
-        ind[k][at] = t.ind_x[k][rws]  # row -1: the last element, -1
+    base = amount[sr * n_locs + lc0]  # setting x row x locality
+    base[not_ok] = np.nan
+    put("base", base)
+    rid = t.reason_id[sr]
+    rid[not_ok] = len(t.reason_labels) - 1  # ""
+    rb.add_coded(rid, t.reason_labels, ridx)
+    del rid
+    rb.add(pfs_calc.OPPS_CAP.code, t.capped.reshape(-1)[sr * n_locs + lc0] & ok, ridx)
+    gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=np.int32)
+    put("loc_out", np.where(ok, gl[lc0], -1))
+    del lc
+    rows8 = t.ind_rows.view(np.uint64).ravel() if t.ind_rows.dtype == ind_block.dtype \
+        and t.ind_rows.shape[1] * t.ind_rows.itemsize == 8 else None
+    if rows8 is not None and whole:  # eight one-byte indicators: one 8-byte gather per line
+        ind_block.view(np.uint64).ravel()[:] = rows8[rws]  # row -1: the last row, all -1
+    elif whole:
+        ind_block[:] = t.ind_rows[rws]
+    else:
+        ind_block[idx] = t.ind_rows[rws]
     off = r * 1_000_000
-    code_id[at] = np.where(known, cidx + off, -1)
-    del known
-    eb = t.ind_x["_endo"][rws]
-    endo_id[at] = np.where(eb >= 0, eb + off, -1)
-    del rws
+    put("code_id", np.where(known, cidx + off, -1))
+    del known, cidx
+    eb = t.endo_x[rws]
+    put("endo_id", np.where(eb >= 0, eb + off, -1))
     # the base endoscopy's amount (global row), the PC/TC parts, the PE amount
-    sr0 = sr - r_ok  # setting x row 0
-    brow = t.rows_x[eb[ok], 0]  # no base code: the last row, -1
+    brow = t.rows_x[eb, 0]  # no base code: the last row, -1
     del eb
-    has_b = np.flatnonzero(brow >= 0)
-    bf = np.full(len(oi), np.nan)
-    bf[has_b] = amount[(sr0[has_b] + brow[has_b]) * n_locs + l_ok[has_b]]
-    f["base_fee"][oi] = bf
+    has_b = np.flatnonzero(ok & (brow >= 0))
+    bf = np.full(len(ok), np.nan)
+    bf[has_b] = amount[(s0[has_b] + brow[has_b]) * n_locs + lc0[has_b]]
+    put("base_fee", bf)
     del bf, brow, has_b
-    c_ok = cidx[ok] * 4
-    del cidx
-    tc_row = t.rows_x.ravel()[c_ok + 2]
-    pc_row = t.rows_x.ravel()[c_ok + 1]
-    del c_ok
-    pm_ok = pm[ok]
-    m1, m2 = pm_ok == 1, pm_ok == 2
-    split = np.flatnonzero((pm_ok == 0) & (tc_row >= 0) & (pc_row >= 0))
-    del pm_ok
-    pctc = t.ind_x["pctc"][r_ok]
+    tc_row = t.rows_x.ravel()[c4 + 2]
+    pc_row = t.rows_x.ravel()[c4 + 1]
+    del c4
+    m1, m2 = pm == 1, pm == 2
+    split = np.flatnonzero(ok & (pm == 0) & (tc_row >= 0) & (pc_row >= 0))
+    pctc = t.ind_rows[rws, IND.index("pctc")]
     pc_only = ~(m1 | m2) & ((pctc == 2) | (pctc == 6) | (pctc == 8))
     pc_only[split] = False
     m1 |= pc_only
-    del m2, pc_only, pctc
+    m1 &= ok
+    del m2, pc_only, pctc, rws
     # -TC line: all technical; -26 line: all professional; a global line of a code with both
     # component rows: the components' amounts; PC-only codes (indicators 2, 6, 8): all professional
-    part = b_ok.copy()
+    part = base.copy()
     part[m1] = 0.0
-    part[split] = amount[(sr0[split] + tc_row[split]) * n_locs + l_ok[split]]
-    f["tc_part"][oi] = part
-    part = np.where(m1, b_ok, 0.0)
-    part[split] = amount[(sr0[split] + pc_row[split]) * n_locs + l_ok[split]]
-    f["pc_part"][oi] = part
-    del part, b_ok, m1, tc_row, pc_row
-    f["pe_amt"][oi] = t.pe.reshape(-1)[sr] * t.pe_gpci[l_ok] * t.cf
+    part[split] = amount[(s0[split] + tc_row[split]) * n_locs + lc0[split]]
+    put("tc_part", part)
+    part = np.where(m1, base, 0.0)
+    part[split] = amount[(s0[split] + pc_row[split]) * n_locs + lc0[split]]
+    part[not_ok] = np.nan
+    put("pc_part", part)
+    del part, m1, tc_row, pc_row
+    pe = t.pe.reshape(-1)[sr] * t.pe_gpci[lc0] * t.cf
+    pe[not_ok] = np.nan
+    put("pe_amt", pe)
 
 
 # ---------------------------------------------------------------------------
