@@ -91,9 +91,10 @@ class Lines:
     mods: dict[str, np.ndarray]  # modifier -> bool per line, for MODIFIER_FLAGS
     units: np.ndarray  # float, 1.0 where refused
     bad_units: np.ndarray
-    day: np.ndarray  # days since 1970-01-01, -1 where refused
-    year: np.ndarray
-    quarter: np.ndarray
+    date_codes: np.ndarray  # CODE index into the distinct date cells (parse_dates_coded)
+    #: ``(day, year, quarter)`` per distinct date cell (day = days since 1970-01-01; -1 where
+    #: refused), the last for a missing cell; per line: the properties :attr:`day`...
+    date_table: tuple[np.ndarray, np.ndarray, np.ndarray]
     pos_codes: np.ndarray  # CODE index into pos_uniq
     pos_uniq: np.ndarray  # two-digit POS text ("" where not a POS code), last: missing
     zip_codes: np.ndarray
@@ -107,9 +108,6 @@ class Lines:
     #: (the facility systems): ``((codes, lists), ...)`` for the HCPCS cell and the modifiers
     #: column, the line's list being ``lists[codes]`` (code -1: the last, empty, list).
     modifier_lists: tuple = ()
-    #: The date column as codes into its distinct cells (:func:`parse_dates_coded`).
-    date_codes: np.ndarray | None = None
-    _date_yq: tuple[np.ndarray, np.ndarray] | None = None  # (year, quarter) per distinct cell
     _group_ids: np.ndarray | None = None
 
     def group_ids(self) -> np.ndarray:
@@ -117,23 +115,36 @@ class Lines:
         lines share one exactly when they share :attr:`group`. Computed once per chunk: the claim
         key itself when every claim has a single date of service, else a dense renumbering."""
         if self._group_ids is None:
-            claim, day = self.claim, self.day
+            claim, cell = self.claim, self.date_codes
             small = self.n > 0 and claim.min() >= 0 and claim.max() < 4 * self.n + 16
-            if small:
+            if small:  # every line of each claim has the same date cell (so the same day)?
                 count = np.bincount(claim)
-                mean_day = np.bincount(claim, weights=day.astype(np.float64))[claim] / count[claim]
-                small = bool(np.all(day == mean_day))  # exact: whole days, sums far below 2**53
+                mean_cell = np.bincount(claim, weights=cell)[claim] / count[claim]
+                small = bool(np.all(cell == mean_cell))  # exact: whole numbers, sums far below 2**53
             self._group_ids = claim if small else G.dense_ids(self.group)[0]
         return self._group_ids
 
     def year_quarters(self) -> tuple[np.ndarray, np.ndarray]:
         """``(codes, values)``: ``year * 10 + quarter`` per line (-1 without a date) as
         ``pd.factorize`` gives it (distinct values in order of first appearance)."""
-        if self.date_codes is not None and self._date_yq is not None and _every_cell(self.date_codes):
-            year_u, q_u = self._date_yq
+        if _every_cell(self.date_codes):
+            _, year_u, q_u = self.date_table
             codes, uniq = pd.factorize(np.where(year_u >= 0, year_u * 10 + q_u, -1)[:-1])
             return codes.astype(np.int64)[self.date_codes], uniq
         return pd.factorize(np.where(self.year >= 0, self.year * 10 + self.quarter, -1))
+
+    @property
+    def day(self) -> np.ndarray:
+        """Days since 1970-01-01 per line, -1 where refused."""
+        return self.date_table[0][self.date_codes]
+
+    @property
+    def year(self) -> np.ndarray:
+        return self.date_table[1][self.date_codes]
+
+    @property
+    def quarter(self) -> np.ndarray:
+        return self.date_table[2][self.date_codes]
 
     @property
     def pos(self) -> np.ndarray:
@@ -457,12 +468,11 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     claim, missing = claim_keys(chunk["claim_id"], line)
     rb.add(CLAIM_ID_MISSING.code, missing)
     d_codes, day_u, year_u, q_u = parse_dates_coded(chunk["date_of_service"], dayfirst=dayfirst)
-    day, year, quarter = day_u[d_codes], year_u[d_codes], q_u[d_codes]
-    rb.add(P.BAD_DATE.code, year < 0)
+    rb.add(P.BAD_DATE.code, (year_u < 0)[d_codes])
     if _every_cell(d_codes):  # distinct days numbered in line order, from the distinct cells
         dcode = pd.factorize(day_u[:-1])[0].astype(np.int64)[d_codes]
     else:
-        dcode = pd.factorize(day)[0].astype(np.int64)
+        dcode = pd.factorize(day_u[d_codes])[0].astype(np.int64)
     group = claim * (int(dcode.max()) + 1 if n else 1) + dcode
     if "units" in chunk.columns:
         units, bad_units = parse_units(chunk["units"])
@@ -491,7 +501,8 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     else:
         participating = np.ones(n, dtype=bool)
     return Lines(n=n, line=line, claim=claim, group=group, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
-                 mods=mods, units=units, bad_units=bad_units, day=day, year=year, quarter=quarter,
+                 mods=mods, units=units, bad_units=bad_units, date_codes=d_codes,
+                 date_table=(day_u, year_u, q_u),
                  pos_codes=pos_codes, pos_uniq=pos_uniq, zip_codes=zip_codes, zip_uniq=zip_u,
                  loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
-                 reasons=rb, modifier_lists=mod_lists, date_codes=d_codes, _date_yq=(year_u, q_u))
+                 reasons=rb, modifier_lists=mod_lists)

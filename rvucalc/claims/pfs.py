@@ -378,7 +378,9 @@ def _setting(lines: Lines) -> np.ndarray:
     set_u = P.setting_from_pos(np.asarray(pos_u, dtype=object), np.full(len(pos_u), 2024))
     setting = set_u[pos_codes].astype(np.int8)
     ten = (np.asarray(pos_u, dtype=object) == "10")[pos_codes]  # POS 10 is paid at the facility rate before CY2024
-    setting[ten & (lines.year < 2024) & (lines.year >= 0)] = 1
+    if ten.any():
+        year = lines.year
+        setting[ten & (year < 2024) & (year >= 0)] = 1
     return setting
 
 
