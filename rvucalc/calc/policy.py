@@ -465,6 +465,14 @@ def surgery_mppr(group: np.ndarray, mult_proc: np.ndarray, fee: np.ndarray, unit
     return factor, rank_out, flags
 
 
+def _one_of(a: np.ndarray, *values: int) -> np.ndarray:
+    """``np.isin(a, values)`` for a few integers (one comparison each, no sort)."""
+    out = a == values[0]
+    for v in values[1:]:
+        out |= a == v
+    return out
+
+
 def _scatter(n: int, idx: np.ndarray, sub: np.ndarray) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     out[idx] = sub
@@ -568,7 +576,7 @@ def cosurgery(co_ind: np.ndarray, m62: np.ndarray) -> tuple[np.ndarray, dict[str
     Processing Manual) ch.12 s.40.8.
     """
     f = np.where(m62, 0.625, 1.0)
-    return f, {COSURG_NA.code: m62 & ~np.isin(co_ind, (1, 2)), COSURG_DOC.code: m62 & (co_ind == 1)}
+    return f, {COSURG_NA.code: m62 & ~_one_of(co_ind, 1, 2), COSURG_DOC.code: m62 & (co_ind == 1)}
 
 
 def team(team_ind: np.ndarray, m66: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -576,8 +584,8 @@ def team(team_ind: np.ndarray, m66: np.ndarray) -> tuple[np.ndarray, dict[str, n
     indicator is 1 or 2, and not at all where it is 0 or 9 (RVU file
     documentation, Team Surgery (Modifier -66)). Factor NaN where by report."""
     f = np.where(m66, np.nan, 1.0)
-    return f, {TEAM_BY_REPORT.code: m66 & np.isin(team_ind, (1, 2)),
-               TEAM_NA.code: m66 & ~np.isin(team_ind, (1, 2))}
+    return f, {TEAM_BY_REPORT.code: m66 & _one_of(team_ind, 1, 2),
+               TEAM_NA.code: m66 & ~_one_of(team_ind, 1, 2)}
 
 
 ASSISTANT_RATE = 0.16
@@ -597,7 +605,7 @@ def assistant(asst_ind: np.ndarray, m_md: np.ndarray, m_as: np.ndarray) -> tuple
     """
     any_asst = m_md | m_as
     f = np.where(m_as, ASSISTANT_RATE * NPP_ASSISTANT_SHARE, np.where(m_md, ASSISTANT_RATE, 1.0))
-    return f, {ASST_NA.code: any_asst & ~np.isin(asst_ind, (0, 2)), ASST_DOC.code: any_asst & (asst_ind == 0)}
+    return f, {ASST_NA.code: any_asst & ~_one_of(asst_ind, 0, 2), ASST_DOC.code: any_asst & (asst_ind == 0)}
 
 
 def status_t_bundled(group: np.ndarray, status_t: np.ndarray, payable_other: np.ndarray) -> np.ndarray:

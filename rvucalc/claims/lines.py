@@ -77,11 +77,16 @@ class ReasonBits:
         return np.uint64(1) << np.uint64(self.codes.index(code))
 
     def add(self, code: str, mask: np.ndarray, idx: np.ndarray | None = None) -> None:
-        if not mask.any():
+        hits = np.count_nonzero(mask)
+        if not hits:
             return
         b = self.bit(code)
-        if idx is None:
-            np.bitwise_or(self.bits, b, out=self.bits, where=mask)  # no gather/scatter by mask
+        if idx is None and hits * 64 < len(mask):  # a few lines
+            np.bitwise_or(self.bits, b, out=self.bits, where=mask)
+        elif idx is None:  # many lines: the bit shifted into place on every line, no branching
+            shift = np.uint64(self.codes.index(code))
+            np.bitwise_or(self.bits, np.asarray(mask, dtype=bool).view(np.uint8).astype(np.uint64) << shift,
+                          out=self.bits)
         else:
             self.bits[idx[mask]] |= b
 

@@ -590,7 +590,7 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
     # one procedure on several lines: an RT/LT pair, or the -26 and -TC lines of one code
     # (PC/TC indicator 1: "the global equals the professional plus the technical component")
     ent = np.arange(n, dtype=np.int64)
-    joint = lf.pair | (elig & np.isin(b.pmod, (1, 2)))
+    joint = lf.pair | (elig & ((b.pmod == 1) | (b.pmod == 2)))
     if joint.any():
         pi = np.flatnonzero(joint)
         ids, k = G.dense_ids(group[pi], b.code_id[pi], lf.pair[pi])
