@@ -35,7 +35,9 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
                         f"{STREAM_BYTES >> 20} MiB, dask for a folder/glob or --scheduler)")
     g.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786) of a running cluster; "
                                        "default: start a local cluster for this run")
-    g.add_argument("--workers", type=int, help="workers of the local Dask cluster (default: one per core)")
+    g.add_argument("--workers", type=int,
+                   help="dask: workers of the local cluster (default: one per core); stream: parts priced "
+                        "at once on threads (default: one per core, at most 2)")
     g.add_argument("--chunk-lines", type=int, default=CHUNK_LINES,
                    help=f"streaming: lines priced at once (default {CHUNK_LINES:,})")
 
@@ -78,7 +80,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
             from .claims.stream import reprice_file
 
             n = reprice_file(args.input, args.out, options=options_of(args), chunk_lines=args.chunk_lines,
-                             progress=not args.no_progress, claims_out=getattr(args, "claims_out", None))
+                             progress=not args.no_progress, claims_out=getattr(args, "claims_out", None),
+                             workers=args.workers)
             print(f"{n:,} lines priced -> {args.out}", file=sys.stderr)
             return 0
         from .dask import reprice_dataset

@@ -124,6 +124,42 @@ def test_temp_parts_removed_on_success_error_and_early_close(claims_csv, tmp_pat
         reprice_file(no_id, tmp_path / "b.csv", options=OPT, progress=False, tmp_dir=work)
 
 
+def test_workers_do_not_change_the_output_and_their_errors_surface(claims_csv, tmp_path):
+    """Parts priced on 1, 2 or 3 threads give the same bytes; a failure on a later part (priced on
+    a worker thread, not the first part) is raised with nothing left behind."""
+    outs = []
+    for w in (1, 2, 3):
+        dst = tmp_path / f"w{w}.csv"
+        reprice_file(claims_csv, dst, options=OPT, chunk_lines=240, progress=False, workers=w,
+                     claims_out=tmp_path / f"w{w}-claims.csv")
+        outs.append((dst.read_bytes(), (tmp_path / f"w{w}-claims.csv").read_bytes()))
+    assert outs[0] == outs[1] == outs[2]
+    with pytest.raises(ValueError, match="workers"):
+        reprice_file(claims_csv, tmp_path / "x.csv", options=OPT, progress=False, workers=0)
+
+    from rvucalc.claims.pipeline import price_chunk
+
+    seen = []
+
+    def fails_later(chunk, options):
+        seen.append(len(chunk))
+        if len(seen) == 4:
+            raise RuntimeError("part four failed")
+        return price_chunk(chunk, options)
+
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(RuntimeError, match="part four failed"):
+        reprice_file(claims_csv, tmp_path / "bad.csv", price=fails_later, options=OPT, chunk_lines=240,
+                     progress=False, workers=2, tmp_dir=work)
+    assert list(work.iterdir()) == [] and not (tmp_path / "bad.csv").exists()
+    # an iterator closed early stops its background merge and removes its parts
+    it = iter_priced(claims_csv, options=OPT, chunk_lines=100, tmp_dir=work, workers=2)
+    next(it)
+    it.close()
+    assert list(work.iterdir()) == []
+
+
 def test_empty_file_keeps_its_header(tmp_path):
     src = tmp_path / "empty.csv"
     src.write_text("claim_id,hcpcs,modifiers,units,pos,locality,date_of_service\n")

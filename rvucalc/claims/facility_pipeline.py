@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,6 +69,8 @@ _TABLES: dict[tuple[str, str | None], Any] = {}
 _FAILED: dict[tuple[str, str | None], str] = {}
 #: (release id, mirror) -> the CMS files a prepared table was read from (for provenance).
 SOURCES: dict[tuple[str, str | None], list[Any]] = {}
+#: Held while a release's table is prepared, so threads pricing parts at once load it once.
+_LOAD = threading.RLock()
 
 
 def clear_cache() -> None:
@@ -127,6 +130,14 @@ def choose_for_quarter(system: str, year: int, quarter: int, ids: tuple[str, ...
 
 def prepare(system: str, release_id: str, mirror: str | None) -> F.OppsTable | F.AscTable:
     """The prepared table of a release (once per process); raises RvucalcError with a reason."""
+    got = _TABLES.get((release_id, mirror))
+    if got is not None:
+        return got
+    with _LOAD:
+        return _prepare(system, release_id, mirror)
+
+
+def _prepare(system: str, release_id: str, mirror: str | None) -> F.OppsTable | F.AscTable:
     key = (release_id, mirror)
     if key in _FAILED:
         raise RvucalcError(_FAILED[key])

@@ -28,6 +28,7 @@ always add up to the claim.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,6 +121,9 @@ _BY_SCHEDULE: weakref.WeakKeyDictionary[object, Tables] = weakref.WeakKeyDiction
 #: so a failed download is not retried for every chunk).
 _FAILED: dict[tuple[str, str | None], str] = {}
 _SCHEDULES: dict[tuple[str, str | None], Any] = {}
+#: Held while a release is loaded or its tables built, so threads pricing parts at once (the
+#: streaming engine, Dask's threaded workers) load each release once.
+_LOAD = threading.RLock()
 
 
 def clear_cache() -> None:
@@ -137,6 +141,12 @@ def tables(fs: Any) -> Tables:
     t = _BY_SCHEDULE.get(fs)
     if t is not None:
         return t
+    with _LOAD:
+        t = _BY_SCHEDULE.get(fs)
+        return t if t is not None else _build_tables(fs)
+
+
+def _build_tables(fs: Any) -> Tables:
     rv = fs.rvus.reset_index(drop=True)
     g = fs.gpci.reset_index(drop=True)
     nat = pd.DataFrame({c: [1.0] for c in ("work_gpci", "work_gpci_no_floor", "pe_gpci", "mp_gpci")})
@@ -182,6 +192,15 @@ def tables(fs: Any) -> Tables:
 def schedule(release_id: str, mirror: str | None) -> Any:
     """The loaded release (once per process); raises RvucalcError with a one-sentence reason."""
     key = (release_id, mirror)
+    fs = _SCHEDULES.get(key)
+    if fs is not None:
+        return fs
+    with _LOAD:
+        return _load_schedule(key)
+
+
+def _load_schedule(key: tuple[str, str | None]) -> Any:
+    release_id, mirror = key
     if key in _FAILED:
         raise RvucalcError(_FAILED[key])
     fs = _SCHEDULES.get(key)

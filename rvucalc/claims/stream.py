@@ -27,11 +27,15 @@ dependency (pyarrow already reads and writes the claims), the user's columns sta
 from the reader to the writer without a second type system, and each pass is a plain sequential
 read or write of the data. An out-of-core sort by claim id gives claim-contiguous batches, but
 restoring the input order then needs a second external sort by line number; here the parts are
-already sorted by line number, so putting the order back is a streaming merge. Parts are
-independent chunks, so they could be priced in parallel by the same code that Dask runs.
+already sorted by line number, so putting the order back is a streaming merge.
 
-Memory: the partition and merge passes hold one input batch and one output window; the price
-pass holds one part and its priced copy. Peak memory depends on ``chunk_lines`` (and on how many
+Two cores: parts are independent chunks, so *workers* of them (default one per core, at most
+:data:`WORKERS`) are priced at once on threads, each part holding ``chunk_lines / workers``
+lines; and the merge pass reads and sorts the next window on a background thread while the
+previous one is written. Neither changes the output.
+
+Memory: the partition pass holds one input batch, the merge pass two or three output windows
+(one being read, one being written), the price pass *workers* parts and their priced copies. Peak memory depends on ``chunk_lines`` (and on how many
 columns the lines have), not on the length of the file. A single claim larger than a part is
 still kept whole (its part grows). The temporary folder (in the output's folder unless
 ``tmp_dir`` is given) is removed on every exit path, including errors and interrupts.
@@ -68,6 +72,8 @@ Summariser = Callable[[pd.DataFrame], pd.DataFrame]
 CHUNK_LINES = 500_000
 #: The most parts a file is split into (open files in the partition pass).
 MAX_PARTS = 2048
+#: Most parts priced at a time by default (threads; see :func:`_price_parts`).
+WORKERS = 2
 #: Compression of the temporary parts (fast; they live only for the run).
 _TMP_COMPRESSION = "lz4"
 
@@ -150,20 +156,23 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
         pending, pending_rows = [], 0
 
     try:
-        for b in _checked(batches, src):
-            if not len(b):
-                continue
-            if nparts == 0:  # the first batch tells the size of a line (file bytes / line bytes)
-                if rows is None:
-                    size = src.stat().st_size
-                    rows = int(size * len(b) / max(min(size, block_bytes), 1)) if len(b) else 0
-                nparts = max(1, min(MAX_PARTS, math.ceil(rows / max(chunk_lines, 1))))
-            pending.append(b)
-            pending_rows += len(b)
-            start += len(b)
-            bar.update(len(b))
-            if pending_rows >= chunk_lines:
-                flush()
+        # the next batches are read (CSV parsed by Arrow, outside the GIL) on a background thread
+        # while this one hashes and writes the previous ones
+        with _ahead(_checked(batches, src), depth=2) as ahead:
+            for b in ahead:
+                if not len(b):
+                    continue
+                if nparts == 0:  # the first batch tells the size of a line (file bytes / line bytes)
+                    if rows is None:
+                        size = src.stat().st_size
+                        rows = int(size * len(b) / max(min(size, block_bytes), 1)) if len(b) else 0
+                    nparts = max(1, min(MAX_PARTS, math.ceil(rows / max(chunk_lines, 1))))
+                pending.append(b)
+                pending_rows += len(b)
+                start += len(b)
+                bar.update(len(b))
+                if pending_rows >= chunk_lines:
+                    flush()
         flush()
     finally:
         for w in writers.values():
@@ -213,37 +222,85 @@ def _widen(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
     return new if old is None else pa.unify_schemas([old, new], promote_options="permissive")
 
 
+def _price_one(run: _Run, i: int, part: Path, price: ChunkPricer, options: Any, row_group: int,
+               summarise: Summariser | None, claim_column: str) -> dict[str, Any]:
+    """Price part *i* and write it (and its claim summary) back; returns what the run records."""
+    chunk = pq.read_table(part).to_pandas()
+    lines = chunk[LINE].to_numpy()
+    priced = price(chunk, options)
+    del chunk
+    if len(priced) != len(lines) or not np.array_equal(priced[LINE].to_numpy(), lines):
+        raise RuntimeError("the chunk pricer must return the chunk's lines in the same order")
+    got: dict[str, Any] = {"n": len(lines), "meta": to_arrow(priced.iloc[:0]).schema.metadata}
+    if summarise is not None:
+        got["claims"] = _summarise_part(run, i, priced, summarise, claim_column, row_group)
+    table = to_arrow(priced, keep_line=True)
+    del priced
+    table = table.cast(_uniform(table.schema))
+    out = run.tmp / f"priced-{i:05d}.parquet"
+    pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
+    got["out"], got["schema"] = out, table.schema
+    part.unlink()
+    return got
+
+
 def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_group: int,
-                 summarise: Summariser | None, claim_column: str) -> None:
+                 summarise: Summariser | None, claim_column: str, workers: int = 1) -> None:
     """Pass 2: price each part as one chunk and write it back, sorted by line number.
 
     With *summarise*, each part's per-claim summary is written too, keyed by the first line
     number of each claim (a part holds whole claims, so its summary is final).
+
+    *workers* > 1 prices that many parts at a time on threads. Threads, not processes: reading
+    and writing the parts (Arrow, Parquet) and most of the pricing arithmetic (NumPy, Arrow
+    compute) run outside the GIL, the prepared tables are shared instead of loaded per process,
+    and peak memory stays that of *workers* parts in one process. The first part is priced
+    alone, so its releases are loaded once before the threads start; at most *workers* parts
+    are in flight, and results are recorded in part order, so the output does not depend on
+    which thread finished first.
     """
-    for i, part in enumerate(run.parts):
-        chunk = pq.read_table(part).to_pandas()
-        lines = chunk[LINE].to_numpy()
-        priced = price(chunk, options)
-        del chunk
-        if len(priced) != len(lines) or not np.array_equal(priced[LINE].to_numpy(), lines):
-            raise RuntimeError("the chunk pricer must return the chunk's lines in the same order")
+    def record(got: dict[str, Any]) -> None:
         if run.out_metadata is None:
-            run.out_metadata = to_arrow(priced.iloc[:0]).schema.metadata
-        if summarise is not None:
-            _summarise_part(run, i, priced, summarise, claim_column, row_group)
-        table = to_arrow(priced, keep_line=True)
-        del priced
-        table = table.cast(_uniform(table.schema))
-        out = run.tmp / f"priced-{i:05d}.parquet"
-        pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
-        run.schema = _widen(run.schema, table.schema)
-        run.priced.append(out)
-        part.unlink()
-        bar.update(len(lines))
+            run.out_metadata = got["meta"]
+        if "claims" in got:
+            path, schema, meta = got["claims"]
+            if run.claims_metadata is None:
+                run.claims_metadata = meta
+            run.claims_schema = _widen(run.claims_schema, schema)
+            run.claims.append(path)
+        run.schema = _widen(run.schema, got["schema"])
+        run.priced.append(got["out"])
+        bar.update(got["n"])
+
+    def one(i: int) -> dict[str, Any]:
+        return _price_one(run, i, run.parts[i], price, options, row_group, summarise, claim_column)
+
+    if not run.parts:
+        return
+    record(one(0))
+    rest = range(1, len(run.parts))
+    if workers <= 1 or len(rest) <= 1:
+        for i in rest:
+            record(one(i))
+        return
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rvucalc-price") as ex:
+        pending: list[Future[dict[str, Any]]] = []
+        try:
+            for i in rest:
+                pending.append(ex.submit(one, i))
+                if len(pending) >= workers:
+                    record(pending.pop(0).result())
+            while pending:
+                record(pending.pop(0).result())
+        finally:
+            for f in pending:
+                f.cancel()
 
 
 def _summarise_part(run: _Run, i: int, priced: pd.DataFrame, summarise: Summariser, claim_column: str,
-                    row_group: int) -> None:
+                    row_group: int) -> tuple[Path, pa.Schema, dict[bytes, bytes] | None]:
     """Write part *i*'s per-claim summary with each claim's first line number as :data:`LINE`."""
     summary = summarise(priced)
     line = priced[LINE].to_numpy(dtype=np.int64)
@@ -253,14 +310,12 @@ def _summarise_part(run: _Run, i: int, priced: pd.DataFrame, summarise: Summaris
     if len(first) != len(summary):
         raise RuntimeError("the claim summary must have one row per claim, in order of first line")
     summary = summary.reset_index(drop=True).assign(**{LINE: first})
-    if run.claims_metadata is None:
-        run.claims_metadata = to_arrow(summary.iloc[:0]).schema.metadata
+    meta = to_arrow(summary.iloc[:0]).schema.metadata
     table = to_arrow(summary, keep_line=True)
     table = table.cast(_uniform(table.schema))
     out = run.tmp / f"claims-{i:05d}.parquet"
     pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
-    run.claims_schema = _widen(run.claims_schema, table.schema)
-    run.claims.append(out)
+    return out, table.schema, meta
 
 
 # ---------------------------------------------------------------------------
@@ -349,9 +404,23 @@ def _bar(progress: bool, desc: str, total: int | None) -> Any:
                 smoothing=0.1, dynamic_ncols=True)
 
 
+def _workers(workers: int | None) -> int:
+    """Parts priced at a time: *workers*, or one per core up to :data:`WORKERS`."""
+    if workers is None:
+        return max(1, min(WORKERS, os.cpu_count() or 1))
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more (got {workers})")
+    return workers
+
+
 def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, claim_column: str,
-             progress: bool, block_bytes: int | None, summarise: Summariser | None = None) -> None:
-    """Passes 1 and 2."""
+             progress: bool, block_bytes: int | None, summarise: Summariser | None = None,
+             workers: int = 1) -> None:
+    """Passes 1 and 2. Parts hold ``chunk_lines / workers`` lines, so the lines being priced at
+    once stay about *chunk_lines* whatever the number of workers."""
+    if chunk_lines < 1:
+        raise ValueError(f"chunk_lines must be 1 or more (got {chunk_lines})")
+    part_lines = max(1, chunk_lines // workers)
     if block_bytes is None:  # CSV blocks of about a chunk's lines (and at most 16 MiB)
         block_bytes = min(BLOCK_BYTES, max(64 << 10, chunk_lines * 128))
     rows = None
@@ -359,12 +428,13 @@ def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, clai
         with contextlib.suppress(Exception):
             rows = pq.ParquetFile(run.src).metadata.num_rows
     with _bar(progress, "partition", rows) as bar:
-        _partition(run, chunk_lines, claim_column, block_bytes, bar)
+        _partition(run, part_lines, claim_column, block_bytes, bar)
         bar.total = run.total
         bar.refresh()
     with _bar(progress, "price", run.total) as bar:
         # row groups of about a window's share per part: the merge holds about one per part
-        _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)), summarise, claim_column)
+        _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)), summarise, claim_column,
+                     workers)
 
 
 def iter_priced(
@@ -377,20 +447,25 @@ def iter_priced(
     progress: bool = False,
     tmp_dir: str | os.PathLike[str] | None = None,
     block_bytes: int | None = None,
+    workers: int | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Priced lines of the claims file *src*, as DataFrames of up to *chunk_lines* lines in order.
 
     Each DataFrame holds the input's columns (CSV cells as text), :data:`LINE` and rvucalc's
     columns, exactly as :func:`rvucalc.reprice` gives them for the whole file. *price* and
     *options* are the chunk pricer (default: physician claims, see :mod:`rvucalc.claims.engine`).
-    The temporary parts are removed when the iterator ends or is closed.
+    The temporary parts are removed when the iterator ends or is closed. *workers*: parts
+    priced at a time (threads; default one per core, at most :data:`WORKERS`).
     """
     price, options = resolve(price, options)
+    nw = _workers(workers)
     with _run(src, tmp_dir) as run:
-        _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes)
+        _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes, workers=nw)
         assert run.schema is not None
-        for t in _merged(run.priced, run.schema, run.total, chunk_lines):
-            yield t.replace_schema_metadata(run.schema.metadata).to_pandas()
+        meta = run.schema.metadata
+        with _ahead(_merged(run.priced, run.schema, run.total, chunk_lines)) as windows:
+            for t in windows:
+                yield t.replace_schema_metadata(meta).to_pandas()
 
 
 def reprice_file(
@@ -406,6 +481,7 @@ def reprice_file(
     claim_column: str = "claim_id",
     tmp_dir: str | os.PathLike[str] | None = None,
     block_bytes: int | None = None,
+    workers: int | None = None,
 ) -> int:
     """Price the claims file *src* (CSV or Parquet) into *dst* (.csv or .parquet) in bounded memory.
 
@@ -416,9 +492,12 @@ def reprice_file(
     temporary parts go to *tmp_dir* (default: *dst*'s folder) and are removed on every exit
     path; *dst* is written atomically. *claims_out* (.csv or .parquet) also gets the per-claim
     totals (*summarise*, default :func:`rvucalc.summarise_claims`), one row per claim in order of
-    its first line, as the in-memory summary gives them. Returns the number of lines written.
+    its first line, as the in-memory summary gives them. *workers*: parts priced at a time
+    (threads; default one per core, at most :data:`WORKERS`); the output does not depend on it.
+    Returns the number of lines written.
     """
     price, options = resolve(price, options)
+    nw = _workers(workers)
     dst = Path(dst)
     targets = [Path(t) for t in (dst, claims_out) if t is not None]
     for t in targets:
@@ -429,7 +508,7 @@ def reprice_file(
         from .summary import summarise_claims as summarise
     with _run(src, tmp_dir if tmp_dir is not None else dst.resolve().parent) as run:
         _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes,
-                 summarise if claims_out is not None else None)
+                 summarise if claims_out is not None else None, workers=nw)
         assert run.schema is not None
         with _bar(progress, "write", run.total) as bar:
             _write(dst, _merged(run.priced, run.schema, run.total, chunk_lines), run.schema,
@@ -440,26 +519,83 @@ def reprice_file(
     return run.total
 
 
+@contextlib.contextmanager
+def _ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Iterator[Any]]:
+    """*items*, produced on a background thread up to *depth* ahead of the consumer.
+
+    The merge pass reads Parquet and sorts (Arrow, outside the GIL) while the consumer writes
+    the previous window (also outside the GIL), so the two overlap on two cores. An error in
+    the producer is raised in the consumer; leaving the block stops the producer.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for x in items:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", x), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            q.put(("error", exc))
+
+    def consume() -> Iterator[Any]:
+        while True:
+            kind, x = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise x
+            yield x
+
+    th = threading.Thread(target=produce, name="rvucalc-merge", daemon=True)
+    th.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        while th.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                q.get(timeout=0.1)
+        th.join()
+
+
 def _write(dst: Path, tables: Iterator[pa.Table], schema: pa.Schema, metadata: dict[bytes, bytes] | None,
            bar: Any) -> None:
-    """Write *tables* (with :data:`LINE`, dropped here) to *dst* (.csv or .parquet), atomically."""
+    """Write *tables* (with :data:`LINE`, dropped here) to *dst* (.csv or .parquet), atomically.
+
+    The windows are merged and cast on a background thread (:func:`_ahead`) while this one
+    writes the previous window.
+    """
     out_schema = schema.remove(schema.get_field_index(LINE)).with_metadata(metadata)
-    with atomic_output(dst) as tmp:
-        if _kind(dst) == "parquet":
+    parquet = _kind(dst) == "parquet"
+    # CSV: the same text as :func:`rvucalc.claims.io.write_csv_table` (dictionaries decoded)
+    target = out_schema if parquet else pa.schema(
+        [f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in out_schema])
+    ready = (t.drop_columns([LINE]).cast(target) for t in tables)
+    with atomic_output(dst) as tmp, _ahead(ready) as windows:
+        if parquet:
             with pq.ParquetWriter(tmp, out_schema) as w:
-                for t in tables:
-                    w.write_table(t.drop_columns([LINE]).cast(out_schema))
+                for t in windows:
+                    w.write_table(t)
                     if bar is not None:
                         bar.update(len(t))
-        else:  # the same CSV as :func:`rvucalc.claims.io.write_csv_table`, a window at a time
-            csv_schema = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type)
-                                    else f for f in out_schema])
+        else:
             opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-            with pacsv.CSVWriter(tmp, csv_schema, write_options=opts) as w:
-                for t in tables:
-                    w.write_table(t.drop_columns([LINE]).cast(csv_schema))
+            with pacsv.CSVWriter(tmp, target, write_options=opts) as w:
+                for t in windows:
+                    w.write_table(t)
                     if bar is not None:
                         bar.update(len(t))
 
 
-__all__ = ["CHUNK_LINES", "iter_priced", "reprice_file"]
+__all__ = ["CHUNK_LINES", "WORKERS", "iter_priced", "reprice_file"]
