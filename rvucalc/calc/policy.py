@@ -363,31 +363,32 @@ def surgery_mppr(group: np.ndarray, mult_proc: np.ndarray, fee: np.ndarray, unit
     k = idx.size
     g, n_g = positions(group[idx])
     mp, f, u = mult_proc[idx], fee[idx], units[idx]
-    code, eb, bf, ent = hcpcs_code[idx], endo_base_code[idx], base_fee[idx], entity[idx]
     m3 = mp == 3
     # --- endoscopy families: key (group, base code); members are indicator 3 lines. Only groups
     # with an indicator 3 line can hold a family.
-    fam_code = np.where(m3, eb, code)
     in_family = np.zeros(k, dtype=bool)
     fam_id = np.full(k, -1, dtype=np.int64)
     has3 = np.zeros(n_g, dtype=bool)
     has3[g[m3]] = True
     sub = np.flatnonzero(has3[g])
     if sub.size:
-        fid, n_f = dense_ids(g[sub], fam_code[sub])
+        isub = idx[sub]
+        fam_code = np.where(m3[sub], endo_base_code[isub], hcpcs_code[isub])
+        fid, n_f = dense_ids(g[sub], fam_code)
         n_members = np.bincount(fid, weights=m3[sub], minlength=n_f)[fid]
         fam_units = np.bincount(fid, weights=u[sub], minlength=n_f)[fid]
         fam_id[sub] = fid
-        in_family[sub] = (n_members >= 1) & (fam_units >= 2) & (fam_code[sub] >= 0)
+        in_family[sub] = (n_members >= 1) & (fam_units >= 2) & (fam_code >= 0)
+        del isub, fam_code, fid, n_members, fam_units
     amount = f * u  # pre-ranking amount per line
-    endo_factor = np.ones(k, dtype=FLOAT)
-    if in_family.any():
-        fi = np.flatnonzero(in_family)  # the family lines: bases and members
+    fi = np.flatnonzero(in_family)  # the family lines: bases and members
+    endo_f = np.ones(fi.size, dtype=FLOAT)
+    if fi.size:
         ff, uf, fid_f = f[fi], u[fi], fam_id[fi]
         is_base = mp[fi] != 3
         member = ~is_base
         # base fee per family: the base line's own fee if billed, else the looked-up one
-        b = np.nan_to_num(np.where(is_base, ff, bf[fi]))
+        b = np.nan_to_num(np.where(is_base, ff, base_fee[idx[fi]]))
         mrank = np.zeros(fi.size, dtype=np.int64)
         mi = np.flatnonzero(member)
         mrank[mi], _ = group_rank(fid_f[mi], ff[mi], mi.astype(FLOAT))
@@ -400,12 +401,12 @@ def surgery_mppr(group: np.ndarray, mult_proc: np.ndarray, fee: np.ndarray, unit
         amt_f = np.where(is_base, 0.0, np.where(member, mem_amt, amount[fi]))
         amount[fi] = amt_f
         with np.errstate(invalid="ignore", divide="ignore"):
-            endo_factor[fi] = np.where(ff * uf > 0, amt_f / (ff * uf), 0.0)
+            endo_f = np.where(ff * uf > 0, amt_f / (ff * uf), 0.0)
         flags[ENDO_BASE.code] = _scatter(n, idx[fi], is_base)
-        flags[MPPR_ENDO.code] = _scatter(n, idx[fi], member & (endo_factor[fi] < 1))
+        flags[MPPR_ENDO.code] = _scatter(n, idx[fi], member & (endo_f < 1))
     # --- entities ranked within the group: a family, an RT/LT pair, or a line. Only family lines
     # and lines sharing an entity id can form an entity of several lines.
-    ent_id = np.where(in_family, -1 - fam_id, ent)
+    ent = entity[idx]
     shared = ent != idx
     if shared.any():
         pointed = ent[shared]
@@ -416,21 +417,26 @@ def surgery_mppr(group: np.ndarray, mult_proc: np.ndarray, fee: np.ndarray, unit
         else:
             shared = np.isin(ent, pointed)
     multi = np.flatnonzero(in_family | shared)
-    e_sum = amount.copy()
-    single = np.ones(k, dtype=bool)
+    del shared
+    # a single line ranks on its per-unit fee and counts its units; a group ranks once on its total
+    alone = np.ones(k, dtype=bool)
+    value = f.copy()
+    count = u.copy()
     head = np.ones(k, dtype=bool)
     ent_code = np.zeros(0, dtype=np.int64)
     if multi.size:
-        e = pd.DataFrame({"g": g[multi], "e": ent_id[multi], "a": amount[multi]})
+        ent_id = np.where(in_family[multi], -1 - fam_id[multi], ent[multi])
+        e = pd.DataFrame({"g": g[multi], "e": ent_id, "a": amount[multi]})
         eg = e.groupby(["g", "e"], sort=False)
-        e_sum[multi] = eg["a"].transform("sum").to_numpy()
-        single[multi] = eg["a"].transform("size").to_numpy() == 1
+        e_sum = eg["a"].transform("sum").to_numpy()
+        alone_m = (eg["a"].transform("size").to_numpy() == 1) & ~in_family[multi]
+        alone[multi] = alone_m
+        value[multi] = np.where(alone_m, f[multi], e_sum)
+        count[multi] = np.where(alone_m, u[multi], 1.0)
         head[multi] = ~eg.cumcount().to_numpy().astype(bool)  # first line of each entity
         ent_code = eg.ngroup().to_numpy()
-    # a single line ranks on its per-unit fee and counts its units; a group ranks once on its total
-    alone = single & ~in_family
-    value = np.where(alone, f, e_sum)
-    count = np.where(alone, u, 1.0)
+        del e, eg, e_sum, ent_id
+    del ent, amount
     hidx = np.flatnonzero(head)
     hkey = g[hidx]
     rank = np.zeros(k, dtype=np.int64)
@@ -450,12 +456,21 @@ def surgery_mppr(group: np.ndarray, mult_proc: np.ndarray, fee: np.ndarray, unit
         rank[multi] = r_of[ent_code]
         before[multi] = b_of[ent_code]
     line_rate = np.where(alone, _paid_units(rank, u, 0.5) / u, np.where(rank == 0, 1.0, 0.5))
-    fac = endo_factor * line_rate
+    fac = line_rate.copy()
+    fac[fi] = endo_f * line_rate[fi]  # other lines: endoscopy factor 1
     factor[idx] = fac
     rank_out[idx] = rank
     flags[MPPR_SURG.code] = _scatter(n, idx, line_rate < 1)
     flags[MPPR_BY_REPORT.code] = _scatter(n, idx, before + count > 5)
     return factor, rank_out, flags
+
+
+def _one_of(a: np.ndarray, *values: int) -> np.ndarray:
+    """``np.isin(a, values)`` for a few integers (one comparison each, no sort)."""
+    out = a == values[0]
+    for v in values[1:]:
+        out |= a == v
+    return out
 
 
 def _scatter(n: int, idx: np.ndarray, sub: np.ndarray) -> np.ndarray:
@@ -514,10 +529,10 @@ def diagnostic_mppr(group: np.ndarray, mult_proc: np.ndarray, family: np.ndarray
             r = r + pc * (u - _paid_units(rp, u, PC_RATE[mp]))
         red[idx] = r
         flags[_MPPR_FLAG[mp]] = _scatter(n, idx, r > 0)
-    total = base * units
+    cut = np.flatnonzero(red > 0)  # the other lines keep 1.0
+    total = base[cut] * units[cut]
     with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where((red > 0) & (total > 0), (total - red) / total, 1.0)
-    factor[:] = f
+        factor[cut] = np.where(total > 0, (total - red[cut]) / total, 1.0)
     return factor, rank_out, flags
 
 
@@ -561,7 +576,7 @@ def cosurgery(co_ind: np.ndarray, m62: np.ndarray) -> tuple[np.ndarray, dict[str
     Processing Manual) ch.12 s.40.8.
     """
     f = np.where(m62, 0.625, 1.0)
-    return f, {COSURG_NA.code: m62 & ~np.isin(co_ind, (1, 2)), COSURG_DOC.code: m62 & (co_ind == 1)}
+    return f, {COSURG_NA.code: m62 & ~_one_of(co_ind, 1, 2), COSURG_DOC.code: m62 & (co_ind == 1)}
 
 
 def team(team_ind: np.ndarray, m66: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -569,8 +584,8 @@ def team(team_ind: np.ndarray, m66: np.ndarray) -> tuple[np.ndarray, dict[str, n
     indicator is 1 or 2, and not at all where it is 0 or 9 (RVU file
     documentation, Team Surgery (Modifier -66)). Factor NaN where by report."""
     f = np.where(m66, np.nan, 1.0)
-    return f, {TEAM_BY_REPORT.code: m66 & np.isin(team_ind, (1, 2)),
-               TEAM_NA.code: m66 & ~np.isin(team_ind, (1, 2))}
+    return f, {TEAM_BY_REPORT.code: m66 & _one_of(team_ind, 1, 2),
+               TEAM_NA.code: m66 & ~_one_of(team_ind, 1, 2)}
 
 
 ASSISTANT_RATE = 0.16
@@ -590,7 +605,7 @@ def assistant(asst_ind: np.ndarray, m_md: np.ndarray, m_as: np.ndarray) -> tuple
     """
     any_asst = m_md | m_as
     f = np.where(m_as, ASSISTANT_RATE * NPP_ASSISTANT_SHARE, np.where(m_md, ASSISTANT_RATE, 1.0))
-    return f, {ASST_NA.code: any_asst & ~np.isin(asst_ind, (0, 2)), ASST_DOC.code: any_asst & (asst_ind == 0)}
+    return f, {ASST_NA.code: any_asst & ~_one_of(asst_ind, 0, 2), ASST_DOC.code: any_asst & (asst_ind == 0)}
 
 
 def status_t_bundled(group: np.ndarray, status_t: np.ndarray, payable_other: np.ndarray) -> np.ndarray:

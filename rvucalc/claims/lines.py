@@ -53,9 +53,12 @@ def categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     cats = [str(c) for c in categories]
     uniq = list(dict.fromkeys([*cats, ""]))
     where = {c: i for i, c in enumerate(uniq)}
-    remap = np.array([where[c] for c in cats] + [where[""]], dtype=np.int64)  # distinct categories
-    codes = np.asarray(codes, dtype=np.int64)
-    return pd.Categorical.from_codes(remap[np.where(codes >= 0, codes, len(cats))],
+    small = np.int8 if len(uniq) < 127 else np.int16 if len(uniq) < 32_000 else np.int64
+    remap = np.array([where[c] for c in cats] + [where[""]], dtype=small)  # distinct categories
+    codes = np.asarray(codes)
+    if codes.size and codes.min() < -1:
+        codes = np.where(codes >= 0, codes, -1)
+    return pd.Categorical.from_codes(remap[codes],  # code -1: the last entry, ""
                                      categories=pd.Index(uniq, dtype=object))
 
 
@@ -74,11 +77,16 @@ class ReasonBits:
         return np.uint64(1) << np.uint64(self.codes.index(code))
 
     def add(self, code: str, mask: np.ndarray, idx: np.ndarray | None = None) -> None:
-        if not mask.any():
+        hits = np.count_nonzero(mask)
+        if not hits:
             return
         b = self.bit(code)
-        if idx is None:
-            self.bits[mask] |= b
+        if idx is None and hits * 64 < len(mask):  # a few lines
+            np.bitwise_or(self.bits, b, out=self.bits, where=mask)
+        elif idx is None:  # many lines: the bit shifted into place on every line, no branching
+            shift = np.uint64(self.codes.index(code))
+            np.bitwise_or(self.bits, np.asarray(mask, dtype=bool).view(np.uint8).astype(np.uint64) << shift,
+                          out=self.bits)
         else:
             self.bits[idx[mask]] |= b
 

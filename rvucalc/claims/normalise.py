@@ -71,6 +71,9 @@ LOCALITY_ZIP_CONFLICT = reason(
 #: Input reasons that leave a line without an amount.
 REFUSING = frozenset({BAD_CHARGE.code, P.BAD_UNITS.code, P.BAD_DATE.code})
 
+#: Integer type of the per-line codes into distinct values (-1: missing); only ever an index.
+CODE = np.int32
+
 #: Modifier flags kept per line (PRICED, in a fixed order).
 MODIFIER_FLAGS = tuple(sorted(PRICED))
 
@@ -83,15 +86,17 @@ class Lines:
     line: np.ndarray  # int64 input line numbers
     claim: np.ndarray  # int64 claim key (contract.claim_keys)
     group: np.ndarray  # int64 claim x date-of-service key
-    hcpcs_codes: np.ndarray  # int64 index into hcpcs_uniq (-1: missing)
+    hcpcs_codes: np.ndarray  # CODE index into hcpcs_uniq (-1: missing)
     hcpcs_uniq: np.ndarray  # normalised distinct codes ("" where not a code)
     mods: dict[str, np.ndarray]  # modifier -> bool per line, for MODIFIER_FLAGS
     units: np.ndarray  # float, 1.0 where refused
     bad_units: np.ndarray
-    day: np.ndarray  # days since 1970-01-01, -1 where refused
-    year: np.ndarray
-    quarter: np.ndarray
-    pos: np.ndarray  # two-digit POS text ("" where not a POS code)
+    date_codes: np.ndarray  # CODE index into the distinct date cells (parse_dates_coded)
+    #: ``(day, year, quarter)`` per distinct date cell (day = days since 1970-01-01; -1 where
+    #: refused), the last for a missing cell; per line: the properties :attr:`day`...
+    date_table: tuple[np.ndarray, np.ndarray, np.ndarray]
+    pos_codes: np.ndarray  # CODE index into pos_uniq
+    pos_uniq: np.ndarray  # two-digit POS text ("" where not a POS code), last: missing
     zip_codes: np.ndarray
     zip_uniq: np.ndarray
     loc_codes: np.ndarray
@@ -103,9 +108,6 @@ class Lines:
     #: (the facility systems): ``((codes, lists), ...)`` for the HCPCS cell and the modifiers
     #: column, the line's list being ``lists[codes]`` (code -1: the last, empty, list).
     modifier_lists: tuple = ()
-    #: The POS column as codes into distinct normalised values (``pos == pos_uniq[pos_codes]``).
-    pos_codes: np.ndarray | None = None
-    pos_uniq: np.ndarray | None = None
     _group_ids: np.ndarray | None = None
 
     def group_ids(self) -> np.ndarray:
@@ -113,23 +115,56 @@ class Lines:
         lines share one exactly when they share :attr:`group`. Computed once per chunk: the claim
         key itself when every claim has a single date of service, else a dense renumbering."""
         if self._group_ids is None:
-            claim, day = self.claim, self.day
+            claim, cell = self.claim, self.date_codes
             small = self.n > 0 and claim.min() >= 0 and claim.max() < 4 * self.n + 16
-            if small:
+            if small:  # every line of each claim has the same date cell (so the same day)?
                 count = np.bincount(claim)
-                mean_day = np.bincount(claim, weights=day.astype(np.float64))[claim] / count[claim]
-                small = bool(np.all(day == mean_day))  # exact: whole days, sums far below 2**53
+                mean_cell = np.bincount(claim, weights=cell)[claim] / count[claim]
+                small = bool(np.all(cell == mean_cell))  # exact: whole numbers, sums far below 2**53
             self._group_ids = claim if small else G.dense_ids(self.group)[0]
         return self._group_ids
+
+    def year_quarters(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, values)``: ``year * 10 + quarter`` per line (-1 without a date) as
+        ``pd.factorize`` gives it (distinct values in order of first appearance)."""
+        if _every_cell(self.date_codes):
+            _, year_u, q_u = self.date_table
+            codes, uniq = pd.factorize(np.where(year_u >= 0, year_u * 10 + q_u, -1)[:-1])
+            return codes.astype(np.int64)[self.date_codes], uniq
+        return pd.factorize(np.where(self.year >= 0, self.year * 10 + self.quarter, -1))
+
+    @property
+    def day(self) -> np.ndarray:
+        """Days since 1970-01-01 per line, -1 where refused."""
+        return self.date_table[0][self.date_codes]
+
+    @property
+    def year(self) -> np.ndarray:
+        return self.date_table[1][self.date_codes]
+
+    @property
+    def quarter(self) -> np.ndarray:
+        return self.date_table[2][self.date_codes]
+
+    @property
+    def pos(self) -> np.ndarray:
+        """Two-digit POS text per line ("" where not a POS code)."""
+        return self.pos_uniq[self.pos_codes]
 
     def code(self) -> np.ndarray:
         """The normalised HCPCS code per line ("" where missing or not a code)."""
         return self.hcpcs_uniq[self.hcpcs_codes]
 
 
+def _every_cell(codes: np.ndarray) -> bool:
+    """No line has a missing cell (code -1): the distinct cells' order of first appearance is
+    then that of the values derived from them."""
+    return bool(len(codes)) and int(codes.min()) >= 0
+
+
 def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+    return codes.astype(CODE), np.asarray(uniq, dtype=object)
 
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series | None:
@@ -231,6 +266,15 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarra
     One convention for the whole column (see the module docstring): slashed dates are month
     first unless *dayfirst*.
     """
+    codes, day, year, q = parse_dates_coded(values, dayfirst=dayfirst)
+    return day[codes], year[codes], q[codes]
+
+
+def parse_dates_coded(values: pd.Series, *, dayfirst: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`parse_dates` per distinct value: ``(codes, day, year, quarter)``, the line's values
+    being ``day[codes]``...; the distinct values are numbered in order of first appearance and
+    the last element is a missing cell's (code -1)."""
     codes, uniq = _factorize(values)
     ymd = np.full((len(uniq), 3), -1, dtype=np.int64)
     for i, v in enumerate(uniq):  # distinct values, not lines
@@ -265,7 +309,7 @@ def parse_dates(values: pd.Series, *, dayfirst: bool = False) -> tuple[np.ndarra
             day[:-1][ok] = (c - pd.Timestamp("1970-01-01")).dt.days.to_numpy()
             year[:-1][ok] = ymd[ok, 0]
             q[:-1][ok] = (ymd[ok, 1] - 1) // 3 + 1
-    return day[codes], year[codes], q[codes]
+    return codes, day, year, q
 
 
 # ---------------------------------------------------------------------------
@@ -300,10 +344,10 @@ def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, 
         m_lists = [split_modifiers(v) for v in m_uniq]
         m_flags, m_unpriced = _modifier_table(m_lists)
     else:
-        m_codes = np.full(n, -1, dtype=np.int64)
+        m_codes = np.full(n, -1, dtype=CODE)
         m_flags, m_unpriced = np.zeros((1, len(MODIFIER_FLAGS)), dtype=bool), np.zeros(1, dtype=bool)
     c_codes, c_uniq = pd.factorize(code_u)
-    hc = c_codes[h_codes].astype(np.int64)
+    hc = c_codes.astype(CODE)[h_codes]
     rb.add(MOD_NOT_PRICED.code, h_unpriced[h_codes] | m_unpriced[m_codes])
     # the flags of both columns as the bits of one integer per line: two lookups, not 2 x 12
     weight = np.left_shift(1, np.arange(len(MODIFIER_FLAGS), dtype=np.int32))
@@ -379,9 +423,9 @@ def _truthy(v: object) -> bool:
 def _mapped(values: pd.Series | None, n: int, fn, missing: object) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     """``(codes, normalised distinct values)``; code -1 (the last element) means missing."""
     if values is None:
-        return np.full(n, -1, dtype=np.int64), np.array([missing], dtype=object)
+        return np.full(n, -1, dtype=CODE), np.array([missing], dtype=object)
     codes, index = pd.factorize(values, use_na_sentinel=True)
-    codes = codes.astype(np.int64)
+    codes = codes.astype(CODE)
     fast = _norm_zips_text(index) if fn is _norm_zips and len(index) else None
     uniq = np.asarray(index, dtype=object)
     out = np.empty(len(uniq) + 1, dtype=object)
@@ -423,9 +467,12 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     line = chunk[LINE].to_numpy(dtype=np.int64) if LINE in chunk.columns else np.arange(n, dtype=np.int64)
     claim, missing = claim_keys(chunk["claim_id"], line)
     rb.add(CLAIM_ID_MISSING.code, missing)
-    day, year, quarter = parse_dates(chunk["date_of_service"], dayfirst=dayfirst)
-    rb.add(P.BAD_DATE.code, year < 0)
-    dcode = pd.factorize(day)[0].astype(np.int64)
+    d_codes, day_u, year_u, q_u = parse_dates_coded(chunk["date_of_service"], dayfirst=dayfirst)
+    rb.add(P.BAD_DATE.code, (year_u < 0)[d_codes])
+    if _every_cell(d_codes):  # distinct days numbered in line order, from the distinct cells
+        dcode = pd.factorize(day_u[:-1])[0].astype(np.int64)[d_codes]
+    else:
+        dcode = pd.factorize(day_u[d_codes])[0].astype(np.int64)
     group = claim * (int(dcode.max()) + 1 if n else 1) + dcode
     if "units" in chunk.columns:
         units, bad_units = parse_units(chunk["units"])
@@ -441,11 +488,10 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
                                                               n, rb)
     if "pos" in chunk.columns:  # normalised once per distinct value
         p_codes, p_index = pd.factorize(chunk["pos"], use_na_sentinel=True)
-        pos_codes = p_codes.astype(np.int64)
+        pos_codes = p_codes.astype(CODE)
         pos_uniq = np.append(P.normalise_pos(pd.Series(np.asarray(p_index, dtype=object), dtype=object)), "")
     else:
-        pos_codes, pos_uniq = np.full(n, -1, dtype=np.int64), np.array([""], dtype=object)
-    pos = pos_uniq[pos_codes]
+        pos_codes, pos_uniq = np.full(n, -1, dtype=CODE), np.array([""], dtype=object)
     zip_codes, zip_u = _mapped(_column(chunk, "zip"), n, _norm_zips, "")
     loc_codes, loc_u = _mapped(_column(chunk, "locality"), n, _norm_locality, "")
     part_s = _column(chunk, "participating")
@@ -455,7 +501,8 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     else:
         participating = np.ones(n, dtype=bool)
     return Lines(n=n, line=line, claim=claim, group=group, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
-                 mods=mods, units=units, bad_units=bad_units, day=day, year=year, quarter=quarter,
-                 pos=np.asarray(pos, dtype=object), zip_codes=zip_codes, zip_uniq=zip_u,
+                 mods=mods, units=units, bad_units=bad_units, date_codes=d_codes,
+                 date_table=(day_u, year_u, q_u),
+                 pos_codes=pos_codes, pos_uniq=pos_uniq, zip_codes=zip_codes, zip_uniq=zip_u,
                  loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
-                 reasons=rb, modifier_lists=mod_lists, pos_codes=pos_codes, pos_uniq=pos_uniq)
+                 reasons=rb, modifier_lists=mod_lists)

@@ -27,6 +27,7 @@ always add up to the claim.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from collections.abc import Mapping
@@ -93,16 +94,26 @@ class Tables:
     rows_x: np.ndarray = None  # type: ignore[assignment]  # rows plus a last row of -1 (code -1)
     reason_id: np.ndarray = None  # type: ignore[assignment]  # (2 * rows,) index into reason_labels
     reason_labels: list = None  # type: ignore[assignment]
-    ind_x: dict = None  # type: ignore[assignment]  # ind, status, endo_base plus a last -1 (row -1)
+    ind_rows: np.ndarray = None  # type: ignore[assignment]  # (rows + 1, IND + status), last row -1
+    endo_x: np.ndarray = None  # type: ignore[assignment]  # endo_base plus a last -1 (row -1)
+    zip_dict: dict = None  # type: ignore[assignment]  # zip_loc as a dict
 
     def __post_init__(self) -> None:
         if self.rows_x is None:
-            self.rows_x = np.vstack([self.rows, np.full((1, 4), -1, dtype=np.int64)])
+            self.rows_x = _small(np.vstack([self.rows, np.full((1, 4), -1, dtype=np.int64)]), np.int32)
             rid, labels = pd.factorize(self.reason.ravel())  # a missing reason reads as none
             self.reason_labels = [*labels, ""]
             self.reason_id = np.where(rid >= 0, rid, len(labels)).astype(np.int64)
-            self.ind_x = {k: np.append(v, -1) for k, v in
-                          {**self.ind, "_status": self.status, "_endo": self.endo_base}.items()}
+            cols = [*(self.ind[k] for k in IND), self.status]  # the order of lookup's block
+            self.ind_rows = _small(np.vstack([np.stack(cols, axis=1), np.full((1, len(cols)), -1)]), np.int8)
+            self.endo_x = _small(np.append(self.endo_base, -1), np.int32)
+            self.zip_dict = dict(zip(self.zip_loc.index, self.zip_loc.to_numpy().tolist()))
+
+
+def _small(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """*a* as *dtype* when every value fits (indicators: int8; row numbers: int32), else as is."""
+    info = np.iinfo(dtype)
+    return a.astype(dtype) if not a.size or (a.min() >= info.min and a.max() <= info.max) else a
 
 
 _BY_SCHEDULE: weakref.WeakKeyDictionary[object, Tables] = weakref.WeakKeyDictionary()
@@ -309,8 +320,7 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
         avail = tuple(opts.releases)
     else:
         avail = _available(opts.mirror)
-    yq = np.where(lines.year >= 0, lines.year * 10 + lines.quarter, -1)
-    yq_codes, yq_uniq = pd.factorize(yq)
+    yq_codes, yq_uniq = lines.year_quarters()
     ids: list[str] = []
     tabs: list[Tables | None] = []
     rel_of_yq = np.full(len(yq_uniq), -1, dtype=np.int64)
@@ -348,13 +358,14 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
                 failed[i] = True
                 break
             cands = tuple(c for c in cands if c != rid)  # automatic choice: the next one at hand
-    rel_line = rel_of_yq[yq_codes] if n else np.zeros(0, dtype=np.int64)
+    yq_codes = yq_codes.astype(np.int32)  # an index (a handful of quarters)
+    rel_line = rel_of_yq.astype(np.int32)[yq_codes] if n else np.zeros(0, dtype=np.int32)
     has_note = np.array([bool(x) for x in notes], dtype=bool)
     rb = lines.reasons
     if n:
         rb.add(P.NO_RELEASE.code, (rel_line < 0) & (lines.year >= 0))
         rb.add(P.RELEASE_FALLBACK.code, (rel_line >= 0) & has_note[yq_codes])
-    return Plan(rel_line, ids, tabs, yq_codes.astype(np.int64), notes)
+    return Plan(rel_line, ids, tabs, yq_codes, notes)
 
 
 # ---------------------------------------------------------------------------
@@ -382,14 +393,13 @@ class Base:
 
 def _setting(lines: Lines) -> np.ndarray:
     """Facility (1) or non-facility (0) per line from the place of service (2: unknown)."""
-    if lines.pos_codes is not None:  # from normalise: the distinct POS values, coded per line
-        pos_codes, pos_u = lines.pos_codes, lines.pos_uniq
-    else:
-        pos_codes, pos_u = pd.factorize(lines.pos)
+    pos_codes, pos_u = lines.pos_codes, lines.pos_uniq  # the distinct POS values, coded per line
     set_u = P.setting_from_pos(np.asarray(pos_u, dtype=object), np.full(len(pos_u), 2024))
     setting = set_u[pos_codes].astype(np.int8)
     ten = (np.asarray(pos_u, dtype=object) == "10")[pos_codes]  # POS 10 is paid at the facility rate before CY2024
-    setting[ten & (lines.year < 2024) & (lines.year >= 0)] = 1
+    if ten.any():
+        year = lines.year
+        setting[ten & (year < 2024) & (year >= 0)] = 1
     return setting
 
 
@@ -397,7 +407,7 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     """Stage: base amount, PPRRVU row, locality and indicators per line (fancy indexing per release).
 
     Each table is read with one flat index per line (setting x row x locality), the same cells
-    as ``amount[setting, row, locality]``.
+    as ``amount[setting, row, locality]``; indicators are kept in the table's small integer type.
     """
     n = lines.n
     rb = lines.reasons
@@ -405,91 +415,132 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     rb.add(P.BAD_POS.code, setting == 2)
     pmod = pricing_modifier(lines.mods)
     rb.add(P.PCTC_BOTH.code, lines.mods["26"] & lines.mods["TC"])
-    has_zip = (lines.zip_uniq != "")[lines.zip_codes]
     f = {k: np.full(n, np.nan) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")}
-    code_id = np.full(n, -1, dtype=np.int64)
-    endo_id = np.full(n, -1, dtype=np.int64)
-    ind = {k: np.full(n, -1, dtype=np.int64) for k in IND}
-    status = np.full(n, -1, dtype=np.int64)  # index into STATUS_LETTERS
-    loc_out = np.full(n, -1, dtype=np.int64)
+    f["code_id"] = np.full(n, -1, dtype=np.int64)
+    f["endo_id"] = np.full(n, -1, dtype=np.int64)
+    f["loc_out"] = np.full(n, -1, dtype=np.int32)
+    tabs = [t for t in plan.tables if t is not None]
+    # the indicators and the status, one column each of one block (one gather per line)
+    ind_block = np.full((n, len(IND) + 1), -1, dtype=np.result_type(np.int8, *(t.ind_rows.dtype for t in tabs)))
     loc_cats: dict[str, int] = {}
     for r, t in enumerate(plan.tables):  # a handful of releases
-        if t is None:
-            continue
-        idx = np.flatnonzero(plan.rel_line == r)
-        whole = idx.size == n  # one release for every line: no gathers and scatters by idx
-        at: Any = slice(None) if whole else idx
+        if t is not None:
+            _lookup_release(lines, r, t, np.flatnonzero(plan.rel_line == r), setting, pmod, f, ind_block,
+                            loc_cats)
+    ind = {k: ind_block[:, j] for j, k in enumerate(IND)}
+    status = ind_block[:, len(IND)]  # index into STATUS_LETTERS
+    return Base(setting, pmod, f["base"], f["code_id"], f["endo_id"], f["base_fee"], f["tc_part"],
+                f["pc_part"], f["pe_amt"], ind, status, f["loc_out"], list(loc_cats))
 
-        def sub(a: np.ndarray) -> np.ndarray:
-            return a if whole else a[idx]  # noqa: B023
 
-        cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq)[sub(lines.hcpcs_codes)]
-        known = cidx >= 0
-        rb.add(P.UNKNOWN_CODE.code, ~known, idx)
-        pm = sub(pmod).astype(np.int64)
-        rws = t.rows_x.ravel()[cidx * 4 + pm]  # code -1: the last row, all -1
-        no_row = known & (rws < 0)
-        rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), idx)
-        rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), idx)
-        # locality: the ZIP code's, else the locality column's (module doc of normalise)
-        li_u = np.array([t.loc_index.get(x, -1) for x in lines.loc_uniq], dtype=np.int64)  # distinct
-        zi_u = t.zip_loc.reindex(lines.zip_uniq).fillna(-1).astype(np.int64).to_numpy() if len(t.zip_loc) \
-            else np.full(len(lines.zip_uniq), -1, dtype=np.int64)
-        zl = zi_u[sub(lines.zip_codes)]
-        ll = li_u[sub(lines.loc_codes)]
-        hz = sub(has_zip)
-        lc = np.where(hz, zl, ll)
-        rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), idx)
-        rb.add(P.NO_LOCALITY.code, lc < 0, idx)
-        st = sub(setting)
-        ok = (rws >= 0) & (lc >= 0) & (st < 2)
-        r_ok, l_ok = rws[ok], lc[ok]
-        oi = idx[ok]
-        n_rows, n_locs = t.amount.shape[1:]
-        sr = st[ok].astype(np.int64) * n_rows + r_ok  # setting x row
-        cell = sr * n_locs + l_ok  # setting x row x locality
-        amount = t.amount.reshape(-1)
-        b_ok = amount[cell]
-        f["base"][oi] = b_ok
-        rb.add_coded(t.reason_id[sr], t.reason_labels, oi)
-        rb.add(pfs_calc.OPPS_CAP.code, t.capped.reshape(-1)[cell], oi)
-        gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=np.int64)
-        loc_out[oi] = gl[l_ok]
-        for k in ind:
-            ind[k][at] = t.ind_x[k][rws]  # row -1: the last element, -1
-        status[at] = t.ind_x["_status"][rws]
-        off = r * 1_000_000
-        code_id[at] = np.where(known, cidx + off, -1)
-        eb = t.ind_x["_endo"][rws]
-        endo_id[at] = np.where(eb >= 0, eb + off, -1)
-        # the base endoscopy's amount (global row), the PC/TC parts, the PE amount
-        sr0 = sr - r_ok  # setting x row 0
-        brow = t.rows_x[eb[ok], 0]  # no base code: the last row, -1
-        has_b = np.flatnonzero(brow >= 0)
-        bf = np.full(len(oi), np.nan)
-        bf[has_b] = amount[(sr0[has_b] + brow[has_b]) * n_locs + l_ok[has_b]]
-        f["base_fee"][oi] = bf
-        c_ok = cidx[ok]
-        pm_ok = pm[ok]
-        tc_row = t.rows[c_ok, 2]
-        pc_row = t.rows[c_ok, 1]
-        m1, m2 = pm_ok == 1, pm_ok == 2
-        split = np.flatnonzero((pm_ok == 0) & (tc_row >= 0) & (pc_row >= 0))
-        pctc = t.ind_x["pctc"][r_ok]
-        pc_only = ~(m1 | m2) & ((pctc == 2) | (pctc == 6) | (pctc == 8))
-        pc_only[split] = False
-        # -TC line: all technical; -26 line: all professional; a global line of a code with both
-        # component rows: the components' amounts; PC-only codes (indicators 2, 6, 8): all professional
-        tc = b_ok.copy()
-        tc[m1 | pc_only] = 0.0
-        tc[split] = amount[(sr0[split] + tc_row[split]) * n_locs + l_ok[split]]
-        pc = np.where(m1 | pc_only, b_ok, 0.0)
-        pc[split] = amount[(sr0[split] + pc_row[split]) * n_locs + l_ok[split]]
-        f["tc_part"][oi] = tc
-        f["pc_part"][oi] = pc
-        f["pe_amt"][oi] = t.pe.reshape(-1)[sr] * t.pe_gpci[l_ok] * t.cf
-    return Base(setting, pmod, f["base"], code_id, endo_id, f["base_fee"], f["tc_part"], f["pc_part"],
-                f["pe_amt"], ind, status, loc_out, list(loc_cats))
+def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: np.ndarray,
+                    pmod: np.ndarray, f: dict[str, np.ndarray], ind_block: np.ndarray,
+                    loc_cats: dict[str, int]) -> None:
+    """:func:`lookup` for the lines *idx* of release number *r*: fills the output arrays in place.
+
+    Lines without an amount (no row, locality or setting: ``ok`` False) keep NaN amounts and
+    locality -1; every line of *idx* gets its row's indicators.
+    """
+    rb = lines.reasons
+    whole = idx.size == lines.n  # one release for every line: no gathers and scatters by idx
+    ridx = None if whole else idx  # for rb.add: None is every line
+
+    def sub(a: np.ndarray) -> np.ndarray:
+        return a if whole else a[idx]
+
+    def put(name: str, values: np.ndarray) -> None:
+        if whole:
+            f[name] = values
+        else:
+            f[name][idx] = values
+
+    ix = np.int32 if t.amount.size < 2**31 else np.int64  # flat cell numbers
+    cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq).astype(ix)[sub(lines.hcpcs_codes)]
+    known = cidx >= 0
+    rb.add(P.UNKNOWN_CODE.code, ~known, ridx)
+    pm = sub(pmod)
+    c4 = cidx * 4  # code -1: the last row of rows_x, all -1
+    rws = t.rows_x.ravel()[c4 + pm]
+    no_row = known & (rws < 0)
+    rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), ridx)
+    rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), ridx)
+    del no_row
+    # locality: the ZIP code's, else the locality column's (module doc of normalise)
+    li_u = np.array([t.loc_index.get(x, -1) for x in lines.loc_uniq], dtype=ix)  # distinct
+    zi_u = np.array([t.zip_dict.get(z, -1) for z in lines.zip_uniq], dtype=ix)  # distinct ZIPs
+    zip_codes = sub(lines.zip_codes)
+    zl = zi_u[zip_codes]
+    ll = li_u[sub(lines.loc_codes)]
+    hz = (lines.zip_uniq != "")[zip_codes]
+    lc = np.where(hz, zl, ll)
+    rb.add(N.LOCALITY_ZIP_CONFLICT.code, hz & (ll >= 0) & (zl >= 0) & (ll != zl), ridx)
+    del zl, ll, hz, zip_codes
+    rb.add(P.NO_LOCALITY.code, lc < 0, ridx)
+    ok = (rws >= 0) & (lc >= 0) & (sub(setting) < 2)
+    not_ok = ~ok
+    n_rows, n_locs = t.amount.shape[1:]
+    s0 = sub(setting).astype(ix) * n_rows  # setting x row 0
+    s0[not_ok] = 0  # lines without an amount read cell 0 and are masked after
+    sr = s0 + np.maximum(rws, 0)  # setting x row
+    lc0 = np.maximum(lc, 0)
+    amount = t.amount.reshape(-1)
+    base = amount[sr * n_locs + lc0]  # setting x row x locality
+    base[not_ok] = np.nan
+    put("base", base)
+    rid = t.reason_id[sr]
+    rid[not_ok] = len(t.reason_labels) - 1  # ""
+    rb.add_coded(rid, t.reason_labels, ridx)
+    del rid
+    rb.add(pfs_calc.OPPS_CAP.code, t.capped.reshape(-1)[sr * n_locs + lc0] & ok, ridx)
+    gl = np.array([loc_cats.setdefault(str(x), len(loc_cats)) for x in t.loc_ids], dtype=np.int32)
+    put("loc_out", np.where(ok, gl[lc0], -1))
+    del lc
+    rows8 = t.ind_rows.view(np.uint64).ravel() if t.ind_rows.dtype == ind_block.dtype \
+        and t.ind_rows.shape[1] * t.ind_rows.itemsize == 8 else None
+    if rows8 is not None and whole:  # eight one-byte indicators: one 8-byte gather per line
+        ind_block.view(np.uint64).ravel()[:] = rows8[rws]  # row -1: the last row, all -1
+    elif whole:
+        ind_block[:] = t.ind_rows[rws]
+    else:
+        ind_block[idx] = t.ind_rows[rws]
+    off = r * 1_000_000
+    put("code_id", np.where(known, cidx + off, -1))
+    del known, cidx
+    eb = t.endo_x[rws]
+    put("endo_id", np.where(eb >= 0, eb + off, -1))
+    # the base endoscopy's amount (global row), the PC/TC parts, the PE amount
+    brow = t.rows_x[eb, 0]  # no base code: the last row, -1
+    del eb
+    has_b = np.flatnonzero(ok & (brow >= 0))
+    bf = np.full(len(ok), np.nan)
+    bf[has_b] = amount[(s0[has_b] + brow[has_b]) * n_locs + lc0[has_b]]
+    put("base_fee", bf)
+    del bf, brow, has_b
+    tc_row = t.rows_x.ravel()[c4 + 2]
+    pc_row = t.rows_x.ravel()[c4 + 1]
+    del c4
+    m1, m2 = pm == 1, pm == 2
+    split = np.flatnonzero(ok & (pm == 0) & (tc_row >= 0) & (pc_row >= 0))
+    pctc = t.ind_rows[rws, IND.index("pctc")]
+    pc_only = ~(m1 | m2) & ((pctc == 2) | (pctc == 6) | (pctc == 8))
+    pc_only[split] = False
+    m1 |= pc_only
+    m1 &= ok
+    del m2, pc_only, pctc, rws
+    # -TC line: all technical; -26 line: all professional; a global line of a code with both
+    # component rows: the components' amounts; PC-only codes (indicators 2, 6, 8): all professional
+    part = base.copy()
+    part[m1] = 0.0
+    part[split] = amount[(s0[split] + tc_row[split]) * n_locs + lc0[split]]
+    put("tc_part", part)
+    part = np.where(m1, base, 0.0)
+    part[split] = amount[(s0[split] + pc_row[split]) * n_locs + lc0[split]]
+    part[not_ok] = np.nan
+    put("pc_part", part)
+    del part, m1, tc_row, pc_row
+    pe = t.pe.reshape(-1)[sr] * t.pe_gpci[lc0] * t.cf
+    pe[not_ok] = np.nan
+    put("pe_amt", pe)
 
 
 # ---------------------------------------------------------------------------
@@ -553,11 +604,12 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
     bundled = P.status_t_bundled(group, payable & is_t, payable & ~is_t)
     rb.add(P.STATUS_T.code, bundled)
     elig = payable & ~bundled
-    role = (m["80"] | m["81"] | m["82"] | m["AS"]).astype(np.int64)
+    # the surgeon's and the assistant's lines are ranked apart
+    group_role = group * 2 + (m["80"] | m["81"] | m["82"] | m["AS"])
     # one procedure on several lines: an RT/LT pair, or the -26 and -TC lines of one code
     # (PC/TC indicator 1: "the global equals the professional plus the technical component")
     ent = np.arange(n, dtype=np.int64)
-    joint = lf.pair | (elig & np.isin(b.pmod, (1, 2)))
+    joint = lf.pair | (elig & ((b.pmod == 1) | (b.pmod == 2)))
     if joint.any():
         pi = np.flatnonzero(joint)
         ids, k = G.dense_ids(group[pi], b.code_id[pi], lf.pair[pi])
@@ -566,16 +618,22 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
         first[ids[head]] = pi[head]
         ent[pi] = first[ids]
     fee1 = b.base * lf.bilateral  # one unit, after the bilateral adjustment
-    s_f, s_rank, sflags = P.surgery_mppr(group * 2 + role, b.ind["mult_proc"], fee1, lf.units, b.code_id,
+    s_f, s_rank, sflags = P.surgery_mppr(group_role, b.ind["mult_proc"], fee1, lf.units, b.code_id,
                                          b.endo_id, b.base_fee, ent, elig)
-    d_f, d_rank, dflags = P.diagnostic_mppr(group * 2 + role, b.ind["mult_proc"], b.ind["imaging_family"],
+    del ent
+    d_f, d_rank, dflags = P.diagnostic_mppr(group_role, b.ind["mult_proc"], b.ind["imaging_family"],
                                             fee1, b.tc_part * lf.bilateral, b.pc_part * lf.bilateral,
                                             lf.units, elig)
+    del group_role
     t_f, tflags = P.therapy_mppr(group, b.ind["mult_proc"], fee1, b.pe_amt * lf.bilateral, lf.units, elig)
     for fl in (sflags, dflags, tflags):
         for c, mk in fl.items():
             rb.add(c, mk)
-    return ClaimFactors(np.where(bundled, 0.0, 1.0), s_f * d_f * t_f, np.where(s_rank >= 0, s_rank, d_rank) + 1)
+    s_f *= d_f  # the three factors multiplied (surgery x diagnostic x therapy), in place
+    s_f *= t_f
+    np.copyto(s_rank, d_rank, where=s_rank < 0)
+    s_rank += 1
+    return ClaimFactors(np.where(bundled, 0.0, 1.0), s_f, s_rank)
 
 
 # ---------------------------------------------------------------------------
@@ -623,6 +681,10 @@ def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[
     b = lookup(lines, plan)
     lf = line_rules(lines, b)
     cf = claim_rules(lines, b, lf)
+    # what only the claim rules read is let go before the money stage (a million lines: 48 MB)
+    none = np.zeros(0)
+    b = dataclasses.replace(b, code_id=none, endo_id=none, base_fee=none, tc_part=none, pc_part=none,
+                            pe_amt=none, ind={})
     cols = money(lines, b, lf, cf, opts.sequestration)
     n = lines.n
     cols.update({

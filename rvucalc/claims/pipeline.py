@@ -113,7 +113,7 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
         cols = mod.price(lines, opts, schedules)
     out = chunk.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for k in mod.OUTPUT_COLUMNS:
-        out[k] = cols[k]
+        out[k] = cols.pop(k)  # pandas copies the array in; the original goes at once
     return out
 
 
