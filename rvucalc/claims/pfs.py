@@ -436,7 +436,7 @@ def lookup(lines: Lines, plan: Plan) -> Base:
 #: What :func:`lookup` gives a line of no release (and its type).
 _LOOKUP_FILL: dict[str, tuple[Any, Any]] = {
     **{k: (np.nan, np.float64) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")},
-    "code_id": (-1, np.int64), "endo_id": (-1, np.int64), "loc_out": (-1, np.int32)}
+    "code_id": (-1, np.int32), "endo_id": (-1, np.int32), "loc_out": (-1, np.int32)}
 
 
 def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: np.ndarray,
@@ -617,12 +617,12 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
     group_role = group * 2 + (m["80"] | m["81"] | m["82"] | m["AS"])
     # one procedure on several lines: an RT/LT pair, or the -26 and -TC lines of one code
     # (PC/TC indicator 1: "the global equals the professional plus the technical component")
-    ent = np.arange(n, dtype=np.int64)
+    ent = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
     joint = lf.pair | (elig & ((b.pmod == 1) | (b.pmod == 2)))
     if joint.any():
         pi = np.flatnonzero(joint)
         ids, k = G.dense_ids(group[pi], b.code_id[pi], lf.pair[pi])
-        first = np.empty(k, dtype=np.int64)  # the lowest line of each (numbered in line order)
+        first = np.empty(k, dtype=ent.dtype)  # the lowest line of each (numbered in line order)
         head = G.first_of_id(ids)
         first[ids[head]] = pi[head]
         ent[pi] = first[ids]
