@@ -95,11 +95,16 @@ def claim_partition(claim_id: pd.Series | np.ndarray, line: np.ndarray, parts: i
 
     Stable across processes and machines (:func:`pandas.util.hash_array` with its fixed key), so
     streaming parts and Dask partitions agree. Lines without a claim id are spread by line number.
+    The ids are stripped, checked and hashed once per distinct value, then spread to the lines.
     """
-    s = pd.Series(np.asarray(claim_id, dtype=object))
-    text = s.where(s.notna(), "").astype(str).str.strip()
-    missing = text.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool)
-    h = pd.util.hash_array(text.to_numpy(dtype=object), categorize=True)
-    hl = pd.util.hash_array(np.asarray(line, dtype=np.int64))
-    h = np.where(missing, hl, h)
+    s = claim_id if isinstance(claim_id, pd.Series) else pd.Series(np.asarray(claim_id, dtype=object))
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)  # a missing cell: code -1
+    text = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str).str.strip()
+    miss_u = np.append(text.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool), True)
+    hu = np.append(pd.util.hash_array(text.to_numpy(dtype=object), categorize=False), np.uint64(0))
+    h = hu[codes]
+    missing = miss_u[codes]
+    if missing.any():
+        hl = pd.util.hash_array(np.asarray(line, dtype=np.int64)[missing])
+        h[missing] = hl
     return (h % np.uint64(max(int(parts), 1))).astype(np.int64)

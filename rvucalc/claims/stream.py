@@ -9,7 +9,8 @@ How (three passes, each holding at most about ``chunk_lines`` lines in memory):
 1. **Partition.** The file is read in batches (pyarrow, every CSV cell as text; see
    :mod:`rvucalc.claims.io`). Each line gets its line number (:data:`~rvucalc.claims.contract.LINE`)
    and a part number from :func:`~rvucalc.claims.contract.claim_partition`, the same for every
-   line of a claim, and is appended to one of *N* temporary parquet parts. *N* is chosen from the
+   line of a claim, and is appended to one of *N* temporary parts (Arrow IPC
+   streams, see below). *N* is chosen from the
    file's size (rows from the Parquet footer; for a CSV, bytes per line of the first batch) so
    that each part holds about ``chunk_lines`` lines.
 2. **Price.** Each part is one chunk that keeps the chunk contract (all lines of its claims), so
@@ -57,6 +58,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ..atomic import atomic_output, check_output
@@ -95,6 +97,48 @@ class _Run:
 
 
 # ---------------------------------------------------------------------------
+# temporary parts: Arrow IPC streams
+#
+# The parts live only for the run and are read back by this module alone, so they are Arrow IPC
+# streams (LZ4-compressed buffers) rather than Parquet: appending a slice is a copy of its
+# buffers, with no encoding or statistics, and a part is read back batch by batch in the order it
+# was written. Types (dictionaries included) come back exactly as written.
+
+_TMP_OPTIONS = ipc.IpcWriteOptions(compression=_TMP_COMPRESSION)
+
+
+class _TmpWriter:
+    """Appends tables to one temporary part (an Arrow IPC stream)."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self._sink = pa.OSFile(str(path), "wb")
+        self._w = ipc.new_stream(self._sink, schema, options=_TMP_OPTIONS)
+
+    def write(self, table: pa.Table, rows: int | None = None) -> None:
+        self._w.write_table(table, max_chunksize=rows)
+
+    def close(self) -> None:
+        try:
+            self._w.close()
+        finally:
+            self._sink.close()
+
+
+def _write_tmp(table: pa.Table, path: Path, rows: int | None = None) -> None:
+    """*table* as one temporary part, in batches of at most *rows* rows."""
+    w = _TmpWriter(path, table.schema)
+    try:
+        w.write(table, rows)
+    finally:
+        w.close()
+
+
+def _read_tmp(path: Path) -> pa.Table:
+    with pa.OSFile(str(path), "rb") as f:
+        return ipc.open_stream(f).read_all()
+
+
+# ---------------------------------------------------------------------------
 # pass 1: partition
 
 
@@ -126,7 +170,7 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
         raise ClaimsFileError(f"{src}: no {claim_column!r} column (claim lines need a claim id); "
                               f"columns: {', '.join(schema.names)}")
     part_schema = schema.append(pa.field(LINE, pa.int64()))
-    writers: dict[int, pq.ParquetWriter] = {}
+    writers: dict[int, _TmpWriter] = {}
     nparts = 0
     start = 0
     pending: list[pa.RecordBatch] = []
@@ -139,7 +183,7 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
         t = pa.Table.from_batches(pending, schema=schema)
         lines = np.arange(start - pending_rows, start, dtype=np.int64)
         t = t.append_column(pa.field(LINE, pa.int64()), pa.array(lines))
-        ids = t.column(claim_column).to_pandas()
+        ids = t.column(claim_column).combine_chunks().to_pandas()  # one chunk: factorized faster
         part = claim_partition(ids, lines, nparts)
         order = np.argsort(part, kind="stable")  # stable: lines stay in file order in a part
         counts = np.bincount(part, minlength=nparts)
@@ -148,10 +192,8 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
         for p in np.flatnonzero(counts):
             w = writers.get(int(p))
             if w is None:
-                path = run.tmp / f"part-{int(p):05d}.parquet"
-                w = writers[int(p)] = pq.ParquetWriter(path, part_schema, compression=_TMP_COMPRESSION,
-                                                      use_dictionary=False)  # small open writers
-            w.write_table(t.slice(offset, int(counts[p])))
+                w = writers[int(p)] = _TmpWriter(run.tmp / f"part-{int(p):05d}.arrow", part_schema)
+            w.write(t.slice(offset, int(counts[p])))
             offset += int(counts[p])
         pending, pending_rows = [], 0
 
@@ -178,10 +220,10 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
         for w in writers.values():
             w.close()
     run.total = start
-    run.parts = [run.tmp / f"part-{p:05d}.parquet" for p in sorted(writers)]
+    run.parts = [run.tmp / f"part-{p:05d}.arrow" for p in sorted(writers)]
     if not run.parts:  # no lines: one empty part, so the output still has its header
-        path = run.tmp / "part-00000.parquet"
-        pq.write_table(part_schema.empty_table(), path)
+        path = run.tmp / "part-00000.arrow"
+        _write_tmp(part_schema.empty_table(), path)
         run.parts = [path]
 
 
@@ -225,7 +267,7 @@ def _widen(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
 def _price_one(run: _Run, i: int, part: Path, price: ChunkPricer, options: Any, row_group: int,
                summarise: Summariser | None, claim_column: str) -> dict[str, Any]:
     """Price part *i* and write it (and its claim summary) back; returns what the run records."""
-    chunk = pq.read_table(part).to_pandas()
+    chunk = _read_tmp(part).to_pandas()
     lines = chunk[LINE].to_numpy()
     priced = price(chunk, options)
     del chunk
@@ -237,8 +279,8 @@ def _price_one(run: _Run, i: int, part: Path, price: ChunkPricer, options: Any, 
     table = to_arrow(priced, keep_line=True)
     del priced
     table = table.cast(_uniform(table.schema))
-    out = run.tmp / f"priced-{i:05d}.parquet"
-    pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
+    out = run.tmp / f"priced-{i:05d}.arrow"
+    _write_tmp(table, out, row_group)
     got["out"], got["schema"] = out, table.schema
     part.unlink()
     return got
@@ -304,7 +346,7 @@ def _summarise_part(run: _Run, i: int, priced: pd.DataFrame, summarise: Summaris
     """Write part *i*'s per-claim summary with each claim's first line number as :data:`LINE`."""
     summary = summarise(priced)
     line = priced[LINE].to_numpy(dtype=np.int64)
-    key, _ = claim_keys(priced[claim_column].to_numpy(dtype=object), line)
+    key, _ = claim_keys(priced[claim_column], line)
     k, _ = pd.factorize(key)  # claims in order of first appearance, as the summary's rows
     first = pd.Series(line).groupby(k).min().to_numpy()
     if len(first) != len(summary):
@@ -313,8 +355,8 @@ def _summarise_part(run: _Run, i: int, priced: pd.DataFrame, summarise: Summaris
     meta = to_arrow(summary.iloc[:0]).schema.metadata
     table = to_arrow(summary, keep_line=True)
     table = table.cast(_uniform(table.schema))
-    out = run.tmp / f"claims-{i:05d}.parquet"
-    pq.write_table(table, out, row_group_size=row_group, compression=_TMP_COMPRESSION)
+    out = run.tmp / f"claims-{i:05d}.arrow"
+    _write_tmp(table, out, row_group)
     return out, table.schema, meta
 
 
@@ -326,7 +368,8 @@ class _PartReader:
     """Reads one priced part forward and hands out its lines below a given line number."""
 
     def __init__(self, path: Path, schema: pa.Schema, batch_rows: int) -> None:
-        self._it = pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
+        self._file = pa.OSFile(str(path), "rb")
+        self._it = iter(ipc.open_stream(self._file))  # batches of the part's row groups, in order
         self._schema = schema
         self._buf: list[pa.Table] = []
         self._last = -1
@@ -338,6 +381,7 @@ class _PartReader:
             b = next(self._it, None)
             if b is None:
                 self._done = True
+                self._file.close()
                 break
             t = pa.Table.from_batches([b]).cast(self._schema)
             if len(t):
