@@ -334,8 +334,10 @@ def _modifier_table(texts: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarra
 def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, rb: ReasonBits
                          ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], tuple]:
     """HCPCS code index per line and modifier flags from both columns (each parsed on its distinct values)."""
-    h_codes, h_uniq = _factorize(hcpcs)
-    parsed = [parse_code(v) or ("", ()) for v in h_uniq]  # distinct values, not lines
+    h_codes, h_index = pd.factorize(hcpcs, use_na_sentinel=True)
+    h_codes, h_uniq = h_codes.astype(CODE), np.asarray(h_index, dtype=object)
+    plain = _plain_codes(h_index)  # five letters/digits: the code itself, upper-cased (parse_code)
+    parsed = [(v.upper(), ()) if p else parse_code(v) or ("", ()) for v, p in zip(h_uniq, plain)]
     code_u = np.array([p[0] for p in parsed] + [""], dtype=object)
     h_flags, h_unpriced = _modifier_table([p[1] for p in parsed])
     m_lists: list[tuple[str, ...]] = []
@@ -355,6 +357,22 @@ def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, 
     mods = {k: (bits & weight[j]) != 0 for j, k in enumerate(MODIFIER_FLAGS)}
     lists = ((h_codes, [p[1] for p in parsed] + [()]), (m_codes, m_lists + [()]))
     return hc, np.asarray(c_uniq, dtype=object), mods, lists
+
+
+_ALNUM = byte_table("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _plain_codes(uniq: pd.Index) -> np.ndarray:
+    """Per distinct Arrow-backed HCPCS cell: exactly five ASCII letters/digits (what
+    :func:`rvucalc.codes.parse_code` reads as the code alone). All False for other input."""
+    arr = arrow_text(uniq)
+    tb = text_bytes(arr) if arr is not None else None
+    if tb is None:
+        return np.zeros(len(uniq), dtype=bool)
+    lengths, data = tb
+    other = np.concatenate([[0], np.cumsum(~_ALNUM[data])])
+    ends = np.cumsum(lengths)
+    return (lengths == 5) & (other[ends] == other[ends - lengths])
 
 
 def pricing_modifier(mods: dict[str, np.ndarray]) -> np.ndarray:

@@ -415,10 +415,7 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     rb.add(P.BAD_POS.code, setting == 2)
     pmod = pricing_modifier(lines.mods)
     rb.add(P.PCTC_BOTH.code, lines.mods["26"] & lines.mods["TC"])
-    f = {k: np.full(n, np.nan) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")}
-    f["code_id"] = np.full(n, -1, dtype=np.int64)
-    f["endo_id"] = np.full(n, -1, dtype=np.int64)
-    f["loc_out"] = np.full(n, -1, dtype=np.int32)
+    f: dict[str, np.ndarray] = {}  # per-line outputs, made on first use (_lookup_release)
     tabs = [t for t in plan.tables if t is not None]
     # the indicators and the status, one column each of one block (one gather per line)
     ind_block = np.full((n, len(IND) + 1), -1, dtype=np.result_type(np.int8, *(t.ind_rows.dtype for t in tabs)))
@@ -427,10 +424,19 @@ def lookup(lines: Lines, plan: Plan) -> Base:
         if t is not None:
             _lookup_release(lines, r, t, np.flatnonzero(plan.rel_line == r), setting, pmod, f, ind_block,
                             loc_cats)
+    for k, (fill, dtype) in _LOOKUP_FILL.items():  # lines of no release: none set
+        if k not in f:
+            f[k] = np.full(n, fill, dtype=dtype)
     ind = {k: ind_block[:, j] for j, k in enumerate(IND)}
     status = ind_block[:, len(IND)]  # index into STATUS_LETTERS
     return Base(setting, pmod, f["base"], f["code_id"], f["endo_id"], f["base_fee"], f["tc_part"],
                 f["pc_part"], f["pe_amt"], ind, status, f["loc_out"], list(loc_cats))
+
+
+#: What :func:`lookup` gives a line of no release (and its type).
+_LOOKUP_FILL: dict[str, tuple[Any, Any]] = {
+    **{k: (np.nan, np.float64) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")},
+    "code_id": (-1, np.int32), "endo_id": (-1, np.int32), "loc_out": (-1, np.int32)}
 
 
 def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: np.ndarray,
@@ -450,8 +456,11 @@ def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: n
 
     def put(name: str, values: np.ndarray) -> None:
         if whole:
-            f[name] = values
+            f[name] = values.astype(_LOOKUP_FILL[name][1], copy=False)
         else:
+            if name not in f:
+                fill, dtype = _LOOKUP_FILL[name]
+                f[name] = np.full(lines.n, fill, dtype=dtype)
             f[name][idx] = values
 
     ix = np.int32 if t.amount.size < 2**31 else np.int64  # flat cell numbers
@@ -608,12 +617,12 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
     group_role = group * 2 + (m["80"] | m["81"] | m["82"] | m["AS"])
     # one procedure on several lines: an RT/LT pair, or the -26 and -TC lines of one code
     # (PC/TC indicator 1: "the global equals the professional plus the technical component")
-    ent = np.arange(n, dtype=np.int64)
+    ent = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
     joint = lf.pair | (elig & ((b.pmod == 1) | (b.pmod == 2)))
     if joint.any():
         pi = np.flatnonzero(joint)
         ids, k = G.dense_ids(group[pi], b.code_id[pi], lf.pair[pi])
-        first = np.empty(k, dtype=np.int64)  # the lowest line of each (numbered in line order)
+        first = np.empty(k, dtype=ent.dtype)  # the lowest line of each (numbered in line order)
         head = G.first_of_id(ids)
         first[ids[head]] = pi[head]
         ent[pi] = first[ids]
