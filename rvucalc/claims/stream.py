@@ -35,10 +35,11 @@ Two cores: parts are independent chunks, so *workers* of them (default one per c
 lines; and the merge pass reads and sorts the next window on a background thread while the
 previous one is written. Neither changes the output.
 
-Memory: the partition pass holds one input batch, the merge pass two or three output windows
-(one being read, one being written), the price pass *workers* parts and their priced copies. Peak memory depends on ``chunk_lines`` (and on how many
-columns the lines have), not on the length of the file. A single claim larger than a part is
-still kept whole (its part grows). The temporary folder (in the output's folder unless
+Memory: the partition pass holds a few input batches (and Arrow's CSV reader a bounded
+read-ahead of blocks), the merge pass two or three output windows (one being read, one being
+written), the price pass *workers* parts and their priced copies. Peak memory depends on
+``chunk_lines`` (and on how many columns the lines have), not on the length of the file. A
+single claim larger than a part is still kept whole (its part grows). The temporary folder (in the output's folder unless
 ``tmp_dir`` is given) is removed on every exit path, including errors and interrupts.
 """
 
@@ -294,7 +295,7 @@ def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_grou
     number of each claim (a part holds whole claims, so its summary is final).
 
     *workers* > 1 prices that many parts at a time on threads. Threads, not processes: reading
-    and writing the parts (Arrow, Parquet) and most of the pricing arithmetic (NumPy, Arrow
+    and writing the parts (Arrow IPC) and most of the pricing arithmetic (NumPy, Arrow
     compute) run outside the GIL, the prepared tables are shared instead of loaded per process,
     and peak memory stays that of *workers* parts in one process. The first part is priced
     alone, so its releases are loaded once before the threads start; at most *workers* parts
