@@ -22,6 +22,7 @@ would have to be forced to match.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,20 @@ def opps_lookup(out: OppsLines, table: OppsTable, code: np.ndarray, idx: np.ndar
     rb.add(OPPS_NOT_LISTED.code, ~known, idx)
 
 
+def _rule_inputs(claim: np.ndarray, session: np.ndarray, line: np.ndarray, units: np.ndarray,
+                 wage_index: np.ndarray, refused: np.ndarray | None) -> tuple[Any, ...]:
+    """The claim rules' common inputs as typed arrays: ``(n, claim, session, line, n_claims,
+    n_sessions, units, wage_index, refused)``."""
+    n = len(claim)
+    claim = np.asarray(claim, dtype=np.int64)
+    session = np.asarray(session, dtype=np.int64)
+    n_claims = int(claim.max()) + 1 if n else 0
+    n_sessions = int(session.max()) + 1 if n else 0
+    return (n, claim, session, np.asarray(line, dtype=np.int64), n_claims, n_sessions,
+            np.asarray(units, dtype=float), np.asarray(wage_index, dtype=float),
+            np.zeros(n, dtype=bool) if refused is None else np.asarray(refused, dtype=bool))
+
+
 def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
                units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
                modifiers: dict[str, np.ndarray] | None = None,
@@ -238,15 +253,8 @@ def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np
     arrays by modifier (``"73"``, ``"52"``, ``"74"`` are flagged, not applied). Returns
     :data:`OPPS_COLUMNS` as arrays (``reason`` from *rb*).
     """
-    n = len(claim)
-    claim = np.asarray(claim, dtype=np.int64)
-    session = np.asarray(session, dtype=np.int64)
-    line = np.asarray(line, dtype=np.int64)
-    n_claims = int(claim.max()) + 1 if n else 0
-    n_sessions = int(session.max()) + 1 if n else 0
-    units = np.asarray(units, dtype=float)
-    wi = np.asarray(wage_index, dtype=float)
-    refused = np.zeros(n, dtype=bool) if refused is None else np.asarray(refused, dtype=bool)
+    n, claim, session, line, n_claims, n_sessions, units, wi, refused = _rule_inputs(
+        claim, session, line, units, wage_index, refused)
     rb.add(LINE_REFUSED.code, refused)
     known = L.known & ~refused
     si = np.where(refused, -1, L.si).astype(np.int16)
@@ -468,15 +476,8 @@ def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.n
     *modifiers*: boolean arrays for ``"73"``, ``"52"``, ``"74"``, ``"FB"``, ``"FC"`` (absent
     keys: none). Returns :data:`ASC_COLUMNS` as arrays.
     """
-    n = len(claim)
-    claim = np.asarray(claim, dtype=np.int64)
-    session = np.asarray(session, dtype=np.int64)
-    line = np.asarray(line, dtype=np.int64)
-    n_claims = int(claim.max()) + 1 if n else 0
-    n_sessions = int(session.max()) + 1 if n else 0
-    units = np.asarray(units, dtype=float)
-    wi = np.asarray(wage_index, dtype=float)
-    refused = np.zeros(n, dtype=bool) if refused is None else np.asarray(refused, dtype=bool)
+    n, claim, session, line, n_claims, n_sessions, units, wi, refused = _rule_inputs(
+        claim, session, line, units, wage_index, refused)
     mods = modifiers or {}
     m = {k: np.asarray(mods.get(k, np.zeros(n, dtype=bool)), dtype=bool)
          for k in ("73", "52", "74", "FB", "FC")}
