@@ -205,16 +205,21 @@ def _add_ids(rb: ReasonBits, ids: np.ndarray, labels: list[str], idx: np.ndarray
     rb.bits[idx] |= lut[ids]
 
 
+def _relabel(labels: list[str], table_labels: list[str] | tuple[str, ...], ids: np.ndarray) -> np.ndarray:
+    """*ids* into *table_labels* as ids into *labels*, after appending *table_labels* to it
+    (lines of several releases share one label list; -1 stays -1)."""
+    off = len(labels)
+    labels.extend(table_labels)
+    return np.where(ids >= 0, ids + off, -1)
+
+
 def opps_lookup(out: OppsLines, table: OppsTable, code: np.ndarray, idx: np.ndarray,
                 rb: ReasonBits) -> None:
     """Lookup stage: fill *out* at lines *idx* from *table* (*code*: row per line of *idx*)."""
     known = code >= 0
     out.known[idx] = known
     out.si[idx] = table.si[code]
-    off = len(out.apc_labels)
-    out.apc_labels.extend(table.apc_labels)
-    a = table.apc[code]
-    out.apc[idx] = np.where(a >= 0, a + off, -1)
+    out.apc[idx] = _relabel(out.apc_labels, table.apc_labels, table.apc[code])
     out.rate[idx] = table.rate[code]
     out.copay[idx] = table.copay[code]
     out.wage_adjusted[idx] = table.wage_adjusted[code]
@@ -448,10 +453,7 @@ def asc_lookup(out: AscLines, table: AscTable, code: np.ndarray, idx: np.ndarray
     """Lookup stage: fill *out* at lines *idx* from *table* (*code*: row per line of *idx*)."""
     known = code >= 0
     out.known[idx] = known
-    off = len(out.pi_labels)
-    out.pi_labels.extend(table.pi_labels)
-    p = table.pi[code]
-    out.pi[idx] = np.where(p >= 0, p + off, -1)
+    out.pi[idx] = _relabel(out.pi_labels, table.pi_labels, table.pi[code])
     out.rate[idx] = table.rate[code]
     out.wage_adjusted[idx] = table.wage_adjusted[code]
     rid = table.reason[code]
