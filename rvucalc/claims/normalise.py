@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,29 @@ CODE = np.int32
 
 #: Modifier flags kept per line (PRICED, in a fixed order).
 MODIFIER_FLAGS = tuple(sorted(PRICED))
+_FLAG_BITS = np.uint16 if len(MODIFIER_FLAGS) <= 16 else np.uint32  # one bit per flag
+
+
+class ModifierFlags(Mapping[str, np.ndarray]):
+    """Modifier -> bool per line, for :data:`MODIFIER_FLAGS`, read from one integer of bits per
+    line (bit *j*: ``MODIFIER_FLAGS[j]``); each flag is made when asked for, so a chunk holds two
+    bytes per line instead of a bool array per modifier."""
+
+    def __init__(self, bits: np.ndarray) -> None:
+        self.bits = bits
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            j = MODIFIER_FLAGS.index(key)
+        except ValueError:
+            raise KeyError(key) from None
+        return (self.bits & self.bits.dtype.type(1 << j)) != 0
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODIFIER_FLAGS)
+
+    def __len__(self) -> int:
+        return len(MODIFIER_FLAGS)
 
 
 @dataclass
@@ -88,7 +112,7 @@ class Lines:
     group: np.ndarray  # int64 claim x date-of-service key
     hcpcs_codes: np.ndarray  # CODE index into hcpcs_uniq (-1: missing)
     hcpcs_uniq: np.ndarray  # normalised distinct codes ("" where not a code)
-    mods: dict[str, np.ndarray]  # modifier -> bool per line, for MODIFIER_FLAGS
+    mods: Mapping[str, np.ndarray]  # modifier -> bool per line, for MODIFIER_FLAGS
     units: np.ndarray  # float, 1.0 where refused
     bad_units: np.ndarray
     date_codes: np.ndarray  # CODE index into the distinct date cells (parse_dates_coded)
@@ -123,6 +147,16 @@ class Lines:
                 small = bool(np.all(cell == mean_cell))  # exact: whole numbers, sums far below 2**53
             self._group_ids = claim if small else G.dense_ids(self.group)[0]
         return self._group_ids
+
+    def after_lookup(self) -> Lines:
+        """These lines without what only the release choice and the lookup read (line numbers,
+        claim keys, date cells, code/POS/ZIP/locality indices); :meth:`group_ids` is kept. For
+        stages after the lookup, so a chunk's peak memory does not carry them."""
+        none = np.zeros(0, dtype=CODE)
+        g = self.group_ids()
+        return replace(self, line=none, claim=none, group=none, hcpcs_codes=none,
+                                   date_codes=none, pos_codes=none, zip_codes=none, loc_codes=none,
+                                   _group_ids=g)
 
     def year_quarters(self) -> tuple[np.ndarray, np.ndarray]:
         """``(codes, values)``: ``year * 10 + quarter`` per line (-1 without a date) as
@@ -332,7 +366,7 @@ def _modifier_table(texts: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarra
 
 
 def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, rb: ReasonBits
-                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], tuple]:
+                         ) -> tuple[np.ndarray, np.ndarray, ModifierFlags, tuple]:
     """HCPCS code index per line and modifier flags from both columns (each parsed on its distinct values)."""
     h_codes, h_index = pd.factorize(hcpcs, use_na_sentinel=True)
     h_codes, h_uniq = h_codes.astype(CODE), np.asarray(h_index, dtype=object)
@@ -352,9 +386,9 @@ def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, 
     hc = c_codes.astype(CODE)[h_codes]
     rb.add(MOD_NOT_PRICED.code, h_unpriced[h_codes] | m_unpriced[m_codes])
     # the flags of both columns as the bits of one integer per line: two lookups, not 2 x 12
-    weight = np.left_shift(1, np.arange(len(MODIFIER_FLAGS), dtype=np.int32))
-    bits = (h_flags @ weight).astype(np.int32)[h_codes] | (m_flags @ weight).astype(np.int32)[m_codes]
-    mods = {k: (bits & weight[j]) != 0 for j, k in enumerate(MODIFIER_FLAGS)}
+    weight = np.left_shift(1, np.arange(len(MODIFIER_FLAGS), dtype=np.int64))
+    mods = ModifierFlags((h_flags @ weight).astype(_FLAG_BITS)[h_codes]
+                         | (m_flags @ weight).astype(_FLAG_BITS)[m_codes])
     lists = ((h_codes, [p[1] for p in parsed] + [()]), (m_codes, m_lists + [()]))
     return hc, np.asarray(c_uniq, dtype=object), mods, lists
 

@@ -358,8 +358,9 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
                 failed[i] = True
                 break
             cands = tuple(c for c in cands if c != rid)  # automatic choice: the next one at hand
-    yq_codes = yq_codes.astype(np.int32)  # an index (a handful of quarters)
-    rel_line = rel_of_yq.astype(np.int32)[yq_codes] if n else np.zeros(0, dtype=np.int32)
+    small = np.int8 if max(len(yq_uniq), len(ids)) < 127 else np.int32  # a handful of quarters
+    yq_codes = yq_codes.astype(small)
+    rel_line = rel_of_yq.astype(small)[yq_codes] if n else np.zeros(0, dtype=small)
     has_note = np.array([bool(x) for x in notes], dtype=bool)
     rb = lines.reasons
     if n:
@@ -688,12 +689,14 @@ def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[
     """All PFS stages over one normalised chunk; returns :data:`OUTPUT_COLUMNS` arrays."""
     plan = choose_releases(lines, opts, schedules)
     b = lookup(lines, plan)
+    # what only the release choice and the lookup read is let go (a million lines: 30 MB)
+    lines = lines.after_lookup()
     lf = line_rules(lines, b)
     cf = claim_rules(lines, b, lf)
     # what only the claim rules read is let go before the money stage (a million lines: 48 MB)
     none = np.zeros(0)
     b = dataclasses.replace(b, code_id=none, endo_id=none, base_fee=none, tc_part=none, pc_part=none,
-                            pe_amt=none, ind={})
+                            pe_amt=none, ind={}, status=b.status.copy())  # status: a view of the indicators
     cols = money(lines, b, lf, cf, opts.sequestration)
     n = lines.n
     cols.update({
