@@ -566,6 +566,11 @@ def therapy_mppr(group: np.ndarray, mult_proc: np.ndarray, base: np.ndarray, pe_
 # surgical roles
 
 
+def cosurgery_factor(m62: np.ndarray) -> np.ndarray:
+    """The factor of :func:`cosurgery`: 0.625 with modifier 62, else 1."""
+    return np.where(m62, 0.625, 1.0)
+
+
 def cosurgery(co_ind: np.ndarray, m62: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Modifier 62: each co-surgeon gets 62.5% of the (reduced) fee schedule amount.
 
@@ -575,21 +580,31 @@ def cosurgery(co_ind: np.ndarray, m62: np.ndarray) -> tuple[np.ndarray, dict[str
     apply". The 62.5% for each co-surgeon is Pub. 100-04 (Medicare Claims
     Processing Manual) ch.12 s.40.8.
     """
-    f = np.where(m62, 0.625, 1.0)
+    f = cosurgery_factor(m62)
     return f, {COSURG_NA.code: m62 & ~_one_of(co_ind, 1, 2), COSURG_DOC.code: m62 & (co_ind == 1)}
+
+
+def team_factor(m66: np.ndarray) -> np.ndarray:
+    """The factor of :func:`team`: NaN (by report) with modifier 66, else 1."""
+    return np.where(m66, np.nan, 1.0)
 
 
 def team(team_ind: np.ndarray, m66: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Modifier 66: team surgery is paid "by report" (carrier-priced) where the
     indicator is 1 or 2, and not at all where it is 0 or 9 (RVU file
     documentation, Team Surgery (Modifier -66)). Factor NaN where by report."""
-    f = np.where(m66, np.nan, 1.0)
+    f = team_factor(m66)
     return f, {TEAM_BY_REPORT.code: m66 & _one_of(team_ind, 1, 2),
                TEAM_NA.code: m66 & ~_one_of(team_ind, 1, 2)}
 
 
 ASSISTANT_RATE = 0.16
 NPP_ASSISTANT_SHARE = 0.85
+
+
+def assistant_factor(m_md: np.ndarray, m_as: np.ndarray) -> np.ndarray:
+    """The factor of :func:`assistant`: 13.6% with AS, 16% with 80/81/82, else 1."""
+    return np.where(m_as, ASSISTANT_RATE * NPP_ASSISTANT_SHARE, np.where(m_md, ASSISTANT_RATE, 1.0))
 
 
 def assistant(asst_ind: np.ndarray, m_md: np.ndarray, m_as: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -604,7 +619,7 @@ def assistant(asst_ind: np.ndarray, m_md: np.ndarray, m_as: np.ndarray) -> tuple
     (modifier AS), 85% of that, i.e. 13.6% (SSA s.1833(a)(1)(O)).
     """
     any_asst = m_md | m_as
-    f = np.where(m_as, ASSISTANT_RATE * NPP_ASSISTANT_SHARE, np.where(m_md, ASSISTANT_RATE, 1.0))
+    f = assistant_factor(m_md, m_as)
     return f, {ASST_NA.code: any_asst & ~_one_of(asst_ind, 0, 2), ASST_DOC.code: any_asst & (asst_ind == 0)}
 
 

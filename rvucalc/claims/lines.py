@@ -41,6 +41,23 @@ def text_bytes(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
     return np.concatenate(lengths), np.concatenate(data) if len(data) > 1 else data[0]
 
 
+def few_distinct_codes(values: np.ndarray, block: int = 1 << 16) -> tuple[np.ndarray, list]:
+    """``pd.factorize`` for a long array of few distinct values (codes in order of first
+    appearance, the same as ``pd.factorize`` gives), a block at a time: the hash table stays the
+    size of a block (factorizing a million values at once allocates about 30 MB for it)."""
+    n = len(values)
+    if n <= block:
+        codes, uniq = pd.factorize(values)
+        return codes, list(uniq)
+    codes = np.empty(n, dtype=np.int32)
+    seen: dict = {}
+    for a in range(0, n, block):  # blocks, not values
+        k, u = pd.factorize(values[a:a + block])
+        remap = np.array([seen.setdefault(x, len(seen)) for x in u.tolist()], dtype=np.int32)
+        codes[a:a + block] = remap[k]
+    return codes, list(seen)
+
+
 def byte_table(chars: str) -> np.ndarray:
     """A 256-entry lookup table: True for the bytes of the ASCII *chars*."""
     t = np.zeros(256, dtype=bool)
@@ -114,6 +131,6 @@ class ReasonBits:
 
     def categorical(self) -> pd.Categorical:
         """The "A|B" reason strings as a categorical (codes hashed once, text built per distinct set)."""
-        inv, uniq = pd.factorize(self.bits)
+        inv, uniq = few_distinct_codes(self.bits)
         text = ["|".join(c for j, c in enumerate(self.codes) if int(u) >> j & 1) for u in uniq]
         return categorical(inv, text)

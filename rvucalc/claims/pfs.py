@@ -559,12 +559,24 @@ def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: n
 
 @dataclass
 class LineFactors:
+    """The line rules' results. The co-surgery, team and assistant factors depend on the
+    modifiers alone, so they are made from *mods* when the money stage asks for them (a chunk
+    does not hold them through the claim rules)."""
+
     pair: np.ndarray
     bilateral: np.ndarray
     units: np.ndarray  # units after the bilateral rule
-    cosurgery: np.ndarray
-    team: np.ndarray
-    assistant: np.ndarray
+    mods: Mapping[str, np.ndarray]
+
+    def cosurgery(self) -> np.ndarray:
+        return P.cosurgery_factor(self.mods["62"])
+
+    def team(self) -> np.ndarray:
+        return P.team_factor(self.mods["66"])
+
+    def assistant(self) -> np.ndarray:
+        m = self.mods
+        return P.assistant_factor(m["80"] | m["81"] | m["82"], m["AS"])
 
 
 def line_rules(lines: Lines, b: Base) -> LineFactors:
@@ -579,17 +591,21 @@ def line_rules(lines: Lines, b: Base) -> LineFactors:
     pair = P.rt_lt_pairs(lines.group_ids(), b.code_id, b.ind["bilat_surg"], m["RT"], m["LT"],
                          eligible & ~m["50"] & (lines.units == 1))
     bil, units_mult, bflags = P.bilateral(b.ind["bilat_surg"], m["50"], lines.units, pair)
-    co_f, cflags = P.cosurgery(b.ind["co_surg"], m["62"])
-    tm_f, tflags = P.team(b.ind["team_surg"], m["66"])
-    as_f, aflags = P.assistant(b.ind["asst_surg"], m["80"] | m["81"] | m["82"], m["AS"])
+    _, cflags = P.cosurgery(b.ind["co_surg"], m["62"])  # the factors: LineFactors
+    _, tflags = P.team(b.ind["team_surg"], m["66"])
+    _, aflags = P.assistant(b.ind["asst_surg"], m["80"] | m["81"] | m["82"], m["AS"])
     for fl in (bflags, cflags, tflags, aflags):
         for c, mk in fl.items():
             rb.add(c, mk)
-    return LineFactors(pair, bil, units_mult, co_f, tm_f, as_f)
+    return LineFactors(pair, bil, units_mult, m)
 
 
 # ---------------------------------------------------------------------------
 # stage 4: claim rules
+
+
+#: The PPRRVU indicators :func:`claim_rules` reads.
+CLAIM_INDICATORS = ("mult_proc", "imaging_family")
 
 
 @dataclass
@@ -604,6 +620,11 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
 
     Status T bundling (RVU documentation, Attachment A, status T), then the multiple-procedure
     rules by indicator (policy.surgery_mppr, diagnostic_mppr, therapy_mppr).
+
+    Reads the indicators in :data:`CLAIM_INDICATORS`. The arrays of *b* that only these rules
+    read are used up: ``tc_part``, ``pc_part`` and ``pe_amt`` are multiplied by the bilateral
+    factor in place ("apply the bilateral adjustment before applying any multiple procedure
+    rules").
     """
     n = lines.n
     rb = lines.reasons
@@ -628,14 +649,15 @@ def claim_rules(lines: Lines, b: Base, lf: LineFactors) -> ClaimFactors:
         first[ids[head]] = pi[head]
         ent[pi] = first[ids]
     fee1 = b.base * lf.bilateral  # one unit, after the bilateral adjustment
+    for part in (b.tc_part, b.pc_part, b.pe_amt):  # the same, in place (only these rules read them)
+        np.multiply(part, lf.bilateral, out=part)
     s_f, s_rank, sflags = P.surgery_mppr(group_role, b.ind["mult_proc"], fee1, lf.units, b.code_id,
                                          b.endo_id, b.base_fee, ent, elig)
     del ent
     d_f, d_rank, dflags = P.diagnostic_mppr(group_role, b.ind["mult_proc"], b.ind["imaging_family"],
-                                            fee1, b.tc_part * lf.bilateral, b.pc_part * lf.bilateral,
-                                            lf.units, elig)
+                                            fee1, b.tc_part, b.pc_part, lf.units, elig)
     del group_role
-    t_f, tflags = P.therapy_mppr(group, b.ind["mult_proc"], fee1, b.pe_amt * lf.bilateral, lf.units, elig)
+    t_f, tflags = P.therapy_mppr(group, b.ind["mult_proc"], fee1, b.pe_amt, lf.units, elig)
     for fl in (sflags, dflags, tflags):
         for c, mk in fl.items():
             rb.add(c, mk)
@@ -663,23 +685,37 @@ def money(lines: Lines, b: Base, lf: LineFactors, cf: ClaimFactors, sequestratio
     payable0 = ~rb.any_of(refusing) & ~np.isnan(b.base)
     nonpar_f = np.where(part, 1.0, P.NONPAR_FACTOR)
     rb.add(P.NONPAR.code, ~part & payable0)
-    par_amt = b.base * lf.units * lf.bilateral * cf.mult_proc * lf.cosurgery * lf.assistant * lf.team \
-        * cf.bundled
+    del payable0
+    co_f, as_f, tm_f = lf.cosurgery(), lf.assistant(), lf.team()
+    # the products and roundings below work in place (each amount is one array, no temporaries)
+    par_amt = b.base * lf.units
+    for f in (lf.bilateral, cf.mult_proc, co_f, as_f, tm_f, cf.bundled):
+        par_amt *= f
     raw = par_amt * nonpar_f
     payable = ~rb.any_of(refusing) & ~np.isnan(raw)
-    raw = np.where(payable, raw, np.nan)
-    fee_amt = round_cents(raw)
-    limiting = round_cents(np.where(payable, par_amt * P.LIMITING_FACTOR, np.nan))
-    allowed_raw, lower = P.lower_of_charge(raw, lines.charge)
+    unpaid = ~payable
+    raw[unpaid] = np.nan
+    fee_amt = round_cents(raw, out=np.empty_like(raw))
+    par_amt *= P.LIMITING_FACTOR
+    par_amt[unpaid] = np.nan
+    limiting = round_cents(par_amt, out=par_amt)
+    allowed, lower = P.lower_of_charge(raw, lines.charge)
+    del raw
     rb.add(P.CHARGE_LOWER.code, lower)
-    allowed = round_cents(allowed_raw)
+    round_cents(allowed, out=allowed)
     program = allowed * (1.0 - P.COINSURANCE)
-    seq = round_cents(program * P.SEQUESTRATION_RATE) if sequestration else np.where(payable, 0.0, np.nan)
-    medicare = round_cents(program - np.nan_to_num(seq)) if sequestration else round_cents(program)
-    medicare = np.where(payable, medicare, np.nan)
-    return {"units_factor": np.where(lines.bad_units, np.nan, lf.units), "nonpar_factor": nonpar_f,
+    if sequestration:
+        seq = round_cents(program * P.SEQUESTRATION_RATE, out=np.empty_like(program))
+        program -= np.nan_to_num(seq)
+    else:
+        seq = np.where(payable, 0.0, np.nan)
+    medicare = round_cents(program, out=program)
+    medicare[unpaid] = np.nan
+    units_f = np.where(lines.bad_units, np.nan, lf.units) if lines.bad_units.any() else lf.units
+    return {"units_factor": units_f, "nonpar_factor": nonpar_f,
             "fee_schedule_amount": fee_amt, "limiting_charge": limiting, "charge_limited": lower,
-            "allowed": allowed, "sequestration": seq, "medicare_payment": medicare, "payable": payable}
+            "allowed": allowed, "sequestration": seq, "medicare_payment": medicare, "payable": payable,
+            "cosurgery_factor": co_f, "assistant_factor": as_f, "team_factor": tm_f}
 
 
 # ---------------------------------------------------------------------------
@@ -692,11 +728,13 @@ def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[
     # what only the release choice and the lookup read is let go (a million lines: 30 MB)
     lines = lines.after_lookup()
     lf = line_rules(lines, b)
+    # the claim rules read two indicators: the block of all of them goes (a million lines: 6 MB)
+    b = dataclasses.replace(b, ind={k: b.ind[k].copy() for k in CLAIM_INDICATORS}, status=b.status.copy())
     cf = claim_rules(lines, b, lf)
     # what only the claim rules read is let go before the money stage (a million lines: 48 MB)
     none = np.zeros(0)
     b = dataclasses.replace(b, code_id=none, endo_id=none, base_fee=none, tc_part=none, pc_part=none,
-                            pe_amt=none, ind={}, status=b.status.copy())  # status: a view of the indicators
+                            pe_amt=none, ind={})
     cols = money(lines, b, lf, cf, opts.sequestration)
     n = lines.n
     cols.update({
@@ -707,7 +745,6 @@ def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[
         "pricing_modifier": categorical(b.pmod, list(PRICING_MODIFIERS)),
         "status": categorical(b.status, STATUS_LETTERS), "base_amount": b.base,
         "bilateral_factor": lf.bilateral, "mult_proc_factor": cf.mult_proc, "mult_proc_rank": cf.rank,
-        "cosurgery_factor": lf.cosurgery, "assistant_factor": lf.assistant, "team_factor": lf.team,
         "bundled_factor": cf.bundled, "reason": lines.reasons.categorical(),
     })
     return cols
