@@ -154,9 +154,8 @@ class Lines:
         stages after the lookup, so a chunk's peak memory does not carry them."""
         none = np.zeros(0, dtype=CODE)
         g = self.group_ids()
-        return replace(self, line=none, claim=none, group=none, hcpcs_codes=none,
-                                   date_codes=none, pos_codes=none, zip_codes=none, loc_codes=none,
-                                   _group_ids=g)
+        return replace(self, line=none, claim=none, group=none, hcpcs_codes=none, date_codes=none,
+                       pos_codes=none, zip_codes=none, loc_codes=none, _group_ids=g)
 
     def year_quarters(self) -> tuple[np.ndarray, np.ndarray]:
         """``(codes, values)``: ``year * 10 + quarter`` per line (-1 without a date) as
