@@ -75,3 +75,73 @@ def test_reason_bits_for_few_and_many_lines():
     rb.add("B", many)
     assert rb.bits[3] == 1 and rb.bits[4] == 3 and rb.bits[2] == 2 and rb.bits[1] == 0
     assert (rb.bits[many] & 2).all() and not (rb.bits[~many] & 2).any()
+
+
+def _messy_lines() -> pd.DataFrame:
+    """Lines with each of normalise's reasons, some of them together on one line."""
+    return pd.DataFrame({
+        "claim_id": text(["C1", "C1", "", "NA", "C2", "C3", "C2", "C4"]),
+        "hcpcs": text(["99213", "20983-50", "99213", "99214", "71046-XS", "99213", "99213", "71046"]),
+        "modifiers": text(["", "", "", "", "", "54", "", ""]),  # 54: not applied
+        "units": text(["1", "2", "0", "1", "1", "x", "1", "1"]),
+        "date_of_service": text(["2026-07-01", "2026-07-01", "2026-07-02", "bad", "2026-07-03",
+                                 "2026-07-03", "2026-07-03", "2026-07-04"]),
+        "charge": text(["100", "-5", "50", "", "75.5", "abc", "20", "10"]),
+        "zip": text(["90012"] * 8),
+        "pos": text(["11"] * 8),
+    })
+
+
+def test_claim_ids_hashed_on_a_second_thread_give_the_same_lines(monkeypatch):
+    from rvucalc.claims import normalise as nm
+
+    df = _messy_lines()
+    monkeypatch.setattr(nm, "BACKGROUND_LINES", 10**9)
+    alone = nm.normalise(df)
+    monkeypatch.setattr(nm, "BACKGROUND_LINES", 1)
+    threaded = nm.normalise(df)
+    assert threaded.claim.tolist() == alone.claim.tolist()
+    assert threaded.group.tolist() == alone.group.tolist()
+    assert threaded.reasons.codes == alone.reasons.codes
+    assert threaded.reasons.bits.tolist() == alone.reasons.bits.tolist()
+    text_of = [str(r) for r in threaded.reasons.categorical()]
+    # normalise's reasons in their stated order, whichever part of normalise found them first
+    assert text_of[2] == "CLAIM_ID_MISSING|REPRICE_BAD_UNITS"
+    assert text_of[3] == "CLAIM_ID_MISSING|REPRICE_BAD_DATE"
+    assert text_of[1] == "REPRICE_BAD_CHARGE"
+    assert text_of[5] == "REPRICE_BAD_UNITS|REPRICE_BAD_CHARGE|MOD_NOT_PRICED"
+    assert text_of[0] == text_of[6] == text_of[7] == ""
+
+
+def test_an_error_on_the_second_thread_reaches_the_caller(monkeypatch):
+    import pytest
+
+    from rvucalc.claims import normalise as nm
+
+    def broken(*args):
+        raise RuntimeError("claim ids could not be read")
+
+    monkeypatch.setattr(nm, "BACKGROUND_LINES", 1)
+    monkeypatch.setattr(nm, "claim_keys", broken)
+    with pytest.raises(RuntimeError, match="claim ids could not be read"):
+        nm.normalise(_messy_lines())
+
+
+def test_modifier_flags_from_bits():
+    from rvucalc.claims.normalise import MODIFIER_FLAGS, ModifierFlags
+
+    j26, jrt = MODIFIER_FLAGS.index("26"), MODIFIER_FLAGS.index("RT")
+    flags = ModifierFlags(np.array([0, 1 << j26, (1 << j26) | (1 << jrt)], dtype=np.uint16))
+    assert flags["26"].tolist() == [False, True, True] and flags["RT"].tolist() == [False, False, True]
+    assert flags["50"].tolist() == [False, False, False]
+    assert list(flags) == list(MODIFIER_FLAGS) and len(flags) == len(MODIFIER_FLAGS)
+    assert "XS" not in flags and flags.get("XS") is None
+
+
+def test_few_distinct_codes_match_factorize_across_blocks():
+    from rvucalc.claims.lines import few_distinct_codes
+
+    values = np.array([5, 5, 9, 0, 9, 7, 5, 0, 3, 3, 7], dtype=np.uint64)
+    codes, uniq = few_distinct_codes(values, block=3)  # four blocks
+    assert codes.tolist() == [0, 0, 1, 2, 1, 3, 0, 2, 4, 4, 3]
+    assert [int(u) for u in uniq] == [5, 9, 0, 7, 3]

@@ -36,9 +36,13 @@ Conventions (documented for users in README, "Repricing claim lines"):
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -511,20 +515,51 @@ def require(lines: pd.DataFrame, place: tuple[str, ...] = ("zip", "locality"),
                          f"have {', '.join(map(str, lines.columns))}")
 
 
+#: The reasons :func:`normalise` gives, registered in this order before it looks at a line, so a
+#: line's reason text lists them in this order whichever is found first.
+_REASONS = (CLAIM_ID_MISSING.code, P.BAD_DATE.code, P.BAD_UNITS.code, BAD_CHARGE.code, MOD_NOT_PRICED.code)
+
+#: Chunks of at least this many lines hash their claim ids on a second thread (below it, the
+#: thread costs more than it saves).
+BACKGROUND_LINES = 100_000
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _background(fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+    """*fn(*args)* started on rvucalc's helper thread, or ``None`` on a single core (the caller
+    then calls it itself)."""
+    global _POOL
+    if (os.cpu_count() or 1) < 2:
+        return None
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rvucalc-normalise")
+    return _POOL.submit(fn, *args)
+
+
 def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
-    """Parse a chunk's pricing columns (see the module docstring for each convention)."""
+    """Parse a chunk's pricing columns (see the module docstring for each convention).
+
+    Hashing the claim ids is the largest single cost (a million lines hold hundreds of
+    thousands of distinct ids); on a chunk of :data:`BACKGROUND_LINES` or more it runs on a
+    second thread while this one parses the other columns (Arrow and NumPy release the GIL).
+    """
     n = len(chunk)
     rb = ReasonBits(n)
+    for code in _REASONS:
+        rb.bit(code)
     line = chunk[LINE].to_numpy(dtype=np.int64) if LINE in chunk.columns else np.arange(n, dtype=np.int64)
-    claim, missing = claim_keys(chunk["claim_id"], line)
-    rb.add(CLAIM_ID_MISSING.code, missing)
+    keys = _background(claim_keys, chunk["claim_id"], line) if n >= BACKGROUND_LINES else None
+    if keys is None:
+        claim, missing = claim_keys(chunk["claim_id"], line)
     d_codes, day_u, year_u, q_u = parse_dates_coded(chunk["date_of_service"], dayfirst=dayfirst)
     rb.add(P.BAD_DATE.code, (year_u < 0)[d_codes])
     if _every_cell(d_codes):  # distinct days numbered in line order, from the distinct cells
         dcode = pd.factorize(day_u[:-1])[0].astype(np.int64)[d_codes]
     else:
         dcode = pd.factorize(day_u[d_codes])[0].astype(np.int64)
-    group = claim * (int(dcode.max()) + 1 if n else 1) + dcode
     if "units" in chunk.columns:
         units, bad_units = parse_units(chunk["units"])
     else:
@@ -551,6 +586,11 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
         participating = pu.astype(bool)[pc]
     else:
         participating = np.ones(n, dtype=bool)
+    if keys is not None:
+        claim, missing = keys.result()
+    rb.add(CLAIM_ID_MISSING.code, missing)
+    group = claim * (int(dcode.max()) + 1 if n else 1) + dcode
+    del dcode
     return Lines(n=n, line=line, claim=claim, group=group, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
                  mods=mods, units=units, bad_units=bad_units, date_codes=d_codes,
                  date_table=(day_u, year_u, q_u),
