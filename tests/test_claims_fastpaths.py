@@ -145,3 +145,28 @@ def test_few_distinct_codes_match_factorize_across_blocks():
     codes, uniq = few_distinct_codes(values, block=3)  # four blocks
     assert codes.tolist() == [0, 0, 1, 2, 1, 3, 0, 2, 4, 4, 3]
     assert [int(u) for u in uniq] == [5, 9, 0, 7, 3]
+
+
+def test_a_forked_child_hashes_on_a_thread_of_its_own(monkeypatch):
+    import multiprocessing as mp
+    import sys
+
+    import pytest
+
+    from rvucalc.claims import normalise as nm
+
+    if sys.platform != "linux":
+        pytest.skip("fork is the default start method on Linux only")
+    monkeypatch.setattr(nm, "BACKGROUND_LINES", 1)
+    nm.normalise(_messy_lines())  # the parent's helper thread exists
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:  # the child inherits the pool object, not its thread
+        got = pool.apply_async(_claims_in_child).get(timeout=60)
+    assert got == nm.normalise(_messy_lines()).claim.tolist()
+
+
+def _claims_in_child() -> list:
+    from rvucalc.claims import normalise as nm
+
+    nm.BACKGROUND_LINES = 1
+    return nm.normalise(_messy_lines()).claim.tolist()

@@ -527,6 +527,17 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
 
+def _forget_pool() -> None:
+    """In a forked child the helper thread is gone: start a new one on first use (else the
+    child would wait for ever on work no thread takes)."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _background(fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
     """*fn(*args)* started on rvucalc's helper thread, or ``None`` on a single core (the caller
     then calls it itself)."""
