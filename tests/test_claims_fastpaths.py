@@ -124,7 +124,7 @@ def test_an_error_on_the_second_thread_reaches_the_caller(monkeypatch):
     monkeypatch.setattr(nm, "BACKGROUND_LINES", 1)
     monkeypatch.setattr(nm, "claim_keys", broken)
     with pytest.raises(RuntimeError, match="claim ids could not be read"):
-        nm.normalise(_messy_lines())
+        nm.normalise(_messy_lines()).group_ids()  # raised where the keys are first read
 
 
 def test_modifier_flags_from_bits():
@@ -170,3 +170,12 @@ def _claims_in_child() -> list:
 
     nm.BACKGROUND_LINES = 1
     return nm.normalise(_messy_lines()).claim.tolist()
+
+
+def test_a_reason_added_later_keeps_its_place():
+    rb = ReasonBits(4)
+    rb.later("A", lambda: np.array([True, False, False, True]))  # e.g. still computed elsewhere
+    rb.add("B", np.array([True, True, False, False]))
+    assert rb.codes == ["A", "B"]
+    assert rb.bits.tolist() == [3, 2, 0, 1]  # reading the bits adds A
+    assert [str(r) for r in rb.categorical()] == ["A|B", "B", "", "A"]

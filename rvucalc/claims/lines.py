@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -83,8 +83,27 @@ class ReasonBits:
     """Reason codes per line as bits of a uint64; turned into "A|B" strings at the end."""
 
     def __init__(self, n: int) -> None:
-        self.bits = np.zeros(n, dtype=np.uint64)
+        self._bits = np.zeros(n, dtype=np.uint64)
         self.codes: list[str] = []
+        self._later: list[tuple[str, Callable[[], np.ndarray]]] = []
+
+    @property
+    def bits(self) -> np.ndarray:
+        """The bits per line, with every reason :meth:`later` was given added."""
+        while self._later:
+            code, mask = self._later.pop(0)
+            self.add(code, mask())
+        return self._bits
+
+    @bits.setter
+    def bits(self, value: np.ndarray) -> None:
+        self._bits = value
+
+    def later(self, code: str, mask: Callable[[], np.ndarray]) -> None:
+        """Add *code* where ``mask()`` is True, when the bits are first read (a mask still being
+        computed on another thread). The code takes its place in the order now."""
+        self.bit(code)
+        self._later.append((code, mask))
 
     def bit(self, code: str) -> np.uint64:
         if code not in self.codes:
@@ -98,14 +117,15 @@ class ReasonBits:
         if not hits:
             return
         b = self.bit(code)
+        bits = self._bits  # adding needs no pending reason: OR-ing commutes
         if idx is None and hits * 64 < len(mask):  # a few lines
-            np.bitwise_or(self.bits, b, out=self.bits, where=mask)
+            np.bitwise_or(bits, b, out=bits, where=mask)
         elif idx is None:  # many lines: the bit shifted into place on every line, no branching
             shift = np.uint64(self.codes.index(code))
-            np.bitwise_or(self.bits, np.asarray(mask, dtype=bool).view(np.uint8).astype(np.uint64) << shift,
-                          out=self.bits)
+            np.bitwise_or(bits, np.asarray(mask, dtype=bool).view(np.uint8).astype(np.uint64) << shift,
+                          out=bits)
         else:
-            self.bits[idx[mask]] |= b
+            bits[idx[mask]] |= b
 
     def add_codes(self, codes: np.ndarray, idx: np.ndarray) -> None:
         """Add a code per element of *idx* ("" for none), e.g. PFS status/NA reasons."""

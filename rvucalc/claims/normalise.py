@@ -112,8 +112,10 @@ class Lines:
 
     n: int
     line: np.ndarray  # int64 input line numbers
-    claim: np.ndarray  # int64 claim key (contract.claim_keys)
-    group: np.ndarray  # int64 claim x date-of-service key
+    #: ``(claim, missing)`` from :func:`rvucalc.claims.contract.claim_keys`, or a future of them
+    #: while a helper thread computes them (read :attr:`claim` and :attr:`group`)
+    keys: Any
+    day_number: np.ndarray  # int64 per line: its distinct day, numbered in line order
     hcpcs_codes: np.ndarray  # CODE index into hcpcs_uniq (-1: missing)
     hcpcs_uniq: np.ndarray  # normalised distinct codes ("" where not a code)
     mods: Mapping[str, np.ndarray]  # modifier -> bool per line, for MODIFIER_FLAGS
@@ -137,6 +139,28 @@ class Lines:
     #: column, the line's list being ``lists[codes]`` (code -1: the last, empty, list).
     modifier_lists: tuple = ()
     _group_ids: np.ndarray | None = None
+    _claim: np.ndarray | None = None
+    _group: np.ndarray | None = None
+
+    @property
+    def claim(self) -> np.ndarray:
+        """int64 claim key per line (:func:`rvucalc.claims.contract.claim_keys`); waits for the
+        helper thread if it is still hashing the claim ids."""
+        self._settle()
+        return self._claim  # type: ignore[return-value]
+
+    @property
+    def group(self) -> np.ndarray:
+        """int64 claim x date-of-service key per line."""
+        self._settle()
+        return self._group  # type: ignore[return-value]
+
+    def _settle(self) -> None:
+        if self._claim is None:
+            claim = (self.keys.result() if isinstance(self.keys, Future) else self.keys)[0]
+            day = self.day_number
+            self._claim = claim
+            self._group = claim * (int(day.max()) + 1 if self.n else 1) + day
 
     def group_ids(self) -> np.ndarray:
         """:attr:`group` as small non-negative integers (array positions for ``np.bincount``):
@@ -158,8 +182,9 @@ class Lines:
         stages after the lookup, so a chunk's peak memory does not carry them."""
         none = np.zeros(0, dtype=CODE)
         g = self.group_ids()
-        return replace(self, line=none, claim=none, group=none, hcpcs_codes=none, date_codes=none,
-                       pos_codes=none, zip_codes=none, loc_codes=none, _group_ids=g)
+        return replace(self, line=none, keys=None, day_number=none, _claim=none, _group=none,
+                       hcpcs_codes=none, date_codes=none, pos_codes=none, zip_codes=none,
+                       loc_codes=none, _group_ids=g)
 
     def year_quarters(self) -> tuple[np.ndarray, np.ndarray]:
         """``(codes, values)``: ``year * 10 + quarter`` per line (-1 without a date) as
@@ -555,7 +580,10 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
 
     Hashing the claim ids is the largest single cost (a million lines hold hundreds of
     thousands of distinct ids); on a chunk of :data:`BACKGROUND_LINES` or more it runs on a
-    second thread while this one parses the other columns (Arrow and NumPy release the GIL).
+    second thread while this one parses the other columns and the stages that need no claim
+    (release choice, lookup) go on (Arrow and NumPy release the GIL). :attr:`Lines.claim`,
+    :attr:`Lines.group` and the reasons' bits wait for it when first read; an error on that
+    thread is raised there.
     """
     n = len(chunk)
     rb = ReasonBits(n)
@@ -564,7 +592,8 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     line = chunk[LINE].to_numpy(dtype=np.int64) if LINE in chunk.columns else np.arange(n, dtype=np.int64)
     keys = _background(claim_keys, chunk["claim_id"], line) if n >= BACKGROUND_LINES else None
     if keys is None:
-        claim, missing = claim_keys(chunk["claim_id"], line)
+        keys = claim_keys(chunk["claim_id"], line)
+    rb.later(CLAIM_ID_MISSING.code, lambda: (keys.result() if isinstance(keys, Future) else keys)[1])
     d_codes, day_u, year_u, q_u = parse_dates_coded(chunk["date_of_service"], dayfirst=dayfirst)
     rb.add(P.BAD_DATE.code, (year_u < 0)[d_codes])
     if _every_cell(d_codes):  # distinct days numbered in line order, from the distinct cells
@@ -597,12 +626,7 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
         participating = pu.astype(bool)[pc]
     else:
         participating = np.ones(n, dtype=bool)
-    if keys is not None:
-        claim, missing = keys.result()
-    rb.add(CLAIM_ID_MISSING.code, missing)
-    group = claim * (int(dcode.max()) + 1 if n else 1) + dcode
-    del dcode
-    return Lines(n=n, line=line, claim=claim, group=group, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
+    return Lines(n=n, line=line, keys=keys, day_number=dcode, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
                  mods=mods, units=units, bad_units=bad_units, date_codes=d_codes,
                  date_table=(day_u, year_u, q_u),
                  pos_codes=pos_codes, pos_uniq=pos_uniq, zip_codes=zip_codes, zip_uniq=zip_u,
