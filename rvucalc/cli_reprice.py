@@ -12,6 +12,7 @@ be priced costs only that line a reason; the summary on standard error says how 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--dayfirst", action="store_true",
                    help="read slashed dates as day/month/year (default: month/day/year)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--offline", action="store_true",
+                   help="never download from CMS (this process and a local Dask cluster's workers)")
     from .cli_scale import add_engine_options  # --engine stream|dask (large files, clusters)
 
     add_engine_options(p)
@@ -78,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from .claims.summary import summarise_claims
     from .cli_scale import dispatch  # --engine stream|dask
 
+    if getattr(args, "offline", False):  # as $RVUCALC_OFFLINE, which worker processes inherit
+        os.environ["RVUCALC_OFFLINE"] = "1"
     if (rc := dispatch(args)) is not None:
         return rc
     try:

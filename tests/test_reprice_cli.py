@@ -34,3 +34,16 @@ def test_cli_csv_to_xlsx_and_parquet(tmp_path, fs26):
 def test_cli_bad_file_exits_2(tmp_path, capsys):
     assert run(_parse(["reprice", str(tmp_path / "missing.csv"), "--no-progress"])) == 2
     assert "rvucalc reprice" in capsys.readouterr().err
+
+
+def test_cli_offline_forbids_downloads_for_the_run(tmp_path, fs26, monkeypatch):
+    import os
+
+    monkeypatch.setenv("RVUCALC_OFFLINE", "0")  # restored after the test
+    src = tmp_path / "claims.csv"
+    src.write_text("claim_id,hcpcs,units,pos,zip,date_of_service\n1,20983,1,11,90012,2026-08-03\n")
+    out = tmp_path / "priced.csv"
+    assert run(_parse(["reprice", str(src), "-o", str(out), "--release", "rvu26c", "--offline",
+                       "--no-progress"])) == 0
+    assert os.environ["RVUCALC_OFFLINE"] == "1"
+    assert pd.read_csv(out)["allowed"][0] == 5757.50  # LA office amount (see test_reprice)
