@@ -383,3 +383,19 @@ def test_ten_thousand_bad_lines_keep_count_and_order(fs26):
     for cell in out.reason.unique():
         for code in filter(None, cell.split("|")):
             assert explain(code) is not None
+
+
+def test_a_lines_reasons_do_not_depend_on_the_other_lines_of_its_chunk(fs26, fs25):
+    """Streaming parts and Dask partitions hold other lines than the whole file: a line's reason
+    text must come out the same in each (here: a 2025 line priced alone, or after a 2026 line
+    whose release is looked up first)."""
+    a = {"claim_id": "A", "hcpcs": "99213", "modifiers": "", "units": "1", "pos": "11", "zip": "00000",
+         "date_of_service": "2026-08-03"}  # no locality
+    b = {**a, "claim_id": "B", "hcpcs": "ZZZZZ", "date_of_service": "2025-08-03"}  # unknown code too
+    releases = {"a": fs26, "b": fs25}
+    both = reprice(pd.DataFrame([a, b]), releases=releases)
+    alone = reprice(pd.DataFrame([b]), releases=releases)
+    # the release stage's reason first (rvu25d stands in for July 2025's release), then the
+    # lookup's in the order it checks them: the code, then the locality
+    assert both["reason"][1] == alone["reason"][0] == \
+        "REPRICE_RELEASE_FALLBACK|REPRICE_UNKNOWN_CODE|REPRICE_NO_LOCALITY"

@@ -412,12 +412,16 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     """
     n = lines.n
     rb = lines.reasons
+    tabs = [t for t in plan.tables if t is not None]
+    # every reason this stage gives, registered in the order it gives them: a line's reason text
+    # then never depends on the other lines of its chunk (which release is looked up first)
+    for code in (*_LOOKUP_REASONS, *(c for t in tabs for c in t.reason_labels if c), pfs_calc.OPPS_CAP.code):
+        rb.bit(code)
     setting = _setting(lines)
     rb.add(P.BAD_POS.code, setting == 2)
     pmod = pricing_modifier(lines.mods)
     rb.add(P.PCTC_BOTH.code, lines.mods["26"] & lines.mods["TC"])
     f: dict[str, np.ndarray] = {}  # per-line outputs, made on first use (_lookup_release)
-    tabs = [t for t in plan.tables if t is not None]
     # the indicators and the status, one column each of one block (one gather per line)
     ind_block = np.full((n, len(IND) + 1), -1, dtype=np.result_type(np.int8, *(t.ind_rows.dtype for t in tabs)))
     loc_cats: dict[str, int] = {}
@@ -432,6 +436,12 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     status = ind_block[:, len(IND)]  # index into STATUS_LETTERS
     return Base(setting, pmod, f["base"], f["code_id"], f["endo_id"], f["base_fee"], f["tc_part"],
                 f["pc_part"], f["pe_amt"], ind, status, f["loc_out"], list(loc_cats))
+
+
+#: The reasons :func:`lookup` gives before the PPRRVU status/NA reasons of a release's table
+#: (then comes the OPPS cap), in the order it gives them.
+_LOOKUP_REASONS = (P.BAD_POS.code, P.PCTC_BOTH.code, P.UNKNOWN_CODE.code, P.PCTC_NOT_ALLOWED.code,
+                   P.MOD53_BY_REPORT.code, N.LOCALITY_ZIP_CONFLICT.code, P.NO_LOCALITY.code)
 
 
 #: What :func:`lookup` gives a line of no release (and its type).
