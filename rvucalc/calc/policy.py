@@ -356,7 +356,7 @@ def surgery_mppr(group: np.ndarray, mult_proc: np.ndarray, fee: np.ndarray, unit
     factor = np.ones(n, dtype=FLOAT)
     rank_out = np.full(n, -1, dtype=np.int64)
     flags: dict[str, np.ndarray] = {}
-    sel = eligible & ((mult_proc == 1) | (mult_proc == 2) | (mult_proc == 3))
+    sel = eligible & _one_of(mult_proc, 1, 2, 3)
     idx = np.flatnonzero(sel)
     if idx.size == 0:
         return factor, rank_out, flags
@@ -580,8 +580,12 @@ def cosurgery(co_ind: np.ndarray, m62: np.ndarray) -> tuple[np.ndarray, dict[str
     apply". The 62.5% for each co-surgeon is Pub. 100-04 (Medicare Claims
     Processing Manual) ch.12 s.40.8.
     """
-    f = cosurgery_factor(m62)
-    return f, {COSURG_NA.code: m62 & ~_one_of(co_ind, 1, 2), COSURG_DOC.code: m62 & (co_ind == 1)}
+    return cosurgery_factor(m62), cosurgery_flags(co_ind, m62)
+
+
+def cosurgery_flags(co_ind: np.ndarray, m62: np.ndarray) -> dict[str, np.ndarray]:
+    """The reasons of :func:`cosurgery` (its rule), without the factor."""
+    return {COSURG_NA.code: m62 & ~_one_of(co_ind, 1, 2), COSURG_DOC.code: m62 & (co_ind == 1)}
 
 
 def team_factor(m66: np.ndarray) -> np.ndarray:
@@ -593,9 +597,12 @@ def team(team_ind: np.ndarray, m66: np.ndarray) -> tuple[np.ndarray, dict[str, n
     """Modifier 66: team surgery is paid "by report" (carrier-priced) where the
     indicator is 1 or 2, and not at all where it is 0 or 9 (RVU file
     documentation, Team Surgery (Modifier -66)). Factor NaN where by report."""
-    f = team_factor(m66)
-    return f, {TEAM_BY_REPORT.code: m66 & _one_of(team_ind, 1, 2),
-               TEAM_NA.code: m66 & ~_one_of(team_ind, 1, 2)}
+    return team_factor(m66), team_flags(team_ind, m66)
+
+
+def team_flags(team_ind: np.ndarray, m66: np.ndarray) -> dict[str, np.ndarray]:
+    """The reasons of :func:`team` (its rule), without the factor."""
+    return {TEAM_BY_REPORT.code: m66 & _one_of(team_ind, 1, 2), TEAM_NA.code: m66 & ~_one_of(team_ind, 1, 2)}
 
 
 ASSISTANT_RATE = 0.16
@@ -618,9 +625,13 @@ def assistant(asst_ind: np.ndarray, m_md: np.ndarray, m_as: np.ndarray) -> tuple
     assistant, nurse practitioner or clinical nurse specialist assisting
     (modifier AS), 85% of that, i.e. 13.6% (SSA s.1833(a)(1)(O)).
     """
+    return assistant_factor(m_md, m_as), assistant_flags(asst_ind, m_md, m_as)
+
+
+def assistant_flags(asst_ind: np.ndarray, m_md: np.ndarray, m_as: np.ndarray) -> dict[str, np.ndarray]:
+    """The reasons of :func:`assistant` (its rule), without the factor."""
     any_asst = m_md | m_as
-    f = assistant_factor(m_md, m_as)
-    return f, {ASST_NA.code: any_asst & ~_one_of(asst_ind, 0, 2), ASST_DOC.code: any_asst & (asst_ind == 0)}
+    return {ASST_NA.code: any_asst & ~_one_of(asst_ind, 0, 2), ASST_DOC.code: any_asst & (asst_ind == 0)}
 
 
 def status_t_bundled(group: np.ndarray, status_t: np.ndarray, payable_other: np.ndarray) -> np.ndarray:
@@ -656,8 +667,9 @@ def lower_of_charge(amount: np.ndarray, charge: np.ndarray) -> tuple[np.ndarray,
 
 
 __all__ = [
-    "FACILITY_POS", "NONFACILITY_POS", "REFUSING", "KNOWN", "assistant", "bilateral", "cosurgery",
+    "FACILITY_POS", "NONFACILITY_POS", "REFUSING", "KNOWN", "assistant", "assistant_factor",
+    "assistant_flags", "bilateral", "cosurgery", "cosurgery_factor", "cosurgery_flags",
     "diagnostic_mppr", "group_rank", "lower_of_charge", "normalise_pos", "parse_modifiers",
     "pricing_modifier", "rt_lt_pairs", "setting_from_pos", "status_t_bundled", "surgery_mppr", "team",
-    "therapy_mppr", "units_before",
+    "team_factor", "team_flags", "therapy_mppr", "units_before",
 ]

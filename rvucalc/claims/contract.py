@@ -53,8 +53,7 @@ def claim_keys(claim_id: pd.Series | np.ndarray, line: np.ndarray) -> tuple[np.n
         ukey = np.append(np.arange(len(uniq), dtype=np.int64), -1)
         umiss = np.append(plain, True)
     elif len(uniq):
-        u = pd.Series(uniq, dtype=object).astype(str).str.strip()
-        miss_u = u.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool)
+        u, miss_u = _stripped_ids(uniq)
         k2, _ = pd.factorize(u)  # " A1" and "A1" are one claim
         ukey = np.append(k2.astype(np.int64), -1)
         umiss = np.append(miss_u, True)
@@ -67,6 +66,14 @@ def claim_keys(claim_id: pd.Series | np.ndarray, line: np.ndarray) -> tuple[np.n
     line = np.asarray(line, dtype=np.int64)
     key = np.where(missing, base + (line - line.min() if len(line) else line), key)
     return key.astype(np.int64), missing
+
+
+def _stripped_ids(uniq: object) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct claim id cells as text without blanks at either end, and whether each means
+    "missing" (:data:`CLAIM_KEY_MISSING`); what :func:`claim_keys` and :func:`claim_partition`
+    both compare, so they agree on which lines form a claim."""
+    text = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str).str.strip()
+    return text.to_numpy(dtype=object), text.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool)
 
 
 #: Bytes of claim ids that need no stripping: printable ASCII other than the space.
@@ -99,9 +106,9 @@ def claim_partition(claim_id: pd.Series | np.ndarray, line: np.ndarray, parts: i
     """
     s = claim_id if isinstance(claim_id, pd.Series) else pd.Series(np.asarray(claim_id, dtype=object))
     codes, uniq = pd.factorize(s, use_na_sentinel=True)  # a missing cell: code -1
-    text = pd.Series(np.asarray(uniq, dtype=object), dtype=object).astype(str).str.strip()
-    miss_u = np.append(text.str.lower().isin(CLAIM_KEY_MISSING).to_numpy(bool), True)
-    hu = np.append(pd.util.hash_array(text.to_numpy(dtype=object), categorize=False), np.uint64(0))
+    text, miss = _stripped_ids(uniq)
+    miss_u = np.append(miss, True)
+    hu = np.append(pd.util.hash_array(text, categorize=False), np.uint64(0))
     h = hu[codes]
     missing = miss_u[codes]
     if missing.any():

@@ -58,6 +58,14 @@ def few_distinct_codes(values: np.ndarray, block: int = 1 << 16) -> tuple[np.nda
     return codes, list(seen)
 
 
+def only_bytes(lengths: np.ndarray, data: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per string of :func:`text_bytes` ``(lengths, data)``: every byte of it is one *table*
+    (:func:`byte_table`) allows (True for an empty string)."""
+    outside = np.concatenate([[0], np.cumsum(~table[data])])  # bytes not allowed, so far
+    ends = np.cumsum(lengths)
+    return outside[ends] == outside[ends - lengths]
+
+
 def byte_table(chars: str) -> np.ndarray:
     """A 256-entry lookup table: True for the bytes of the ASCII *chars*."""
     t = np.zeros(256, dtype=bool)

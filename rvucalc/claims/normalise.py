@@ -52,7 +52,7 @@ from ..calc import policy as P
 from ..codes import INFORMATIONAL, PRICED, parse_code, split_modifiers
 from ..reasons import reason
 from .contract import LINE, claim_keys
-from .lines import ReasonBits, arrow_text, byte_table, text_bytes
+from .lines import ReasonBits, arrow_text, byte_table, only_bytes, text_bytes
 
 #: Most units accepted on one line; more is taken as a typing error (no fee-schedule service is
 #: billed ten thousand times on one line).
@@ -432,9 +432,7 @@ def _plain_codes(uniq: pd.Index) -> np.ndarray:
     if tb is None:
         return np.zeros(len(uniq), dtype=bool)
     lengths, data = tb
-    other = np.concatenate([[0], np.cumsum(~_ALNUM[data])])
-    ends = np.cumsum(lengths)
-    return (lengths == 5) & (other[ends] == other[ends - lengths])
+    return (lengths == 5) & only_bytes(lengths, data, _ALNUM)
 
 
 def pricing_modifier(mods: dict[str, np.ndarray]) -> np.ndarray:
@@ -458,9 +456,7 @@ def _norm_zips_text(uniq: pd.Index) -> np.ndarray | None:
     if tb is None:
         return None
     lengths, data = tb
-    nondigit = np.concatenate([[0], np.cumsum(~_DIGITS[data])])
-    ends = np.cumsum(lengths)
-    digits = nondigit[ends] == nondigit[ends - lengths]
+    digits = only_bytes(lengths, data, _DIGITS)
     vals = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
     out = np.full(len(vals), "", dtype=object)
     five = digits & (lengths == 5)  # "12345"

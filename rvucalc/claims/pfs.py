@@ -601,9 +601,9 @@ def line_rules(lines: Lines, b: Base) -> LineFactors:
     pair = P.rt_lt_pairs(lines.group_ids(), b.code_id, b.ind["bilat_surg"], m["RT"], m["LT"],
                          eligible & ~m["50"] & (lines.units == 1))
     bil, units_mult, bflags = P.bilateral(b.ind["bilat_surg"], m["50"], lines.units, pair)
-    _, cflags = P.cosurgery(b.ind["co_surg"], m["62"])  # the factors: LineFactors
-    _, tflags = P.team(b.ind["team_surg"], m["66"])
-    _, aflags = P.assistant(b.ind["asst_surg"], m["80"] | m["81"] | m["82"], m["AS"])
+    cflags = P.cosurgery_flags(b.ind["co_surg"], m["62"])  # the factors: LineFactors
+    tflags = P.team_flags(b.ind["team_surg"], m["66"])
+    aflags = P.assistant_flags(b.ind["asst_surg"], m["80"] | m["81"] | m["82"], m["AS"])
     for fl in (bflags, cflags, tflags, aflags):
         for c, mk in fl.items():
             rb.add(c, mk)

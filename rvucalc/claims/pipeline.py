@@ -106,11 +106,10 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     if clash:
         raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
                          f"adds; rename or drop them (rvucalc never overwrites a column it was given)")
+    # facility systems also read wage index/CBSA/CCN columns of the chunk
+    extra = {"chunk": chunk} if getattr(mod, "WANTS_CHUNK", False) else {}
     # the parsed lines are handed over, not kept here: a system lets go of what it has used
-    if getattr(mod, "WANTS_CHUNK", False):  # facility systems read wage index/CBSA/CCN columns
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules, chunk=chunk)
-    else:
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules)
+    cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules, **extra)
     out = chunk.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for k in mod.OUTPUT_COLUMNS:
         out[k] = cols.pop(k)  # pandas copies the array in; the original goes at once

@@ -568,7 +568,7 @@ def reprice_file(
 def _ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Iterator[Any]]:
     """*items*, produced on a background thread up to *depth* ahead of the consumer.
 
-    The merge pass reads Parquet and sorts (Arrow, outside the GIL) while the consumer writes
+    The merge pass reads the priced parts (Arrow IPC) and sorts (Arrow, outside the GIL) while the consumer writes
     the previous window (also outside the GIL), so the two overlap on two cores. An error in
     the producer is raised in the consumer; leaving the block stops the producer.
     """
