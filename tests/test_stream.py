@@ -160,6 +160,40 @@ def test_workers_do_not_change_the_output_and_their_errors_surface(claims_csv, t
     assert list(work.iterdir()) == []
 
 
+def test_output_columns_are_the_results_own():
+    """rvucalc's columns are handed to the result without a copy only when nothing else holds them:
+    writing into one changes no other column, not the user's frame, not a later call's result."""
+    lines = claims_frame(80, text=False)
+    lines["units"] = lines["units"].astype(float)  # a float column: read without a copy
+    lines["charge"] = np.linspace(10.0, 5000.0, len(lines))
+    given = lines.copy(deep=True)
+    first = price_frame(lines, OPT)
+    before = first.copy(deep=True)
+    numeric = [c for c in first.columns[len(lines.columns):] if first[c].dtype.kind in "fib"]
+    assert {"allowed", "units_factor", "base_amount", "payable"} <= set(numeric)
+    for c in numeric:  # in place, column by column, each checked against every other
+        first.iloc[:, first.columns.get_loc(c)] = first[c].dtype.type(7)
+        others = [o for o in first.columns if o != c and o not in numeric[:numeric.index(c)]]
+        pd.testing.assert_frame_equal(first[others], before[others])
+    pd.testing.assert_frame_equal(lines, given)
+    pd.testing.assert_frame_equal(price_frame(lines, OPT), before)
+
+
+def test_only_arrays_the_result_may_own_are_handed_over():
+    from rvucalc.claims.pipeline import _handed_over
+
+    seen: set[int] = set()
+    fresh, table = np.arange(5.0), np.arange(10.0)
+    assert _handed_over(fresh, seen) is fresh
+    again = _handed_over(fresh, seen)  # a second column made of the same array gets its own copy
+    assert again is not fresh and not np.shares_memory(again, fresh)
+    view = _handed_over(table[:5], seen)  # a view of something else (a prepared table, the input)
+    assert not np.shares_memory(view, table)
+    frozen = np.arange(3.0)
+    frozen.flags.writeable = False
+    assert _handed_over(frozen, seen) is not frozen
+
+
 def test_empty_file_keeps_its_header(tmp_path):
     src = tmp_path / "empty.csv"
     src.write_text("claim_id,hcpcs,modifiers,units,pos,locality,date_of_service\n")

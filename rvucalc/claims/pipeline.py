@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .contract import LINE
@@ -110,10 +111,26 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     extra = {"chunk": chunk} if getattr(mod, "WANTS_CHUNK", False) else {}
     # the parsed lines are handed over, not kept here: a system lets go of what it has used
     cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules, **extra)
-    out = chunk.copy(deep=False)  # copy-on-write: the caller's frame is never changed
-    for k in mod.OUTPUT_COLUMNS:
-        out[k] = cols.pop(k)  # pandas copies the array in; the original goes at once
+    seen: set[int] = set()
+    added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
+                         index=chunk.index, copy=False)
+    # the user's columns side by side with rvucalc's, neither copied (copy-on-write: the caller's
+    # frame is never changed); ``out[k] = array`` would copy every column once more
+    out = pd.concat([chunk, added], axis=1)
+    out.attrs = dict(chunk.attrs)
     return out
+
+
+def _handed_over(a: Any, seen: set[int]) -> Any:
+    """*a* itself when the result may own it (an array made for this call: it owns its memory and
+    is no other column's), else a copy; pandas does not track arrays it did not copy, so a
+    shared one would let a write to one column change another (or a prepared table).
+    Categoricals (:func:`rvucalc.claims.lines.categorical`) always have new codes."""
+    if not isinstance(a, np.ndarray):
+        return a
+    own = a.base is None and a.flags.owndata and a.flags.writeable and id(a) not in seen
+    seen.add(id(a))
+    return a if own else a.copy()
 
 
 def price_frame(lines: pd.DataFrame, opts: PricingOptions, *, schedules: Mapping[str, Any] | None = None
