@@ -194,6 +194,34 @@ def test_only_arrays_the_result_may_own_are_handed_over():
     assert _handed_over(frozen, seen) is not frozen
 
 
+def test_parsed_lines_let_go_after_the_lookup(monkeypatch):
+    """The stages after the lookup run without the lines as first parsed (their line numbers,
+    claim keys and code indices): nothing in the call chain, price_chunk included, holds them."""
+    import gc
+    import weakref
+
+    from rvucalc.claims import normalise as nm
+    from rvucalc.claims import pfs
+
+    parsed: list[weakref.ref] = []
+    alive: list[bool] = []
+    after_lookup, line_rules = nm.Lines.after_lookup, pfs.line_rules
+
+    def spy_after_lookup(self):
+        parsed.append(weakref.ref(self))
+        return after_lookup(self)
+
+    def spy_line_rules(lines, b):
+        gc.collect()
+        alive.append(parsed[-1]() is not None)
+        return line_rules(lines, b)
+
+    monkeypatch.setattr(nm.Lines, "after_lookup", spy_after_lookup)
+    monkeypatch.setattr(pfs, "line_rules", spy_line_rules)
+    price_frame(claims_frame(30), OPT)
+    assert alive == [False]
+
+
 def test_empty_file_keeps_its_header(tmp_path):
     src = tmp_path / "empty.csv"
     src.write_text("claim_id,hcpcs,modifiers,units,pos,locality,date_of_service\n")

@@ -107,10 +107,14 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     if clash:
         raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
                          f"adds; rename or drop them (rvucalc never overwrites a column it was given)")
-    # facility systems also read wage index/CBSA/CCN columns of the chunk
-    extra = {"chunk": chunk} if getattr(mod, "WANTS_CHUNK", False) else {}
-    # the parsed lines are handed over, not kept here: a system lets go of what it has used
-    cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules, **extra)
+    # The parsed lines are handed over, not kept here: a system lets go of what it has used.
+    # Two plain calls, not ``price(..., **extra)``: a call with ``*``/``**`` packs its arguments
+    # into a tuple that holds the parsed lines until the call returns (a million lines: 35 MiB
+    # more at the peak). Facility systems also read wage index/CBSA/CCN columns of the chunk.
+    if getattr(mod, "WANTS_CHUNK", False):
+        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules, chunk=chunk)
+    else:
+        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules)
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)
