@@ -1,15 +1,23 @@
 """Benchmark (issue 10): claims at scale, each target printed as a ratio measured in the same run.
 
 1. ``memory``: in-memory repricing (``rvucalc.claims.pipeline.price_frame``) at 100k, 1M and 10M
-   lines against a bare vectorised lookup of the same base amounts (code row x setting x
-   locality from the release's prepared arrays): time ratio (target <= 1.5x) and peak memory
-   ratio (target <= 2x). Each size runs in a fresh process; the release's tables are built
-   before timing (both sides use the same prepared arrays). Times and memory are measured in
+   lines against a bare vectorised lookup of the same base amounts: time ratio (target <= 1.5x)
+   and peak memory ratio (target <= 2x), against two lookups. The *fancy-index* lookup reads
+   the release's prepared arrays by code row x setting x locality (four factorizations and one
+   gather: the fastest we could write). The *pandas-merge* lookup joins the lines to the same
+   amounts laid out as a table of code x modifier x locality rows (as CMS's per-locality fee
+   schedule files lay them out) with ``DataFrame.merge``, as a pandas user writes it. Both give
+   the same amounts (checked). Each size runs in a fresh process; the tables are built before
+   timing. Times and memory are measured in
    separate processes. Peak memory is the rise of the process's resident high-water mark
    during a call (reset just before it; the highest of the runs), with glibc told to give freed blocks back at once
    and Arrow allocating through malloc, so resident size follows what Python, NumPy and Arrow
    hold at the same moment. Also printed: the heap's peak (tracemalloc) plus Arrow's peak,
    measured apart and added: an upper bound, and the figure this benchmark printed first.
+1b. ``calibrate``: which lookup the issue's own figures were measured against. The issue gives the
+   repricer of its day 1.3x the lookup's time at 1M lines (1.9x at 10M) and 3.4x its memory
+   (830 against 220 MiB per million lines); this part runs that repricer (commit
+   :data:`PRE_ISSUE`, from git) beside both lookups on the same lines.
 2. ``cli``: ``rvucalc reprice in.csv -o out.csv`` on 1M lines against a ten-line script that reads
    the CSV with pyarrow (all columns text), calls ``rvucalc.reprice`` and writes with pyarrow's
    CSV writer (target <= 1.5x). Both are whole processes (start-up and release loading included).
@@ -168,6 +176,22 @@ def bare(df):
     amt[ok] = t.amount[fac[ok], row[ok], li[ok]]
     return amt
 
+# the same amounts as a table of (code, modifier, locality) rows, joined with a pandas merge:
+# the lookup a pandas user writes, and the one the issue's own figures were measured against
+code_i, mod_i = np.nonzero(t.rows >= 0)
+row_i, nl = t.rows[code_i, mod_i], t.amount.shape[2]
+long = pd.DataFrame({
+    "hcpcs": np.repeat(np.asarray(t.hcpcs, dtype=object)[code_i], nl),
+    "modifier": np.repeat(np.asarray(MODS, dtype=object)[mod_i], nl),
+    "loc": np.tile(np.arange(nl), len(row_i)),
+    "nonfac": t.amount[0][row_i].ravel(), "fac": t.amount[1][row_i].ravel()})
+
+def merge(df):
+    keys = pd.DataFrame({"hcpcs": df["hcpcs"], "modifier": df["modifiers"].where(df["modifiers"].isin(MODS), ""),
+                         "loc": df["zip"].map(t.zip_loc)})
+    r = keys.merge(long, on=["hcpcs", "modifier", "loc"], how="left")
+    return np.where(df["pos"].isin(FACILITY_POS).to_numpy(), r["fac"].to_numpy(), r["nonfac"].to_numpy())
+
 def reprice(df):
     return price_frame(df, opts)
 
@@ -175,9 +199,9 @@ def status():  # resident now and the resident high-water mark, bytes
     d = dict(ln.split(":", 1) for ln in open("/proc/self/status") if ln.startswith(("VmRSS", "VmHWM")))
     return int(d["VmRSS"].split()[0]) * 1024, int(d["VmHWM"].split()[0]) * 1024
 
-reprice(lines.iloc[:1000]); bare(lines.iloc[:1000])  # tables built, code paths warm
+reprice(lines.iloc[:1000]); bare(lines.iloc[:1000]); merge(lines.iloc[:1000])  # tables built, code paths warm
 out = {}
-for name, fn in (("bare", bare), ("reprice", reprice)):
+for name, fn in (("bare", bare), ("reprice", reprice), ("merge", merge)):  # merge last: its leftovers would shrink the others' rise
     if mode == "time":
         ts = []
         for _ in range(runs):
@@ -206,6 +230,7 @@ for name, fn in (("bare", bare), ("reprice", reprice)):
     del r
     pa.set_memory_pool(pa.system_memory_pool())
     out[name] = {"peak": rss, "summed": summed}
+assert np.array_equal(bare(lines), merge(lines), equal_nan=True)  # the same base amounts both ways
 print(json.dumps(out), flush=True)
 """
 
@@ -253,18 +278,130 @@ def _bench_memory_one(src: Path, n: int, runs: int, kind: str, rates: dict[int, 
     if isinstance(t, str) or isinstance(m, str):
         print(f"{n:>11,} lines ({kind}): FAILED\n{t if isinstance(t, str) else m}")
         return
-    b, p = t["bare"], t["reprice"]
-    tr = statistics.median(p["times"]) / statistics.median(b["times"])
-    mr = m["reprice"]["peak"] / m["bare"]["peak"]
+    p = t["reprice"]
     rates.setdefault(n, n / min(p["times"]))
     mib = {k: {q: v / 2**20 for q, v in d.items()} for k, d in m.items()}
     print(f"{n:>11,} lines, {kind} input: reprice {_stats(p['times'])} ({n / min(p['times']):,.0f} lines/s), "
-          f"peak {mib['reprice']['peak']:,.0f} MiB | bare lookup {_stats(b['times'])}, "
-          f"peak {mib['bare']['peak']:,.0f} MiB")
-    print(f"{'':>18}time ratio (median) {tr:.2f}x [target <= 1.5x: {'met' if tr <= 1.5 else 'NOT met'}]; "
-          f"peak memory ratio {mr:.2f}x [target <= 2x: {'met' if mr <= 2 else 'NOT met'}]")
+          f"peak {mib['reprice']['peak']:,.0f} MiB")
+    for base, label in (("bare", "fancy-index lookup"), ("merge", "pandas-merge lookup")):
+        b = t[base]
+        tr = statistics.median(p["times"]) / statistics.median(b["times"])
+        mr = m["reprice"]["peak"] / m[base]["peak"]
+        print(f"{'':>18}{label}: {_stats(b['times'])}, peak {mib[base]['peak']:,.0f} MiB; time ratio (median) "
+              f"{tr:.2f}x [target <= 1.5x: {'met' if tr <= 1.5 else 'NOT met'}]; peak memory ratio {mr:.2f}x "
+              f"[target <= 2x: {'met' if mr <= 2 else 'NOT met'}]")
     print(f"{'':>18}(heap peak + Arrow peak, added: reprice {mib['reprice']['summed']:,.0f} MiB, "
-          f"bare {mib['bare']['summed']:,.0f} MiB = {m['reprice']['summed'] / m['bare']['summed']:.2f}x)")
+          f"fancy-index {mib['bare']['summed']:,.0f} MiB = {m['reprice']['summed'] / m['bare']['summed']:.2f}x, "
+          f"merge {mib['merge']['summed']:,.0f} MiB = {m['reprice']['summed'] / m['merge']['summed']:.2f}x)")
+
+
+# ---------------------------------------------------------------------------
+# 1b. which lookup the issue's figures were measured against
+
+#: The last commit before the issue's work began: its repricer is the one the issue measured.
+PRE_ISSUE = "780c07b"
+
+_CHILD_CALIBRATE = r"""
+import gc, json, statistics, sys, time, tracemalloc
+import numpy as np, pandas as pd, pyarrow.parquet as pq
+import rvucalc
+from rvucalc.reprice import reprice  # the pre-issue repricer (this child runs that commit's code)
+assert "pre-issue" in rvucalc.__file__, rvucalc.__file__
+src, runs, tabs = sys.argv[1], int(sys.argv[2]), pd.read_pickle(sys.argv[3])
+lines = pq.read_table(src).to_pandas()  # typed, as a DataFrame built in Python holds them
+lines["units"] = lines["units"].astype(np.int64)
+lines["charge"] = lines["charge"].astype(float)
+lines["date_of_service"] = pd.to_datetime(lines["date_of_service"], format="%Y-%m-%d")
+fs = rvucalc.load(2026, "rvu26c", progress=False)
+MODS, long, zip_loc, hcpcs, rows, amount, fac_pos = (tabs[k] for k in ("mods", "long", "zip_loc", "hcpcs", "rows", "amount", "fac_pos"))
+
+def bare(df):
+    hc, hu = pd.factorize(df["hcpcs"]); ci = hcpcs.get_indexer(hu)[hc]
+    mc, mu = pd.factorize(df["modifiers"]); mi = np.maximum(MODS.get_indexer(mu), 0)[mc]
+    zc, zu = pd.factorize(df["zip"]); li = zip_loc.reindex(zu).fillna(-1).astype(np.int64).to_numpy()[zc]
+    pc, pu = pd.factorize(df["pos"]); fac = np.isin(np.asarray(pu, dtype=object), fac_pos)[pc].astype(np.int64)
+    row = np.where(ci >= 0, rows[np.maximum(ci, 0), mi], -1)
+    ok = (row >= 0) & (li >= 0)
+    amt = np.full(len(df), np.nan); amt[ok] = amount[fac[ok], row[ok], li[ok]]
+    return amt
+
+def merge(df):
+    keys = pd.DataFrame({"hcpcs": df["hcpcs"], "modifier": df["modifiers"].where(df["modifiers"].isin(MODS), ""),
+                         "loc": df["zip"].map(zip_loc)})
+    r = keys.merge(long, on=["hcpcs", "modifier", "loc"], how="left")
+    return np.where(df["pos"].isin(fac_pos).to_numpy(), r["fac"].to_numpy(), r["nonfac"].to_numpy())
+
+def old(df):
+    return reprice(df, releases=[fs])
+
+fns = {"bare": bare, "merge": merge, "old": old}
+for fn in fns.values():
+    fn(lines.iloc[:1000])
+out = {k: {"times": []} for k in fns}
+for _ in range(runs):  # alternated, so a busy spell hits all three alike
+    for k, fn in fns.items():
+        t0 = time.perf_counter(); r = fn(lines); out[k]["times"].append(time.perf_counter() - t0); del r
+for k, fn in fns.items():
+    gc.collect(); tracemalloc.start(); r = fn(lines); out[k]["heap"] = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop(); del r
+print(json.dumps(out), flush=True)
+"""
+
+
+def bench_calibrate(sizes: list[int], runs: int, work: Path) -> None:
+    """Part 1b: the pre-issue repricer against both lookups, to tell which one the issue measured.
+
+    The issue gives the repricer of its day at 830 MiB of memory per million lines against the
+    lookup's 220 MiB, and at 1.3x the lookup's time at 1M lines, 1.9x at 10M. This part runs that
+    repricer (commit :data:`PRE_ISSUE`, taken from git into the scratch folder) on the same
+    lines as part 1, alternating with both lookups in one process; memory is the heap's peak
+    (tracemalloc). Needs a git clone.
+    """
+    from rvucalc.calc.policy import FACILITY_POS
+    from rvucalc.claims import pfs
+
+    print(f"\n== 1b. the repricer before the issue ({PRE_ISSUE}) against both lookups ==")
+    old = work / "pre-issue"
+    old.mkdir(exist_ok=True)
+    arch = subprocess.run(["git", "-C", str(ROOT), "archive", PRE_ISSUE, "rvucalc", "data"], capture_output=True)
+    if arch.returncode:
+        print(f"skipped: git archive {PRE_ISSUE} failed: {arch.stderr.decode()[-500:]}")
+        return
+    subprocess.run(["tar", "-x", "-C", str(old)], input=arch.stdout, check=True)
+    t = pfs.tables(pfs.schedule(RELEASE, None))
+    mods = pd.Index(["", "26", "TC", "53"])
+    code_i, mod_i = np.nonzero(t.rows >= 0)
+    row_i, nl = t.rows[code_i, mod_i], t.amount.shape[2]
+    long = pd.DataFrame({
+        "hcpcs": np.repeat(np.asarray(t.hcpcs, dtype=object)[code_i], nl),
+        "modifier": np.repeat(np.asarray(mods, dtype=object)[mod_i], nl),
+        "loc": np.tile(np.arange(nl), len(row_i)),
+        "nonfac": t.amount[0][row_i].ravel(), "fac": t.amount[1][row_i].ravel()})
+    tabs = work / "tables.pkl"
+    pd.to_pickle({"mods": mods, "long": long, "zip_loc": t.zip_loc, "hcpcs": t.hcpcs, "rows": t.rows,
+                  "amount": t.amount, "fac_pos": sorted(FACILITY_POS)}, tabs)
+    env = {**ENV, "PYTHONPATH": str(old), "RVUCALC_CACHE": str(work / "pre-issue-cache")}  # its own cache format
+    for n in sizes:
+        src = work / f"cal-{n}.parquet"
+        write_claims(src.with_suffix(""), n, files=1)
+        shutil.move(src.with_suffix("") / "part-0000.parquet", src)
+        shutil.rmtree(src.with_suffix(""))
+        r = subprocess.run([sys.executable, "-c", _CHILD_CALIBRATE, str(src), str(runs), str(tabs)], env=env,
+                           capture_output=True, text=True, cwd=old)  # "-c" puts the working folder first
+        src.unlink()
+        if r.returncode:
+            print(f"{n:>11,} lines: FAILED\n{r.stderr[-2000:]}")
+            continue
+        m = json.loads(r.stdout.strip().splitlines()[-1])
+        med = {k: statistics.median(v["times"]) for k, v in m.items()}
+        heap = {k: v["heap"] / 2**20 for k, v in m.items()}
+        print(f"{n:>11,} lines, typed input: pre-issue repricer {_stats(m['old']['times'])}, heap {heap['old']:,.0f} MiB"
+              f" | fancy-index lookup {_stats(m['bare']['times'])}, heap {heap['bare']:,.0f} MiB"
+              f" | pandas-merge lookup {_stats(m['merge']['times'])}, heap {heap['merge']:,.0f} MiB")
+        print(f"{'':>18}pre-issue repricer / fancy-index lookup: time {med['old'] / med['bare']:.2f}x, "
+              f"memory {heap['old'] / heap['bare']:.2f}x; / pandas-merge lookup: time {med['old'] / med['merge']:.2f}x, "
+              f"memory {heap['old'] / heap['merge']:.2f}x (the issue: time 1.3x at 1M lines, 1.9x at 10M; "
+              f"memory 830 vs 220 MiB per million lines)")
 
 
 # ---------------------------------------------------------------------------
@@ -392,8 +529,9 @@ def _check_dask(src: Path, out: Path, n: int) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", action="append", choices=("memory", "cli", "stream", "dask"))
+    ap.add_argument("--only", action="append", choices=("memory", "calibrate", "cli", "stream", "dask"))
     ap.add_argument("--sizes", default="100000,1000000,10000000", help="in-memory sizes (comma-separated)")
+    ap.add_argument("--calibrate-sizes", default="1000000,10000000", help="sizes of part 1b (comma-separated)")
     ap.add_argument("--inputs", default="text,typed", help="in-memory input kinds: text, typed or both")
     ap.add_argument("--cli-lines", type=int, default=1_000_000)
     ap.add_argument("--stream-lines", type=int, default=50_000_000)
@@ -405,7 +543,7 @@ def main() -> int:
     ap.add_argument("--dask-runs", type=int, help="runs of each Dask cluster size (default: --runs)")
     ap.add_argument("--work", help="scratch folder (default: a temporary folder, removed afterwards)")
     args = ap.parse_args()
-    parts = args.only or ["memory", "cli", "stream", "dask"]
+    parts = args.only or ["memory", "calibrate", "cli", "stream", "dask"]
     work = Path(args.work or tempfile.mkdtemp(prefix="rvucalc-bench-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"rvucalc bench_scale: {os.cpu_count()} cores; scratch {work}; {args.runs} run(s) each")
@@ -415,6 +553,8 @@ def main() -> int:
         if "memory" in parts:
             rates = bench_memory([int(s) for s in args.sizes.split(",") if s], args.runs, work,
                                  [k for k in args.inputs.split(",") if k])
+        if "calibrate" in parts:
+            bench_calibrate([int(s) for s in args.calibrate_sizes.split(",") if s], args.runs, work)
         if "cli" in parts or "stream" in parts:
             cli_rate = bench_cli(args.cli_lines, args.runs, work)
         if "stream" in parts:
