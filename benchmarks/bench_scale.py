@@ -141,14 +141,65 @@ def write_claims(path: Path, n: int, seed: int = 2026, files: int = 1, block: in
 # ---------------------------------------------------------------------------
 # 1. in memory vs a bare lookup (each size in its own process)
 
+#: The two bare lookups of the same base amounts, as the children run them (``TABLES``: what
+#: :func:`_lookup_tables` wrote). Neither imports rvucalc, so the pre-issue code can run beside them.
+_LOOKUPS = r"""
+MODS, long, zip_loc, hcpcs, rows, amount, fac_pos = (
+    TABLES[k] for k in ("mods", "long", "zip_loc", "hcpcs", "rows", "amount", "fac_pos"))
+
+def bare(df):  # fancy-index: code row x setting x locality from the release's prepared arrays
+    hc, hu = pd.factorize(df["hcpcs"])
+    ci = hcpcs.get_indexer(hu)[hc]
+    mc, mu = pd.factorize(df["modifiers"])
+    mi = np.maximum(MODS.get_indexer(mu), 0)[mc]
+    zc, zu = pd.factorize(df["zip"])
+    li = zip_loc.reindex(zu).fillna(-1).astype(np.int64).to_numpy()[zc]
+    pc, pu = pd.factorize(df["pos"])
+    fac = np.isin(np.asarray(pu, dtype=object), fac_pos)[pc].astype(np.int64)
+    row = np.where(ci >= 0, rows[np.maximum(ci, 0), mi], -1)
+    ok = (row >= 0) & (li >= 0)
+    amt = np.full(len(df), np.nan)
+    amt[ok] = amount[fac[ok], row[ok], li[ok]]
+    return amt
+
+def merge(df):  # pandas-merge: the same amounts as (code, modifier, locality) rows, joined
+    keys = pd.DataFrame({"hcpcs": df["hcpcs"], "modifier": df["modifiers"].where(df["modifiers"].isin(MODS), ""),
+                         "loc": df["zip"].map(zip_loc)})
+    r = keys.merge(long, on=["hcpcs", "modifier", "loc"], how="left")
+    return np.where(df["pos"].isin(fac_pos).to_numpy(), r["fac"].to_numpy(), r["nonfac"].to_numpy())
+"""
+
+
+def _lookup_tables(work: Path) -> Path:
+    """The release's prepared arrays, and the same amounts as a table of (code, modifier,
+    locality) rows (as CMS's per-locality fee schedule files lay them out), pickled once into
+    *work* for the children's :data:`_LOOKUPS`."""
+    path = work / "lookup-tables.pkl"
+    if path.exists():
+        return path
+    from rvucalc.calc.policy import FACILITY_POS
+    from rvucalc.claims import pfs
+
+    t = pfs.tables(pfs.schedule(RELEASE, None))
+    mods = pd.Index(["", "26", "TC", "53"])
+    code_i, mod_i = np.nonzero(t.rows >= 0)
+    row_i, nl = t.rows[code_i, mod_i], t.amount.shape[2]
+    long = pd.DataFrame({
+        "hcpcs": np.repeat(np.asarray(t.hcpcs, dtype=object)[code_i], nl),
+        "modifier": np.repeat(np.asarray(mods, dtype=object)[mod_i], nl),
+        "loc": np.tile(np.arange(nl), len(row_i)),
+        "nonfac": t.amount[0][row_i].ravel(), "fac": t.amount[1][row_i].ravel()})
+    pd.to_pickle({"mods": mods, "long": long, "zip_loc": t.zip_loc, "hcpcs": t.hcpcs, "rows": t.rows,
+                  "amount": t.amount, "fac_pos": sorted(FACILITY_POS)}, path)
+    return path
+
+
 _CHILD_MEMORY = r"""
 import gc, json, statistics, sys, time, tracemalloc
 import numpy as np, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
-from rvucalc.calc.policy import FACILITY_POS
-from rvucalc.claims import pfs
 from rvucalc.claims.pipeline import PricingOptions, price_frame
 
-src, runs, kind, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+src, runs, kind, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]  # 5: the lookup tables
 if mode == "memory":
     pa.set_memory_pool(pa.system_memory_pool())  # Arrow through malloc, as NumPy
 lines = pq.read_table(src).to_pandas()
@@ -156,41 +207,9 @@ if kind == "typed":  # as a DataFrame built in Python would hold them
     lines["units"] = lines["units"].astype(np.int64)
     lines["charge"] = lines["charge"].astype(float)
     lines["date_of_service"] = pd.to_datetime(lines["date_of_service"], format="%Y-%m-%d")
-t = pfs.tables(pfs.schedule("rvu26c", None))
 opts = PricingOptions(releases=("rvu26c",))
-MODS = pd.Index(["", "26", "TC", "53"])
-
-def bare(df):
-    # the same base amounts: code row x setting x locality, fancy-indexed
-    hc, hu = pd.factorize(df["hcpcs"])
-    ci = t.hcpcs.get_indexer(hu)[hc]
-    mc, mu = pd.factorize(df["modifiers"])
-    mi = np.maximum(MODS.get_indexer(mu), 0)[mc]
-    zc, zu = pd.factorize(df["zip"])
-    li = t.zip_loc.reindex(zu).fillna(-1).astype(np.int64).to_numpy()[zc]
-    pc, pu = pd.factorize(df["pos"])
-    fac = np.isin(np.asarray(pu, dtype=object), list(FACILITY_POS))[pc].astype(np.int64)
-    row = np.where(ci >= 0, t.rows[np.maximum(ci, 0), mi], -1)
-    ok = (row >= 0) & (li >= 0)
-    amt = np.full(len(df), np.nan)
-    amt[ok] = t.amount[fac[ok], row[ok], li[ok]]
-    return amt
-
-# the same amounts as a table of (code, modifier, locality) rows, joined with a pandas merge:
-# the lookup a pandas user writes, and the one the issue's own figures were measured against
-code_i, mod_i = np.nonzero(t.rows >= 0)
-row_i, nl = t.rows[code_i, mod_i], t.amount.shape[2]
-long = pd.DataFrame({
-    "hcpcs": np.repeat(np.asarray(t.hcpcs, dtype=object)[code_i], nl),
-    "modifier": np.repeat(np.asarray(MODS, dtype=object)[mod_i], nl),
-    "loc": np.tile(np.arange(nl), len(row_i)),
-    "nonfac": t.amount[0][row_i].ravel(), "fac": t.amount[1][row_i].ravel()})
-
-def merge(df):
-    keys = pd.DataFrame({"hcpcs": df["hcpcs"], "modifier": df["modifiers"].where(df["modifiers"].isin(MODS), ""),
-                         "loc": df["zip"].map(t.zip_loc)})
-    r = keys.merge(long, on=["hcpcs", "modifier", "loc"], how="left")
-    return np.where(df["pos"].isin(FACILITY_POS).to_numpy(), r["fac"].to_numpy(), r["nonfac"].to_numpy())
+TABLES = pd.read_pickle(sys.argv[5])
+@LOOKUPS@
 
 def reprice(df):
     return price_frame(df, opts)
@@ -234,6 +253,8 @@ assert np.array_equal(bare(lines), merge(lines), equal_nan=True)  # the same bas
 print(json.dumps(out), flush=True)
 """
 
+_CHILD_MEMORY = _CHILD_MEMORY.replace("@LOOKUPS@", _LOOKUPS)
+
 #: Environment of the memory child: glibc gives blocks of 128 KiB and more back to the system
 #: when freed (no adaptive threshold, no trimming delay), so resident size tracks live memory.
 _MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
@@ -266,7 +287,8 @@ def _child(src: Path, runs: int, kind: str, mode: str) -> dict[str, Any] | str:
     """The child's measurements (``mode``: ``time`` with the default allocators, ``memory`` with
     :data:`_MEMORY_ENV`), or its error text."""
     env = {**ENV, **_MEMORY_ENV} if mode == "memory" else ENV
-    r = subprocess.run([sys.executable, "-c", _CHILD_MEMORY, str(src), str(runs), kind, mode], env=env,
+    r = subprocess.run([sys.executable, "-c", _CHILD_MEMORY, str(src), str(runs), kind, mode,
+                        str(_lookup_tables(src.parent))], env=env,
                        capture_output=True, text=True)
     if r.returncode:
         return r.stderr[-2000:]
@@ -307,29 +329,13 @@ import numpy as np, pandas as pd, pyarrow.parquet as pq
 import rvucalc
 from rvucalc.reprice import reprice  # the pre-issue repricer (this child runs that commit's code)
 assert "pre-issue" in rvucalc.__file__, rvucalc.__file__
-src, runs, tabs = sys.argv[1], int(sys.argv[2]), pd.read_pickle(sys.argv[3])
+src, runs, TABLES = sys.argv[1], int(sys.argv[2]), pd.read_pickle(sys.argv[3])
 lines = pq.read_table(src).to_pandas()  # typed, as a DataFrame built in Python holds them
 lines["units"] = lines["units"].astype(np.int64)
 lines["charge"] = lines["charge"].astype(float)
 lines["date_of_service"] = pd.to_datetime(lines["date_of_service"], format="%Y-%m-%d")
 fs = rvucalc.load(2026, "rvu26c", progress=False)
-MODS, long, zip_loc, hcpcs, rows, amount, fac_pos = (tabs[k] for k in ("mods", "long", "zip_loc", "hcpcs", "rows", "amount", "fac_pos"))
-
-def bare(df):
-    hc, hu = pd.factorize(df["hcpcs"]); ci = hcpcs.get_indexer(hu)[hc]
-    mc, mu = pd.factorize(df["modifiers"]); mi = np.maximum(MODS.get_indexer(mu), 0)[mc]
-    zc, zu = pd.factorize(df["zip"]); li = zip_loc.reindex(zu).fillna(-1).astype(np.int64).to_numpy()[zc]
-    pc, pu = pd.factorize(df["pos"]); fac = np.isin(np.asarray(pu, dtype=object), fac_pos)[pc].astype(np.int64)
-    row = np.where(ci >= 0, rows[np.maximum(ci, 0), mi], -1)
-    ok = (row >= 0) & (li >= 0)
-    amt = np.full(len(df), np.nan); amt[ok] = amount[fac[ok], row[ok], li[ok]]
-    return amt
-
-def merge(df):
-    keys = pd.DataFrame({"hcpcs": df["hcpcs"], "modifier": df["modifiers"].where(df["modifiers"].isin(MODS), ""),
-                         "loc": df["zip"].map(zip_loc)})
-    r = keys.merge(long, on=["hcpcs", "modifier", "loc"], how="left")
-    return np.where(df["pos"].isin(fac_pos).to_numpy(), r["fac"].to_numpy(), r["nonfac"].to_numpy())
+@LOOKUPS@
 
 def old(df):
     return reprice(df, releases=[fs])
@@ -348,6 +354,9 @@ print(json.dumps(out), flush=True)
 """
 
 
+_CHILD_CALIBRATE = _CHILD_CALIBRATE.replace("@LOOKUPS@", _LOOKUPS)
+
+
 def bench_calibrate(sizes: list[int], runs: int, work: Path) -> None:
     """Part 1b: the pre-issue repricer against both lookups, to tell which one the issue measured.
 
@@ -357,9 +366,6 @@ def bench_calibrate(sizes: list[int], runs: int, work: Path) -> None:
     lines as part 1, alternating with both lookups in one process; memory is the heap's peak
     (tracemalloc). Needs a git clone.
     """
-    from rvucalc.calc.policy import FACILITY_POS
-    from rvucalc.claims import pfs
-
     print(f"\n== 1b. the repricer before the issue ({PRE_ISSUE}) against both lookups ==")
     old = work / "pre-issue"
     old.mkdir(exist_ok=True)
@@ -368,18 +374,7 @@ def bench_calibrate(sizes: list[int], runs: int, work: Path) -> None:
         print(f"skipped: git archive {PRE_ISSUE} failed: {arch.stderr.decode()[-500:]}")
         return
     subprocess.run(["tar", "-x", "-C", str(old)], input=arch.stdout, check=True)
-    t = pfs.tables(pfs.schedule(RELEASE, None))
-    mods = pd.Index(["", "26", "TC", "53"])
-    code_i, mod_i = np.nonzero(t.rows >= 0)
-    row_i, nl = t.rows[code_i, mod_i], t.amount.shape[2]
-    long = pd.DataFrame({
-        "hcpcs": np.repeat(np.asarray(t.hcpcs, dtype=object)[code_i], nl),
-        "modifier": np.repeat(np.asarray(mods, dtype=object)[mod_i], nl),
-        "loc": np.tile(np.arange(nl), len(row_i)),
-        "nonfac": t.amount[0][row_i].ravel(), "fac": t.amount[1][row_i].ravel()})
-    tabs = work / "tables.pkl"
-    pd.to_pickle({"mods": mods, "long": long, "zip_loc": t.zip_loc, "hcpcs": t.hcpcs, "rows": t.rows,
-                  "amount": t.amount, "fac_pos": sorted(FACILITY_POS)}, tabs)
+    tabs = _lookup_tables(work)
     env = {**ENV, "PYTHONPATH": str(old), "RVUCALC_CACHE": str(work / "pre-issue-cache")}  # its own cache format
     for n in sizes:
         src = work / f"cal-{n}.parquet"
