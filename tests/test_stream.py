@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -220,6 +221,26 @@ def test_parsed_lines_let_go_after_the_lookup(monkeypatch):
     monkeypatch.setattr(pfs, "line_rules", spy_line_rules)
     price_frame(claims_frame(30), OPT)
     assert alive == [False]
+
+
+def test_result_keeps_the_frames_column_names_and_attrs():
+    """What ``DataFrame.copy`` plus one new column per output gave: the columns' name, attrs that
+    share nothing with the caller's, a MultiIndex of columns with rvucalc's as ``(name, "")``."""
+    from rvucalc.claims.pipeline import price_chunk
+
+    lines = claims_frame(6).rename_axis(columns="field")
+    lines.attrs = {"source": {"file": "claims.csv"}}
+    out = price_chunk(lines, OPT)
+    assert out.columns.name == "field"
+    out.attrs["source"]["file"] = "changed through the result"
+    assert lines.attrs == {"source": {"file": "claims.csv"}}
+    wide = lines.copy()
+    wide.columns = pd.MultiIndex.from_tuples([(c, "") for c in wide.columns])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns on tuples picked by their first level
+        cols = price_chunk(wide, OPT).columns
+    assert isinstance(cols, pd.MultiIndex)
+    assert list(cols[len(lines.columns):len(lines.columns) + 2]) == [("release", ""), ("release_note", "")]
 
 
 def test_empty_file_keeps_its_header(tmp_path):

@@ -19,6 +19,7 @@ worker process builds its own on first use. :func:`clear_cache` forgets them.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 from collections.abc import Mapping
@@ -118,10 +119,14 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)
+    if isinstance(chunk.columns, pd.MultiIndex):  # as ``out["release"] = ...`` names them
+        pad = ("",) * (chunk.columns.nlevels - 1)
+        added.columns = pd.MultiIndex.from_tuples([(k, *pad) for k in added.columns])
     # the user's columns side by side with rvucalc's, neither copied (copy-on-write: the caller's
     # frame is never changed); ``out[k] = array`` would copy every column once more
     out = pd.concat([chunk, added], axis=1)
-    out.attrs = dict(chunk.attrs)
+    out.columns.names = chunk.columns.names
+    out.attrs = copy.deepcopy(chunk.attrs)  # as DataFrame.copy gives them: nothing shared
     return out
 
 
