@@ -60,9 +60,12 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("RVUCALC_MIRROR", str((ROOT.parent / "shared" / "cms").resolve()))
-os.environ["RVUCALC_OFFLINE"] = "1"
-os.environ.setdefault("RVUCALC_CACHE", tempfile.mkdtemp(prefix="rvucalc-bench-"))
+# absolute, as some children run in another folder (part 1b)
+os.environ["RVUCALC_MIRROR"] = os.path.abspath(os.environ.get("RVUCALC_MIRROR") or ROOT.parent / "shared" / "cms")
+os.environ["RVUCALC_OFFLINE"] = "1"  # the benchmark never downloads
+#: The parsed-table cache this run made for itself (removed at the end), if none was given.
+OWN_CACHE = None if os.environ.get("RVUCALC_CACHE") else tempfile.mkdtemp(prefix="rvucalc-bench-")
+os.environ.setdefault("RVUCALC_CACHE", OWN_CACHE or "")
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 RELEASE = "rvu26c"
 
@@ -218,16 +221,14 @@ def status():  # resident now and the resident high-water mark, bytes
     d = dict(ln.split(":", 1) for ln in open("/proc/self/status") if ln.startswith(("VmRSS", "VmHWM")))
     return int(d["VmRSS"].split()[0]) * 1024, int(d["VmHWM"].split()[0]) * 1024
 
-reprice(lines.iloc[:1000]); bare(lines.iloc[:1000]); merge(lines.iloc[:1000])  # tables built, code paths warm
-out = {}
-for name, fn in (("bare", bare), ("reprice", reprice), ("merge", merge)):  # merge last: its leftovers would shrink the others' rise
-    if mode == "time":
-        ts = []
-        for _ in range(runs):
-            t0 = time.perf_counter(); r = fn(lines); ts.append(time.perf_counter() - t0); del r
-        out[name] = {"times": ts}
-        continue
-    r = fn(lines); del r; gc.collect()  # every allocation size seen once
+FNS = (("bare", bare), ("reprice", reprice), ("merge", merge))  # merge last: its leftovers would shrink the others' rise
+for name, fn in FNS:  # tables built, code paths warm, every allocation size seen once
+    r = fn(lines); del r; gc.collect()
+out = {name: {"times": []} for name, _ in FNS}
+for _ in range(runs if mode == "time" else 0):  # alternated, so a busy spell hits all three alike
+    for name, fn in FNS:
+        t0 = time.perf_counter(); r = fn(lines); out[name]["times"].append(time.perf_counter() - t0); del r
+for name, fn in FNS if mode == "memory" else ():
     # 1. resident peak of the call: the high-water mark reset just before it (this process runs
     # with malloc returning freed blocks at once and Arrow allocating through malloc, so the
     # resident size follows what is held: Python, NumPy and Arrow memory at the same moment)
@@ -240,7 +241,7 @@ for name, fn in (("bare", bare), ("reprice", reprice), ("merge", merge)):  # mer
         del r; gc.collect()
     # 2. the heap's peak (tracemalloc) plus Arrow's, each measured alone and added: an upper
     # bound, as it counts twice what one held and let go before the other's peak
-    pool = pa.jemalloc_memory_pool()
+    pool = pa.proxy_memory_pool(pa.system_memory_pool())  # its own peak, from zero
     pa.set_memory_pool(pool)
     tracemalloc.start()
     r = fn(lines)
@@ -258,6 +259,15 @@ _CHILD_MEMORY = _CHILD_MEMORY.replace("@LOOKUPS@", _LOOKUPS)
 #: Environment of the memory child: glibc gives blocks of 128 KiB and more back to the system
 #: when freed (no adaptive threshold, no trimming delay), so resident size tracks live memory.
 _MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+
+
+def _ratio(a: float, b: float) -> float:
+    """*a* / *b*; NaN when *b* is 0 (a memory rise too small to see, on a tiny input)."""
+    return a / b if b else float("nan")
+
+
+def _verdict(r: float, target: float) -> str:
+    return "n/a" if r != r else "met" if r <= target else "NOT met"
 
 
 def _stats(ts: list[float]) -> str:
@@ -307,14 +317,14 @@ def _bench_memory_one(src: Path, n: int, runs: int, kind: str, rates: dict[int, 
           f"peak {mib['reprice']['peak']:,.0f} MiB")
     for base, label in (("bare", "fancy-index lookup"), ("merge", "pandas-merge lookup")):
         b = t[base]
-        tr = statistics.median(p["times"]) / statistics.median(b["times"])
-        mr = m["reprice"]["peak"] / m[base]["peak"]
+        tr = _ratio(statistics.median(p["times"]), statistics.median(b["times"]))
+        mr = _ratio(m["reprice"]["peak"], m[base]["peak"])
         print(f"{'':>18}{label}: {_stats(b['times'])}, peak {mib[base]['peak']:,.0f} MiB; time ratio (median) "
-              f"{tr:.2f}x [target <= 1.5x: {'met' if tr <= 1.5 else 'NOT met'}]; peak memory ratio {mr:.2f}x "
-              f"[target <= 2x: {'met' if mr <= 2 else 'NOT met'}]")
+              f"{tr:.2f}x [target <= 1.5x: {_verdict(tr, 1.5)}]; peak memory ratio {mr:.2f}x "
+              f"[target <= 2x: {_verdict(mr, 2)}]")
     print(f"{'':>18}(heap peak + Arrow peak, added: reprice {mib['reprice']['summed']:,.0f} MiB, "
-          f"fancy-index {mib['bare']['summed']:,.0f} MiB = {m['reprice']['summed'] / m['bare']['summed']:.2f}x, "
-          f"merge {mib['merge']['summed']:,.0f} MiB = {m['reprice']['summed'] / m['merge']['summed']:.2f}x)")
+          f"fancy-index {mib['bare']['summed']:,.0f} MiB = {_ratio(m['reprice']['summed'], m['bare']['summed']):.2f}x, "
+          f"merge {mib['merge']['summed']:,.0f} MiB = {_ratio(m['reprice']['summed'], m['merge']['summed']):.2f}x)")
 
 
 # ---------------------------------------------------------------------------
@@ -325,7 +335,7 @@ PRE_ISSUE = "780c07b"
 
 _CHILD_CALIBRATE = r"""
 import gc, json, statistics, sys, time, tracemalloc
-import numpy as np, pandas as pd, pyarrow.parquet as pq
+import numpy as np, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
 import rvucalc
 from rvucalc.reprice import reprice  # the pre-issue repricer (this child runs that commit's code)
 assert "pre-issue" in rvucalc.__file__, rvucalc.__file__
@@ -347,9 +357,11 @@ out = {k: {"times": []} for k in fns}
 for _ in range(runs):  # alternated, so a busy spell hits all three alike
     for k, fn in fns.items():
         t0 = time.perf_counter(); r = fn(lines); out[k]["times"].append(time.perf_counter() - t0); del r
-for k, fn in fns.items():
-    gc.collect(); tracemalloc.start(); r = fn(lines); out[k]["heap"] = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop(); del r
+base_pool = pa.default_memory_pool()
+for k, fn in fns.items():  # the heap's peak plus Arrow's (text columns are Arrow-backed), added
+    pool = pa.proxy_memory_pool(base_pool); pa.set_memory_pool(pool)
+    gc.collect(); tracemalloc.start(); r = fn(lines)
+    out[k]["heap"] = tracemalloc.get_traced_memory()[1] + pool.max_memory(); tracemalloc.stop(); del r
 print(json.dumps(out), flush=True)
 """
 
@@ -364,7 +376,7 @@ def bench_calibrate(sizes: list[int], runs: int, work: Path) -> None:
     lookup's 220 MiB, and at 1.3x the lookup's time at 1M lines, 1.9x at 10M. This part runs that
     repricer (commit :data:`PRE_ISSUE`, taken from git into the scratch folder) on the same
     lines as part 1, alternating with both lookups in one process; memory is the heap's peak
-    (tracemalloc). Needs a git clone.
+    (tracemalloc) plus Arrow's peak, added. Needs a git clone with the history.
     """
     print(f"\n== 1b. the repricer before the issue ({PRE_ISSUE}) against both lookups ==")
     old = work / "pre-issue"
@@ -390,9 +402,9 @@ def bench_calibrate(sizes: list[int], runs: int, work: Path) -> None:
         m = json.loads(r.stdout.strip().splitlines()[-1])
         med = {k: statistics.median(v["times"]) for k, v in m.items()}
         heap = {k: v["heap"] / 2**20 for k, v in m.items()}
-        print(f"{n:>11,} lines, typed input: pre-issue repricer {_stats(m['old']['times'])}, heap {heap['old']:,.0f} MiB"
-              f" | fancy-index lookup {_stats(m['bare']['times'])}, heap {heap['bare']:,.0f} MiB"
-              f" | pandas-merge lookup {_stats(m['merge']['times'])}, heap {heap['merge']:,.0f} MiB")
+        print(f"{n:>11,} lines, typed input (memory: heap peak + Arrow peak, added): pre-issue repricer "
+              f"{_stats(m['old']['times'])}, {heap['old']:,.0f} MiB | fancy-index lookup {_stats(m['bare']['times'])}, "
+              f"{heap['bare']:,.0f} MiB | pandas-merge lookup {_stats(m['merge']['times'])}, {heap['merge']:,.0f} MiB")
         print(f"{'':>18}pre-issue repricer / fancy-index lookup: time {med['old'] / med['bare']:.2f}x, "
               f"memory {heap['old'] / heap['bare']:.2f}x; / pandas-merge lookup: time {med['old'] / med['merge']:.2f}x, "
               f"memory {heap['old'] / heap['merge']:.2f}x (the issue: time 1.3x at 1M lines, 1.9x at 10M; "
@@ -560,6 +572,8 @@ def main() -> int:
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
+        if OWN_CACHE:
+            shutil.rmtree(OWN_CACHE, ignore_errors=True)
     return 0
 
 
