@@ -161,9 +161,22 @@ def test_workers_do_not_change_the_output_and_their_errors_surface(claims_csv, t
     assert list(work.iterdir()) == []
 
 
-def test_output_columns_are_the_results_own():
+@pytest.mark.parametrize("alias", [False, True])
+def test_output_columns_are_the_results_own(alias, monkeypatch):
     """rvucalc's columns are handed to the result without a copy only when nothing else holds them:
-    writing into one changes no other column, not the user's frame, not a later call's result."""
+    writing into one changes no other column, not the user's frame, not a later call's result.
+    With *alias*, the PFS stages return one array for two columns (as a future stage might)."""
+    if alias:
+        from rvucalc.claims import pfs
+
+        price = pfs.price
+
+        def aliased(*args, **kwargs):
+            cols = price(*args, **kwargs)
+            cols["team_factor"] = cols["assistant_factor"]  # both 1.0 on these claims
+            return cols
+
+        monkeypatch.setattr(pfs, "price", aliased)
     lines = claims_frame(80, text=False)
     lines["units"] = lines["units"].astype(float)  # a float column: read without a copy
     lines["charge"] = np.linspace(10.0, 5000.0, len(lines))
