@@ -58,6 +58,20 @@ def _primary(reason: str, refusing: frozenset[str] | None) -> str:
     return own[0] if own else _DERIVED if _DERIVED in codes else NO_REASON
 
 
+def _codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``(codes, distinct texts)`` of a text column (a missing value read as ``""``), vectorised."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        uniq = [str(x) for x in s.cat.categories]
+    else:
+        c, u = pd.factorize(s, use_na_sentinel=True)
+        codes, uniq = np.asarray(c, dtype=np.int64), [str(x) for x in u]
+    if len(codes) and codes.min() < 0:
+        codes = np.where(codes < 0, len(uniq), codes)
+        uniq.append("")
+    return codes, uniq
+
+
 def _table(rows: list[tuple[str, str, int, int]]) -> pd.DataFrame:
     return pd.DataFrame({"kind": pd.Series([r[0] for r in rows], dtype="str"),
                          "key": pd.Series([r[1] for r in rows], dtype="str"),
@@ -81,26 +95,26 @@ class LineTally:
         n = len(priced)
         line = priced[LINE].to_numpy(dtype=np.int64) if LINE in priced.columns else np.arange(n, dtype=np.int64)
         paid = priced["payable"].to_numpy(dtype=bool) if "payable" in priced.columns else np.ones(n, dtype=bool)
-        reason = priced["reason"].astype(str) if "reason" in priced.columns else pd.Series([""] * n)
         rows: list[tuple[str, str, int, int]] = [("lines", "", n, -1), ("payable", "", int(paid.sum()), -1)]
-        codes, uniq = pd.factorize(reason.to_numpy(dtype=object))
-        if len(uniq):
+        if "reason" in priced.columns and n:
+            codes, uniq = _codes(priced["reason"])
             per = np.bincount(codes, minlength=len(uniq))
-            unpaid = np.bincount(codes, weights=~paid, minlength=len(uniq)).astype(np.int64)
+            unpaid = np.bincount(codes[~paid], minlength=len(uniq))
             why: dict[str, int] = {}
             notes: dict[str, int] = {}
             for j, text in enumerate(uniq):  # distinct reason strings
                 if unpaid[j]:
                     key = _primary(text, self.refusing)
                     why[key] = why.get(key, 0) + int(unpaid[j])
-                for c in str(text).split("|"):
-                    if c in NOTE_CODES:
+                for c in text.split("|"):
+                    if c in NOTE_CODES and per[j]:
                         notes[c] = notes.get(c, 0) + int(per[j])
             rows += [("why", k, v, -1) for k, v in why.items()]
             rows += [("note", k, v, -1) for k, v in notes.items()]
         if "release_note" in priced.columns and not paid.all():
-            rn = pd.Series(line[~paid]).groupby(priced["release_note"].astype(str).to_numpy()[~paid]).min()
-            rows += [("release_note", str(k), 0, int(v)) for k, v in rn.items() if str(k)]
+            codes, uniq = _codes(priced["release_note"])
+            first = pd.Series(line[~paid]).groupby(codes[~paid]).min()
+            rows += [("release_note", uniq[int(k)], 0, int(v)) for k, v in first.items() if uniq[int(k)]]
         return _table(rows)
 
     def add(self, counts: pd.DataFrame) -> None:
