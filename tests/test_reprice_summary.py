@@ -127,3 +127,15 @@ def test_tally_all_payable_and_empty():
 
     assert LineTally(frozenset())(_frame([(True, "")] * 3)).text() == "3 lines priced: 3 payable"
     assert LineTally(frozenset())(_frame([])).text(out="x.csv") == "0 lines priced: 0 payable -> x.csv"
+
+
+def test_tally_facility_informational_codes_before_the_refusal():
+    """A facility line without a claim id, or with a discount or copayment note, that is not paid
+    is counted under the code that refuses it (registered later), not under the note."""
+    from rvucalc.claims.tally import LineTally
+
+    rows = [(False, "CLAIM_ID_MISSING|OPPS_NO_WAGE_INDEX"), (False, "OPPS_T_DISCOUNT|OPPS_NO_WAGE_INDEX"),
+            (False, "ASC_MULT_PROC_50|ASC_PREVENTIVE|ASC_IRA_COPAYMENT|ASC_NO_WAGE_INDEX"),
+            (False, "ASC_J8_WAGE_WHOLE_RATE|OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED|ASC_NO_RATE")]
+    assert LineTally(None)(_frame(rows)).text(top=9).splitlines()[0] == (
+        "4 lines priced: 0 payable, 4 not payable (OPPS_NO_WAGE_INDEX 2, ASC_NO_RATE 1, ASC_NO_WAGE_INDEX 1)")

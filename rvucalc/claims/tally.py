@@ -33,8 +33,12 @@ from .contract import LINE
 #: Codes summarised as notes: the line was priced, with another release than the newest one.
 NOTE_CODES = ("REPRICE_RELEASE_FALLBACK", "FACILITY_RELEASE_OTHER_QUARTER")
 #: Facility (OPPS/ASC) codes that never by themselves leave a line unpaid.
-FACILITY_INFORMATIONAL = frozenset({*NOTE_CODES, "FACILITY_NATIONAL_RATE", "MOD_NOT_PRICED",
-                                    "REPRICE_BAD_CHARGE", "LOCALITY_ZIP_CONFLICT"})
+#: Besides notes on the input, these include the codes that adjust an amount that is paid (a
+#: discount, a copayment, an approximation), and ``CLAIM_ID_MISSING`` (the line priced alone).
+FACILITY_INFORMATIONAL = frozenset({
+    *NOTE_CODES, "FACILITY_NATIONAL_RATE", "MOD_NOT_PRICED", "REPRICE_BAD_CHARGE", "LOCALITY_ZIP_CONFLICT",
+    "CLAIM_ID_MISSING", "OPPS_T_DISCOUNT", "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED", "ASC_MULT_PROC_50",
+    "ASC_PREVENTIVE", "ASC_IRA_COPAYMENT", "ASC_J8_WAGE_WHOLE_RATE"})
 #: Said of lines not payable whose reasons hold no refusing code.
 NO_REASON = "no reason stated"
 _DERIVED = "FACILITY_LINE_NOT_PRICED"
