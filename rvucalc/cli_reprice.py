@@ -160,7 +160,8 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     file as ``-o`` or as the input, when an output's suffix is not one the engine writes (the
     suffix chooses the format: ``-o x.txt`` is refused, not written as CSV), or, with ``--engine
     dask`` (which writes a Parquet dataset, a folder), when an output is not a folder or
-    ``.parquet`` name, or would replace the input's folder.
+    ``.parquet`` name, or would replace the input's folder, or when its input is a CSV or Excel
+    file (it reads a Parquet dataset).
     """
     from .atomic import OutputError
 
@@ -172,6 +173,9 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     if len(targets) == 2 and _same(targets[0][1], targets[1][1]):
         raise OutputError(f"--claims-out {targets[1][1]} is the same file as -o {targets[0][1]}: the totals "
                           "would replace the priced lines; give them another name")
+    if engine == "dask" and "://" not in src and Path(src).suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raise OutputError(f"--engine dask reads a parquet dataset (a folder, a glob or a .parquet file), not "
+                          f"{src}: write it as parquet first, or price it with --engine stream")
     for opt, t in targets:
         if engine == "dask":
             suffix = Path(t.rstrip("/")).suffix.lower()

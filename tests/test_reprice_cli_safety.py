@@ -206,3 +206,12 @@ def test_interrupt_message_says_what_became_of_each_output(tmp_path):
     assert interrupted_message(args, before, Terminated()) == f"terminated; {old} written, {new} written"
     assert interrupted_message(argparse.Namespace(input="in.csv", out=None, claims_out=None), {},
                                KeyboardInterrupt()) == "interrupted"
+
+
+@pytest.mark.parametrize("name", ["claims.csv", "claims.xlsx"])
+def test_dask_refuses_a_csv_or_excel_input_with_what_to_do(name, tmp_path, capsys):
+    src = tmp_path / name
+    src.write_text("claim_id,hcpcs\n1,99213\n")
+    _refused(capsys, ["reprice", str(src), "-o", str(tmp_path / "out"), "--engine", "dask", "--no-progress"],
+             "reads a parquet dataset", name, "--engine stream")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
