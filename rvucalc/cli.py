@@ -13,9 +13,12 @@ option or file, a release that is not at hand).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import catalogue
@@ -360,9 +363,51 @@ COMMANDS = {"quote": cmd_quote, "sites": cmd_sites, "schedule": cmd_schedule, "l
             "releases": cmd_releases, "fetch": cmd_fetch, "anes": cmd_anes}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the command line's handler (:func:`main`).
+
+    A subclass of :class:`KeyboardInterrupt`, so a SIGTERM runs the same cleanup as Ctrl-C
+    (``finally`` blocks: temporary files and folders removed); the exit status is 143.
+    """
+
+    exit_status = 143
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the cleanup short
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` (the CLI only, never on import)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Ctrl-C (SIGINT) and SIGTERM stop a command with one line on standard error and exit
+    status 130 and 143; cleanup runs as on an error (outputs are never left half-written).
+    """
     ap = build_parser()
     a = ap.parse_args(argv)
+    try:
+        with _sigterm_raises():
+            return _main(a)
+    except KeyboardInterrupt as exc:
+        print("rvucalc: " + ("terminated" if isinstance(exc, Terminated) else "interrupted"), file=sys.stderr)
+        return int(getattr(exc, "exit_status", 130))
+
+
+def _main(a: argparse.Namespace) -> int:
     try:
         if a.cmd == "reprice":
             from . import cli_reprice

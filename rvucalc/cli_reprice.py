@@ -3,10 +3,14 @@
 Input: CSV (every cell read as text, exactly as written), Parquet or Excel (.xlsx) with the
 columns :func:`rvucalc.reprice.reprice` reads (claim_id, hcpcs, modifiers, units, pos, zip or
 locality, date_of_service, charge, participating); other columns are carried through unchanged.
-Output by extension: .csv, .parquet or .xlsx, written to a temporary file and renamed into place
-(:mod:`rvucalc.claims.io`); without ``-o`` CSV goes to standard output. The output is checked
-before any pricing (its folder exists and is writable, it is not the input). A line that cannot
-be priced costs only that line a reason; the summary on standard error says how many.
+Output by extension: .csv, .parquet (.pq) or .xlsx, written to a temporary file and renamed into
+place (:mod:`rvucalc.claims.io`); any other suffix is refused (``--engine stream`` writes no
+Excel; ``--engine dask`` writes a Parquet dataset, a folder: ``-o`` is a folder or a ``.parquet``
+name). Without ``-o`` CSV goes to standard output. The outputs are checked before any pricing
+(:func:`check_targets`: their folder exists and is writable, none is the input, ``--claims-out``
+is not ``-o``). A line that cannot be priced costs only that line a reason; the summary on
+standard error says how many. Ctrl-C or SIGTERM stops the run with one line saying what became
+of each output (exit status 130 or 143); temporary files and folders are removed.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser("reprice", help="reprice a file of claim lines (CSV, Parquet or Excel)",
                               parents=[mirror_options()])
     p.add_argument("input", help="claim lines: .csv, .parquet or .xlsx")
-    p.add_argument("-o", "--out", help="output file: .csv, .parquet or .xlsx (default: CSV to stdout)")
-    p.add_argument("--claims-out", help="also write per-claim totals to this file (.csv, .parquet, .xlsx)")
+    p.add_argument("-o", "--out", help="output file: .csv, .parquet or .xlsx, by its suffix (default: CSV "
+                                       "to stdout); --engine dask: a folder or .parquet name (a dataset)")
+    p.add_argument("--claims-out", help="also write per-claim totals to this file (.csv, .parquet, .xlsx; "
+                                        "--engine dask: a folder or .parquet name); not the -o file")
     p.add_argument("--setting", choices=("pfs", "hopd", "asc"), default="pfs",
                    help="pfs: physician fee schedule (default); hopd: hospital outpatient facility "
                         "(OPPS); asc: ambulatory surgical center facility")
@@ -74,6 +80,24 @@ def summary_line(out: pd.DataFrame) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rvucalc reprice``; returns the exit status (2 on a user error)."""
+    from .cli_scale import engine_of
+
+    if getattr(args, "offline", False):  # as $RVUCALC_OFFLINE, which worker processes inherit
+        os.environ["RVUCALC_OFFLINE"] = "1"
+    try:
+        check_targets(args, engine_of(args))
+    except (RvucalcError, ValueError, OSError) as exc:
+        print(f"rvucalc reprice: {exc}", file=sys.stderr)
+        return 2
+    before = _signatures(args)
+    try:
+        return _run(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (rvucalc.cli makes it raise Terminated)
+        print(f"rvucalc reprice: {interrupted_message(args, before, exc)}", file=sys.stderr)
+        return int(getattr(exc, "exit_status", 130))
+
+
+def _run(args: argparse.Namespace) -> int:
     from .atomic import check_output
     from .claims import pipeline
     from .claims.contract import LINE
@@ -81,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
     from .claims.summary import summarise_claims
     from .cli_scale import dispatch  # --engine stream|dask
 
-    if getattr(args, "offline", False):  # as $RVUCALC_OFFLINE, which worker processes inherit
-        os.environ["RVUCALC_OFFLINE"] = "1"
     if (rc := dispatch(args)) is not None:
         return rc
     try:
@@ -107,6 +129,107 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Output suffixes each engine writes (the suffix chooses the format).
+SUFFIXES = {"memory": (".csv", ".parquet", ".pq", ".xlsx"), "stream": (".csv", ".parquet", ".pq")}
+
+
+def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``[(option, path)]`` of the outputs asked for."""
+    return [(opt, str(v)) for opt, v in (("-o", args.out), ("--claims-out", getattr(args, "claims_out", None)))
+            if v]
+
+
+def _same(a: str, b: str) -> bool:
+    pa_, pb = Path(a), Path(b)
+    try:
+        if pa_.exists() and pb.exists() and os.path.samefile(pa_, pb):
+            return True
+    except OSError:
+        pass
+    return pa_.resolve() == pb.resolve()
+
+
+def _glob_base(src: str) -> Path:
+    """The folder a glob reads from (``claims/*.parquet`` -> ``claims``), else *src* itself."""
+    parts = Path(src).parts
+    for i, part in enumerate(parts):
+        if any(ch in part for ch in "*?["):
+            return Path(*parts[:i]) if i else Path(".")
+    return Path(src)
+
+
+def check_targets(args: argparse.Namespace, engine: str) -> None:
+    """Refuse, before any work, outputs that would be lost or written in another format than asked.
+
+    Raises :class:`rvucalc.atomic.OutputError` (one sentence) when ``--claims-out`` is the same
+    file as ``-o`` or as the input, when an output's suffix is not one the engine writes (the
+    suffix chooses the format: ``-o x.txt`` is refused, not written as CSV), or, with ``--engine
+    dask`` (which writes a Parquet dataset, a folder), when an output is not a folder or
+    ``.parquet`` name, or would replace the input's folder.
+    """
+    from .atomic import OutputError
+
+    targets = _targets(args)
+    src = str(args.input)
+    for opt, t in targets:
+        if "://" not in src and "://" not in t and not any(ch in src for ch in "*?[") and _same(t, src):
+            raise OutputError(f"the output {opt} {t} is the input file {src}: choose another output name")
+    if len(targets) == 2 and _same(targets[0][1], targets[1][1]):
+        raise OutputError(f"--claims-out {targets[1][1]} is the same file as -o {targets[0][1]}: the totals "
+                          "would replace the priced lines; give them another name")
+    for opt, t in targets:
+        if engine == "dask":
+            suffix = Path(t.rstrip("/")).suffix.lower()
+            folder = t.endswith(("/", os.sep)) or Path(t).is_dir() or not suffix
+            if not (folder or suffix in (".parquet", ".pq")):
+                raise OutputError(f"--engine dask writes a parquet dataset (a folder of parts): give {opt} a "
+                                  f"folder or a .parquet path, not {t}")
+            if "://" not in t and "://" not in src:
+                base, out = _glob_base(src).resolve(), Path(t).resolve()
+                if out == base or out in base.parents:
+                    raise OutputError(f"the output {opt} {t} would replace the input {src}: choose another "
+                                      "output folder")
+            continue
+        ok = SUFFIXES["stream" if engine == "stream" else "memory"]
+        if Path(t).suffix.lower() not in ok:
+            names = ", ".join(ok)
+            raise OutputError(f"cannot write {opt} {t}: the suffix chooses the format; give one of {names}"
+                              + (" (--engine stream writes no Excel)" if engine == "stream" else ""))
+
+
+def _signature(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def _signatures(args: argparse.Namespace) -> dict[str, tuple[int, int] | None]:
+    """Identity (inode, mtime) of each output before the run, to tell afterwards what was written."""
+    return {t: _signature(t) for _, t in _targets(args)}
+
+
+def interrupted_message(args: argparse.Namespace, before: dict[str, tuple[int, int] | None],
+                        exc: BaseException) -> str:
+    """``"interrupted; priced.csv not written"``: what an interrupt left of each output.
+
+    Outputs are renamed into place whole (:mod:`rvucalc.atomic`), so each is either the
+    previous file (or none) or the complete new one.
+    """
+    what = "terminated" if getattr(exc, "exit_status", 130) == 143 else "interrupted"
+    said = []
+    for t, old in before.items():
+        new = _signature(t)
+        if new != old and new is not None:
+            said.append(f"{t} written")
+        elif old is None:
+            said.append(f"{t} not written")
+        else:
+            said.append(f"{t} left unchanged")
+    return what + (f"; {', '.join(said)}" if said else "")
+
+
 def _provenance(out: pd.DataFrame, args: argparse.Namespace) -> object:
     """The CMS files behind the releases used, for workbook provenance (as the Python path has)."""
     from .claims.pipeline import provenance
@@ -114,4 +237,5 @@ def _provenance(out: pd.DataFrame, args: argparse.Namespace) -> object:
     return provenance(out["release"].astype(str).unique()) or None
 
 
-__all__ = ["add_parser", "read_lines", "run", "summary_line"]
+__all__ = ["SUFFIXES", "add_parser", "check_targets", "interrupted_message", "read_lines", "run",
+           "summary_line"]

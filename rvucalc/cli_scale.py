@@ -4,8 +4,9 @@
 - ``--engine stream`` prices a CSV or Parquet file of any length in bounded memory
   (:mod:`rvucalc.claims.stream`); ``--chunk-lines`` sets the lines held at once.
 - ``--engine dask`` prices a Parquet dataset (a folder or a glob) on a Dask cluster
-  (:mod:`rvucalc.dask`): ``--scheduler ADDRESS`` connects to a running cluster, else a local
-  cluster is started for the run.
+  (:mod:`rvucalc.dask`) into a Parquet dataset (``-o`` a folder or a ``.parquet`` name):
+  ``--scheduler ADDRESS`` connects to a running cluster, else a local cluster is started for
+  the run.
 - ``--engine auto`` (the default) streams CSV or Parquet files larger than
   :data:`STREAM_BYTES`, uses Dask for a folder or glob, or when ``--scheduler`` is given, and
   prices smaller files in memory.
@@ -72,8 +73,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
     if engine == "memory":
         return None
     if not args.out:
-        print(f"rvucalc reprice: --engine {engine} needs an output (-o out.csv, out.parquet or a folder)",
-              file=sys.stderr)
+        give = "a folder or a .parquet name" if engine == "dask" else "out.csv or out.parquet"
+        print(f"rvucalc reprice: --engine {engine} needs an output (-o {give})", file=sys.stderr)
         return 2
     try:
         if engine == "stream":

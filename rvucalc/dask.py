@@ -199,6 +199,10 @@ def reprice_dataset(
     targets = [os.fspath(d) for d in (dst, claims_out) if d is not None]
     for d in targets:
         _check_dst(d)
+    if len(targets) == 2 and (targets[0] == targets[1] or not _is_url(targets[0])
+                              and Path(targets[0]).resolve() == Path(targets[1]).resolve()):
+        raise OutputError(f"claims_out {targets[1]} is the output {targets[0]}: the totals would replace the "
+                          "priced lines; give them another folder")
     if not _is_url(src_s) and not any(ch in src_s for ch in "*?[") and not Path(src_s).exists():
         raise RvucalcError(f"{src_s}: no such file or folder")
     with contextlib.ExitStack() as stack:
@@ -219,6 +223,7 @@ def reprice_dataset(
                     dpath = Path(d)
                     tmps.append(tempfile.mkdtemp(prefix=f".{dpath.name}.rvucalc-", suffix=".tmp",
                                                  dir=dpath.resolve().parent))
+                    _normal_mode(Path(tmps[-1]))
             jobs = [f.to_parquet(t, write_index=False, compute=False, schema=_dictionaries(f))
                     for f, t in zip(frames, tmps)]
             fut = client.compute(jobs)
@@ -245,6 +250,14 @@ def _dictionaries(frame: dd.DataFrame) -> dict[str, Any]:
     import pyarrow as pa
 
     return {str(c): pa.dictionary(pa.int32(), pa.string()) for c in frame._meta.select_dtypes("category").columns}
+
+
+def _normal_mode(folder: Path) -> None:
+    """Give a folder made by :func:`tempfile.mkdtemp` (mode 0700) the mode a new folder gets
+    (0777 less the umask): it is renamed into place as the user's output."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
 
 
 def _replace_folder(tmp: Path, dst: Path) -> None:

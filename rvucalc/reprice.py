@@ -49,8 +49,9 @@ def reprice(
         and/or ``locality`` (a MAC-locality id such as ``01182-18``, or ``national``; the ZIP
         wins when both are given), ``date_of_service`` (ISO, or ``MM/DD/YYYY``), ``charge``
         (optional: the allowed amount is the lower of the charge and the fee schedule amount;
-        ``$1,000.00`` is read) and ``participating`` (optional, default true: false gives the
-        non-participating 95%). Text or typed columns; nothing in them is changed. How each is
+        ``$1,000.00`` is read) and ``participating`` (optional, default yes: ``N``, ``no``,
+        ``nonpar``, ``0``, ``false`` give the non-participating 95%; a value read as neither
+        yes nor no refuses the line, ``REPRICE_BAD_PARTICIPATING``). Text or typed columns; nothing in them is changed. How each is
         read: :mod:`rvucalc.claims.normalise`.
     releases:
         The releases to use: ids (``["rvu26c"]``) or FeeSchedule objects (from

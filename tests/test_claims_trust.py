@@ -82,7 +82,16 @@ def test_bad_units_refuse_with_a_reason(fs26, units):
     assert "REPRICE_BAD_UNITS" in out.reason[0]
 
 
-@pytest.mark.parametrize("units,factor", [("2", 2), ("2.0", 2), (3, 3), ("1", 1)])
+@pytest.mark.parametrize("units", ["1,5", "1,00", "1,,0", "1e2", "2E0", "1,0000", "0x10", "1_000"])
+def test_units_with_a_decimal_comma_or_exponent_are_refused_not_misread(fs26, units):
+    # "1,5" is one and a half with a decimal comma, never 15; "1e2" is not how a count is billed
+    out = price(fs26, [{"hcpcs": "99213", "units": units}])
+    assert math.isnan(out.allowed[0]) and not out.payable[0]
+    assert out.reason[0] == "REPRICE_BAD_UNITS"
+
+
+@pytest.mark.parametrize("units,factor", [("2", 2), ("2.0", 2), (3, 3), ("1", 1), ("1,000", 1000),
+                                          (" 4 ", 4), ("+2", 2), (2.0, 2)])
 def test_whole_units(fs26, units, factor):
     out = price(fs26, [{"hcpcs": "99213", "units": units}])
     assert out.allowed[0] == half_up(mul(fee("99213"), factor))
@@ -307,3 +316,25 @@ def test_stdout_csv_is_the_same_as_the_file(tmp_path):
     assert _cli(str(src), "-o", str(tmp_path / "o.csv")) == 0
     assert r.stdout == (tmp_path / "o.csv").read_bytes()
     assert list(csv.reader(io.StringIO(r.stdout.decode())))[1][0] == "A"
+
+
+@pytest.mark.parametrize("cell,factor", [
+    ("N", 0.95), ("no", 0.95), ("NP", 0.95), ("Non-Participating", 0.95), ("nonparticipating", 0.95),
+    ("non par", 0.95), ("NON_PAR", 0.95), ("0", 0.95), ("false", 0.95), (False, 0.95), (0, 0.95),
+    ("Y", 1.0), ("yes", 1.0), ("PAR", 1.0), ("Participating", 1.0), ("1", 1.0), (True, 1.0), (1, 1.0),
+    ("", 1.0), (None, 1.0)])
+def test_participating_spellings(fs26, cell, factor):
+    out = price(fs26, [{"hcpcs": "99213", "participating": cell}])
+    f = fee("99213")  # 95.19 (2.85 RVUs x 33.4009)
+    assert out.allowed[0] == half_up(mul(f, factor)) and out.nonpar_factor[0] == factor
+
+
+@pytest.mark.parametrize("cell", ["maybe", "unknown", "2", "P?", "x"])
+def test_participating_not_understood_refuses_the_line(fs26, cell):
+    # neither 100% nor 95% is guessed: the line says why it has no amount, the others are priced
+    out = price(fs26, [{"hcpcs": "99213", "participating": cell},
+                       {"claim_id": "C2", "hcpcs": "99213", "participating": "N"}])
+    assert math.isnan(out.allowed[0]) and not out.payable[0]
+    assert out.reason[0] == "REPRICE_BAD_PARTICIPATING"
+    assert out.allowed[1] == half_up(mul(fee("99213"), 0.95)) and out.payable[1]
+    assert out.participating[0] == cell  # the user's cell comes back as given

@@ -44,7 +44,7 @@ NO_LOCALITY = reason("REPRICE_NO_LOCALITY", "ZIP code or locality missing or not
 BAD_POS = reason("REPRICE_BAD_POS",
                  "place-of-service code missing, unknown, or without a facility/non-facility designation",
                  "Medicare Claims Processing Manual ch.12 s.20.4.2; 42 CFR 414.22(b)(5)(i)")
-BAD_UNITS = reason("REPRICE_BAD_UNITS", "units missing, not a number, or not above zero", "claim line input")
+BAD_UNITS = reason("REPRICE_BAD_UNITS", "units missing or not a whole number from 1 to 9,999 (fractions, 0, negatives, text refused)", "claim line input")
 UNKNOWN_CODE = reason("REPRICE_UNKNOWN_CODE", "HCPCS code not in the release's PPRRVU file",
                       f"{_DOC}, HCPCS Code")
 PCTC_NOT_ALLOWED = reason("MOD_PCTC_NOT_ALLOWED",

@@ -14,8 +14,9 @@ Conventions (documented for users in README, "Repricing claim lines"):
 - **hcpcs**: a five-character code, optionally followed by modifiers (``20983-50``), read by
   :func:`rvucalc.codes.parse_code`, the same parser ``quote`` uses. Modifiers found there are
   added to those of the ``modifiers`` column.
-- **units**: a whole number from 1 to :data:`MAX_UNITS` (``2``, ``2.0``). Fractions, zero,
-  negatives, non-numbers and infinities are refused (``REPRICE_BAD_UNITS``): Medicare bills
+- **units**: a whole number from 1 to :data:`MAX_UNITS` (``2``, ``2.0``, ``1,000``). Fractions, zero,
+  negatives, non-numbers, infinities, exponents (``1e2``) and commas other than thousands
+  separators (``1,5`` is not 15) are refused (``REPRICE_BAD_UNITS``): Medicare bills
   fee-schedule services in whole units (CMS-1500/837P units of service; Pub. 100-04 ch.26
   s.10.4, item 24G). A missing ``units`` column means one unit per line.
 - **charge**: money as people type it: ``100``, ``100.5``, ``$1,000.00``, `` 1000 ``. Empty
@@ -66,6 +67,10 @@ CLAIM_ID_MISSING = reason(
 BAD_CHARGE = reason(
     "REPRICE_BAD_CHARGE", f"charge not a dollar amount (e.g. 100, 1,000.00, $250), negative, or above "
     f"${MAX_CHARGE:,.0f}", "claim line input")
+BAD_PARTICIPATING = reason(
+    "REPRICE_BAD_PARTICIPATING", "participating not understood: expected yes/no, y/n, true/false, 1/0, "
+    "par/nonpar (empty: participating); the line is not priced rather than guessed at 100% or 95%",
+    "claim line input; SSA s.1848(a)(3) (non-participating 95%)")
 MOD_NOT_PRICED = reason(
     "MOD_NOT_PRICED", "the line carries a modifier rvucalc does not apply (see rvucalc.codes): the amount "
     "is the amount without it", "Pub. 100-04 ch.12 (modifiers); rvucalc.codes")
@@ -133,6 +138,9 @@ class Lines:
     loc_uniq: np.ndarray
     charge: np.ndarray  # float dollars, NaN where none
     participating: np.ndarray  # bool
+    #: the ``participating`` cell is neither a yes nor a no (:data:`PARTICIPATING_YES`, ``_NO``);
+    #: the PFS refuses the line (:data:`BAD_PARTICIPATING`); other systems do not read the column
+    bad_participating: np.ndarray  # bool
     reasons: ReasonBits
     #: Every modifier as written, per line, for systems that apply other modifiers than the PFS
     #: (the facility systems): ``((codes, lists), ...)`` for the HCPCS cell and the modifiers
@@ -237,10 +245,19 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series | None:
 # units and charges
 
 
+#: Units as a count is written: digits, commas only between groups of three, an optional
+#: decimal part (``2.0``; the value must still be whole).
+_COUNT = re.compile(r"[+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?")
+
+
 def parse_units(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``(units, bad)`` per line: whole numbers 1..MAX_UNITS; 1.0 and bad=True elsewhere."""
     codes, uniq = _factorize(values)
-    num = pd.to_numeric(pd.Series(uniq, dtype=object).map(_text).str.replace(",", "", regex=False),
+    text = pd.Series(uniq, dtype=object).map(_text).astype(object)
+    # a count as written (``2``, ``2.0``, ``1,000``): a comma only as a thousands separator, so
+    # ``1,5`` (a decimal comma) is refused, never read as 15; no exponent (``1e2``)
+    form = text.str.fullmatch(_COUNT.pattern).fillna(False).to_numpy(dtype=bool) if len(uniq) else np.zeros(0, bool)
+    num = pd.to_numeric(text.str.replace(",", "", regex=False).where(form, ""),
                         errors="coerce").to_numpy(dtype=float) if len(uniq) else np.zeros(0)
     ok = np.isfinite(num) & (num >= 1) & (num <= MAX_UNITS) & (np.floor(num) == num)
     u = np.append(np.where(ok, num, 1.0), 1.0)
@@ -491,9 +508,17 @@ def _norm_locality(v: object) -> str:
     return f"{m.group(1).zfill(5)}-{m.group(2).zfill(2)}" if m else ""
 
 
-def _truthy(v: object) -> bool:
-    s = _text(v).lower()
-    return s not in ("0", "false", "n", "no", "nonpar", "non-par", "f", "0.0")
+#: ``participating`` cells read as participating / non-participating (lower case, blanks and
+#: hyphens read as one space). An empty cell is "not given": participating, as with no column.
+PARTICIPATING_YES = frozenset({"", "1", "1.0", "true", "t", "y", "yes", "par", "participating"})
+PARTICIPATING_NO = frozenset({"0", "0.0", "false", "f", "n", "no", "np", "nonpar", "non par",
+                              "nonparticipating", "non participating"})
+
+
+def _participation(v: object) -> int:
+    """1 participating, 0 not, -1 a value neither set holds (the line is refused, never guessed)."""
+    s = " ".join(_text(v).lower().replace("-", " ").replace("_", " ").split())
+    return 1 if s in PARTICIPATING_YES else 0 if s in PARTICIPATING_NO else -1
 
 
 def _mapped(values: pd.Series | None, n: int, fn, missing: object) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
@@ -618,13 +643,15 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     loc_codes, loc_u = _mapped(_column(chunk, "locality"), n, _norm_locality, "")
     part_s = _column(chunk, "participating")
     if part_s is not None:
-        pc, pu = _mapped(part_s, n, _truthy, True)
-        participating = pu.astype(bool)[pc]
+        pc, pu = _mapped(part_s, n, _participation, 1)
+        flag = pu.astype(np.int8)
+        participating, bad_participating = (flag != 0)[pc], (flag < 0)[pc]
     else:
-        participating = np.ones(n, dtype=bool)
+        participating, bad_participating = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
     return Lines(n=n, line=line, keys=keys, day_number=dcode, hcpcs_codes=hc_codes, hcpcs_uniq=hc_uniq,
                  mods=mods, units=units, bad_units=bad_units, date_codes=d_codes,
                  date_table=(day_u, year_u, q_u),
                  pos_codes=pos_codes, pos_uniq=pos_uniq, zip_codes=zip_codes, zip_uniq=zip_u,
                  loc_codes=loc_codes, loc_uniq=loc_u, charge=charge, participating=participating,
+                 bad_participating=bad_participating,
                  reasons=rb, modifier_lists=mod_lists)

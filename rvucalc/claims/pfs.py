@@ -67,7 +67,7 @@ def refusing_codes() -> frozenset[str]:
     pfs = {r.code for r in pfs_calc.STATUS_REASONS.values()} | {pfs_calc.STATUS_OTHER.code}
     pfs |= {r.code for r in pfs_calc.NA_REASONS.values()}
     pfs |= {r.code for r in getattr(pfs_calc, "EXTRA_REFUSING", ())}
-    return P.REFUSING | N.REFUSING | pfs | _OTHER_CODES
+    return P.REFUSING | N.REFUSING | pfs | {N.BAD_PARTICIPATING.code} | _OTHER_CODES
 
 
 #: The reasons for a code of another fee schedule (:data:`rvucalc.codes.REASONS`), in a fixed order.
@@ -758,6 +758,8 @@ def money(lines: Lines, b: Base, lf: LineFactors, cf: ClaimFactors, sequestratio
     """
     rb = lines.reasons
     part = lines.participating
+    rb.bit(N.BAD_PARTICIPATING.code)  # in a fixed place among the codes, whatever the chunk holds
+    rb.add(N.BAD_PARTICIPATING.code, lines.bad_participating)
     refusing = refusing_codes()
     payable0 = ~rb.any_of(refusing) & ~np.isnan(b.base)
     nonpar_f = np.where(part, 1.0, P.NONPAR_FACTOR)
