@@ -140,3 +140,16 @@ def test_columns_of_one_kind_keep_their_type():
 ])
 def test_cell_text_is_what_a_spreadsheet_shows(value, text):
     assert cell_text(value) == text
+
+
+def test_float_hcpcs_is_priced_as_its_code(fs26):
+    """A float column (or a number 71046.0 next to 71046, which pandas hashes as one value) is
+    read as the whole number's digits; the text "71046.0" is not a code."""
+    lines = pd.DataFrame({"claim_id": ["a", "b", "c", "d"],
+                          "hcpcs": pd.Series([71046.0, 71046, "71046", "71046.0"], dtype=object),
+                          "pos": "11", "locality": "national", "date_of_service": "2026-08-03"})
+    out = reprice(lines, releases=[fs26])
+    assert out.allowed.tolist()[:3] == [fee("71046")] * 3  # 33.07
+    assert out.reason.tolist() == ["", "", "", "REPRICE_UNKNOWN_CODE"]
+    floats = reprice(lines.iloc[:1].assign(hcpcs=[71046.0]), releases=[fs26])
+    assert floats.hcpcs.dtype == "float64" and floats.allowed.tolist() == [fee("71046")]
