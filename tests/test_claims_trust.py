@@ -338,3 +338,12 @@ def test_participating_not_understood_refuses_the_line(fs26, cell):
     assert out.reason[0] == "REPRICE_BAD_PARTICIPATING"
     assert out.allowed[1] == half_up(mul(fee("99213"), 0.95)) and out.payable[1]
     assert out.participating[0] == cell  # the user's cell comes back as given
+
+
+def test_missing_column_error_names_only_the_users_columns(fs26):
+    lines = pd.DataFrame([{**BASE, "hcpcs": "99213"}]).drop(columns=["pos"])
+    with pytest.raises(ValueError) as e:
+        reprice(lines, releases=[fs26])
+    msg = str(e.value)
+    assert "need the column(s) pos" in msg and "have claim_id, modifiers, units" in msg
+    assert "_line" not in msg  # rvucalc's own line number is not one of the user's columns

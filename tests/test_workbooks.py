@@ -406,3 +406,18 @@ def test_progress_bar(tmp_path, capsys):
     assert "workbook" in capsys.readouterr().err  # tqdm's bar, on standard error
     to_excel(df, tmp_path / "q.xlsx")  # small and not a terminal: no bar
     assert capsys.readouterr().err == ""
+
+
+def test_reprice_workbook_units_sum_leaves_out_refused_units(fs26, tmp_path):
+    import rvucalc
+
+    lines = pd.DataFrame({"claim_id": ["A", "B", "C", "D"], "hcpcs": ["99213"] * 4, "modifiers": [""] * 4,
+                          "units": ["2", "7.5", "0.5", "1,5"], "pos": ["11"] * 4,
+                          "locality": ["01182-18"] * 4, "date_of_service": ["2026-07-15"] * 4})
+    priced = rvucalc.reprice(lines, releases=[fs26])
+    wb = load_workbook(to_excel(priced, tmp_path / "u.xlsx", provenance=fs26))
+    s = wb["Summary"]
+    by_code = _table(s, _row_of(s, "code"))
+    # only the line billed in whole units counts: 2 (7.5, 0.5 and 1,5 are refused, not added in)
+    assert by_code["units (sum)"].tolist() == [2]
+    assert by_code["lines (count)"].tolist() == [4] and by_code["lines paid (count)"].tolist() == [1]

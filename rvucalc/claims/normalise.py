@@ -558,7 +558,7 @@ def require(lines: pd.DataFrame, place: tuple[str, ...] = ("zip", "locality"),
         missing.append(" or ".join(place))
     if missing:
         raise ValueError(f"claim lines need the column(s) {', '.join(missing)}; "
-                         f"have {', '.join(map(str, lines.columns))}")
+                         f"have {', '.join(str(c) for c in lines.columns if c != LINE)}")
 
 
 #: The reasons :func:`normalise` gives, registered in this order before it looks at a line, so a

@@ -715,9 +715,12 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
     base = pd.DataFrame({"code": code.to_numpy(dtype=object)}, index=df.index)
     base["lines (count)"] = 1
     base["lines paid (count)"] = paid.astype(int).to_numpy()
-    units = pd.to_numeric(df["units"], errors="coerce") if "units" in df.columns else None
+    # units as rvucalc read them (``units_factor``: none where the units were refused), so a
+    # refused ``7.5`` or ``1,5`` is not added in; the user's column only when that is absent
+    units = df["units_factor"] if "units_factor" in df.columns else \
+        pd.to_numeric(df["units"], errors="coerce") if "units" in df.columns else None
     if units is not None:
-        base["units (sum)"] = units.fillna(0).to_numpy()
+        base["units (sum)"] = pd.to_numeric(units, errors="coerce").fillna(0).to_numpy()
     base["allowed (sum)"] = _cents(df["allowed"])
     base["Medicare payment (sum)"] = _cents(df["medicare_payment"])
 
