@@ -62,20 +62,15 @@ def read_lines(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
     return read_claims(path, sheet=sheet).drop(columns=[LINE])
 
 
-def summary_line(out: pd.DataFrame) -> str:
-    """``"1,000 lines priced: 990 payable, 10 not (REPRICE_BAD_UNITS 6, ...)"``."""
-    n = len(out)
-    paid = int(out["payable"].sum())
-    text = f"{n:,} lines priced: {paid:,} payable"
-    if paid < n:
-        r = out.loc[~out["payable"].to_numpy(bool), "reason"].astype(str).str.split("|").explode()
-        top = r[r != ""].value_counts().head(4)
-        text += f", {n - paid:,} not ({', '.join(f'{k} {v:,}' for k, v in top.items())})"
-    notes = out.loc[~out["payable"].to_numpy(bool), "release_note"].astype(str)
-    notes = notes[notes != ""].unique()[:2] if "release_note" in out.columns else []
-    for note in notes:
-        text += f"\n  {note}"
-    return text
+def summary_line(out: pd.DataFrame, setting: str = "pfs", target: str | None = None) -> str:
+    """``"1,000 lines priced: 990 payable, 10 not payable (REPRICE_BAD_UNITS 6, ...)"``.
+
+    Lines not payable are counted once each, by refusing reason (:mod:`rvucalc.claims.tally`),
+    the same summary every engine prints.
+    """
+    from .claims.tally import LineTally, refusing_for
+
+    return LineTally(refusing_for(setting))(out).text(out=target)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)
         return 2
-    print(summary_line(out) + (f" -> {args.out}" if args.out else ""), file=sys.stderr)
+    print(summary_line(out, getattr(args, "setting", "pfs"), args.out), file=sys.stderr)
     return 0
 
 

@@ -76,21 +76,23 @@ def dispatch(args: argparse.Namespace) -> int | None:
         give = "a folder or a .parquet name" if engine == "dask" else "out.csv or out.parquet"
         print(f"rvucalc reprice: --engine {engine} needs an output (-o {give})", file=sys.stderr)
         return 2
+    from .claims.tally import LineTally, refusing_for
+
+    tally = LineTally(refusing_for(getattr(args, "setting", "pfs")))  # the summary of the in-memory path
     try:
         if engine == "stream":
             from .claims.stream import reprice_file
 
-            n = reprice_file(args.input, args.out, options=options_of(args), chunk_lines=args.chunk_lines,
-                             progress=not args.no_progress, claims_out=getattr(args, "claims_out", None),
-                             workers=args.workers)
-            print(f"{n:,} lines priced -> {args.out}", file=sys.stderr)
-            return 0
-        from .dask import reprice_dataset
+            reprice_file(args.input, args.out, options=options_of(args), chunk_lines=args.chunk_lines,
+                         progress=not args.no_progress, claims_out=getattr(args, "claims_out", None),
+                         workers=args.workers, tally=tally)
+        else:
+            from .dask import reprice_dataset
 
-        n = reprice_dataset(args.input, args.out, options=options_of(args), scheduler=args.scheduler,
+            reprice_dataset(args.input, args.out, options=options_of(args), scheduler=args.scheduler,
                             workers=args.workers, progress=not args.no_progress,
-                            claims_out=getattr(args, "claims_out", None))
-        print(f"{n:,} lines priced -> {args.out}", file=sys.stderr)
+                            claims_out=getattr(args, "claims_out", None), tally=tally)
+        print(tally.text(out=args.out), file=sys.stderr)
         return 0
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)

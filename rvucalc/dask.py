@@ -186,6 +186,7 @@ def reprice_dataset(
     progress: bool = True,
     claims_out: str | os.PathLike[str] | None = None,
     claim_column: str = "claim_id",
+    tally: Any = None,
 ) -> int:
     """Price the Parquet dataset *src* (a folder or a glob) into the Parquet dataset *dst* (a folder).
 
@@ -193,7 +194,10 @@ def reprice_dataset(
     processes started for the call. A local *dst* is written to a temporary folder beside it and
     renamed into place when complete (a previous *dst* folder is replaced only then). *dst* on
     object storage (``s3://...``) is written in place by the workers. *claims_out* (a folder)
-    also gets the per-claim totals, from the same shuffle. Returns the number of lines.
+    also gets the per-claim totals, from the same shuffle. *tally* (a
+    :class:`rvucalc.claims.tally.LineTally`) gets the counts of every priced partition, computed
+    on the workers in the same run (the lines are not priced or read twice). Returns the number
+    of lines.
     """
     src_s = os.fspath(src)
     targets = [os.fspath(d) for d in (dst, claims_out) if d is not None]
@@ -226,12 +230,17 @@ def reprice_dataset(
                     _normal_mode(Path(tmps[-1]))
             jobs = [f.to_parquet(t, write_index=False, compute=False, schema=_dictionaries(f))
                     for f, t in zip(frames, tmps)]
+            if tally is not None:  # in the same compute: each priced partition is made once
+                jobs.append(priced.map_partitions(tally.count, meta=tally.count(priced._meta),
+                                                  enforce_metadata=False))
             fut = client.compute(jobs)
             if progress:
                 from distributed import progress as show
 
                 show(fut)
-            client.gather(fut)
+            done = client.gather(fut)
+            if tally is not None:
+                tally.add(done[-1])
             n = _rows(Path(tmps[0])) if not _is_url(tmps[0]) else int(
                 client.compute(priced.map_partitions(len).sum()).result())
             for d, t in zip(targets, tmps):

@@ -266,7 +266,7 @@ def _widen(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
 
 
 def _price_one(run: _Run, i: int, part: Path, price: ChunkPricer, options: Any, row_group: int,
-               summarise: Summariser | None, claim_column: str) -> dict[str, Any]:
+               summarise: Summariser | None, claim_column: str, tally: Any = None) -> dict[str, Any]:
     """Price part *i* and write it (and its claim summary) back; returns what the run records."""
     chunk = _read_tmp(part).to_pandas()
     lines = chunk[LINE].to_numpy()
@@ -277,6 +277,8 @@ def _price_one(run: _Run, i: int, part: Path, price: ChunkPricer, options: Any, 
     got: dict[str, Any] = {"n": len(lines), "meta": to_arrow(priced.iloc[:0]).schema.metadata}
     if summarise is not None:
         got["claims"] = _summarise_part(run, i, priced, summarise, claim_column, row_group)
+    if tally is not None:
+        got["count"] = tally.count(priced)
     table = to_arrow(priced, keep_line=True)
     del priced
     table = table.cast(_uniform(table.schema))
@@ -288,7 +290,7 @@ def _price_one(run: _Run, i: int, part: Path, price: ChunkPricer, options: Any, 
 
 
 def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_group: int,
-                 summarise: Summariser | None, claim_column: str, workers: int = 1) -> None:
+                 summarise: Summariser | None, claim_column: str, workers: int = 1, tally: Any = None) -> None:
     """Pass 2: price each part as one chunk and write it back, sorted by line number.
 
     With *summarise*, each part's per-claim summary is written too, keyed by the first line
@@ -300,7 +302,8 @@ def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_grou
     and peak memory stays that of *workers* parts in one process. The first part is priced
     alone, so its releases are loaded once before the threads start; at most *workers* parts
     are in flight, and results are recorded in part order, so the output does not depend on
-    which thread finished first.
+    which thread finished first. *tally* (a :class:`rvucalc.claims.tally.LineTally`) counts
+    each priced part where it is priced and adds the counts up here.
     """
     def record(got: dict[str, Any]) -> None:
         if run.out_metadata is None:
@@ -313,10 +316,12 @@ def _price_parts(run: _Run, price: ChunkPricer, options: Any, bar: Any, row_grou
             run.claims.append(path)
         run.schema = _widen(run.schema, got["schema"])
         run.priced.append(got["out"])
+        if "count" in got:
+            tally.add(got["count"])
         bar.update(got["n"])
 
     def one(i: int) -> dict[str, Any]:
-        return _price_one(run, i, run.parts[i], price, options, row_group, summarise, claim_column)
+        return _price_one(run, i, run.parts[i], price, options, row_group, summarise, claim_column, tally)
 
     if not run.parts:
         return
@@ -460,7 +465,7 @@ def _workers(workers: int | None) -> int:
 
 def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, claim_column: str,
              progress: bool, block_bytes: int | None, summarise: Summariser | None = None,
-             workers: int = 1) -> None:
+             workers: int = 1, tally: Any = None) -> None:
     """Passes 1 and 2. Parts hold ``chunk_lines / workers`` lines, so the lines being priced at
     once stay about *chunk_lines* whatever the number of workers."""
     if chunk_lines < 1:
@@ -479,7 +484,7 @@ def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, clai
     with _bar(progress, "price", run.total) as bar:
         # row groups of about a window's share per part: the merge holds about one per part
         _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)), summarise, claim_column,
-                     workers)
+                     workers, tally)
 
 
 def iter_priced(
@@ -527,6 +532,7 @@ def reprice_file(
     tmp_dir: str | os.PathLike[str] | None = None,
     block_bytes: int | None = None,
     workers: int | None = None,
+    tally: Any = None,
 ) -> int:
     """Price the claims file *src* (CSV or Parquet) into *dst* (.csv or .parquet) in bounded memory.
 
@@ -539,6 +545,8 @@ def reprice_file(
     totals (*summarise*, default :func:`rvucalc.summarise_claims`), one row per claim in order of
     its first line, as the in-memory summary gives them. *workers*: parts priced at a time
     (threads; default one per core, at most :data:`WORKERS`); the output does not depend on it.
+    *tally* (a :class:`rvucalc.claims.tally.LineTally`) gets the counts of every priced part (for
+    a summary of payable lines and reasons without reading the output again).
     Returns the number of lines written.
     """
     price, options = resolve(price, options)
@@ -556,7 +564,7 @@ def reprice_file(
         from .summary import summarise_claims as summarise
     with _run(src, tmp_dir if tmp_dir is not None else dst.resolve().parent) as run:
         _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes,
-                 summarise if claims_out is not None else None, workers=nw)
+                 summarise if claims_out is not None else None, workers=nw, tally=tally)
         assert run.schema is not None
         with _bar(progress, "write", run.total) as bar:
             _write(dst, _merged(run.priced, run.schema, run.total, chunk_lines), run.schema,

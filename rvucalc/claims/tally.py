@@ -1,0 +1,172 @@
+"""The summary line of ``rvucalc reprice``: lines priced, payable, and why the others are not.
+
+``"17 lines priced: 11 payable, 6 not payable (REPRICE_BAD_UNITS 2, ..., and 1 more line for
+other reasons)"``, the same from every engine. :class:`LineTally` counts priced lines a chunk at a
+time (:meth:`LineTally.count`, a small table per chunk, vectorised; it runs where the chunk is
+priced: a streaming thread or a Dask worker) and adds the tables up (:meth:`LineTally.add`), so a
+file of any length is summarised without being read again.
+
+How the lines are counted:
+
+- **payable**: the ``payable`` column.
+- **not payable, by reason**: each line that is not payable is counted once, under its refusing
+  reason: the first code of its ``reason`` that refuses a line. For physician claims the refusing
+  codes are :func:`rvucalc.claims.pfs.refusing_codes` (every other code is informational, e.g.
+  ``REPRICE_RELEASE_FALLBACK``, ``MOD_NOT_PRICED``); for OPPS and ASC claims every code but the
+  informational ones of :data:`FACILITY_INFORMATIONAL` (``FACILITY_LINE_NOT_PRICED`` counts only
+  when it is the line's one reason: it says "see the other reasons"). So the counts add up to the
+  lines not payable; a line not payable with no refusing code is counted as ``no reason stated``.
+- **notes**: lines (payable or not) priced with another release than the newest of their quarter
+  (:data:`NOTE_CODES`), shown apart: a note, not a refusal; and the ``release_note`` texts of
+  lines not payable (the first two, by line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .contract import LINE
+
+#: Codes summarised as notes: the line was priced, with another release than the newest one.
+NOTE_CODES = ("REPRICE_RELEASE_FALLBACK", "FACILITY_RELEASE_OTHER_QUARTER")
+#: Facility (OPPS/ASC) codes that never by themselves leave a line unpaid.
+FACILITY_INFORMATIONAL = frozenset({*NOTE_CODES, "FACILITY_NATIONAL_RATE", "MOD_NOT_PRICED",
+                                    "REPRICE_BAD_CHARGE", "LOCALITY_ZIP_CONFLICT"})
+#: Said of lines not payable whose reasons hold no refusing code.
+NO_REASON = "no reason stated"
+_DERIVED = "FACILITY_LINE_NOT_PRICED"
+_COLUMNS = ("kind", "key", "n", "line")
+
+
+def refusing_for(setting: str) -> frozenset[str] | None:
+    """The codes that refuse a line in *setting* (``pfs``), or ``None`` for OPPS/ASC (see above)."""
+    if setting == "pfs":
+        from .pfs import refusing_codes
+
+        return refusing_codes()
+    return None
+
+
+def _primary(reason: str, refusing: frozenset[str] | None) -> str:
+    codes = [c for c in str(reason).split("|") if c]
+    if refusing is not None:
+        return next((c for c in codes if c in refusing), NO_REASON)
+    own = [c for c in codes if c not in FACILITY_INFORMATIONAL and c != _DERIVED]
+    return own[0] if own else _DERIVED if _DERIVED in codes else NO_REASON
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``(codes, distinct texts)`` of a text column (a missing value read as ``""``), vectorised."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        uniq = [str(x) for x in s.cat.categories]
+    else:
+        c, u = pd.factorize(s, use_na_sentinel=True)
+        codes, uniq = np.asarray(c, dtype=np.int64), [str(x) for x in u]
+    if len(codes) and codes.min() < 0:
+        codes = np.where(codes < 0, len(uniq), codes)
+        uniq.append("")
+    return codes, uniq
+
+
+def _table(rows: list[tuple[str, str, int, int]]) -> pd.DataFrame:
+    return pd.DataFrame({"kind": pd.Series([r[0] for r in rows], dtype="str"),
+                         "key": pd.Series([r[1] for r in rows], dtype="str"),
+                         "n": pd.Series([r[2] for r in rows], dtype="int64"),
+                         "line": pd.Series([r[3] for r in rows], dtype="int64")})
+
+
+@dataclass
+class LineTally:
+    """Counts of priced lines, added up chunk by chunk; :meth:`text` is the summary line.
+
+    *refusing*: the codes that refuse a line (:func:`refusing_for`). The object is small and
+    picklable: Dask workers run :meth:`count`, the caller :meth:`add`.
+    """
+
+    refusing: frozenset[str] | None = None
+    _parts: list[pd.DataFrame] = field(default_factory=list, repr=False)
+
+    def count(self, priced: pd.DataFrame) -> pd.DataFrame:
+        """The counts of one chunk of priced lines: a small table (kind, key, n, first line)."""
+        n = len(priced)
+        line = priced[LINE].to_numpy(dtype=np.int64) if LINE in priced.columns else np.arange(n, dtype=np.int64)
+        paid = priced["payable"].to_numpy(dtype=bool) if "payable" in priced.columns else np.ones(n, dtype=bool)
+        rows: list[tuple[str, str, int, int]] = [("lines", "", n, -1), ("payable", "", int(paid.sum()), -1)]
+        if "reason" in priced.columns and n:
+            codes, uniq = _codes(priced["reason"])
+            per = np.bincount(codes, minlength=len(uniq))
+            unpaid = np.bincount(codes[~paid], minlength=len(uniq))
+            why: dict[str, int] = {}
+            notes: dict[str, int] = {}
+            for j, text in enumerate(uniq):  # distinct reason strings
+                if unpaid[j]:
+                    key = _primary(text, self.refusing)
+                    why[key] = why.get(key, 0) + int(unpaid[j])
+                for c in text.split("|"):
+                    if c in NOTE_CODES and per[j]:
+                        notes[c] = notes.get(c, 0) + int(per[j])
+            rows += [("why", k, v, -1) for k, v in why.items()]
+            rows += [("note", k, v, -1) for k, v in notes.items()]
+        if "release_note" in priced.columns and not paid.all():
+            codes, uniq = _codes(priced["release_note"])
+            first = pd.Series(line[~paid]).groupby(codes[~paid]).min()
+            rows += [("release_note", uniq[int(k)], 0, int(v)) for k, v in first.items() if uniq[int(k)]]
+        return _table(rows)
+
+    def add(self, counts: pd.DataFrame) -> None:
+        """Add the counts of a chunk (from :meth:`count`)."""
+        self._parts.append(counts)
+
+    def __call__(self, priced: pd.DataFrame) -> LineTally:
+        """Count and add *priced* (for the in-memory path); returns the tally."""
+        self.add(self.count(priced))
+        return self
+
+    def text(self, top: int = 4, out: str | None = None) -> str:
+        """``"1,000 lines priced: 990 payable, 10 not payable (REPRICE_BAD_UNITS 6, ...) -> out"``.
+
+        At most *top* reasons are named, the most frequent first (ties by code); the lines of
+        the others are said in one figure, so the counts always add up to the lines not payable.
+        Notes follow on their own lines.
+        """
+        t = pd.concat(self._parts, ignore_index=True) if self._parts else _table([])
+        g = t.groupby(["kind", "key"], sort=True).agg(n=("n", "sum"), line=("line", "min"))
+
+        def total(kind: str) -> int:
+            return int(g.loc[kind, "n"].sum()) if kind in g.index.get_level_values(0) else 0
+
+        def of(kind: str) -> pd.DataFrame:
+            return g.loc[kind] if kind in g.index.get_level_values(0) else g.iloc[:0].droplevel(0)
+
+        n, paid = total("lines"), total("payable")
+        text = f"{n:,} lines priced: {paid:,} payable"
+        if paid < n:
+            why = of("why")["n"]
+            why = why[why > 0]
+            order = sorted(why.items(), key=lambda kv: (-kv[1], kv[0]))
+            shown = [f"{k} {v:,}" for k, v in order[:top]]
+            rest = sum(v for _, v in order[top:])
+            if rest:
+                shown.append(f"and {rest:,} more line{'s' if rest != 1 else ''} for other reasons")
+            text += f", {n - paid:,} not payable ({', '.join(shown)})"
+        if out:
+            text += f" -> {out}"
+        notes = of("note")["n"]
+        for code, k in sorted(notes.items()):
+            if k:
+                from ..reasons import explain
+
+                r = explain(str(code))
+                text += (f"\n  note: {code} on {k:,} line{'s' if k != 1 else ''}"
+                         + (f" ({r.message})" if r else ""))
+        rn = of("release_note")["line"].sort_values(kind="stable")
+        for note in list(rn.index)[:2]:
+            text += f"\n  {note}"
+        return text
+
+
+__all__ = ["FACILITY_INFORMATIONAL", "NOTE_CODES", "NO_REASON", "LineTally", "refusing_for"]
