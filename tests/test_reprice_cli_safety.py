@@ -184,3 +184,25 @@ def test_library_engines_refuse_totals_over_the_lines(claims, tmp_path):
     with pytest.raises(OutputError, match="totals would replace"):
         rdask.reprice_dataset(tmp_path, tmp_path / "p", claims_out=tmp_path / "p", client=object(), progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv"]
+
+
+def test_interrupt_message_says_what_became_of_each_output(tmp_path):
+    """Written (replaced since the start), left unchanged (there before, untouched), not written."""
+    import argparse
+
+    from rvucalc.cli import Terminated
+    from rvucalc.cli_reprice import _signatures, interrupted_message
+
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_text("a\n")
+    args = argparse.Namespace(input="in.csv", out=str(old), claims_out=str(new))
+    before = _signatures(args)
+    assert interrupted_message(args, before, KeyboardInterrupt()) == \
+        f"interrupted; {old} left unchanged, {new} not written"
+    tmp = tmp_path / "tmp"
+    tmp.write_text("b\n")
+    os.replace(tmp, old)  # as atomic_output puts a finished output in place
+    new.write_text("c\n")
+    assert interrupted_message(args, before, Terminated()) == f"terminated; {old} written, {new} written"
+    assert interrupted_message(argparse.Namespace(input="in.csv", out=None, claims_out=None), {},
+                               KeyboardInterrupt()) == "interrupted"
