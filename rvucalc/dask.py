@@ -34,6 +34,7 @@ Install with ``pip install 'rvucalc[dask]'``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -133,9 +134,22 @@ def client_for(scheduler: str | None = None, workers: int | None = None) -> Any:
             yield c
         return
     n = workers or os.cpu_count() or 1
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as c:
-        yield c
+    # The local scheduler runs in this process; its shuffle plugin logs every shuffle's start and
+    # end at WARNING level ("Shuffle ... initialized by task ..."), routine notices a user of the
+    # CLI would take for trouble. A shuffle that fails raises, whatever the log level.
+    log = logging.getLogger(SHUFFLE_NOTICES)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as c:
+            yield c
+    finally:
+        log.setLevel(level)
+
+
+#: The logger of distributed's scheduler-side shuffle notices, quieted on the local cluster.
+SHUFFLE_NOTICES = "distributed.shuffle._scheduler_plugin"
 
 
 def _is_url(path: str) -> bool:

@@ -141,3 +141,16 @@ def test_dataset_categories_of_any_width(cluster, dataset, tmp_path):
                               progress=False)
     got = pd.read_parquet(tmp_path / "out")
     assert n == len(df) == len(got) and (got["label"].astype(str) == got["claim_id"].astype(str)).all()
+
+
+def test_local_cluster_does_not_log_routine_shuffle_notices(dataset, caplog):
+    """The local cluster the CLI starts: distributed's per-shuffle notices (logged at WARNING by
+    the in-process scheduler) are not shown; the result is the in-memory path's."""
+    import logging
+
+    folder, df = dataset
+    with caplog.at_level(logging.WARNING), rdask.client_for(workers=1) as c:
+        got = c.compute(rdask.reprice(dd.read_parquet(str(folder)), options=OPT)).result()
+    assert len(got) == len(df)
+    assert not [r for r in caplog.records if r.name.startswith("distributed.shuffle")]
+    assert logging.getLogger(rdask.SHUFFLE_NOTICES).level == logging.NOTSET  # put back

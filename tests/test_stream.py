@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -343,3 +344,26 @@ def test_memory_does_not_grow_with_the_input(tmp_path):
     assert b["peak"] - s["peak"] < 0.1 * extra_in_memory, (s, b, m)
     assert b["peak"] < 1.3 * s["peak"] and b["peak"] < 0.25 * m["peak"], (s, b, m)
     assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "m.csv").read_bytes()
+
+
+def test_a_ragged_csv_row_is_named_by_its_line(tmp_path):
+    """A row with more or fewer cells than the header is named by its line in the file (header
+    = line 1; a quoted value over two lines and a blank line counted), whether the file is read
+    whole, in batches, or the bad row lies beyond the first batch."""
+    from rvucalc.claims.io import iter_claims
+
+    head = "claim_id,hcpcs,pos,zip,date_of_service\n"
+    good = "A,99213,11,10001,2026-08-03\n"
+    early = tmp_path / "early.csv"
+    early.write_text(head + good + '"B\nmulti",99213,11,10001,2026-08-03\n\nC,99213,11,10001\n' + good)
+    want = re.escape("line 6 has 4 cell(s), the header has 5")
+    with pytest.raises(ClaimsFileError, match=want):
+        read_claims(early)
+    with pytest.raises(ClaimsFileError, match=want):
+        list(iter_claims(early))
+    late = tmp_path / "late.csv"  # the bad row far past the first 4 KiB batch
+    late.write_text(head + good * 2000 + "D,99213,11,10001,2026-08-03,extra\n" + good)
+    with pytest.raises(ClaimsFileError, match="late.csv: line 2,002 has 6 cell"):
+        list(iter_claims(late, block_bytes=4096))
+    with pytest.raises(ClaimsFileError, match="line 2,002 has 6 cell"):
+        read_claims(late)

@@ -28,6 +28,7 @@ output goes through :func:`rvucalc.atomic.atomic_output`.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 import os
@@ -72,7 +73,9 @@ def csv_options(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) ->
     try:
         with pacsv.open_csv(p, read_options=ro, parse_options=po) as r:
             names = r.schema.names
-    except (pa.ArrowInvalid, OSError) as exc:
+    except pa.ArrowInvalid as exc:
+        raise _csv_error(p, exc) from exc
+    except OSError as exc:
         raise ClaimsFileError(f"{p}: cannot read it as CSV ({_plain(exc)})") from exc
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -84,6 +87,36 @@ def csv_options(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) ->
 
 def _plain(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _csv_error(p: Path, exc: BaseException, near: int | None = None) -> ClaimsFileError:
+    """A CSV that pyarrow could not read, named by the line of its first row with another number
+    of cells than the header (found again with the standard library's csv reader, only now that
+    reading failed, a record at a time), or by pyarrow's words when no such row is found."""
+    where = _ragged_row(p)
+    if where is not None:
+        line, want, got = where
+        return ClaimsFileError(f"{p}: line {line:,} has {got} cell(s), the header has {want} "
+                               f"(a stray or missing comma, or an unclosed quote?)")
+    at = f" near line {near:,}" if near is not None else ""
+    return ClaimsFileError(f"{p}: cannot read it as CSV{at} ({_plain(exc)})")
+
+
+def _ragged_row(p: Path) -> tuple[int, int, int] | None:
+    """``(line, header cells, its cells)`` of the first record whose number of cells differs
+    from the header's (line numbers of the file, the header being line 1), or None."""
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            rows = csv.reader(f)
+            want = len(next(rows, []))
+            start = rows.line_num + 1
+            for row in rows:
+                if len(row) != want and any(row):  # a blank line is not a row (as pyarrow skips it)
+                    return start, want, len(row)
+                start = rows.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 def read_claims(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.DataFrame:
@@ -106,7 +139,11 @@ def read_claims(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Dat
             df = pacsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co).to_pandas()
     except ClaimsFileError:
         raise
-    except (pa.ArrowInvalid, OSError, ValueError) as exc:
+    except pa.ArrowInvalid as exc:
+        if kind == "csv":
+            raise _csv_error(p, exc) from exc
+        raise ClaimsFileError(f"{p}: cannot read it as {kind} ({_plain(exc)})") from exc
+    except (OSError, ValueError) as exc:
         raise ClaimsFileError(f"{p}: cannot read it as {kind} ({_plain(exc)})") from exc
     if LINE in df.columns:
         raise ClaimsFileError(f"{p}: the column name {LINE!r} is reserved for rvucalc's line number")
@@ -137,7 +174,11 @@ def iter_claims(path: str | os.PathLike[str], *, block_bytes: int = BLOCK_BYTES)
             df[LINE] = pd.RangeIndex(start, start + len(df)).to_numpy(dtype="int64")
             start += len(df)
             yield df
-    except (pa.ArrowInvalid, OSError) as exc:
+    except pa.ArrowInvalid as exc:
+        if _kind(p) == "csv":
+            raise _csv_error(p, exc, start + 2) from exc
+        raise ClaimsFileError(f"{p}: cannot read it near row {start + 1:,} ({_plain(exc)})") from exc
+    except OSError as exc:
         raise ClaimsFileError(f"{p}: cannot read it near line {start + 2} ({_plain(exc)})") from exc
 
 
