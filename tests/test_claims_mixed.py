@@ -153,3 +153,54 @@ def test_float_hcpcs_is_priced_as_its_code(fs26):
     assert out.reason.tolist() == ["", "", "", "REPRICE_UNKNOWN_CODE"]
     floats = reprice(lines.iloc[:1].assign(hcpcs=[71046.0]), releases=[fs26])
     assert floats.hcpcs.dtype == "float64" and floats.allowed.tolist() == [fee("71046")]
+
+
+def test_dates_in_csv_as_a_spreadsheet_shows_them(tmp_path):
+    """A workbook's date cells (a column of dates only keeps its date type) and a Parquet
+    timestamp column show in a CSV as 2026-08-03, not 2026-08-03 00:00:00.000000; in memory
+    and streamed alike. Parquet output keeps the dates as dates."""
+    from openpyxl import Workbook
+
+    from rvucalc.claims.pipeline import options
+    from rvucalc.claims.stream import reprice_file
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["claim_id", "hcpcs", "pos", "locality", "date_of_service", "seen_at", "at"])
+    ws.append(["A", "99213", "11", "national", dt.datetime(2026, 8, 3), dt.datetime(2026, 8, 3, 10, 15),
+               dt.time(14, 30)])
+    ws.append(["B", "71046", "11", "national", dt.datetime(2026, 8, 4), dt.datetime(2026, 8, 4),
+               dt.time(9, 5, 30)])
+    wb.save(tmp_path / "d.xlsx")
+    assert _cli(str(tmp_path / "d.xlsx"), "-o", str(tmp_path / "d.csv")) == 0
+    rows = list(csv.reader(io.StringIO((tmp_path / "d.csv").read_text(encoding="utf-8"))))
+    assert [r[4:7] for r in rows[1:]] == [["2026-08-03", "2026-08-03 10:15:00", "14:30:00"],
+                                          ["2026-08-04", "2026-08-04", "09:05:30"]]
+    reason = rows[0].index("reason")
+    assert [r[reason] for r in rows[1:]] == ["", ""]
+    assert _cli(str(tmp_path / "d.xlsx"), "-o", str(tmp_path / "d.parquet")) == 0
+    t = pq.read_table(tmp_path / "d.parquet")
+    assert str(t.schema.field("date_of_service").type).startswith("timestamp")
+    # a Parquet input with a timestamp column: the in-memory and the streamed CSV are the same
+    src = tmp_path / "typed.parquet"
+    pq.write_table(t.select(["claim_id", "hcpcs", "pos", "locality", "date_of_service", "seen_at"]), src)
+    assert _cli(str(src), "-o", str(tmp_path / "mem.csv")) == 0
+    reprice_file(src, tmp_path / "st.csv", options=options(releases=["rvu26c"]), chunk_lines=1,
+                 progress=False)
+    mem = (tmp_path / "mem.csv").read_text(encoding="utf-8")
+    assert (tmp_path / "st.csv").read_text(encoding="utf-8") == mem
+    assert [r[4:6] for r in list(csv.reader(io.StringIO(mem)))[1:]] == [
+        ["2026-08-03", "2026-08-03 10:15:00"], ["2026-08-04", "2026-08-04"]]
+
+
+def test_csv_table_keeps_fractions_of_a_second():
+    import pyarrow as pa
+
+    from rvucalc.claims.io import csv_table
+
+    t = pa.table({"ts": pa.array([dt.datetime(2026, 8, 3, 10, 15, 1, 250000), None], pa.timestamp("us")),
+                  "n": [1, 2]})
+    out = csv_table(t)
+    assert out.column("ts").to_pylist() == ["2026-08-03 10:15:01.250000", None]
+    assert out.column("n").to_pylist() == [1, 2]
+    assert cell_text(dt.datetime(2026, 8, 3, 10, 15, 1, 250000)) == "2026-08-03 10:15:01.250000"

@@ -20,7 +20,9 @@ same text), Parquet with pyarrow (rvucalc's text outputs dictionary-encoded), Ex
 mixes kinds of values (a workbook column with the text ``'99213'`` in one cell and the number
 71046 in the next, or a memo column of text and numbers) has no single CSV or Parquet type: it
 is written as text, each cell as a spreadsheet shows it (:func:`cell_text`: 71046 -> ``71046``,
-1.0 -> ``1``, a date -> ``2026-08-03``); a column of one kind keeps its type. A CSV is data: rvucalc does not
+1.0 -> ``1``, a date -> ``2026-08-03``); a column of one kind keeps its type. In a CSV, dates
+and times show as a spreadsheet shows them (:func:`csv_table`: ``2026-08-03``, not
+``2026-08-03 00:00:00.000000``). A CSV is data: rvucalc does not
 rewrite cells that a spreadsheet would run as formulas (``=1+1``, ``-123``); open it in a
 spreadsheet with care, or ask for ``.xlsx``, where such cells are written as text. Every
 output goes through :func:`rvucalc.atomic.atomic_output`.
@@ -39,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -244,13 +247,51 @@ def to_arrow(df: pd.DataFrame, *, keep_line: bool = False) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+def _csv_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(t):
+        return t.value_type
+    if (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_time(t):
+        return pa.string()
+    return t
+
+
+def csv_schema(schema: pa.Schema) -> pa.Schema:
+    """The types :func:`csv_table` gives *schema*'s columns (the CSV writer's schema)."""
+    return pa.schema([f.with_type(_csv_type(f.type)) for f in schema], metadata=schema.metadata)
+
+
+def _csv_column(c: pa.ChunkedArray) -> pa.ChunkedArray:
+    t = c.type
+    if pa.types.is_dictionary(t):
+        return c.cast(t.value_type)
+    if pa.types.is_timestamp(t) and t.tz is None:
+        day = pc.equal(c, pc.floor_temporal(c, unit="day"))
+        whole = pc.equal(c, pc.floor_temporal(c, unit="second"))
+        return pc.if_else(day, pc.strftime(c, format="%Y-%m-%d"), pc.if_else(
+            whole, pc.strftime(c.cast(pa.timestamp("s"), safe=False), format="%Y-%m-%d %H:%M:%S"),
+            pc.strftime(c, format="%Y-%m-%d %H:%M:%S")))
+    if pa.types.is_time(t):
+        sec = c.cast(pa.time32("s"), safe=False)
+        return pc.if_else(pc.equal(sec.cast(t), c), sec.cast(pa.string()), c.cast(pa.string()))
+    return c
+
+
+def csv_table(table: pa.Table) -> pa.Table:
+    """*table* as its CSV shows it: dictionary columns decoded to text; dates and times (a
+    workbook's date cells, a Parquet timestamp) as a spreadsheet shows them, as
+    :func:`cell_text` does: ``2026-08-03`` at midnight, else ``2026-08-03 10:15:00`` (with the
+    fraction of a second when there is one); a time ``14:30:00``. Other columns as they are."""
+    schema = csv_schema(table.schema)
+    if schema.equals(table.schema):
+        return table
+    return pa.table([_csv_column(table.column(i)) for i in range(table.num_columns)], schema=schema)
+
+
 def write_csv_table(table: pa.Table, sink: str | os.PathLike[str] | pa.NativeFile, *,
                     header: bool = True) -> None:
-    """Write *table* as CSV with pyarrow (dictionary columns decoded to text first)."""
-    cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in
-            (table.column(i) for i in range(table.num_columns))]
-    t = pa.table(cols, names=table.column_names)
-    pacsv.write_csv(t, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    """Write *table* as CSV with pyarrow, as :func:`csv_table` shows it."""
+    pacsv.write_csv(csv_table(table), sink,
+                    write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
 
 
 def write_claims(df: pd.DataFrame, path: str | os.PathLike[str], *, provenance: object = None,
