@@ -69,10 +69,14 @@ _SEP = re.compile(r"[\s\-_:,/;|]+")
 def parse_code(text: object) -> tuple[str, tuple[str, ...]] | None:
     """``"20983-50"`` -> ``("20983", ("50",))``; ``None`` when *text* is not a HCPCS code.
 
-    Codes and modifiers are upper-cased; nothing else is changed.
+    Codes and modifiers are upper-cased; nothing else is changed. A number is read as the
+    digits a spreadsheet shows for it: 71046 and 71046.0 (a workbook's number cell, a float
+    column) are code ``71046``; the text ``"71046.0"`` is not a code.
     """
     if text is None:
         return None
+    if isinstance(text, float) and text.is_integer():  # numpy's float64 too
+        text = int(text)
     m = _CODE.fullmatch(str(text))
     if not m:
         return None

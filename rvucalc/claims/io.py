@@ -8,14 +8,21 @@ Reading (the first stage of the pipeline, see :mod:`rvucalc.claims.contract`):
   The file must be UTF-8 (a byte-order mark is allowed).
 - **Parquet** is read as stored: its columns keep the types the user gave them.
 - **Excel** (``.xlsx``) cells are read as the workbook holds them (text as text, numbers as
-  numbers; pass text columns as text cells to keep leading zeros).
+  numbers, dates as dates; pass text columns as text cells to keep leading zeros). A number
+  cell in a priced column is read as its text: hcpcs ``71046`` (a number) is code ``71046``.
 
 rvucalc parses the columns it prices from (hcpcs, modifiers, units, dates, place, charge) into
 new arrays (:mod:`rvucalc.claims.normalise`); the user's columns are never rewritten.
 
 Writing: CSV with pyarrow's CSV writer (text fields are quoted, so each cell reads back as the
 same text), Parquet with pyarrow (rvucalc's text outputs dictionary-encoded), Excel through
-:func:`rvucalc.export.to_excel` (text cells typed as text). A CSV is data: rvucalc does not
+:func:`rvucalc.export.to_excel` (text cells typed as text, numbers as numbers). A column that
+mixes kinds of values (a workbook column with the text ``'99213'`` in one cell and the number
+71046 in the next, or a memo column of text and numbers) has no single CSV or Parquet type: it
+is written as text, each cell as a spreadsheet shows it (:func:`cell_text`: 71046 -> ``71046``,
+1.0 -> ``1``, a date -> ``2026-08-03``); a column of one kind keeps its type. In a CSV, dates
+and times show as a spreadsheet shows them (:func:`csv_table`: ``2026-08-03``, not
+``2026-08-03 00:00:00.000000``). A CSV is data: rvucalc does not
 rewrite cells that a spreadsheet would run as formulas (``=1+1``, ``-123``); open it in a
 spreadsheet with care, or ask for ``.xlsx``, where such cells are written as text. Every
 output goes through :func:`rvucalc.atomic.atomic_output`.
@@ -24,12 +31,17 @@ output goes through :func:`rvucalc.atomic.atomic_output`.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import math
 import os
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -173,19 +185,113 @@ def iter_claims(path: str | os.PathLike[str], *, block_bytes: int = BLOCK_BYTES)
         raise ClaimsFileError(f"{p}: cannot read it near line {start + 2} ({_plain(exc)})") from exc
 
 
+def cell_text(value: object) -> str | None:
+    """A cell's value as the text a spreadsheet shows for it (``None`` for a missing value).
+
+    For columns that mix kinds of values (see the module docstring). Text is kept as it is;
+    whole numbers without a decimal point (71046 -> ``71046``, 1.0 -> ``1``); other numbers with
+    the 15 significant digits a spreadsheet keeps, in plain notation (0.1 + 0.2 -> ``0.3``,
+    1e-05 -> ``0.00001``); a date at midnight as ``2026-08-03``, with a time of day as
+    ``2026-08-03 14:30:00``; a time as ``14:30:00``; true/false as ``TRUE``/``FALSE``.
+    """
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        text = format(Decimal(format(v, ".15g")), "f")
+        return "0" if text in ("-0", "0") else text
+    if isinstance(value, dt.datetime):  # pd.Timestamp too
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _arrow_column(col: pd.Series) -> pd.Series:
+    """*col* as it is when Arrow can type it, else (a column mixing kinds of values) as text."""
+    if col.dtype != object:
+        return col
+    try:
+        pa.array(col, from_pandas=True)
+        return col
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        texts = np.array([cell_text(v) for v in col.to_numpy()], dtype=object)  # Arrow: string
+        return pd.Series(texts, index=col.index, dtype=object, name=col.name)
+
+
 def to_arrow(df: pd.DataFrame, *, keep_line: bool = False) -> pa.Table:
-    """The table to write: user columns as they are, rvucalc's categoricals dictionary-encoded."""
+    """The table to write: user columns as they are, rvucalc's categoricals dictionary-encoded.
+
+    A column that mixes kinds of values (text and numbers, e.g. from a workbook) has no Arrow
+    type: it is written as text, each cell as :func:`cell_text` gives it (the only cells changed,
+    and only in that column's type; the column keeps its name and place).
+    """
     cols = [c for c in df.columns if keep_line or c != LINE]
-    return pa.Table.from_pandas(df[cols], preserve_index=False)
+    try:
+        return pa.Table.from_pandas(df[cols], preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a mixed column: the rare path
+        pass
+    frame = pd.DataFrame({c: _arrow_column(df[c]) for c in cols}, index=df.index)
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _csv_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(t):
+        return t.value_type
+    if (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_time(t):
+        return pa.string()
+    return t
+
+
+def csv_schema(schema: pa.Schema) -> pa.Schema:
+    """The types :func:`csv_table` gives *schema*'s columns (the CSV writer's schema)."""
+    return pa.schema([f.with_type(_csv_type(f.type)) for f in schema], metadata=schema.metadata)
+
+
+def _csv_column(c: pa.ChunkedArray) -> pa.ChunkedArray:
+    t = c.type
+    if pa.types.is_dictionary(t):
+        return c.cast(t.value_type)
+    if pa.types.is_timestamp(t) and t.tz is None:
+        day = pc.equal(c, pc.floor_temporal(c, unit="day"))
+        whole = pc.equal(c, pc.floor_temporal(c, unit="second"))
+        return pc.if_else(day, pc.strftime(c, format="%Y-%m-%d"), pc.if_else(
+            whole, pc.strftime(c.cast(pa.timestamp("s"), safe=False), format="%Y-%m-%d %H:%M:%S"),
+            pc.strftime(c, format="%Y-%m-%d %H:%M:%S")))
+    if pa.types.is_time(t):
+        sec = c.cast(pa.time32("s"), safe=False)
+        return pc.if_else(pc.equal(sec.cast(t), c), sec.cast(pa.string()), c.cast(pa.string()))
+    return c
+
+
+def csv_table(table: pa.Table) -> pa.Table:
+    """*table* as its CSV shows it: dictionary columns decoded to text; dates and times (a
+    workbook's date cells, a Parquet timestamp) as a spreadsheet shows them, as
+    :func:`cell_text` does: ``2026-08-03`` at midnight, else ``2026-08-03 10:15:00`` (with the
+    fraction of a second when there is one); a time ``14:30:00``. Other columns as they are."""
+    schema = csv_schema(table.schema)
+    if schema.equals(table.schema):
+        return table
+    return pa.table([_csv_column(table.column(i)) for i in range(table.num_columns)], schema=schema)
 
 
 def write_csv_table(table: pa.Table, sink: str | os.PathLike[str] | pa.NativeFile, *,
                     header: bool = True) -> None:
-    """Write *table* as CSV with pyarrow (dictionary columns decoded to text first)."""
-    cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in
-            (table.column(i) for i in range(table.num_columns))]
-    t = pa.table(cols, names=table.column_names)
-    pacsv.write_csv(t, sink, write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
+    """Write *table* as CSV with pyarrow, as :func:`csv_table` shows it."""
+    pacsv.write_csv(csv_table(table), sink,
+                    write_options=pacsv.WriteOptions(include_header=header, quoting_style="needed"))
 
 
 def write_claims(df: pd.DataFrame, path: str | os.PathLike[str], *, provenance: object = None,

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .. import catalogue
+from .. import codes as C
 from ..calc import groups as G
 from ..calc import pfs as pfs_calc
 from ..calc import policy as P
@@ -61,11 +62,20 @@ IND = ("mult_proc", "bilat_surg", "asst_surg", "co_surg", "team_surg", "imaging_
 
 
 def refusing_codes() -> frozenset[str]:
-    """Codes that leave a line without an amount: input and policy refusals, PFS status and NA."""
+    """Codes that leave a line without an amount: input and policy refusals, PFS status and NA,
+    and a code of another fee schedule (``NOT_PFS_*``, see :func:`lookup`)."""
     pfs = {r.code for r in pfs_calc.STATUS_REASONS.values()} | {pfs_calc.STATUS_OTHER.code}
     pfs |= {r.code for r in pfs_calc.NA_REASONS.values()}
     pfs |= {r.code for r in getattr(pfs_calc, "EXTRA_REFUSING", ())}
-    return P.REFUSING | N.REFUSING | pfs | {N.BAD_PARTICIPATING.code}
+    return P.REFUSING | N.REFUSING | pfs | {N.BAD_PARTICIPATING.code} | _OTHER_CODES
+
+
+#: The reasons for a code of another fee schedule (:data:`rvucalc.codes.REASONS`), in a fixed order.
+_OTHER = tuple(r.code for r in C.REASONS.values())
+_OTHER_CODES = frozenset(_OTHER)
+#: Per status letter (index into STATUS_LETTERS, then -1 for no row): a status that ``quote``
+#: notes with the fee schedule that pays the code (not payable on the PFS, not anesthesia J).
+_NOTED_STATUS = np.array([s not in pfs_calc.PAYABLE_STATUS and s != "J" for s in STATUS_LETTERS] + [False])
 
 
 # ---------------------------------------------------------------------------
@@ -97,8 +107,14 @@ class Tables:
     ind_rows: np.ndarray = None  # type: ignore[assignment]  # (rows + 1, IND + status), last row -1
     endo_x: np.ndarray = None  # type: ignore[assignment]  # endo_base plus a last -1 (row -1)
     zip_dict: dict = None  # type: ignore[assignment]  # zip_loc as a dict
+    noted: np.ndarray = None  # type: ignore[assignment]  # per code (+ a last False): a row of _NOTED_STATUS
 
     def __post_init__(self) -> None:
+        if self.noted is None:
+            r = self.rows
+            noted = ((r >= 0) & _NOTED_STATUS[self.status[np.maximum(r, 0)]]).any(axis=1) \
+                if len(self.status) else np.zeros(len(r), dtype=bool)
+            self.noted = np.append(noted, False)
         if self.rows_x is None:
             self.rows_x = _small(np.vstack([self.rows, np.full((1, 4), -1, dtype=np.int64)]), np.int32)
             rid, labels = pd.factorize(self.reason.ravel())  # a missing reason reads as none
@@ -444,6 +460,48 @@ _LOOKUP_REASONS = (P.BAD_POS.code, P.PCTC_BOTH.code, P.UNKNOWN_CODE.code, P.PCTC
                    P.MOD53_BY_REPORT.code, N.LOCALITY_ZIP_CONFLICT.code, P.NO_LOCALITY.code)
 
 
+def _other_schedule(uniq: np.ndarray, cu: np.ndarray, t: Tables) -> np.ndarray | None:
+    """Per distinct code of the chunk: the fee schedule that pays it when not the PFS, as an
+    index into :data:`_OTHER` (-1: none or not asked); ``None`` when no code has one.
+
+    Asked only for codes not in the release (*cu* -1) and codes with a row whose status is not
+    payable (:data:`_NOTED_STATUS`): one call of :func:`rvucalc.codes.fee_schedule_of` per
+    distinct code, never per line.
+    """
+    ask = np.flatnonzero((cu < 0) | t.noted[cu])  # cu -1 reads the last entry, False
+    if not ask.size:
+        return None
+    out = np.full(len(uniq), -1, dtype=np.int8)
+    for j in ask:  # distinct codes, not lines
+        fs = C.fee_schedule_of(uniq[j])
+        if fs is not None:
+            out[j] = _OTHER.index(fs.reason.code)
+    return out if (out >= 0).any() else None
+
+
+def _add_other_schedule(rb: ReasonBits, ol: np.ndarray, known: np.ndarray, rws: np.ndarray, t: Tables,
+                        idx: np.ndarray, whole: bool) -> None:
+    """Reasons for lines whose code another fee schedule pays, as ``quote`` gives them.
+
+    A code not in the release's PPRRVU file gets that schedule's reason (``NOT_PFS_CLFS`` for
+    0001U, ``NOT_PFS_ASP`` for a J code not in the file ...) instead of ``REPRICE_UNKNOWN_CODE``;
+    a code in the file whose row's status is not payable (not A, R, T; not anesthesia J) keeps
+    its status reason and gets the other schedule's reason too (80047, status X:
+    ``PFS_STATUS_X|NOT_PFS_CLFS``), as ``quote`` notes it. Where a code belongs:
+    :func:`rvucalc.codes.fee_schedule_of` (HCPCS code-set structure).
+    Work: the lines of such codes only (*ol* >= 0).
+    """
+    sel = np.flatnonzero(ol >= 0)
+    if not sel.size:
+        return
+    status = t.ind_rows[rws[sel], len(IND)]  # row -1: the last row, -1
+    hit = ~known[sel] | _NOTED_STATUS[status]
+    k = ol[sel]
+    at = sel if whole else idx[sel]
+    for j in np.unique(k[hit]):  # the few schedules present
+        rb.add(_OTHER[int(j)], hit & (k == j), at)
+
+
 #: What :func:`lookup` gives a line of no release (and its type).
 _LOOKUP_FILL: dict[str, tuple[Any, Any]] = {
     **{k: (np.nan, np.float64) for k in ("base", "base_fee", "tc_part", "pc_part", "pe_amt")},
@@ -475,12 +533,21 @@ def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: n
             f[name][idx] = values
 
     ix = np.int32 if t.amount.size < 2**31 else np.int64  # flat cell numbers
-    cidx = t.hcpcs.get_indexer(lines.hcpcs_uniq).astype(ix)[sub(lines.hcpcs_codes)]
+    cu = t.hcpcs.get_indexer(lines.hcpcs_uniq).astype(ix)  # per distinct code
+    other = _other_schedule(lines.hcpcs_uniq, cu, t)
+    hc = sub(lines.hcpcs_codes)
+    cidx = cu[hc]
+    del cu
     known = cidx >= 0
-    rb.add(P.UNKNOWN_CODE.code, ~known, ridx)
+    ol = None if other is None else other[hc]  # per line: index into _OTHER, -1 none
+    del hc
+    rb.add(P.UNKNOWN_CODE.code, ~known if ol is None else ~known & (ol < 0), ridx)
     pm = sub(pmod)
     c4 = cidx * 4  # code -1: the last row of rows_x, all -1
     rws = t.rows_x.ravel()[c4 + pm]
+    if ol is not None:
+        _add_other_schedule(rb, ol, known, rws, t, idx, whole)
+        del ol
     no_row = known & (rws < 0)
     rb.add(P.PCTC_NOT_ALLOWED.code, no_row & ((pm == 1) | (pm == 2)), ridx)
     rb.add(P.MOD53_BY_REPORT.code, no_row & (pm == 3), ridx)

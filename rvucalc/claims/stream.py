@@ -65,7 +65,16 @@ import pyarrow.parquet as pq
 from ..atomic import OutputError, atomic_output, check_output
 from .contract import LINE, claim_keys, claim_partition
 from .engine import ChunkPricer, resolve
-from .io import BLOCK_BYTES, ClaimsFileError, _kind, _plain, csv_options, to_arrow
+from .io import (
+    BLOCK_BYTES,
+    ClaimsFileError,
+    _kind,
+    _plain,
+    csv_options,
+    csv_schema,
+    csv_table,
+    to_arrow,
+)
 
 #: ``summarise(priced chunk) -> one row per claim`` in order of each claim's first line.
 Summariser = Callable[[pd.DataFrame], pd.DataFrame]
@@ -638,6 +647,9 @@ def _write(dst: Path, tables: Iterator[pa.Table], schema: pa.Schema, metadata: d
     target = out_schema if parquet else pa.schema(
         [f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in out_schema])
     ready = (t.drop_columns([LINE]).cast(target) for t in tables)
+    if not parquet:  # dates and times as write_csv_table shows them
+        ready = (csv_table(t) for t in ready)
+    written = target if parquet else csv_schema(target)
     with atomic_output(dst) as tmp, _ahead(ready) as windows:
         if parquet:
             with pq.ParquetWriter(tmp, out_schema) as w:
@@ -647,7 +659,7 @@ def _write(dst: Path, tables: Iterator[pa.Table], schema: pa.Schema, metadata: d
                         bar.update(len(t))
         else:
             opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-            with pacsv.CSVWriter(tmp, target, write_options=opts) as w:
+            with pacsv.CSVWriter(tmp, written, write_options=opts) as w:
                 for t in windows:
                     w.write_table(t)
                     if bar is not None:
