@@ -736,7 +736,7 @@ class FeeSchedule:
         md = out["modifier"].to_numpy()[first].astype(str)
         key = np.char.add(hc, np.where(md != "", np.char.add("-", md), ""))
         sb = out["setting"].cat.codes.to_numpy()[first]
-        ob = pd.Series(key).map(by_row).fillna(pd.Series(hc).map(by_code)).to_numpy()
+        ob = pd.Series(key).map(by_row).fillna(pd.Series(hc).map(by_code)).to_numpy(dtype=float)  # no block: empty
         real = np.flatnonzero(~np.isnan(ob))
         blk, order, sett, mods = [real], [ob[real]], [sb[real]], [np.full(len(real), None, dtype=object)]
         for o, code, asked_mod in shared:  # only codes asked with a modifier of no price effect

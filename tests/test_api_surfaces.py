@@ -57,6 +57,11 @@ def test_schedule_keeps_unknown_codes_with_reasons_in_asked_order(fs26):
     assert rvucalc.explain("NOT_PFS_CLFS").message.startswith("laboratory test")
     with pytest.raises(rvucalc.UnknownCodeError, match="Clinical Laboratory Fee Schedule"):
         fs26.schedule(codes=["99213", "0001U"], errors="raise")
+    # only codes not on the PFS: their rows with reasons, no crash on an empty fee schedule part
+    only = fs26.schedule(codes=["0001U", "NOPE1"], localities=["01182-18"])
+    assert only["hcpcs"].astype(str).tolist() == ["0001U", "NOPE1"] * 2
+    assert only["reason"].astype(str).tolist() == ["NOT_PFS_CLFS", "PFS_CODE_ABSENT"] * 2
+    assert only["amount"].isna().all() and only["setting"].astype(str).tolist()[::2] == ["nonfacility", "facility"]
 
 
 def test_quote_to_frame(fs26):
