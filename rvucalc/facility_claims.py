@@ -97,6 +97,17 @@ SITES = {"office": ("Office (PFS non-facility)", "11"),
          "asc": ("ASC (PFS facility + ASC)", "24")}
 #: Amount columns per setting in :func:`compare_sites_claims`.
 SITE_COLUMNS = ("professional", "facility", "total", "medicare", "beneficiary", "lines_unpaid")
+#: What each of :data:`SITE_COLUMNS` holds (workbook number formats; see
+#: :func:`rvucalc.export.formats.declare_kinds`).
+SITE_KINDS = {"professional": "money", "facility": "money", "total": "money", "medicare": "money",
+              "beneficiary": "money", "lines_unpaid": "count"}
+#: What the columns of :func:`compare_sites_claims` (per claim) and :func:`summarise_sites` (the
+#: book by setting) hold.
+CLAIM_KINDS = {"lines": "count", **{f"{site}_{c}": k for site in SITES for c, k in SITE_KINDS.items()},
+               "hopd_minus_office": "money", "asc_minus_office": "money", "asc_minus_hopd": "money"}
+BOOK_KINDS = {"claims": "count", "claims_with_unpaid_lines": "count",
+              **{c: k for c, k in SITE_KINDS.items() if k == "money"},
+              "minus_office": "money", "minus_hopd": "money"}
 
 
 def _pfs(lines: pd.DataFrame, pos: str, professional_component: bool, releases: Any,
@@ -263,9 +274,11 @@ def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
     results of each setting and part (professional and facility), then provenance.
     """
     from .export import to_excel
+    from .export.formats import declare_kinds
 
-    views: dict[str, pd.DataFrame] = {"By setting": summarise_sites(per_claim),
-                                      "Claims": per_claim}
+    views: dict[str, pd.DataFrame] = {
+        "By setting": declare_kinds(summarise_sites(per_claim), BOOK_KINDS),
+        "Claims": declare_kinds(per_claim.copy(deep=False), CLAIM_KINDS)}
     names = {"office_professional": "Office lines", "hopd_professional": "HOPD prof lines",
              "hopd_facility": "HOPD facility lines", "asc_professional": "ASC prof lines",
              "asc_facility": "ASC facility lines"}

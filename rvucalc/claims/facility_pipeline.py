@@ -457,6 +457,8 @@ class FacilitySystem:
         self.name = name
         #: Columns this system adds (in this order).
         self.OUTPUT_COLUMNS = ("release", "release_note", *columns)
+        #: What the numeric ones hold (workbook number formats, :data:`OUTPUT_KINDS`).
+        self.OUTPUT_KINDS = {c: k for c, k in OUTPUT_KINDS.items() if c in self.OUTPUT_COLUMNS}
 
     def price(self, lines: Lines, opts: Any, schedules: Mapping[str, Any] | None = None, *,
               chunk: pd.DataFrame) -> dict[str, Any]:
@@ -467,6 +469,14 @@ class FacilitySystem:
     def clear_cache() -> None:
         clear_cache()
 
+
+#: What the facility systems' numeric output columns hold (for workbook number formats; see
+#: :func:`rvucalc.export.formats.declare_kinds`).
+OUTPUT_KINDS = {
+    "paid_units": "units", "discount_factor": "factor", "facility_wage_index": "index",
+    "facility_payment": "money", "beneficiary_copay": "money", "medicare_payment": "money",
+    "claim_total": "money",
+}
 
 #: Hospital outpatient claim lines (OPPS Addendum B): ``system="hopd"``.
 HOPD = FacilitySystem("hopd", F.OPPS_COLUMNS)

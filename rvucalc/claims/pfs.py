@@ -56,6 +56,15 @@ OUTPUT_COLUMNS = (
     "assistant_factor", "team_factor", "bundled_factor", "nonpar_factor", "fee_schedule_amount",
     "limiting_charge", "charge_limited", "allowed", "sequestration", "medicare_payment", "payable", "reason",
 )
+#: What each of :data:`OUTPUT_COLUMNS` holds (for workbook number formats; see
+#: :func:`rvucalc.export.formats.declare_kinds`); the others are text or flags.
+OUTPUT_KINDS = {
+    "base_amount": "money", "units_factor": "units", "bilateral_factor": "factor",
+    "mult_proc_factor": "factor", "mult_proc_rank": "number", "cosurgery_factor": "factor",
+    "assistant_factor": "factor", "team_factor": "factor", "bundled_factor": "factor",
+    "nonpar_factor": "factor", "fee_schedule_amount": "money", "limiting_charge": "money",
+    "allowed": "money", "sequestration": "money", "medicare_payment": "money",
+}
 PRICING_MODIFIERS = np.array(["", "26", "TC", "53"], dtype=object)
 STATUS_LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 IND = ("mult_proc", "bilat_surg", "asst_surg", "co_surg", "team_surg", "imaging_family", "pctc")
@@ -829,5 +838,5 @@ def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[
     return cols
 
 
-__all__ = ["OUTPUT_COLUMNS", "ReasonBits", "choose_for_quarter", "choose_releases", "claim_rules",
+__all__ = ["OUTPUT_COLUMNS", "OUTPUT_KINDS", "ReasonBits", "choose_for_quarter", "choose_releases", "claim_rules",
            "line_rules", "lookup", "money", "price", "refusing_codes", "tables"]

@@ -127,6 +127,9 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     out = pd.concat([chunk, added], axis=1)
     out.columns.names = chunk.columns.names
     out.attrs = copy.deepcopy(chunk.attrs)  # as DataFrame.copy gives them: nothing shared
+    kinds = getattr(mod, "OUTPUT_KINDS", None)
+    if kinds and not isinstance(out.columns, pd.MultiIndex):  # what rvucalc's columns hold
+        out.attrs["rvucalc.kinds"] = {**(out.attrs.get("rvucalc.kinds") or {}), **kinds}
     return out
 
 

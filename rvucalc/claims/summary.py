@@ -19,6 +19,12 @@ MONEY = ("allowed", "medicare_payment", "beneficiary_share", "sequestration", "c
          "facility_payment", "beneficiary_copay")
 
 
+#: What :func:`summarise_claims`' numeric columns hold (workbook number formats; see
+#: :func:`rvucalc.export.formats.declare_kinds`).
+KINDS = {"lines": "count", "lines_paid": "count", "lines_unpaid": "count",
+         **dict.fromkeys(MONEY, "money")}
+
+
 def _cents(s: pd.Series) -> np.ndarray:
     x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
     return np.where(np.isnan(x), 0, np.rint(x * 100)).astype(np.int64)
@@ -56,7 +62,9 @@ def summarise_claims(priced: pd.DataFrame) -> pd.DataFrame:
         cols[c] = np.where(none_paid, np.nan, v / 100.0)  # no amount, not $0, when nothing was paid
     if "reason" in priced.columns:
         cols["reasons"] = _claim_reasons(priced["reason"], k, len(first))
-    return pd.DataFrame(cols)
+    out = pd.DataFrame(cols)
+    out.attrs["rvucalc.kinds"] = {c: KINDS[c] for c in out.columns if c in KINDS}
+    return out
 
 
 def _claim_reasons(reason: pd.Series, k: np.ndarray, claims: int) -> np.ndarray:

@@ -10,6 +10,7 @@ workbook stores a percentage as a fraction (``0.0433``) under a percent format
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ RVU_FORMAT = "0.00"
 GPCI_FORMAT = "0.000"
 INDEX_FORMAT = "0.0000"
 COUNT_FORMAT = "#,##0"
+UNITS_FORMAT = "#,##0.0##"  # counts with fractions (paid units 0.5, 1.5): a count, never dollars
 MEAN_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -38,10 +40,25 @@ _MONEY_EXACT = {
 _MONEY_RE = re.compile(
     r"(^|_)(amount|payment|paid|allowed|charges?|rate|fee|cost|copay(ment)?|coinsurance|deductible|"
     r"price|difference|usd|dollars|reimbursement|outlier|billed|professional|facility_fee|"
-    r"nonfacility|facility|total_payment|opps_cap|share)$")
+    r"nonfacility|facility|total_payment|opps_cap|share|total|medicare|beneficiary)$"
+    r"|(^|_)minus_")  # hopd_minus_office, minus_hopd: a difference of two amounts
 _RVU_RE = re.compile(r"(rvu|^pe_(non)?facility$|^total_(non)?facility$|^opps_pe_(non)?facility$|^opps_mp$)")
 _SUFFIX_RE = re.compile(r"_(old|new|diff|change|delta|\d{4})$")
-_COUNT_NAMES = ("count", "n", "codes", "rows", "units", "lines", "claims")
+# counts, tested before money: ``lines_paid`` counts lines, it is not an amount paid
+_COUNT_RE = re.compile(r"^(n|count|codes|rows|units|lines|claims)$|^n_|(^|_)(lines|claims)(_|$)"
+                       r"|_(count|units|codes|rows)$")
+
+#: Kinds of column a producer declares in ``attrs["rvucalc.kinds"]`` (``{column: kind}``),
+#: and the number format of each (``None``: General). ``units`` is a count that may hold
+#: fractions (0.5 of a discounted line): :data:`COUNT_FORMAT`, or :data:`UNITS_FORMAT` when
+#: a value is not whole.
+KIND_FORMATS: dict[str, str | None] = {
+    "money": CURRENCY_FORMAT, "count": COUNT_FORMAT, "units": COUNT_FORMAT,
+    "percent_points": PERCENT_FORMAT, "conversion_factor": CF_FORMAT, "rvu": RVU_FORMAT,
+    "gpci": GPCI_FORMAT, "index": INDEX_FORMAT, "factor": None, "number": None, "text": None,
+}
+#: The count formats (whole counts, counts with fractions).
+COUNT_FORMATS = (COUNT_FORMAT, UNITS_FORMAT)
 
 
 def is_formula_like(value: object) -> bool:
@@ -113,14 +130,53 @@ def column_format(name: str, dtype: Any) -> str | None:
         return INDEX_FORMAT
     if _RVU_RE.search(base):
         return RVU_FORMAT
+    if _COUNT_RE.search(base):
+        return COUNT_FORMAT
     if base in _MONEY_EXACT or _MONEY_RE.search(base):
         return CURRENCY_FORMAT
-    if base in _COUNT_NAMES and pd.api.types.is_integer_dtype(dtype):
-        return COUNT_FORMAT
     return None
 
 
+def kind_format(kind: str, values: Any = None) -> str | None:
+    """Number format for a declared column *kind* (:data:`KIND_FORMATS`).
+
+    A count (``count``/``units``) whose *values* are not all whole numbers gets
+    :data:`UNITS_FORMAT`, so 0.5 shows as 0.5, not 1.
+    """
+    try:
+        fmt = KIND_FORMATS[kind]
+    except KeyError:
+        raise ValueError(f"unknown column kind {kind!r}; one of {', '.join(KIND_FORMATS)}") from None
+    if fmt == COUNT_FORMAT and values is not None and not _whole(values):
+        return UNITS_FORMAT
+    return fmt
+
+
+def _whole(values: Any) -> bool:
+    try:
+        a = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        return True
+    a = a[np.isfinite(a)]
+    return bool(np.all(a == np.round(a)))
+
+
+def declare_kinds(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """Record in ``df.attrs["rvucalc.kinds"]`` what *df*'s columns hold (in place; returns *df*).
+
+    Producers that know their columns say so (``{"claim_total": "money", "lines": "count"}``)
+    instead of leaving the workbook to guess from the names; only columns present are kept.
+    """
+    known = {str(c): k for c, k in kinds.items() if c in df.columns}
+    for k in known.values():
+        kind_format(k)  # an unknown kind fails here, where it is declared
+    old = df.attrs.get("rvucalc.kinds") or {}
+    df.attrs["rvucalc.kinds"] = {**old, **known}
+    return df
+
+
 __all__ = [
+    "COUNT_FORMATS", "KIND_FORMATS", "UNITS_FORMAT", "declare_kinds", "kind_format",
     "CF_FORMAT", "COUNT_FORMAT", "CURRENCY_FORMAT", "DATETIME_FORMAT", "DATE_FORMAT", "FORMULA_START",
     "GPCI_FORMAT", "INDEX_FORMAT", "MEAN_FORMAT", "PERCENT_FORMAT", "RVU_FORMAT", "column_format",
     "is_formula_like", "is_percent_points", "neutralise", "to_fraction",

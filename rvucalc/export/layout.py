@@ -44,8 +44,11 @@ from .formats import (
     COUNT_FORMAT,
     CURRENCY_FORMAT,
     PERCENT_FORMAT,
+    UNITS_FORMAT,
+    _whole,
     column_format,
     is_percent_points,
+    kind_format,
     to_fraction,
 )
 from .provenance import Provenance, collect
@@ -302,22 +305,71 @@ def views_of(result: Any) -> dict[str, pd.DataFrame]:
         return {"Detail": result}
     if isinstance(result, Quote):
         return {"Quotes": quotes_frame([result])}
+    if _is_site_comparison(result):
+        return {"Sites": site_comparison_frame(result)}
     if isinstance(result, Mapping):
         out = {}
         for k, v in result.items():
-            out.update({str(k): views_of(v)["Detail" if isinstance(v, pd.DataFrame) else "Quotes"]})
+            out.update({str(k): next(iter(views_of(v).values()))})
         return out
     if isinstance(result, Iterable) and not isinstance(result, str | bytes):
         items = list(result)
         if all(isinstance(x, Quote) for x in items):
             return {"Quotes": quotes_frame(items)}
-    raise TypeError("to_excel() takes a DataFrame, a Quote, a list of Quotes or a dict of those "
-                    f"(one detail sheet each), not {type(result).__name__}")
+    raise TypeError("to_excel() takes a DataFrame, a Quote, a list of Quotes, a SiteComparison or a "
+                    f"dict of those (one detail sheet each), not {type(result).__name__}")
+
+
+def _is_site_comparison(obj: Any) -> bool:
+    mod = sys.modules.get("rvucalc.sites")  # not loaded: *obj* cannot be one
+    return mod is not None and isinstance(obj, mod.SiteComparison)
+
+
+def site_comparison_frame(cmp: Any) -> pd.DataFrame:
+    """A :class:`rvucalc.sites.SiteComparison` as a workbook frame: :meth:`to_frame` (its rows and
+    sources) plus notes saying where the physician and the facility were placed and why a
+    setting has no amount (e.g. no OPPS Addendum B for the year), for the Summary and
+    Provenance sheets."""
+    df = cmp.to_frame()
+    notes = [cmp.heading]
+    for site, wi in cmp.wage_index.items():
+        if wi.placement:
+            label = next((r.label for r in cmp.rows if r.site == site), site)
+            notes.append(f"{label} facility placed: {wi.placement}")
+    for r in cmp.rows:
+        if r.total is None:
+            why = "; ".join(f"{x.message} [{x.code}]" for x in r.reasons) or "no reason given"
+            notes.append(f"{r.label}: no amount: {why}")
+        elif r.condition:
+            notes.append(f"{r.label}: {r.condition}")
+    df.attrs["rvucalc.notes"] = list(df.attrs.get("rvucalc.notes", [])) + notes
+    return df
+
+
+def notes_of(views: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The frames' ``attrs["rvucalc.notes"]`` (each once, in order)."""
+    out: dict[str, None] = {}
+    for df in views.values():
+        for n in df.attrs.get("rvucalc.notes", []) or []:
+            out.setdefault(str(n))
+    return list(out)
 
 
 def formats_of(df: pd.DataFrame, extra: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """Number format per column: guessed from the name, then ``attrs["rvucalc.formats"]``, then *extra*."""
-    f: dict[str, str | None] = {c: column_format(c, df[c].dtype) for c in df.columns}
+    """Number format per column: the kinds its producer declared (``attrs["rvucalc.kinds"]``,
+    see :func:`rvucalc.export.formats.declare_kinds`), else guessed from the name (the fallback
+    for frames nobody declared); then ``attrs["rvucalc.formats"]``, then *extra*."""
+    kinds = df.attrs.get("rvucalc.kinds") or {}
+    f: dict[str, str | None] = {}
+    for c in df.columns:
+        numeric = pd.api.types.is_numeric_dtype(df[c].dtype) and not pd.api.types.is_bool_dtype(df[c].dtype)
+        if c in kinds:
+            f[c] = kind_format(kinds[c], df[c] if numeric else None) if numeric else None
+        else:
+            fmt = column_format(c, df[c].dtype)
+            if fmt == COUNT_FORMAT and not _whole(df[c]):
+                fmt = UNITS_FORMAT
+            f[c] = fmt
     f.update(df.attrs.get("rvucalc.formats") or {})
     f.update(extra or {})
     return f
@@ -509,7 +561,8 @@ def _subtitle(n: int, prov: Provenance, written: _dt.datetime, what: str = "rows
 
 
 def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Provenance, names: Names,
-                   formats: Mapping[str, str] | None, chart: bool, written: _dt.datetime) -> Sheet:
+                   formats: Mapping[str, str] | None, chart: bool, written: _dt.datetime,
+                   notes: Sequence[str] = ()) -> Sheet:
     table, labels = pivot(first, spec)
     agg = table.attrs.get("rvucalc.agg", spec.agg)
     n_idx = len(table.columns) - len(labels)
@@ -524,11 +577,12 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
     sub = _subtitle(len(first), prov, written)
     if agg == "mean" and spec.agg == "first":
         sub += "; several rows per cell: each figure is their mean"
+    top = [Row([heading], "title"), Row([sub], "note")] + [Row([n], "note") for n in notes]
     if table.size > SUMMARY_MAX_CELLS:
-        return Sheet("Summary", [Row([heading], "title"), Row([sub], "note"),
-                                 Row([f"The summary would have {table.size:,} cells; see the detail sheets."])])
-    sheet = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"),
-                              Table(as_written(table, fmts), fmts, freeze_cols=n_idx)], freeze="main")
+        return Sheet("Summary", top + [
+            Row([f"The summary would have {table.size:,} cells; see the detail sheets."])])
+    sheet = Sheet("Summary", top + [Table(as_written(table, fmts), fmts, freeze_cols=n_idx)],
+                  freeze="main")
     if chart and spec.chart:
         sheet.charts = pivot_charts(table, spec, labels, first, heading, names)
     return sheet
@@ -737,8 +791,10 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
             .reset_index(drop=True)
 
     per_code = by(code_cols, base)
+    units_fmt = COUNT_FORMAT if "units (sum)" not in per_code or _whole(per_code["units (sum)"]) \
+        else UNITS_FORMAT
     fmts = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c and "units" not in c
-                else CURRENCY_FORMAT if "(mean)" in c else "#,##0.##" if "units" in c else None)
+                else CURRENCY_FORMAT if "(mean)" in c else units_fmt if "units" in c else None)
             for c in per_code.columns}
     sub = _subtitle(len(df), prov, written, "claim lines")
     summary = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"), Row(),
@@ -760,6 +816,8 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
         base2.insert(len(code_cols), "locality_id", df["locality_id"].astype(object).fillna("").to_numpy())
         loc_table = names.add_locality_names(by(code_cols + ["locality_id"], base2))
         lf = {c: fmts.get(c) for c in loc_table.columns}
+        if "units (sum)" in loc_table and not _whole(loc_table["units (sum)"]):
+            lf["units (sum)"] = UNITS_FORMAT
         n_lab = len(loc_table.columns) - len(per_code.columns) + len(code_cols)
         sheets.append(Sheet("By code and locality", [
             Row(["Sums per code and locality (all lines)"], "title"),
@@ -819,7 +877,7 @@ def plan(
         spec = Summary.coerce(summary)
     heading = title or default_title(kind, spec, prov, first_name)
     sheets: list[Sheet] = []
-    notes: list[str] = []
+    notes: list[str] = notes_of(views)
     wide = kind == "schedule" and (layout == "wide" or (layout == "auto" and len(first) > WIDE_MIN_ROWS))
     if wide:
         wide_sheets, counts = wide_schedule(first, names)
@@ -837,7 +895,8 @@ def plan(
         if kind == "reprice" and summary in (None, True):
             sheets += _reprice_sheets(first, heading, prov, names, chart, written)
         elif spec is not None:
-            sheets.append(_summary_sheet(first, spec, heading, prov, names, formats, chart, written))
+            sheets.append(_summary_sheet(first, spec, heading, prov, names, formats, chart, written,
+                                         notes))
         for name, df in views.items():
             fmts = formats_of(df, formats)
             sheets += _split(name, as_written(df, fmts), fmts)

@@ -1,0 +1,266 @@
+"""Workbooks analysts send on: a SiteComparison is written like a Quote, every money column shows
+dollars and every count column a count, and the Provenance sheet names every file behind the
+numbers (wage index, county crosswalk) and says which setting had no release.
+
+Inputs are synthetic claim lines written here; the CMS files are read from the mirror (each
+checked through the ``mirror`` fixture, so a missing file fails the test). Workbooks are opened
+with openpyxl and read as a colleague would.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+import rvucalc
+from rvucalc.cli import main as cli_main
+from rvucalc.export import COUNT_FORMAT, CURRENCY_FORMAT, INDEX_FORMAT, to_excel
+from rvucalc.export.formats import UNITS_FORMAT
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# the CMS files these workbooks are made from (each must be in the mirror)
+PFS25 = ("pfs/rvu25d/PPRRVU2025_Oct.csv", "pfs/rvu25d/GPCI2025.csv")
+PFS26 = ("pfs/rvu26c/PPRRVU2026_Jul_nonQPP.csv", "pfs/rvu26c/GPCI2026.csv")
+OPPS25 = "opps/2025-01/January 2025 Web Addendum B.12.31.24.csv"
+ASC25 = ("asc/2025-01/AA.csv", "asc/2025-01/BB.csv")
+ASC_WI25 = "wage_index/asc-cy2025/wage_index.txt"
+COUNTY = "wage_index/snf-fy2026/FY2026-FR-WAGE-INDEX_CountyLevel_508.csv"
+
+HEADER_FILL = "FF1F4E78"  # the styled header row of every table rvucalc writes
+
+
+def _need(mirror, *rels: str) -> None:
+    for rel in rels:
+        mirror(rel)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _pfs_lines(tmp: Path) -> Path:
+    # a paid office visit, a paid procedure, a second procedure on the same claim (multiple
+    # procedure rule), two units, a lab code the PFS does not pay, refused units
+    return _write(tmp / "pfs.csv", "claim_id,hcpcs,modifiers,units,pos,zip,date_of_service\n"
+                  "X1,20983,,1,11,02115,2026-08-03\n"
+                  "X1,99213,25,1,11,02115,2026-08-03\n"
+                  "X2,11043,,1,11,02115,2026-08-03\n"
+                  "X2,11042,,2,11,02115,2026-08-03\n"
+                  "X3,0001U,,1,11,02115,2026-08-03\n"
+                  "X4,99213,,\"1,5\",11,02115,2026-08-03\n")
+
+
+def _facility_lines(tmp: Path, name: str = "fac.csv", date: str = "2025-03-10",
+                    place: str = "cbsa") -> Path:
+    # claim A: a J1 procedure with packaged lines; B: two T procedures (the second at 50%);
+    # C: two units of a T procedure; D, E: no place given (national rate)
+    v = "14454" if place == "cbsa" else "25025"  # Boston CBSA; Suffolk County, MA
+    return _write(tmp / name, f"claim_id,hcpcs,modifiers,units,date_of_service,{place},zip\n"
+                  f"A,20983,,1,{date},{v},02115\n"
+                  f"A,77013,,1,{date},{v},02115\n"
+                  f"A,C2618,,2,{date},{v},02115\n"
+                  f"B,11043,,1,{date},{v},02115\n"
+                  f"B,11042,,1,{date},{v},02115\n"
+                  f"C,11043,,2,{date},,02115\n"
+                  f"D,96372,,1,{date},,02115\n"
+                  f"D,11042,,1,{date},,02115\n"
+                  f"E,96372,,1,{date},,02115\n"
+                  f"E,96374,,1,{date},,02115\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# what each column holds, stated here (not taken from rvucalc)
+# ---------------------------------------------------------------------------------------------
+SITES = ("office", "hopd", "asc")
+MONEY = {
+    # PFS claim lines and per-claim totals
+    "base_amount", "fee_schedule_amount", "limiting_charge", "allowed", "sequestration",
+    "medicare_payment", "beneficiary_share", "charge_amount",
+    # facility claim lines and per-claim totals
+    "facility_payment", "beneficiary_copay", "claim_total",
+    # schedule / compare
+    "amount", "nonpar_amount", "nonfacility", "facility", "site_difference",
+    # site of service: one code, the book by setting, each claim
+    "professional", "total", "medicare", "beneficiary", "minus_office", "minus_hopd",
+    "hopd_minus_office", "asc_minus_office", "asc_minus_hopd",
+    *{f"{s}_{c}" for s in SITES for c in ("professional", "facility", "total", "medicare", "beneficiary")},
+    # labelled summaries of a repricing
+    "allowed (sum)", "Medicare payment (sum)", "beneficiary share (sum)", "sequestration (sum)",
+    "charge (sum)", "allowed per paid line (mean)", "facility_payment (mean)",
+}
+COUNT = {"lines", "lines_paid", "lines_unpaid", "claims", "claims_with_unpaid_lines", "paid_units",
+         "units_factor", *{f"{s}_lines_unpaid" for s in SITES},
+         "lines (count)", "lines paid (count)", "lines not paid (count)", "units (sum)"}
+# numbers that are neither (their own formats, or plain numbers)
+OTHER = {"discount_factor", "bilateral_factor", "mult_proc_factor", "mult_proc_rank", "cosurgery_factor",
+         "assistant_factor", "team_factor", "bundled_factor", "nonpar_factor", "facility_wage_index",
+         "wage_index", "conversion_factor", "year"}
+PIVOT_MONEY = re.compile(r"^\d{4}[0-9A-Z]( \w\w)? (nonfacility|facility)$")  # "20983 nonfacility"
+
+
+def _numeric_columns(path: Path) -> dict[tuple[str, str], set[str]]:
+    """(sheet, column header) -> number formats of its number cells, for every table of every
+    sheet but Provenance; the Key figures of a repricing summary by their labels."""
+    wb = load_workbook(path)
+    out: dict[tuple[str, str], set[str]] = {}
+    for ws in wb.worksheets:
+        if ws.title == "Provenance":
+            continue
+        hdr = None
+        for row in ws.iter_rows():
+            first = row[0]
+            if first.fill is not None and first.fill.fgColor.rgb == HEADER_FILL:
+                hdr = [c.value for c in row]
+                continue
+            if hdr is None or all(c.value is None for c in row):
+                hdr = None if all(c.value is None for c in row) else hdr
+                continue
+            for c, h in zip(row, hdr):
+                v = c.value
+                if h is None or isinstance(v, bool) or not isinstance(v, int | float):
+                    continue
+                if h == "value":  # Key figures: the label says what the figure is
+                    h = f"key figure: {row[0].value}"
+                out.setdefault((ws.title, str(h)), set()).add(c.number_format)
+    return out
+
+
+def _check_formats(path: Path) -> set[str]:
+    cols = _numeric_columns(path)
+    assert cols, path
+    for (sheet, col), fmts in cols.items():
+        where = f"{path.name} {sheet!r} {col!r}: {fmts}"
+        if col.startswith("key figure: "):
+            want = {COUNT_FORMAT} if "(count" in col else {CURRENCY_FORMAT}
+        elif col in MONEY or PIVOT_MONEY.match(col):
+            want = {CURRENCY_FORMAT}
+        elif col in COUNT:
+            want = {COUNT_FORMAT, UNITS_FORMAT}
+        else:
+            assert col in OTHER, f"a number column this test does not know: {where}"
+            assert not fmts & {CURRENCY_FORMAT, COUNT_FORMAT, UNITS_FORMAT} or col == "conversion_factor", where
+            continue
+        assert fmts <= want, where
+    return {c for _, c in cols}
+
+
+def test_every_money_column_shows_dollars_and_every_count_a_count(mirror, tmp_path):
+    _need(mirror, *PFS25, *PFS26, OPPS25, *ASC25, ASC_WI25)
+    pfs = _pfs_lines(tmp_path)
+    fac = _facility_lines(tmp_path)
+    asc_lines = _write(tmp_path / "asc.csv", "claim_id,hcpcs,modifiers,units,date_of_service,wage_index\n"
+                       "K,29881,,1,2025-03-10,1.0\nK,64721,,1,2025-03-10,1.0\n"
+                       "L,11043,,2,2025-03-10,1.1301\n")
+    books = {}
+    for name, args in {
+        "pfs": ["reprice", str(pfs), "-o", str(tmp_path / "p.xlsx"), "--claims-out", str(tmp_path / "pc.xlsx")],
+        "hopd": ["reprice", str(fac), "--setting", "hopd", "-o", str(tmp_path / "h.xlsx"),
+                 "--claims-out", str(tmp_path / "hc.xlsx")],
+        "asc": ["reprice", str(asc_lines), "--setting", "asc", "-o", str(tmp_path / "a.xlsx"),
+                "--claims-out", str(tmp_path / "ac.xlsx")],
+        "sites": ["sites", "--claims", str(fac), "-o", str(tmp_path / "s.xlsx")],
+        "schedule": ["schedule", "99213", "20983", "--localities", "01182-18", "--release", "rvu26c",
+                     "--out", str(tmp_path / "sch.xlsx")],
+        "compare": ["compare", "20983", "77013", "--localities", "01182-18", "--release", "rvu26c",
+                    "--out", str(tmp_path / "cmp.xlsx")],
+    }.items():
+        assert cli_main(args) == 0, name
+    for f in ("p", "pc", "h", "hc", "a", "ac", "s", "sch", "cmp"):
+        books[f] = _check_formats(tmp_path / f"{f}.xlsx")
+    # the columns the review found wrong are among those checked
+    assert {"lines", "lines_paid", "lines_unpaid", "allowed", "beneficiary_share"} <= books["pc"]
+    assert {"lines_paid", "facility_payment", "beneficiary_copay"} <= books["hc"]
+    assert {"claim_total", "paid_units"} <= books["h"] & books["a"]
+    assert {"office_total", "hopd_medicare", "asc_beneficiary", "hopd_minus_office", "asc_minus_office",
+            "minus_office", "minus_hopd", "claims_with_unpaid_lines", "hopd_lines_unpaid",
+            "claim_total"} <= books["s"]
+    assert {"amount", "conversion_factor"} <= books["sch"] and "site_difference" in books["cmp"]
+    # a fraction of a unit is shown as such, not rounded to a whole count
+    wb = load_workbook(tmp_path / "h.xlsx")
+    ws = wb["Detail"]
+    hdr = [c.value for c in ws[1]]
+    j = hdr.index("paid_units") + 1
+    halves = [ws.cell(r, j) for r in range(2, ws.max_row + 1) if ws.cell(r, j).value == 0.5]
+    assert halves and all(c.number_format == UNITS_FORMAT for c in halves)
+    assert ws.cell(2, hdr.index("facility_wage_index") + 1).number_format == INDEX_FORMAT
+
+
+def test_user_frame_names_are_still_guessed():
+    """Frames nobody declared: counts are counts (``lines_paid`` is not dollars), totals are money."""
+    from rvucalc.export import column_format
+
+    for name in ("lines", "lines_paid", "lines_unpaid", "claim_count", "units", "paid_units",
+                 "office_lines_unpaid", "claims_with_unpaid_lines"):
+        assert column_format(name, "int64") == COUNT_FORMAT, name
+    for name in ("claim_total", "office_total", "hopd_medicare", "asc_beneficiary", "hopd_minus_office",
+                 "minus_office", "minus_hopd", "allowed", "medicare_payment", "beneficiary_copay"):
+        assert column_format(name, "float64") == CURRENCY_FORMAT, name
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. a SiteComparison, as the README writes it
+# ---------------------------------------------------------------------------------------------
+def _cells(ws) -> list[str]:
+    return [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+
+
+def test_site_comparison_to_excel_readme_example(mirror, tmp_path, monkeypatch):
+    _need(mirror, *PFS25, OPPS25, *ASC25, ASC_WI25)
+    monkeypatch.chdir(tmp_path)
+    fs = rvucalc.load(2025)
+    cmp = fs.compare_sites("20983", zip="02115", cbsa="14454")
+    rvucalc.export.to_excel(cmp, "sites.xlsx")  # README: rvucalc.export.to_excel(cmp, "sites.xlsx")
+    wb = load_workbook(tmp_path / "sites.xlsx")
+    assert wb.sheetnames == ["Summary", "Sites", "Provenance"]
+    ws = wb["Sites"]
+    hdr = [c.value for c in ws[1]]
+    rows = [dict(zip(hdr, (c.value for c in r))) for r in ws.iter_rows(min_row=2)]
+    assert [r["site"] for r in rows] == ["office", "hopd", "asc"]
+    # the amounts are the comparison's own (cent-rounded in rvucalc.sites), in dollar cells
+    for r, site in zip(rows, cmp.rows):
+        assert r["total"] == site.total
+    hopd = next(r for r in rows if r["site"] == "hopd")
+    assert hopd["indicator"] == "J1"  # CY2025 Addendum B: 20983 is J1 (APC 5114)
+    j = hdr.index("total") + 1
+    assert all(ws.cell(r, j).number_format == CURRENCY_FORMAT for r in range(2, 5))
+    prov = _cells(wb["Provenance"])
+    # the files behind every row: PFS, OPPS Addendum B, ASC addenda, the wage index
+    for name in ("PPRRVU2025_Oct.csv", "GPCI2025.csv", "wage_index.txt"):
+        assert any(name in c for c in prov), name
+    assert any("opps-2025-01" in c for c in prov)
+    # where the physician and the facility were placed
+    summary = _cells(wb["Summary"])
+    assert any("CBSA 14454" in c for c in summary)
+
+
+def test_site_comparison_names_the_missing_setting(fs26, mirror, tmp_path):
+    """CY2026: no OPPS Addendum B in the mirror; the workbook says so where the row is empty."""
+    _need(mirror, *PFS26)
+    cmp = fs26.compare_sites("20983", locality="01182-18", cbsa="31084")
+    assert next(r for r in cmp.rows if r.site == "hopd").total is None
+    wb = load_workbook(to_excel(cmp, tmp_path / "s26.xlsx"))
+    notes = [c for c in _cells(wb["Summary"]) if c.startswith("Hospital outpatient: no amount")]
+    assert len(notes) == 1 and "OPPS_RELEASE_MISSING" in notes[0] and "2026" in notes[0]
+    assert any(c.startswith("Hospital outpatient: no amount") for c in _cells(wb["Provenance"]))
+    # a dict of views may hold a comparison too
+    wb = load_workbook(to_excel({"20983": cmp}, tmp_path / "d.xlsx"))
+    assert "20983" in wb.sheetnames
+
+
+def test_readme_to_excel_examples_run(mirror, tmp_path, monkeypatch):
+    """Every README line that calls ``to_excel`` runs (with what the README defined before it)."""
+    _need(mirror, *PFS26)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    calls = [ln.split("#")[0].strip() for ln in text.splitlines()
+             if "to_excel(" in ln and ln.lstrip().startswith("rvucalc.export.to_excel(")]
+    assert calls, "the README shows no to_excel example"
+    monkeypatch.chdir(tmp_path)
+    fs = rvucalc.load(2026)
+    ns = {"rvucalc": rvucalc, "fs": fs, "cmp": fs.compare_sites("20983", locality="01182-18", cbsa="31084")}
+    for line in calls:
+        exec(line, ns)  # noqa: S102 - the README's own statement
+    assert (tmp_path / "sites.xlsx").is_file()
