@@ -18,7 +18,8 @@ become formulas:
 
 :func:`to_excel` writes any result frame (a :meth:`FeeSchedule.schedule`, a
 :func:`compare` frame, a release :func:`rvucalc.diff.diff`, a site-of-service
-comparison, a repricing result, or a list of :class:`rvucalc.models.Quote`)
+comparison (a :class:`rvucalc.sites.SiteComparison` or its frame), a repricing
+result, or a list of :class:`rvucalc.models.Quote`)
 as an analyst's workbook: a summary (every figure a value, sum, count or mean,
 labelled), native bar charts with axis titles, detail sheets and a provenance
 sheet (CMS files with sha256, conversion factors, options).
@@ -29,9 +30,19 @@ Generic hooks (for calculators whose frames this package does not know):
     ``{"index": [...], "columns": [...], "values": [...], "agg": "first",
     "chart": True, "title": "..."}``: how to pivot the frame for the summary
     sheet (see :class:`Summary`).
+``df.attrs["rvucalc.kinds"]``
+    ``{column: kind}`` (``"money"``, ``"count"``, ``"units"``, ``"index"``,
+    ``"factor"``...; :data:`rvucalc.export.formats.KIND_FORMATS`): what a
+    column holds, declared by the code that made it
+    (:func:`rvucalc.export.formats.declare_kinds`; rvucalc's repricing,
+    per-claim and site-of-service frames do). Columns not declared get a
+    format guessed from their names (:func:`column_format`).
 ``df.attrs["rvucalc.formats"]``
-    ``{column: excel number format}``, overriding the formats guessed from
-    column names (:func:`column_format`).
+    ``{column: excel number format}``, overriding the declared or guessed
+    formats.
+``df.attrs["rvucalc.notes"]``
+    Sentences shown under the summary's title and on the Provenance sheet
+    (e.g. why a setting has no amount).
 ``df.attrs["rvucalc.provenance"]``
     anything :func:`provenance_of` understands (a plain dict
     ``{"sources": [...], "parameters": {...}}`` is best: attrs are copied).
@@ -101,7 +112,9 @@ def to_excel(
     result:
         A DataFrame (schedule, :func:`compare`, :func:`rvucalc.diff.diff`,
         site-of-service comparison, repricing...), a Quote or list of Quotes,
-        or a dict ``{view name: frame}`` for one detail sheet per view.
+        a :class:`rvucalc.sites.SiteComparison` (its frame, sources, and notes
+        on where the facility was placed and why a setting has no amount), or
+        a dict ``{view name: frame}`` for one detail sheet per view.
     path:
         The ``.xlsx`` file to write.
     provenance:
