@@ -230,10 +230,14 @@ def interrupted_message(args: argparse.Namespace, before: dict[str, tuple[int, i
 
 
 def _provenance(out: pd.DataFrame, args: argparse.Namespace) -> object:
-    """The CMS files behind the releases used, for workbook provenance (as the Python path has)."""
+    """The CMS files behind the releases used, for workbook provenance (as the Python path has),
+    and the other files the lines were priced with (a facility's wage index table, county
+    crosswalk: the priced frame's ``attrs["rvucalc.provenance"]``), so that the per-claim
+    totals of ``--claims-out`` name them too."""
     from .claims.pipeline import provenance
 
-    return provenance(out["release"].astype(str).unique()) or None
+    used = [*provenance(out["release"].astype(str).unique()), out.attrs.get("rvucalc.provenance")]
+    return [x for x in used if x] or None
 
 
 __all__ = ["SUFFIXES", "add_parser", "check_targets", "interrupted_message", "read_lines", "run",

@@ -264,3 +264,81 @@ def test_readme_to_excel_examples_run(mirror, tmp_path, monkeypatch):
     for line in calls:
         exec(line, ns)  # noqa: S102 - the README's own statement
     assert (tmp_path / "sites.xlsx").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. every file behind the numbers, and the settings that had no release
+# ---------------------------------------------------------------------------------------------
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _prov(path: Path) -> tuple[list[tuple], dict]:
+    """(source rows: release, label, table, file, sha256), {parameter: value} of the Provenance sheet."""
+    ws = load_workbook(path)["Provenance"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    i = next(k for k, r in enumerate(rows) if r[0] == "release" and r[3] == "file")
+    sources = []
+    for r in rows[i + 1:]:
+        if r[0] is None:
+            break
+        sources.append(tuple(r[:5]))
+    j = next(k for k, r in enumerate(rows) if r[0] == "Parameters and options")
+    params = {r[0]: r[1] for r in rows[j + 2:] if r[0] is not None}
+    return sources, params
+
+
+def test_facility_workbooks_name_the_wage_index_and_county_files(mirror, tmp_path):
+    _need(mirror, OPPS25, *ASC25, ASC_WI25, COUNTY)
+    wi_sha, county_sha = _sha(mirror(ASC_WI25)), _sha(mirror(COUNTY))
+    add_b = mirror(OPPS25)
+    by_cbsa = _facility_lines(tmp_path)
+    for f in ("h", "hc"):
+        (tmp_path / f"{f}.xlsx").unlink(missing_ok=True)
+    assert cli_main(["reprice", str(by_cbsa), "--setting", "hopd", "-o", str(tmp_path / "h.xlsx"),
+                     "--claims-out", str(tmp_path / "hc.xlsx")]) == 0
+    for f in ("h", "hc"):  # the lines and the per-claim totals
+        sources, _ = _prov(tmp_path / f"{f}.xlsx")
+        files = {(s[3], s[4]) for s in sources}
+        assert (add_b.name, _sha(add_b)) in files, f
+        assert ("wage_index.txt", wi_sha) in files, f  # CBSA 14454 -> 1.1301 for claims A, B
+        assert Path(COUNTY).name not in {s[3] for s in sources}, f  # no county was looked up
+    by_county = _facility_lines(tmp_path, "county.csv", place="county_fips")
+    assert cli_main(["reprice", str(by_county), "--setting", "asc", "-o", str(tmp_path / "a.xlsx")]) == 0
+    files = {(s[3], s[4]) for s in _prov(tmp_path / "a.xlsx")[0]}
+    assert ("wage_index.txt", wi_sha) in files and (Path(COUNTY).name, county_sha) in files
+    assert {("AA.csv", _sha(mirror(ASC25[0]))), ("BB.csv", _sha(mirror(ASC25[1])))} <= files
+    # the Python path carries the same files on the priced frame
+    import pandas as pd
+
+    priced = rvucalc.reprice_asc(pd.read_csv(by_county, dtype=str, keep_default_na=False))
+    assert Path(COUNTY).name in {s["file"] for s in priced.attrs["rvucalc.provenance"]["sources"]}
+
+
+def test_sites_workbook_names_every_release_and_the_missing_one(mirror, tmp_path):
+    _need(mirror, *PFS25, *PFS26, OPPS25, *ASC25, ASC_WI25, "asc/2026-01/AA.csv",
+          "wage_index/asc-cy2026/wage_index.csv")
+    lines25 = _facility_lines(tmp_path)
+    assert cli_main(["sites", "--claims", str(lines25), "-o", str(tmp_path / "s25.xlsx")]) == 0
+    sources, params = _prov(tmp_path / "s25.xlsx")
+    files = {(s[3], s[4]) for s in sources}
+    assert ("wage_index.txt", _sha(mirror(ASC_WI25))) in files
+    assert (mirror(OPPS25).name, _sha(mirror(OPPS25))) in files
+    assert "no release" not in params
+    # CY2026: the mirror has no OPPS Addendum B, so the HOPD facility lines have no release
+    lines26 = _facility_lines(tmp_path, "c26.csv", date="2026-03-10")
+    assert cli_main(["sites", "--claims", str(lines26), "-o", str(tmp_path / "s26.xlsx")]) == 0
+    sources, params = _prov(tmp_path / "s26.xlsx")
+    ids = [x.strip() for x in str(params["releases in the data"]).split(",")]
+    assert all(ids) and any(i.startswith("rvu26") for i in ids) and "asc-2026-01" in ids
+    assert not any(i.startswith("opps") for i in ids)
+    assert "HOPD facility lines" in params["no release"] and "10 of 10 lines" in params["no release"]
+    assert "OPPS" in params["no release"]
+    assert ("wage_index.csv", _sha(mirror("wage_index/asc-cy2026/wage_index.csv"))) in {
+        (s[3], s[4]) for s in sources}
+    ws = load_workbook(tmp_path / "s26.xlsx")["Summary"]
+    subtitle = str(ws["A2"].value)
+    assert "RVU26C" in subtitle and "ASC Addenda AA and BB, January 2026" in subtitle
+    assert "no release: HOPD facility lines" in subtitle

@@ -69,6 +69,8 @@ _TABLES: dict[tuple[str, str | None], Any] = {}
 _FAILED: dict[tuple[str, str | None], str] = {}
 #: (release id, mirror) -> the CMS files a prepared table was read from (for provenance).
 SOURCES: dict[tuple[str, str | None], list[Any]] = {}
+#: Key of the extra entry :func:`price` returns beside the columns: the files it used.
+SOURCES_KEY = "rvucalc.sources"
 #: Held while a release's table is prepared, so threads pricing parts at once load it once.
 _LOAD = threading.RLock()
 
@@ -238,7 +240,9 @@ def choose_releases(lines: Lines, system: str, opts: Any
 
 @functools.lru_cache(maxsize=16)
 def _wage_table(year: int, setting: str, mirror: str | None) -> Any:
-    """A :class:`rvucalc.iotools.wage_index.WageIndex` for *year* (None when none is at hand).
+    """``(WageIndex, its files, the county crosswalk's files)`` for *year* (None when no table
+    is at hand): a :class:`rvucalc.iotools.wage_index.WageIndex` and the
+    :class:`rvucalc.models.Source` of each file read (for provenance).
 
     ASC: the CY ASC wage index; OPPS: the FY tables of the year first (pre-reclassification
     IPPS values, an approximation of the hospital's own), then the ASC table.
@@ -246,15 +250,18 @@ def _wage_table(year: int, setting: str, mirror: str | None) -> Any:
     from ..facade import read_cached
     from ..fetch import locate
     from ..iotools import wage_index as wi_io
+    from ..loading import source_of
 
     dl = not _offline()
     rels = catalogue.releases("wage_index")
     counties = None
+    county_src: list[Any] = []
     county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
     if county_rel is not None:
         try:
-            counties = read_cached(locate(county_rel, "county", mirror=mirror, download=dl,
-                                          progress=False), wi_io.read_wage_index_county)
+            loc = locate(county_rel, "county", mirror=mirror, download=dl, progress=False)
+            counties = read_cached(loc, wi_io.read_wage_index_county)
+            county_src = [source_of(loc)]
         except (MissingFileError, DownloadError):
             counties = None
     order = [r for r in rels if r.year == year]
@@ -263,19 +270,32 @@ def _wage_table(year: int, setting: str, mirror: str | None) -> Any:
     for r in order:
         try:
             if "wage_index" in r.files:
-                tab = read_cached(locate(r, "wage_index", mirror=mirror, download=dl,
-                                         progress=False), wi_io.read_asc_wage_index)
-                return wi_io.WageIndex(tab, counties)
+                loc = locate(r, "wage_index", mirror=mirror, download=dl, progress=False)
+                tab = read_cached(loc, wi_io.read_asc_wage_index)
+                return wi_io.WageIndex(tab, counties), [source_of(loc)], county_src
             if "table_a" in r.files and "table_b" in r.files:
-                tab = pd.concat([
-                    read_cached(locate(r, "table_a", mirror=mirror, download=dl, progress=False),
-                                wi_io.read_wage_index_table_a),
-                    read_cached(locate(r, "table_b", mirror=mirror, download=dl, progress=False),
-                                wi_io.read_wage_index_table_b)], ignore_index=True)
-                return wi_io.WageIndex(tab, counties)
+                la = locate(r, "table_a", mirror=mirror, download=dl, progress=False)
+                lb = locate(r, "table_b", mirror=mirror, download=dl, progress=False)
+                tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
+                                 read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
+                return wi_io.WageIndex(tab, counties), [source_of(la), source_of(lb)], county_src
         except (MissingFileError, DownloadError):
             continue
     return None
+
+
+@functools.lru_cache(maxsize=4)
+def _table2_source(path: str) -> Any:
+    """The :class:`rvucalc.models.Source` of an IPPS Table 2 the user gave (file and sha256)."""
+    from pathlib import Path
+
+    from ..fetch import sha256_file
+    from ..models import Source
+
+    p = Path(path)
+    return Source(release="user", release_label="IPPS Table 2 supplied by the user", table="ipps_table2",
+                  file=p.name, sha256=sha256_file(p), origin="user", verified=False,
+                  note="the hospitals' wage index by CCN (42 CFR 419.43(c))")
 
 
 @functools.lru_cache(maxsize=4)
@@ -295,12 +315,14 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.ndarray,
-               opts: Any) -> np.ndarray:
+               opts: Any, sources: list[Any] | None = None) -> np.ndarray:
     """Stage: the facility's wage index per line (see the module docstring for the order).
 
     Works on distinct values; lines with no single value get NaN and a reason (the rules then
-    refuse them with ``OPPS_NO_WAGE_INDEX`` / ``ASC_NO_WAGE_INDEX``).
+    refuse them with ``OPPS_NO_WAGE_INDEX`` / ``ASC_NO_WAGE_INDEX``). The files a line's value
+    was read from (wage index table, county crosswalk, IPPS Table 2) are appended to *sources*.
     """
+    used: list[Any] = [] if sources is None else sources
     n = lines.n
     rb = lines.reasons
     wi = np.full(n, np.nan)
@@ -324,6 +346,7 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
                 rb.add(CCN_NO_TABLE.code, given)
             else:
                 t2 = _table2(os.fspath(path))
+                used.append(_table2_source(os.fspath(path)))
                 keys = pd.Series(text, dtype=object).str.replace(r"\D", "", regex=True).str.zfill(6)
                 vals = keys.map(t2).astype(float).to_numpy()
                 v = vals[codes]
@@ -339,10 +362,12 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
             continue
         for y in np.unique(year_line[given]):  # distinct years
             sel = given & (year_line == y)
-            table = _wage_table(int(y), setting, opts.mirror) if y >= 0 else None
-            if table is None:
+            got = _wage_table(int(y), setting, opts.mirror) if y >= 0 else None
+            if got is None:
                 rb.add(WI_NOT_FOUND.code, sel)
                 continue
+            table, table_src, county_src = got
+            used.extend(table_src + (county_src if kind == "county_fips" else []))
             used = np.unique(codes[sel])
             res = table.lookup_many(**{kind: list(text[used])}, setting=setting)
             val = np.full(len(text), np.nan)
@@ -422,7 +447,8 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code})
     rel_line, ids, tables, yq_codes, notes = choose_releases(lines, cat_system, opts)
     year_line = np.where(rel_line >= 0, np.array([t.year for t in tables] + [-1])[rel_line], -1)
-    wi = wage_index(chunk, lines, setting, year_line, opts)
+    used: list[Any] = []
+    wi = wage_index(chunk, lines, setting, year_line, opts, used)
     mods = modifiers(lines)
     L = F.opps_lines(n) if system == "hopd" else F.asc_lines(n)
     lookup = F.opps_lookup if system == "hopd" else F.asc_lookup
@@ -440,6 +466,8 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
 
     cols["release"] = categorical(rel_line, ids)
     cols["release_note"] = categorical(yq_codes if n else rel_line, notes)
+    # the files behind the amounts besides the addenda (kept in the result's attrs)
+    cols[SOURCES_KEY] = [*(s for i in ids for s in SOURCES.get((i, opts.mirror), [])), *used]
     return cols
 
 

@@ -127,6 +127,11 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     out = pd.concat([chunk, added], axis=1)
     out.columns.names = chunk.columns.names
     out.attrs = copy.deepcopy(chunk.attrs)  # as DataFrame.copy gives them: nothing shared
+    used = cols.pop("rvucalc.sources", None)
+    if used:  # the files a system read besides its schedule (wage index tables...): provenance
+        from ..export.provenance import provenance_of
+
+        out.attrs["rvucalc.provenance"] = provenance_of(out.attrs.get("rvucalc.provenance"), *used)
     kinds = getattr(mod, "OUTPUT_KINDS", None)
     if kinds and not isinstance(out.columns, pd.MultiIndex):  # what rvucalc's columns hold
         out.attrs["rvucalc.kinds"] = {**(out.attrs.get("rvucalc.kinds") or {}), **kinds}

@@ -400,11 +400,48 @@ def kind_of(df: pd.DataFrame) -> str:
     return "table"
 
 
+#: Tables whose release names the schedule a workbook's amounts come from (PFS, OPPS, ASC).
+RATE_TABLES = ("pprrvu", "addendum_b", "addendum_aa")
+
+
 def _release_labels(prov: Provenance) -> str:
-    labels = [str(v) for k, v in prov.parameters.items() if k.startswith("release ")]
-    if labels:
-        return "; ".join(labels)
-    return str(prov.parameters.get("releases in the data", ""))
+    """The releases behind the amounts, by label (``PFS ... RVU26C ...; ASC Addenda ...``), then
+    the parts that had none (``no release: HOPD facility lines ...``)."""
+    ids = prov.parameters.get("releases in the data")
+    ids = [] if ids is None else [ids] if not isinstance(ids, list) else ids
+    by_source = {str(s.get("release")): str(s.get("release_label") or "") for s in prov.sources}
+    if ids:
+        labels = [str(prov.parameters.get(f"release {i}") or by_source.get(str(i)) or i) for i in ids]
+    else:
+        labels = [str(v) for k, v in prov.parameters.items() if k.startswith("release ")]
+        if not labels:  # e.g. a site comparison: the rate files' releases
+            labels = [str(s.get("release_label") or s.get("release")) for s in prov.sources
+                      if s.get("table") in RATE_TABLES]
+    out = "; ".join(dict.fromkeys(x for x in labels if x))
+    missing = prov.parameters.get("no release")
+    if missing:
+        gone = "; ".join(map(str, missing if isinstance(missing, list) else [missing]))
+        out = f"{out}; no release: {gone}" if out else f"no release: {gone}"
+    return out
+
+
+def missing_releases(views: Mapping[str, pd.DataFrame], prov: Provenance) -> None:
+    """Add ``no release`` to *prov* for each view whose lines (some or all) had no release,
+    with how many and why (their ``release_note``), e.g. ``HOPD facility lines: 10 of 10
+    lines (no CY2026 OPPS addendum at hand)``."""
+    for name, df in views.items():
+        if "release" not in df.columns or not len(df):
+            continue
+        rel = df["release"].astype(object)
+        none = (rel.isna() | (rel.astype(str).str.strip() == "")).to_numpy()
+        if not none.any():
+            continue
+        why = ""
+        if "release_note" in df.columns:
+            notes = df["release_note"].astype(object)[none]
+            why = "; ".join(str(x) for x in pd.unique(notes.dropna().astype(str)) if str(x).strip())
+        what = f"{name}: {int(none.sum()):,} of {len(df):,} lines" + (f" ({why})" if why else "")
+        prov.add_parameter("no release", what)
 
 
 class Names:
@@ -867,6 +904,7 @@ def plan(
     for df in views.values():
         collect(df, prov)
     collect(provenance, prov)
+    missing_releases(views, prov)
     first_name, first = next(iter(views.items()))
     kind = kind_of(first)
     if summary is False:

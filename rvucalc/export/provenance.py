@@ -72,8 +72,10 @@ def collect(obj: Any, prov: Provenance, depth: int = 0) -> None:
         return
     if isinstance(obj, pd.DataFrame):
         collect(obj.attrs.get("rvucalc.provenance"), prov, depth + 1)
-        if "release" in obj.columns:
-            prov.add_parameter("releases in the data", ", ".join(map(str, pd.unique(obj["release"].astype(str)))))
+        if "release" in obj.columns:  # each release id once; lines of no release have none
+            for rid in pd.unique(obj["release"].astype(object).dropna().astype(str)):
+                if rid.strip():
+                    prov.add_parameter("releases in the data", rid)
         if "conversion_factor" in obj.columns:
             cfs = sorted(set(float(x) for x in pd.unique(obj["conversion_factor"].dropna())))
             if cfs:
