@@ -310,6 +310,14 @@ def test_facility_workbooks_name_the_wage_index_and_county_files(mirror, tmp_pat
     files = {(s[3], s[4]) for s in _prov(tmp_path / "a.xlsx")[0]}
     assert ("wage_index.txt", wi_sha) in files and (Path(COUNTY).name, county_sha) in files
     assert {("AA.csv", _sha(mirror(ASC25[0]))), ("BB.csv", _sha(mirror(ASC25[1])))} <= files
+    # lines of two years: each year's wage index table (CY2024 and CY2025 ASC tables)
+    wi24 = "wage_index/asc-cy2024/wage_index.txt"
+    _need(mirror, "opps/2024-01/January_Web_2024_Addendum_B.04.24.24.csv", wi24)
+    two = _write(tmp_path / "two.csv", "claim_id,hcpcs,units,date_of_service,cbsa\n"
+                 "P,11043,1,2024-03-10,14454\nQ,11043,1,2025-03-10,14454\n")
+    assert cli_main(["reprice", str(two), "--setting", "hopd", "-o", str(tmp_path / "two.xlsx")]) == 0
+    files = {(s[3], s[4]) for s in _prov(tmp_path / "two.xlsx")[0]}
+    assert ("wage_index.txt", wi_sha) in files and (Path(wi24).name, _sha(mirror(wi24))) in files
     # the Python path carries the same files on the priced frame
     import pandas as pd
 

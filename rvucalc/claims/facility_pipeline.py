@@ -64,6 +64,10 @@ WI_NOT_FOUND = reason("FACILITY_WAGE_INDEX_NOT_FOUND", "the CBSA or county has n
                       "index in the year's table (see the other reasons)",
                       "CMS wage index tables")
 
+WI_NO_TABLE = reason("FACILITY_NO_WAGE_TABLE", "no wage index table for the line's year is at hand "
+                     "(CMS mirror or download cache): put that year's wage index file there, or give a "
+                     "wage_index column", "CMS wage index tables (42 CFR 419.43, 416.172)")
+
 _SYSTEM = {"hopd": ("opps", ("addendum_b",)), "asc": ("asc", ("addendum_aa", "addendum_bb"))}
 _TABLES: dict[tuple[str, str | None], Any] = {}
 _FAILED: dict[tuple[str, str | None], str] = {}
@@ -322,7 +326,7 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
     refuse them with ``OPPS_NO_WAGE_INDEX`` / ``ASC_NO_WAGE_INDEX``). The files a line's value
     was read from (wage index table, county crosswalk, IPPS Table 2) are appended to *sources*.
     """
-    used: list[Any] = [] if sources is None else sources
+    files: list[Any] = [] if sources is None else sources
     n = lines.n
     rb = lines.reasons
     wi = np.full(n, np.nan)
@@ -346,7 +350,7 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
                 rb.add(CCN_NO_TABLE.code, given)
             else:
                 t2 = _table2(os.fspath(path))
-                used.append(_table2_source(os.fspath(path)))
+                files.append(_table2_source(os.fspath(path)))
                 keys = pd.Series(text, dtype=object).str.replace(r"\D", "", regex=True).str.zfill(6)
                 vals = keys.map(t2).astype(float).to_numpy()
                 v = vals[codes]
@@ -362,12 +366,14 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
             continue
         for y in np.unique(year_line[given]):  # distinct years
             sel = given & (year_line == y)
-            got = _wage_table(int(y), setting, opts.mirror) if y >= 0 else None
+            if y < 0:  # no release for these lines (FACILITY_NO_RELEASE): no wage index is looked up
+                continue
+            got = _wage_table(int(y), setting, opts.mirror)
             if got is None:
-                rb.add(WI_NOT_FOUND.code, sel)
+                rb.add(WI_NO_TABLE.code, sel)
                 continue
             table, table_src, county_src = got
-            used.extend(table_src + (county_src if kind == "county_fips" else []))
+            files.extend(table_src + (county_src if kind == "county_fips" else []))
             used = np.unique(codes[sel])
             res = table.lookup_many(**{kind: list(text[used])}, setting=setting)
             val = np.full(len(text), np.nan)
@@ -444,11 +450,11 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     setting = "opps" if system == "hopd" else "asc"
     n = lines.n
     rb = lines.reasons
-    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code})
+    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code, N.BAD_CODE.code})
     rel_line, ids, tables, yq_codes, notes = choose_releases(lines, cat_system, opts)
     year_line = np.where(rel_line >= 0, np.array([t.year for t in tables] + [-1])[rel_line], -1)
-    used: list[Any] = []
-    wi = wage_index(chunk, lines, setting, year_line, opts, used)
+    files: list[Any] = []
+    wi = wage_index(chunk, lines, setting, year_line, opts, files)
     mods = modifiers(lines)
     L = F.opps_lines(n) if system == "hopd" else F.asc_lines(n)
     lookup = F.opps_lookup if system == "hopd" else F.asc_lookup
@@ -467,7 +473,7 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     cols["release"] = categorical(rel_line, ids)
     cols["release_note"] = categorical(yq_codes if n else rel_line, notes)
     # the files behind the amounts besides the addenda (kept in the result's attrs)
-    cols[SOURCES_KEY] = [*(s for i in ids for s in SOURCES.get((i, opts.mirror), [])), *used]
+    cols[SOURCES_KEY] = [*(s for i in ids for s in SOURCES.get((i, opts.mirror), [])), *files]
     return cols
 
 
