@@ -19,6 +19,9 @@ Workbook kinds (chosen from the frame's columns, or ``attrs["rvucalc.kind"]``):
 anything else
     A summary pivot (:class:`Summary`, from ``attrs["rvucalc.summary"]`` or
     guessed), one chart (or one per code), the detail sheets, *Provenance*.
+    The first view's ``attrs["rvucalc.notes"]`` (a list of sentences, e.g. which
+    settings could not be priced for how many claims, and why) are written
+    under the Summary sheet's heading.
 
 Amounts are written as they are in the frame (cent-rounded by the
 calculators); summary sums of amounts are rounded to cents (half up) once.
@@ -527,7 +530,8 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
     if table.size > SUMMARY_MAX_CELLS:
         return Sheet("Summary", [Row([heading], "title"), Row([sub], "note"),
                                  Row([f"The summary would have {table.size:,} cells; see the detail sheets."])])
-    sheet = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"),
+    said = [Row([str(n)], "note") for n in first.attrs.get("rvucalc.notes") or ()]
+    sheet = Sheet("Summary", [Row([heading], "title"), Row([sub], "note"), *said,
                               Table(as_written(table, fmts), fmts, freeze_cols=n_idx)], freeze="main")
     if chart and spec.chart:
         sheet.charts = pivot_charts(table, spec, labels, first, heading, names)
