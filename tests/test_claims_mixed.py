@@ -150,7 +150,7 @@ def test_float_hcpcs_is_priced_as_its_code(fs26):
                           "pos": "11", "locality": "national", "date_of_service": "2026-08-03"})
     out = reprice(lines, releases=[fs26])
     assert out.allowed.tolist()[:3] == [fee("71046")] * 3  # 33.07
-    assert out.reason.tolist() == ["", "", "", "REPRICE_UNKNOWN_CODE"]
+    assert out.reason.tolist() == ["", "", "", "REPRICE_BAD_CODE"]  # text that is no code
     floats = reprice(lines.iloc[:1].assign(hcpcs=[71046.0]), releases=[fs26])
     assert floats.hcpcs.dtype == "float64" and floats.allowed.tolist() == [fee("71046")]
 

@@ -347,3 +347,11 @@ def test_missing_column_error_names_only_the_users_columns(fs26):
     msg = str(e.value)
     assert "need the column(s) pos" in msg and "have claim_id, modifiers, units" in msg
     assert "_line" not in msg  # rvucalc's own line number is not one of the user's columns
+
+
+@pytest.mark.parametrize("code", ["", "9921", "99213x", "  ", "-50"])
+def test_no_code_is_refused_as_such(fs26, code):
+    out = price(fs26, [{"hcpcs": code}, {"claim_id": "C2", "hcpcs": "99213"}])
+    assert math.isnan(out.allowed[0]) and not out.payable[0]
+    assert out.reason[0] == "REPRICE_BAD_CODE"  # not "not in the PPRRVU file": there is no code
+    assert out.payable[1]

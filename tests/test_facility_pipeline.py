@@ -244,3 +244,21 @@ def test_dask_engine_equals_in_memory(system, rel):
     np.testing.assert_array_equal(out["claim_total"].to_numpy(float),
                                   whole["claim_total"].to_numpy(float))
     assert out["reason"].astype(str).tolist() == whole["reason"].astype(str).tolist()
+
+
+def test_no_code_and_no_release_say_so_and_nothing_else(mirror):
+    """An empty or malformed hcpcs cell is REPRICE_BAD_CODE (not "not in Addendum B"); a line
+    dated where no addendum is at hand says FACILITY_NO_RELEASE, and no wage index reason (none
+    was looked up: its CBSA exists)."""
+    mirror("opps/2025-01/January 2025 Web Addendum B.12.31.24.csv")
+    mirror("wage_index/asc-cy2025/wage_index.txt")
+    lines = pd.DataFrame({"claim_id": ["A", "B", "C", "D"], "hcpcs": ["", "9921", "11043", "11043"],
+                          "date_of_service": ["2025-02-03", "2025-02-03", "2025-02-03", "2031-02-03"],
+                          "cbsa": ["14454"] * 4})
+    out = rvucalc.reprice_opps(lines, releases=OPPS)
+    reasons = [set(str(r).split("|")) for r in out["reason"]]
+    for r in reasons[:2]:
+        assert "REPRICE_BAD_CODE" in r and "OPPS_CODE_NOT_IN_ADDENDUM_B" not in r
+    assert out["payable"].tolist() == [False, False, True, False]
+    assert "FACILITY_NO_RELEASE" in reasons[3] and "FACILITY_WAGE_INDEX_NOT_FOUND" not in reasons[3]
+    assert not any("FACILITY_WAGE_INDEX_NOT_FOUND" in r for r in reasons)

@@ -308,7 +308,8 @@ def test_status_t_bundled_with_another_service(fs26):
 
 def test_status_not_payable_and_unknown(fs26):
     out = run(fs26, [{"hcpcs": "G0463"}, {"hcpcs": "0000Z"}, {"hcpcs": "not a code"}])
-    assert out.reason.tolist() == ["PFS_STATUS_X", "REPRICE_UNKNOWN_CODE", "REPRICE_UNKNOWN_CODE"]
+    # a well-formed code the file does not list is unknown; text that is no code says so
+    assert out.reason.tolist() == ["PFS_STATUS_X", "REPRICE_UNKNOWN_CODE", "REPRICE_BAD_CODE"]
     assert out.allowed.isna().all() and not out.payable.any()
 
 

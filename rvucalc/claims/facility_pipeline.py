@@ -64,6 +64,10 @@ WI_NOT_FOUND = reason("FACILITY_WAGE_INDEX_NOT_FOUND", "the CBSA or county has n
                       "index in the year's table (see the other reasons)",
                       "CMS wage index tables")
 
+WI_NO_TABLE = reason("FACILITY_NO_WAGE_TABLE", "no wage index table for the line's year is at hand "
+                     "(CMS mirror or download cache): put that year's wage index file there, or give a "
+                     "wage_index column", "CMS wage index tables (42 CFR 419.43, 416.172)")
+
 _SYSTEM = {"hopd": ("opps", ("addendum_b",)), "asc": ("asc", ("addendum_aa", "addendum_bb"))}
 _TABLES: dict[tuple[str, str | None], Any] = {}
 _FAILED: dict[tuple[str, str | None], str] = {}
@@ -339,9 +343,11 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
             continue
         for y in np.unique(year_line[given]):  # distinct years
             sel = given & (year_line == y)
-            table = _wage_table(int(y), setting, opts.mirror) if y >= 0 else None
+            if y < 0:  # no release for these lines (FACILITY_NO_RELEASE): no wage index is looked up
+                continue
+            table = _wage_table(int(y), setting, opts.mirror)
             if table is None:
-                rb.add(WI_NOT_FOUND.code, sel)
+                rb.add(WI_NO_TABLE.code, sel)
                 continue
             used = np.unique(codes[sel])
             res = table.lookup_many(**{kind: list(text[used])}, setting=setting)
@@ -419,7 +425,7 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     setting = "opps" if system == "hopd" else "asc"
     n = lines.n
     rb = lines.reasons
-    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code})
+    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code, N.BAD_CODE.code})
     rel_line, ids, tables, yq_codes, notes = choose_releases(lines, cat_system, opts)
     year_line = np.where(rel_line >= 0, np.array([t.year for t in tables] + [-1])[rel_line], -1)
     wi = wage_index(chunk, lines, setting, year_line, opts)

@@ -13,7 +13,9 @@ Conventions (documented for users in README, "Repricing claim lines"):
   note ``CLAIM_ID_MISSING``: it is never grouped with other lines.
 - **hcpcs**: a five-character code, optionally followed by modifiers (``20983-50``), read by
   :func:`rvucalc.codes.parse_code`, the same parser ``quote`` uses. Modifiers found there are
-  added to those of the ``modifiers`` column.
+  added to those of the ``modifiers`` column. An empty cell or text that is no code (``9921``)
+  is refused (``REPRICE_BAD_CODE``); a well-formed code a release does not list is that
+  system's "unknown code" reason.
 - **units**: a whole number from 1 to :data:`MAX_UNITS` (``2``, ``2.0``, ``1,000``). Fractions, zero,
   negatives, non-numbers, infinities, exponents (``1e2``) and commas other than thousands
   separators (``1,5`` is not 15) are refused (``REPRICE_BAD_UNITS``): Medicare bills
@@ -71,6 +73,9 @@ BAD_PARTICIPATING = reason(
     "REPRICE_BAD_PARTICIPATING", "participating not understood: expected yes/no, y/n, true/false, 1/0, "
     "par/nonpar (empty: participating); the line is not priced rather than guessed at 100% or 95%",
     "claim line input; SSA s.1848(a)(3) (non-participating 95%)")
+BAD_CODE = reason(
+    "REPRICE_BAD_CODE", "hcpcs empty or not a code: expected five letters or digits (99213, J1100, "
+    "0001U), optionally followed by modifiers (20983-50)", "claim line input; HCPCS Level I and II codes")
 MOD_NOT_PRICED = reason(
     "MOD_NOT_PRICED", "the line carries a modifier rvucalc does not apply (see rvucalc.codes): the amount "
     "is the amount without it", "Pub. 100-04 ch.12 (modifiers); rvucalc.codes")
@@ -79,7 +84,7 @@ LOCALITY_ZIP_CONFLICT = reason(
     "CMS ZIP5 file (the ZIP code of the place of service decides the locality)")
 
 #: Input reasons that leave a line without an amount.
-REFUSING = frozenset({BAD_CHARGE.code, P.BAD_UNITS.code, P.BAD_DATE.code})
+REFUSING = frozenset({BAD_CHARGE.code, P.BAD_UNITS.code, P.BAD_DATE.code, BAD_CODE.code})
 
 #: Integer type of the per-line codes into distinct values (-1: missing); only ever an index.
 CODE = np.int32
@@ -429,6 +434,7 @@ def _codes_and_modifiers(hcpcs: pd.Series, modifiers: pd.Series | None, n: int, 
         m_flags, m_unpriced = np.zeros((1, len(MODIFIER_FLAGS)), dtype=bool), np.zeros(1, dtype=bool)
     c_codes, c_uniq = pd.factorize(code_u)
     hc = c_codes.astype(CODE)[h_codes]
+    rb.add(BAD_CODE.code, (code_u == "")[h_codes])  # an empty cell, or text that is no code
     rb.add(MOD_NOT_PRICED.code, h_unpriced[h_codes] | m_unpriced[m_codes])
     # the flags of both columns as the bits of one integer per line: two lookups, not 2 x 12
     weight = np.left_shift(1, np.arange(len(MODIFIER_FLAGS), dtype=np.int64))
@@ -563,7 +569,8 @@ def require(lines: pd.DataFrame, place: tuple[str, ...] = ("zip", "locality"),
 
 #: The reasons :func:`normalise` gives, registered in this order before it looks at a line, so a
 #: line's reason text lists them in this order whichever is found first.
-_REASONS = (CLAIM_ID_MISSING.code, P.BAD_DATE.code, P.BAD_UNITS.code, BAD_CHARGE.code, MOD_NOT_PRICED.code)
+_REASONS = (CLAIM_ID_MISSING.code, P.BAD_DATE.code, P.BAD_UNITS.code, BAD_CHARGE.code, BAD_CODE.code,
+            MOD_NOT_PRICED.code)
 
 #: Chunks of at least this many lines hash their claim ids on a second thread (below it, the
 #: thread costs more than it saves).

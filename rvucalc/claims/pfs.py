@@ -540,8 +540,10 @@ def _lookup_release(lines: Lines, r: int, t: Tables, idx: np.ndarray, setting: n
     del cu
     known = cidx >= 0
     ol = None if other is None else other[hc]  # per line: index into _OTHER, -1 none
+    unknown = ~known & (lines.hcpcs_uniq != "")[hc]  # no code at all: REPRICE_BAD_CODE (normalise)
     del hc
-    rb.add(P.UNKNOWN_CODE.code, ~known if ol is None else ~known & (ol < 0), ridx)
+    rb.add(P.UNKNOWN_CODE.code, unknown if ol is None else unknown & (ol < 0), ridx)
+    del unknown
     pm = sub(pmod)
     c4 = cidx * 4  # code -1: the last row of rows_x, all -1
     rws = t.rows_x.ravel()[c4 + pm]
