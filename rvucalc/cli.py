@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("code", nargs="?", help="HCPCS code, e.g. 20983")
     st.add_argument("--claims", help="claim lines (.csv, .parquet, .xlsx): price each claim in the "
                     "three settings, with a book summary")
-    st.add_argument("-o", "--out", help="with --claims: write the comparison (.xlsx: summary, claims "
-                    "and line sheets; .csv/.parquet: one row per claim)")
+    st.add_argument("-o", "--out", help="write the comparison: .xlsx (a workbook; with --claims: summary, "
+                    "claims and line sheets), .csv, .parquet or .json (a row per setting; with --claims "
+                    "a row per claim)")
     fac = st.add_argument_group("where the facility is (wage index)")
     fac.add_argument("--cbsa", help="CBSA of the facility, e.g. 31084")
     fac.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037; without --zip or "
@@ -192,11 +193,23 @@ def cmd_sites(a: argparse.Namespace) -> int:
     if not a.code:
         print("rvucalc sites: give a HCPCS code or --claims FILE", file=sys.stderr)
         return 2
+    if a.out:
+        from .atomic import check_output
+
+        check_output(a.out)
     fs = load_args(a)
     cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa,
                            county_fips=a.county,
                            wage_index=a.wage_index, opps_wage_index=a.opps_wage_index,
                            hospital_ccn=a.ccn, ipps_table2=a.ipps_table2)
+    if a.out:
+        _write_site_comparison(cmp, a.out)
+        print(f"{cmp.hcpcs} compared in {len(cmp.rows)} settings -> {a.out}", file=sys.stderr)
+        for r in cmp.rows:
+            if r.total is None:
+                words = "; ".join(x.message for x in r.reasons)
+                print(f"{r.label}: no amount: {words}", file=sys.stderr)
+        return 0
     if a.json:
         print(cmp.model_dump_json(indent=2))
     elif a.csv:
@@ -204,6 +217,22 @@ def cmd_sites(a: argparse.Namespace) -> int:
     else:
         emit(*cmp.render_items())
     return 0
+
+
+def _write_site_comparison(cmp: Any, out: str) -> None:
+    """``rvucalc sites CODE -o FILE``: the comparison's rows (:meth:`SiteComparison.to_frame`) as
+    a workbook (.xlsx, with the settings that have no amount and why under the summary's
+    heading) or a table (.csv, .parquet, .json)."""
+    from .export import to_excel, write_table
+
+    frame = cmp.to_frame()
+    frame.attrs["rvucalc.notes"] = [
+        f"{r.label}: no amount: " + "; ".join(x.message for x in r.reasons)
+        for r in cmp.rows if r.total is None]
+    if str(out).lower().endswith((".xlsx", ".xlsm")):
+        to_excel(frame, out, title=cmp.heading)
+    else:
+        write_table(frame, out)
 
 
 def _sites_claims(a: argparse.Namespace) -> int:
@@ -234,8 +263,10 @@ def _sites_claims(a: argparse.Namespace) -> int:
         per.to_csv(sys.stdout, index=False)
     else:
         with pd.option_context("display.max_rows", 60, "display.width", 160):
-            print(book.drop(columns=["label"]).to_string(index=False))
+            print(book.drop(columns=["label"]).to_string(index=False, na_rep="-"))
     print(f"{len(per):,} claims compared" + (f" -> {a.out}" if a.out else ""), file=sys.stderr)
+    for note in book.attrs.get("rvucalc.notes", ()):
+        print(note, file=sys.stderr)
     return 0
 
 

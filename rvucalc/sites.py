@@ -104,8 +104,19 @@ def _plain_cause(errors: list[str]) -> str:
 
 def unavailable_reason(fs: FeeSchedule, system: str, errors: list[str]) -> Reason:
     """One sentence: this year's facility file is not at hand, and how to get it."""
-    want = catalogue.for_year(system, fs.year)
     base = NO_RELEASE[system]
+    return Reason(code=base.code, message=unavailable_text(system, fs.year, fs.download, errors),
+                  rule=base.rule)
+
+
+def unavailable_text(system: str, year: int, download: bool, errors: list[str] | tuple[str, ...] = ()
+                     ) -> str:
+    """``CMS's CY2026 OPPS Addendum B is not at hand (...): download ... or run `rvucalc fetch ...`.``
+
+    The one wording of a missing facility file (``rvucalc sites 20983`` and the per-claim
+    comparison alike); *system* is ``"opps"`` or ``"asc"``, *download* whether downloads were on.
+    """
+    want = catalogue.for_year(system, year)
     if want:
         r = want[-1]  # the first quarter of the year
         where = r.url or r.page or "the CMS website"
@@ -113,11 +124,10 @@ def unavailable_reason(fs: FeeSchedule, system: str, errors: list[str]) -> Reaso
                + (f" or run `rvucalc fetch {r.id}` where cms.gov can be reached" if r.url else ""))
     else:
         get = "CMS publishes it quarterly; it is not in rvucalc's release catalogue yet"
-    cause = _plain_cause(errors)
-    tried = ("not in the mirror or the cache, and downloads are off" if not fs.download
+    cause = _plain_cause(list(errors))
+    tried = ("not in the mirror or the cache, and downloads are off" if not download
              else f"not in the mirror or the cache, and {cause or 'the download failed'}")
-    msg = f"CMS's CY{fs.year} {_NAMES[system]} is not at hand ({tried}): {get}."
-    return Reason(code=base.code, message=msg, rule=base.rule)
+    return f"CMS's CY{year} {_NAMES[system]} is not at hand ({tried}): {get}."
 
 
 def _first_available(fs: FeeSchedule, system: str, tables: dict[str, Any]) -> tuple[Release, dict, list[Source]]:

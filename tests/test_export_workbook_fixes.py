@@ -92,7 +92,8 @@ MONEY = {
     "allowed (sum)", "Medicare payment (sum)", "beneficiary share (sum)", "sequestration (sum)",
     "charge (sum)", "allowed per paid line (mean)", "facility_payment (mean)",
 }
-COUNT = {"lines", "lines_paid", "lines_unpaid", "claims", "claims_with_unpaid_lines", "paid_units",
+COUNT = {"lines", "lines_paid", "lines_unpaid", "claims", "claims_priced", "claims_not_priced",
+         "claims_with_unpaid_lines", "paid_units",
          "units_factor", *{f"{s}_lines_unpaid" for s in SITES},
          "lines (count)", "lines paid (count)", "lines not paid (count)", "units (sum)"}
 # numbers that are neither (their own formats, or plain numbers)
@@ -155,6 +156,10 @@ def test_every_money_column_shows_dollars_and_every_count_a_count(mirror, tmp_pa
     asc_lines = _write(tmp_path / "asc.csv", "claim_id,hcpcs,modifiers,units,date_of_service,wage_index\n"
                        "K,29881,,1,2025-03-10,1.0\nK,64721,,1,2025-03-10,1.0\n"
                        "L,11043,,2,2025-03-10,1.1301\n")
+    # claims every setting prices (so the book's sums and differences are numbers)
+    sites = _write(tmp_path / "sites.csv", "claim_id,hcpcs,modifiers,units,date_of_service,cbsa,zip\n"
+                   "B,11043,,1,2025-03-10,14454,02115\nB,11042,,1,2025-03-10,14454,02115\n"
+                   "C,11043,,2,2025-03-10,,02115\n")
     books = {}
     for name, args in {
         "pfs": ["reprice", str(pfs), "-o", str(tmp_path / "p.xlsx"), "--claims-out", str(tmp_path / "pc.xlsx")],
@@ -162,7 +167,7 @@ def test_every_money_column_shows_dollars_and_every_count_a_count(mirror, tmp_pa
                  "--claims-out", str(tmp_path / "hc.xlsx")],
         "asc": ["reprice", str(asc_lines), "--setting", "asc", "-o", str(tmp_path / "a.xlsx"),
                 "--claims-out", str(tmp_path / "ac.xlsx")],
-        "sites": ["sites", "--claims", str(fac), "-o", str(tmp_path / "s.xlsx")],
+        "sites": ["sites", "--claims", str(sites), "-o", str(tmp_path / "s.xlsx")],
         "schedule": ["schedule", "99213", "20983", "--localities", "01182-18", "--release", "rvu26c",
                      "--out", str(tmp_path / "sch.xlsx")],
         "compare": ["compare", "20983", "77013", "--localities", "01182-18", "--release", "rvu26c",
@@ -176,7 +181,7 @@ def test_every_money_column_shows_dollars_and_every_count_a_count(mirror, tmp_pa
     assert {"lines_paid", "facility_payment", "beneficiary_copay"} <= books["hc"]
     assert {"claim_total", "paid_units"} <= books["h"] & books["a"]
     assert {"office_total", "hopd_medicare", "asc_beneficiary", "hopd_minus_office", "asc_minus_office",
-            "minus_office", "minus_hopd", "claims_with_unpaid_lines", "hopd_lines_unpaid",
+            "minus_office", "minus_hopd", "claims_not_priced", "hopd_lines_unpaid",
             "claim_total"} <= books["s"]
     assert {"amount", "conversion_factor"} <= books["sch"] and "site_difference" in books["cmp"]
     # a fraction of a unit is shown as such, not rounded to a whole count

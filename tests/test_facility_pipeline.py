@@ -132,8 +132,12 @@ def test_claim_in_three_settings(mirror):
     per = rvucalc.compare_sites_claims(lines, pfs_releases=["rvu25d"], opps_releases=OPPS,
                                        asc_releases=["asc-2025-10"])
     r = per.iloc[0]
-    assert (r["office_professional"], r["office_facility"], r["office_total"]) == (4702.21, 0, 4702.21)
-    assert r["office_lines_unpaid"] == 2  # 77013 global (status C) and C2618, with reasons
+    # the office has no amount for 77013 (status C: the MAC prices it) nor C2618 (not on the PFS):
+    # no office total (4702.21 would be 20983 alone), the reason of the first such line said
+    assert np.isnan(r["office_professional"]) and np.isnan(r["office_total"])
+    assert r["office_lines_unpaid"] == 2 and r["office_reason"] == "PFS_STATUS_C"
+    assert np.isnan(r["hopd_minus_office"]) and np.isnan(r["asc_minus_office"])
+    assert r["hopd_lines_unpaid"] == r["asc_lines_unpaid"] == 0  # C2618 packaged (N, N1): 0.00
     assert r["hopd_professional"] == round(329.61 + 175.32, 2) == 504.93
     assert (r["hopd_facility"], r["hopd_total"]) == (7143.73, 7648.66)
     assert (r["asc_facility"], r["asc_total"]) == (4911.21, 5416.14)
@@ -146,8 +150,11 @@ def test_claim_in_three_settings(mirror):
     lines_hopd = per.attrs["lines"]["hopd_professional"]
     assert lines_hopd["pricing_modifier"].astype(str).tolist() == ["", "26", ""]
     book = rvucalc.summarise_sites(per)
-    assert book["total"].tolist() == [4702.21, 7648.66, 5416.14]
-    assert book["minus_office"].tolist() == [0.0, 2946.45, 713.93]
+    assert np.isnan(book["total"].iloc[0]) and book["total"].tolist()[1:] == [7648.66, 5416.14]
+    assert book["claims_not_priced"].tolist() == [1, 0, 0]
+    assert book["minus_hopd"].iloc[2] == round(5416.14 - 7648.66, 2)
+    priced = rvucalc.summarise_sites(per.assign(office_total=4702.21))  # as if 20983 were alone
+    assert priced["minus_office"].tolist() == [0.0, 2946.45, 713.93]
 
 
 def test_cli_reprice_setting_and_sites_claims(mirror, tmp_path):

@@ -19,6 +19,9 @@ Workbook kinds (chosen from the frame's columns, or ``attrs["rvucalc.kind"]``):
 anything else
     A summary pivot (:class:`Summary`, from ``attrs["rvucalc.summary"]`` or
     guessed), one chart (or one per code), the detail sheets, *Provenance*.
+    The views' ``attrs["rvucalc.notes"]`` (a list of sentences, e.g. which
+    settings could not be priced for how many claims, and why) are written
+    under the Summary sheet's heading and on the Provenance sheet.
 
 Amounts are written as they are in the frame (cent-rounded by the
 calculators); summary sums of amounts are rounded to cents (half up) once.
