@@ -8,7 +8,12 @@ from typing import Any
 import pandas as pd
 
 from ..calc.money import round_cents
+from .formats import declare_kinds
 from .provenance import provenance_of
+
+#: What the numeric columns of :func:`compare` and :func:`quotes_frame` hold.
+KINDS = {"nonfacility": "money", "facility": "money", "site_difference": "money",
+         "conversion_factor": "conversion_factor"}
 
 
 def quotes_frame(quotes: Iterable[Any]) -> pd.DataFrame:
@@ -35,7 +40,7 @@ def quotes_frame(quotes: Iterable[Any]) -> pd.DataFrame:
         df["facility"] = df["facility"].astype(float)
         df["site_difference"] = round_cents(df["nonfacility"] - df["facility"])
     df.attrs["rvucalc.provenance"] = provenance_of(qs)
-    return df
+    return declare_kinds(df, KINDS)
 
 
 def _expand_localities(fs: Any, localities: Iterable[str] | str | None, state: str | Iterable[str] | None) -> list[str]:
@@ -151,7 +156,7 @@ def compare(
                                     "values": ["nonfacility", "facility"],
                                     "title": "PFS office (non-facility) and facility amounts by locality"}
     out.attrs["rvucalc.provenance"] = provenance_of(fs)
-    return out
+    return declare_kinds(out, KINDS)
 
 
 

@@ -323,6 +323,11 @@ def views_of(result: Any) -> dict[str, pd.DataFrame]:
                     f"dict of those (one detail sheet each), not {type(result).__name__}")
 
 
+#: What the numeric columns of :meth:`rvucalc.sites.SiteComparison.to_frame` hold.
+SITE_KINDS = {"year": "number", "professional": "money", "facility": "money", "total": "money",
+              "medicare": "money", "beneficiary": "money", "wage_index": "index"}
+
+
 def _is_site_comparison(obj: Any) -> bool:
     mod = sys.modules.get("rvucalc.sites")  # not loaded: *obj* cannot be one
     return mod is not None and isinstance(obj, mod.SiteComparison)
@@ -333,7 +338,9 @@ def site_comparison_frame(cmp: Any) -> pd.DataFrame:
     sources) plus notes saying where the physician and the facility were placed and why a
     setting has no amount (e.g. no OPPS Addendum B for the year), for the Summary and
     Provenance sheets."""
-    df = cmp.to_frame()
+    from .formats import declare_kinds
+
+    df = declare_kinds(cmp.to_frame(), SITE_KINDS)
     notes = [cmp.heading]
     for site, wi in cmp.wage_index.items():
         if wi.placement:
