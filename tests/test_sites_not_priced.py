@@ -157,3 +157,14 @@ def test_cli_sites_one_code_writes_out(mirror, tmp_path, capsys):
     got = pd.read_csv(csv, dtype=str, keep_default_na=False)
     assert got["site"].tolist() == ["office", "hopd", "asc"]
     assert got["total"].tolist()[:2] == ["4905.92", ""]
+
+
+def test_bundled_pfs_line_is_zero_not_missing(mirror):
+    """RVU25D: 36000 is status B (bundled: paid within another service), so $0.00 in the office,
+    not a missing amount; 11042 non-facility 3.87 RVUs x 32.3465 = 125.18 (national)."""
+    mirror("pfs/rvu25d/PPRRVU2025_Oct.csv")
+    lines = _lines({"F": ["11042", "36000"]}, "2025-02-03", locality="national")
+    per = rvucalc.compare_sites_claims(lines, pfs_releases=["rvu25d"], opps_releases=["opps-2025-01"],
+                                       asc_releases=["asc-2025-01"])
+    r = per.iloc[0]
+    assert (r["office_total"], r["office_lines_unpaid"], r["office_reason"]) == (125.18, 0, "")
