@@ -355,3 +355,23 @@ def test_sites_workbook_names_every_release_and_the_missing_one(mirror, tmp_path
     subtitle = str(ws["A2"].value)
     assert "RVU26C" in subtitle and "ASC Addenda AA and BB, January 2026" in subtitle
     assert "no release: HOPD facility lines" in subtitle
+
+
+def test_hopd_workbook_names_the_users_ipps_table2(mirror, tmp_path):
+    """A hospital's wage index read from an IPPS Table 2 the user gave: that file (sha256) is listed."""
+    import pandas as pd
+
+    _need(mirror, OPPS25)
+    header = "\t".join(["CCN", "Case-Mix Index", "Number of Cases", "Hospital Name", "Geographic CBSA",
+                        "Reclassified/Redesignated CBSA", "FY 2025 Wage Index", "FY 2025 Wage Index With Cap"])
+    row = "\t".join(["059999", "1.5", "1000", "SYNTHETIC HOSPITAL", "31084", "", "1.2000", "1.1186"])
+    t2 = tmp_path / "FY2025 Table 2.txt"
+    t2.write_text("Table 2 (synthetic)\n" + header + "\n" + row + "\n", encoding="latin-1")
+    lines = pd.DataFrame({"claim_id": ["A"], "hcpcs": ["20983"], "date_of_service": ["2025-03-10"],
+                          "ccn": ["059999"]})
+    priced = rvucalc.reprice_opps(lines, ipps_table2=t2)
+    # APC 5114 national $7,143.73 (CY2025 Addendum B) x (0.6 x 1.1186 + 0.4) = 7652.076 -> 7652.08
+    assert priced["facility_payment"].tolist() == [7652.08]
+    sources, _ = _prov(to_excel(priced, tmp_path / "t2.xlsx"))
+    assert (t2.name, _sha(t2)) in {(s[3], s[4]) for s in sources}
+    assert (mirror(OPPS25).name, _sha(mirror(OPPS25))) in {(s[3], s[4]) for s in sources}
