@@ -425,8 +425,10 @@ class SiteComparison(BaseModel):
 
 
 @functools.lru_cache(maxsize=8)
-def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageIndex, list[Source]] | None:
-    """WageIndex for the year: ASC CY table (asc) or the FY table of the year (opps, approximate)."""
+def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str
+                 ) -> tuple[wi_io.WageIndex, list[Source], list[Source]] | None:
+    """WageIndex for the year: ASC CY table (asc) or the FY table of the year (opps, approximate);
+    with the table's files and, apart, the county crosswalk's (listed only when a county was used)."""
     rels = catalogue.releases("wage_index")
     county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
     counties = None
@@ -450,13 +452,13 @@ def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str) -> tuple[wi_io.WageI
             if "wage_index" in r.files:
                 loc = locate(r, "wage_index", mirror=fs.mirror, download=fs.download)
                 tab = read_cached(loc, wi_io.read_asc_wage_index)
-                return wi_io.WageIndex(tab, counties), [_source(loc), *county_src]
+                return wi_io.WageIndex(tab, counties), [_source(loc)], county_src
             if "table_a" in r.files and "table_b" in r.files:
                 la = locate(r, "table_a", mirror=fs.mirror, download=fs.download)
                 lb = locate(r, "table_b", mirror=fs.mirror, download=fs.download)
                 tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
                                  read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
-                return wi_io.WageIndex(tab, counties), [_source(la), _source(lb), *county_src]
+                return wi_io.WageIndex(tab, counties), [_source(la), _source(lb)], county_src
         except ChecksumError:
             raise
         except (MissingFileError, DownloadError):
@@ -477,8 +479,10 @@ def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: st
         return WageIndexChoice(value=None, reasons=[reason(
             "WI_RELEASE_MISSING", "no wage index file for this year is at hand",
             "see data/wage_index in the catalogue")])
-    table, src = got
+    table, src, county_src = got
     res = table.lookup(cbsa=cbsa, county_fips=county_fips, setting=setting)
+    if res.county_fips:  # the crosswalk placed the county: it is a source of the amount too
+        src = [*src, *county_src]
     reasons = [r for r in (explain(c) for c in res.reasons) if r is not None]
     value = None if math.isnan(res.value) else res.value
     what = f"CBSA {res.cbsa}" + (f" {res.cbsa_name}" if res.cbsa_name else "")

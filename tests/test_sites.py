@@ -104,3 +104,14 @@ def test_hospital_wage_index_from_ipps_table2(fs25, tmp_path):
     assert any(s.table == "ipps_table2" and s.file == t2.name for s in hopd.sources)
     with pytest.raises(rvucalc.UnknownLocalityError, match="CCN 000001"):
         fs25.compare_sites("20983", hospital_ccn="1", ipps_table2=t2)
+
+
+def test_county_crosswalk_is_a_source_only_when_a_county_placed_the_facility(fs25):
+    """Every number names its source file, and only those it came from: a CBSA given does not
+    read the county crosswalk; a county given does (it finds the CBSA)."""
+    by_cbsa = fs25.compare_sites("20983", zip="02115", cbsa="14454").wage_index
+    by_county = fs25.compare_sites("20983", zip="02115", county_fips="25025").wage_index
+    for site in ("hopd", "asc"):
+        assert not any("County" in s.file for s in by_cbsa[site].sources)
+        assert any("County" in s.file for s in by_county[site].sources)
+        assert by_cbsa[site].value == by_county[site].value  # Suffolk County, MA is in CBSA 14454
