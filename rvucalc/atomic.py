@@ -24,6 +24,18 @@ class OutputError(RvucalcError):
     """The output cannot be written (folder missing or read-only, the same file as an input, disk full)."""
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether *a* and *b* name one file: the same path once resolved, or (both existing) the
+    same file by another name (a hard link)."""
+    pa_, pb = Path(a), Path(b)
+    try:
+        if pa_.exists() and pb.exists() and os.path.samefile(pa_, pb):
+            return True
+    except OSError:
+        pass
+    return pa_.resolve() == pb.resolve()
+
+
 def check_output(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
     """Refuse an output that cannot be written, before any work is done.
 
@@ -34,13 +46,8 @@ def check_output(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
     p = Path(path)
     target = p.resolve()
     for i in inputs:
-        ip = Path(i)
-        try:
-            same = ip.exists() and target.exists() and os.path.samefile(ip, target)
-        except OSError:
-            same = False
-        if same or ip.resolve() == target:
-            raise OutputError(f"the output {p} is the input file {ip}: choose another output name")
+        if same_file(i, p):
+            raise OutputError(f"the output {p} is the input file {Path(i)}: choose another output name")
     folder = target.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {p}: the folder {folder} does not exist")

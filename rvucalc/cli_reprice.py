@@ -134,16 +134,6 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
             if v]
 
 
-def _same(a: str, b: str) -> bool:
-    pa_, pb = Path(a), Path(b)
-    try:
-        if pa_.exists() and pb.exists() and os.path.samefile(pa_, pb):
-            return True
-    except OSError:
-        pass
-    return pa_.resolve() == pb.resolve()
-
-
 def _glob_base(src: str) -> Path:
     """The folder a glob reads from (``claims/*.parquet`` -> ``claims``), else *src* itself."""
     parts = Path(src).parts
@@ -163,14 +153,14 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     ``.parquet`` name, or would replace the input's folder, or when its input is a CSV or Excel
     file (it reads a Parquet dataset).
     """
-    from .atomic import OutputError
+    from .atomic import OutputError, same_file
 
     targets = _targets(args)
     src = str(args.input)
     for opt, t in targets:
-        if "://" not in src and "://" not in t and not any(ch in src for ch in "*?[") and _same(t, src):
+        if "://" not in src and "://" not in t and not any(ch in src for ch in "*?[") and same_file(t, src):
             raise OutputError(f"the output {opt} {t} is the input file {src}: choose another output name")
-    if len(targets) == 2 and _same(targets[0][1], targets[1][1]):
+    if len(targets) == 2 and same_file(targets[0][1], targets[1][1]):
         raise OutputError(f"--claims-out {targets[1][1]} is the same file as -o {targets[0][1]}: the totals "
                           "would replace the priced lines; give them another name")
     if engine == "dask" and "://" not in src and Path(src).suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm"):

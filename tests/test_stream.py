@@ -367,3 +367,13 @@ def test_a_ragged_csv_row_is_named_by_its_line(tmp_path):
         list(iter_claims(late, block_bytes=4096))
     with pytest.raises(ClaimsFileError, match="line 2,002 has 6 cell"):
         read_claims(late)
+
+
+def test_streaming_refuses_an_excel_output_before_any_work(claims_csv, tmp_path):
+    """reprice_file writes .csv or .parquet: an .xlsx target (or totals target) is refused up
+    front, and nothing is written."""
+    for kw in ({"dst": tmp_path / "out.xlsx"}, {"dst": tmp_path / "out.csv", "claims_out": tmp_path / "t.xlsx"}):
+        dst = kw.pop("dst")
+        with pytest.raises(ClaimsFileError, match="streaming writes .csv or .parquet"):
+            reprice_file(claims_csv, dst, options=OPT, progress=False, **kw)
+    assert not [p for p in tmp_path.iterdir() if p.suffix in (".xlsx", ".csv") and p.name != claims_csv.name]

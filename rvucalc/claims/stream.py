@@ -62,7 +62,7 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from ..atomic import OutputError, atomic_output, check_output
+from ..atomic import OutputError, atomic_output, check_output, same_file
 from .contract import LINE, claim_keys, claim_partition
 from .engine import ChunkPricer, resolve
 from .io import (
@@ -564,11 +564,11 @@ def reprice_file(
     targets = [Path(t) for t in (dst, claims_out) if t is not None]
     for t in targets:
         check_output(t, [src])
-    if claims_out is not None and Path(claims_out).resolve() == dst.resolve():
-        raise OutputError(f"claims_out {claims_out} is the output {dst}: the totals would replace the priced "
-                          "lines; give them another name")
         if _kind(t) == "xlsx":
             raise ClaimsFileError(f"{t}: streaming writes .csv or .parquet (Excel holds at most 1,048,576 rows)")
+    if claims_out is not None and same_file(claims_out, dst):
+        raise OutputError(f"claims_out {claims_out} is the output {dst}: the totals would replace the priced "
+                          "lines; give them another name")
     if claims_out is not None and summarise is None:
         from .summary import summarise_claims as summarise
     with _run(src, tmp_dir if tmp_dir is not None else dst.resolve().parent) as run:
