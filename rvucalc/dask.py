@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import OutputError
+from .atomic import OutputError, same_file
 from .claims.contract import LINE, claim_partition
 from .claims.engine import ChunkPricer, resolve
 from .errors import RvucalcError
@@ -217,8 +217,7 @@ def reprice_dataset(
     targets = [os.fspath(d) for d in (dst, claims_out) if d is not None]
     for d in targets:
         _check_dst(d)
-    if len(targets) == 2 and (targets[0] == targets[1] or not _is_url(targets[0])
-                              and Path(targets[0]).resolve() == Path(targets[1]).resolve()):
+    if len(targets) == 2 and (targets[0] == targets[1] or not _is_url(targets[0]) and same_file(*targets)):
         raise OutputError(f"claims_out {targets[1]} is the output {targets[0]}: the totals would replace the "
                           "priced lines; give them another folder")
     if not _is_url(src_s) and not any(ch in src_s for ch in "*?[") and not Path(src_s).exists():
