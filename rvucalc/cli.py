@@ -225,14 +225,10 @@ def _write_site_comparison(cmp: Any, out: str) -> None:
     heading) or a table (.csv, .parquet, .json)."""
     from .export import to_excel, write_table
 
-    frame = cmp.to_frame()
-    frame.attrs["rvucalc.notes"] = [
-        f"{r.label}: no amount: " + "; ".join(x.message for x in r.reasons)
-        for r in cmp.rows if r.total is None]
     if str(out).lower().endswith((".xlsx", ".xlsm")):
-        to_excel(frame, out, title=cmp.heading)
+        to_excel(cmp, out, title=cmp.heading)  # its frame, sources and notes (rvucalc.export)
     else:
-        write_table(frame, out)
+        write_table(cmp.to_frame(), out)
 
 
 def _sites_claims(a: argparse.Namespace) -> int:

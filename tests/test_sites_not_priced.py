@@ -144,7 +144,7 @@ def test_cli_sites_one_code_writes_out(mirror, tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(out) in err and "CMS's CY2026 OPPS Addendum B is not at hand" in err
     wb = openpyxl.load_workbook(out, read_only=True)
-    rows = list(wb["Detail"].iter_rows(values_only=True))
+    rows = list(wb["Sites"].iter_rows(values_only=True))  # as rvucalc.export.to_excel(comparison) writes it
     head = list(rows[0])
     by_site = {r[head.index("site")]: r for r in rows[1:]}
     assert by_site["office"][head.index("total")] == 4905.92
