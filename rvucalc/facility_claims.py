@@ -107,7 +107,6 @@ SITE_KINDS = {"professional": "money", "facility": "money", "total": "money", "m
 CLAIM_KINDS = {"lines": "count", **{f"{site}_{c}": k for site in SITES for c, k in SITE_KINDS.items()},
                "hopd_minus_office": "money", "asc_minus_office": "money", "asc_minus_hopd": "money"}
 BOOK_KINDS = {"claims": "count", "claims_priced": "count", "claims_not_priced": "count",
-              "claims_with_unpaid_lines": "count",
               **{c: k for c, k in SITE_KINDS.items() if k == "money"},
               "minus_office": "money", "minus_hopd": "money"}
 
@@ -215,7 +214,7 @@ def _no_amount_text(site: str, fac: pd.DataFrame | None, rows: np.ndarray, year:
         and "release_note" in fac.columns else np.full(len(rows), "", dtype=object)
     said: dict[str, None] = {}
     for y, note in sorted(set(zip(year[rows].tolist(), notes.tolist(), strict=True))):
-        if str(note).startswith("no CY") or not note:
+        if str(note).startswith("no CY") and str(note).endswith("at hand") or not note:  # a file missing
             if y > 0:
                 said.setdefault(unavailable_text(system, int(y), not offline()))
         else:

@@ -375,3 +375,15 @@ def test_hopd_workbook_names_the_users_ipps_table2(mirror, tmp_path):
     sources, _ = _prov(to_excel(priced, tmp_path / "t2.xlsx"))
     assert (t2.name, _sha(t2)) in {(s[3], s[4]) for s in sources}
     assert (mirror(OPPS25).name, _sha(mirror(OPPS25))) in {(s[3], s[4]) for s in sources}
+
+
+def test_a_line_with_a_bad_date_is_not_reported_as_having_no_release(mirror, tmp_path):
+    """A line refused for its date has no release and no release note: its own reason
+    (REPRICE_BAD_DATE) says why, so the Provenance sheet names no missing release."""
+    _need(mirror, *PFS25)
+    src = tmp_path / "c.csv"
+    src.write_text("claim_id,hcpcs,units,pos,locality,date_of_service\n"
+                   "A,99213,1,11,national,2025-08-03\nB,99213,1,11,national,13/45/2025\n")
+    assert cli_main(["reprice", str(src), "-o", str(tmp_path / "r.xlsx"), "--release", "rvu25d"]) == 0
+    _, params = _prov(tmp_path / "r.xlsx")
+    assert "no release" not in params

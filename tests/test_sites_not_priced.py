@@ -168,3 +168,16 @@ def test_bundled_pfs_line_is_zero_not_missing(mirror):
                                        asc_releases=["asc-2025-01"])
     r = per.iloc[0]
     assert (r["office_total"], r["office_lines_unpaid"], r["office_reason"]) == (125.18, 0, "")
+
+
+def test_a_release_list_without_the_year_is_said_as_such(mirror):
+    """The 2025 addendum is in the mirror; a caller who names only opps-2024-01 is told the year
+    is not among the releases asked for, never that CMS's file is missing."""
+    mirror("opps/2025-01/January 2025 Web Addendum B.12.31.24.csv")
+    lines = _lines({"A": ["20983"]}, "2025-03-10", zip="02115", cbsa="14454")
+    out = rvucalc.reprice_opps(lines, releases=["opps-2024-01"])
+    assert out["release_note"].astype(str).tolist() == [
+        "no CY2025 OPPS addendum among the releases asked for (opps-2024-01)"]
+    per = rvucalc.compare_sites_claims(lines, opps_releases=["opps-2024-01"])
+    text = per.attrs["rvucalc.reason_text"]["hopd"]["FACILITY_NO_RELEASE"]
+    assert "among the releases asked for (opps-2024-01)" in text and "not at hand" not in text

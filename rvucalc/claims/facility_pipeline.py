@@ -220,6 +220,9 @@ def choose_releases(lines: Lines, system: str, opts: Any
         if v < 0:
             continue
         rid, note = choose_for_quarter(system, int(v) // 10, int(v) % 10, ids_at_hand)
+        if rid is None and opts.releases is not None:  # the caller's list, not the files at hand
+            note = (f"no CY{int(v) // 10} {system.upper()} addendum among the releases asked for "
+                    f"({', '.join(map(str, opts.releases)) or 'none'})")
         if rid is not None:
             try:
                 t = prepare(system, rid, opts.mirror)

@@ -444,12 +444,13 @@ def missing_releases(views: Mapping[str, pd.DataFrame], prov: Provenance) -> Non
             continue
         rel = df["release"].astype(object)
         none = (rel.isna() | (rel.astype(str).str.strip() == "")).to_numpy()
+        why = ""
+        if "release_note" in df.columns:  # a line refused before any release (a bad date) has no note
+            note = df["release_note"].astype(object).fillna("").astype(str).str.strip()
+            none = none & (note != "").to_numpy()
+            why = "; ".join(pd.unique(note[none]))
         if not none.any():
             continue
-        why = ""
-        if "release_note" in df.columns:
-            notes = df["release_note"].astype(object)[none]
-            why = "; ".join(str(x) for x in pd.unique(notes.dropna().astype(str)) if str(x).strip())
         what = f"{name}: {int(none.sum()):,} of {len(df):,} lines" + (f" ({why})" if why else "")
         prov.add_parameter("no release", what)
 
