@@ -228,6 +228,10 @@ def test_site_comparison_to_excel_readme_example(mirror, tmp_path, monkeypatch):
     # the amounts are the comparison's own (cent-rounded in rvucalc.sites), in dollar cells
     for r, site in zip(rows, cmp.rows):
         assert r["total"] == site.total
+    # by hand: CBSA 14454 (Boston) wage index 1.1301 (CY2025 ASC table); Addendum B 20983
+    # $7,143.73 x (0.6 x 1.1301 + 0.4) = 7701.37; Addendum AA $4,911.21 x (0.5 x 1.1301 + 0.5) = 5230.68
+    fac = {r["site"]: r["facility"] for r in rows}
+    assert fac["hopd"] == 7701.37 and fac["asc"] == 5230.68
     hopd = next(r for r in rows if r["site"] == "hopd")
     assert hopd["indicator"] == "J1"  # CY2025 Addendum B: 20983 is J1 (APC 5114)
     j = hdr.index("total") + 1
