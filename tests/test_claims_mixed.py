@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from rvucalc.claims.io import cell_text, read_claims, to_arrow, write_claims
-from rvucalc.cli_reprice import add_parser, run
+from rvucalc.cli.reprice import add_parser, run
 from rvucalc.reprice import reprice
 from tests.test_reprice import fee
 

@@ -22,7 +22,7 @@ import pytest
 
 from rvucalc.claims.normalise import parse_dates
 from rvucalc.claims.summary import summarise_claims
-from rvucalc.cli_reprice import add_parser, run
+from rvucalc.cli.reprice import add_parser, run
 from rvucalc.reprice import reprice
 from tests.test_reprice import fee, half_up, mul
 

@@ -1,4 +1,4 @@
-"""The compare and diff subcommands (rvucalc.cli_workbench), run in-process."""
+"""The compare and diff subcommands (rvucalc.cli.workbench), run in-process."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from rvucalc.cli_workbench import COMMANDS, add_parsers
+from rvucalc.cli.workbench import COMMANDS, add_parsers
 from rvucalc.errors import RvucalcError
 
 

@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from rvucalc.cli_reprice import add_parser, run
+from rvucalc.cli.reprice import add_parser, run
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

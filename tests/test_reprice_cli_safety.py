@@ -191,7 +191,7 @@ def test_interrupt_message_says_what_became_of_each_output(tmp_path):
     import argparse
 
     from rvucalc.cli import Terminated
-    from rvucalc.cli_reprice import _signatures, interrupted_message
+    from rvucalc.cli.reprice import _signatures, interrupted_message
 
     old, new = tmp_path / "old.csv", tmp_path / "new.csv"
     old.write_text("a\n")

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cli_common import output_options, pricing_options, release_options
-from .errors import RvucalcError
-from .render import Table, emit
+from ..errors import RvucalcError
+from ..render import Table, emit
+from .common import output_options, pricing_options, release_options
 
 
 def _parents(*, release_flags: bool = True) -> list[argparse.ArgumentParser]:
-    """The shared option groups (declared once in :mod:`rvucalc.cli_common`)."""
+    """The shared option groups (declared once in :mod:`rvucalc.cli.common`)."""
     return [release_options(year=release_flags), pricing_options(cf=False),
             output_options(out=True, title=True)]
 
@@ -54,7 +54,7 @@ def add_parsers(subparsers: Any) -> None:
 
 
 def _load(spec: str | None, a: argparse.Namespace, year: int | None = None) -> Any:
-    from .cli_common import load_args
+    from .common import load_args
 
     if spec is None:
         return load_args(a, year=year)
@@ -66,7 +66,7 @@ def _load(spec: str | None, a: argparse.Namespace, year: int | None = None) -> A
 
 def _emit(df: pd.DataFrame, a: argparse.Namespace, *, provenance: Any, title: str,
           show: Callable[[pd.DataFrame], None]) -> None:
-    from .export import neutralise, write_table
+    from ..export import neutralise, write_table
 
     if a.out:
         write_table(df, a.out, provenance=provenance, title=a.title or title)
@@ -85,7 +85,7 @@ def _money(v: Any) -> str:
 
 def cmd_compare(a: argparse.Namespace) -> int:
     """``rvucalc compare 20983 77013 --localities CA --out rates.xlsx``."""
-    from .export import compare, pivot, summary_spec
+    from ..export import compare, pivot, summary_spec
 
     fs = _load(a.release, a, a.year)
     df = compare(fs, a.codes, a.localities if a.localities else None, state=a.state or None,
@@ -111,7 +111,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
         reasons = df.loc[(df["nonfacility_reason"] != "") | (df["facility_reason"] != ""),
                          ["hcpcs", "modifier", "nonfacility_reason", "facility_reason"]].drop_duplicates()
         if len(reasons):
-            from .reasons import explain
+            from ..reasons import explain
 
             notes.append("no amount ('-'):")
             for r in reasons.itertuples(index=False):
@@ -128,7 +128,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
 
 def cmd_diff(a: argparse.Namespace) -> int:
     """``rvucalc diff 2025 2026`` (years or release ids)."""
-    from .diff import diff, summarize
+    from ..diff import diff, summarize
 
     old, new = _load(a.old, a), _load(a.new, a)
     if old.release.id == new.release.id:
@@ -136,7 +136,7 @@ def cmd_diff(a: argparse.Namespace) -> int:
                            "years or release ids")
     df = diff(old, new, localities=a.localities or None, codes=a.codes or None, changed_only=not a.all)
     if df.empty:
-        from .cli_common import NoMatch
+        from .common import NoMatch
 
         what = f"codes {' '.join(a.codes)}" if a.codes else "codes"
         raise NoMatch(f"no {what} changed between {old.release.id} and {new.release.id}"

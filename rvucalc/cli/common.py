@@ -74,7 +74,7 @@ def output_options(*, out: bool = False, title: bool = False) -> argparse.Argume
 
 def load_args(a: argparse.Namespace, *, year: int | None = None, release: str | None = None) -> Any:
     """``rvucalc.load`` with the release/pricing options of *a*."""
-    from .facade import load
+    from ..facade import load
 
     return load(year if year is not None else getattr(a, "year", None),
                 release if release is not None else getattr(a, "release", None),

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import RvucalcError
+from ..errors import RvucalcError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add the ``reprice`` subcommand to *subparsers*."""
-    from .cli_common import mirror_options
+    from .common import mirror_options
 
     p = subparsers.add_parser("reprice", help="reprice a file of claim lines (CSV, Parquet or Excel)",
                               parents=[mirror_options()])
@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--offline", action="store_true",
                    help="never download from CMS (this process and a local Dask cluster's workers)")
-    from .cli_scale import add_engine_options  # --engine stream|dask (large files, clusters)
+    from .engines import add_engine_options  # --engine stream|dask (large files, clusters)
 
     add_engine_options(p)
     p.set_defaults(func=run)
@@ -56,8 +56,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def read_lines(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
     """Read claim lines (CSV cells as text, exactly as written); see :func:`rvucalc.claims.io.read_claims`."""
-    from .claims.contract import LINE
-    from .claims.io import read_claims
+    from ..claims.contract import LINE
+    from ..claims.io import read_claims
 
     return read_claims(path, sheet=sheet).drop(columns=[LINE])
 
@@ -68,14 +68,14 @@ def summary_line(out: pd.DataFrame, setting: str = "pfs", target: str | None = N
     Lines not payable are counted once each, by refusing reason (:mod:`rvucalc.claims.tally`),
     the same summary every engine prints.
     """
-    from .claims.tally import LineTally, refusing_for
+    from ..claims.tally import LineTally, refusing_for
 
     return LineTally(refusing_for(setting))(out).text(out=target)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``rvucalc reprice``; returns the exit status (2 on a user error)."""
-    from .cli_scale import engine_of
+    from .engines import engine_of
 
     if getattr(args, "offline", False):  # as $RVUCALC_OFFLINE, which worker processes inherit
         os.environ["RVUCALC_OFFLINE"] = "1"
@@ -93,12 +93,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .atomic import check_output
-    from .claims import pipeline
-    from .claims.contract import LINE
-    from .claims.io import read_claims, to_arrow, write_claims, write_csv_table
-    from .claims.summary import summarise_claims
-    from .cli_scale import dispatch  # --engine stream|dask
+    from ..atomic import check_output
+    from ..claims import pipeline
+    from ..claims.contract import LINE
+    from ..claims.io import read_claims, to_arrow, write_claims, write_csv_table
+    from ..claims.summary import summarise_claims
+    from .engines import dispatch  # --engine stream|dask
 
     if (rc := dispatch(args)) is not None:
         return rc
@@ -153,7 +153,7 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     ``.parquet`` name, or would replace the input's folder, or when its input is a CSV or Excel
     file (it reads a Parquet dataset).
     """
-    from .atomic import OutputError, same_file
+    from ..atomic import OutputError, same_file
 
     targets = _targets(args)
     src = str(args.input)
@@ -224,7 +224,7 @@ def _provenance(out: pd.DataFrame, args: argparse.Namespace) -> object:
     and the other files the lines were priced with (a facility's wage index table, county
     crosswalk: the priced frame's ``attrs["rvucalc.provenance"]``), so that the per-claim
     totals of ``--claims-out`` name them too."""
-    from .claims.pipeline import provenance
+    from ..claims.pipeline import provenance
 
     used = [*provenance(out["release"].astype(str).unique()), out.attrs.get("rvucalc.provenance")]
     return [x for x in used if x] or None

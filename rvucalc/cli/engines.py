@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import RvucalcError
+from ..errors import RvucalcError
 
 #: Files larger than this are streamed by ``--engine auto``.
 STREAM_BYTES = 256 << 20
@@ -27,7 +27,7 @@ STREAM_BYTES = 256 << 20
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:
     """The ``--engine``, ``--scheduler``, ``--workers`` and ``--chunk-lines`` options."""
-    from .claims.stream import CHUNK_LINES
+    from ..claims.stream import CHUNK_LINES
 
     g = p.add_argument_group("engines (large files, clusters)")
     g.add_argument("--engine", choices=("auto", "memory", "stream", "dask"), default="auto",
@@ -61,7 +61,7 @@ def engine_of(args: argparse.Namespace) -> str:
 
 def options_of(args: argparse.Namespace) -> Any:
     """The chunk pricer's options from the command line."""
-    from .claims import pipeline
+    from ..claims import pipeline
 
     return pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
                             sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)))
@@ -76,18 +76,18 @@ def dispatch(args: argparse.Namespace) -> int | None:
         give = "a folder or a .parquet name" if engine == "dask" else "out.csv or out.parquet"
         print(f"rvucalc reprice: --engine {engine} needs an output (-o {give})", file=sys.stderr)
         return 2
-    from .claims.tally import LineTally, refusing_for
+    from ..claims.tally import LineTally, refusing_for
 
     tally = LineTally(refusing_for(getattr(args, "setting", "pfs")))  # the summary of the in-memory path
     try:
         if engine == "stream":
-            from .claims.stream import reprice_file
+            from ..claims.stream import reprice_file
 
             reprice_file(args.input, args.out, options=options_of(args), chunk_lines=args.chunk_lines,
                          progress=not args.no_progress, claims_out=getattr(args, "claims_out", None),
                          workers=args.workers, tally=tally)
         else:
-            from .dask import reprice_dataset
+            from ..dask import reprice_dataset
 
             reprice_dataset(args.input, args.out, options=options_of(args), scheduler=args.scheduler,
                             workers=args.workers, progress=not args.no_progress,
