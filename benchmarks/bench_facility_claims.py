@@ -40,43 +40,46 @@ def make_lines(codes: np.ndarray, n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def vectorised(table, df: pd.DataFrame) -> dict:  # type: ignore[no-untyped-def]
-    from rvucalc.claims import facility as F
+    from rvucalc.claims import asc as A
+    from rvucalc.claims import lines as L
+    from rvucalc.claims import opps as O
 
     line = np.arange(len(df), dtype=np.int64)
     claim = pd.factorize(df["claim_id"])[0].astype(np.int64)
     day = pd.factorize(df["date_of_service"])[0].astype(np.int64)
     session = pd.factorize(claim * 8 + day)[0].astype(np.int64)
-    code = F.code_index(table.hcpcs, df["hcpcs"])
+    code = L.code_index(table.hcpcs, df["hcpcs"])
     kw = {"claim": claim, "session": session, "line": line, "code": code,
           "units": df["units"].to_numpy(float), "wage_index": df["wage_index"].to_numpy(float)}
-    if isinstance(table, F.OppsTable):
-        return F.price_opps(table, **kw)
-    return F.price_asc(table, **kw)
+    if isinstance(table, O.OppsTable):
+        return O.price_opps(table, **kw)
+    return A.price_asc(table, **kw)
 
 
 def reference(table, df: pd.DataFrame) -> list:  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT / "tests"))
     from facility_reference import asc_rows, opps_rows, ref_asc, ref_opps
 
-    from rvucalc.claims import facility as F
+    from rvucalc.claims import opps as O
 
     lines = [{"line": i, "claim": c, "date": d, "hcpcs": h, "units": u, "wi": w, "mods": set()}
              for i, (c, d, h, u, w) in enumerate(df.itertuples(index=False))]
-    if isinstance(table, F.OppsTable):
+    if isinstance(table, O.OppsTable):
         return ref_opps(opps_rows(table), lines, table.deductible)
     return ref_asc(asc_rows(table), lines)
 
 
 def main() -> int:
-    from rvucalc.claims import facility as F
+    from rvucalc.claims import asc as A
+    from rvucalc.claims import opps as O
     from rvucalc.claims import pipeline
     from rvucalc.iotools.asc import read_addendum_aa, read_addendum_bb
     from rvucalc.iotools.opps import read_addendum_b
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     addb = read_addendum_b(MIRROR / "opps/2025-01/January 2025 Web Addendum B.12.31.24.csv")
-    opps = F.prepare_opps(addb, year=2025)
-    asc = F.prepare_asc(read_addendum_aa(MIRROR / "asc/2025-01/AA.csv"),
+    opps = O.prepare_opps(addb, year=2025)
+    asc = A.prepare_asc(read_addendum_aa(MIRROR / "asc/2025-01/AA.csv"),
                         read_addendum_bb(MIRROR / "asc/2025-01/BB.csv"), year=2025)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for name, table, system, rel in (("OPPS", opps, "hopd", "opps-2025-01"),

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .claims.sites import compare_sites_claims, summarise_sites
 from .claims.stream import iter_priced, reprice_file
 from .claims.summary import summarise_claims
 from .errors import (
@@ -25,9 +26,8 @@ from .errors import (
     UnsupportedModifierError,
 )
 from .facade import FeeSchedule, load
-from .facility_claims import compare_sites_claims, reprice_asc, reprice_opps, summarise_sites
 from .reasons import Reason, explain
-from .reprice import reprice
+from .reprice import reprice, reprice_asc, reprice_opps
 
 __version__ = "0.1.0"
 

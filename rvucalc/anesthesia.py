@@ -11,7 +11,7 @@ base-unit file (catalogue system ``anes_base``) or from the user.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,11 +24,8 @@ from .errors import DownloadError, MissingFileError, UnsupportedModifierError
 from .fetch import locate
 from .iotools.anes_base import read_anes_base
 from .loading import read_cached, source_of
-from .models import LocalityInfo, Source
+from .models import LocalityInfo, Schedule, Source
 from .reasons import Reason, explain, reason
-
-if TYPE_CHECKING:
-    from .facade import FeeSchedule
 
 #: Anesthesia pricing modifiers (see :mod:`rvucalc.calc.anesthesia`).
 MODIFIERS = frozenset(calc.MODIFIER_SHARE) - {""}
@@ -98,7 +95,7 @@ class AnesthesiaQuote(BaseModel):
         return to_text(*self.render_items())
 
 
-def base_units_table(fs: FeeSchedule) -> tuple[pd.DataFrame, Source]:
+def base_units_table(fs: Schedule) -> tuple[pd.DataFrame, Source]:
     """CMS's base units for the fee schedule's year, else the newest earlier year at hand
     (the source's note says which); :class:`MissingFileError` when none is at hand."""
     rels = [r for r in catalogue.releases("anes_base") if r.year <= fs.year]
@@ -119,7 +116,7 @@ def base_units_table(fs: FeeSchedule) -> tuple[pd.DataFrame, Source]:
           "CPT Code' file in RVUCALC_MIRROR (see data/anes_base)")
 
 
-def _cf(fs: FeeSchedule, lid: str | None, qp: bool | None) -> tuple[float | None, str]:
+def _cf(fs: Schedule, lid: str | None, qp: bool | None) -> tuple[float | None, str]:
     use_qp = bool(qp)
     if lid is None:
         cfs = fs.release.extra.get("anesthesia_conversion_factors", {})
@@ -140,11 +137,11 @@ def _cf(fs: FeeSchedule, lid: str | None, qp: bool | None) -> tuple[float | None
     return v, f"{'QP' if use_qp else 'non-QP'} for {lid} ({fs.sources['anes'].file})"
 
 
-def quote(fs: FeeSchedule, hcpcs: str, minutes: float | None, *,
+def quote(fs: Schedule, hcpcs: str, minutes: float | None, *,
           base_units: float | Mapping[str, float] | None = None, modifier: str | None = None,
           locality: str | None = None, zip: str | int | None = None, county: str | int | None = None,
           qp: bool | None = None, present_at_induction: bool = False) -> AnesthesiaQuote:
-    """Price one anesthesia service (see :meth:`rvucalc.FeeSchedule.anesthesia`)."""
+    """Price one anesthesia service (see :meth:`rvucalc.Schedule.anesthesia`)."""
     code, mod = split_code(hcpcs, modifier)
     if mod and mod not in MODIFIERS:
         raise UnsupportedModifierError(f"{code}-{mod}: anesthesia is priced with the pricing modifiers "

@@ -294,9 +294,27 @@ class FeeSchedule:
         :class:`rvucalc.sites.UnavailableRates` when none is at hand (see :attr:`opps`)."""
         return sites.rates_or_unavailable(self, "asc")
 
-    def compare_sites(self, hcpcs: str, **kwargs: Any) -> sites.SiteComparison:
-        """Office vs hospital outpatient vs ASC; see :func:`rvucalc.sites.compare_sites`."""
-        return sites.compare_sites(self, hcpcs, **kwargs)
+    def compare_sites(self, hcpcs: str, *, locality: str | None = None, zip: str | int | None = None,
+                      county: str | int | None = None, cbsa: str | None = None,
+                      wage_index: float | None = None, opps_wage_index: float | None = None,
+                      hospital_ccn: str | None = None,
+                      ipps_table2: str | os.PathLike[str] | None = None,
+                      county_fips: str | int | None = None) -> sites.SiteComparison:
+        """Office vs hospital outpatient vs ASC for one code; see :func:`rvucalc.sites.compare_sites`.
+
+        *locality*, *zip* or *county* (FIPS, as :meth:`quote` takes it) place the physician;
+        *cbsa*, *county* or *wage_index* place the facility (*county* alone places both);
+        *opps_wage_index*, or *hospital_ccn* with *ipps_table2* (CMS's IPPS Table 2), give the
+        hospital's own wage index. *county_fips* is another name for *county*.
+        """
+        if county is not None and county_fips is not None and str(county) != str(county_fips):
+            raise TypeError("give county= or county_fips= (the same thing), not two counties")
+        return sites.compare_sites(
+            self, hcpcs, locality=locality, zip=None if zip is None else str(zip), cbsa=cbsa,
+            county_fips=None if (county if county is not None else county_fips) is None
+            else str(county if county is not None else county_fips),
+            wage_index=wage_index, opps_wage_index=opps_wage_index, hospital_ccn=hospital_ccn,
+            ipps_table2=ipps_table2)
 
     def diff(self, newer: FeeSchedule, **kwargs: Any) -> pd.DataFrame:
         """Codes added, deleted and changed from this release to *newer*; see :func:`rvucalc.diff.diff`."""

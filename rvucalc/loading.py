@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -108,3 +110,59 @@ def source_of(loc: Located, note: str = "") -> Source:
 
 
 __all__ = ["PARSER_VERSION", "offline", "read_cached", "source_of"]
+
+
+@functools.lru_cache(maxsize=16)
+def wage_tables(year: int, setting: str, mirror: str | None, download: bool, progress: bool = False
+                ) -> tuple[Any, list[Source], list[Source]] | None:
+    """The facility wage index of *year*: ``(WageIndex, its files, the county crosswalk's files)``,
+    or ``None`` when no table of the year is at hand. The one loader for the site comparison
+    (:mod:`rvucalc.sites`) and facility claims (:mod:`rvucalc.claims.facility`).
+
+    *setting* ``"asc"``: the CY ASC wage index table; ``"opps"``: the FY tables of the year
+    first (pre-reclassification IPPS values, an approximation of the hospital's own wage index,
+    42 CFR 419.43(c)), then the ASC table. The county crosswalk's files are apart: a caller lists
+    them as a source only when a county was looked up. A file at hand whose sha256 differs from
+    the catalogue's raises :class:`~rvucalc.errors.ChecksumError` naming it: a tampered or
+    mismatched file is never skipped for another one. Another year's table is never used.
+    """
+    from . import catalogue
+    from .errors import ChecksumError, DownloadError, MissingFileError
+    from .fetch import locate
+    from .iotools import wage_index as wi_io
+
+    def at(rel: Any, table: str) -> Located:
+        return locate(rel, table, mirror=mirror, download=download, progress=progress)
+
+    rels = catalogue.releases("wage_index")
+    counties = None
+    county_src: list[Source] = []
+    county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
+    if county_rel is not None:
+        try:
+            loc = at(county_rel, "county")
+            counties = read_cached(loc, wi_io.read_wage_index_county)
+            county_src = [source_of(loc)]
+        except ChecksumError:
+            raise
+        except (MissingFileError, DownloadError):
+            counties = None
+    order = [r for r in rels if r.year == year]
+    order.sort(key=lambda r: ("table_a" not in r.files) if setting == "opps"
+               else ("wage_index" not in r.files))
+    for r in order:
+        try:
+            if "wage_index" in r.files:
+                loc = at(r, "wage_index")
+                tab = read_cached(loc, wi_io.read_asc_wage_index)
+                return wi_io.WageIndex(tab, counties), [source_of(loc)], county_src
+            if "table_a" in r.files and "table_b" in r.files:
+                la, lb = at(r, "table_a"), at(r, "table_b")
+                tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
+                                 read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
+                return wi_io.WageIndex(tab, counties), [source_of(la), source_of(lb)], county_src
+        except ChecksumError:
+            raise
+        except (MissingFileError, DownloadError):
+            continue
+    return None

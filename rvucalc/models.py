@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -191,3 +191,25 @@ def _nan(x: float | None) -> float:
 
 def _usd(x: float | None) -> str:
     return "-" if x is None else f"${x:,.2f}"
+
+
+@runtime_checkable
+class Schedule(Protocol):
+    """What the modules under the facade (:mod:`rvucalc.sites`, :mod:`rvucalc.anesthesia`,
+    :mod:`rvucalc.volumes`) use of a loaded PFS release: :class:`rvucalc.FeeSchedule` is one.
+
+    They take it as an argument and never import :mod:`rvucalc.facade`, so imports flow one way
+    (the facade calls them, not the other way round).
+    """
+
+    year: int
+    release: Any
+    mirror: Any
+    download: bool
+    progress: bool
+    sources: dict[str, Source]
+
+    def quote(self, hcpcs: str, modifier: str | None = None, **kwargs: Any) -> Quote: ...
+
+    def resolve_locality(self, locality: str | None = None, zip: str | int | None = None, *,
+                         county: str | int | None = None) -> str | None: ...

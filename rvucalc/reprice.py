@@ -1,4 +1,11 @@
-"""Claim-line repricing under the Medicare physician fee schedule.
+"""Claim-line repricing: the in-memory engine of every setting.
+
+:func:`reprice` (physician fee schedule), :func:`reprice_opps` (hospital outpatient facility,
+OPPS) and :func:`reprice_asc` (ASC facility) price a whole DataFrame of claim lines as one chunk
+of the claims pipeline (:func:`rvucalc.claims.pipeline.price_frame`); the stages live in
+:mod:`rvucalc.claims.pfs`, :mod:`rvucalc.claims.opps` and :mod:`rvucalc.claims.asc`.
+
+Physician fee schedule:
 
 ``rvucalc.reprice(lines)`` prices a whole DataFrame of claim lines at once:
 it picks the PFS release for each line's date of service, the locality from
@@ -83,14 +90,58 @@ def reprice(
     :func:`rvucalc.explain`). ``allowed`` is NaN exactly when a refusing
     reason is present (``payable`` False); other codes explain adjustments.
     """
-    schedules = None
-    if releases is not None:
-        items = list(releases.values() if isinstance(releases, Mapping) else releases)
-        if items and all(hasattr(r, "rvus") for r in items):
-            schedules = {r.release.id: r for r in items}  # type: ignore[attr-defined]
+    schedules = pipeline.schedules_of(releases)
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
                             dayfirst=dayfirst)
     return pipeline.price_frame(lines, opts, schedules=schedules)
+
+
+def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
+                 mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
+                 ipps_table2: str | os.PathLike[str] | None = None,
+                 dayfirst: bool = False) -> pd.DataFrame:
+    """Reprice hospital outpatient claim lines under the OPPS, claim by claim.
+
+    Parameters
+    ----------
+    lines:
+        One row per claim line: ``claim_id``, ``hcpcs`` (``20983``, ``20983-73``),
+        ``modifiers`` (optional), ``units`` (optional, default 1), ``date_of_service``, and the
+        hospital's place, any of: ``wage_index`` (the hospital's own, IPPS Table 2), ``ccn``
+        (with *ipps_table2*), ``cbsa`` or ``county_fips`` (an approximation, flagged). Read as
+        :mod:`rvucalc.claims.normalise` documents; nothing in them is changed.
+    releases:
+        Addendum B release ids to use (``["opps-2025-01"]``); default: every one at hand,
+        chosen per date of service (never another year).
+    wage_index:
+        One wage index for lines that give none (default: national, flagged).
+    ipps_table2:
+        Path of CMS's IPPS Table 2 (case-mix and wage index by CCN) for a ``ccn`` column.
+
+    Returns
+    -------
+    A copy of *lines* plus ``release``, ``release_note``, ``status_indicator``, ``apc``,
+    ``line_status`` (paid, discounted, packaged, not paid), ``paid_units``,
+    ``discount_factor``, ``facility_wage_index``, ``facility_payment``,
+    ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason`` (see
+    :func:`rvucalc.explain`). Line amounts are rounded once; the claim total is their sum.
+    """
+    return pipeline.price_frame(lines, pipeline.facility_options("hopd", releases, mirror, dayfirst, wage_index,
+                                             ipps_table2))
+
+
+def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
+                mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
+                dayfirst: bool = False) -> pd.DataFrame:
+    """Reprice ASC claim lines, claim by claim.
+
+    As :func:`reprice_opps`, with the ASC's place given by ``wage_index``, ``cbsa`` or
+    ``county_fips`` columns, and releases such as ``["asc-2025-01"]``. Adds ``release``,
+    ``release_note``, ``payment_indicator``, ``line_status``, ``paid_units``,
+    ``discount_factor``, ``facility_wage_index``, ``facility_payment``,
+    ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason``.
+    """
+    return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None))
 
 
 def explain_reasons(reason: str) -> list[str]:
@@ -99,4 +150,4 @@ def explain_reasons(reason: str) -> list[str]:
 
 
 __all__ = ["OUTPUT_COLUMNS", "ReasonBits", "choose_for_quarter", "explain_reasons", "refusing_codes",
-           "reprice"]
+           "reprice", "reprice_asc", "reprice_opps"]

@@ -16,11 +16,10 @@ applied. Every amount is rounded to cents, half up.
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,14 +40,10 @@ from .errors import (
 from .fetch import locate
 from .iotools import asc as asc_io
 from .iotools import opps as opps_io
-from .iotools import wage_index as wi_io
-from .loading import read_cached
+from .loading import read_cached, wage_tables
 from .loading import source_of as _source
-from .models import Source
+from .models import Schedule, Source
 from .reasons import Reason, explain, reason
-
-if TYPE_CHECKING:
-    from .facade import FeeSchedule
 
 PART_B_COINSURANCE = 0.20
 
@@ -76,7 +71,7 @@ def _near(year: int, system: str, effective: str | None) -> list[Release]:
     return rels
 
 
-def _load_table(fs: FeeSchedule, rel: Release, table: str, reader: Any) -> tuple[pd.DataFrame, Source]:
+def _load_table(fs: Schedule, rel: Release, table: str, reader: Any) -> tuple[pd.DataFrame, Source]:
     loc = locate(rel, table, mirror=fs.mirror, download=fs.download, progress=fs.progress)
     return read_cached(loc, reader), _source(loc)
 
@@ -102,7 +97,7 @@ def _plain_cause(errors: list[str]) -> str:
     return "the download failed"
 
 
-def unavailable_reason(fs: FeeSchedule, system: str, errors: list[str]) -> Reason:
+def unavailable_reason(fs: Schedule, system: str, errors: list[str]) -> Reason:
     """One sentence: this year's facility file is not at hand, and how to get it."""
     base = NO_RELEASE[system]
     return Reason(code=base.code, message=unavailable_text(system, fs.year, fs.download, errors),
@@ -130,7 +125,7 @@ def unavailable_text(system: str, year: int, download: bool, errors: list[str] |
     return f"CMS's CY{year} {_NAMES[system]} is not at hand ({tried}): {get}."
 
 
-def _first_available(fs: FeeSchedule, system: str, tables: dict[str, Any]) -> tuple[Release, dict, list[Source]]:
+def _first_available(fs: Schedule, system: str, tables: dict[str, Any]) -> tuple[Release, dict, list[Source]]:
     errors: list[str] = []
     for rel in _near(fs.year, system, fs.release.effective):
         try:
@@ -210,7 +205,7 @@ class UnavailableRates:
 
     available = False
 
-    def __init__(self, fs: FeeSchedule, system: str, reason: Reason) -> None:
+    def __init__(self, fs: Schedule, system: str, reason: Reason) -> None:
         self.system, self.year, self.reason = system, fs.year, reason
         self.release = None
         self.sources: list[Source] = []
@@ -240,7 +235,7 @@ class UnavailableRates:
                              "reason": self.reason.code, "reason_text": self.reason.message})
 
 
-def rates_or_unavailable(fs: FeeSchedule, system: str) -> OPPSRates | ASCRates | UnavailableRates:
+def rates_or_unavailable(fs: Schedule, system: str) -> OPPSRates | ASCRates | UnavailableRates:
     """``fs.opps`` / ``fs.asc``: the year's rates, or :class:`UnavailableRates` saying why not."""
     try:
         return OPPSRates(fs) if system == "opps" else ASCRates(fs)
@@ -256,7 +251,7 @@ def _num(v: Any) -> float | None:
 class OPPSRates:
     """OPPS Addendum B of the fee schedule's year (``fs.opps``)."""
 
-    def __init__(self, fs: FeeSchedule) -> None:
+    def __init__(self, fs: Schedule) -> None:
         self.release, tables, self.sources = _first_available(fs, "opps", {"addendum_b": opps_io.read_addendum_b})
         self.addendum_b: pd.DataFrame = tables["addendum_b"]
         self.year = self.release.year
@@ -280,7 +275,7 @@ class OPPSRates:
 class ASCRates:
     """ASC Addenda AA and BB of the fee schedule's year (``fs.asc``)."""
 
-    def __init__(self, fs: FeeSchedule) -> None:
+    def __init__(self, fs: Schedule) -> None:
         self.release, tables, self.sources = _first_available(
             fs, "asc", {"addendum_aa": asc_io.read_addendum_aa, "addendum_bb": asc_io.read_addendum_bb})
         self.addendum_aa: pd.DataFrame = tables["addendum_aa"]
@@ -424,49 +419,9 @@ class SiteComparison(BaseModel):
         return to_text(*self.render_items())
 
 
-@functools.lru_cache(maxsize=8)
-def _wage_tables(fs_id: int, fs: FeeSchedule, setting: str
-                 ) -> tuple[wi_io.WageIndex, list[Source], list[Source]] | None:
-    """WageIndex for the year: ASC CY table (asc) or the FY table of the year (opps, approximate);
-    with the table's files and, apart, the county crosswalk's (listed only when a county was used)."""
-    rels = catalogue.releases("wage_index")
-    county_rel = next((r for r in reversed(rels) if "county" in r.files), None)
-    counties = None
-    county_src: list[Source] = []
-    if county_rel is not None:
-        try:
-            loc = locate(county_rel, "county", mirror=fs.mirror, download=fs.download)
-            counties = read_cached(loc, wi_io.read_wage_index_county)
-            county_src = [_source(loc)]
-        except ChecksumError:
-            raise
-        except (MissingFileError, DownloadError):
-            counties = None
-    order = [r for r in rels if r.year == fs.year]
-    if setting == "opps":  # the FY tables (pre-reclassification IPPS) first, then the ASC CY table
-        order.sort(key=lambda r: "table_a" not in r.files)
-    else:
-        order.sort(key=lambda r: "wage_index" not in r.files)
-    for r in order:
-        try:
-            if "wage_index" in r.files:
-                loc = locate(r, "wage_index", mirror=fs.mirror, download=fs.download)
-                tab = read_cached(loc, wi_io.read_asc_wage_index)
-                return wi_io.WageIndex(tab, counties), [_source(loc)], county_src
-            if "table_a" in r.files and "table_b" in r.files:
-                la = locate(r, "table_a", mirror=fs.mirror, download=fs.download)
-                lb = locate(r, "table_b", mirror=fs.mirror, download=fs.download)
-                tab = pd.concat([read_cached(la, wi_io.read_wage_index_table_a),
-                                 read_cached(lb, wi_io.read_wage_index_table_b)], ignore_index=True)
-                return wi_io.WageIndex(tab, counties), [_source(la), _source(lb)], county_src
-        except ChecksumError:
-            raise
-        except (MissingFileError, DownloadError):
-            continue
-    return None
 
 
-def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: str | None,
+def _wage_index(fs: Schedule, setting: str, cbsa: str | None, county_fips: str | None,
                 wage_index: float | None) -> WageIndexChoice:
     if wage_index is not None:
         return WageIndexChoice(value=float(wage_index), user_supplied=True,
@@ -474,7 +429,7 @@ def _wage_index(fs: FeeSchedule, setting: str, cbsa: str | None, county_fips: st
     if cbsa is None and county_fips is None:
         return WageIndexChoice(value=None, reasons=[NATIONAL_FACILITY],
                                placement="national rate (no CBSA, county or wage index given)")
-    got = _wage_tables(id(fs), fs, setting)
+    got = wage_tables(fs.year, setting, None if fs.mirror is None else os.fspath(fs.mirror), fs.download)
     if got is None:
         return WageIndexChoice(value=None, reasons=[reason(
             "WI_RELEASE_MISSING", "no wage index file for this year is at hand",
@@ -524,7 +479,7 @@ def _split(total: float | None, bene: float | None) -> tuple[float | None, float
 
 
 def compare_sites(
-    fs: FeeSchedule,
+    fs: Schedule,
     hcpcs: str,
     *,
     locality: str | None = None,

@@ -3,13 +3,11 @@
 ``fs.price_volumes(df)``: every row comes back in order with the user's columns
 as given, plus the locality used, the PFS setting, the amount, the revenue and
 the reason. Distinct codes, places and settings are resolved once each; the
-amounts come from one :meth:`~rvucalc.FeeSchedule.price_matrix` call and are
+amounts come from one :meth:`~rvucalc.Schedule.price_matrix` call and are
 picked per row with array indexing (no loop over rows).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,10 +22,8 @@ from .codes import (
     split_code,
 )
 from .errors import RvucalcError
+from .models import Schedule
 from .reasons import reason
-
-if TYPE_CHECKING:
-    from .facade import FeeSchedule
 
 BAD_LOCALITY = reason("BAD_LOCALITY", "the locality or ZIP code could not be found",
                       "CMS ZIP5 file and GPCI file (payment localities)")
@@ -45,10 +41,10 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str).str.strip()
 
 
-def price_volumes(fs: FeeSchedule, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
+def price_volumes(fs: Schedule, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
                   locality: str = "locality", zip: str = "zip", setting: str = "setting", count: str = "count",
                   conversion_factor: float | None = None, qp: bool | None = None) -> pd.DataFrame:
-    """See :meth:`rvucalc.FeeSchedule.price_volumes`."""
+    """See :meth:`rvucalc.Schedule.price_volumes`."""
     if code not in volumes:
         raise RvucalcError(f"the volume table has no {code!r} column (columns: {', '.join(map(str, volumes))})")
     n = len(volumes)

@@ -1,6 +1,6 @@
 """A plain per-claim reference pricer for facility claims (OPPS and ASC), written as a loop.
 
-It restates the claim rules of :mod:`rvucalc.calc.opps_claims` and :mod:`rvucalc.calc.asc_claims`
+It restates the claim rules of :mod:`rvucalc.claims.opps` and :mod:`rvucalc.claims.asc`
 one claim at a time, with dicts and lists, to check the vectorised path line for line (and to
 time it against). It reads the same prepared per-code tables (the per-code rules of
 :mod:`rvucalc.calc.opps` / :mod:`rvucalc.calc.asc`), but none of the claim-rule code.
@@ -21,7 +21,7 @@ def cents(x: float) -> int:
 
 def opps_rows(table) -> dict:  # type: ignore[no-untyped-def]
     """code -> dict of the prepared Addendum B fields."""
-    from rvucalc.calc.opps_claims import SI_CODES
+    from rvucalc.claims.opps import SI_CODES
 
     out = {}
     for i, hc in enumerate(table.hcpcs):

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 from facility_reference import asc_rows, opps_rows, ref_asc, ref_opps
 
-from rvucalc.claims import facility as F
+from rvucalc.claims import asc as A
+from rvucalc.claims import lines as L
+from rvucalc.claims import opps as O
 
 ADDB_2025 = "opps/2025-01/January 2025 Web Addendum B.12.31.24.csv"
 
@@ -17,14 +19,14 @@ ADDB_2025 = "opps/2025-01/January 2025 Web Addendum B.12.31.24.csv"
 def opps25(mirror):
     from rvucalc.iotools.opps import read_addendum_b
 
-    return F.prepare_opps(read_addendum_b(mirror(ADDB_2025)), year=2025, release="opps-2025-01")
+    return O.prepare_opps(read_addendum_b(mirror(ADDB_2025)), year=2025, release="opps-2025-01")
 
 
 @pytest.fixture(scope="module")
 def asc25(mirror):
     from rvucalc.iotools.asc import read_addendum_aa, read_addendum_bb
 
-    return F.prepare_asc(read_addendum_aa(mirror("asc/2025-01/AA.csv")),
+    return A.prepare_asc(read_addendum_aa(mirror("asc/2025-01/AA.csv")),
                          read_addendum_bb(mirror("asc/2025-01/BB.csv")), year=2025,
                          release="asc-2025-01")
 
@@ -52,13 +54,13 @@ def price(table, claims: list[list[str]], *, wi: float = 1.0, units=None, mods=N
 
 def _vectorised(table, lines: list[dict]) -> pd.DataFrame:
     a = _arrays(lines)
-    code = F.code_index(table.hcpcs, a["hcpcs"])
+    code = L.code_index(table.hcpcs, a["hcpcs"])
     kw = {k: a[k] for k in ("claim", "session", "line", "units", "wage_index")}
-    if isinstance(table, F.OppsTable):
-        out = F.price_opps(table, code=code, **kw)
+    if isinstance(table, O.OppsTable):
+        out = O.price_opps(table, code=code, **kw)
     else:
         m = {k: np.array([k in s for s in a["mods"]]) for k in ("73", "52", "74", "FB", "FC")}
-        out = F.price_asc(table, code=code, modifiers=m, **kw)
+        out = A.price_asc(table, code=code, modifiers=m, **kw)
     df = pd.DataFrame(out)
     df.insert(0, "hcpcs", a["hcpcs"])
     return df
@@ -266,7 +268,7 @@ def _sample_codes(hcpcs: pd.Index, groups: dict[str, np.ndarray], per: int, seed
 
 
 def test_opps_vectorised_equals_reference_loop(opps25):
-    from rvucalc.calc.opps_claims import SI_CODES
+    from rvucalc.claims.opps import SI_CODES
 
     groups = {s: opps25.si[:-1] == SI_CODES.index(s) for s in
               ("J1", "J2", "T", "S", "V", "Q1", "Q2", "Q3", "Q4", "N", "G", "K", "A", "U", "E1")}
@@ -290,8 +292,8 @@ def test_asc_vectorised_equals_reference_loop(asc25):
 def test_hopd_discontinued_modifier_is_flagged_not_silently_ignored(opps25):
     lines = [{"line": 0, "claim": "a", "date": "d", "hcpcs": "11042", "units": 1.0, "wi": 1.0}]
     a = _arrays(lines)
-    out = F.price_opps(opps25, claim=a["claim"], session=a["session"], line=a["line"],
-                       code=F.code_index(opps25.hcpcs, a["hcpcs"]), units=a["units"],
+    out = O.price_opps(opps25, claim=a["claim"], session=a["session"], line=a["line"],
+                       code=L.code_index(opps25.hcpcs, a["hcpcs"]), units=a["units"],
                        wage_index=a["wage_index"], modifiers={"73": np.array([True])})
     assert out["facility_payment"][0] == 399.53
     assert "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED" in str(out["reason"][0])
@@ -303,7 +305,7 @@ def test_asc_device_offset_when_at_hand(mirror):
     adjusted: 20983 $4,911.21 national."""
     from rvucalc.iotools.asc import read_addendum_aa, read_addendum_bb
 
-    t = F.prepare_asc(read_addendum_aa(mirror("asc/2025-01/AA.csv")),
+    t = A.prepare_asc(read_addendum_aa(mirror("asc/2025-01/AA.csv")),
                       read_addendum_bb(mirror("asc/2025-01/BB.csv")), year=2025,
                       device_offset=pd.Series({"20983": 3000.0}))
     df, _ = price(t, [["20983"], ["20983"], ["20983"], ["20983"]],

@@ -68,6 +68,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..reasons import reason
+from .groups import first_full_rest_half
 
 __all__ = [
     "ASC_LABOR_SHARE",
@@ -478,9 +479,7 @@ def multiple_procedure_discount(
     ranked = amt.where(flagged).groupby(out[claim], sort=False).rank(method="first", ascending=False)
     u = (pd.to_numeric(out[units], errors="coerce").fillna(1.0) if units
          else pd.Series(1.0, index=out.index))
-    # the discount itself: one rule for claims and tables (rvucalc.calc.asc_claims)
-    from .asc_claims import multiple_procedure_factor
-
+    # the discount itself: one rule for claims and tables (multiple_procedure_factor)
     key = pd.factorize(out[claim], use_na_sentinel=False)[0].astype(np.int64)
     ranked_ok = (flagged & out[claim].notna()).to_numpy(bool)  # groupby drops a missing claim id
     f, _ = multiple_procedure_factor(key, ranked_ok, amt.to_numpy(float),
@@ -499,3 +498,15 @@ def multiple_procedure_discount(
     else:
         out["reason"] = np.where(ranked.gt(1), MULT_PROC_50.code, "").astype(object)
     return out
+
+def multiple_procedure_factor(session: np.ndarray, subject: np.ndarray, amount: np.ndarray,
+                              units: np.ndarray, line: np.ndarray, n_sessions: int | None = None
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """ASC multiple procedure discount (42 CFR 416.172; Pub. 100-04 ch. 14 s. 40.5).
+
+    Among the *subject* lines of each *session*, ranked by *amount* per unit (highest first,
+    ties to the lower *line*), the first unit of the top line is paid in full and every other
+    unit and line at 50%. Returns ``(factor, rank)`` as
+    :func:`rvucalc.calc.groups.first_full_rest_half`.
+    """
+    return first_full_rest_half(session, subject, amount, units, line, 0.5, n_sessions)

@@ -1,8 +1,8 @@
 """Group helpers for claim rules: per-claim flags and the "first in full, others at half" ranking.
 
 Pure numpy over whole arrays; groups are integer keys per line (claim, or claim x date of
-service). Used by the facility claim rules (:mod:`rvucalc.calc.opps_claims`,
-:mod:`rvucalc.calc.asc_claims`).
+service). Used by the facility claim rules (:mod:`rvucalc.claims.opps`,
+:mod:`rvucalc.claims.asc`).
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ import pandas as pd
 
 from ..errors import UnknownCodeError
 from ..reasons import Reason, explain, reason
+from .groups import first_full_rest_half
 
 __all__ = [
     "LABOR_SHARE",
@@ -442,9 +443,7 @@ def t_discount(
     tmp["r"] = tmp.groupby("c", sort=False, dropna=False).cumcount() + 1
     rank = tmp["r"].reindex(out.index).where(is_t, 0).astype(int)
     n = out[units].astype("float64") if units is not None else pd.Series(1.0, index=out.index)
-    # the discount itself: one rule for claims and tables (rvucalc.calc.opps_claims)
-    from .opps_claims import t_discount_factor
-
+    # the discount itself: one rule for claims and tables (t_discount_factor)
     key = pd.factorize(out[claim], use_na_sentinel=False)[0].astype(np.int64)
     f, _ = t_discount_factor(key, is_t.to_numpy(bool), ranked.to_numpy(float), n.to_numpy(float),
                              order.to_numpy(np.int64))
@@ -502,3 +501,15 @@ def national_rate(addb: pd.DataFrame, hcpcs: str) -> dict[str, Any]:
         "reason_message": expl.message if expl else "",
     }
     return meta
+
+def t_discount_factor(session: np.ndarray, is_t: np.ndarray, rate: np.ndarray,
+                      units: np.ndarray, line: np.ndarray, n_sessions: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """OPPS multiple procedure discount for the paid T lines of each claim and date.
+
+    Ranks the *is_t* lines of each *session* by *rate* (per unit, highest first; ties by
+    *line*): the first unit of the top line is paid at 100%, every other unit and line at 50%
+    (Addendum D1, T; Pub. 100-04 ch. 4 s. 10.5). Returns ``(factor, rank)``: the paid share of
+    the line's units (1.0 for lines not ranked) and the rank (0 top, 1 other, -1 not ranked).
+    """
+    return first_full_rest_half(session, is_t, rate, units, line, 0.5, n_sessions)

@@ -1,550 +1,486 @@
-"""Facility claims (OPPS hospital outpatient, ASC): prepared code tables and the claim stages.
+"""The facility systems' stages of the claims pipeline (``system="hopd"`` and ``"asc"``).
 
-The stages of :mod:`rvucalc.claims` for the facility systems, over normalised arrays (one
-element per claim line):
+:func:`rvucalc.claims.pipeline.price_chunk` normalises a chunk (:mod:`rvucalc.claims.normalise`,
+shared with the PFS) and calls :func:`price` through :data:`HOPD` or :data:`ASC`, the two
+facility systems (the same stages, OPPS or ASC rules). The stages here:
 
-- **prepared tables** (:func:`prepare_opps`, :func:`prepare_asc`): one array per field, indexed
-  by code, built once per release from Addendum B / Addenda AA+BB with the per-code rules of
-  :mod:`rvucalc.calc.opps` and :mod:`rvucalc.calc.asc` (rates, copayment bases, which codes
-  are paid, wage adjusted, excluded from C-APC packaging...);
-- **lookup + line + claim rules + money** (:func:`price_opps`, :func:`price_asc`): the claim
-  rules of :mod:`rvucalc.calc.opps_claims` and :mod:`rvucalc.calc.asc_claims`, then one
-  rounding step (:func:`rvucalc.calc.money.line_cents`).
+1. :func:`choose_releases` - the OPPS Addendum B / ASC Addenda release per date of service:
+   the newest release at hand of the date's year effective by the date's quarter (CMS updates
+   both quarterly), else the earliest of a later quarter of that year, with a note; another
+   year is never used (its rates, conversion factor and deductible differ);
+2. :func:`wage_index` - the facility's wage index per line, from (in this order) a
+   ``wage_index`` column; a ``ccn`` column with the IPPS Table 2 given as option
+   ``ipps_table2`` (OPPS: the hospital's own wage index, 42 CFR 419.43(c)); a ``cbsa`` or
+   ``county_fips`` column looked up in the year's CMS wage index table (for OPPS an
+   approximation of the hospital's IPPS wage index, flagged ``WI_APPROX_OPPS``); the option
+   ``wage_index``; otherwise the national rate (wage index 1), flagged ``FACILITY_NATIONAL_RATE``;
+3. lookup, line rules, claim rules and money: :mod:`rvucalc.claims.opps` and
+   :mod:`rvucalc.claims.asc`.
 
-Money: every line amount (payment, beneficiary share, Medicare's share) is rounded to cents
-half up once; the claim total is the sum of its rounded line payments, so the lines always add
-up to the claim total exactly. That is how CMS's pricers and remittance advice work: each
-service line carries its own paid amount and the claim payment is their sum (ASC X12 835
-balancing, CLP04 = sum of SVC03), rather than a claim total rounded on its own that lines
-would have to be forced to match.
+Prepared tables (each release's code arrays) are built once per process and reused by every
+chunk; :func:`clear_cache` forgets them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import os
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..calc import asc as asc_calc
-from ..calc import asc_claims as AR
-from ..calc import opps as opps_calc
-from ..calc import opps_claims as OR
-from ..calc.money import claim_cents, line_cents
+from .. import catalogue
+from ..calc import policy as P
+from ..codes import INFORMATIONAL
+from ..errors import DownloadError, MissingFileError, RvucalcError
 from ..reasons import reason
-from .lines import ReasonBits
+from ..sites import NATIONAL_FACILITY
+from . import asc as asc_stages
+from . import normalise as N
+from . import opps as opps_stages
+from .normalise import Lines
 
-__all__ = [
-    "LINE_STATUS", "OPPS_COLUMNS", "ASC_COLUMNS", "OppsTable", "AscTable", "prepare_opps",
-    "prepare_asc", "price_opps", "price_asc", "opps_lookup", "opps_rules", "asc_lookup",
-    "asc_rules",
-]
+#: The modifiers the facility rules read (ASC applies them; OPPS flags 73/52/74).
+FACILITY_MODIFIERS = ("73", "52", "74", "FB", "FC")
+#: Modifiers that do not change a facility payment (laterality, and the PFS list).
+FACILITY_INFORMATIONAL = INFORMATIONAL | {"LT", "RT"}
 
-#: Outcome of a line: paid as billed, paid at a reduced share, packaged (no separate payment,
-#: 0.00), or not paid (no amount, with the reason). ``payable`` is True for the first three.
-LINE_STATUS = ("paid", "discounted", "packaged", "not paid")
-PAID, DISCOUNTED, PACKAGED, NOT_PAID = range(4)
+NO_RELEASE = reason("FACILITY_NO_RELEASE", "no facility fee schedule (OPPS Addendum B or ASC "
+                    "Addenda) for the date of service's year is at hand; see release_note",
+                    "CMS quarterly OPPS/ASC addenda (see the release catalogue)")
+RELEASE_FALLBACK = reason("FACILITY_RELEASE_OTHER_QUARTER", "the addendum of the date's quarter is "
+                          "not at hand: another quarter of the same year was used (release_note)",
+                          "CMS quarterly OPPS/ASC addenda")
+NATIONAL = NATIONAL_FACILITY  # "FACILITY_NATIONAL_RATE" (rvucalc.sites)
+BAD_WAGE_INDEX = reason("FACILITY_BAD_WAGE_INDEX", "wage index not a number between 0.1 and 5",
+                        "claim line input")
+CCN_UNKNOWN = reason("OPPS_CCN_NOT_IN_TABLE2", "the hospital's CCN has no wage index in the IPPS "
+                     "Table 2 given", "42 CFR 419.43(c) (the hospital's IPPS wage index)")
+CCN_NO_TABLE = reason("OPPS_CCN_NO_TABLE2", "a CCN was given but no IPPS Table 2 "
+                      "(option ipps_table2), so the hospital's wage index is unknown",
+                      "42 CFR 419.43(c)")
+WI_NOT_FOUND = reason("FACILITY_WAGE_INDEX_NOT_FOUND", "the CBSA or county has no single wage "
+                      "index in the year's table (see the other reasons)",
+                      "CMS wage index tables")
 
-OPPS_NOT_LISTED = reason("OPPS_CODE_NOT_IN_ADDENDUM_B", "HCPCS code not in this OPPS Addendum B, "
-                         "so it has no OPPS status indicator or rate", "OPPS Addendum B")
-ASC_NOT_LISTED = asc_calc.NOT_COVERED
-OPPS_MODIFIER_NOT_APPLIED = reason(
-    "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED",
-    "Modifier 73, 52 or 74 (discontinued or reduced procedure) is not applied to OPPS lines by "
-    "rvucalc yet: the amount is the full APC payment", "Medicare Claims Processing Manual ch. 4 "
-    "s. 20.6.4")
-LINE_REFUSED = reason("FACILITY_LINE_NOT_PRICED", "The line could not be read (see its other "
-                      "reasons), so no facility amount is computed", "claim line input")
+WI_NO_TABLE = reason("FACILITY_NO_WAGE_TABLE", "no wage index table for the line's year is at hand "
+                     "(CMS mirror or download cache): put that year's wage index file there, or give a "
+                     "wage_index column", "CMS wage index tables (42 CFR 419.43, 416.172)")
 
-#: Columns :func:`price_opps` returns, in order.
-OPPS_COLUMNS = ("status_indicator", "apc", "line_status", "payable", "paid_units", "discount_factor",
-                "facility_wage_index", "facility_payment", "beneficiary_copay", "medicare_payment",
-                "claim_total", "reason")
-#: Columns :func:`price_asc` returns, in order.
-ASC_COLUMNS = ("payment_indicator", "line_status", "payable", "paid_units", "discount_factor",
-               "facility_wage_index",
-               "facility_payment", "beneficiary_copay", "medicare_payment", "claim_total",
-               "reason")
-
-
-def _cat(codes: np.ndarray, labels: tuple[str, ...] | list[str]) -> pd.Categorical:
-    """Categorical from integer codes; -1 becomes ""."""
-    labs = list(dict.fromkeys([*labels, ""]))
-    where = {c: i for i, c in enumerate(labs)}
-    remap = np.array([where[c] for c in labels] + [where[""]], dtype=np.int64)
-    c = np.asarray(codes, dtype=np.int64)
-    return pd.Categorical.from_codes(remap[np.where(c >= 0, c, len(labels))],
-                                     categories=pd.Index(labs, dtype=object))
+_SYSTEM = {"hopd": ("opps", ("addendum_b",)), "asc": ("asc", ("addendum_aa", "addendum_bb"))}
+_TABLES: dict[tuple[str, str | None], Any] = {}
+_FAILED: dict[tuple[str, str | None], str] = {}
+#: (release id, mirror) -> the CMS files a prepared table was read from (for provenance).
+SOURCES: dict[tuple[str, str | None], list[Any]] = {}
+#: Key of the extra entry :func:`price` returns beside the columns: the files it used.
+SOURCES_KEY = "rvucalc.sources"
+#: Held while a release's table is prepared, so threads pricing parts at once load it once.
+_LOAD = threading.RLock()
 
 
-def _dollars(cents: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    return np.where(ok, cents / 100.0, np.nan)
+def clear_cache() -> None:
+    """Forget every prepared table, wage index table and release list of this process."""
+    _TABLES.clear()
+    _FAILED.clear()
+    SOURCES.clear()
+    available.cache_clear()
+    from ..loading import wage_tables
+
+    wage_tables.cache_clear()
+    _table2.cache_clear()
+
+
+def _offline() -> bool:
+    from ..facade import offline
+
+    return offline()
+
+
+@functools.lru_cache(maxsize=32)
+def available(system: str, mirror: str | None) -> tuple[str, ...]:
+    """Ids of catalogued releases of *system* (``"opps"``/``"asc"``) at hand (or downloadable)."""
+    from ..fetch import locate
+
+    out = []
+    for r in catalogue.releases(system):
+        tables = [t for t in _SYSTEM["hopd" if system == "opps" else "asc"][1] if t in r.files]
+        if not tables:
+            continue
+        try:
+            locate(r, tables[0], mirror=mirror, download=False, progress=False)
+            out.append(r.id)
+        except (MissingFileError, DownloadError):
+            if r.url and not _offline():
+                out.append(r.id)
+    return tuple(out)
+
+
+def choose_for_quarter(system: str, year: int, quarter: int, ids: tuple[str, ...]
+                       ) -> tuple[str | None, str]:
+    """Release id for a date in *year*/*quarter* of *system* and a note ("" when it is the one).
+
+    The newest release of the year effective by the quarter; else the earliest later one of
+    the same year (noted); never another year.
+    """
+    rels = [catalogue.get(i) for i in ids]
+    rels = [r for r in rels if r.year == year]
+    if not rels:
+        return None, f"no CY{year} {system.upper()} addendum at hand"
+    q = {r.id: (r.order[1] or 1) for r in rels}
+    by = [r for r in rels if q[r.id] <= quarter]
+    pick = max(by, key=lambda r: r.order) if by else min(rels, key=lambda r: r.order)
+    if q[pick.id] == quarter:
+        return pick.id, ""
+    return pick.id, (f"no {system.upper()} addendum of {year} Q{quarter} at hand; priced with "
+                     f"{pick.label}")
+
+
+def prepare(system: str, release_id: str, mirror: str | None) -> opps_stages.OppsTable | asc_stages.AscTable:
+    """The prepared table of a release (once per process); raises RvucalcError with a reason."""
+    got = _TABLES.get((release_id, mirror))
+    if got is not None:
+        return got
+    with _LOAD:
+        return _prepare(system, release_id, mirror)
+
+
+def _prepare(system: str, release_id: str, mirror: str | None) -> opps_stages.OppsTable | asc_stages.AscTable:
+    key = (release_id, mirror)
+    if key in _FAILED:
+        raise RvucalcError(_FAILED[key])
+    got = _TABLES.get(key)
+    if got is not None:
+        return got
+    from ..facade import read_cached
+    from ..fetch import locate
+    from ..iotools import asc as asc_io
+    from ..iotools import opps as opps_io
+
+    rel = catalogue.get(release_id)
+    dl = not _offline()
+    from ..loading import source_of
+
+    try:
+        if system == "opps":
+            loc = locate(rel, "addendum_b", mirror=mirror, download=dl, progress=False)
+            got = opps_stages.prepare_opps(read_cached(loc, opps_io.read_addendum_b), year=rel.year,
+                                 release=rel.id)
+            locs = [loc]
+        else:
+            loc = locate(rel, "addendum_aa", mirror=mirror, download=dl, progress=False)
+            aa = read_cached(loc, asc_io.read_addendum_aa)
+            locs = [loc]
+            bb = None
+            if "addendum_bb" in rel.files:
+                loc_bb = locate(rel, "addendum_bb", mirror=mirror, download=dl, progress=False)
+                bb = read_cached(loc_bb, asc_io.read_addendum_bb)
+                locs.append(loc_bb)
+            got = asc_stages.prepare_asc(aa, bb, year=rel.year, release=rel.id)
+    except RvucalcError as exc:
+        _FAILED[key] = f"{release_id} could not be loaded: {exc}"
+        raise RvucalcError(_FAILED[key]) from exc
+    _TABLES[key] = got
+    SOURCES[key] = [source_of(x) for x in locs]
+    return got
+
+
+def _small_factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(distinct, codes)`` of non-negative-or--1 integers with a small range (year x 10 +
+    quarter): a lookup table instead of a hash."""
+    lo = int(values.min())
+    span = int(values.max()) - lo + 1
+    if span > 1_000_000:
+        codes, uniq = pd.factorize(values)
+        return np.asarray(uniq), codes
+    present = np.zeros(span, dtype=bool)
+    present[values - lo] = True
+    uniq = np.flatnonzero(present) + lo
+    where = np.cumsum(present) - 1
+    return uniq, where[values - lo]
+
+
+def choose_releases(lines: Lines, system: str, opts: Any
+                    ) -> tuple[np.ndarray, list[str], list[Any], np.ndarray, list[str]]:
+    """Stage: ``(rel_line, ids, tables, note_codes, notes)`` - the release per line.
+
+    Named releases (``opts.releases``, e.g. ``("opps-2025-01",)``) are the only candidates;
+    a release that cannot be loaded costs its lines ``FACILITY_NO_RELEASE`` with the reason in
+    ``release_note``.
+    """
+    n = lines.n
+    rb = lines.reasons
+    named = tuple(i for i in (opts.releases or ()) if i in {r.id for r in catalogue.releases(system)})
+    ids_at_hand = named if opts.releases is not None else available(system, opts.mirror)
+    yq = np.where(lines.year >= 0, lines.year * 10 + lines.quarter, -1)
+    yq_uniq, yq_codes = np.unique(yq, return_inverse=True) if len(yq) < 4096 else _small_factorize(yq)
+    ids: list[str] = []
+    tables: list[Any] = []
+    rel_of = np.full(len(yq_uniq), -1, dtype=np.int64)
+    notes = [""] * len(yq_uniq)
+    for i, v in enumerate(yq_uniq):  # distinct year-quarters
+        if v < 0:
+            continue
+        rid, note = choose_for_quarter(system, int(v) // 10, int(v) % 10, ids_at_hand)
+        if rid is None and opts.releases is not None:  # the caller's list, not the files at hand
+            note = (f"no CY{int(v) // 10} {system.upper()} addendum among the releases asked for "
+                    f"({', '.join(map(str, opts.releases)) or 'none'})")
+        if rid is not None:
+            try:
+                t = prepare(system, rid, opts.mirror)
+            except RvucalcError as exc:
+                notes[i] = str(exc)
+                continue
+            if rid not in ids:
+                ids.append(rid)
+                tables.append(t)
+            rel_of[i] = ids.index(rid)
+        notes[i] = note
+    rel_line = rel_of[yq_codes] if n else np.zeros(0, dtype=np.int64)
+    noted = np.array([bool(x) for x in notes] + [False])[yq_codes] if n else np.zeros(0, dtype=bool)
+    rb.add(NO_RELEASE.code, (rel_line < 0) & (lines.year >= 0))
+    rb.add(RELEASE_FALLBACK.code, (rel_line >= 0) & noted)
+    return rel_line, ids, tables, yq_codes.astype(np.int64), notes
 
 
 # ---------------------------------------------------------------------------------------------
-# OPPS
+# wage index
 
 
-def _ids(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Integer ids of text values and their labels (``""`` gets an id too)."""
-    k, uniq = pd.factorize(pd.Series(values, dtype=object))
-    return k.astype(np.int32), [str(u) for u in uniq]
+def _wage_table(year: int, setting: str, mirror: str | None) -> Any:
+    """The year's wage index table and its files (:func:`rvucalc.loading.wage_tables`)."""
+    from ..loading import wage_tables
+
+    return wage_tables(year, setting, mirror, not _offline())
 
 
-def _sentinel(arr: np.ndarray, fill: object) -> np.ndarray:
-    """*arr* with one more element, *fill*, at the end: what code -1 (not listed) reads."""
-    return np.append(arr, np.array([fill], dtype=arr.dtype))
+@functools.lru_cache(maxsize=4)
+def _table2_source(path: str) -> Any:
+    """The :class:`rvucalc.models.Source` of an IPPS Table 2 the user gave (file and sha256)."""
+    from pathlib import Path
+
+    from ..fetch import sha256_file
+    from ..models import Source
+
+    p = Path(path)
+    return Source(release="user", release_label="IPPS Table 2 supplied by the user", table="ipps_table2",
+                  file=p.name, sha256=sha256_file(p), origin="user", verified=False,
+                  note="the hospitals' wage index by CCN (42 CFR 419.43(c))")
 
 
-@dataclass
-class OppsTable:
-    """Addendum B prepared for claim pricing: one array per field, indexed by code.
+@functools.lru_cache(maxsize=4)
+def _table2(path: str) -> pd.Series:
+    """CCN (6 digits) -> the hospital's wage index, from CMS's IPPS Table 2 at *path*."""
+    from ..iotools import opps as opps_io
 
-    Every per-code array has one element more than :attr:`hcpcs`: the last is what a code
-    not in the table (index -1) reads.
+    t2 = opps_io.read_ipps_table2(path)
+    s = pd.Series(t2["wage_index"].to_numpy(float), index=t2["ccn"].astype(str).to_numpy())
+    return s[~s.index.duplicated()]
+
+
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    text = np.array([N._text(v) for v in uniq] + [""], dtype=object)  # distinct values
+    return codes.astype(np.int64), text
+
+
+def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.ndarray,
+               opts: Any, sources: list[Any] | None = None) -> np.ndarray:
+    """Stage: the facility's wage index per line (see the module docstring for the order).
+
+    Works on distinct values; lines with no single value get NaN and a reason (the rules then
+    refuse them with ``OPPS_NO_WAGE_INDEX`` / ``ASC_NO_WAGE_INDEX``). The files a line's value
+    was read from (wage index table, county crosswalk, IPPS Table 2) are appended to *sources*.
     """
-
-    release: str
-    year: int
-    deductible: float
-    hcpcs: pd.Index
-    si: np.ndarray  # int16 position in opps_claims.SI_CODES, -1 unknown
-    apc: np.ndarray  # int32 id into apc_labels
-    apc_labels: list[str]
-    rate: np.ndarray  # national payment rate per unit
-    copay: np.ndarray  # national unadjusted copayment per unit, before the deductible cap
-    wage_adjusted: np.ndarray  # bool
-    reason: np.ndarray  # int32 id into reason_labels ("" when the code has its own payment)
-    reason_labels: list[str]
-    exclusion: np.ndarray  # int8: index into opps_claims.CAPC_EXCLUSIONS, -1 none
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-def prepare_opps(addb: pd.DataFrame, *, year: int, deductible: float | None = None,
-                 release: str = "") -> OppsTable:
-    """Prepare Addendum B (:func:`rvucalc.iotools.opps.read_addendum_b`) for claim pricing.
-
-    The payment rate, the unadjusted copayment and the reason a code has no OPPS payment are
-    those of :func:`rvucalc.calc.opps.opps_payment` at wage index 1 (the copayment taken
-    before the inpatient-deductible cap, which is applied per claim line). *deductible*:
-    default the inpatient deductible of *year*.
-    """
-    b = addb.drop_duplicates("hcpcs").reset_index(drop=True)
-    ded = float(deductible) if deductible is not None else opps_calc.inpatient_deductible(year)
-    capped = opps_calc.opps_payment(b, 1.0, year=year, deductible=ded)
-    uncapped = opps_calc.opps_payment(b, 1.0, year=year, deductible=float("inf"))
-    copay = np.where(capped["copay_capped"].to_numpy(bool), uncapped["copay"].to_numpy(float),
-                     capped["copay"].to_numpy(float))
-    si_text = b["status_indicator"].astype(str).str.strip().str.upper()
-    k, uniq = pd.factorize(si_text)
-    si = OR.si_index(list(uniq))[k] if len(uniq) else np.zeros(0, dtype=np.int16)
-    apc_text = b["apc"].fillna("").astype(str).str.strip()
-    apc_num = pd.to_numeric(apc_text, errors="coerce").fillna(-1).astype(np.int64).to_numpy()
-    hc = b["hcpcs"].astype(str)
-    nat = b["national_copay"].to_numpy(float)
-    mini = b["minimum_copay"].to_numpy(float)
-    rate = b["payment_rate"].to_numpy(float)
-    preventive = (np.nan_to_num(nat, nan=-1.0) == 0.0) & (mini == 0.0) & (rate > 0)
-    excl = OR.capc_exclusion(si, apc_num, (hc == "C9399").to_numpy(bool), preventive)
-    apc_id, apc_labels = _ids(apc_text.to_numpy(dtype=object))
-    rid, rlabels = _ids(capped["reason"].astype(str).to_numpy(dtype=object))
-    rid = np.where(np.array(rlabels + [""], dtype=object)[rid] == "", -1, rid).astype(np.int32)
-    return OppsTable(release=release, year=int(year), deductible=ded,
-                     hcpcs=pd.Index(hc.to_numpy(dtype=object)), si=_sentinel(si, -1),
-                     apc=_sentinel(apc_id, -1), apc_labels=apc_labels,
-                     rate=_sentinel(rate, np.nan), copay=_sentinel(copay, np.nan),
-                     wage_adjusted=_sentinel(capped["wage_adjusted"].to_numpy(bool), False),
-                     reason=_sentinel(rid, -1), reason_labels=rlabels,
-                     exclusion=_sentinel(excl, -1),
-                     extra={"source": addb.attrs.get("source", "")})
-
-
-def code_index(table_hcpcs: pd.Index, hcpcs: pd.Series | np.ndarray) -> np.ndarray:
-    """Row of each line's HCPCS code in a prepared table (-1 when absent); works on the
-    distinct codes only."""
-    codes, uniq = pd.factorize(pd.Series(np.asarray(hcpcs, dtype=object), dtype=object),
-                               use_na_sentinel=True)
-    norm = pd.Series(uniq, dtype=object).astype(str).str.strip().str.upper().to_numpy(dtype=object)
-    at = np.append(table_hcpcs.get_indexer(norm), -1).astype(np.int64)
-    return at[codes]
-
-
-@dataclass
-class OppsLines:
-    """Per-line lookups from the prepared Addendum B tables (the lookup stage's output)."""
-
-    known: np.ndarray  # the code is in the line's Addendum B
-    si: np.ndarray  # int16, -1 none
-    apc: np.ndarray  # int64 id into apc_labels, -1 none
-    apc_labels: list[str]
-    rate: np.ndarray
-    copay: np.ndarray
-    wage_adjusted: np.ndarray
-    own_payment: np.ndarray  # the code has an OPPS payment of its own (no SI/rate reason)
-    exclusion: np.ndarray
-    deductible: np.ndarray  # the inpatient deductible of the line's release year
-
-
-def opps_lines(n: int) -> OppsLines:
-    """Empty per-line lookups (every line: code not listed)."""
-    return OppsLines(known=np.zeros(n, dtype=bool), si=np.full(n, -1, dtype=np.int16),
-                     apc=np.full(n, -1, dtype=np.int64), apc_labels=[], rate=np.full(n, np.nan),
-                     copay=np.full(n, np.nan), wage_adjusted=np.zeros(n, dtype=bool),
-                     own_payment=np.zeros(n, dtype=bool), exclusion=np.full(n, -1, dtype=np.int8),
-                     deductible=np.full(n, np.nan))
-
-
-def _add_ids(rb: ReasonBits, ids: np.ndarray, labels: list[str], idx: np.ndarray) -> None:
-    """Add, for each line of *idx*, the reason code ``labels[id]`` (id -1: none)."""
-    present = np.unique(ids)
-    lut = np.zeros(len(labels) + 1, dtype=np.uint64)  # last: the -1 sentinel
-    for k in present:  # distinct codes, not lines
-        if k >= 0 and labels[k]:
-            lut[k] = rb.bit(labels[k])
-    rb.bits[idx] |= lut[ids]
-
-
-def _relabel(labels: list[str], table_labels: list[str] | tuple[str, ...], ids: np.ndarray) -> np.ndarray:
-    """*ids* into *table_labels* as ids into *labels*, after appending *table_labels* to it
-    (lines of several releases share one label list; -1 stays -1)."""
-    off = len(labels)
-    labels.extend(table_labels)
-    return np.where(ids >= 0, ids + off, -1)
-
-
-def opps_lookup(out: OppsLines, table: OppsTable, code: np.ndarray, idx: np.ndarray,
-                rb: ReasonBits) -> None:
-    """Lookup stage: fill *out* at lines *idx* from *table* (*code*: row per line of *idx*)."""
-    known = code >= 0
-    out.known[idx] = known
-    out.si[idx] = table.si[code]
-    out.apc[idx] = _relabel(out.apc_labels, table.apc_labels, table.apc[code])
-    out.rate[idx] = table.rate[code]
-    out.copay[idx] = table.copay[code]
-    out.wage_adjusted[idx] = table.wage_adjusted[code]
-    rid = table.reason[code]
-    out.own_payment[idx] = known & (rid < 0)
-    out.exclusion[idx] = table.exclusion[code]
-    out.deductible[idx] = table.deductible
-    _add_ids(rb, rid, table.reason_labels, idx)
-    rb.add(OPPS_NOT_LISTED.code, ~known, idx)
-
-
-def _rule_inputs(claim: np.ndarray, session: np.ndarray, line: np.ndarray, units: np.ndarray,
-                 wage_index: np.ndarray, refused: np.ndarray | None) -> tuple[Any, ...]:
-    """The claim rules' common inputs as typed arrays: ``(n, claim, session, line, n_claims,
-    n_sessions, units, wage_index, refused)``."""
-    n = len(claim)
-    claim = np.asarray(claim, dtype=np.int64)
-    session = np.asarray(session, dtype=np.int64)
-    n_claims = int(claim.max()) + 1 if n else 0
-    n_sessions = int(session.max()) + 1 if n else 0
-    return (n, claim, session, np.asarray(line, dtype=np.int64), n_claims, n_sessions,
-            np.asarray(units, dtype=float), np.asarray(wage_index, dtype=float),
-            np.zeros(n, dtype=bool) if refused is None else np.asarray(refused, dtype=bool))
-
-
-def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
-               units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
-               modifiers: dict[str, np.ndarray] | None = None,
-               refused: np.ndarray | None = None) -> dict[str, object]:
-    """Line rules, claim rules and money for OPPS lines (:mod:`rvucalc.calc.opps_claims`).
-
-    *claim*: dense claim keys ``0..C-1`` (the scope of packaging and J1, Addendum D1 "same
-    claim"); *session*: dense claim x date keys (the scope of the T discount); *line*: input
-    line numbers (ties); *units* (> 0); *wage_index*: the hospital's wage index per line;
-    *refused*: lines that cannot be priced (bad input, no release); *modifiers*: boolean
-    arrays by modifier (``"73"``, ``"52"``, ``"74"`` are flagged, not applied). Returns
-    :data:`OPPS_COLUMNS` as arrays (``reason`` from *rb*).
-    """
-    n, claim, session, line, n_claims, n_sessions, units, wi, refused = _rule_inputs(
-        claim, session, line, units, wage_index, refused)
-    rb.add(LINE_REFUSED.code, refused)
-    known = L.known & ~refused
-    si = np.where(refused, -1, L.si).astype(np.int16)
-    rate = L.rate
-    own = known & L.own_payment
-    no_wi = own & L.wage_adjusted & np.isnan(wi)
-    rb.add(opps_calc.NO_WAGE_INDEX.code, no_wi)
-    payable = own & ~no_wi
-
-    on_j1, primary, secondary, j1_pack, complexity = OR.comprehensive(
-        claim, si, payable, rate, units, L.exclusion, n_claims, line)
-    is_n = si == OR.SI_CODES.index("N")
-    rb.add(OR.J1_SECONDARY.code, secondary)
-    rb.add(OR.J1_PACKAGED.code, j1_pack & ~secondary & ~is_n)
-    rb.add(OR.J1_COMPLEXITY.code, complexity)
-    rb.add(OR.J1_ONCE.code, primary & (units > 1))
-    excluded_paid = on_j1 & payable & ~primary & ~secondary & (L.exclusion >= 0)
-    for k, c in enumerate(OR.CAPC_EXCLUSIONS.values()):  # nine categories
-        rb.add(c, excluded_paid & (L.exclusion == k))
-    q1, q2, q4 = OR.conditional_packaging(claim, si, payable, n_claims)
-    q1, q2, q4 = q1 & ~on_j1, q2 & ~on_j1, q4 & ~on_j1
-    rb.add(OR.Q1_PACKAGED.code, q1)
-    rb.add(OR.Q2_PACKAGED.code, q2)
-    rb.add(OR.Q4_PACKAGED.code, q4)
-    packaged = secondary | j1_pack | q1 | q2 | q4 | (known & is_n)
-    paid = payable & ~packaged
-    rb.add(OR.Q3_NOT_ASSESSED.code, paid & (si == OR.SI_CODES.index("Q3")))
-    rb.add(OR.J2_NOT_ASSESSED.code, paid & (si == OR.SI_CODES.index("J2")))
-
-    is_t = paid & (si == OR.SI_CODES.index("T"))
-    t_factor, _ = OR.t_discount_factor(session, is_t, rate, units, line, n_sessions)
-    rb.add(opps_calc.T_DISCOUNTED.code, is_t & (t_factor < 1))
-    paid_units = np.where(paid, np.where(primary, 1.0, units * t_factor), 0.0)
-    wf = OR.wage_factor(wi, L.wage_adjusted)
-    pay_raw = np.where(paid, rate * wf * paid_units, np.where(packaged, 0.0, np.nan))
-    cop_raw, capped = OR.copay_capped(L.copay * wf * paid_units, L.deductible)
-    cop_raw = np.where(paid, cop_raw, np.where(packaged, 0.0, np.nan))
-    rb.add(OR.COPAY_CAPPED.code, paid & capped)
-    if modifiers:
-        disc = np.zeros(n, dtype=bool)
-        for k in ("73", "52", "74"):
-            if k in modifiers:
-                disc |= np.asarray(modifiers[k], dtype=bool)
-        rb.add(OPPS_MODIFIER_NOT_APPLIED.code, paid & disc)
-
-    return {
-        "status_indicator": _cat(si, list(OR.SI_CODES)),
-        "apc": _cat(np.where(refused, -1, L.apc), L.apc_labels),
-        **_money(claim, n_claims, pay_raw, cop_raw, paid=paid, packaged=packaged,
-                 reduced=is_t & (t_factor < 1), paid_units=paid_units, factor=paid_units / units,
-                 wage_index=wi, rb=rb),
-    }
-
-
-def _money(claim: np.ndarray, n_claims: int, pay_raw: np.ndarray, copay_raw: np.ndarray, *,
-           paid: np.ndarray, packaged: np.ndarray, reduced: np.ndarray, paid_units: np.ndarray,
-           factor: np.ndarray, wage_index: np.ndarray, rb: ReasonBits) -> dict[str, object]:
-    """The money stage shared by OPPS and ASC lines: each line rounded to cents once
-    (:func:`rvucalc.calc.money.line_cents`), the claim total the sum of its lines' cents, the
-    beneficiary's copayment/coinsurance and Medicare's payment (the payment less it)."""
-    pay_c, ok = line_cents(pay_raw)
-    cop_c, _ = line_cents(copay_raw)
-    total = claim_cents(claim, pay_c, n_claims)[claim] if len(claim) else pay_c
-    status = np.where(paid, np.where(paid & reduced, DISCOUNTED, PAID),
-                      np.where(packaged, PACKAGED, NOT_PAID))
-    return {
-        "line_status": _cat(status, LINE_STATUS),
-        "payable": ok,
-        "paid_units": np.where(ok, paid_units, np.nan),
-        "discount_factor": np.where(ok & paid, factor, np.where(ok, 0.0, np.nan)),
-        "facility_wage_index": wage_index,
-        "facility_payment": _dollars(pay_c, ok),
-        "beneficiary_copay": _dollars(cop_c, ok),
-        "medicare_payment": _dollars(pay_c - cop_c, ok),
-        "claim_total": total / 100.0,
-        "reason": rb.categorical(),
-    }
-
-
-def price_opps(table: OppsTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
-               code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
-               modifiers: dict[str, np.ndarray] | None = None,
-               refused: np.ndarray | None = None) -> dict[str, object]:
-    """Lookup + rules + money for lines of one Addendum B (*code*: :func:`code_index`).
-
-    See :func:`opps_rules` for the arguments; returns :data:`OPPS_COLUMNS` as arrays.
-    """
-    n = len(code)
-    rb = ReasonBits(n)
-    L = opps_lines(n)
-    opps_lookup(L, table, np.asarray(code, dtype=np.int64), np.arange(n), rb)
-    return opps_rules(L, claim=claim, session=session, line=line, units=units,
-                      wage_index=wage_index, rb=rb, modifiers=modifiers, refused=refused)
+    files: list[Any] = [] if sources is None else sources
+    n = lines.n
+    rb = lines.reasons
+    wi = np.full(n, np.nan)
+    todo = np.ones(n, dtype=bool)
+    if "wage_index" in chunk.columns:
+        codes, text = _distinct_text(chunk["wage_index"])
+        num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(float)
+        ok = np.isfinite(num) & (num >= 0.1) & (num <= 5.0)
+        given = text != ""
+        v = num[codes]
+        rb.add(BAD_WAGE_INDEX.code, (given & ~ok)[codes])
+        use = given[codes]
+        wi = np.where(use & ok[codes], v, wi)
+        todo &= ~use
+    if setting == "opps" and "ccn" in chunk.columns:
+        codes, text = _distinct_text(chunk["ccn"])
+        given = (text != "")[codes] & todo
+        if given.any():
+            path = opts.get("ipps_table2")
+            if path is None:
+                rb.add(CCN_NO_TABLE.code, given)
+            else:
+                t2 = _table2(os.fspath(path))
+                files.append(_table2_source(os.fspath(path)))
+                keys = pd.Series(text, dtype=object).str.replace(r"\D", "", regex=True).str.zfill(6)
+                vals = keys.map(t2).astype(float).to_numpy()
+                v = vals[codes]
+                rb.add(CCN_UNKNOWN.code, given & np.isnan(v))
+                wi = np.where(given, v, wi)
+            todo &= ~given
+    for col, kind in (("cbsa", "cbsa"), ("county_fips", "county_fips")):
+        if col not in chunk.columns or not todo.any():
+            continue
+        codes, text = _distinct_text(chunk[col])
+        given = (text != "")[codes] & todo
+        if not given.any():
+            continue
+        for y in np.unique(year_line[given]):  # distinct years
+            sel = given & (year_line == y)
+            if y < 0:  # no release for these lines (FACILITY_NO_RELEASE): no wage index is looked up
+                continue
+            got = _wage_table(int(y), setting, opts.mirror)
+            if got is None:
+                rb.add(WI_NO_TABLE.code, sel)
+                continue
+            table, table_src, county_src = got
+            files.extend(table_src + (county_src if kind == "county_fips" else []))
+            used = np.unique(codes[sel])
+            res = table.lookup_many(**{kind: list(text[used])}, setting=setting)
+            val = np.full(len(text), np.nan)
+            val[used] = res["wage_index"].to_numpy(float)
+            why = np.full(len(text), "", dtype=object)
+            why[used] = res["reason"].to_numpy(dtype=object)
+            wi = np.where(sel, val[codes], wi)
+            for r in pd.unique(why[used]):  # distinct reason codes
+                if r:
+                    rb.add(str(r), sel & (why[codes] == r))
+            rb.add(WI_NOT_FOUND.code, sel & np.isnan(val[codes]))
+        todo &= ~given
+    fixed = opts.get("wage_index")
+    if fixed is not None and todo.any():
+        wi = np.where(todo, float(fixed), wi)
+        todo[:] = False
+    if todo.any():
+        rb.add(NATIONAL.code, todo)
+        wi = np.where(todo, 1.0, wi)
+    return wi
 
 
 # ---------------------------------------------------------------------------------------------
-# ASC
+# modifiers
 
 
-@dataclass
-class AscTable:
-    """ASC Addenda AA (+ BB) prepared for claim pricing: one array per field, by code, each
-    with a last element for codes not listed (as :class:`OppsTable`)."""
+def modifiers(lines: Lines) -> dict[str, np.ndarray]:
+    """The facility modifiers per line, from the ``modifiers`` column and the HCPCS cell.
 
-    release: str
-    year: int
-    hcpcs: pd.Index
-    pi: np.ndarray  # int32 id into pi_labels
-    pi_labels: list[str]
-    rate: np.ndarray  # national rate per unit
-    wage_adjusted: np.ndarray
-    reason: np.ndarray  # int32 id into reason_labels, -1 when separately paid
-    reason_labels: list[str]
-    surgical: np.ndarray  # bool: on Addendum AA
-    subject_mpd: np.ndarray  # bool: subject to multiple procedure discounting
-    preventive: np.ndarray  # bool
-    ira_copay: np.ndarray  # float: IRA-adjusted copayment (BB drugs), NaN none
-    device_offset: np.ndarray | None = None  # per code, when CMS's Addendum FF is at hand
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-def prepare_asc(aa: pd.DataFrame, bb: pd.DataFrame | None = None, *, year: int,
-                release: str = "", device_offset: pd.Series | None = None) -> AscTable:
-    """Prepare Addenda AA and BB (:mod:`rvucalc.iotools.asc`) for claim pricing.
-
-    Rates, wage adjustment, coinsurance basis and reasons are those of
-    :func:`rvucalc.calc.asc.asc_payment` at wage index 1. *device_offset*: device offset per
-    HCPCS (CMS final-rule Addendum FF) when at hand; without it device credits (FB/FC) and
-    modifier 73 on device-intensive procedures are not priced.
+    Reads every modifier as written (:attr:`Lines.modifier_lists`, parsed once per distinct
+    value by the normalise stage), and replaces the PFS ``MOD_NOT_PRICED`` note by the facility
+    one: modifiers neither applied by the facility rules nor informational (50, 26, TC, 62...)
+    are noted.
     """
-    parts = [aa.assign(_surgical=True)]
-    if bb is not None:
-        parts.append(bb.assign(_surgical=False))
-    both = pd.concat(parts, ignore_index=True).drop_duplicates("hcpcs").reset_index(drop=True)
-    p = asc_calc.asc_payment(both, 1.0)
-    hc = both["hcpcs"].astype(str)
-    mpd = both["multiple_procedure_discount"].fillna(False).astype(bool).to_numpy() \
-        if "multiple_procedure_discount" in both else np.zeros(len(both), dtype=bool)
-    ira = np.where(p["coinsurance_basis"].to_numpy(dtype=object) == "ira_copayment",
-                   pd.to_numeric(both.get("copayment"), errors="coerce"), np.nan) \
-        if "copayment" in both else np.full(len(both), np.nan)
-    off = None
-    if device_offset is not None:
-        off = _sentinel(pd.Series(device_offset, dtype=float).reindex(hc.to_numpy())
-                        .to_numpy(float), np.nan)
-    pi_id, pi_labels = _ids(p["payment_indicator"].astype(str).str.strip().str.upper()
-                            .to_numpy(dtype=object))
-    rid, rlabels = _ids(p["reason"].astype(str).to_numpy(dtype=object))
-    rid = np.where(np.array(rlabels + [""], dtype=object)[rid] == "", -1, rid).astype(np.int32)
-    return AscTable(release=release, year=int(year), hcpcs=pd.Index(hc.to_numpy(dtype=object)),
-                    pi=_sentinel(pi_id, -1), pi_labels=pi_labels,
-                    rate=_sentinel(p["national_rate"].to_numpy(float), np.nan),
-                    wage_adjusted=_sentinel(p["wage_adjusted"].to_numpy(bool), False),
-                    reason=_sentinel(rid, -1), reason_labels=rlabels,
-                    surgical=_sentinel(both["_surgical"].to_numpy(bool), False),
-                    subject_mpd=_sentinel(mpd, False),
-                    preventive=_sentinel(both["preventive"].fillna(False).astype(bool)
-                                         .to_numpy(), False),
-                    ira_copay=_sentinel(np.asarray(ira, dtype=float), np.nan), device_offset=off,
-                    extra={"source": aa.attrs.get("source", "")})
+    n = lines.n
+    keys = (*FACILITY_MODIFIERS, "_other")
+    out = {k: np.zeros(n, dtype=bool) for k in keys}
+    for codes, lists in lines.modifier_lists:  # the HCPCS cell, the modifiers column
+        t = np.zeros((len(lists), len(keys)), dtype=bool)
+        for i, mods in enumerate(lists):  # distinct values, not lines
+            for m in mods:
+                if m in FACILITY_MODIFIERS:
+                    t[i, FACILITY_MODIFIERS.index(m)] = True
+                elif m not in FACILITY_INFORMATIONAL:
+                    t[i, -1] = True
+        if t.any():
+            for j, k in enumerate(keys):
+                if t[:, j].any():
+                    out[k] |= t[codes, j]
+    rb = lines.reasons
+    if N.MOD_NOT_PRICED.code in rb.codes:
+        rb.bits &= ~rb.bit(N.MOD_NOT_PRICED.code)
+    rb.add(N.MOD_NOT_PRICED.code, out.pop("_other"))
+    return out
 
 
-@dataclass
-class AscLines:
-    """Per-line lookups from the prepared Addenda AA/BB (the lookup stage's output)."""
-
-    known: np.ndarray
-    pi: np.ndarray  # int64 id into pi_labels, -1 none
-    pi_labels: list[str]
-    rate: np.ndarray
-    wage_adjusted: np.ndarray
-    own_payment: np.ndarray  # separately paid indicator with a rate
-    surgical: np.ndarray
-    subject_mpd: np.ndarray
-    preventive: np.ndarray
-    ira_copay: np.ndarray
-    device_offset: np.ndarray  # NaN where not at hand
+# ---------------------------------------------------------------------------------------------
+# the system
 
 
-def asc_lines(n: int) -> AscLines:
-    """Empty per-line lookups (every line: code not listed)."""
-    return AscLines(known=np.zeros(n, dtype=bool), pi=np.full(n, -1, dtype=np.int64), pi_labels=[],
-                    rate=np.full(n, np.nan), wage_adjusted=np.zeros(n, dtype=bool),
-                    own_payment=np.zeros(n, dtype=bool), surgical=np.zeros(n, dtype=bool),
-                    subject_mpd=np.zeros(n, dtype=bool), preventive=np.zeros(n, dtype=bool),
-                    ira_copay=np.full(n, np.nan), device_offset=np.full(n, np.nan))
+def _dense(keys: np.ndarray) -> np.ndarray:
+    """Keys usable as array positions: as they are when small (at most 4 x the lines; claim keys
+    from :func:`rvucalc.claims.contract.claim_keys` are), else renumbered 0..k-1."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if not len(keys) or (keys.min() >= 0 and keys.max() < 4 * len(keys) + 16):
+        return keys
+    return pd.factorize(keys)[0].astype(np.int64)
 
 
-def asc_lookup(out: AscLines, table: AscTable, code: np.ndarray, idx: np.ndarray,
-               rb: ReasonBits) -> None:
-    """Lookup stage: fill *out* at lines *idx* from *table* (*code*: row per line of *idx*)."""
-    known = code >= 0
-    out.known[idx] = known
-    out.pi[idx] = _relabel(out.pi_labels, table.pi_labels, table.pi[code])
-    out.rate[idx] = table.rate[code]
-    out.wage_adjusted[idx] = table.wage_adjusted[code]
-    rid = table.reason[code]
-    out.own_payment[idx] = known & (rid < 0)
-    out.surgical[idx] = table.surgical[code]
-    out.subject_mpd[idx] = table.subject_mpd[code]
-    out.preventive[idx] = table.preventive[code]
-    out.ira_copay[idx] = table.ira_copay[code]
-    if table.device_offset is not None:
-        out.device_offset[idx] = table.device_offset[code]
-    _add_ids(rb, rid, table.reason_labels, idx)
-    rb.add(ASC_NOT_LISTED.code, ~known, idx)
+def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
+          schedules: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """All facility stages over one normalised chunk (*system*: ``"hopd"`` or ``"asc"``)."""
+    cat_system = _SYSTEM[system][0]
+    setting = "opps" if system == "hopd" else "asc"
+    n = lines.n
+    rb = lines.reasons
+    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code, N.BAD_CODE.code})
+    rel_line, ids, tables, yq_codes, notes = choose_releases(lines, cat_system, opts)
+    year_line = np.where(rel_line >= 0, np.array([t.year for t in tables] + [-1])[rel_line], -1)
+    files: list[Any] = []
+    wi = wage_index(chunk, lines, setting, year_line, opts, files)
+    mods = modifiers(lines)
+    L = opps_stages.opps_lines(n) if system == "hopd" else asc_stages.asc_lines(n)
+    lookup = opps_stages.opps_lookup if system == "hopd" else asc_stages.asc_lookup
+    for r, table in enumerate(tables):  # a handful of releases
+        idx = np.flatnonzero((rel_line == r) & ~refused)
+        code_u = np.append(table.hcpcs.get_indexer(lines.hcpcs_uniq), -1).astype(np.int64)
+        lookup(L, table, code_u[lines.hcpcs_codes[idx]], idx, rb)  # type: ignore[arg-type]
+    refused = refused | (rel_line < 0)
+    claim = _dense(lines.claim)
+    session = _dense(lines.group)
+    rules = opps_stages.opps_rules if system == "hopd" else asc_stages.asc_rules
+    cols = rules(L, claim=claim, session=session, line=lines.line, units=lines.units,  # type: ignore[arg-type]
+                 wage_index=wi, rb=rb, modifiers=mods, refused=refused)
+    from .lines import categorical
+
+    cols["release"] = categorical(rel_line, ids)
+    cols["release_note"] = categorical(yq_codes if n else rel_line, notes)
+    # the files behind the amounts besides the addenda (kept in the result's attrs)
+    cols[SOURCES_KEY] = [*(s for i in ids for s in SOURCES.get((i, opts.mirror), [])), *files]
+    return cols
 
 
-def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
-              units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
-              modifiers: dict[str, np.ndarray] | None = None,
-              refused: np.ndarray | None = None) -> dict[str, object]:
-    """Line rules, claim rules and money for ASC lines (:mod:`rvucalc.calc.asc_claims`).
+class FacilitySystem:
+    """One facility payment system as :mod:`rvucalc.claims.pipeline` sees it (``"hopd"`` or ``"asc"``)."""
 
-    Arguments as :func:`opps_rules`; *wage_index*: the ASC's CBSA wage index per line;
-    *modifiers*: boolean arrays for ``"73"``, ``"52"``, ``"74"``, ``"FB"``, ``"FC"`` (absent
-    keys: none). Returns :data:`ASC_COLUMNS` as arrays.
-    """
-    n, claim, session, line, n_claims, n_sessions, units, wi, refused = _rule_inputs(
-        claim, session, line, units, wage_index, refused)
-    mods = modifiers or {}
-    m = {k: np.asarray(mods.get(k, np.zeros(n, dtype=bool)), dtype=bool)
-         for k in ("73", "52", "74", "FB", "FC")}
-    rb.add(LINE_REFUSED.code, refused)
-    known = L.known & ~refused
-    own = known & L.own_payment
-    no_wi = own & L.wage_adjusted & np.isnan(wi)
-    rb.add(asc_calc.NO_WAGE_INDEX.code, no_wi)
-    priced = own & ~no_wi
-    labels = np.array(L.pi_labels + [""], dtype=object)
-    pi_text = labels[L.pi]
-    packaged = known & (pi_text == "N1")
-    device = pi_text == "J8"
+    #: The columns a chunk must have (the place of service is not needed: the setting is the system).
+    REQUIRED = ("claim_id", "hcpcs", "date_of_service")
+    #: No place column is required: without a wage index, CBSA, county or CCN the rate is national.
+    PLACE_COLUMNS: tuple[str, ...] = ()
+    #: :meth:`price` reads the chunk's own columns too (wage index, CBSA, county, CCN, modifiers).
+    WANTS_CHUNK = True
 
-    alone = AR.ancillary_without_procedure(claim, priced & ~L.surgical, priced & L.surgical,
-                                           n_claims)
-    rb.add(AR.ANCILLARY_ALONE.code, alone)
-    mod_f, need73 = AR.modifier_factor(m["73"], m["52"], m["74"], device)
-    off = L.device_offset
-    credit, need_credit, credit_na = AR.device_credit(m["FB"], m["FC"], device, off)
-    need_off = priced & (need73 | need_credit) & np.isnan(off)
-    rb.add(AR.DEVICE_OFFSET_MISSING.code, need_off)
-    paid = priced & ~alone & ~need_off
-    rb.add(AR.DEVICE_CREDIT_NA.code, paid & credit_na)
-    rb.add(AR.MOD73.code, paid & m["73"])
-    rb.add(AR.MOD52.code, paid & m["52"] & ~m["73"])
-    rb.add(AR.MOD74.code, paid & m["74"] & ~m["73"] & ~m["52"])
-    wf = AR.wage_factor(wi, L.wage_adjusted)
-    rb.add(AR.J8_WAGE.code, paid & device & np.isnan(off) & (wi != 1.0))
-    # J8 with its device offset at hand: the device portion is not wage adjusted (as
-    # rvucalc.calc.asc.asc_payment), less the FB/FC credit, and removed under modifier 73
-    dev = np.where(device, np.nan_to_num(off), 0.0)
-    dev_paid = np.where(m["73"], 0.0, dev - np.nan_to_num(credit))
-    unit_amt = (dev_paid + (L.rate - dev) * wf) * mod_f
-    mpd_f, _ = AR.multiple_procedure_factor(session, paid & L.subject_mpd, unit_amt, units, line,
-                                            n_sessions)
-    rb.add(asc_calc.MULT_PROC_50.code, paid & L.subject_mpd & (mpd_f < 1))
-    paid_units = np.where(paid, units * mpd_f, 0.0)
-    pay_raw = np.where(paid, unit_amt * paid_units, np.where(packaged, 0.0, np.nan))
-    prev, ira = L.preventive, L.ira_copay
-    coins_raw = np.where(prev, 0.0, np.where(np.isnan(ira), asc_calc.COINSURANCE_RATE * pay_raw,
-                                             ira * paid_units))
-    coins_raw = np.where(paid, np.minimum(coins_raw, pay_raw), np.where(packaged, 0.0, np.nan))
-    rb.add(asc_calc.PREVENTIVE.code, paid & prev)
-    rb.add(asc_calc.IRA_COPAY.code, paid & ~prev & ~np.isnan(ira))
+    def __init__(self, name: str, columns: tuple[str, ...]) -> None:
+        self.name = name
+        #: Columns this system adds (in this order).
+        self.OUTPUT_COLUMNS = ("release", "release_note", *columns)
+        #: What the numeric ones hold (workbook number formats, :data:`OUTPUT_KINDS`).
+        self.OUTPUT_KINDS = {c: k for c, k in OUTPUT_KINDS.items() if c in self.OUTPUT_COLUMNS}
 
-    return {
-        "payment_indicator": _cat(np.where(refused, -1, L.pi), L.pi_labels),
-        **_money(claim, n_claims, pay_raw, coins_raw, paid=paid, packaged=packaged,
-                 reduced=(mpd_f < 1) | (mod_f < 1) | (credit > 0), paid_units=paid_units,
-                 factor=mpd_f * mod_f, wage_index=wi, rb=rb),
-    }
+    def price(self, lines: Lines, opts: Any, schedules: Mapping[str, Any] | None = None, *,
+              chunk: pd.DataFrame) -> dict[str, Any]:
+        """All stages over one normalised chunk; returns :attr:`OUTPUT_COLUMNS` arrays."""
+        return price(chunk, lines, self.name, opts, schedules)
+
+    @staticmethod
+    def clear_cache() -> None:
+        clear_cache()
 
 
-def price_asc(table: AscTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
-              code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
-              modifiers: dict[str, np.ndarray] | None = None,
-              refused: np.ndarray | None = None) -> dict[str, object]:
-    """Lookup + rules + money for lines of one ASC release (*code*: :func:`code_index`).
+#: What the facility systems' numeric output columns hold (for workbook number formats; see
+#: :func:`rvucalc.export.formats.declare_kinds`).
+OUTPUT_KINDS = {
+    "paid_units": "units", "discount_factor": "factor", "facility_wage_index": "index",
+    "facility_payment": "money", "beneficiary_copay": "money", "medicare_payment": "money",
+    "claim_total": "money",
+}
 
-    See :func:`asc_rules`; returns :data:`ASC_COLUMNS` as arrays.
-    """
-    n = len(code)
-    rb = ReasonBits(n)
-    L = asc_lines(n)
-    asc_lookup(L, table, np.asarray(code, dtype=np.int64), np.arange(n), rb)
-    return asc_rules(L, claim=claim, session=session, line=line, units=units,
-                     wage_index=wage_index, rb=rb, modifiers=modifiers, refused=refused)
+#: Hospital outpatient claim lines (OPPS Addendum B): ``system="hopd"``.
+HOPD = FacilitySystem("hopd", opps_stages.OPPS_COLUMNS)
+#: Ambulatory surgical center claim lines (ASC Addenda AA/BB): ``system="asc"``.
+ASC = FacilitySystem("asc", asc_stages.ASC_COLUMNS)

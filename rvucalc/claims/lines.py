@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from ..calc.money import claim_cents, line_cents
+from ..reasons import reason
 
 
 def arrow_text(values: object) -> pa.ChunkedArray | None:
@@ -162,3 +166,113 @@ class ReasonBits:
         inv, uniq = few_distinct_codes(self.bits)
         text = ["|".join(c for j, c in enumerate(self.codes) if int(u) >> j & 1) for u in uniq]
         return categorical(inv, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Line outcomes and arrays shared by the facility systems (rvucalc.claims.opps, rvucalc.claims.asc)
+
+#: Outcome of a line: paid as billed, paid at a reduced share, packaged (no separate payment,
+#: 0.00), or not paid (no amount, with the reason). ``payable`` is True for the first three.
+LINE_STATUS = ("paid", "discounted", "packaged", "not paid")
+PAID, DISCOUNTED, PACKAGED, NOT_PAID = range(4)
+
+LINE_REFUSED = reason("FACILITY_LINE_NOT_PRICED", "The line could not be read (see its other "
+                      "reasons), so no facility amount is computed", "claim line input")
+
+
+def _cat(codes: np.ndarray, labels: tuple[str, ...] | list[str]) -> pd.Categorical:
+    """Categorical from integer codes; -1 becomes ""."""
+    labs = list(dict.fromkeys([*labels, ""]))
+    where = {c: i for i, c in enumerate(labs)}
+    remap = np.array([where[c] for c in labels] + [where[""]], dtype=np.int64)
+    c = np.asarray(codes, dtype=np.int64)
+    return pd.Categorical.from_codes(remap[np.where(c >= 0, c, len(labels))],
+                                     categories=pd.Index(labs, dtype=object))
+
+
+def _dollars(cents: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    return np.where(ok, cents / 100.0, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# OPPS
+
+
+def _ids(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer ids of text values and their labels (``""`` gets an id too)."""
+    k, uniq = pd.factorize(pd.Series(values, dtype=object))
+    return k.astype(np.int32), [str(u) for u in uniq]
+
+
+def _sentinel(arr: np.ndarray, fill: object) -> np.ndarray:
+    """*arr* with one more element, *fill*, at the end: what code -1 (not listed) reads."""
+    return np.append(arr, np.array([fill], dtype=arr.dtype))
+
+
+def code_index(table_hcpcs: pd.Index, hcpcs: pd.Series | np.ndarray) -> np.ndarray:
+    """Row of each line's HCPCS code in a prepared table (-1 when absent); works on the
+    distinct codes only."""
+    codes, uniq = pd.factorize(pd.Series(np.asarray(hcpcs, dtype=object), dtype=object),
+                               use_na_sentinel=True)
+    norm = pd.Series(uniq, dtype=object).astype(str).str.strip().str.upper().to_numpy(dtype=object)
+    at = np.append(table_hcpcs.get_indexer(norm), -1).astype(np.int64)
+    return at[codes]
+
+
+def _add_ids(rb: ReasonBits, ids: np.ndarray, labels: list[str], idx: np.ndarray) -> None:
+    """Add, for each line of *idx*, the reason code ``labels[id]`` (id -1: none)."""
+    present = np.unique(ids)
+    lut = np.zeros(len(labels) + 1, dtype=np.uint64)  # last: the -1 sentinel
+    for k in present:  # distinct codes, not lines
+        if k >= 0 and labels[k]:
+            lut[k] = rb.bit(labels[k])
+    rb.bits[idx] |= lut[ids]
+
+
+def _relabel(labels: list[str], table_labels: list[str] | tuple[str, ...], ids: np.ndarray) -> np.ndarray:
+    """*ids* into *table_labels* as ids into *labels*, after appending *table_labels* to it
+    (lines of several releases share one label list; -1 stays -1)."""
+    off = len(labels)
+    labels.extend(table_labels)
+    return np.where(ids >= 0, ids + off, -1)
+
+
+def _rule_inputs(claim: np.ndarray, session: np.ndarray, line: np.ndarray, units: np.ndarray,
+                 wage_index: np.ndarray, refused: np.ndarray | None) -> tuple[Any, ...]:
+    """The claim rules' common inputs as typed arrays: ``(n, claim, session, line, n_claims,
+    n_sessions, units, wage_index, refused)``."""
+    n = len(claim)
+    claim = np.asarray(claim, dtype=np.int64)
+    session = np.asarray(session, dtype=np.int64)
+    n_claims = int(claim.max()) + 1 if n else 0
+    n_sessions = int(session.max()) + 1 if n else 0
+    return (n, claim, session, np.asarray(line, dtype=np.int64), n_claims, n_sessions,
+            np.asarray(units, dtype=float), np.asarray(wage_index, dtype=float),
+            np.zeros(n, dtype=bool) if refused is None else np.asarray(refused, dtype=bool))
+
+
+def _money(claim: np.ndarray, n_claims: int, pay_raw: np.ndarray, copay_raw: np.ndarray, *,
+           paid: np.ndarray, packaged: np.ndarray, reduced: np.ndarray, paid_units: np.ndarray,
+           factor: np.ndarray, wage_index: np.ndarray, rb: ReasonBits) -> dict[str, object]:
+    """The money stage shared by OPPS and ASC lines: each line rounded to cents once
+    (:func:`rvucalc.calc.money.line_cents`), the claim total the sum of its lines' cents, the
+    beneficiary's copayment/coinsurance and Medicare's payment (the payment less it)."""
+    pay_c, ok = line_cents(pay_raw)
+    cop_c, _ = line_cents(copay_raw)
+    total = claim_cents(claim, pay_c, n_claims)[claim] if len(claim) else pay_c
+    status = np.where(paid, np.where(paid & reduced, DISCOUNTED, PAID),
+                      np.where(packaged, PACKAGED, NOT_PAID))
+    return {
+        "line_status": _cat(status, LINE_STATUS),
+        "payable": ok,
+        "paid_units": np.where(ok, paid_units, np.nan),
+        "discount_factor": np.where(ok & paid, factor, np.where(ok, 0.0, np.nan)),
+        "facility_wage_index": wage_index,
+        "facility_payment": _dollars(pay_c, ok),
+        "beneficiary_copay": _dollars(cop_c, ok),
+        "medicare_payment": _dollars(pay_c - cop_c, ok),
+        "claim_total": total / 100.0,
+        "reason": rb.categorical(),
+    }
+
+

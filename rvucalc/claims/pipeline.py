@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import importlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +33,8 @@ from .contract import LINE
 from .normalise import normalise, require
 
 #: ``options.system`` -> module with the system's stages.
-SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.facility_pipeline:HOPD",
-           "asc": "rvucalc.claims.facility_pipeline:ASC"}
+SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.facility:HOPD",
+           "asc": "rvucalc.claims.facility:ASC"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,30 @@ def options(system: str = "pfs", *, releases: Any = None, mirror: str | os.PathL
     return PricingOptions(system=system, releases=ids, mirror=None if mirror is None else os.fspath(mirror),
                           sequestration=sequestration, dayfirst=dayfirst,
                           extra=tuple(sorted(extra.items())))
+
+
+def facility_options(system: str, releases: Iterable[str] | None, mirror: str | os.PathLike[str] | None,
+          dayfirst: bool, wage_index: float | None, ipps_table2: str | os.PathLike[str] | None
+          ) -> PricingOptions:
+    """:class:`PricingOptions` for facility claims (``system`` ``"hopd"`` or ``"asc"``): one wage
+    index for lines that give none, and the IPPS Table 2 for a ``ccn`` column."""
+    extra: dict[str, Any] = {}
+    if wage_index is not None:
+        extra["wage_index"] = float(wage_index)
+    if ipps_table2 is not None:
+        extra["ipps_table2"] = os.fspath(ipps_table2)
+    return options(system, releases=None if releases is None else tuple(releases),
+                            mirror=mirror, dayfirst=dayfirst, **extra)
+
+def schedules_of(releases: Any) -> dict[str, Any] | None:
+    """Loaded PFS schedules to use as they are, when *releases* are FeeSchedule objects (from
+    :func:`rvucalc.load`); ``None`` for release ids (each engine loads them)."""
+    if releases is None:
+        return None
+    items = list(releases.values() if isinstance(releases, Mapping) else releases)
+    if items and all(hasattr(r, "rvus") for r in items):
+        return {r.release.id: r for r in items}
+    return None
 
 
 def _system(name: str) -> Any:
@@ -171,11 +195,11 @@ def provenance(release_ids: Any) -> list[Any]:
     """What a workbook's provenance sheet lists for the releases a result used: the loaded PFS
     schedules (files, sha256s, conversion factors) and the OPPS/ASC files, as this process
     loaded them."""
-    from . import facility_pipeline, pfs
+    from . import facility, pfs
 
     ids = {str(r) for r in release_ids if str(r)}
     out: list[Any] = [fs for (rid, _), fs in pfs._SCHEDULES.items() if rid in ids]
-    for (rid, _), srcs in facility_pipeline.SOURCES.items():
+    for (rid, _), srcs in facility.SOURCES.items():
         if rid in ids:
             out.extend(srcs)
     return out

@@ -136,7 +136,7 @@ def _sites_claims(a: argparse.Namespace) -> int:
     from ..atomic import check_output
     from ..claims.contract import LINE
     from ..claims.io import read_claims, write_claims
-    from ..facility_claims import compare_sites_claims, sites_workbook, summarise_sites
+    from ..claims.sites import compare_sites_claims, sites_workbook, summarise_sites
 
     if a.out:
         check_output(a.out, [a.claims])

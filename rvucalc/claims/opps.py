@@ -59,15 +59,43 @@ Rules and where they come from
   SIs :func:`rvucalc.calc.opps.opps_payment` wage adjusts; the copayment gets the same factor.
 * **Copayment** (42 CFR 419.41(c)(4)(i)): the line's wage-adjusted copayment, scaled like its
   payment (units, discount), capped at the inpatient hospital deductible per line.
+
+The stages over normalised line arrays: :func:`prepare_opps` (Addendum B as one array per
+field, built once per release), :func:`opps_lookup`, :func:`opps_rules` (the rules above) and
+:func:`price_opps` (lookup + rules + money); the release choice and wage index per line are
+the facility systems' shared stages (:mod:`rvucalc.claims.facility`).
+
+
+Money: every line amount (payment, beneficiary share, Medicare's share) is rounded to cents
+half up once; the claim total is the sum of its rounded line payments, so the lines always add
+up to the claim total exactly. That is how CMS's pricers and remittance advice work: each
+service line carries its own paid amount and the claim payment is their sum (ASC X12 835
+balancing, CLP04 = sum of SVC03), rather than a claim total rounded on its own that lines
+would have to be forced to match.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
+from ..calc import opps as opps_calc
+from ..calc.groups import any_in_group, sum_in_group, top_in_group
+from ..calc.opps import LABOR_SHARE, STATUS_INDICATORS, t_discount_factor
 from ..reasons import reason
-from .groups import any_in_group, first_full_rest_half, sum_in_group, top_in_group
-from .opps import LABOR_SHARE, STATUS_INDICATORS
+from .lines import (
+    LINE_REFUSED,
+    ReasonBits,
+    _add_ids,
+    _cat,
+    _ids,
+    _money,
+    _relabel,
+    _rule_inputs,
+    _sentinel,
+)
 
 __all__ = [
     "CAPC_EXCLUSIONS", "SI_CODES", "si_index", "wage_factor", "capc_exclusion", "comprehensive",
@@ -225,17 +253,6 @@ def conditional_packaging(claim: np.ndarray, si: np.ndarray, payable: np.ndarray
     return q1, q2, q4
 
 
-def t_discount_factor(session: np.ndarray, is_t: np.ndarray, rate: np.ndarray,
-                      units: np.ndarray, line: np.ndarray, n_sessions: int | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """OPPS multiple procedure discount for the paid T lines of each claim and date.
-
-    Ranks the *is_t* lines of each *session* by *rate* (per unit, highest first; ties by
-    *line*): the first unit of the top line is paid at 100%, every other unit and line at 50%
-    (Addendum D1, T; Pub. 100-04 ch. 4 s. 10.5). Returns ``(factor, rank)``: the paid share of
-    the line's units (1.0 for lines not ranked) and the rank (0 top, 1 other, -1 not ranked).
-    """
-    return first_full_rest_half(session, is_t, rate, units, line, 0.5, n_sessions)
 
 
 def copay_capped(copay_raw: np.ndarray, deductible: float) -> tuple[np.ndarray, np.ndarray]:
@@ -245,3 +262,221 @@ def copay_capped(copay_raw: np.ndarray, deductible: float) -> tuple[np.ndarray, 
     """
     capped = copay_raw > deductible
     return np.where(capped, deductible, copay_raw), capped
+
+
+# ---------------------------------------------------------------------------------------------
+# The stages
+
+OPPS_NOT_LISTED = reason("OPPS_CODE_NOT_IN_ADDENDUM_B", "HCPCS code not in this OPPS Addendum B, "
+                         "so it has no OPPS status indicator or rate", "OPPS Addendum B")
+OPPS_MODIFIER_NOT_APPLIED = reason(
+    "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED",
+    "Modifier 73, 52 or 74 (discontinued or reduced procedure) is not applied to OPPS lines by "
+    "rvucalc yet: the amount is the full APC payment", "Medicare Claims Processing Manual ch. 4 "
+    "s. 20.6.4")
+
+#: Columns :func:`price_opps` returns, in order.
+OPPS_COLUMNS = ("status_indicator", "apc", "line_status", "payable", "paid_units", "discount_factor",
+                "facility_wage_index", "facility_payment", "beneficiary_copay", "medicare_payment",
+                "claim_total", "reason")
+
+
+@dataclass
+class OppsTable:
+    """Addendum B prepared for claim pricing: one array per field, indexed by code.
+
+    Every per-code array has one element more than :attr:`hcpcs`: the last is what a code
+    not in the table (index -1) reads.
+    """
+
+    release: str
+    year: int
+    deductible: float
+    hcpcs: pd.Index
+    si: np.ndarray  # int16 position in SI_CODES, -1 unknown
+    apc: np.ndarray  # int32 id into apc_labels
+    apc_labels: list[str]
+    rate: np.ndarray  # national payment rate per unit
+    copay: np.ndarray  # national unadjusted copayment per unit, before the deductible cap
+    wage_adjusted: np.ndarray  # bool
+    reason: np.ndarray  # int32 id into reason_labels ("" when the code has its own payment)
+    reason_labels: list[str]
+    exclusion: np.ndarray  # int8: index into CAPC_EXCLUSIONS, -1 none
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def prepare_opps(addb: pd.DataFrame, *, year: int, deductible: float | None = None,
+                 release: str = "") -> OppsTable:
+    """Prepare Addendum B (:func:`rvucalc.iotools.opps.read_addendum_b`) for claim pricing.
+
+    The payment rate, the unadjusted copayment and the reason a code has no OPPS payment are
+    those of :func:`rvucalc.calc.opps.opps_payment` at wage index 1 (the copayment taken
+    before the inpatient-deductible cap, which is applied per claim line). *deductible*:
+    default the inpatient deductible of *year*.
+    """
+    b = addb.drop_duplicates("hcpcs").reset_index(drop=True)
+    ded = float(deductible) if deductible is not None else opps_calc.inpatient_deductible(year)
+    capped = opps_calc.opps_payment(b, 1.0, year=year, deductible=ded)
+    uncapped = opps_calc.opps_payment(b, 1.0, year=year, deductible=float("inf"))
+    copay = np.where(capped["copay_capped"].to_numpy(bool), uncapped["copay"].to_numpy(float),
+                     capped["copay"].to_numpy(float))
+    si_text = b["status_indicator"].astype(str).str.strip().str.upper()
+    k, uniq = pd.factorize(si_text)
+    si = si_index(list(uniq))[k] if len(uniq) else np.zeros(0, dtype=np.int16)
+    apc_text = b["apc"].fillna("").astype(str).str.strip()
+    apc_num = pd.to_numeric(apc_text, errors="coerce").fillna(-1).astype(np.int64).to_numpy()
+    hc = b["hcpcs"].astype(str)
+    nat = b["national_copay"].to_numpy(float)
+    mini = b["minimum_copay"].to_numpy(float)
+    rate = b["payment_rate"].to_numpy(float)
+    preventive = (np.nan_to_num(nat, nan=-1.0) == 0.0) & (mini == 0.0) & (rate > 0)
+    excl = capc_exclusion(si, apc_num, (hc == "C9399").to_numpy(bool), preventive)
+    apc_id, apc_labels = _ids(apc_text.to_numpy(dtype=object))
+    rid, rlabels = _ids(capped["reason"].astype(str).to_numpy(dtype=object))
+    rid = np.where(np.array(rlabels + [""], dtype=object)[rid] == "", -1, rid).astype(np.int32)
+    return OppsTable(release=release, year=int(year), deductible=ded,
+                     hcpcs=pd.Index(hc.to_numpy(dtype=object)), si=_sentinel(si, -1),
+                     apc=_sentinel(apc_id, -1), apc_labels=apc_labels,
+                     rate=_sentinel(rate, np.nan), copay=_sentinel(copay, np.nan),
+                     wage_adjusted=_sentinel(capped["wage_adjusted"].to_numpy(bool), False),
+                     reason=_sentinel(rid, -1), reason_labels=rlabels,
+                     exclusion=_sentinel(excl, -1),
+                     extra={"source": addb.attrs.get("source", "")})
+
+
+
+
+@dataclass
+class OppsLines:
+    """Per-line lookups from the prepared Addendum B tables (the lookup stage's output)."""
+
+    known: np.ndarray  # the code is in the line's Addendum B
+    si: np.ndarray  # int16, -1 none
+    apc: np.ndarray  # int64 id into apc_labels, -1 none
+    apc_labels: list[str]
+    rate: np.ndarray
+    copay: np.ndarray
+    wage_adjusted: np.ndarray
+    own_payment: np.ndarray  # the code has an OPPS payment of its own (no SI/rate reason)
+    exclusion: np.ndarray
+    deductible: np.ndarray  # the inpatient deductible of the line's release year
+
+
+def opps_lines(n: int) -> OppsLines:
+    """Empty per-line lookups (every line: code not listed)."""
+    return OppsLines(known=np.zeros(n, dtype=bool), si=np.full(n, -1, dtype=np.int16),
+                     apc=np.full(n, -1, dtype=np.int64), apc_labels=[], rate=np.full(n, np.nan),
+                     copay=np.full(n, np.nan), wage_adjusted=np.zeros(n, dtype=bool),
+                     own_payment=np.zeros(n, dtype=bool), exclusion=np.full(n, -1, dtype=np.int8),
+                     deductible=np.full(n, np.nan))
+
+
+def opps_lookup(out: OppsLines, table: OppsTable, code: np.ndarray, idx: np.ndarray,
+                rb: ReasonBits) -> None:
+    """Lookup stage: fill *out* at lines *idx* from *table* (*code*: row per line of *idx*)."""
+    known = code >= 0
+    out.known[idx] = known
+    out.si[idx] = table.si[code]
+    out.apc[idx] = _relabel(out.apc_labels, table.apc_labels, table.apc[code])
+    out.rate[idx] = table.rate[code]
+    out.copay[idx] = table.copay[code]
+    out.wage_adjusted[idx] = table.wage_adjusted[code]
+    rid = table.reason[code]
+    out.own_payment[idx] = known & (rid < 0)
+    out.exclusion[idx] = table.exclusion[code]
+    out.deductible[idx] = table.deductible
+    _add_ids(rb, rid, table.reason_labels, idx)
+    rb.add(OPPS_NOT_LISTED.code, ~known, idx)
+
+
+
+def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
+               units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
+               modifiers: dict[str, np.ndarray] | None = None,
+               refused: np.ndarray | None = None) -> dict[str, object]:
+    """Line rules, claim rules and money for OPPS lines (the rules above).
+
+    *claim*: dense claim keys ``0..C-1`` (the scope of packaging and J1, Addendum D1 "same
+    claim"); *session*: dense claim x date keys (the scope of the T discount); *line*: input
+    line numbers (ties); *units* (> 0); *wage_index*: the hospital's wage index per line;
+    *refused*: lines that cannot be priced (bad input, no release); *modifiers*: boolean
+    arrays by modifier (``"73"``, ``"52"``, ``"74"`` are flagged, not applied). Returns
+    :data:`OPPS_COLUMNS` as arrays (``reason`` from *rb*).
+    """
+    n, claim, session, line, n_claims, n_sessions, units, wi, refused = _rule_inputs(
+        claim, session, line, units, wage_index, refused)
+    rb.add(LINE_REFUSED.code, refused)
+    known = L.known & ~refused
+    si = np.where(refused, -1, L.si).astype(np.int16)
+    rate = L.rate
+    own = known & L.own_payment
+    no_wi = own & L.wage_adjusted & np.isnan(wi)
+    rb.add(opps_calc.NO_WAGE_INDEX.code, no_wi)
+    payable = own & ~no_wi
+
+    on_j1, primary, secondary, j1_pack, complexity = comprehensive(
+        claim, si, payable, rate, units, L.exclusion, n_claims, line)
+    is_n = si == SI_CODES.index("N")
+    rb.add(J1_SECONDARY.code, secondary)
+    rb.add(J1_PACKAGED.code, j1_pack & ~secondary & ~is_n)
+    rb.add(J1_COMPLEXITY.code, complexity)
+    rb.add(J1_ONCE.code, primary & (units > 1))
+    excluded_paid = on_j1 & payable & ~primary & ~secondary & (L.exclusion >= 0)
+    for k, c in enumerate(CAPC_EXCLUSIONS.values()):  # nine categories
+        rb.add(c, excluded_paid & (L.exclusion == k))
+    q1, q2, q4 = conditional_packaging(claim, si, payable, n_claims)
+    q1, q2, q4 = q1 & ~on_j1, q2 & ~on_j1, q4 & ~on_j1
+    rb.add(Q1_PACKAGED.code, q1)
+    rb.add(Q2_PACKAGED.code, q2)
+    rb.add(Q4_PACKAGED.code, q4)
+    packaged = secondary | j1_pack | q1 | q2 | q4 | (known & is_n)
+    paid = payable & ~packaged
+    rb.add(Q3_NOT_ASSESSED.code, paid & (si == SI_CODES.index("Q3")))
+    rb.add(J2_NOT_ASSESSED.code, paid & (si == SI_CODES.index("J2")))
+
+    is_t = paid & (si == SI_CODES.index("T"))
+    t_factor, _ = t_discount_factor(session, is_t, rate, units, line, n_sessions)
+    rb.add(opps_calc.T_DISCOUNTED.code, is_t & (t_factor < 1))
+    paid_units = np.where(paid, np.where(primary, 1.0, units * t_factor), 0.0)
+    wf = wage_factor(wi, L.wage_adjusted)
+    pay_raw = np.where(paid, rate * wf * paid_units, np.where(packaged, 0.0, np.nan))
+    cop_raw, capped = copay_capped(L.copay * wf * paid_units, L.deductible)
+    cop_raw = np.where(paid, cop_raw, np.where(packaged, 0.0, np.nan))
+    rb.add(COPAY_CAPPED.code, paid & capped)
+    if modifiers:
+        disc = np.zeros(n, dtype=bool)
+        for k in ("73", "52", "74"):
+            if k in modifiers:
+                disc |= np.asarray(modifiers[k], dtype=bool)
+        rb.add(OPPS_MODIFIER_NOT_APPLIED.code, paid & disc)
+
+    return {
+        "status_indicator": _cat(si, list(SI_CODES)),
+        "apc": _cat(np.where(refused, -1, L.apc), L.apc_labels),
+        **_money(claim, n_claims, pay_raw, cop_raw, paid=paid, packaged=packaged,
+                 reduced=is_t & (t_factor < 1), paid_units=paid_units, factor=paid_units / units,
+                 wage_index=wi, rb=rb),
+    }
+
+
+
+def price_opps(table: OppsTable, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
+               code: np.ndarray, units: np.ndarray, wage_index: np.ndarray,
+               modifiers: dict[str, np.ndarray] | None = None,
+               refused: np.ndarray | None = None) -> dict[str, object]:
+    """Lookup + rules + money for lines of one Addendum B (*code*: :func:`code_index`).
+
+    See :func:`opps_rules` for the arguments; returns :data:`OPPS_COLUMNS` as arrays.
+    """
+    n = len(code)
+    rb = ReasonBits(n)
+    L = opps_lines(n)
+    opps_lookup(L, table, np.asarray(code, dtype=np.int64), np.arange(n), rb)
+    return opps_rules(L, claim=claim, session=session, line=line, units=units,
+                      wage_index=wage_index, rb=rb, modifiers=modifiers, refused=refused)
+
+
+# ---------------------------------------------------------------------------------------------
+# ASC
+
+
