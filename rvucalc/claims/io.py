@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import atomic_output
 from ..errors import RvucalcError
+from . import keep_types
 from .contract import LINE
 
 
@@ -71,6 +72,10 @@ def csv_options(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) ->
         pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
     """pyarrow CSV options that read every column of *path* as text, exactly as written."""
     p = Path(path)
+    from .encoding import wide_file
+
+    if (wide := wide_file(p)) is not None:  # UTF-16/32: pyarrow would read one column of noise
+        raise ClaimsFileError(wide)
     ro = pacsv.ReadOptions(block_size=block_bytes)
     po = pacsv.ParseOptions(newlines_in_values=True)
     try:
@@ -96,6 +101,11 @@ def _csv_error(p: Path, exc: BaseException, near: int | None = None) -> ClaimsFi
     """A CSV that pyarrow could not read, named by the line of its first row with another number
     of cells than the header (found again with the standard library's csv reader, only now that
     reading failed, a record at a time), or by pyarrow's words when no such row is found."""
+    from .encoding import not_utf8, wide_file  # a file that is not UTF-8: where, and what it is
+
+    enc = not_utf8(p) if "utf8" in str(exc).lower().replace("-", "") else wide_file(p)
+    if enc is not None:
+        return ClaimsFileError(enc)
     where = _ragged_row(p)
     if where is not None:
         line, want, got = where
@@ -132,11 +142,13 @@ def read_claims(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Dat
         raise ClaimsFileError(f"{p}: no such file")
     kind = _kind(p)
     try:
-        if kind == "parquet":
-            df = pq.read_table(p).to_pandas()
+        if kind == "parquet":  # every value and type as the file holds it (rvucalc.claims.keep_types)
+            table = pq.read_table(p)
+            df = keep_types.remember(keep_types.to_pandas(table), table.schema)
         elif kind == "xlsx":
-            sh: str | int = int(sheet) if str(sheet).isdigit() else sheet
-            df = pd.read_excel(p, sheet_name=sh, dtype=object, keep_default_na=False, na_values=[])
+            from .workbook_in import read_workbook  # error cells, formulas, 15 digits
+
+            df = read_workbook(p, int(sheet) if str(sheet).isdigit() else sheet)
         else:
             ro, po, co = csv_options(p)
             df = pacsv.read_csv(p, read_options=ro, parse_options=po, convert_options=co).to_pandas()
@@ -173,7 +185,7 @@ def iter_claims(path: str | os.PathLike[str], *, block_bytes: int = BLOCK_BYTES)
         else:
             raise ClaimsFileError(f"{p}: stream a CSV or Parquet file; read Excel with read_claims")
         for b in batches:
-            df = b.to_pandas()
+            df = keep_types.remember(keep_types.to_pandas(pa.Table.from_batches([b])), b.schema)
             df[LINE] = pd.RangeIndex(start, start + len(df)).to_numpy(dtype="int64")
             start += len(df)
             yield df
@@ -226,7 +238,7 @@ def _arrow_column(col: pd.Series) -> pd.Series:
     try:
         pa.array(col, from_pandas=True)
         return col
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
+    except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):
         texts = np.array([cell_text(v) for v in col.to_numpy()], dtype=object)  # Arrow: string
         return pd.Series(texts, index=col.index, dtype=object, name=col.name)
 
@@ -239,17 +251,23 @@ def to_arrow(df: pd.DataFrame, *, keep_line: bool = False) -> pa.Table:
     and only in that column's type; the column keeps its name and place).
     """
     cols = [c for c in df.columns if keep_line or c != LINE]
+    schema = keep_types.input_schema(df)  # a Parquet input's types, given back to its columns
+    frame = df[cols]
+    frame.attrs = {}  # rvucalc's notes on the frame are not data: pyarrow would try to store them
     try:
-        return pa.Table.from_pandas(df[cols], preserve_index=False)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):  # a mixed column: the rare path
+        return keep_types.restore_types(pa.Table.from_pandas(frame, preserve_index=False), schema)
+    except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):  # a mixed column: the rare path
         pass
-    frame = pd.DataFrame({c: _arrow_column(df[c]) for c in cols}, index=df.index)
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    frame = pd.DataFrame({c: _arrow_column(frame[c]) for c in cols}, index=df.index)
+    return keep_types.restore_types(pa.Table.from_pandas(frame, preserve_index=False), schema)
 
 
 def _csv_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_dictionary(t):
         return t.value_type
+    if pa.types.is_string_view(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) \
+            or pa.types.is_binary_view(t):  # text; bytes only when they are UTF-8 text
+        return pa.string()
     if (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_time(t):
         return pa.string()
     return t
@@ -273,6 +291,8 @@ def _csv_column(c: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_time(t):
         sec = c.cast(pa.time32("s"), safe=False)
         return pc.if_else(pc.equal(sec.cast(t), c), sec.cast(pa.string()), c.cast(pa.string()))
+    if _csv_type(t) != t:
+        return c.cast(_csv_type(t))
     return c
 
 
@@ -284,7 +304,15 @@ def csv_table(table: pa.Table) -> pa.Table:
     schema = csv_schema(table.schema)
     if schema.equals(table.schema):
         return table
-    return pa.table([_csv_column(table.column(i)) for i in range(table.num_columns)], schema=schema)
+    cols = []
+    for i in range(table.num_columns):
+        try:
+            cols.append(_csv_column(table.column(i)))
+        except pa.ArrowInvalid as exc:  # bytes that are not UTF-8 text
+            raise ClaimsFileError(f"a CSV cannot hold the column {table.column_names[i]!r} "
+                                  f"({table.schema.field(i).type}: {_plain(exc)}); write Parquet "
+                                  "(.parquet)") from exc
+    return pa.table(cols, schema=schema)
 
 
 def write_csv_table(table: pa.Table, sink: str | os.PathLike[str] | pa.NativeFile, *,
@@ -299,6 +327,9 @@ def write_claims(df: pd.DataFrame, path: str | os.PathLike[str], *, provenance: 
     """Write priced claim lines to *path* (.csv, .parquet or .xlsx), atomically."""
     p = Path(path)
     kind = _kind(p)
+    from .fits import check_frame
+
+    check_frame(df, [("", str(p))])  # a cell or column the format cannot hold: refused, never cut
     if kind == "xlsx":
         from ..export import write_table
 

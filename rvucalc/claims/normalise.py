@@ -54,6 +54,7 @@ from ..calc import groups as G
 from ..calc import policy as P
 from ..codes import INFORMATIONAL, PRICED, parse_code, split_modifiers
 from ..reasons import reason
+from .cells import ERROR_CELL, PRICED_COLUMNS, error_cells
 from .contract import LINE, claim_keys
 from .lines import ReasonBits, arrow_text, byte_table, only_bytes, text_bytes
 
@@ -84,7 +85,7 @@ LOCALITY_ZIP_CONFLICT = reason(
     "CMS ZIP5 file (the ZIP code of the place of service decides the locality)")
 
 #: Input reasons that leave a line without an amount.
-REFUSING = frozenset({BAD_CHARGE.code, P.BAD_UNITS.code, P.BAD_DATE.code, BAD_CODE.code})
+REFUSING = frozenset({BAD_CHARGE.code, P.BAD_UNITS.code, P.BAD_DATE.code, BAD_CODE.code, ERROR_CELL.code})
 
 #: Integer type of the per-line codes into distinct values (-1: missing); only ever an index.
 CODE = np.int32
@@ -569,7 +570,7 @@ def require(lines: pd.DataFrame, place: tuple[str, ...] = ("zip", "locality"),
 
 #: The reasons :func:`normalise` gives, registered in this order before it looks at a line, so a
 #: line's reason text lists them in this order whichever is found first.
-_REASONS = (CLAIM_ID_MISSING.code, P.BAD_DATE.code, P.BAD_UNITS.code, BAD_CHARGE.code, BAD_CODE.code,
+_REASONS = (CLAIM_ID_MISSING.code, ERROR_CELL.code, P.BAD_DATE.code, P.BAD_UNITS.code, BAD_CHARGE.code, BAD_CODE.code,
             MOD_NOT_PRICED.code)
 
 #: Chunks of at least this many lines hash their claim ids on a second thread (below it, the
@@ -603,7 +604,8 @@ def _background(fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
     return _POOL.submit(fn, *args)
 
 
-def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
+def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False,
+              error_columns: tuple[str, ...] = PRICED_COLUMNS["pfs"]) -> Lines:
     """Parse a chunk's pricing columns (see the module docstring for each convention).
 
     Hashing the claim ids is the largest single cost (a million lines hold hundreds of
@@ -611,7 +613,8 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     second thread while this one parses the other columns and the stages that need no claim
     (release choice, lookup) go on (Arrow and NumPy release the GIL). :attr:`Lines.claim`,
     :attr:`Lines.group` and the reasons' bits wait for it when first read; an error on that
-    thread is raised there.
+    thread is raised there. A spreadsheet error value in one of *error_columns* (the columns
+    the payment system prices from) refuses its line (:mod:`rvucalc.claims.cells`).
     """
     n = len(chunk)
     rb = ReasonBits(n)
@@ -622,6 +625,7 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False) -> Lines:
     if keys is None:
         keys = claim_keys(chunk["claim_id"], line)
     rb.later(CLAIM_ID_MISSING.code, lambda: (keys.result() if isinstance(keys, Future) else keys)[1])
+    rb.add(ERROR_CELL.code, error_cells(chunk, error_columns))
     d_codes, day_u, year_u, q_u = parse_dates_coded(chunk["date_of_service"], dayfirst=dayfirst)
     rb.add(P.BAD_DATE.code, (year_u < 0)[d_codes])
     if _every_cell(d_codes):  # distinct days numbered in line order, from the distinct cells

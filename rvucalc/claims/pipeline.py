@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cells import PRICED_COLUMNS
 from .contract import LINE
 from .normalise import normalise, require
 
@@ -136,10 +137,12 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     # Two plain calls, not ``price(..., **extra)``: a call with ``*``/``**`` packs its arguments
     # into a tuple that holds the parsed lines until the call returns (a million lines: 35 MiB
     # more at the peak). Facility systems also read wage index/CBSA/CCN columns of the chunk.
+    errs = PRICED_COLUMNS.get(opts.system, PRICED_COLUMNS["pfs"])  # error cells refuse their line
     if getattr(mod, "WANTS_CHUNK", False):
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules, chunk=chunk)
+        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs), opts, schedules,
+                         chunk=chunk)
     else:
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules)
+        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs), opts, schedules)
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)

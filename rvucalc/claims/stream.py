@@ -63,11 +63,13 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ..atomic import OutputError, atomic_output, check_output, same_file
+from . import keep_types
 from .contract import LINE, claim_keys, claim_partition
 from .engine import ChunkPricer, resolve
 from .io import (
     BLOCK_BYTES,
     ClaimsFileError,
+    _csv_error,
     _kind,
     _plain,
     csv_options,
@@ -88,6 +90,13 @@ MAX_PARTS = 2048
 WORKERS = 2
 #: Compression of the temporary parts (fast; they live only for the run).
 _TMP_COMPRESSION = "lz4"
+#: Bytes of input (as Arrow holds it) a part is sized for per line: a part holds at most
+#: ``chunk_lines / workers`` lines and at most that many times this many bytes, so a file of
+#: wide lines (long memos, many columns) makes parts of fewer lines, not larger parts. A CSV
+#: claim line of ten columns holds 60-150 bytes.
+LINE_BYTES = 256
+#: How far a part may outgrow its size (lines or bytes) before it is split again by claim.
+SLACK = 1.5
 
 
 @dataclass
@@ -104,6 +113,7 @@ class _Run:
     claims: list[Path] = field(default_factory=list)  # per-claim summaries, keyed by first LINE
     claims_schema: pa.Schema | None = None
     claims_metadata: dict[bytes, bytes] | None = None
+    source: pa.Schema | None = None  # the input's columns, as read: the output gives them back
 
 
 # ---------------------------------------------------------------------------
@@ -166,6 +176,8 @@ def _source_batches(src: Path, block_bytes: int, batch_rows: int) -> tuple[pa.Sc
             reader = pacsv.open_csv(src, read_options=ro, parse_options=po, convert_options=co)
             return reader.schema, iter(reader), None
     except (pa.ArrowInvalid, OSError) as exc:
+        if kind == "csv" and isinstance(exc, pa.ArrowInvalid):
+            raise _csv_error(src, exc) from exc
         raise ClaimsFileError(f"{src}: cannot read it as {kind} ({_plain(exc)})") from exc
     raise ClaimsFileError(f"{src}: stream a CSV or Parquet file (read Excel with read_claims)")
 
@@ -180,17 +192,21 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
         raise ClaimsFileError(f"{src}: no {claim_column!r} column (claim lines need a claim id); "
                               f"columns: {', '.join(schema.names)}")
     part_schema = schema.append(pa.field(LINE, pa.int64()))
+    run.source = schema
     writers: dict[int, _TmpWriter] = {}
     nparts = 0
     start = 0
     pending: list[pa.RecordBatch] = []
-    pending_rows = 0
+    pending_rows = pending_bytes = 0
+    part_bytes = chunk_lines * LINE_BYTES
+    sizes: dict[int, list[float]] = {}  # part -> [lines, bytes], as the part grows
 
     def flush() -> None:
-        nonlocal pending, pending_rows
+        nonlocal pending, pending_rows, pending_bytes
         if not pending_rows:
             return
         t = pa.Table.from_batches(pending, schema=schema)
+        per_line = t.nbytes / max(len(t), 1)
         lines = np.arange(start - pending_rows, start, dtype=np.int64)
         t = t.append_column(pa.field(LINE, pa.int64()), pa.array(lines))
         ids = t.column(claim_column).combine_chunks().to_pandas()  # one chunk: factorized faster
@@ -205,7 +221,10 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
                 w = writers[int(p)] = _TmpWriter(run.tmp / f"part-{int(p):05d}.arrow", part_schema)
             w.write(t.slice(offset, int(counts[p])))
             offset += int(counts[p])
-        pending, pending_rows = [], 0
+            grown = sizes.setdefault(int(p), [0, 0.0])
+            grown[0] += int(counts[p])
+            grown[1] += int(counts[p]) * per_line
+        pending, pending_rows, pending_bytes = [], 0, 0
 
     try:
         # the next batches are read (CSV parsed by Arrow, outside the GIL) on a background thread
@@ -214,27 +233,67 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
             for b in ahead:
                 if not len(b):
                     continue
-                if nparts == 0:  # the first batch tells the size of a line (file bytes / line bytes)
+                if nparts == 0:  # a first guess from the first batch; parts that outgrow it are split
                     if rows is None:
                         size = src.stat().st_size
                         rows = int(size * len(b) / max(min(size, block_bytes), 1)) if len(b) else 0
-                    nparts = max(1, min(MAX_PARTS, math.ceil(rows / max(chunk_lines, 1))))
+                    need = max(rows / max(chunk_lines, 1), rows * b.nbytes / len(b) / part_bytes)
+                    nparts = max(1, min(MAX_PARTS, math.ceil(need)))
                 pending.append(b)
                 pending_rows += len(b)
+                pending_bytes += b.nbytes
                 start += len(b)
                 bar.update(len(b))
-                if pending_rows >= chunk_lines:
+                if pending_rows >= chunk_lines or pending_bytes >= part_bytes:
                     flush()
         flush()
     finally:
         for w in writers.values():
             w.close()
     run.total = start
-    run.parts = [run.tmp / f"part-{p:05d}.arrow" for p in sorted(writers)]
+    run.parts = []
+    for p in sorted(writers):  # a part grown past its size (the first batch misled the guess) is split
+        run.parts += _resplit(run.tmp / f"part-{p:05d}.arrow", sizes[p], nparts, chunk_lines, part_bytes,
+                              claim_column, part_schema)
     if not run.parts:  # no lines: one empty part, so the output still has its header
         path = run.tmp / "part-00000.arrow"
         _write_tmp(part_schema.empty_table(), path)
         run.parts = [path]
+
+
+def _resplit(path: Path, size: list[float], nparts: int, part_lines: int, part_bytes: int, claim_column: str,
+             schema: pa.Schema) -> list[Path]:
+    """*path* as it is when it holds at most :data:`SLACK` times its size (lines and bytes), else
+    split into parts of that size by claim, reading it a batch at a time. Line ``l`` of part
+    ``p = h % nparts`` goes to sub-part ``(h % (nparts * k)) // nparts`` (``h`` the claim's hash,
+    :func:`~rvucalc.claims.contract.claim_partition`): every line of a claim stays together."""
+    lines, nbytes = size
+    if lines <= part_lines * SLACK and nbytes <= part_bytes * SLACK:
+        return [path]
+    k = math.ceil(max(lines / max(part_lines, 1), nbytes / max(part_bytes, 1)))
+    subs = [path.with_name(f"{path.stem}-{j:04d}.arrow") for j in range(k)]
+    writers: dict[int, _TmpWriter] = {}
+    try:
+        with pa.OSFile(str(path), "rb") as f:
+            for b in ipc.open_stream(f):  # the slices written in pass 1: each at most a flush
+                t = pa.Table.from_batches([b])
+                ids = t.column(claim_column).combine_chunks().to_pandas()
+                sub = claim_partition(ids, t.column(LINE).to_numpy(), nparts * k) // nparts
+                order = np.argsort(sub, kind="stable")
+                counts = np.bincount(sub, minlength=k)
+                t = t.take(pa.array(order))
+                offset = 0
+                for j in np.flatnonzero(counts):
+                    w = writers.get(int(j))
+                    if w is None:
+                        w = writers[int(j)] = _TmpWriter(subs[int(j)], schema)
+                    w.write(t.slice(offset, int(counts[j])))
+                    offset += int(counts[j])
+    finally:
+        for w in writers.values():
+            w.close()
+    path.unlink()
+    return [subs[j] for j in sorted(writers)]
 
 
 def _checked(batches: Iterator[pa.RecordBatch], src: Path) -> Iterator[pa.RecordBatch]:
@@ -247,6 +306,8 @@ def _checked(batches: Iterator[pa.RecordBatch], src: Path) -> Iterator[pa.Record
         except StopIteration:
             return
         except (pa.ArrowInvalid, OSError) as exc:
+            if _kind(src) == "csv" and isinstance(exc, pa.ArrowInvalid):  # the line, the column, the encoding
+                raise _csv_error(src, exc, done + 2) from exc
             raise ClaimsFileError(f"{src}: cannot read it after data line {done} ({_plain(exc)})") from exc
         done += len(b)
         yield b
@@ -277,7 +338,7 @@ def _widen(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
 def _price_one(run: _Run, i: int, part: Path, price: ChunkPricer, options: Any, row_group: int,
                summarise: Summariser | None, claim_column: str, tally: Any = None) -> dict[str, Any]:
     """Price part *i* and write it (and its claim summary) back; returns what the run records."""
-    chunk = _read_tmp(part).to_pandas()
+    chunk = keep_types.to_pandas(_read_tmp(part))  # every value as read (a Parquet input's types)
     lines = chunk[LINE].to_numpy()
     priced = price(chunk, options)
     del chunk
@@ -524,7 +585,7 @@ def iter_priced(
         meta = run.schema.metadata
         with _ahead(_merged(run.priced, run.schema, run.total, chunk_lines)) as windows:
             for t in windows:
-                yield t.replace_schema_metadata(meta).to_pandas()
+                yield keep_types.remember(keep_types.to_pandas(t.replace_schema_metadata(meta)), run.source)
 
 
 def reprice_file(
@@ -577,7 +638,7 @@ def reprice_file(
         assert run.schema is not None
         with _bar(progress, "write", run.total) as bar:
             _write(dst, _merged(run.priced, run.schema, run.total, chunk_lines), run.schema,
-                   run.out_metadata, bar)
+                   run.out_metadata, bar, run.source)
         if claims_out is not None and run.claims_schema is not None:
             _write(Path(claims_out), _merged(run.claims, run.claims_schema, run.total, chunk_lines, exact=False),
                    run.claims_schema, run.claims_metadata, None)
@@ -635,13 +696,18 @@ def _ahead(items: Iterator[Any], depth: int = 1) -> Iterator[Iterator[Any]]:
 
 
 def _write(dst: Path, tables: Iterator[pa.Table], schema: pa.Schema, metadata: dict[bytes, bytes] | None,
-           bar: Any) -> None:
+           bar: Any, source: pa.Schema | None = None) -> None:
     """Write *tables* (with :data:`LINE`, dropped here) to *dst* (.csv or .parquet), atomically.
+
+    Columns of the input (*source*) are written with the input's types.
 
     The windows are merged and cast on a background thread (:func:`_ahead`) while this one
     writes the previous window.
     """
     out_schema = schema.remove(schema.get_field_index(LINE)).with_metadata(metadata)
+    if source is not None:  # the user's columns as the input typed them (rvucalc.claims.keep_types)
+        out_schema = pa.schema([source.field(f.name).with_name(f.name) if f.name in source.names else f
+                                for f in out_schema], metadata=out_schema.metadata)
     parquet = _kind(dst) == "parquet"
     # CSV: the same text as :func:`rvucalc.claims.io.write_csv_table` (dictionaries decoded)
     target = out_schema if parquet else pa.schema(

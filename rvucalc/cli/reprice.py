@@ -96,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..atomic import check_output
     from ..claims import pipeline
     from ..claims.contract import LINE
+    from ..claims.fits import check_outputs
     from ..claims.io import read_claims, to_arrow, write_claims, write_csv_table
     from ..claims.summary import summarise_claims
     from .engines import dispatch  # --engine stream|dask
@@ -107,6 +108,7 @@ def _run(args: argparse.Namespace) -> int:
             if target:
                 check_output(target, [args.input])
         lines = read_claims(args.input, sheet=args.sheet)
+        check_outputs(lines, args.out, getattr(args, "claims_out", None))  # cells the formats cannot hold
         opts = pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
                                 sequestration=args.sequestration, dayfirst=getattr(args, "dayfirst", False))
         out = pipeline.price_frame(lines, opts)
@@ -154,6 +156,7 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     file (it reads a Parquet dataset).
     """
     from ..atomic import OutputError, same_file
+    from ..claims.fits import check_source
 
     targets = _targets(args)
     src = str(args.input)
@@ -166,6 +169,8 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     if engine == "dask" and "://" not in src and Path(src).suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm"):
         raise OutputError(f"--engine dask reads a parquet dataset (a folder, a glob or a .parquet file), not "
                           f"{src}: write it as parquet first, or price it with --engine stream")
+    if engine != "dask":  # a Parquet input's column that the output format cannot hold
+        check_source(src, targets + ([] if args.out else [("-o", "-")]))
     for opt, t in targets:
         if engine == "dask":
             suffix = Path(t.rstrip("/")).suffix.lower()
