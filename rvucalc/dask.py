@@ -214,10 +214,10 @@ def reprice_dataset(
     if len(targets) == 2 and (targets[0] == targets[1] or not _is_url(targets[0]) and same_file(*targets)):
         raise OutputError(f"claims_out {targets[1]} is the output {targets[0]}: the totals would replace the "
                           "priced lines; give them another folder")
-    for d, what in zip(targets, names):  # only rvucalc's own datasets are replaced, never the input
-        datasets.check_target(d, src_s, what)
     if len(targets) == 2:
         datasets.check_nested(targets[0], targets[1], *names)
+    for d, what in zip(targets, names):  # only rvucalc's own datasets are replaced, never the input
+        datasets.check_target(d, src_s, what)
     datasets.input_files(src_s)  # parts that agree, none of them rvucalc's output
     with contextlib.ExitStack() as stack:
         if client is None:

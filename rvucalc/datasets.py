@@ -302,7 +302,8 @@ def input_files(src: str | os.PathLike[str]) -> list[Path]:
             raise DatasetError(f"{part}: not a readable Parquet file ({msg}); remove it from the dataset or "
                                "write it again") from exc
         if _LINE in schema.names:
-            raise _rvucalc_output(part, f"it has rvucalc's line-number column {_LINE!r}")
+            raise DatasetError(f"{part} was written by rvucalc (it has rvucalc's line-number column {_LINE!r}), "
+                               "not claim lines: price the claim lines it was made from")
         if first is None:
             first = (part, schema)
             continue
