@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import datasets
 from .atomic import OutputError, same_file
 from .claims.contract import LINE, claim_partition
 from .claims.engine import ChunkPricer, resolve
@@ -178,16 +179,6 @@ def _summary_part(df: pd.DataFrame, summarise: Any) -> pd.DataFrame:
     return _text_as_str(summarise(df))
 
 
-def _check_dst(dst: str) -> None:
-    if _is_url(dst):
-        return
-    dpath = Path(dst)
-    if not dpath.resolve().parent.is_dir():
-        raise OutputError(f"cannot write {dpath}: the folder {dpath.resolve().parent} does not exist")
-    if dpath.exists() and not dpath.is_dir():
-        raise OutputError(f"cannot write the dataset {dpath}: it is a file (give a folder)")
-
-
 def reprice_dataset(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -205,9 +196,13 @@ def reprice_dataset(
     """Price the Parquet dataset *src* (a folder or a glob) into the Parquet dataset *dst* (a folder).
 
     Runs on *client*, else on the cluster at *scheduler*, else on a local cluster of *workers*
-    processes started for the call. A local *dst* is written to a temporary folder beside it and
-    renamed into place when complete (a previous *dst* folder is replaced only then). *dst* on
-    object storage (``s3://...``) is written in place by the workers. *claims_out* (a folder)
+    processes started for the call. A local *dst* is written to a temporary folder beside it,
+    marked as rvucalc's (:data:`rvucalc.datasets.MARKER`) and renamed into place when complete.
+    An existing *dst* is replaced only then, and only when it is empty or a dataset rvucalc wrote;
+    a folder holding anything else, the input or a folder inside it, and a *src* that is
+    rvucalc's output or whose parts disagree on their columns are refused before any work
+    (:mod:`rvucalc.datasets`). *dst* on object storage (``s3://...``) is written in place by the
+    workers (not checked). *claims_out* (a folder)
     also gets the per-claim totals, from the same shuffle. *tally* (a
     :class:`rvucalc.claims.tally.LineTally`) gets the counts of every priced partition, computed
     on the workers in the same run (the lines are not priced or read twice). Returns the number
@@ -215,13 +210,15 @@ def reprice_dataset(
     """
     src_s = os.fspath(src)
     targets = [os.fspath(d) for d in (dst, claims_out) if d is not None]
-    for d in targets:
-        _check_dst(d)
+    names = ["the output", "claims_out"]
     if len(targets) == 2 and (targets[0] == targets[1] or not _is_url(targets[0]) and same_file(*targets)):
         raise OutputError(f"claims_out {targets[1]} is the output {targets[0]}: the totals would replace the "
                           "priced lines; give them another folder")
-    if not _is_url(src_s) and not any(ch in src_s for ch in "*?[") and not Path(src_s).exists():
-        raise RvucalcError(f"{src_s}: no such file or folder")
+    if len(targets) == 2:
+        datasets.check_nested(targets[0], targets[1], *names)
+    for d, what in zip(targets, names):  # only rvucalc's own datasets are replaced, never the input
+        datasets.check_target(d, src_s, what)
+    datasets.input_files(src_s)  # parts that agree, none of them rvucalc's output
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(client_for(scheduler, workers))
@@ -256,9 +253,13 @@ def reprice_dataset(
                 tally.add(done[-1])
             n = _rows(Path(tmps[0])) if not _is_url(tmps[0]) else int(
                 client.compute(priced.map_partitions(len).sum()).result())
-            for d, t in zip(targets, tmps):
+            for d, what in zip(targets, names):  # checked again: a folder may have changed during the run
                 if not _is_url(d):
-                    _replace_folder(Path(t), Path(d))
+                    datasets.check_replaceable(d, what)
+            for d, t, what, content in zip(targets, tmps, names, ("priced claim lines", "per-claim totals")):
+                if not _is_url(d):
+                    datasets.write_marker(Path(t), content, src_s)
+                    datasets.replace_folder(Path(t), Path(d), what)
             return n
         finally:
             for d, t in zip(targets, tmps):
@@ -280,17 +281,6 @@ def _normal_mode(folder: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(folder, 0o777 & ~umask)
-
-
-def _replace_folder(tmp: Path, dst: Path) -> None:
-    """Put the complete folder *tmp* in place of *dst* (a previous *dst* is removed only then)."""
-    old = None
-    if dst.exists():
-        old = dst.with_name(f".{dst.name}.rvucalc-old-{os.getpid()}")
-        os.replace(dst, old)
-    os.replace(tmp, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _rows(folder: Path) -> int:

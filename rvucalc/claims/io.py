@@ -140,6 +140,9 @@ def read_claims(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Dat
     p = Path(path)
     if not p.is_file():
         raise ClaimsFileError(f"{p}: no such file")
+    from ..datasets import check_not_output
+
+    check_not_output(p)  # a part of a dataset rvucalc wrote is not claim lines
     kind = _kind(p)
     try:
         if kind == "parquet":  # every value and type as the file holds it (rvucalc.claims.keep_types)
@@ -175,6 +178,9 @@ def iter_claims(path: str | os.PathLike[str], *, block_bytes: int = BLOCK_BYTES)
     p = Path(path)
     if not p.is_file():
         raise ClaimsFileError(f"{p}: no such file")
+    from ..datasets import check_not_output
+
+    check_not_output(p)
     start = 0
     try:
         if _kind(p) == "parquet":

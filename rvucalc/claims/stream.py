@@ -166,6 +166,9 @@ def _source_batches(src: Path, block_bytes: int, batch_rows: int) -> tuple[pa.Sc
     """``(schema, batches, rows if known)`` of a CSV (all text) or Parquet claims file."""
     if not src.is_file():
         raise ClaimsFileError(f"{src}: no such file")
+    from ..datasets import check_not_output
+
+    check_not_output(src)  # a part of a dataset rvucalc wrote is not claim lines
     kind = _kind(src)
     try:
         if kind == "parquet":

@@ -136,15 +136,6 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, str]]:
             if v]
 
 
-def _glob_base(src: str) -> Path:
-    """The folder a glob reads from (``claims/*.parquet`` -> ``claims``), else *src* itself."""
-    parts = Path(src).parts
-    for i, part in enumerate(parts):
-        if any(ch in part for ch in "*?["):
-            return Path(*parts[:i]) if i else Path(".")
-    return Path(src)
-
-
 def check_targets(args: argparse.Namespace, engine: str) -> None:
     """Refuse, before any work, outputs that would be lost or written in another format than asked.
 
@@ -152,8 +143,9 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     file as ``-o`` or as the input, when an output's suffix is not one the engine writes (the
     suffix chooses the format: ``-o x.txt`` is refused, not written as CSV), or, with ``--engine
     dask`` (which writes a Parquet dataset, a folder), when an output is not a folder or
-    ``.parquet`` name, or would replace the input's folder, or when its input is a CSV or Excel
-    file (it reads a Parquet dataset).
+    ``.parquet`` name, or would replace the input's folder or lie inside it, or is an existing
+    folder that is neither empty nor a dataset rvucalc wrote (:func:`rvucalc.datasets.check_target`),
+    or when its input is a CSV or Excel file (it reads a Parquet dataset).
     """
     from ..atomic import OutputError, same_file
     from ..claims.fits import check_source
@@ -178,11 +170,9 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
             if not (folder or suffix in (".parquet", ".pq")):
                 raise OutputError(f"--engine dask writes a parquet dataset (a folder of parts): give {opt} a "
                                   f"folder or a .parquet path, not {t}")
-            if "://" not in t and "://" not in src:
-                base, out = _glob_base(src).resolve(), Path(t).resolve()
-                if out == base or out in base.parents:
-                    raise OutputError(f"the output {opt} {t} would replace the input {src}: choose another "
-                                      "output folder")
+            from .datasets import check_target
+
+            check_target(t, src, f"the output {opt}")  # not the input, nor in it; only rvucalc's own folder
             continue
         ok = SUFFIXES["stream" if engine == "stream" else "memory"]
         if Path(t).suffix.lower() not in ok:
