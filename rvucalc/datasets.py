@@ -83,8 +83,12 @@ def marker(folder: Path) -> dict[str, Any] | None:
 
 def write_marker(folder: Path, content: str, source: str | None = None) -> None:
     """Mark the complete dataset *folder* as rvucalc's: its marker lists every file in it."""
-    from . import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        __version__ = version("rvucalc")
+    except PackageNotFoundError:  # a source tree that was not installed
+        __version__ = ""
     files = sorted(p.name for p in folder.iterdir())
     data = {"written_by": "rvucalc", "version": __version__, "content": content, "source": source,
             "files": files}
