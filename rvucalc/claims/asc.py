@@ -50,12 +50,8 @@ field, built once per release), :func:`asc_lookup`, :func:`asc_rules` (the rules
 stages (:mod:`rvucalc.claims.facility`).
 
 
-Money: every line amount (payment, beneficiary share, Medicare's share) is rounded to cents
-half up once; the claim total is the sum of its rounded line payments, so the lines always add
-up to the claim total exactly. That is how CMS's pricers and remittance advice work: each
-service line carries its own paid amount and the claim payment is their sum (ASC X12 835
-balancing, CLP04 = sum of SVC03), rather than a claim total rounded on its own that lines
-would have to be forced to match.
+Money: each line amount is rounded to cents half up once, and the claim total is the sum of
+its lines, as in :mod:`rvucalc.claims.opps`.
 """
 
 from __future__ import annotations
