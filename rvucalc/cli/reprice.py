@@ -170,7 +170,7 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
             if not (folder or suffix in (".parquet", ".pq")):
                 raise OutputError(f"--engine dask writes a parquet dataset (a folder of parts): give {opt} a "
                                   f"folder or a .parquet path, not {t}")
-            from .datasets import check_target
+            from ..datasets import check_target
 
             check_target(t, src, f"the output {opt}")  # not the input, nor in it; only rvucalc's own folder
             continue
