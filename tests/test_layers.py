@@ -84,3 +84,28 @@ def test_one_home_per_facility_system():
         assert not (ROOT / "rvucalc" / gone).exists(), gone
     for home in ("claims/opps.py", "claims/asc.py", "claims/sites.py"):
         assert (ROOT / "rvucalc" / home).is_file(), home
+
+
+def test_every_relative_import_names_a_module_that_exists():
+    """Imports inside functions run only when called: a moved module must not leave one behind
+    that names its old neighbours (``from .datasets`` in ``rvucalc/cli/`` after a move)."""
+    import ast
+    import importlib.util
+
+    bad = []
+    for path in sorted((ROOT / "rvucalc").rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = list(rel.parts)
+        package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                names = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
+                for name in names:
+                    found = importlib.util.find_spec(name) is not None
+                    if not found and not node.module:  # `from . import x`: x may be a name
+                        continue
+                    if not found:
+                        bad.append(f"{rel}:{node.lineno} {name}")
+    assert bad == []

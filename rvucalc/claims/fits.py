@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .contract import LINE
-from .io import ClaimsFileError, _kind
+from .io_base import ClaimsFileError, _kind
 from .keep_types import input_schema, is_nested
 
 #: Most characters (UTF-16 units) Excel holds in one cell.

@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from .io import ClaimsFileError
+from .io_base import ClaimsFileError
 
 #: Excel's error values (Microsoft, "Error values in Excel"; openpyxl ``ERROR_CODES`` and the
 #: dynamic-array and data-type errors of Excel 365).
@@ -73,7 +73,7 @@ def spreadsheet_number(v: int | float) -> int | float | str:
 
 
 def _header(values: list[Any]) -> list[str]:
-    from .io import cell_text
+    from .io_base import cell_text
 
     names = []
     for i, v in enumerate(values):
