@@ -10,7 +10,6 @@ base-unit file (catalogue system ``anes_base``) or from the user.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ from .errors import DownloadError, MissingFileError, UnsupportedModifierError
 from .fetch import locate
 from .iotools.anes_base import read_anes_base
 from .loading import read_cached, source_of
-from .models import LocalityInfo, Schedule, Source
+from .models import LocalityInfo, Source
 from .reasons import Reason, explain, reason
 
 #: Anesthesia pricing modifiers (see :mod:`rvucalc.calc.anesthesia`).
@@ -95,89 +94,89 @@ class AnesthesiaQuote(BaseModel):
         return to_text(*self.render_items())
 
 
-def base_units_table(fs: Schedule) -> tuple[pd.DataFrame, Source]:
-    """CMS's base units for the fee schedule's year, else the newest earlier year at hand
-    (the source's note says which); :class:`MissingFileError` when none is at hand."""
-    rels = [r for r in catalogue.releases("anes_base") if r.year <= fs.year]
+def base_units_table(year: int, *, mirror: Any = None, download: bool = False, progress: bool = False
+                     ) -> tuple[pd.DataFrame, Source]:
+    """CMS's base units for *year*, else the newest earlier year at hand (the source's note says
+    which); :class:`MissingFileError` when none is at hand."""
+    rels = [r for r in catalogue.releases("anes_base") if r.year <= year]
     errors: list[str] = []
     for r in reversed(rels):
         try:
-            loc = locate(r, "anes_base", mirror=fs.mirror, download=fs.download, progress=fs.progress)
+            loc = locate(r, "anes_base", mirror=mirror, download=download, progress=progress)
         except (MissingFileError, DownloadError) as exc:
             errors.append(str(exc))
             continue
-        note = "" if r.year == fs.year else (f"CY{r.year} base units used for CY{fs.year}: the newest "
-                                             "base-unit file at hand")
+        note = "" if r.year == year else (f"CY{r.year} base units used for CY{year}: the newest "
+                                          "base-unit file at hand")
         return read_cached(loc, read_anes_base), source_of(loc, note)
     raise MissingFileError(
-        f"no anesthesia base-unit file for CY{fs.year} or earlier is at hand"
+        f"no anesthesia base-unit file for CY{year} or earlier is at hand"
         + (f" ({errors[0]})" if errors else "")
         + "; give base units (base_units=7, or --base-units 7), or place CMS's 'Anesthesia Base Units by "
           "CPT Code' file in RVUCALC_MIRROR (see data/anes_base)")
 
 
-def _cf(fs: Schedule, lid: str | None, qp: bool | None) -> tuple[float | None, str]:
+def conversion_factor(locality_id: str | None, qp: bool | None, *, release: Any,
+                      anes: pd.DataFrame | None = None, anes_file: str = "") -> tuple[float | None, str]:
+    """``(anesthesia CF, what it is)``: national from the catalogue entry of *release* without a
+    locality, else the locality's row of CMS's anesthesia CF table *anes* (file *anes_file*);
+    ``(None, ...)`` for a locality the table does not list."""
     use_qp = bool(qp)
-    if lid is None:
-        cfs = fs.release.extra.get("anesthesia_conversion_factors", {})
+    if locality_id is None:
+        cfs = release.extra.get("anesthesia_conversion_factors", {})
         key = "qp" if use_qp else "nonqp"
         v = cfs.get(key)
         if v is None:
-            raise MissingFileError(f"{fs.release.id}: the catalogue has no national anesthesia CF ({key}); "
+            raise MissingFileError(f"{release.id}: the catalogue has no national anesthesia CF ({key}); "
                                    "give a locality, ZIP or county")
-        return float(v), f"national {'QP' if use_qp else 'non-QP'} (catalogue, {fs.release.id})"
-    t = fs.anes
-    row = t[t["locality_id"] == lid]
+        return float(v), f"national {'QP' if use_qp else 'non-QP'} (catalogue, {release.id})"
+    assert anes is not None
+    row = anes[anes["locality_id"] == locality_id]
     if row.empty:
         return None, "none for this locality"
     col = "anes_cf_qp" if use_qp else "anes_cf"
     v = float(row[col].iloc[0])
     if np.isnan(v):
-        raise MissingFileError(f"{fs.sources['anes'].file} has no QP anesthesia CF column")
-    return v, f"{'QP' if use_qp else 'non-QP'} for {lid} ({fs.sources['anes'].file})"
+        raise MissingFileError(f"{anes_file} has no QP anesthesia CF column")
+    return v, f"{'QP' if use_qp else 'non-QP'} for {locality_id} ({anes_file})"
 
 
-def quote(fs: Schedule, hcpcs: str, minutes: float | None, *,
-          base_units: float | Mapping[str, float] | None = None, modifier: str | None = None,
-          locality: str | None = None, zip: str | int | None = None, county: str | int | None = None,
-          qp: bool | None = None, present_at_induction: bool = False) -> AnesthesiaQuote:
-    """Price one anesthesia service (see :meth:`rvucalc.Schedule.anesthesia`)."""
+def check_code(hcpcs: str, modifier: str | None = None) -> tuple[str, str]:
+    """``(code, modifier)`` of an anesthesia service; raises for a code outside 00100-01999 or a
+    modifier that is not an anesthesia pricing modifier."""
     code, mod = split_code(hcpcs, modifier)
     if mod and mod not in MODIFIERS:
         raise UnsupportedModifierError(f"{code}-{mod}: anesthesia is priced with the pricing modifiers "
                                        "AA, QZ, QK, QY, QX or AD (or none: personally performed)")
     if not (code.isdigit() and "00100" <= code <= "01999"):
         raise UnsupportedModifierError(f"{code} is not an anesthesia code (00100-01999); use quote for it")
-    lid = fs.resolve_locality(locality, zip, county=county)
-    sources: list[Source] = []
-    if isinstance(base_units, Mapping):
-        base_units = base_units.get(code)
-    if base_units is not None:
-        bu, bu_from = float(base_units), "user"
-    else:
-        tab, src = base_units_table(fs)
-        hit = tab.loc[tab["hcpcs"] == code, "base_units"]
-        bu, bu_from = (float(hit.iloc[0]) if not hit.empty else None), src.file
-        sources.append(src)
-    cf, kind = _cf(fs, lid, qp)
-    if lid is not None:
-        sources.append(fs.sources["anes"])
-    if zip is not None:
-        sources.append(fs.sources["zip5"])
+    return code, mod
+
+
+def quote(code: str, modifier: str, minutes: float | None, *, base_units: float | None,
+          base_units_from: str, conversion_factor: float | None, conversion_factor_kind: str,
+          locality: LocalityInfo | None, release: str, sources: list[Source],
+          present_at_induction: bool = False) -> AnesthesiaQuote:
+    """Price one anesthesia service from plain values (see :meth:`rvucalc.FeeSchedule.anesthesia`,
+    which finds them): base units (``None``: not in the base-unit file), minutes, the anesthesia
+    CF of the place, the pricing modifier. Rules: :func:`rvucalc.calc.anesthesia.anesthesia_amount`."""
     mins = None if minutes is None else float(minutes)
-    r = calc.anesthesia_amount([code], [np.nan if bu is None else bu], [np.nan if mins is None else mins],
-                               [np.nan if cf is None else cf], [mod], present_at_induction).iloc[0]
+    cf = conversion_factor
+    r = calc.anesthesia_amount([code], [np.nan if base_units is None else base_units],
+                               [np.nan if mins is None else mins], [np.nan if cf is None else cf],
+                               [modifier], present_at_induction).iloc[0]
     why = [x for x in [explain(str(r["reason"]))] if x is not None]
-    if mins is None and mod != "AD" and code not in calc.NO_TIME_UNITS:
+    if mins is None and modifier != "AD" and code not in calc.NO_TIME_UNITS:
         why.append(calc.NO_MINUTES)
     ok = not np.isnan(r["amount"])
     return AnesthesiaQuote(
-        hcpcs=code, modifier=mod, minutes=mins, base_units=bu, base_units_from=bu_from,
+        hcpcs=code, modifier=modifier, minutes=mins, base_units=base_units, base_units_from=base_units_from,
         allowed_base_units=None if np.isnan(r["base_units"]) else float(r["base_units"]),
         time_units=float(r["time_units"]), total_units=None if np.isnan(r["total_units"]) else float(r["total_units"]),
         share=float(r["share"]) if not np.isnan(r["share"]) else None, conversion_factor=cf,
-        conversion_factor_kind=kind, locality=None if lid is None else fs.locality_info(lid),
-        amount=float(r["amount"]) if ok else None, reasons=why, release=fs.release.id, sources=sources)
+        conversion_factor_kind=conversion_factor_kind, locality=locality,
+        amount=float(r["amount"]) if ok else None, reasons=why, release=release, sources=sources)
 
 
-__all__ = ["ANES_HINT", "MODIFIERS", "AnesthesiaQuote", "base_units_table", "quote"]
+__all__ = ["ANES_HINT", "MODIFIERS", "AnesthesiaQuote", "base_units_table", "check_code",
+           "conversion_factor", "quote"]

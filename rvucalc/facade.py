@@ -17,7 +17,7 @@ import difflib
 import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -316,40 +316,66 @@ class FeeSchedule:
             wage_index=wage_index, opps_wage_index=opps_wage_index, hospital_ccn=hospital_ccn,
             ipps_table2=ipps_table2)
 
-    def diff(self, newer: FeeSchedule, **kwargs: Any) -> pd.DataFrame:
-        """Codes added, deleted and changed from this release to *newer*; see :func:`rvucalc.diff.diff`."""
-        return diff.diff(self, newer, **kwargs)
+    def diff(self, newer: FeeSchedule, *, localities: Iterable[str] | str | None = None,
+             codes: Sequence[str] | None = None, changed_only: bool = False) -> pd.DataFrame:
+        """Codes added, deleted and changed from this release to *newer*, each change split into
+        its causes; see :func:`rvucalc.diff.diff`."""
+        return diff.diff(self, newer, localities=localities, codes=codes, changed_only=changed_only)
 
-    def diff_volumes(self, newer: FeeSchedule, volumes: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    def diff_volumes(self, newer: FeeSchedule, volumes: pd.DataFrame, *, code: str = "hcpcs",
+                     modifier: str = "modifier", locality: str = "locality", zip: str = "zip",
+                     setting: str = "setting", count: str = "count") -> pd.DataFrame:
         """A volume table's revenue change from this release to *newer*, by cause; see
         :func:`rvucalc.diff.diff_volumes` (and :func:`rvucalc.diff.book_causes` for the totals)."""
-        return diff.diff_volumes(self, newer, volumes, **kwargs)
+        return diff.diff_volumes(self, newer, volumes, code=code, modifier=modifier, locality=locality,
+                                 zip=zip, setting=setting, count=count)
 
-    def compare(self, codes: Sequence[str], localities: Iterable[str] | str | None = None,
-                **kwargs: Any) -> pd.DataFrame:
+    def compare(self, codes: Sequence[str] | str, localities: Iterable[str] | str | None = None, *,
+                state: str | Iterable[str] | None = None, national: bool = True) -> pd.DataFrame:
         """Codes × localities comparison frame (Excel-ready); see :func:`rvucalc.export.compare`."""
         from .export import compare
 
-        return compare(self, codes, localities, **kwargs)
+        return compare(self, codes, localities, state=state, national=national)
 
     @functools.cached_property
     def anes(self) -> pd.DataFrame:
         """Anesthesia conversion factors by locality."""
         return self._table("anes")
 
-    def anesthesia(self, hcpcs: str, minutes: float | None = None, *, base_units: float | None = None,
+    def anesthesia(self, hcpcs: str, minutes: float | None = None, *,
+                   base_units: float | Mapping[str, float] | None = None,
                    modifier: str | None = None, locality: str | None = None, zip: str | int | None = None,
                    county: str | int | None = None, qp: bool | None = None,
                    present_at_induction: bool = False) -> anesthesia.AnesthesiaQuote:
         """Price an anesthesia service: (base units + time units) × the locality's anesthesia CF.
 
-        See :func:`rvucalc.anesthesia.price` for the rules (time units = minutes / 15 rounded
+        See :func:`rvucalc.calc.anesthesia.anesthesia_amount` for the rules (time units = minutes / 15 rounded
         to one decimal; AA/QZ 100%, QK/QX/QY 50%; AD 3 base units). *base_units* given by the
         user are used as given; otherwise they come from CMS's anesthesia base-unit file.
         Without a locality/ZIP/county the national anesthesia CF is used.
         """
-        return anesthesia.quote(self, hcpcs, minutes, base_units=base_units, modifier=modifier,
-                                locality=locality, zip=zip, county=county, qp=qp,
+        code, mod = anesthesia.check_code(hcpcs, modifier)
+        lid = self.resolve_locality(locality, zip, county=county)
+        sources: list[Source] = []
+        if isinstance(base_units, Mapping):
+            base_units = base_units.get(code)
+        if base_units is not None:
+            bu, bu_from = float(base_units), "user"
+        else:
+            tab, src = anesthesia.base_units_table(self.year, mirror=self.mirror, download=self.download,
+                                                   progress=self.progress)
+            hit = tab.loc[tab["hcpcs"] == code, "base_units"]
+            bu, bu_from = (float(hit.iloc[0]) if not hit.empty else None), src.file
+            sources.append(src)
+        cf, kind = anesthesia.conversion_factor(
+            lid, qp, release=self.release, anes=None if lid is None else self.anes,
+            anes_file="" if lid is None else self.sources["anes"].file)
+        sources += ([self.sources["anes"]] if lid is not None else []) + (
+            [self.sources["zip5"]] if zip is not None else [])
+        return anesthesia.quote(code, mod, minutes, base_units=bu, base_units_from=bu_from,
+                                conversion_factor=cf, conversion_factor_kind=kind,
+                                locality=None if lid is None else self.locality_info(lid),
+                                release=self.release.id, sources=sources,
                                 present_at_induction=present_at_induction)
 
     # -- lookups ------------------------------------------------------------
@@ -513,6 +539,8 @@ class FeeSchedule:
         return gt.set_index("locality_id").loc[ids].reset_index()
 
     def locality_info(self, locality_id: str) -> LocalityInfo:
+        """The locality's MAC, number, state, name, counties and GPCIs (from the GPCI and LOCCO
+        files of this release)."""
         row = self.localities.loc[self.localities["locality_id"] == locality_id].iloc[0]
         return LocalityInfo(
             locality_id=locality_id, mac=row["mac"], locality=row["locality"], state=row["state"],
@@ -844,7 +872,10 @@ class FeeSchedule:
         e.g. ``NOT_PFS_CLFS`` for a lab code, ``BAD_LOCALITY`` / ``BAD_SETTING`` /
         ``BAD_COUNT`` for a value that could not be read).
         """
-        return volumes_mod.price_volumes(self, volumes, code=code, modifier=modifier, locality=locality,
+        return volumes_mod.price_volumes(volumes, known_codes=self._codes_set, pairs=self._pairs,
+                                         resolve_locality=self.resolve_locality,
+                                         price_matrix=self.price_matrix, release=self.release.id,
+                                         code=code, modifier=modifier, locality=locality,
                                          zip=zip, setting=setting, count=count,
                                          conversion_factor=conversion_factor, qp=qp)
 

@@ -195,8 +195,8 @@ def _usd(x: float | None) -> str:
 
 @runtime_checkable
 class Schedule(Protocol):
-    """What the modules under the facade (:mod:`rvucalc.sites`, :mod:`rvucalc.anesthesia`,
-    :mod:`rvucalc.volumes`) use of a loaded PFS release: :class:`rvucalc.FeeSchedule` is one.
+    """What :mod:`rvucalc.sites` uses of a loaded PFS release (its year, files and quote):
+    :class:`rvucalc.FeeSchedule` is one.
 
     They take it as an argument and never import :mod:`rvucalc.facade`, so imports flow one way
     (the facade calls them, not the other way round).

@@ -3,11 +3,14 @@
 ``fs.price_volumes(df)``: every row comes back in order with the user's columns
 as given, plus the locality used, the PFS setting, the amount, the revenue and
 the reason. Distinct codes, places and settings are resolved once each; the
-amounts come from one :meth:`~rvucalc.Schedule.price_matrix` call and are
+amounts come from one :meth:`~rvucalc.FeeSchedule.price_matrix` call and are
 picked per row with array indexing (no loop over rows).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Set
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +25,6 @@ from .codes import (
     split_code,
 )
 from .errors import RvucalcError
-from .models import Schedule
 from .reasons import reason
 
 BAD_LOCALITY = reason("BAD_LOCALITY", "the locality or ZIP code could not be found",
@@ -41,10 +43,18 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str).str.strip()
 
 
-def price_volumes(fs: Schedule, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
+def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tuple[str, str]],
+                  resolve_locality: Callable[..., str | None], price_matrix: Callable[..., Any],
+                  release: str, code: str = "hcpcs", modifier: str = "modifier",
                   locality: str = "locality", zip: str = "zip", setting: str = "setting", count: str = "count",
                   conversion_factor: float | None = None, qp: bool | None = None) -> pd.DataFrame:
-    """See :meth:`rvucalc.Schedule.price_volumes`."""
+    """Price a volume table (see :meth:`rvucalc.FeeSchedule.price_volumes`, which passes its own).
+
+    *known_codes* are the release's PFS codes and *pairs* its (code, modifier) rows;
+    *resolve_locality* turns a locality id or ``zip=`` into a locality id; *price_matrix* is
+    called once per place kind with ``(codes, localities, national=, conversion_factor=, qp=)``
+    as :meth:`rvucalc.FeeSchedule.price_matrix`; *release* is the release id written per row.
+    """
     if code not in volumes:
         raise RvucalcError(f"the volume table has no {code!r} column (columns: {', '.join(map(str, volumes))})")
     n = len(volumes)
@@ -70,9 +80,9 @@ def price_volumes(fs: Schedule, volumes: pd.DataFrame, *, code: str = "hcpcs", m
         why, note = "", ""
         if eff == "policy":
             why = POLICY_MODIFIER.code
-        elif cc not in fs._codes_set:
+        elif cc not in known_codes:
             why = not_on_pfs_reason(cc).code
-        elif (cc, rowmod) not in fs._pairs:
+        elif (cc, rowmod) not in pairs:
             why = NOT_IN_RELEASE.code
         elif eff == "none":
             note = MODIFIER_NOTE.code
@@ -87,8 +97,8 @@ def price_volumes(fs: Schedule, volumes: pd.DataFrame, *, code: str = "hcpcs", m
     place_id: list[str] = []
     for v in puniq:
         try:
-            lid = (fs.resolve_locality(zip=v[1:]) if v[0] == "Z" else
-                   fs.resolve_locality(v[1:]) if v[0] == "L" else None)
+            lid = (resolve_locality(zip=v[1:]) if v[0] == "Z" else
+                   resolve_locality(v[1:]) if v[0] == "L" else None)
             place_id.append(lid or "national")
         except RvucalcError:
             place_id.append("")
@@ -111,7 +121,7 @@ def price_volumes(fs: Schedule, volumes: pd.DataFrame, *, code: str = "hcpcs", m
         for part, ids in (("local", real), ("national", ["national"] if "national" in place_id else [])):
             if not ids:
                 continue
-            pm = fs.price_matrix(want, None if part == "national" else ids, national=part == "national",
+            pm = price_matrix(want, None if part == "national" else ids, national=part == "national",
                                  conversion_factor=conversion_factor, qp=qp)
             idx = pd.Series(np.arange(len(pm.rvus)),
                             index=pm.rvus["hcpcs"].astype(str) + "|" + pm.rvus["modifier"].astype(str))
@@ -139,7 +149,7 @@ def price_volumes(fs: Schedule, volumes: pd.DataFrame, *, code: str = "hcpcs", m
     out["revenue"] = np.where(bad_count, np.nan, round_cents(amount * np.where(bad_count, 0, cnt)))
     out["reason"] = reasons.astype(str)
     out["note"] = np.array(key_note, dtype=object)[keys].astype(str) if n else np.array([], dtype=str)
-    out["release"] = fs.release.id
+    out["release"] = release
     return out
 
 

@@ -97,7 +97,7 @@ def test_base_units_from_cms_file_layout(fs26, tmp_path, monkeypatch):
 
     src = Source(release="test", release_label="test", table="anes_base", file="base.xlsx", sha256="0",
                  origin="user", verified=False)
-    monkeypatch.setattr(an, "base_units_table", lambda fs: (t, src))
+    monkeypatch.setattr(an, "base_units_table", lambda year, **where: (t, src))
     q = fs26.anesthesia("00400", 90, locality="01182-18")  # (3 + 6) x 21.26 = 191.34
     assert q.base_units == 3 and q.amount == 191.34 and q.base_units_from == "base.xlsx"
 

@@ -109,3 +109,25 @@ def test_every_relative_import_names_a_module_that_exists():
                     if not found:
                         bad.append(f"{rel}:{node.lineno} {name}")
     assert bad == []
+
+
+def test_every_public_fee_schedule_method_has_a_signature_and_a_docstring():
+    """help(fs.compare_sites) shows the keywords, not (hcpcs, **kwargs) (issue 19)."""
+    import inspect
+
+    import rvucalc
+
+    for name, fn in inspect.getmembers(rvucalc.FeeSchedule, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        params = inspect.signature(fn).parameters.values()
+        assert not any(p.kind is p.VAR_KEYWORD for p in params), name
+        assert (fn.__doc__ or "").strip(), name
+
+
+def test_compare_sites_takes_county_as_quote_does(fs26):
+    a = fs26.compare_sites("20983", county="06037")
+    b = fs26.compare_sites("20983", county_fips="06037")
+    assert a == b
+    assert a.locality == "01182-18"  # Los Angeles county -> its PFS locality, as fs.quote(county=)
+    assert fs26.quote("20983", county="06037").locality.locality_id == a.locality
