@@ -147,9 +147,13 @@ def kind_format(kind: str, values: Any = None) -> str | None:
         fmt = KIND_FORMATS[kind]
     except KeyError:
         raise ValueError(f"unknown column kind {kind!r}; one of {', '.join(KIND_FORMATS)}") from None
-    if fmt == COUNT_FORMAT and values is not None and not _whole(values):
-        return UNITS_FORMAT
-    return fmt
+    return count_or_units(values) if fmt == COUNT_FORMAT and values is not None else fmt
+
+
+def count_or_units(values: Any) -> str:
+    """The one rule for counts: :data:`COUNT_FORMAT` when every value is a whole number, else
+    :data:`UNITS_FORMAT` (0.5 units shows as 0.5, not 1)."""
+    return COUNT_FORMAT if _whole(values) else UNITS_FORMAT
 
 
 def _whole(values: Any) -> bool:

@@ -47,9 +47,8 @@ from .formats import (
     COUNT_FORMAT,
     CURRENCY_FORMAT,
     PERCENT_FORMAT,
-    UNITS_FORMAT,
-    _whole,
     column_format,
+    count_or_units,
     is_percent_points,
     kind_format,
     to_fraction,
@@ -377,9 +376,7 @@ def formats_of(df: pd.DataFrame, extra: Mapping[str, str] | None = None) -> dict
             f[c] = kind_format(kinds[c], df[c] if numeric else None) if numeric else None
         else:
             fmt = column_format(c, df[c].dtype)
-            if fmt == COUNT_FORMAT and not _whole(df[c]):
-                fmt = UNITS_FORMAT
-            f[c] = fmt
+            f[c] = count_or_units(df[c]) if fmt == COUNT_FORMAT else fmt
     f.update(df.attrs.get("rvucalc.formats") or {})
     f.update(extra or {})
     return f
@@ -839,8 +836,7 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
             .reset_index(drop=True)
 
     per_code = by(code_cols, base)
-    units_fmt = COUNT_FORMAT if "units (sum)" not in per_code or _whole(per_code["units (sum)"]) \
-        else UNITS_FORMAT
+    units_fmt = count_or_units(per_code["units (sum)"]) if "units (sum)" in per_code else COUNT_FORMAT
     fmts = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c and "units" not in c
                 else CURRENCY_FORMAT if "(mean)" in c else units_fmt if "units" in c else None)
             for c in per_code.columns}
@@ -864,8 +860,8 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
         base2.insert(len(code_cols), "locality_id", df["locality_id"].astype(object).fillna("").to_numpy())
         loc_table = names.add_locality_names(by(code_cols + ["locality_id"], base2))
         lf = {c: fmts.get(c) for c in loc_table.columns}
-        if "units (sum)" in loc_table and not _whole(loc_table["units (sum)"]):
-            lf["units (sum)"] = UNITS_FORMAT
+        if "units (sum)" in loc_table:
+            lf["units (sum)"] = count_or_units(loc_table["units (sum)"])
         n_lab = len(loc_table.columns) - len(per_code.columns) + len(code_cols)
         sheets.append(Sheet("By code and locality", [
             Row(["Sums per code and locality (all lines)"], "title"),
