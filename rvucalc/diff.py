@@ -15,6 +15,13 @@ in ``<setting>_reason_old`` / ``_new``. Differences of amounts are
 differences of the rounded amounts; percent changes are
 ``100 × (new − old) / old``, rounded to 2 decimals (NaN where old is 0 or
 absent).
+
+Each amount's change is also split into its causes (``<setting>_change`` and
+``<setting>_from_<part>``, parts in :data:`rvucalc.calc.decompose.PARTS`):
+Shapley values over the factors of the amount's formula, rounded to cents by
+largest remainder so that the parts add up to the change exactly (see
+:mod:`rvucalc.calc.decompose`). :func:`diff_volumes` does the same for the
+revenue of a volume table (a book of business).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .calc import decompose as dec
 from .calc import pfs as pfs_calc
 from .calc.money import round_cents
 
@@ -40,7 +48,10 @@ FLAG_FIELDS = ("status", "global_days", "pctc", "na_nonfacility", "na_facility",
 #: Fields whose percent change is given.
 PCT_FIELDS = ("work_rvu", "total_nonfacility", "total_facility")
 SETTINGS = pfs_calc.SETTINGS
-CHANGES = ("added", "deleted", "changed", "unchanged")
+#: ``not on PFS``: a code asked for that neither release's PPRRVU file lists (with the reason
+#: naming the fee schedule that pays it, :func:`rvucalc.codes.fee_schedule_of`).
+CHANGES = ("added", "deleted", "changed", "unchanged", "not on PFS")
+NOT_ON_PFS = "not on PFS"
 
 
 def pct_change(old: Any, new: Any) -> np.ndarray:
@@ -67,6 +78,113 @@ def _locality_gpci(fs: Any, ids: Sequence[str]) -> pd.DataFrame:
         raise UnknownLocalityError(f"localities {', '.join(missing)} are not in {fs.release.id}'s GPCI file "
                                    f"({fs.sources['gpci'].file})")
     return g.loc[list(ids)].reset_index()
+
+
+# -- change decomposition (rvucalc.calc.decompose does the arithmetic) -----------------------
+
+def _place_gpcis(fs: Any, ids: Sequence[str], *, no_floor: bool = True) -> tuple[dict[str, Any], str]:
+    """GPCIs of ``national`` (all 1.0) then *ids* as *fs* prices them: ``work`` (the one used),
+    ``pe``, ``mp``, and ``no_floor``: the work GPCI without the 1.0 floor, or ``None`` (with
+    the reason) when neither *fs*'s GPCI file nor another of its year at hand gives it (or
+    *no_floor* is False: not looked for)."""
+    if not ids:
+        one = np.ones(1)
+        return {"work": one, "pe": one, "mp": one, "no_floor": one}, ""
+    g = _locality_gpci(fs, ids)
+    _, w, pe, mp = pfs_calc.gpci_arrays(g, work_floor=fs.work_floor)
+    note = ""
+    nf: np.ndarray | None = None
+    if not fs.work_floor:
+        nf = w
+    elif bool(g["has_floor_variants"].all()):
+        nf = g["work_gpci_no_floor"].to_numpy(dtype=float)
+    elif no_floor:
+        from .errors import RvucalcError
+
+        try:
+            nf = fs.gpci_for(False).set_index("locality_id").loc[list(ids), "work_gpci_no_floor"].to_numpy(float)
+        except RvucalcError as exc:
+            note = str(exc)
+    return {"work": np.r_[1.0, w], "pe": np.r_[1.0, pe], "mp": np.r_[1.0, mp],
+            "no_floor": None if nf is None else np.r_[1.0, nf]}, note
+
+
+def _gpci_pair(fs_old: Any, fs_new: Any, ids: Sequence[str],
+               ids_new: Sequence[str] | None = None) -> tuple[dict, dict, list[str]]:
+    """Both releases' place GPCIs (national, then *ids*; *ids_new* for the new one if given);
+    the floor is separated only when both give the work GPCI without it."""
+    go, note = _place_gpcis(fs_old, ids)
+    gn, note_n = _place_gpcis(fs_new, ids if ids_new is None else ids_new, no_floor=go["no_floor"] is not None)
+    notes: list[str] = []
+    if go["no_floor"] is None or gn["no_floor"] is None:
+        go["no_floor"], gn["no_floor"] = go["work"], gn["work"]
+        notes.append("the 1.0 work GPCI floor is not separated from the work GPCI part (gpci_floor is 0): "
+                     + (note or note_n))
+    return go, gn, notes
+
+
+def _rvu_arrays(rv: pd.DataFrame, idx: np.ndarray, facility: np.ndarray | bool) -> dict[str, np.ndarray]:
+    """RVUs of rows *idx* of *rv* (the setting's PE RVUs; the OPPS cap's RVUs)."""
+    if len(rv) == 0:
+        nan = np.full(len(idx), np.nan)
+        return dict.fromkeys(("work", "pe", "mp", "cap_work", "ope", "omp"), nan)
+
+    def f(c: str) -> np.ndarray:
+        return rv[c].to_numpy(dtype=float)[idx]
+
+    return {"work": f("work_rvu"), "pe": np.where(facility, f("pe_facility"), f("pe_nonfacility")),
+            "mp": f("mp_rvu"), "cap_work": pfs_calc.cap_work_rvu(rv)[idx],
+            "ope": np.where(facility, f("opps_pe_facility"), f("opps_pe_nonfacility")), "omp": f("opps_mp")}
+
+
+def _unpaid(reason: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The part taking a change where a side has no amount: ``code`` (not in the release),
+    ``na`` (the setting's NA indicator) or ``status`` (any other reason)."""
+    from .codes import NOT_IN_RELEASE
+    from .codes import REASONS as NOT_PFS
+
+    r = np.asarray(reason, dtype=object)
+    absent = ~np.asarray(present, dtype=bool) | np.isin(r, [NOT_IN_RELEASE.code, *(x.code for x in NOT_PFS.values())])
+    na = np.isin(r, [x.code for x in pfs_calc.NA_REASONS.values()])
+    return np.where(absent, "code", np.where(na, "na", "status")).astype(object)
+
+
+def _side(cf: float, r: dict[str, np.ndarray], g: dict[str, np.ndarray], amount: np.ndarray,
+          unpaid: np.ndarray) -> dec.Side:
+    """A :class:`rvucalc.calc.decompose.Side` (arrays already shaped to broadcast)."""
+    floor = g["work"] - g["no_floor"]
+    gp = (g["no_floor"], floor, g["pe"], g["mp"])
+    has_cap = (np.nan_to_num(r["ope"]) > 0) | (np.nan_to_num(r["omp"]) > 0)
+    return dec.Side(dec.Formula(cf, r["work"], r["pe"], r["mp"], *gp),
+                    dec.Formula(cf, r["cap_work"], r["ope"], r["omp"], *gp), has_cap, amount, unpaid)
+
+
+def _causes(fs_old: Any, fs_new: Any, o: pd.DataFrame, n: pd.DataFrame, io: np.ndarray, inn: np.ndarray,
+            ids: Sequence[str], amt_o: dict[str, np.ndarray], amt_n: dict[str, np.ndarray],
+            rsn_o: dict[str, np.ndarray], rsn_n: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """``<setting>_change`` and ``<setting>_from_<part>`` (dollars), place-major as :func:`diff`
+    lays out its rows, and notes (e.g. the floor not separated)."""
+    go, gn, notes = _gpci_pair(fs_old, fs_new, ids)
+    go = {k: v[None, :] for k, v in go.items()}
+    gn = {k: v[None, :] for k, v in gn.items()}
+    in_old, in_new = io >= 0, inn >= 0
+    ro, rn = np.maximum(io, 0), np.maximum(inn, 0)
+    cols: dict[str, np.ndarray] = {}
+    for s in SETTINGS:
+        fac = s == "facility"
+        sides = []
+        for fs, rv, r_i, present, amt, rsn, g in ((fs_old, o, ro, in_old, amt_o, rsn_o, go),
+                                                  (fs_new, n, rn, in_new, amt_n, rsn_n, gn)):
+            a = amt[s][r_i] if len(rv) else np.full((len(r_i), g["pe"].shape[1]), np.nan)
+            why = np.where(present, rsn[s][r_i], "") if len(rv) else np.full(len(r_i), "", dtype=object)
+            r = {k: v[:, None] for k, v in _rvu_arrays(rv, r_i, fac).items()}
+            sides.append(_side(float(fs.conversion_factor), r, g, np.where(present[:, None], a, np.nan),
+                               _unpaid(why, present)[:, None]))
+        d = dec.decompose(*sides)
+        cols[f"{s}_change"] = d.change.T.ravel() / 100.0
+        for p in dec.PARTS:
+            cols[f"{s}_from_{p}"] = d.parts[p].T.ravel() / 100.0
+    return cols, notes
 
 
 def diff(
@@ -105,6 +223,21 @@ def diff(
     ``<field>_old, <field>_new`` for every field in :data:`RVU_FIELDS` and
     :data:`FLAG_FIELDS` and ``<field>_pct`` for :data:`PCT_FIELDS`; then
     ``conversion_factor_old, conversion_factor_new, release_old, release_new``.
+    Then, per setting, ``<setting>_change``: new − old amount with a side that
+    has no amount counting as $0 (so a deleted code's change is minus its old
+    amount), and ``<setting>_from_<part>`` for each part of
+    :data:`rvucalc.calc.decompose.PARTS` (conversion factor, work / PE / MP RVUs,
+    work GPCI, the 1.0 work GPCI floor, PE / MP GPCIs, OPPS cap, NA, status,
+    code added or deleted): dollars that add up to ``<setting>_change`` exactly,
+    to the cent, on every row. The attribution is order-independent: Shapley
+    values over the factors of ``CF × Σ RVU × GPCI``, rounded to cents by
+    largest remainder (see :mod:`rvucalc.calc.decompose`). The floor is a part
+    of its own only when both releases give the work GPCI without the floor
+    (else it stays in ``work_gpci``, ``gpci_floor`` is 0 and
+    ``attrs["rvucalc.notes"]`` and the provenance say so).
+    A code asked for in *codes* that neither release lists has one row per
+    place with change ``not on PFS``, no amounts, and the reason naming the fee
+    schedule that pays it (:func:`rvucalc.codes.fee_schedule_of`).
     A row's change is ``changed`` when any field of the code or its payment
     in that place differs (so a GPCI change alone makes a locality row
     ``changed``). ``attrs`` hold the provenance of both releases and a
@@ -211,6 +344,8 @@ def diff(
     sep = np.where((fn != "") & (suffix != ""), ", ", "").astype(object)
     cols["changed_fields"] = fn + sep + suffix
     cols.update(pay)
+    causes, notes = _causes(fs_old, fs_new, o, n, io, inn, ids, amt_o_all, amt_n_all, rsn_o, rsn_n)
+    cols.update(causes)
     for f in fields:
         for side in ("old", "new"):
             v = m[f"{f}_{side}"]
@@ -228,9 +363,16 @@ def diff(
     out["conversion_factor_new"] = float(fs_new.conversion_factor)
     out["release_old"] = fs_old.release.id
     out["release_new"] = fs_new.release.id
+    if codes is not None:
+        out = _with_not_on_pfs(out, sorted(want - set(old["hcpcs"]) - set(new["hcpcs"])), places,
+                               fs_old, fs_new)
     if changed_only:
         out = out[out["change"] != "unchanged"].reset_index(drop=True)
     prov = provenance_of(fs_old, fs_new)
+    prov["parameters"]["change decomposition"] = DECOMPOSITION
+    for note in notes:
+        prov["parameters"]["change decomposition note"] = note
+    out.attrs["rvucalc.notes"] = notes
     if skipped:
         prov["parameters"]["fields not compared (absent from one release's file)"] = ", ".join(skipped)
     out.attrs["rvucalc.provenance"] = prov
@@ -247,4 +389,219 @@ def summarize(d: pd.DataFrame) -> pd.DataFrame:
     return t.reindex(columns=[c for c in CHANGES if c in t.columns]).reset_index()
 
 
-__all__ = ["CHANGES", "FLAG_FIELDS", "PCT_FIELDS", "RVU_FIELDS", "diff", "pct_change", "summarize"]
+#: What the ``*_from_*`` columns are (stated in every output's provenance).
+DECOMPOSITION = (
+    "each change (a side with no amount counting as $0) is the exact sum of its parts in cents: "
+    "Shapley values over the factors of amount = CF x (work RVU x work GPCI + PE RVU x PE GPCI + "
+    "MP RVU x MP GPCI), the work GPCI split into its value without the 1.0 floor and the floor; the "
+    "OPPS imaging cap; NA, status or code added/deleted where one side has no amount; rounded to "
+    "cents by largest remainder (rvucalc.calc.decompose)")
+
+#: Short names of the parts for terminal tables.
+SHORT: dict[str, str] = {"cf": "CF", "work_rvu": "work RVU", "pe_rvu": "PE RVU", "mp_rvu": "MP RVU",
+                         "work_gpci": "work GPCI", "gpci_floor": "GPCI floor", "pe_gpci": "PE GPCI",
+                         "mp_gpci": "MP GPCI", "opps_cap": "OPPS cap", "na": "NA", "status": "status",
+                         "code": "code added/deleted"}
+SORTS = ("increase", "decrease", "abs")
+
+
+def _with_not_on_pfs(out: pd.DataFrame, missing: Sequence[str], places: Sequence[str], fs_old: Any,
+                     fs_new: Any) -> pd.DataFrame:
+    """*out* plus a ``not on PFS`` row per place for each code asked for that neither release
+    lists, with the reason naming the schedule that pays it (never dropped silently)."""
+    if not missing:
+        return out
+    from .codes import fee_schedule_of, not_on_pfs_reason
+
+    k = len(places)
+    hint = [f"not on the PFS: {f.hint}" if (f := fee_schedule_of(c)) else
+            "not in either release's PPRRVU file" for c in missing]
+    why = [not_on_pfs_reason(c).code for c in missing]
+    rows: dict[str, Any] = {"hcpcs": np.tile(np.array(missing, dtype=object), k), "modifier": "",
+                            "description": np.tile(np.array(hint, dtype=object), k),
+                            "locality_id": np.repeat(np.array(places, dtype=object), len(missing)),
+                            "change": NOT_ON_PFS, "changed_fields": ""}
+    for s in SETTINGS:
+        rows[f"{s}_reason_old"] = rows[f"{s}_reason_new"] = np.tile(np.array(why, dtype=object), k)
+        rows[f"{s}_change"] = 0.0
+        rows.update({f"{s}_from_{p}": 0.0 for p in dec.PARTS})
+    rows.update(conversion_factor_old=float(fs_old.conversion_factor),
+                conversion_factor_new=float(fs_new.conversion_factor),
+                release_old=fs_old.release.id, release_new=fs_new.release.id)
+    extra = pd.DataFrame(rows).reindex(columns=out.columns)
+    for c in out.columns:  # blank text where the code has no field values
+        if c not in rows and not pd.api.types.is_float_dtype(out[c].dtype):
+            extra[c] = ""
+    both = pd.concat([out, extra], ignore_index=True)
+    place = pd.Categorical(both["locality_id"].astype(str), categories=list(dict.fromkeys(places)))
+    key = pd.DataFrame({"p": place.codes, "h": both["hcpcs"].astype(str), "m": both["modifier"].astype(str)})
+    return both.iloc[key.sort_values(["p", "h", "m"], kind="stable").index].reset_index(drop=True)
+
+
+def sort_changes(d: pd.DataFrame, sort: str = "abs", by: str = "pct", setting: str = "nonfacility") -> pd.DataFrame:
+    """Rows of a :func:`diff` frame ordered by their change in *setting*.
+
+    *sort*: ``increase`` (largest increase first), ``decrease`` (largest decrease first) or
+    ``abs`` (largest either way first). *by*: ``pct`` (``<setting>_pct``) or ``dollars``
+    (``<setting>_change``, where a code added or deleted counts its whole amount). Rows
+    without a value (no percent for an added code) come last, in their order.
+    """
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    if by not in ("pct", "dollars"):
+        raise ValueError(f"by must be 'pct' or 'dollars', not {by!r}")
+    v = d[f"{setting}_pct" if by == "pct" else f"{setting}_change"].to_numpy(dtype=float)
+    key = {"increase": -v, "decrease": v, "abs": -np.abs(v)}[sort]
+    order = np.argsort(np.where(np.isnan(key), np.inf, key), kind="stable")
+    return d.iloc[order].reset_index(drop=True)
+
+
+def cause_text(d: pd.DataFrame, setting: str = "nonfacility", top: int = 3, prefix: str | None = None) -> pd.Series:
+    """The *top* largest parts of each row's change, in words: ``"PE RVU +$7.81, CF +$4.59"``.
+
+    *prefix*: the columns' prefix (``f"{setting}_from_"`` for a :func:`diff` frame,
+    ``"from_"`` for :func:`diff_volumes`).
+    """
+    pre = f"{setting}_from_" if prefix is None else prefix
+    m = d[[pre + p for p in dec.PARTS]].to_numpy(dtype=float)
+    order = np.argsort(-np.abs(m), axis=1, kind="stable")[:, :top]
+    vals = np.take_along_axis(m, order, axis=1)
+    names = np.array([SHORT[p] for p in dec.PARTS], dtype=object)[order]
+    text = pd.Series([""] * len(d), index=d.index, dtype=object)
+    for j in range(order.shape[1]):  # a few columns, not rows
+        v = pd.Series(vals[:, j], index=d.index)
+        piece = pd.Series(names[:, j], index=d.index) + " " + np.where(v < 0, "-$", "+$") \
+            + v.abs().map("{:,.2f}".format)
+        piece = piece.where(v.abs() >= 0.005, "")
+        text = text + np.where((text != "") & (piece != ""), ", ", "") + piece
+    return text
+
+
+def _norm(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "").astype(str).str.strip()
+
+
+def diff_volumes(fs_old: Any, fs_new: Any, volumes: pd.DataFrame, *, code: str = "hcpcs",
+                 modifier: str = "modifier", locality: str = "locality", zip: str = "zip",
+                 setting: str = "setting", count: str = "count") -> pd.DataFrame:
+    """The revenue change of a book of business (a volume table) from *fs_old* to *fs_new*, and its causes.
+
+    *volumes* is what :meth:`rvucalc.FeeSchedule.price_volumes` takes (code, optional
+    modifier, locality or ZIP, setting, count); each release prices it with its own files
+    (a ZIP is looked up in each release's ZIP file, so a ZIP that moved locality is priced
+    where each year puts it).
+
+    Returns *volumes* as given (row for row, its columns untouched) plus
+    ``locality_id_old, locality_id_new, pfs_setting, amount_old, amount_new,
+    amount_change`` (per service), ``revenue_old, revenue_new, revenue_change``
+    (``amount × count`` rounded to cents half up, as ``price_volumes``), ``reason_old,
+    reason_new`` and ``from_<part>`` for each part in
+    :data:`rvucalc.calc.decompose.PARTS`: the revenue change's causes in dollars. A side
+    with no amount counts as $0 (its reason says why; the change is the part ``na``,
+    ``status`` or ``code``). Each unit change is split as in :func:`diff` (Shapley values,
+    see :mod:`rvucalc.calc.decompose`), multiplied by the count, and rounded to cents by
+    largest remainder so that the parts add up to ``revenue_change`` to the cent on every
+    row, and so over the book. :func:`book_causes` sums them.
+    """
+    from .codes import modifier_effect, split_code
+    from .errors import RvucalcError
+    from .export import provenance_of
+
+    kw = {"code": code, "modifier": modifier, "locality": locality, "zip": zip, "setting": setting,
+          "count": count}
+    po = fs_old.price_volumes(volumes, **kw)
+    pn = fs_new.price_volumes(volumes, **kw)
+    new_cols = ["locality_id_old", "locality_id_new", "pfs_setting", "amount_old", "amount_new",
+                "amount_change", "revenue_old", "revenue_new", "revenue_change", "reason_old", "reason_new",
+                *(f"from_{p}" for p in dec.PARTS), "release_old", "release_new"]
+    clash = [c for c in new_cols if c in volumes.columns]
+    if clash:
+        raise RvucalcError(f"the volume table already has column(s) {', '.join(clash)}, which diff_volumes "
+                           "adds: rename them")
+    nrow = len(volumes)
+    # the PPRRVU row of each line: its code and the modifier that has its own row (26, TC, 53)
+    codes_in = _norm(volumes[code]).str.upper()
+    mods_in = (_norm(volumes[modifier]).str.upper().str.replace(r"\.0$", "", regex=True) if modifier in volumes
+               else pd.Series([""] * nrow, index=volumes.index))
+    keys, uniq = pd.factorize(codes_in + "|" + mods_in)
+    row_key = []
+    for v in uniq:  # distinct values, not rows
+        c, m = str(v).split("|", 1)
+        try:
+            cc, mm = split_code(c)
+        except RvucalcError:
+            row_key.append("")
+            continue
+        mm = m or mm
+        row_key.append(f"{cc}|{mm if modifier_effect(mm) == 'row' else ''}")
+    rkey = np.array(row_key, dtype=object)[keys] if nrow else np.array([], dtype=object)
+    facility = po["pfs_setting"].to_numpy(dtype=object) == "facility"
+    lid = {"old": po["locality_id"].astype(str).to_numpy(dtype=object),
+           "new": pn["locality_id"].astype(str).to_numpy(dtype=object)}
+    ids = {k: sorted({x for x in v if x not in ("", "national")}) for k, v in lid.items()}
+    go, gn, notes = _gpci_pair(fs_old, fs_new, ids["old"], ids["new"])
+    sides = []
+    for side, fs, priced, g in (("old", fs_old, po, go), ("new", fs_new, pn, gn)):
+        rv = fs.rvus
+        pos = pd.Series(np.arange(len(rv)), index=rv["hcpcs"].astype(str) + "|" + rv["modifier"].astype(str))
+        pos = pos[~pos.index.duplicated()]
+        r_i = pos.reindex(rkey).fillna(-1).to_numpy(dtype=int)
+        present = r_i >= 0
+        col = pd.Series(np.arange(1 + len(ids[side])), index=["national", *ids[side]])
+        c_i = col.reindex(lid[side]).fillna(0).to_numpy(dtype=int)
+        gg = {k: v[c_i] for k, v in g.items()}
+        amount = priced["amount"].to_numpy(dtype=float)
+        sides.append(_side(float(fs.conversion_factor), _rvu_arrays(rv, np.maximum(r_i, 0), facility), gg,
+                           np.where(present, amount, np.nan),
+                           _unpaid(priced["reason"].astype(str).to_numpy(dtype=object), present)))
+    unit = dec.decompose(*sides)
+    cnt = (pd.to_numeric(volumes[count], errors="coerce").to_numpy(dtype=float) if count in volumes
+           else np.ones(nrow))
+    cnt = np.where(np.isnan(cnt) | (cnt < 0), 0.0, cnt)
+    rev_o, rev_n = po["revenue"].to_numpy(dtype=float), pn["revenue"].to_numpy(dtype=float)
+    total = (np.rint(np.nan_to_num(rev_n) * 100) - np.rint(np.nan_to_num(rev_o) * 100)).astype(np.int64)
+    raw = np.column_stack([unit.parts[p] / 100.0 * cnt for p in dec.PARTS]) if nrow \
+        else np.zeros((0, len(dec.PARTS)))
+    cents = dec.allocate_cents(raw, total)
+    out = volumes.copy()
+    out["locality_id_old"], out["locality_id_new"] = lid["old"], lid["new"]
+    out["pfs_setting"] = po["pfs_setting"].to_numpy(dtype=object)
+    out["amount_old"], out["amount_new"] = po["amount"].to_numpy(float), pn["amount"].to_numpy(float)
+    out["amount_change"] = unit.change / 100.0
+    out["revenue_old"], out["revenue_new"] = rev_o, rev_n
+    out["revenue_change"] = total / 100.0
+    out["reason_old"] = po["reason"].astype(str).to_numpy(dtype=object)
+    out["reason_new"] = pn["reason"].astype(str).to_numpy(dtype=object)
+    for j, p in enumerate(dec.PARTS):
+        out[f"from_{p}"] = cents[:, j] / 100.0
+    out["release_old"], out["release_new"] = fs_old.release.id, fs_new.release.id
+    prov = provenance_of(fs_old, fs_new)
+    prov["parameters"]["change decomposition"] = DECOMPOSITION
+    for note in notes:
+        prov["parameters"]["change decomposition note"] = note
+    out.attrs["rvucalc.provenance"] = prov
+    out.attrs["rvucalc.notes"] = notes
+    out.attrs["rvucalc.summary"] = {"index": ["pfs_setting"], "columns": [],
+                                    "values": ["revenue_old", "revenue_new", "revenue_change"], "agg": "sum",
+                                    "title": f"Book revenue {fs_old.release.id} -> {fs_new.release.id}"}
+    return out
+
+
+def book_causes(d: pd.DataFrame, prefix: str = "from_", change: str = "revenue_change") -> pd.DataFrame:
+    """The causes of a book's revenue change (a :func:`diff_volumes` frame), summed in whole cents.
+
+    One row per part of :data:`rvucalc.calc.decompose.PARTS` (``part``, ``cause`` in words,
+    ``dollars``, ``share``: percent of the total change, rounded to 2 decimals), then a
+    ``total`` row whose dollars are the sum of *change*; the parts add up to it exactly.
+    """
+    cents = {p: int(np.rint(d[prefix + p].to_numpy(dtype=float) * 100).sum()) for p in dec.PARTS}
+    tot = int(np.rint(d[change].to_numpy(dtype=float) * 100).sum())
+    rows = [(p, dec.PART_LABELS[p], cents[p] / 100.0) for p in dec.PARTS]
+    rows.append(("total", "total change", tot / 100.0))
+    t = pd.DataFrame(rows, columns=["part", "cause", "dollars"])
+    t["share"] = np.round(t["dollars"] / (tot / 100.0) * 100.0, 2) if tot else np.nan
+    return t
+
+
+__all__ = ["CHANGES", "DECOMPOSITION", "FLAG_FIELDS", "NOT_ON_PFS", "PCT_FIELDS", "RVU_FIELDS", "SORTS",
+           "book_causes", "cause_text", "diff", "diff_volumes", "pct_change", "sort_changes", "summarize"]
