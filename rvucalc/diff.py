@@ -103,8 +103,9 @@ def _place_gpcis(fs: Any, ids: Sequence[str], *, no_floor: bool = True) -> tuple
 
         try:
             nf = fs.gpci_for(False).set_index("locality_id").loc[list(ids), "work_gpci_no_floor"].to_numpy(float)
-        except RvucalcError as exc:
-            note = str(exc)
+        except RvucalcError:
+            note = (f"{fs.release.id}'s {fs.sources['gpci'].file} gives only the work GPCI with the floor, and "
+                    f"no other CY{fs.year} GPCI file with the 'without 1.0 Floor' column is at hand")
     return {"work": np.r_[1.0, w], "pe": np.r_[1.0, pe], "mp": np.r_[1.0, mp],
             "no_floor": None if nf is None else np.r_[1.0, nf]}, note
 
@@ -118,8 +119,8 @@ def _gpci_pair(fs_old: Any, fs_new: Any, ids: Sequence[str],
     notes: list[str] = []
     if go["no_floor"] is None or gn["no_floor"] is None:
         go["no_floor"], gn["no_floor"] = go["work"], gn["work"]
-        notes.append("the 1.0 work GPCI floor is not separated from the work GPCI part (gpci_floor is 0): "
-                     + (note or note_n))
+        notes.append("the 1.0 work GPCI floor is not a part of its own (gpci_floor is 0; the floor stays in "
+                     "work_gpci): " + (note or note_n))
     return go, gn, notes
 
 
@@ -373,6 +374,7 @@ def diff(
     for note in notes:
         prov["parameters"]["change decomposition note"] = note
     out.attrs["rvucalc.notes"] = notes
+    _money_kinds(out)
     if skipped:
         prov["parameters"]["fields not compared (absent from one release's file)"] = ", ".join(skipped)
     out.attrs["rvucalc.provenance"] = prov
@@ -436,6 +438,23 @@ def _with_not_on_pfs(out: pd.DataFrame, missing: Sequence[str], places: Sequence
     place = pd.Categorical(both["locality_id"].astype(str), categories=list(dict.fromkeys(places)))
     key = pd.DataFrame({"p": place.codes, "h": both["hcpcs"].astype(str), "m": both["modifier"].astype(str)})
     return both.iloc[key.sort_values(["p", "h", "m"], kind="stable").index].reset_index(drop=True)
+
+
+def _money_kinds(out: pd.DataFrame, extra: Sequence[str] = ()) -> None:
+    """Declare the decomposition's columns (and *extra*) money for workbooks."""
+    from .export.formats import declare_kinds
+
+    parts = {f"{s}_from_{p}" for s in SETTINGS for p in dec.PARTS} | {f"from_{p}" for p in dec.PARTS}
+    declare_kinds(out, {c: "money" for c in [*parts, *(f"{s}_change" for s in SETTINGS), *extra]})
+
+
+def notes_of(d: pd.DataFrame) -> list[str]:
+    """Lines to print under a :func:`diff` table: codes not on the PFS (which schedule pays
+    them) and the decomposition's notes."""
+    gone = d.loc[d["change"] == NOT_ON_PFS, ["hcpcs", "description", "nonfacility_reason_new"]]
+    gone = gone.drop_duplicates("hcpcs")
+    return ([f"{r.hcpcs}: {r.description} [{r.nonfacility_reason_new}]" for r in gone.itertuples(index=False)]
+            + [f"note: {x}" for x in d.attrs.get("rvucalc.notes", [])])
 
 
 def sort_changes(d: pd.DataFrame, sort: str = "abs", by: str = "pct", setting: str = "nonfacility") -> pd.DataFrame:
@@ -581,6 +600,8 @@ def diff_volumes(fs_old: Any, fs_new: Any, volumes: pd.DataFrame, *, code: str =
         prov["parameters"]["change decomposition note"] = note
     out.attrs["rvucalc.provenance"] = prov
     out.attrs["rvucalc.notes"] = notes
+    _money_kinds(out, ("amount_old", "amount_new", "amount_change", "revenue_old", "revenue_new",
+                       "revenue_change"))
     out.attrs["rvucalc.summary"] = {"index": ["pfs_setting"], "columns": [],
                                     "values": ["revenue_old", "revenue_new", "revenue_change"], "agg": "sum",
                                     "title": f"Book revenue {fs_old.release.id} -> {fs_new.release.id}"}
@@ -604,4 +625,5 @@ def book_causes(d: pd.DataFrame, prefix: str = "from_", change: str = "revenue_c
 
 
 __all__ = ["CHANGES", "DECOMPOSITION", "FLAG_FIELDS", "NOT_ON_PFS", "PCT_FIELDS", "RVU_FIELDS", "SORTS",
-           "book_causes", "cause_text", "diff", "diff_volumes", "pct_change", "sort_changes", "summarize"]
+           "book_causes", "cause_text", "diff", "diff_volumes", "notes_of", "pct_change", "sort_changes",
+           "summarize"]

@@ -191,7 +191,7 @@ def test_99214_los_angeles_office_by_hand(fs25, fs26):
         assert r[f"nonfacility_from_{p}"] == want.get(p, 0.0), p
     assert "PE RVU +$7.81, CF +$4.59, PE GPCI -$0.69" == cause_text(d.loc[[r.name]]).iloc[0]
     # GPCI2025.csv (7 columns) has no work GPCI without the floor: the floor is not separated, and said so
-    assert any("floor is not separated" in n for n in d.attrs["rvucalc.notes"])
+    assert any("floor is not a part of its own" in n for n in d.attrs["rvucalc.notes"])
     assert "change decomposition" in d.attrs["rvucalc.provenance"]["parameters"]
 
 
@@ -352,3 +352,46 @@ def test_book(fs25, fs26):
     assert t.loc["total", "dollars"] == round(1131.0 - 81.0 + 28.28, 2)
     assert cents(t.loc[list(PARTS), "dollars"]).sum() == cents(t.loc["total", "dollars"])
     assert "change decomposition" in d.attrs["rvucalc.provenance"]["parameters"]
+
+
+def _tsv(out: str) -> list[list[str]]:
+    return [ln.split("\t") for ln in out.splitlines() if ln and not ln.startswith("#")]
+
+
+def test_cli_sort_and_causes(capsys):
+    from rvucalc.cli import main
+
+    assert main(["diff", "2025", "2026", "--codes", "99214", "71046", "C2618", "--localities", "01182-18",
+                 "--sort", "decrease", "--by", "dollars"]) == 0
+    out = capsys.readouterr().out
+    rows = _tsv(out)
+    table = rows[rows.index(next(r for r in rows if r[0] == "code")):]
+    head = table[0]
+    body = [dict(zip(head, r, strict=True)) for r in table[1:]]
+    # 71046-26 in Los Angeles: $10.73 -> $10.68, the largest decrease in dollars
+    assert (body[0]["code"], body[0]["place"], body[0]["office $"]) == ("71046-26", "01182-18", "$-0.05")
+    la = next(r for r in body if r["code"] == "99214" and r["place"] == "01182-18")
+    assert la["office $"] == "$11.31" and la["office: largest causes"] == "PE RVU +$7.81, CF +$4.59, PE GPCI -$0.69"
+    assert body[-1]["code"] == "99214"  # the largest increase last
+    assert any(r["code"] == "C2618" and r["change"] == "not on PFS" for r in body)
+    assert "# C2618: not on the PFS: a hospital outpatient (OPPS) code" in out and "[NOT_PFS_OPPS]" in out
+
+
+def test_cli_book(tmp_path, capsys):
+    from rvucalc.cli import main
+
+    book = tmp_path / "book.csv"
+    book.write_text("hcpcs,zip,setting,count\n99214,90012,office,100\n20983,,facility,3\nC2618,,office,5\n")
+    assert main(["diff", "2025", "2026", "--volumes", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert "# 3 lines: revenue $14,746.83 (" in out  # 100 x 137.58 + 3 x 329.61
+    causes = {r[0]: r[1] for r in _tsv(out)}
+    # 100 x the 99214 parts + 3 x the 20983 facility parts (see the tests above)
+    assert causes["conversion factor"] == f"${100 * 4.59 + 3 * 10.15:,.2f}"
+    assert causes["practice expense RVU"] == f"${100 * 7.81 + 3 * -32.55:,.2f}"
+    assert causes["total change"] == "$1,050.00"  # 1,131.00 - 81.00
+    dest = tmp_path / "book_diff.csv"
+    assert main(["diff", "2025", "2026", "--volumes", str(book), "--out", str(dest)]) == 0
+    got = pd.read_csv(dest, dtype=str, keep_default_na=False)
+    assert list(got["revenue_change"]) == ["1131.0", "-81.0", "0.0"]
+    assert list(got["reason_new"]) == ["", "", "NOT_PFS_OPPS"]

@@ -51,6 +51,11 @@ def add_parsers(subparsers: Any) -> None:
     d.add_argument("--localities", nargs="*", help="also compare payments in these localities (or 'all')")
     d.add_argument("--all", action="store_true", help="include unchanged codes in the output")
     d.add_argument("--limit", type=int, default=25, help="rows shown in the terminal (default 25)")
+    d.add_argument("--sort", choices=("increase", "decrease", "abs"), default="abs",
+                   help="largest increases, decreases or either first (default abs)")
+    d.add_argument("--by", choices=("pct", "dollars"), default="pct", help="sort by percent or dollars (default pct)")
+    d.add_argument("--volumes", metavar="FILE", help="a volume table (hcpcs, modifier, locality/zip, setting, "
+                   "count; CSV, Excel or Parquet): the book's revenue change and its causes")
 
 
 def _load(spec: str | None, a: argparse.Namespace, year: int | None = None) -> Any:
@@ -128,12 +133,14 @@ def cmd_compare(a: argparse.Namespace) -> int:
 
 def cmd_diff(a: argparse.Namespace) -> int:
     """``rvucalc diff 2025 2026`` (years or release ids)."""
-    from ..diff import diff, summarize
+    from ..diff import cause_text, diff, notes_of, sort_changes, summarize
 
     old, new = _load(a.old, a), _load(a.new, a)
     if old.release.id == new.release.id:
         raise RvucalcError(f"both sides are the same release ({old.release.id}); give two different "
                            "years or release ids")
+    if a.volumes:
+        return _diff_book(a, old, new)
     df = diff(old, new, localities=a.localities or None, codes=a.codes or None, changed_only=not a.all)
     if df.empty:
         from .common import NoMatch
@@ -147,11 +154,11 @@ def cmd_diff(a: argparse.Namespace) -> int:
                 f"{new.release.label} (CF ${new.conversion_factor:.4f})")
         summary = summarize(df)
         cols = ["hcpcs", "modifier", "locality_id", "change", "nonfacility_old", "nonfacility_new",
-                "nonfacility_pct", "facility_old", "facility_new", "facility_pct", "changed_fields"]
-        t = df[cols].copy()
-        t["_abs"] = t["nonfacility_pct"].abs().fillna(-1)
-        t = t.sort_values("_abs", ascending=False, kind="stable").drop(columns="_abs").head(a.limit)
-        for c in ("nonfacility_old", "nonfacility_new", "facility_old", "facility_new"):
+                "nonfacility_change", "nonfacility_pct", "facility_old", "facility_new", "facility_pct",
+                "changed_fields"]
+        t = sort_changes(df, a.sort, a.by).head(a.limit)
+        t = t[cols].assign(causes=cause_text(t).to_numpy())
+        for c in ("nonfacility_old", "nonfacility_new", "facility_old", "facility_new", "nonfacility_change"):
             t[c] = t[c].map(_money)
         for c in ("nonfacility_pct", "facility_pct"):
             t[c] = t[c].map(lambda v: "-" if v != v else f"{v:+.2f}%")
@@ -160,20 +167,45 @@ def cmd_diff(a: argparse.Namespace) -> int:
         if t["locality_id"].nunique() > 1:
             shown["place"] = t["locality_id"].astype(str).to_numpy()
         names = {"change": "change", "nonfacility_old": "office old", "nonfacility_new": "office new",
-                 "nonfacility_pct": "office %", "facility_old": "facility old", "facility_new": "facility new",
-                 "facility_pct": "facility %", "changed_fields": "changed fields"}
+                 "nonfacility_change": "office $", "nonfacility_pct": "office %",
+                 "causes": "office: largest causes", "facility_old": "facility old",
+                 "facility_new": "facility new", "facility_pct": "facility %", "changed_fields": "changed fields"}
         for c, label in names.items():
             shown[label] = t[c].astype(str).to_numpy()
         shown["changed fields"] = shown["changed fields"].str.replace(",", ", ").str.replace("  ", " ")
-        num = ["office old", "office new", "office %", "facility old", "facility new", "facility %"]
+        num = ["office old", "office new", "office $", "office %", "facility old", "facility new", "facility %"]
         t = shown
         emit(head, Table.from_frame(summary.astype(str), numeric=[c for c in summary.columns if c != "locality_id"],
                                     title="codes by change"),
              Table.from_frame(t, numeric=num,
-                              title=f"largest office (non-facility) changes (first {a.limit}; "
-                                    "--csv/--json/--out for all)"))
+                              title=f"office (non-facility) changes, {a.sort} by {a.by} (first {a.limit}; "
+                                    "--csv/--json/--out for all)"),
+             *notes_of(df))
 
     _emit(df, a, provenance=[old, new], title=f"PFS changes {old.release.id} -> {new.release.id}", show=show)
+    return 0
+
+
+def _diff_book(a: argparse.Namespace, old: Any, new: Any) -> int:
+    """``rvucalc diff 2025 2026 --volumes book.csv``: the book's revenue change and its causes."""
+    from ..claims.contract import LINE
+    from ..claims.io import read_claims
+    from ..diff import book_causes, diff_volumes
+
+    d = diff_volumes(old, new, read_claims(a.volumes).drop(columns=LINE))
+    causes = book_causes(d)
+
+    def show(d: pd.DataFrame) -> None:
+        t = causes[causes["dollars"] != 0].assign(dollars=lambda x: x["dollars"].map(_money),
+                                                  share=lambda x: x["share"].map("{:.2f}%".format))
+        emit(f"{len(d):,} lines: revenue {_money(d['revenue_old'].sum())} ({old.release.label}) -> "
+             f"{_money(d['revenue_new'].sum())} ({new.release.label})",
+             Table.from_frame(t[["cause", "dollars", "share"]].astype(str), numeric=["dollars", "share"],
+                              title="revenue change by cause (--csv/--json/--out for every line)"),
+             *[f"note: {x}" for x in d.attrs.get("rvucalc.notes", [])])
+
+    _emit(d, a, provenance=[old, new], title=f"Book {old.release.id} -> {new.release.id}",
+          show=show)
     return 0
 
 
