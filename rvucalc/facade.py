@@ -320,6 +320,11 @@ class FeeSchedule:
         """Codes added, deleted and changed from this release to *newer*; see :func:`rvucalc.diff.diff`."""
         return diff.diff(self, newer, **kwargs)
 
+    def diff_volumes(self, newer: FeeSchedule, volumes: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        """A volume table's revenue change from this release to *newer*, by cause; see
+        :func:`rvucalc.diff.diff_volumes` (and :func:`rvucalc.diff.book_causes` for the totals)."""
+        return diff.diff_volumes(self, newer, volumes, **kwargs)
+
     def compare(self, codes: Sequence[str], localities: Iterable[str] | str | None = None,
                 **kwargs: Any) -> pd.DataFrame:
         """Codes × localities comparison frame (Excel-ready); see :func:`rvucalc.export.compare`."""

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from rvucalc.calc import decompose as dec
-from rvucalc.diff import book_causes, cause_text, diff, diff_volumes, sort_changes
+from rvucalc.diff import book_causes, cause_text, diff, sort_changes
 
 PARTS = dec.PARTS
 SETTINGS = ("nonfacility", "facility")
@@ -337,7 +337,7 @@ def test_book(fs25, fs26):
     vol = pd.DataFrame({"hcpcs": ["99214", "20983", "C2618", "99214"], "zip": ["90012", "", "", "90012"],
                         "setting": ["office", "facility", "office", "office"], "count": ["100", "3", "5", "2.5"],
                         "note": ["a", "b", "c", "007.50"]})
-    d = diff_volumes(fs25, fs26, vol)
+    d = fs25.diff_volumes(fs26, vol)  # rvucalc.diff.diff_volumes
     assert list(d["note"]) == ["a", "b", "c", "007.50"]  # the user's data as given
     assert list(d["locality_id_old"]) == ["01182-18", "national", "national", "01182-18"]
     assert (half_up(2.5 * 137.58), half_up(2.5 * 148.89)) == (343.95, 372.23)
