@@ -403,7 +403,8 @@ DECOMPOSITION = (
 SHORT: dict[str, str] = {"cf": "CF", "work_rvu": "work RVU", "pe_rvu": "PE RVU", "mp_rvu": "MP RVU",
                          "work_gpci": "work GPCI", "gpci_floor": "GPCI floor", "pe_gpci": "PE GPCI",
                          "mp_gpci": "MP GPCI", "opps_cap": "OPPS cap", "na": "NA", "status": "status",
-                         "code": "code added/deleted"}
+                         "code": "code added/deleted", "conversion_factor": "CF", "weight": "weight",
+                         "apc_move": "APC move", "rate_basis": "rate basis", "indicator": "indicator"}
 SORTS = ("increase", "decrease", "abs")
 
 
@@ -462,7 +463,8 @@ def sort_changes(d: pd.DataFrame, sort: str = "abs", by: str = "pct", setting: s
 
     *sort*: ``increase`` (largest increase first), ``decrease`` (largest decrease first) or
     ``abs`` (largest either way first). *by*: ``pct`` (``<setting>_pct``) or ``dollars``
-    (``<setting>_change``, where a code added or deleted counts its whole amount). Rows
+    (``<setting>_change``, where a code added or deleted counts its whole amount; *setting*
+    ``"rate"`` for a :func:`rvucalc.facility_diff.facility_diff` frame). Rows
     without a value (no percent for an added code) come last, in their order.
     """
     if sort not in SORTS:
@@ -475,17 +477,19 @@ def sort_changes(d: pd.DataFrame, sort: str = "abs", by: str = "pct", setting: s
     return d.iloc[order].reset_index(drop=True)
 
 
-def cause_text(d: pd.DataFrame, setting: str = "nonfacility", top: int = 3, prefix: str | None = None) -> pd.Series:
+def cause_text(d: pd.DataFrame, setting: str = "nonfacility", top: int = 3, prefix: str | None = None,
+               parts: Sequence[str] = dec.PARTS) -> pd.Series:
     """The *top* largest parts of each row's change, in words: ``"PE RVU +$7.81, CF +$4.59"``.
 
     *prefix*: the columns' prefix (``f"{setting}_from_"`` for a :func:`diff` frame,
-    ``"from_"`` for :func:`diff_volumes`).
+    ``"from_"`` for :func:`diff_volumes` and :func:`rvucalc.facility_diff.facility_diff`,
+    whose *parts* are :data:`rvucalc.calc.decompose.RATE_PARTS`).
     """
     pre = f"{setting}_from_" if prefix is None else prefix
-    m = d[[pre + p for p in dec.PARTS]].to_numpy(dtype=float)
+    m = d[[pre + p for p in parts]].to_numpy(dtype=float)
     order = np.argsort(-np.abs(m), axis=1, kind="stable")[:, :top]
     vals = np.take_along_axis(m, order, axis=1)
-    names = np.array([SHORT[p] for p in dec.PARTS], dtype=object)[order]
+    names = np.array([SHORT.get(p, p) for p in parts], dtype=object)[order]
     text = pd.Series([""] * len(d), index=d.index, dtype=object)
     for j in range(order.shape[1]):  # a few columns, not rows
         v = pd.Series(vals[:, j], index=d.index)

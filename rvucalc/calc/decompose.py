@@ -251,5 +251,68 @@ def decompose(old: Side, new: Side) -> Decomposition:
     return Decomposition(change, {name: cents[..., j] for j, name in enumerate(PARTS)})
 
 
-__all__ = ["FACTORS", "PARTS", "PART_LABELS", "UNPAID_PARTS", "Decomposition", "Formula", "Side",
-           "allocate_cents", "decompose", "shapley_parts"]
+# -- facility rates (OPPS Addendum B, ASC Addendum AA) -------------------------------------
+
+#: The parts of a facility rate's change (columns ``from_<part>``).
+RATE_PARTS: tuple[str, ...] = ("conversion_factor", "weight", "apc_move", "rate_basis", "indicator", "code")
+
+RATE_PART_LABELS: dict[str, str] = {
+    "conversion_factor": "conversion factor",
+    "weight": "relative weight (same APC)",
+    "apc_move": "APC move (the code's new APC weight)",
+    "rate_basis": "rate not set by weight x CF (ASP-based drug, ASC rate from PFS PE RVUs)",
+    "indicator": "status / payment indicator (paid on one side only)",
+    "code": "code added or deleted",
+}
+
+
+def decompose_rates(rate0: np.ndarray, rate1: np.ndarray, cf0: float, cf1: float, *, moved: np.ndarray,
+                    other_basis: np.ndarray, unpaid0: np.ndarray, unpaid1: np.ndarray) -> Decomposition:
+    """Split each change of a facility rate (``rate = relative weight × conversion factor``) into
+    :data:`RATE_PARTS`, in cents.
+
+    The weight is the one the rate implies (``rate / CF``): CMS computes rates from
+    unrounded weights, so the printed 4-decimal weight times the CF can miss the rate
+    by cents, while the implied weight makes the parts add up exactly. With two
+    factors the Shapley values are the average of both orders::
+
+        conversion_factor = ΔCF × (w_old + w_new) / 2
+        weight            = Δw  × (CF_old + CF_new) / 2
+
+    and the weight part is ``apc_move`` where *moved* (the code changed APC), else
+    ``weight``. Where *other_basis* (the rate is not weight × CF on either side: an
+    ASP-based drug, an ASC rate from PFS PE RVUs) the whole change is ``rate_basis``.
+    Where only one side has a rate (NaN where none) the whole change is the part named
+    by the other side's *unpaid* (``"code"`` where the code is absent, else ``indicator``). Rounded to cents by
+    largest remainder (:func:`allocate_cents`), as :func:`decompose`.
+    """
+    r0, r1 = np.asarray(rate0, dtype=float), np.asarray(rate1, dtype=float)
+    paid0, paid1 = ~np.isnan(r0), ~np.isnan(r1)
+    c0 = np.rint(np.where(paid0, r0, 0.0) * 100.0).astype(np.int64)
+    c1 = np.rint(np.where(paid1, r1, 0.0) * 100.0).astype(np.int64)
+    change = c1 - c0
+    dollars = change / 100.0
+    both = paid0 & paid1
+    w0, w1 = np.where(paid0, r0, 0.0) / cf0, np.where(paid1, r1, 0.0) / cf1
+    cf_part = (cf1 - cf0) * (w0 + w1) / 2.0
+    w_part = (w1 - w0) * (cf0 + cf1) / 2.0
+    other = both & np.asarray(other_basis, dtype=bool)
+    formula = both & ~other
+    mv = np.asarray(moved, dtype=bool)
+    raw = np.zeros(change.shape + (len(RATE_PARTS),))
+    raw[..., 0] = np.where(formula, cf_part, 0.0)
+    raw[..., 1] = np.where(formula & ~mv, w_part, 0.0)
+    raw[..., 2] = np.where(formula & mv, w_part, 0.0)
+    raw[..., 3] = np.where(other, dollars, 0.0)
+    one = paid0 != paid1
+    code = np.where(paid1 & ~paid0, np.asarray(unpaid0, dtype=object) == "code",
+                    np.asarray(unpaid1, dtype=object) == "code")
+    raw[..., 4] = np.where(one & ~code, dollars, 0.0)  # any reason but absence: the indicator
+    raw[..., 5] = np.where(one & code, dollars, 0.0)
+    cents = allocate_cents(raw.reshape(-1, len(RATE_PARTS)), change.reshape(-1))
+    cents = cents.reshape(change.shape + (len(RATE_PARTS),))
+    return Decomposition(change, {name: cents[..., j] for j, name in enumerate(RATE_PARTS)})
+
+
+__all__ = ["FACTORS", "PARTS", "PART_LABELS", "RATE_PARTS", "RATE_PART_LABELS", "UNPAID_PARTS", "Decomposition",
+           "Formula", "Side", "allocate_cents", "decompose", "decompose_rates", "shapley_parts"]

@@ -135,6 +135,8 @@ def cmd_diff(a: argparse.Namespace) -> int:
     """``rvucalc diff 2025 2026`` (years or release ids)."""
     from ..diff import cause_text, diff, notes_of, sort_changes, summarize
 
+    if str(a.old).lower().startswith(("opps-", "asc-")):
+        return _diff_facility(a)
     old, new = _load(a.old, a), _load(a.new, a)
     if old.release.id == new.release.id:
         raise RvucalcError(f"both sides are the same release ({old.release.id}); give two different "
@@ -206,6 +208,39 @@ def _diff_book(a: argparse.Namespace, old: Any, new: Any) -> int:
 
     _emit(d, a, provenance=[old, new], title=f"Book {old.release.id} -> {new.release.id}",
           show=show)
+    return 0
+
+
+def _diff_facility(a: argparse.Namespace) -> int:
+    """``rvucalc diff opps-2024-01 opps-2025-01`` (or two ASC releases): rates and their causes."""
+    from .calc.decompose import RATE_PARTS
+    from .diff import cause_text, sort_changes
+    from .facility_diff import facility_release_diff
+
+    d = facility_release_diff(a.old, a.new, mirror=a.mirror, download=False if a.offline else None,
+                              codes=a.codes or None, changed_only=not a.all)
+
+    def show(d: pd.DataFrame) -> None:
+        t = sort_changes(d, a.sort, a.by, setting="rate").head(a.limit)
+        ind = "status_indicator" if "status_indicator_old" in t else "payment_indicator"
+        shown = pd.DataFrame({"code": t["hcpcs"], "change": t["change"],
+                              "indicator": t[f"{ind}_old"].fillna("").astype(str) + " -> "
+                              + t[f"{ind}_new"].fillna("").astype(str),
+                              "rate old": t["payment_rate_old"].map(_money),
+                              "rate new": t["payment_rate_new"].map(_money), "$": t["rate_change"].map(_money),
+                              "%": t["rate_pct"].map(lambda v: "-" if v != v else f"{v:+.2f}%"),
+                              "largest causes": cause_text(t, prefix="from_", parts=RATE_PARTS).to_numpy()})
+        if "apc_old" in t:
+            shown.insert(3, "APC", np.where(t["apc_moved"].fillna(False).astype(bool),
+                                            t["apc_old"].astype(str) + " -> " + t["apc_new"].astype(str),
+                                            t["apc_new"].fillna(t["apc_old"]).fillna("").astype(str)))
+        counts = d["change"].value_counts().rename_axis("change").reset_index()
+        emit(f"{a.old} -> {a.new}: {d.attrs['rvucalc.provenance']['parameters']['conversion factors']}",
+             Table.from_frame(counts.astype(str), numeric=["count"], title="codes by change"),
+             Table.from_frame(shown, numeric=["rate old", "rate new", "$", "%"],
+                              title=f"rate changes, {a.sort} by {a.by} (first {a.limit}; --csv/--json/--out for all)"))
+
+    _emit(d, a, provenance=None, title=f"{a.old} -> {a.new}", show=show)
     return 0
 
 
