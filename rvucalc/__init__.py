@@ -33,8 +33,8 @@ __version__ = "0.1.0"
 
 #: Submodules reachable as attributes without importing them first (``rvucalc.export.to_excel``,
 #: ``rvucalc.plot.plot_localities``): imported on first use, so ``import rvucalc`` stays fast.
-LAZY_SUBMODULES = ("anesthesia", "catalogue", "codes", "diff", "export", "plot", "reasons", "render", "sites",
-                   "volumes")
+LAZY_SUBMODULES = ("anesthesia", "catalogue", "codes", "diff", "export", "facility_diff", "plot", "reasons",
+                   "render", "sites", "volumes")
 
 
 def __getattr__(name: str) -> object:
