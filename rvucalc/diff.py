@@ -69,6 +69,13 @@ def _prices(fs: Any, rv: pd.DataFrame, gpci: pd.DataFrame | None) -> tuple[dict[
     return pm.amount, pm.reason
 
 
+def _take(a: np.ndarray, idx: np.ndarray, fill: Any) -> np.ndarray:
+    """``a[idx]``, or *fill* where *a* has no rows (every code asked for is in the other release)."""
+    if len(a):
+        return a[idx]
+    return np.full((len(idx), *a.shape[1:]), fill, dtype=a.dtype if fill == "" else float)
+
+
 def _locality_gpci(fs: Any, ids: Sequence[str]) -> pd.DataFrame:
     g = fs.gpci.set_index("locality_id")
     missing = [x for x in ids if x not in g.index]
@@ -176,8 +183,8 @@ def _causes(fs_old: Any, fs_new: Any, o: pd.DataFrame, n: pd.DataFrame, io: np.n
         sides = []
         for fs, rv, r_i, present, amt, rsn, g in ((fs_old, o, ro, in_old, amt_o, rsn_o, go),
                                                   (fs_new, n, rn, in_new, amt_n, rsn_n, gn)):
-            a = amt[s][r_i] if len(rv) else np.full((len(r_i), g["pe"].shape[1]), np.nan)
-            why = np.where(present, rsn[s][r_i], "") if len(rv) else np.full(len(r_i), "", dtype=object)
+            a = _take(amt[s], r_i, np.nan)
+            why = np.where(present, _take(rsn[s], r_i, ""), "")
             r = {k: v[:, None] for k, v in _rvu_arrays(rv, r_i, fac).items()}
             sides.append(_side(float(fs.conversion_factor), r, g, np.where(present[:, None], a, np.nan),
                                _unpaid(why, present)[:, None]))
@@ -324,10 +331,10 @@ def diff(
     pay_changed: dict[str, np.ndarray] = {}
     for s in SETTINGS:
         # place-major: all rows for national, then all rows for the first locality, ...
-        ao = np.where(np.tile(in_old, nplace), amt_o_all[s][ro_idx, :].T.ravel(), np.nan)
-        an = np.where(np.tile(in_new, nplace), amt_n_all[s][rn_idx, :].T.ravel(), np.nan)
-        ro = np.tile(np.where(in_old, rsn_o[s][ro_idx], ""), nplace)
-        rn = np.tile(np.where(in_new, rsn_n[s][rn_idx], ""), nplace)
+        ao = np.where(np.tile(in_old, nplace), _take(amt_o_all[s], ro_idx, np.nan).T.ravel(), np.nan)
+        an = np.where(np.tile(in_new, nplace), _take(amt_n_all[s], rn_idx, np.nan).T.ravel(), np.nan)
+        ro = np.tile(np.where(in_old, _take(rsn_o[s], ro_idx, ""), ""), nplace)
+        rn = np.tile(np.where(in_new, _take(rsn_n[s], rn_idx, ""), ""), nplace)
         ch = ~(np.isclose(ao, an, rtol=0, atol=0.001) | (np.isnan(ao) & np.isnan(an))) | (ro != rn)
         pay_changed[s] = ch & both
         dd = an - ao  # a difference of two cent amounts, cleaned of float noise (sign kept)

@@ -309,6 +309,10 @@ def test_code_not_on_pfs_is_listed(fs25, fs26):
     # changed_only keeps it (it is not "unchanged")
     d = diff(fs25, fs26, codes=["C2618"], changed_only=True)
     assert list(d["hcpcs"]) == ["C2618"]
+    # every code asked for in one release only (0988T is only in RVU26C): no IndexError
+    d = diff(fs25, fs26, codes=["0988T", "C2618"], localities=["01182-18"])
+    assert list(d["change"]) == ["added", "not on PFS", "added", "not on PFS"]
+    assert list(diff(fs25, fs26, codes=["0042T"])["change"]) == ["deleted"]
 
 
 def test_sort(whole):
