@@ -213,9 +213,9 @@ def _diff_book(a: argparse.Namespace, old: Any, new: Any) -> int:
 
 def _diff_facility(a: argparse.Namespace) -> int:
     """``rvucalc diff opps-2024-01 opps-2025-01`` (or two ASC releases): rates and their causes."""
-    from .calc.decompose import RATE_PARTS
-    from .diff import cause_text, sort_changes
-    from .facility_diff import facility_release_diff
+    from ..calc.decompose import RATE_PARTS
+    from ..diff import cause_text, sort_changes
+    from ..facility_diff import facility_release_diff
 
     d = facility_release_diff(a.old, a.new, mirror=a.mirror, download=False if a.offline else None,
                               codes=a.codes or None, changed_only=not a.all)
