@@ -242,7 +242,7 @@ def diff(
     largest remainder (see :mod:`rvucalc.calc.decompose`). The floor is a part
     of its own only when both releases give the work GPCI without the floor
     (else it stays in ``work_gpci``, ``gpci_floor`` is 0 and
-    ``attrs["rvucalc.notes"]`` and the provenance say so).
+    ``attrs["rvucalc.decomposition_notes"]`` and the provenance say so).
     A code asked for in *codes* that neither release lists has one row per
     place with change ``not on PFS``, no amounts, and the reason naming the fee
     schedule that pays it (:func:`rvucalc.codes.fee_schedule_of`).
@@ -380,7 +380,7 @@ def diff(
     prov["parameters"]["change decomposition"] = DECOMPOSITION
     for note in notes:
         prov["parameters"]["change decomposition note"] = note
-    out.attrs["rvucalc.notes"] = notes
+    out.attrs["rvucalc.decomposition_notes"] = notes
     _money_kinds(out)
     if skipped:
         prov["parameters"]["fields not compared (absent from one release's file)"] = ", ".join(skipped)
@@ -462,7 +462,7 @@ def notes_of(d: pd.DataFrame) -> list[str]:
     gone = d.loc[d["change"] == NOT_ON_PFS, ["hcpcs", "description", "nonfacility_reason_new"]]
     gone = gone.drop_duplicates("hcpcs")
     return ([f"{r.hcpcs}: {r.description} [{r.nonfacility_reason_new}]" for r in gone.itertuples(index=False)]
-            + [f"note: {x}" for x in d.attrs.get("rvucalc.notes", [])])
+            + [f"note: {x}" for x in d.attrs.get("rvucalc.decomposition_notes", [])])
 
 
 def sort_changes(d: pd.DataFrame, sort: str = "abs", by: str = "pct", setting: str = "nonfacility") -> pd.DataFrame:
@@ -610,7 +610,7 @@ def diff_volumes(fs_old: Any, fs_new: Any, volumes: pd.DataFrame, *, code: str =
     for note in notes:
         prov["parameters"]["change decomposition note"] = note
     out.attrs["rvucalc.provenance"] = prov
-    out.attrs["rvucalc.notes"] = notes
+    out.attrs["rvucalc.decomposition_notes"] = notes
     _money_kinds(out, ("amount_old", "amount_new", "amount_change", "revenue_old", "revenue_new",
                        "revenue_change"))
     out.attrs["rvucalc.summary"] = {"index": ["pfs_setting"], "columns": [],

@@ -29,7 +29,6 @@ from .calc import asc as asc_calc
 from .calc import decompose as dec
 from .calc import opps as opps_calc
 from .calc.money import round_cents
-from .diff import pct_change
 from .reasons import reason
 
 #: OPPS conversion factor by calendar year (hospitals meeting OQR requirements) and its rule.
@@ -170,7 +169,8 @@ def facility_diff(old: pd.DataFrame, new: pd.DataFrame, *, system: str, year_old
     rate1 = round_cents(np.where(in_new & (rn == ""), m["payment_rate_new"].to_numpy(dtype=float, na_value=np.nan),
                                  np.nan))
     out["rate_diff"] = np.round(rate1 - rate0, 2)
-    out["rate_pct"] = pct_change(rate0, rate1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # as rvucalc.diff.pct_change
+        out["rate_pct"] = np.round(np.where(rate0 != 0, (rate1 - rate0) / rate0 * 100.0, np.nan), 2)
     out["reason_old"], out["reason_new"] = ro, rn
     other = (m["_other_old"].fillna(False).astype(bool) | m["_other_new"].fillna(False).astype(bool)).to_numpy()
     d = dec.decompose_rates(rate0, rate1, cf0, cf1, moved=moved, other_basis=other,

@@ -191,7 +191,7 @@ def test_99214_los_angeles_office_by_hand(fs25, fs26):
         assert r[f"nonfacility_from_{p}"] == want.get(p, 0.0), p
     assert "PE RVU +$7.81, CF +$4.59, PE GPCI -$0.69" == cause_text(d.loc[[r.name]]).iloc[0]
     # GPCI2025.csv (7 columns) has no work GPCI without the floor: the floor is not separated, and said so
-    assert any("floor is not a part of its own" in n for n in d.attrs["rvucalc.notes"])
+    assert any("floor is not a part of its own" in n for n in d.attrs["rvucalc.decomposition_notes"])
     assert "change decomposition" in d.attrs["rvucalc.provenance"]["parameters"]
 
 
@@ -277,7 +277,7 @@ def test_floor_part(fs26):
     # work RVU 1.92 x CF 33.4009 x (0.950 - 0.988) = -2.4370 -> -2.44 and +2.44
     assert r["nonfacility_from_work_gpci"] == half_up(1.92 * 33.4009 * (0.950 - 0.988)) == -2.44
     assert r["nonfacility_from_gpci_floor"] == 2.44
-    assert d.attrs["rvucalc.notes"] == []
+    assert d.attrs["rvucalc.decomposition_notes"] == []
 
 
 def test_status_na_and_code_parts(fs26):

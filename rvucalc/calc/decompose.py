@@ -147,22 +147,27 @@ def allocate_cents(parts: np.ndarray, total_cents: np.ndarray) -> np.ndarray:
     unrounded change and the total the change of the rounded amounts); a larger gap is
     a bug and raises ``ValueError``. Returns int64 cents (cells × k).
     """
-    p = np.round(np.asarray(parts, dtype=float) * 100.0, 6)  # float noise off: a 0 part stays 0
+    parts = np.asarray(parts, dtype=float)
+    total = np.asarray(total_cents, dtype=np.int64)
+    out = np.zeros(parts.shape, dtype=np.int64)
+    k = parts.shape[1]
+    live = np.flatnonzero(np.any(parts != 0, axis=1) | (total != 0))  # most cells of a schedule: all 0
+    p = np.round(parts[live] * 100.0, 6)  # float noise off: a 0 part stays 0
     fl = np.floor(p)
-    need = np.asarray(total_cents, dtype=np.int64) - fl.sum(axis=1).astype(np.int64)
-    k = p.shape[1]
+    need = total[live] - fl.sum(axis=1).astype(np.int64)
     if need.size and (need.min() < 0 or need.max() > k):
         bad = int(np.flatnonzero((need < 0) | (need > k))[0])
-        raise ValueError(f"cell {bad}: parts {p[bad].tolist()} (cents) do not add up to "
-                         f"{int(np.asarray(total_cents)[bad])} cents within one cent")
-    out = fl.astype(np.int64)
+        raise ValueError(f"cell {int(live[bad])}: parts {p[bad].tolist()} (cents) do not add up to "
+                         f"{int(total[live[bad]])} cents within one cent")
+    got = fl.astype(np.int64)
     rows = np.flatnonzero(need > 0)
     if rows.size:
         rem = p[rows] - fl[rows]
         order = np.argsort(-rem, axis=1, kind="stable")
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.broadcast_to(np.arange(k), order.shape), axis=1)
-        out[rows] += rank < need[rows, None]
+        got[rows] += rank < need[rows, None]
+    out[live] = got
     return out
 
 

@@ -204,7 +204,7 @@ def _diff_book(a: argparse.Namespace, old: Any, new: Any) -> int:
              f"{_money(d['revenue_new'].sum())} ({new.release.label})",
              Table.from_frame(t[["cause", "dollars", "share"]].astype(str), numeric=["dollars", "share"],
                               title="revenue change by cause (--csv/--json/--out for every line)"),
-             *[f"note: {x}" for x in d.attrs.get("rvucalc.notes", [])])
+             *[f"note: {x}" for x in d.attrs.get("rvucalc.decomposition_notes", [])])
 
     _emit(d, a, provenance=[old, new], title=f"Book {old.release.id} -> {new.release.id}",
           show=show)
