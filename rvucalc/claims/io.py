@@ -81,7 +81,7 @@ def csv_options(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) ->
     try:
         with pacsv.open_csv(p, read_options=ro, parse_options=po) as r:
             names = r.schema.names
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:  # the header: not UTF-8, or not CSV
         raise _csv_error(p, exc) from exc
     except OSError as exc:
         raise ClaimsFileError(f"{p}: cannot read it as CSV ({_plain(exc)})") from exc
