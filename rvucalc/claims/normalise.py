@@ -34,6 +34,8 @@ Conventions (documented for users in README, "Repricing claim lines"):
   contractors do (CMS ZIP5 file); a ``locality`` column is used where the ZIP is empty. When
   both are given and disagree, the ZIP wins and the line says so (``LOCALITY_ZIP_CONFLICT``).
 - **pos**: CMS place-of-service code (``11``, ``22``; ``2`` and ``2.0`` read as ``02``).
+- **error values**: a spreadsheet error (``#N/A``, ``#REF!``...) in a column the system prices
+  from refuses the line (``REPRICE_ERROR_CELL``, :mod:`rvucalc.claims.cells`), never read as empty.
 """
 
 from __future__ import annotations
