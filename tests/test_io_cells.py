@@ -470,6 +470,34 @@ def test_types_parquet_cannot_store_never_reach_rvucalc(tmp_path, array):
         pq.write_table(pa.table({"x": array}), tmp_path / "x.parquet")
 
 
+TYPED_PRICED = [("units", t) for t in (pa.int8(), pa.int32(), pa.uint64(), pa.float32(), pa.float64(),
+                                        pa.decimal128(5, 1))] + \
+    [("charge", t) for t in (pa.int16(), pa.int64(), pa.float64(), pa.decimal128(12, 3), pa.decimal256(40, 2))] + \
+    [("hcpcs", pa.int64()), ("pos", pa.int8()), ("pos", pa.uint16()), ("zip", pa.int32()), ("zip", pa.int64())]
+
+
+@pytest.mark.parametrize("column,t", TYPED_PRICED, ids=lambda x: str(x))
+def test_typed_priced_columns_with_nulls_are_priced_like_their_text(tmp_path, fs26, column, t):
+    """A priced column kept as its Arrow type (a null in it) is read as the same text would be."""
+    from rvucalc.claims.io import read_claims
+
+    text = {"units": ["1", "", "2", "1"], "charge": ["50", "", "200", "1000"], "hcpcs": ["71046", "", "71046", "99213"],
+            "pos": ["11", "", "11", "11"], "zip": ["90012", "", "2108", "10001"]}[column]
+    base = pd.DataFrame({"claim_id": ["A", "B", "C", "D"], "hcpcs": ["71046", "71046", "71046", "99213"],
+                         "units": "1", "pos": "11", "zip": ["90012", "90012", "02108", "10001"],
+                         "date_of_service": "2026-08-03", "charge": ["50", "60", "200", "1000"]})
+    want = reprice(base.assign(**{column: text}), releases=[fs26])
+    table = pa.Table.from_pandas(base, preserve_index=False)
+    values = [None if v == "" else (decimal.Decimal(v) if pa.types.is_decimal(t) else float(v)
+                                    if pa.types.is_floating(t) else int(v)) for v in text]
+    table = table.set_column(table.schema.get_field_index(column), column, pa.array(values, t))
+    pq.write_table(table, tmp_path / "t.parquet")
+    got = reprice(read_claims(tmp_path / "t.parquet"), releases=[fs26])
+    for c in ("allowed", "reason", "locality_id", "units_factor", "charge_limited"):
+        assert got[c].astype(object).where(got[c].notna(), None).tolist() == \
+            want[c].astype(object).where(want[c].notna(), None).tolist(), c
+
+
 # ---------------------------------------------------------------------------
 # formats that cannot hold a column
 
