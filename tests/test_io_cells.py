@@ -220,6 +220,23 @@ def test_formula_with_no_saved_value_in_any_column_is_refused(tmp_path, column):
         read_claims(src)
 
 
+def test_a_workbook_that_cannot_be_read_is_one_sentence(tmp_path, capsys):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a zip")
+    assert _cli(str(bad), "-o", str(tmp_path / "o.csv")) == 2
+    assert "bad.xlsx: cannot read it as an Excel workbook" in capsys.readouterr().err
+    src = _workbook(tmp_path / "c.xlsx", [dict(LINE)])
+    assert _cli(str(src), "-o", str(tmp_path / "o.csv"), "--sheet", "Lines") == 2
+    assert "no sheet named 'Lines' (sheets: 'Claims')" in capsys.readouterr().err
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["claim_id", "hcpcs", "hcpcs"])
+    wb.save(tmp_path / "dup.xlsx")
+    assert _cli(str(tmp_path / "dup.xlsx"), "-o", str(tmp_path / "o.csv")) == 2
+    assert "names a column twice: hcpcs" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------
 # numbers of 16 digits or more
 

@@ -307,6 +307,10 @@ def csv_table(table: pa.Table) -> pa.Table:
     workbook's date cells, a Parquet timestamp) as a spreadsheet shows them, as
     :func:`cell_text` does: ``2026-08-03`` at midnight, else ``2026-08-03 10:15:00`` (with the
     fraction of a second when there is one); a time ``14:30:00``. Other columns as they are."""
+    for f in table.schema:  # lists, structs, maps: no CSV form (checked before pricing by the CLI)
+        if keep_types.is_nested(f.type.value_type if pa.types.is_dictionary(f.type) else f.type):
+            raise ClaimsFileError(f"a CSV cannot hold the column {f.name!r} ({f.type}: a list, struct or map in "
+                                  "each cell); write Parquet (.parquet), or drop or flatten the column first")
     schema = csv_schema(table.schema)
     if schema.equals(table.schema):
         return table

@@ -200,7 +200,11 @@ def read_workbook(path: str | os.PathLike[str], sheet: str | int = 0) -> pd.Data
     p = Path(path)
     with warnings.catch_warnings():  # openpyxl's notes on styles/extensions it skips: not the user's data
         warnings.simplefilter("ignore")
-        wb = load_workbook(p, read_only=True, data_only=False, keep_links=False)
+        try:
+            wb = load_workbook(p, read_only=True, data_only=False, keep_links=False)
+        except Exception as exc:  # not a zip, not a workbook (openpyxl's and zipfile's own errors)
+            raise WorkbookError(f"{p}: cannot read it as an Excel workbook (.xlsx): "
+                                f"{str(exc).strip() or type(exc).__name__}") from exc
         try:
             ws = _pick_sheet(wb, p, sheet)
             title = ws.title
