@@ -65,7 +65,7 @@ def _refuse(opt: str, target: str, name: object, what: str, fmt: str) -> ClaimsF
     if target == "-":
         opt, target = "CSV to", "standard output"
     holder = "a CSV" if fmt == "csv" else "an Excel workbook"
-    other = "Parquet (.parquet)" if fmt == "csv" else "CSV or Parquet (.csv, .parquet)"
+    other = "CSV or Parquet (.csv, .parquet)" if fmt == "xlsx" and "bytes" in what else "Parquet (.parquet)"
     return ClaimsFileError(f"cannot write {_named(opt, target)}: {holder} cannot hold the column {name!r} "
                            f"({what}); write {other}, or drop or flatten the column first")
 

@@ -5,11 +5,17 @@ Reading (the first stage of the pipeline, see :mod:`rvucalc.claims.contract`):
 - **CSV** is read with pyarrow with *every* column as text: no type inference, no missing-value
   words (``NA``, ``N/A``, ``null``, ``#N/A`` stay those words; an empty cell stays an empty
   string), quoted values may span lines. ``0123456789`` and ``007.50`` come back as written.
-  The file must be UTF-8 (a byte-order mark is allowed).
-- **Parquet** is read as stored: its columns keep the types the user gave them.
-- **Excel** (``.xlsx``) cells are read as the workbook holds them (text as text, numbers as
+  The file must be UTF-8 (a byte-order mark is allowed); one that is not is refused naming the
+  line, the column and the encoding it looks like (:mod:`rvucalc.claims.encoding`).
+- **Parquet** is read as stored: its columns keep the types the user gave them, and every value
+  (:mod:`rvucalc.claims.keep_types`: an ``int32`` with nulls, a decimal, a struct, NaN apart
+  from null), and are written back with those types.
+- **Excel** (``.xlsx``) cells are read as the spreadsheet shows them (text as text, numbers as
   numbers, dates as dates; pass text columns as text cells to keep leading zeros). A number
   cell in a priced column is read as its text: hcpcs ``71046`` (a number) is code ``71046``.
+  An error cell is its error text, a formula its saved value (refused when there is none), a
+  number of 16 digits or more the text of its 15 significant digits
+  (:mod:`rvucalc.claims.workbook_in`).
 
 rvucalc parses the columns it prices from (hcpcs, modifiers, units, dates, place, charge) into
 new arrays (:mod:`rvucalc.claims.normalise`); the user's columns are never rewritten.
@@ -64,7 +70,7 @@ def csv_options(path: str | os.PathLike[str], block_bytes: int = BLOCK_BYTES) ->
     try:
         with pacsv.open_csv(p, read_options=ro, parse_options=po) as r:
             names = r.schema.names
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:  # the header: not UTF-8, or not CSV
         raise _csv_error(p, exc) from exc
     except OSError as exc:
         raise ClaimsFileError(f"{p}: cannot read it as CSV ({_plain(exc)})") from exc
@@ -256,6 +262,10 @@ def csv_table(table: pa.Table) -> pa.Table:
     workbook's date cells, a Parquet timestamp) as a spreadsheet shows them, as
     :func:`cell_text` does: ``2026-08-03`` at midnight, else ``2026-08-03 10:15:00`` (with the
     fraction of a second when there is one); a time ``14:30:00``. Other columns as they are."""
+    for f in table.schema:  # lists, structs, maps: no CSV form (checked before pricing by the CLI)
+        if keep_types.is_nested(f.type.value_type if pa.types.is_dictionary(f.type) else f.type):
+            raise ClaimsFileError(f"a CSV cannot hold the column {f.name!r} ({f.type}: a list, struct or map in "
+                                  "each cell); write Parquet (.parquet), or drop or flatten the column first")
     schema = csv_schema(table.schema)
     if schema.equals(table.schema):
         return table

@@ -80,6 +80,15 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=lambda t: pd.ArrowDtype(t) if t in exact else None)
 
 
+def takeable(schema: pa.Schema) -> pa.Schema:
+    """*schema* with view types (``string_view``, ``binary_view``; Arrow has no kernel to take
+    rows of them) as ``large_string`` / ``large_binary``: the streaming engine's parts reorder
+    rows. :func:`restore_types` casts them back."""
+    fields = [f.with_type(pa.large_string() if pa.types.is_string_view(f.type) else pa.large_binary())
+              if pa.types.is_string_view(f.type) or pa.types.is_binary_view(f.type) else f for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
 def remember(df: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
     """Record *schema* as *df*'s input schema (for :func:`restore_types`); returns *df*."""
     df.attrs[SCHEMA_ATTR] = InputSchema(schema.remove_metadata())
@@ -114,4 +123,4 @@ def restore_types(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
 
 
 __all__ = ["SCHEMA_ATTR", "InputSchema", "input_schema", "is_nested", "remember", "restore_types",
-           "to_pandas"]
+           "takeable", "to_pandas"]

@@ -34,6 +34,8 @@ Conventions (documented for users in README, "Repricing claim lines"):
   contractors do (CMS ZIP5 file); a ``locality`` column is used where the ZIP is empty. When
   both are given and disagree, the ZIP wins and the line says so (``LOCALITY_ZIP_CONFLICT``).
 - **pos**: CMS place-of-service code (``11``, ``22``; ``2`` and ``2.0`` read as ``02``).
+- **error values**: a spreadsheet error (``#N/A``, ``#REF!``...) in a column the system prices
+  from refuses the line (``REPRICE_ERROR_CELL``, :mod:`rvucalc.claims.cells`), never read as empty.
 """
 
 from __future__ import annotations
@@ -278,7 +280,7 @@ _MONEY = re.compile(r"\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\$?\s*\.\d+")
 def parse_charge(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``(charge, bad)`` per line. Empty cells are no charge (NaN, not bad). Vectorised on distinct values."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        x = values.to_numpy(dtype=float, na_value=np.nan)  # numbers, nullable or Arrow-backed too
         given = ~np.isnan(x)
         bad = given & ~(np.isfinite(x) & (x >= 0) & (x <= MAX_CHARGE))
         return np.where(given & ~bad, x, np.nan), bad

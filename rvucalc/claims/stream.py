@@ -194,8 +194,11 @@ def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int,
     if claim_column not in schema.names:
         raise ClaimsFileError(f"{src}: no {claim_column!r} column (claim lines need a claim id); "
                               f"columns: {', '.join(schema.names)}")
-    part_schema = schema.append(pa.field(LINE, pa.int64()))
     run.source = schema
+    if not (rows_of := keep_types.takeable(schema)).equals(schema):  # view types: rows cannot be taken
+        schema, batches = rows_of, (pa.RecordBatch.from_arrays(
+            [b.column(i).cast(f.type) for i, f in enumerate(rows_of)], schema=rows_of) for b in batches)
+    part_schema = schema.append(pa.field(LINE, pa.int64()))
     writers: dict[int, _TmpWriter] = {}
     nparts = 0
     start = 0

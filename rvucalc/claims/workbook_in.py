@@ -151,6 +151,25 @@ def _saved_values(path: Path, sheet: str, wanted: list[tuple[int, int, str, int]
     return got
 
 
+def _recalculate_on_load(path: Path) -> bool:
+    """Whether the workbook asks to be fully recalculated when opened (``<calcPr
+    fullCalcOnLoad="1">`` in ``xl/workbook.xml``, ECMA-376 Part 1 s.18.2.2), as XlsxWriter and
+    openpyxl write it. Read from the file itself: openpyxl's parsed ``CalcProperties`` says
+    True when the attribute is absent."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            root = ET.fromstring(z.read("xl/workbook.xml"))
+    except (OSError, KeyError, zipfile.BadZipFile, ET.ParseError):
+        return False
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] == "calcPr":
+            return el.get("fullCalcOnLoad", "0").strip().lower() in ("1", "true")
+    return False
+
+
 def _refuse_formulas(path: Path, sheet: str, names: list[str], cells: list[tuple[int, int, str, int]],
                      recalc: bool) -> WorkbookError:
     from openpyxl.utils import get_column_letter
@@ -181,17 +200,21 @@ def read_workbook(path: str | os.PathLike[str], sheet: str | int = 0) -> pd.Data
     p = Path(path)
     with warnings.catch_warnings():  # openpyxl's notes on styles/extensions it skips: not the user's data
         warnings.simplefilter("ignore")
-        wb = load_workbook(p, read_only=True, data_only=False, keep_links=False)
+        try:
+            wb = load_workbook(p, read_only=True, data_only=False, keep_links=False)
+        except Exception as exc:  # not a zip, not a workbook (openpyxl's and zipfile's own errors)
+            raise WorkbookError(f"{p}: cannot read it as an Excel workbook (.xlsx): "
+                                f"{str(exc).strip() or type(exc).__name__}") from exc
         try:
             ws = _pick_sheet(wb, p, sheet)
             title = ws.title
             rows, formulas = _cells(ws)
-            recalc = bool(getattr(getattr(wb, "calculation", None), "fullCalcOnLoad", False))
         finally:
             wb.close()
         if formulas:
             saved = _saved_values(p, title, formulas)
             unknown = [f for f in formulas if (f[0], f[1]) not in saved]
+            recalc = _recalculate_on_load(p)
             if unknown or recalc:
                 header = rows[0] if formulas[0][3] > 0 else []
                 raise _refuse_formulas(p, title, _header(header), unknown or formulas, not unknown)

@@ -161,8 +161,6 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
     if engine == "dask" and "://" not in src and Path(src).suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm"):
         raise OutputError(f"--engine dask reads a parquet dataset (a folder, a glob or a .parquet file), not "
                           f"{src}: write it as parquet first, or price it with --engine stream")
-    if engine != "dask":  # a Parquet input's column that the output format cannot hold
-        check_source(src, targets + ([] if args.out else [("-o", "-")]))
     for opt, t in targets:
         if engine == "dask":
             suffix = Path(t.rstrip("/")).suffix.lower()
@@ -179,6 +177,8 @@ def check_targets(args: argparse.Namespace, engine: str) -> None:
             names = ", ".join(ok)
             raise OutputError(f"cannot write {opt} {t}: the suffix chooses the format; give one of {names}"
                               + (" (--engine stream writes no Excel)" if engine == "stream" else ""))
+    if engine != "dask":  # a Parquet input's column that the output format cannot hold
+        check_source(src, targets + ([] if args.out else [("-o", "-")]))
 
 
 def _signature(path: str) -> tuple[int, int] | None:

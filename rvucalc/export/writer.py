@@ -219,8 +219,8 @@ class _SheetWriter:
                 rr = r + 1 + i
                 for c, (fn, vals, fmt) in enumerate(columns):
                     v = vals[i]
-                    if v is not None:
-                        fn(rr, c, v, fmt)
+                    if v is not None and fn(rr, c, v, fmt) == -2:  # XlsxWriter cut a text to 32,767
+                        raise _too_long(ws, cols[c], rr, v)
             self.tick((i1 - i0) * max(len(cols), 1))
         return header, r + n, widths
 
@@ -230,12 +230,13 @@ class _SheetWriter:
         write_string = getattr(ws, "_write_string", ws.write_string)
         value = self.value
 
-        def write(r: int, c: int, v: Any, _fmt: Any) -> None:
+        def write(r: int, c: int, v: Any, _fmt: Any) -> int:
             if type(v) is str:
                 if v:  # an empty text is an empty cell
-                    write_string(r, c, v, quoted if v.startswith(FORMULA_START) else plain)
+                    return write_string(r, c, v, quoted if v.startswith(FORMULA_START) else plain)
             else:
                 value(ws, r, c, v, "", num)
+            return 0
 
         return write
 
@@ -296,11 +297,28 @@ class _SheetWriter:
         return math.ceil(height / 20) + 2
 
 
+class _CellTooLong(Exception):
+    """A text cell over Excel's limit (said as an OutputError naming the file by :func:`write`)."""
+
+
+def _too_long(ws: Any, name: Any, row: int, v: str) -> Exception:
+    """A text longer than an Excel cell holds (XlsxWriter would cut it, without a word)."""
+    n = len(v.encode("utf-16-le")) // 2
+    return _CellTooLong(f"sheet {ws.name!r}, column {name!r}, row {row + 1:,}: the text holds {n:,} characters, "
+                       "more than the 32,767 an Excel cell holds; rvucalc does not cut a cell: write CSV "
+                       "or Parquet, which hold any length")
+
+
 def write(plan: Plan, path: str | os.PathLike[str], *, progress: bool | None = None) -> Path:
     """Write *plan* to *path* (atomically); returns the path."""
     p = Path(path)
-    with atomic_output(p) as tmp:
-        _write(plan, tmp, progress)
+    try:
+        with atomic_output(p) as tmp:
+            _write(plan, tmp, progress)
+    except _CellTooLong as exc:
+        from ..atomic import OutputError
+
+        raise OutputError(f"cannot write {p}: {exc}") from None
     return p
 
 
