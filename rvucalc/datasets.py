@@ -18,7 +18,8 @@ before any work is done (no cluster is started for a refused run):
 - **The files of one dataset agree.** Every part must have the same columns, each of one type;
   a column that is text in one part and a number in another, or found in one part only, is
   refused naming both files and the column (Dask would otherwise take the first file's columns,
-  dropping the others' extra columns, or fail mid-run). An empty folder, a glob matching no
+  dropping the others' extra columns, narrow the others' numbers to the first file's type, or
+  fail mid-run). Text is text whether Arrow stores it as ``string`` or ``large_string``. An empty folder, a glob matching no
   file and a part that is not a readable Parquet file each get one sentence naming it.
 
 Writing: the new dataset is written into a temporary folder beside the target, gets its marker
@@ -200,7 +201,7 @@ def _kind(t: Any) -> str:
 
     if pa.types.is_dictionary(t):
         return f"{_kind(t.value_type).split(' (')[0]} ({t})"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or getattr(pa.types, "is_string_view", bool)(t):
+    if _text(t):
         word = "text"
     elif pa.types.is_integer(t):
         word = "a whole number"
@@ -315,6 +316,13 @@ def input_files(src: str | os.PathLike[str]) -> list[Path]:
     return parts
 
 
+def _text(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t)
+                or getattr(pa.types, "is_string_view", bool)(t))
+
+
 def _same_columns(a: tuple[Path, Any], b: tuple[Path, Any]) -> None:
     (pa_, sa), (pb, sb) = a, b
     na, nb = list(sa.names), list(sb.names)
@@ -328,7 +336,7 @@ def _same_columns(a: tuple[Path, Any], b: tuple[Path, Any]) -> None:
                                "must have the same columns")
     for name in na:
         ta, tb = sa.field(name).type, sb.field(name).type
-        if ta != tb:
+        if ta != tb and not (_text(ta) and _text(tb)):  # string and large_string: one text (Dask reads both)
             raise DatasetError(f"the column {name!r} is {_kind(ta)} in {pa_} but {_kind(tb)} in {pb}: every "
                                "file of one dataset must give a column one type (write them with one schema)")
 

@@ -205,14 +205,17 @@ def test_parts_with_different_columns_name_the_files_and_the_column(tmp_path, ca
     (pa.array([1.0, 1.0]), ("text", "a number", "double")),
     (pa.array([None, None], pa.null()), ("text", "empty")),
     (pa.array(["1", "1"]).dictionary_encode(), ("dictionary",)),
-    (pa.array(["1", "1"], pa.large_string()), ("large_string",)),
+    (pa.array([1, 1], pa.int32()), ("whole number", "int32")),
 ])
 def test_a_column_of_two_types_names_the_files_and_the_column(other, words, tmp_path, capsys):
     """Found on main: text in one part and a number in the other ended in a 51-83 line traceback
-    (or, for some pairs, the second file's values silently converted to the first's type)."""
+    (or, for some pairs, the second file's values silently converted to the first's type: an
+    int64 column read as int32)."""
     src = tmp_path / "claims"
     src.mkdir()
     base = {k: pa.array(v, pa.string()) for k, v in LINES.items()}
+    if other.type == pa.int32():  # a whole number in both, of two widths
+        base["units"] = pa.array([1, 1], pa.int64())
     pq.write_table(pa.table(base), src / "a.parquet")
     pq.write_table(pa.table({**base, "units": other}), src / "b.parquet")
     _refused(capsys, _dask(src, tmp_path / "out"), "'units'", "a.parquet", "b.parquet", "one type", *words)
@@ -327,3 +330,17 @@ def test_cli_writes_and_replaces_its_own_dataset(client, tmp_path, capsys, fs26)
         assert main(_dask(src, out, "--scheduler", client.cluster.scheduler_address)) == 0, capsys.readouterr().err
         assert "2 lines priced" in capsys.readouterr().err
     assert (out / MARKER).is_file() and len(pd.read_parquet(out)) == 2
+
+
+def test_text_stored_as_string_or_large_string_is_one_text(client, tmp_path, fs26):
+    """Arrow's two text types (pyarrow writes ``string``, pandas 3 ``large_string``) are one type:
+    parts of both are priced, every value kept. 20983 and 99213 national, by hand (test_reprice.fee)."""
+    src = tmp_path / "claims"
+    src.mkdir()
+    for i, t in enumerate((pa.string(), pa.large_string())):
+        cols = {k: pa.array(v, t) for k, v in LINES.items()} | {"note": pa.array([f"n{i}a", f"n{i}b"], t)}
+        pq.write_table(pa.table(cols | {"claim_id": pa.array([f"c{i}", f"c{i}"], t)}), src / f"{i}.parquet")
+    assert rdask.reprice_dataset(src, tmp_path / "out", options=_opts(), client=client, progress=False) == 4
+    got = pd.read_parquet(tmp_path / "out").sort_values("_line")
+    assert got["note"].tolist() == ["n0a", "n0b", "n1a", "n1b"]
+    assert got["allowed"].tolist() == [fee("20983"), fee("99213")] * 2
