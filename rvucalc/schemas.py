@@ -36,6 +36,9 @@ _PPRRVU = TableSchema(
     keys=("hcpcs", "status"),
 )
 
+_DMEPOS = TableSchema(text=("hcpcs", "modifier", "modifier2", "jurisdiction", "category", "description"),
+                      floats=("ceiling", "floor"), keys=("hcpcs",))
+
 SCHEMAS: dict[str, TableSchema] = {
     "pprrvu": _PPRRVU,
     "pprrvu_qp": _PPRRVU,
@@ -59,6 +62,16 @@ SCHEMAS: dict[str, TableSchema] = {
                                keys=("hcpcs",)),
     "addendum_bb": TableSchema(text=("hcpcs", "description", "payment_indicator"),
                                floats=("relative_weight", "payment_rate"), keys=("hcpcs",)),
+    # CLFS, ASP, DMEPOS/PEN and the DMEPOS rural ZIP file (rvucalc.iotools.clfs/asp/dmepos); the
+    # per-state DMEPOS fee columns (<st>_nr, <st>_r) are floats the reader checks
+    "clfs": TableSchema(text=("hcpcs", "modifier", "year", "effective", "indicator", "description"),
+                        floats=("rate",), keys=("hcpcs",)),
+    "asp": TableSchema(text=("hcpcs", "description", "dosage", "notes"),
+                       floats=("payment_limit", "coinsurance_pct", "vaccine_awp_pct", "vaccine_limit",
+                               "blood_awp_pct", "blood_limit", "clotting_factor"), keys=("hcpcs",)),
+    "dmepos": _DMEPOS,
+    "pen": _DMEPOS,
+    "rural_zip": TableSchema(text=("zip", "state", "year_quarter"), keys=("zip", "state")),
 }
 
 
