@@ -186,12 +186,13 @@ def test_match_rows_is_order_free_and_vectorised() -> None:
     m1 = np.array(["RR", "RR", "NU", ""], dtype=object)
     m2 = np.array(["", "KE", "", ""], dtype=object)
     lines = np.array(["A", "A", "A", "B", "B", "C"], dtype=object)
-    got = match_rows(th, [m1, m2], lines, modifier_pairs(["KE RR", "RR 59", "UE", "", "RR", "RR"], 6))
+    got = match_rows(th, [m1, m2], lines, ["KE RR", "RR 59", "UE", "", "RR", "RR"])
     assert got.row.tolist() == [1, 0, -1, 3, 3, -1]
     assert got.key.tolist() == ["KE+RR", "RR", "", "", "", ""] and got.known.tolist() == [True] * 5 + [False]
     with pytest.raises(ValueError, match="two fee schedule rows"):
-        match_rows(np.array(["A", "A"], dtype=object), [np.array(["RR", "RR"], dtype=object)], lines,
-                   modifier_pairs(None, 6))
+        match_rows(np.array(["A", "A"], dtype=object), [np.array(["RR", "RR"], dtype=object)], lines, None)
+    pairs = modifier_pairs(["RR-KX", ["NU", "ke"], None, "", "26,TC"], 5)
+    assert pairs.values.tolist() == [[0, "RR"], [0, "KX"], [1, "NU"], [1, "KE"], [4, "26"], [4, "TC"]]
 
 
 def test_office_claim_from_the_issue_non_pfs_lines(clfs, asp, dme) -> None:

@@ -69,7 +69,7 @@ def asp_payment(table: pd.DataFrame, hcpcs: Any, modifiers: Any = None, units: A
     code = _lines.codes(hcpcs)
     n = len(code)
     u, bad_units = _lines.units(units, n)
-    m = _lines.match_rows(table["hcpcs"].to_numpy(dtype=object), [], code, _lines.modifier_pairs(None, n))
+    m = _lines.match_rows(table["hcpcs"].to_numpy(dtype=object), [], code, None)
     limit = _lines.take(table["payment_limit"].to_numpy(dtype=float), m.row)
     pct = _lines.take(table["coinsurance_pct"].to_numpy(dtype=float), m.row)
     why = _lines.first_reason((m.row < 0, NOT_ON_ASP.code), ((m.row >= 0) & np.isnan(limit), NO_LIMIT.code),

@@ -75,7 +75,7 @@ def clfs_payment(table: pd.DataFrame, hcpcs: Any, modifiers: Any = None, units: 
     n = len(code)
     u, bad_units = _lines.units(units, n)
     m = _lines.match_rows(table["hcpcs"].to_numpy(dtype=object), [table["modifier"].to_numpy(dtype=object)],
-                          code, _lines.modifier_pairs(modifiers, n))
+                          code, modifiers)
     rate = _lines.take(table["rate"].to_numpy(dtype=float), m.row)
     indicator = _lines.take(table["indicator"].to_numpy(dtype=object), m.row, "")
     no_limit = (m.row >= 0) & ~(rate > 0)

@@ -118,11 +118,13 @@ def rural_values(values: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
         arr = np.repeat(arr, n)
     if arr.size != n:
         raise ValueError(f"rural: {arr.size} values for {n} lines")
-    s = pd.Series(arr, dtype=object)
+    inv, s = _lines._factorize(arr)
     text = s.astype(str).str.strip().str.upper().where(s.notna(), "")
     yes, no, unk = text.isin(_YES).to_numpy(), text.isin(_NO).to_numpy(), text.isin(_UNKNOWN).to_numpy()
     out = np.where(yes, 1.0, np.where(no, 0.0, np.nan))
-    return out, ~(yes | no | unk)
+    if not len(out):
+        return np.full(n, np.nan), np.zeros(n, dtype=bool)
+    return out[inv], (~(yes | no | unk))[inv]
 
 
 def rural_from_zip(zips: Any, rural_zip: pd.DataFrame | None, n: int) -> np.ndarray:
@@ -137,12 +139,14 @@ def rural_from_zip(zips: Any, rural_zip: pd.DataFrame | None, n: int) -> np.ndar
     arr = np.asarray(zips, dtype=object).reshape(-1)
     if arr.size != n:
         raise ValueError(f"zip: {arr.size} values for {n} lines")
-    z = pd.Series(arr, dtype=object).astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    inv, uz = _lines._factorize(arr)
+    z = uz.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).where(uz.notna(), "")
     z = z.str.replace(r"^(\d{5})-?\d{4}$", r"\1", regex=True)
     z = z.where(~z.str.fullmatch(r"\d{3,4}"), z.str.zfill(5))
     valid = z.str.fullmatch(r"\d{5}").to_numpy(dtype=bool)
     listed = z.isin(set(rural_zip["zip"].astype(str))).to_numpy()
-    return np.where(valid, np.where(listed, 1.0, 0.0), np.nan)
+    out = np.where(valid, np.where(listed, 1.0, 0.0), np.nan)
+    return out[inv] if len(out) else np.full(n, np.nan)
 
 
 def _fee_matrices(table: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -226,12 +230,13 @@ def dmepos_payment(table: pd.DataFrame, hcpcs: Any, modifiers: Any = None, units
             st = np.repeat(st, n)
         if st.size != n:
             raise ValueError(f"state: {st.size} values for {n} lines")
-        sts = pd.Series(st, dtype=object)
-        st = sts.astype(str).str.strip().str.upper().where(sts.notna(), "")
-        st = st.where(~st.isin(["NAN", "NONE", "<NA>"]), "").to_numpy(dtype=object)
+        inv, sts = _lines._factorize(st)
+        su = sts.astype(str).str.strip().str.upper().where(sts.notna(), "")
+        su = su.where(~su.isin(["NAN", "NONE", "<NA>"]), "").to_numpy(dtype=object)
+        st = su[inv] if len(su) else np.full(n, "", dtype=object)
     m = _lines.match_rows(table["hcpcs"].to_numpy(dtype=object),
                           [table["modifier"].to_numpy(dtype=object), table["modifier2"].to_numpy(dtype=object)],
-                          code, _lines.modifier_pairs(modifiers, n))
+                          code, modifiers)
     states, nr_mat, r_mat = _fee_matrices(table)
     sidx = pd.Index(states).get_indexer(pd.Series(st, dtype=object))
     have = (m.row >= 0) & (sidx >= 0)
@@ -249,7 +254,7 @@ def dmepos_payment(table: pd.DataFrame, hcpcs: Any, modifiers: Any = None, units
     area = np.where(is_rural, "rural", np.where(is_nonrural, "non-rural", np.where(differs, "", "any")))
     ceiling, floor = _limits(table)
     ceil_l, floor_l = _lines.take(ceiling, m.row), _lines.take(floor, m.row)
-    cont = ~pd.Series(st, dtype=object).isin(NON_CONTINENTAL).to_numpy()
+    cont = ~np.isin(st, np.array(sorted(NON_CONTINENTAL), dtype=object))
     outside = _outside(np.nan_to_num(fee), floor_l, ceil_l, cont)
     no_fee = have & ~(unknown & differs) & ~(np.nan_to_num(fee) > 0)
     why = _lines.first_reason(

@@ -205,9 +205,9 @@ def mirror_key(mirror: str | os.PathLike[str] | None) -> str:
 
 def reason_texts(codes: np.ndarray, override: dict[str, str] | None = None) -> np.ndarray:
     """Plain words for each reason code (``""`` where none); *override* replaces a code's words."""
-    s = pd.Series(codes, dtype=object).fillna("")
-    words = {c: (override or {}).get(c) or (explain(c).message if c else "") for c in pd.unique(s)}
-    return s.map(words).to_numpy(dtype=object)
+    inv, uniq = pd.factorize(pd.Series(codes, dtype=object).fillna(""))
+    words = np.array([(override or {}).get(c) or (explain(c).message if c else "") for c in uniq], dtype=object)
+    return words[inv] if len(words) else np.zeros(0, dtype=object)
 
 
 class Unavailable:
