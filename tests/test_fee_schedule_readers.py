@@ -63,7 +63,7 @@ def clfs(mirror):
 
 
 def test_clfs_mirror_rows_and_figures(clfs) -> None:
-    # SOURCES.md: 2,162 rows over 2,038 codes; Q2's note says 124 QW rows in Q2, Q1 has 124 too
+    # SOURCES.md: 2,162 rows over 2,038 codes; 124 rows have MOD QW (counted in column C with pandas.read_excel, apart from the reader)
     assert len(clfs) == 2162 and clfs["hcpcs"].nunique() == 2038
     assert (clfs["modifier"] == "QW").sum() == 124 and set(clfs["modifier"]) == {"", "QW"}
     assert list(clfs.columns) == list(CLFS_COLUMNS)
