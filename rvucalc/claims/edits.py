@@ -1,0 +1,472 @@
+"""The edit stage of the claims pipeline: duplicate lines, NCCI PTP edits and MUEs.
+
+Run by :func:`rvucalc.claims.pipeline.price_chunk` for every system and engine, on the
+normalised lines, before any payment rule::
+
+    read -> normalise -> EDITS -> release -> lookup -> line rules -> claim rules -> money -> write
+
+The rules are :mod:`rvucalc.calc.edits` (each with its CMS source). A denied line keeps its place,
+is priced at no amount and says why: ``EDIT_DUPLICATE``, ``EDIT_NCCI_PTP`` or ``EDIT_MUE`` in
+``reason``, and in the column :data:`COLUMN` the column one code or the MUE value and units.
+The systems treat those codes as refusing a line (so a denied line is neither ranked by the
+multiple-procedure rules nor packaged into), and the edits are applied in CMS's order of
+comparison: duplicates, then PTP edits among the lines left, then MUEs among the lines left.
+
+Which files: the PTP edits and MUEs of the date of service's quarter (catalogue systems
+``ncci_ptp`` and ``ncci_mue``): practitioner edits for physician (``pfs``) and ASC claims, hospital
+outpatient PTP edits and outpatient hospital MUEs for OPPS (``hopd``) claims. Another quarter's
+file is never used in their place. Where a quarter's file is not at hand (the mirror, the cache,
+or a download when online) its edits are not applied to that quarter's lines, and the run says
+so once (the summary line of ``rvucalc reprice`` and the workbook notes), naming the release to
+fetch. Duplicate lines need no file: with edits on they are always checked.
+
+``edits=False`` (API) / ``--no-edits`` (CLI) turns the stage off: the output is then exactly
+what it was before edits existed (no :data:`COLUMN`).
+
+What a chunk's edits did is kept in the priced frame's ``attrs["rvucalc.edits"]`` (plain data:
+``status`` rows ``(state, text, lines)`` with state ``ran``, ``missing`` or ``off``, the money
+column and ``removed_cents``, the dollars the edits removed: the claims with a denied line priced
+again without edits, less the same claims with them), which :class:`~rvucalc.claims.tally.LineTally`
+adds up over chunks, and in ``attrs["rvucalc.notes"]`` (sentences for the workbook).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import catalogue
+from ..calc import edits as E
+from ..calc import groups as G
+from ..catalogue import Release
+from ..errors import MissingFileError, RvucalcError
+from .lines import categorical
+
+#: The column the stage adds (first of rvucalc's columns) when edits are on.
+COLUMN = "edit_note"
+#: The edits' reason codes, each refusing the line it is on (:data:`rvucalc.calc.edits.DENYING`).
+DENYING = E.DENYING
+#: system -> (PTP edit setting, MUE setting). ASCs bill on the practitioner claim and are edited
+#: with the practitioner tables; OPPS claims with the hospital outpatient ones.
+SETTINGS: dict[str, tuple[str, str]] = {"pfs": ("practitioner", "practitioner"),
+                                        "asc": ("practitioner", "practitioner"),
+                                        "hopd": ("hospital", "outpatient_hospital"),
+                                        "dme": ("", "dme")}
+#: The money column whose change the summary reports, by preference.
+MONEY = ("allowed", "facility_payment")
+
+_KIND = {"ptp": "NCCI PTP edits", "mue": "MUEs"}
+
+
+def enabled(opts: Any) -> bool:
+    """Edits are on unless the options say ``edits=False``."""
+    return bool(opts.get("edits", True)) if hasattr(opts, "get") else True
+
+
+def option(edits: bool) -> dict[str, Any]:
+    """Keyword arguments for :func:`rvucalc.claims.pipeline.options`: none when edits are on (the
+    default, so default options stay what they were), ``edits=False`` otherwise."""
+    return {} if edits else {"edits": False}
+
+
+def off(opts: Any) -> Any:
+    """*opts* with edits off."""
+    extra = {**dict(opts.extra), "edits": False}
+    return dataclasses.replace(opts, extra=tuple(sorted(extra.items())))
+
+
+# ---------------------------------------------------------------------------------------------
+# tables: one per release, built once per process
+
+
+@dataclass(frozen=True)
+class MueTable:
+    """A quarter's MUEs for one setting: per code (``codes``), the MUE value and MAI."""
+
+    codes: pd.Index
+    mue: np.ndarray  # float64
+    mai: np.ndarray  # int8
+
+
+_TABLES: dict[tuple[str, str | None], Any] = {}
+_FAILED: dict[tuple[str, str | None], tuple[str, bool]] = {}
+_SOURCES: dict[tuple[str, str | None], list[Any]] = {}
+#: Held while a table is loaded, so threads pricing parts at once load each release once.
+_LOAD = threading.RLock()
+
+
+def clear_cache() -> None:
+    """Forget every loaded edit table and failure of this process."""
+    with _LOAD:
+        _TABLES.clear()
+        _FAILED.clear()
+        _SOURCES.clear()
+
+
+def release_for(kind: str, setting: str, year: int, quarter: int) -> Release | None:
+    """The catalogued release of *kind* (``"ptp"`` or ``"mue"``) for *setting* and the quarter
+    (the newest, if CMS re-issued it), or ``None``."""
+    rels = [r for r in catalogue.releases(f"ncci_{kind}")
+            if r.extra.get("setting") == setting and r.year == year and r.quarter == quarter]
+    return max(rels, key=lambda r: r.order) if rels else None
+
+
+def _quarter_days(year: int, quarter: int) -> tuple[int, int]:
+    first = pd.Timestamp(year=year, month=3 * quarter - 2, day=1)
+    last = first + pd.offsets.QuarterEnd(0)
+    epoch = pd.Timestamp("1970-01-01")
+    return (first - epoch).days, (last - epoch).days
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Dates as days since 1970-01-01 (-1 for NaT)."""
+    d = values.to_numpy(dtype="datetime64[D]")
+    out = d.astype(np.int64)
+    out[np.isnat(d)] = -1
+    return out
+
+
+def table(kind: str, release: Release, mirror: str | None) -> Any:
+    """The prepared table of an NCCI release (:class:`~rvucalc.calc.edits.PtpTable` or
+    :class:`MueTable`), loaded once per process; raises :class:`~rvucalc.errors.RvucalcError`
+    (remembered, so a failed download is not retried for every chunk)."""
+    key = (release.id, mirror)
+    got = _TABLES.get(key)
+    if got is not None:
+        return got
+    with _LOAD:
+        if key in _FAILED:
+            why, missing = _FAILED[key]
+            raise (MissingFileError if missing else RvucalcError)(why)
+        got = _TABLES.get(key)
+        if got is None:
+            try:
+                got, sources = _load(kind, release, mirror)
+            except MissingFileError as exc:
+                _FAILED[key] = (str(exc), True)
+                raise
+            except RvucalcError as exc:
+                _FAILED[key] = (str(exc), False)
+                raise
+            _TABLES[key] = got
+            _SOURCES[key] = sources
+        return got
+
+
+def _load(kind: str, release: Release, mirror: str | None) -> tuple[Any, list[Any]]:
+    from ..fetch import locate, offline
+    from ..iotools.ncci import read_mue, read_ptp
+    from ..loading import read_cached, source_of
+
+    locs = [locate(release, t, mirror=mirror, download=not offline(), progress=False) for t in release.files]
+    sources = [source_of(loc) for loc in locs]
+    if kind == "mue":
+        df = read_cached(locs[0], read_mue)
+        return MueTable(pd.Index(df["hcpcs"].astype(str).to_numpy(dtype=object)),
+                        df["mue"].to_numpy(dtype=float), df["mai"].to_numpy(dtype=np.int8)), sources
+    parts = [read_cached(loc, read_ptp) for loc in locs]
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts
+    window = _quarter_days(release.year, int(release.quarter or 1))
+    t = E.ptp_table(df["column_one"].to_numpy(dtype=object), df["column_two"].to_numpy(dtype=object),
+                    _days(df["effective"]), _days(df["deletion"]),
+                    df["modifier_indicator"].to_numpy(dtype=np.int64), window=window)
+    return t, sources
+
+
+# ---------------------------------------------------------------------------------------------
+# the stage
+
+
+def _modifier_info(lines: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per line: a repeat modifier (76, 77, 91), an NCCI-associated modifier (not E&M-only), an
+    E&M-only NCCI-associated modifier (24, 25, 27, 57), and an id of the line's set of modifiers
+    (the HCPCS cell's and the ``modifiers`` column's together; 0: none). Worked out per distinct
+    modifier list, then spread to the lines."""
+    n = lines.n
+    repeat = np.zeros(n, dtype=bool)
+    ncci = np.zeros(n, dtype=bool)
+    em = np.zeros(n, dtype=bool)
+    canon: dict[tuple[str, ...], int] = {(): 0}
+    ids: list[np.ndarray] = []
+    general = E.NCCI_MODIFIERS - E.EM_MODIFIERS
+    for codes, lists in lines.modifier_lists:  # the HCPCS cell, the modifiers column
+        t = np.zeros((len(lists), 3), dtype=bool)
+        cid = np.zeros(len(lists), dtype=np.int64)
+        for i, mods in enumerate(lists):  # distinct modifier lists, not lines
+            s = set(mods)
+            t[i] = (bool(s & E.REPEAT_MODIFIERS), bool(s & general), bool(s & E.EM_MODIFIERS))
+            cid[i] = canon.setdefault(tuple(sorted(s)), len(canon))
+        if t.any():
+            repeat |= t[codes, 0]
+            ncci |= t[codes, 1]
+            em |= t[codes, 2]
+        ids.append(cid[codes])
+    if not ids:
+        return repeat, ncci, em, np.zeros(n, dtype=np.int64)
+    modset = ids[0]
+    for other in ids[1:]:
+        both = np.flatnonzero((modset != 0) & (other != 0))
+        modset = np.where(modset == 0, other, modset)
+        if both.size:  # modifiers in both places: the set of the two (distinct pairs, a few)
+            rev = list(canon)
+            k = len(canon) + 1
+            pair = ids[0][both] * k + other[both]
+            up, inv = np.unique(pair, return_inverse=True)
+            merged = np.array([canon.setdefault(tuple(sorted(set(rev[p // k]) | set(rev[p % k]))), len(canon))
+                               for p in up.tolist()], dtype=np.int64)
+            modset[both] = merged[inv]
+    return repeat, ncci, em, modset
+
+
+class Stage:
+    """The edits of one chunk: attached to its normalised lines (:meth:`attach`), worked out when
+    the pricing first reads the lines' reasons (so the claim ids hash on the helper thread while
+    the release and lookup stages run), then read back (:meth:`note`, :meth:`finish`)."""
+
+    def __init__(self, opts: Any) -> None:
+        self.opts = opts
+        self.system = str(getattr(opts, "system", "pfs"))
+        self.mirror = getattr(opts, "mirror", None)
+        self._lines: Any = None
+        self.done = False
+        self.n = 0
+        self.masks: dict[str, np.ndarray] = {}
+        self.note_codes = np.zeros(0, dtype=np.int64)
+        self.note_labels: list[str] = []
+        self.status: list[tuple[str, str, int]] = []
+        self.sources: list[Any] = []
+        self.affected = np.zeros(0, dtype=bool)
+
+    def attach(self, lines: Any) -> Any:
+        """Register the edits' reasons on *lines* (added when the reasons are first read); returns
+        *lines*."""
+        self._lines = lines
+        self.n = lines.n
+        for code in (E.EDIT_DUPLICATE.code, E.EDIT_NCCI_PTP.code, E.EDIT_MUE.code):
+            lines.reasons.later(code, functools.partial(self._mask, code))
+        return lines
+
+    def _mask(self, code: str) -> np.ndarray:
+        self.run()
+        return self.masks.pop(code, np.zeros(self.n, dtype=bool))
+
+    def note(self) -> pd.Categorical:
+        """The :data:`COLUMN` values (``""`` where no edit denied the line)."""
+        self.run()
+        return categorical(self.note_codes, self.note_labels)
+
+    # -- the edits -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Work out the edits (once); lets go of the lines."""
+        if self.done:
+            return
+        self.done = True
+        lines, self._lines = self._lines, None
+        n = self.n
+        self.note_codes = np.full(n, -1, dtype=np.int64)
+        self.affected = np.zeros(n, dtype=bool)
+        if lines is None or not n:
+            return
+        code = lines.hcpcs_codes.astype(np.int64)
+        uniq = np.asarray(lines.hcpcs_uniq, dtype=object)
+        day = lines.day
+        refused = (uniq == "")[code] | (day < 0) | lines.bad_units
+        eligible = ~refused
+        group = lines.group_ids()
+        repeat, ncci, em, modset = _modifier_info(lines)
+        pos_id = pd.factorize(np.asarray(lines.pos_uniq, dtype=object))[0].astype(np.int64)[lines.pos_codes]
+        dup = E.duplicate_lines(group, code, modset, pos_id, eligible, repeat)
+        self.status.append(("ran", "duplicate lines", int(eligible.sum())))
+        el = eligible & ~dup
+        yq_codes, yq_uniq = lines.year_quarters()
+        ptp_setting, mue_setting = SETTINGS.get(self.system, ("", ""))
+        ptp = np.zeros(n, dtype=bool)
+        col1_line = np.full(n, -1, dtype=np.int64)
+        is_em = E.is_em_code(uniq)
+        bypass = ncci | (em & is_em[code])
+        quarters = [(j, int(v)) for j, v in enumerate(np.asarray(yq_uniq).tolist()) if v >= 0]
+        sel = {j: (yq_codes == j) for j, _ in quarters} if len(quarters) > 1 else \
+            {j: np.ones(n, dtype=bool) for j, _ in quarters}
+        for j, v in quarters:  # distinct quarters of the chunk
+            mine = el & sel[j]
+            t = self._table("ptp", ptp_setting, v, int(mine.sum()))
+            if t is None:
+                continue
+            d, c1 = E.ptp_denials(group, t.col1.get_indexer(uniq)[code], t.col2.get_indexer(uniq)[code], day,
+                                  mine, bypass, t)
+            ptp |= d
+            col1_line = np.where(d, c1, col1_line)
+        el &= ~ptp
+        mue_d = np.zeros(n, dtype=bool)
+        mue_v = np.full(n, np.nan)
+        mai_v = np.zeros(n, dtype=np.int8)
+        compared = np.full(n, np.nan)
+        for j, v in quarters:
+            mine = el & sel[j]
+            t = self._table("mue", mue_setting, v, int(mine.sum()))
+            if t is None:
+                continue
+            at = t.codes.get_indexer(uniq)
+            mv = np.where(at >= 0, t.mue[at], np.nan)[code]
+            ma = np.where(at >= 0, t.mai[at], 0).astype(np.int8)[code]
+            d, cmp_ = E.mue_denials(group, code, lines.units, mv, ma, mine)
+            mue_d |= d
+            mue_v = np.where(mine, mv, mue_v)
+            mai_v = np.where(mine, ma, mai_v)
+            compared = np.where(mine, cmp_, compared)
+        self.masks = {E.EDIT_DUPLICATE.code: dup, E.EDIT_NCCI_PTP.code: ptp, E.EDIT_MUE.code: mue_d}
+        self._notes(dup, ptp, col1_line, uniq, code, mue_d, mue_v, mai_v, compared)
+        denied = dup | ptp | mue_d
+        if denied.any():
+            k, m = G.positions(lines.claim)
+            self.affected = np.bincount(k, weights=denied, minlength=m)[k] > 0
+
+    def _notes(self, dup: np.ndarray, ptp: np.ndarray, col1_line: np.ndarray, uniq: np.ndarray,
+               code: np.ndarray, mue_d: np.ndarray, mue_v: np.ndarray, mai_v: np.ndarray,
+               compared: np.ndarray) -> None:
+        labels: list[str] = []
+        codes = self.note_codes
+        if dup.any():
+            codes[dup] = len(labels)
+            labels.append("duplicate of an earlier line of the claim (same code, modifiers, date and place "
+                          "of service)")
+        idx = np.flatnonzero(ptp)
+        if idx.size:
+            k, u = pd.factorize(uniq[code[col1_line[idx]]])
+            codes[idx] = len(labels) + k
+            labels += [f"NCCI PTP edit: column two code of {c} on the same date of service" for c in u]
+        idx = np.flatnonzero(mue_d)
+        if idx.size:
+            k, u = pd.MultiIndex.from_arrays([mai_v[idx], mue_v[idx], compared[idx]]).factorize()
+            codes[idx] = len(labels) + k
+            for mai, mue, got in u:  # distinct (MAI, MUE value, units) combinations
+                per = "per line (MAI 1)" if mai == E.MAI_LINE else f"per date of service (MAI {mai})"
+                on = "on the line" if mai == E.MAI_LINE else "on that date"
+                labels.append(f"MUE {mue:g} unit{'s' if mue != 1 else ''} {per}; {got:g} billed {on}")
+        self.note_labels = labels
+
+    def _table(self, kind: str, setting: str, yq: int, lines: int) -> Any:
+        """The table of *kind* for the quarter ``yq`` (year x 10 + quarter), recording in
+        :attr:`status` whether it ran or why not; ``None`` when it cannot be had."""
+        if not lines:
+            return None
+        year, q = divmod(yq, 10)
+        what = f"{_KIND[kind]} ({setting or 'none for ' + self.system}) for {year} Q{q}"
+        if not setting:
+            self.status.append(("missing", f"{what}: CMS publishes none for {self.system} claims", lines))
+            return None
+        rel = release_for(kind, setting, year, q)
+        if rel is None:
+            page = _page(kind)
+            self.status.append(("missing", f"{what}: no such release in rvucalc's catalogue; get CMS's file "
+                                           f"from {page} into a folder named by RVUCALC_MIRROR", lines))
+            return None
+        try:
+            t = table(kind, rel, self.mirror)
+        except MissingFileError:
+            self.status.append(("missing", f"{what}: {rel.id} is not at hand; {_how(rel)}", lines))
+            return None
+        except RvucalcError as exc:
+            why = str(exc).split("; ")[0]
+            self.status.append(("missing", f"{what}: {rel.id} could not be used ({why[:200]}); {_how(rel)}",
+                                lines))
+            return None
+        self.status.append(("ran", f"{_KIND[kind]} {rel.id}", lines))
+        self.sources.extend(_SOURCES.get((rel.id, self.mirror), []))
+        return t
+
+
+def _page(kind: str) -> str:
+    rels = catalogue.releases(f"ncci_{kind}")
+    return next((r.page for r in rels if r.page), "the CMS NCCI pages")
+
+
+def _how(rel: Release) -> str:
+    if rel.url or any(f.url for f in rel.files.values()):
+        return f"fetch it with `rvucalc fetch {rel.id}` (or put its files in RVUCALC_MIRROR)"
+    return f"get its files from {rel.page or 'the CMS NCCI pages'} into a folder named by RVUCALC_MIRROR"
+
+
+# ---------------------------------------------------------------------------------------------
+# the pipeline's two calls
+
+
+def stage(opts: Any) -> Stage | None:
+    """A stage for one chunk, or ``None`` when edits are off."""
+    return Stage(opts) if enabled(opts) else None
+
+
+def attach(st: Stage | None, lines: Any) -> Any:
+    """*lines*, with the edits registered when *st* is a stage."""
+    return lines if st is None else st.attach(lines)
+
+
+def columns(st: Stage | None) -> tuple[str, ...]:
+    """The columns the stage adds."""
+    return () if st is None else (COLUMN,)
+
+
+def _cents(values: Any) -> int:
+    x = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    return int(np.rint(np.nan_to_num(x) * 100).sum())
+
+
+def finish(st: Stage | None, out: pd.DataFrame, chunk: pd.DataFrame,
+           price_off: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """Record what the edits did in ``out.attrs`` (see the module docstring) and return *out*.
+
+    *price_off* prices a frame of whole claims without edits: the claims with a denied line are
+    priced again with it, and the money column's total without edits less the total with them is
+    the dollars the edits removed.
+    """
+    if st is None:
+        out.attrs["rvucalc.edits"] = {"status": [["off", "claim edits off (edits=False, --no-edits)", len(out)]]}
+        return out
+    st.run()
+    money = None if isinstance(out.columns, pd.MultiIndex) else next((c for c in MONEY if c in out.columns), None)
+    removed = 0
+    if money is not None and st.affected.any():
+        rows = np.flatnonzero(st.affected)
+        again = price_off(chunk.iloc[rows])
+        removed = _cents(again[money]) - _cents(out[money].iloc[rows])
+    info: dict[str, Any] = {"status": [[s, t, int(k)] for s, t, k in st.status], "money": money or "",
+                            "removed_cents": int(removed)}
+    out.attrs["rvucalc.edits"] = info
+    notes = list(out.attrs.get("rvucalc.notes") or [])
+    notes += [f"Claim edits not applied: {t} ({k:,} line{'s' if k != 1 else ''})."
+              for s, t, k in st.status if s == "missing"]
+    ran = [t for s, t, _ in st.status if s == "ran"]
+    if ran:
+        notes.append("Claim edits applied before pricing: " + "; ".join(dict.fromkeys(ran)) + ".")
+    out.attrs["rvucalc.notes"] = notes
+    if st.sources:
+        from ..export.provenance import provenance_of
+
+        out.attrs["rvucalc.provenance"] = provenance_of(out.attrs.get("rvucalc.provenance"), *st.sources)
+    return out
+
+
+def summary_rows(attrs: Mapping[str, Any]) -> list[tuple[str, str, int, int]]:
+    """Rows for :class:`~rvucalc.claims.tally.LineTally`'s count table from a priced chunk's
+    ``attrs["rvucalc.edits"]``: ``("edit_<state>", text, lines, -1)`` and the dollars removed
+    (``("edit_removed", money column, cents, -1)``)."""
+    info = attrs.get("rvucalc.edits")
+    if not info:
+        return []
+    rows = [(f"edit_{s}", str(t), int(k), -1) for s, t, k in info.get("status", [])]
+    if info.get("money"):
+        rows.append(("edit_removed", str(info["money"]), int(info.get("removed_cents", 0)), -1))
+    return rows
+
+
+__all__ = ["COLUMN", "DENYING", "MueTable", "SETTINGS", "Stage", "attach", "clear_cache", "columns",
+           "enabled", "finish", "off", "option", "release_for", "stage", "summary_rows", "table"]
