@@ -4,8 +4,8 @@
 Pure functions on whole arrays (one element per claim line of a chunk); no loop over lines.
 Each returns which lines the edit *denies*: a denied line keeps its place and is priced at no
 amount with the edit's reason (:data:`EDIT_DUPLICATE`, :data:`EDIT_NCCI_PTP`,
-:data:`EDIT_MUE`). Lines are compared within a claim and date of service (the *group* key of
-:mod:`rvucalc.claims.normalise`); rvucalc sees one claim at a time, where CMS compares the same
+:data:`EDIT_MUE`). Lines are compared within a claim (an integer key per line) and date of
+service (days since 1970-01-01); rvucalc sees one claim at a time, where CMS compares the same
 provider's lines for the beneficiary across claims.
 
 CMS's rules:
@@ -15,9 +15,11 @@ CMS's rules:
   (professional) or rejected (institutional) by the claims systems, and cannot be overridden;
   modifiers that show a line is not a duplicate (76 and 77 repeat procedure, 91 repeat laboratory
   test) keep it from being one. Lines of one claim with the same code, modifiers, date of service
-  and place of service are duplicates: the first is priced, the others denied. Units are not part
-  of the comparison (the units of a service go on one line: a second line of the same service is
-  a duplicate whatever its units).
+  and place of service (the POS code, and the ZIP code or locality where the lines give them) are
+  duplicates: the first is priced, the others denied. Units are not part of the comparison (the
+  units of a service go on one line: a second line of the same service is a duplicate whatever
+  its units). Institutional (OPPS) claims: the same section (the outpatient claim system's
+  duplicate check, FISS reason code 38037, skips a line with modifier 91).
 - **NCCI PTP edits**: NCCI Policy Manual for Medicare Services, Chapter I (General Correct Coding
   Policies), section E "Modifiers and Modifier Indicators": when the two codes of an edit are
   reported for the same beneficiary on the same date of service, the column one code is eligible
@@ -130,21 +132,22 @@ def shared_key(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
 # duplicate lines
 
 
-def duplicate_lines(group: np.ndarray, code: np.ndarray, modifiers: np.ndarray, pos: np.ndarray,
-                    eligible: np.ndarray, repeat: np.ndarray) -> np.ndarray:
+def duplicate_lines(claim: np.ndarray, day: np.ndarray, code: np.ndarray, modifiers: np.ndarray,
+                    place: np.ndarray, eligible: np.ndarray, repeat: np.ndarray) -> np.ndarray:
     """Lines denied as duplicates (Pub. 100-04 ch.1 s.120): per line, an earlier *eligible* line
-    (lower position) has the same *group* (claim and date of service), *code*, *modifiers* (an
-    integer id of the line's set of modifiers) and *pos* (place of service). Lines with a repeat
-    modifier (*repeat*: 76, 77, 91) are never duplicates, nor are lines not *eligible*.
+    (lower position) has the same *claim*, date of service (*day*), *code*, *modifiers* (an
+    integer id of the line's set of modifiers) and *place* (an id of the place of service: the POS
+    code, and where the lines give them the ZIP code and locality). Lines with a repeat modifier
+    (*repeat*: 76, 77, 91) are never duplicates, nor are lines not *eligible*.
     """
-    n = len(group)
+    n = len(claim)
     denied = np.zeros(n, dtype=bool)
     cand = np.asarray(eligible, dtype=bool) & ~np.asarray(repeat, dtype=bool)
-    cand = shared_key(group, code, cand)
+    cand = shared_key(claim, code, cand)
     idx = np.flatnonzero(cand)
     if idx.size < 2:
         return denied
-    ids, _ = G.dense_ids(group[idx], code[idx], modifiers[idx], pos[idx])
+    ids, _ = G.dense_ids(claim[idx], day[idx], code[idx], modifiers[idx], place[idx])
     denied[idx[~G.first_of_id(ids)]] = True
     return denied
 
@@ -234,7 +237,7 @@ def _pairs_in_group(g: np.ndarray, b_idx: np.ndarray, a_idx: np.ndarray, k: int
     return left, right
 
 
-def ptp_denials(group: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray, day: np.ndarray,
+def ptp_denials(claim: np.ndarray, day: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray,
                 eligible: np.ndarray, bypass: np.ndarray, table: PtpTable
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Column two lines denied by a PTP edit, and per line the line holding its column one code.
@@ -243,12 +246,12 @@ def ptp_denials(group: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray, day
     column two codes (-1: none); *day*: date of service (days since 1970-01-01); *eligible*: lines
     that take part (priced so far; a denied duplicate neither is denied again nor denies
     another); *bypass*: an NCCI-associated modifier that applies is on the line. A line is denied
-    when an eligible line of its *group* (claim and date) has a code that is column one of an edit
+    when an eligible line of its *claim* and *day* has a code that is column one of an edit
     with the line's code in column two, in effect on the date of service, and either the edit's
     modifier indicator is 0 or the line has no bypassing modifier. Returns ``(denied, col1_line)``:
     ``col1_line`` is the first such column one line (-1 where not denied).
     """
-    n = len(group)
+    n = len(claim)
     denied = np.zeros(n, dtype=bool)
     col1_line = np.full(n, -1, dtype=np.int64)
     el = np.asarray(eligible, dtype=bool)
@@ -256,7 +259,7 @@ def ptp_denials(group: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray, day
     is_b = el & (col2_id >= 0)
     if not is_a.any() or not is_b.any():
         return denied, col1_line
-    g, k = G.positions(group)
+    g, k = G.positions(claim)  # pairs within a claim, then of the same date (nearly all are)
     both = (np.bincount(g[is_a], minlength=k) > 0) & (np.bincount(g[is_b], minlength=k) > 0)
     a_idx = np.flatnonzero(is_a & both[g])
     b_idx = np.flatnonzero(is_b & both[g])
@@ -265,7 +268,8 @@ def ptp_denials(group: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray, day
     left, right = _pairs_in_group(g, b_idx, a_idx, k)
     n2 = max(len(table.col2), 1)
     key = col1_id[right].astype(np.int64) * n2 + col2_id[left]
-    hit = _has_key(table, key) & (left != right)
+    day = np.asarray(day, dtype=np.int64)
+    hit = _has_key(table, key) & (left != right) & (day[left] == day[right])
     key, left, right = key[hit], left[hit], right[hit]
     if not key.size:
         return denied, col1_line
@@ -277,7 +281,7 @@ def ptp_denials(group: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray, day
     pl = np.repeat(left, cnt)
     pr = np.repeat(right, cnt)
     row = np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    d = np.asarray(day, dtype=np.int64)[pl]
+    d = day[pl]
     active = (table.first_day[row] <= d) & (d <= table.last_day[row])
     deny = active & ((table.indicator[row] == 0) | ~np.asarray(bypass, dtype=bool)[pl])
     if not deny.any():
@@ -294,13 +298,13 @@ def ptp_denials(group: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray, day
 # medically unlikely edits
 
 
-def mue_denials(group: np.ndarray, code: np.ndarray, units: np.ndarray, mue: np.ndarray,
-                mai: np.ndarray, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mue_denials(claim: np.ndarray, day: np.ndarray, code: np.ndarray, units: np.ndarray,
+                mue: np.ndarray, mai: np.ndarray, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lines denied by an MUE, and per line the units compared with the MUE value.
 
     *mue*: the code's MUE value per line (NaN: none); *mai*: its adjudication indicator (0: none).
     MAI 1: the line's own units; MAI 2 and 3: the units of every *eligible* line of the same
-    *group* (claim and date of service) and *code* with that MAI, summed; above the MUE value the
+    *claim*, date of service (*day*) and *code* with that MAI, summed; above the MUE value the
     line (MAI 1) or every such line of the date (MAI 2, 3) is denied. Returns ``(denied, units
     compared)`` (NaN where no MUE applies).
     """
@@ -308,10 +312,10 @@ def mue_denials(group: np.ndarray, code: np.ndarray, units: np.ndarray, mue: np.
     u = np.asarray(units, dtype=float)
     compared = np.where(el, u, np.nan)
     dos = el & ((mai == MAI_POLICY) | (mai == MAI_CLINICAL))
-    shared = shared_key(group, code, dos)
+    shared = shared_key(claim, code, dos)
     idx = np.flatnonzero(shared)
     if idx.size:
-        ids, m = G.dense_ids(group[idx], code[idx])
+        ids, m = G.dense_ids(claim[idx], day[idx], code[idx])
         compared[idx] = np.bincount(ids, weights=u[idx], minlength=m)[ids]
     denied = el & ((mai == MAI_LINE) | dos) & (compared > mue)
     return denied, compared

@@ -36,6 +36,7 @@ import dataclasses
 import functools
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ from ..catalogue import Release
 from ..errors import MissingFileError, RvucalcError
 from .lines import categorical
 
-#: The column the stage adds (first of rvucalc's columns) when edits are on.
+#: The column the stage adds (the last of rvucalc's columns) when edits are on.
 COLUMN = "edit_note"
 #: The edits' reason codes, each refusing the line it is on (:data:`rvucalc.calc.edits.DENYING`).
 DENYING = E.DENYING
@@ -226,16 +227,28 @@ def _modifier_info(lines: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return repeat, ncci, em, modset
 
 
+def _place(lines: Any) -> np.ndarray:
+    """Per line, an id of its place of service: the POS code, ZIP code and locality, as normalised
+    (``2`` and ``02`` are one POS; ZIP+4 is its ZIP)."""
+    out = np.zeros(lines.n, dtype=np.int64)
+    for codes, uniq in ((lines.pos_codes, lines.pos_uniq), (lines.zip_codes, lines.zip_uniq),
+                        (lines.loc_codes, lines.loc_uniq)):
+        ids, u = pd.factorize(np.asarray(uniq, dtype=object))  # distinct values; the last: missing
+        out = out * (len(u) + 1) + ids.astype(np.int64)[codes]
+    return out
+
+
 class Stage:
-    """The edits of one chunk: attached to its normalised lines (:meth:`attach`), worked out when
-    the pricing first reads the lines' reasons (so the claim ids hash on the helper thread while
-    the release and lookup stages run), then read back (:meth:`note`, :meth:`finish`)."""
+    """The edits of one chunk: attached to its normalised lines (:meth:`attach`, which keeps the
+    few arrays the edits read, never the parsed lines themselves), worked out when the pricing
+    first reads the lines' reasons (so the claim ids hash on the helper thread while the release
+    and lookup stages run), then read back (:meth:`note`, :func:`finish`)."""
 
     def __init__(self, opts: Any) -> None:
         self.opts = opts
         self.system = str(getattr(opts, "system", "pfs"))
         self.mirror = getattr(opts, "mirror", None)
-        self._lines: Any = None
+        self._inputs: dict[str, Any] | None = None
         self.done = False
         self.n = 0
         self.masks: dict[str, np.ndarray] = {}
@@ -246,10 +259,15 @@ class Stage:
         self.affected = np.zeros(0, dtype=bool)
 
     def attach(self, lines: Any) -> Any:
-        """Register the edits' reasons on *lines* (added when the reasons are first read); returns
-        *lines*."""
-        self._lines = lines
+        """Keep what the edits read of *lines* and register the edits' reasons (added when the
+        reasons are first read); returns *lines*."""
         self.n = lines.n
+        repeat, ncci, em, modset = _modifier_info(lines)
+        yq_codes, yq_uniq = lines.year_quarters()
+        self._inputs = {"code": lines.hcpcs_codes, "uniq": lines.hcpcs_uniq, "date_codes": lines.date_codes,
+                        "day_of": lines.date_table[0], "keys": lines.keys, "units": lines.units,
+                        "bad_units": lines.bad_units, "place": _place(lines), "repeat": repeat, "ncci": ncci,
+                        "em": em, "modset": modset, "yq": (yq_codes, yq_uniq)}
         for code in (E.EDIT_DUPLICATE.code, E.EDIT_NCCI_PTP.code, E.EDIT_MUE.code):
             lines.reasons.later(code, functools.partial(self._mask, code))
         return lines
@@ -266,33 +284,33 @@ class Stage:
     # -- the edits -------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Work out the edits (once); lets go of the lines."""
+        """Work out the edits (once); lets go of what :meth:`attach` kept."""
         if self.done:
             return
         self.done = True
-        lines, self._lines = self._lines, None
+        x, self._inputs = self._inputs, None
         n = self.n
         self.note_codes = np.full(n, -1, dtype=np.int64)
         self.affected = np.zeros(n, dtype=bool)
-        if lines is None or not n:
+        if x is None or not n:
             return
-        code = lines.hcpcs_codes.astype(np.int64)
-        uniq = np.asarray(lines.hcpcs_uniq, dtype=object)
-        day = lines.day
-        refused = (uniq == "")[code] | (day < 0) | lines.bad_units
-        eligible = ~refused
-        group = lines.group_ids()
-        repeat, ncci, em, modset = _modifier_info(lines)
-        pos_id = pd.factorize(np.asarray(lines.pos_uniq, dtype=object))[0].astype(np.int64)[lines.pos_codes]
-        dup = E.duplicate_lines(group, code, modset, pos_id, eligible, repeat)
+        code = x["code"].astype(np.int64)
+        uniq = np.asarray(x["uniq"], dtype=object)
+        day = x["day_of"][x["date_codes"]]
+        units = x["units"]
+        eligible = ~((uniq == "")[code] | (day < 0) | x["bad_units"])
+        keys = x["keys"]
+        claim = (keys.result() if isinstance(keys, Future) else keys)[0]
+        dup = E.duplicate_lines(claim, day, code, x["modset"], x["place"], eligible, x["repeat"])
         self.status.append(("ran", "duplicate lines", int(eligible.sum())))
         el = eligible & ~dup
-        yq_codes, yq_uniq = lines.year_quarters()
+        yq_codes, yq_uniq = x["yq"]
         ptp_setting, mue_setting = SETTINGS.get(self.system, ("", ""))
         ptp = np.zeros(n, dtype=bool)
         col1_line = np.full(n, -1, dtype=np.int64)
         is_em = E.is_em_code(uniq)
-        bypass = ncci | (em & is_em[code])
+        bypass = x["ncci"] | (x["em"] & is_em[code])
+        del x
         quarters = [(j, int(v)) for j, v in enumerate(np.asarray(yq_uniq).tolist()) if v >= 0]
         sel = {j: (yq_codes == j) for j, _ in quarters} if len(quarters) > 1 else \
             {j: np.ones(n, dtype=bool) for j, _ in quarters}
@@ -301,7 +319,7 @@ class Stage:
             t = self._table("ptp", ptp_setting, v, int(mine.sum()))
             if t is None:
                 continue
-            d, c1 = E.ptp_denials(group, t.col1.get_indexer(uniq)[code], t.col2.get_indexer(uniq)[code], day,
+            d, c1 = E.ptp_denials(claim, day, t.col1.get_indexer(uniq)[code], t.col2.get_indexer(uniq)[code],
                                   mine, bypass, t)
             ptp |= d
             col1_line = np.where(d, c1, col1_line)
@@ -318,7 +336,7 @@ class Stage:
             at = t.codes.get_indexer(uniq)
             mv = np.where(at >= 0, t.mue[at], np.nan)[code]
             ma = np.where(at >= 0, t.mai[at], 0).astype(np.int8)[code]
-            d, cmp_ = E.mue_denials(group, code, lines.units, mv, ma, mine)
+            d, cmp_ = E.mue_denials(claim, day, code, units, mv, ma, mine)
             mue_d |= d
             mue_v = np.where(mine, mv, mue_v)
             mai_v = np.where(mine, ma, mai_v)
@@ -327,7 +345,7 @@ class Stage:
         self._notes(dup, ptp, col1_line, uniq, code, mue_d, mue_v, mai_v, compared)
         denied = dup | ptp | mue_d
         if denied.any():
-            k, m = G.positions(lines.claim)
+            k, m = G.positions(claim)
             self.affected = np.bincount(k, weights=denied, minlength=m)[k] > 0
 
     def _notes(self, dup: np.ndarray, ptp: np.ndarray, col1_line: np.ndarray, uniq: np.ndarray,

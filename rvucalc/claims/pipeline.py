@@ -131,7 +131,7 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     require(chunk, getattr(mod, "PLACE_COLUMNS", ("zip", "locality")),
             getattr(mod, "REQUIRED", None))
     edit = edits.stage(opts)  # claim edits before any payment rule (None with edits=False)
-    clash = [c for c in (*edits.columns(edit), *mod.OUTPUT_COLUMNS) if c in chunk.columns]
+    clash = [c for c in (*mod.OUTPUT_COLUMNS, *edits.columns(edit)) if c in chunk.columns]
     if clash:
         raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
                          f"adds; rename or drop them (rvucalc never overwrites a column it was given)")
@@ -147,8 +147,8 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)
-    if edit is not None:
-        added.insert(0, edits.COLUMN, edit.note())
+    if edit is not None:  # last: it explains the edit codes of ``reason``
+        added[edits.COLUMN] = edit.note()
     if isinstance(chunk.columns, pd.MultiIndex):  # as ``out["release"] = ...`` names them
         pad = ("",) * (chunk.columns.nlevels - 1)
         added.columns = pd.MultiIndex.from_tuples([(k, *pad) for k in added.columns])
