@@ -182,19 +182,24 @@ def test_mue_reader_errors_name_the_line(tmp_path):
 
 
 def test_duplicate_lines_rule():
-    claim = np.array([1, 1, 1, 1, 1, 2, 1])
-    day = np.array([10, 10, 10, 11, 10, 10, 10])
-    code = np.array([5, 5, 5, 5, 5, 5, 6])
-    mods = np.array([0, 0, 0, 0, 3, 0, 0])
-    place = np.zeros(7, dtype=np.int64)
-    repeat = np.array([False, False, True, False, False, False, False])  # line 2: modifier 76
-    got = E.duplicate_lines(claim, day, code, mods, place, np.ones(7, dtype=bool), repeat)
+    claim = np.array([1, 1, 1, 1, 1, 2, 1, 1])
+    day = np.array([10, 10, 10, 11, 10, 10, 10, 10])
+    code = np.array([5, 5, 5, 5, 5, 5, 6, 5])
+    mods = np.array([0, 0, 0, 0, 3, 0, 0, 0])
+    place = np.array([0, 0, 0, 0, 0, 0, 0, 1])
+    repeat = np.array([False, False, True, False, False, False, False, False])  # line 2: modifier 76
+
+    def dups(eligible: np.ndarray) -> list[bool]:
+        same = E.same_key(E.claim_blocks(claim, eligible), day, code)
+        i = same.lines
+        return E.duplicate_lines(same, mods[i], place[i], repeat[i], len(claim)).tolist()
+
     # line 1 repeats line 0; line 2 is a repeat (76); 3 another date; 4 other modifiers; 5 another
-    # claim; 6 another code
-    assert got.tolist() == [False, True, False, False, False, False, False]
-    not_eligible = np.ones(7, dtype=bool)
+    # claim; 6 another code; 7 another place of service
+    assert dups(np.ones(8, dtype=bool)) == [False, True] + [False] * 6
+    not_eligible = np.ones(8, dtype=bool)
     not_eligible[0] = False  # a refused first line: the next one is the first priced
-    assert not E.duplicate_lines(claim, day, code, mods, place, not_eligible, repeat)[1]
+    assert not any(dups(not_eligible))
 
 
 def _table(*rows: tuple) -> E.PtpTable:
@@ -208,8 +213,8 @@ def test_ptp_rule_indicator_modifier_and_dates():
     codes = np.array(["20983", "77013", "45380", "45378", "84439", "84436"], dtype=object)
 
     def run(day: int, bypass: list[bool]) -> tuple[list[bool], list[int]]:
-        d, c1 = E.ptp_denials(np.zeros(6, dtype=np.int64), np.full(6, day), t.col1.get_indexer(codes),
-                              t.col2.get_indexer(codes), np.ones(6, dtype=bool), np.array(bypass), t)
+        blocks = E.claim_blocks(np.zeros(6, dtype=np.int64), np.ones(6, dtype=bool))
+        d, c1 = E.ptp_denials(blocks, np.full(6, day), t.codes.get_indexer(codes), np.array(bypass), t, 6)
         return d.tolist(), c1.tolist()
 
     plain = [False] * 6
@@ -226,13 +231,33 @@ def test_ptp_rule_needs_the_column_one_line_on_the_same_claim_and_date():
     codes = np.array(["20983", "77013", "77013", "77013"], dtype=object)
     claim = np.array([1, 1, 1, 2])
     day = np.array([5, 5, 6, 5])
-    d, _ = E.ptp_denials(claim, day, t.col1.get_indexer(codes), t.col2.get_indexer(codes), np.ones(4, dtype=bool),
-                         np.zeros(4, dtype=bool), t)
+    d, _ = E.ptp_denials(E.claim_blocks(claim, np.ones(4, dtype=bool)), day, t.codes.get_indexer(codes),
+                         np.zeros(4, dtype=bool), t, 4)
     assert d.tolist() == [False, True, False, False]
     eligible = np.array([False, True, True, True])  # the column one line itself denied: no edit
-    d, _ = E.ptp_denials(claim, day, t.col1.get_indexer(codes), t.col2.get_indexer(codes), eligible,
-                         np.zeros(4, dtype=bool), t)
+    d, _ = E.ptp_denials(E.claim_blocks(claim, eligible), day, t.codes.get_indexer(codes), np.zeros(4, dtype=bool),
+                         t, 4)
     assert not d.any()
+
+
+def test_ptp_rule_large_claims_and_batches(monkeypatch):
+    """A claim of 100 lines (one code per date tested once, the others follow it), in small
+    batches of pairs: the same denials as line by line."""
+    rows = [("45380", "45378", 0, -1, 0), ("45385", "45378", 0, -1, 1)]
+    rows += [(f"9{i:04d}", f"8{i:04d}", 0, -1, 0) for i in range(96)]  # unrelated edits
+    t = _table(*rows)
+    codes = np.array(["45378", "45380", "45378", "45385", "45378"] + [f"9{i:04d}" for i in range(95)], dtype=object)
+    bypass = np.zeros(100, dtype=bool)
+    bypass[4] = True  # 59 on the last 45378: still denied (45380's edit has indicator 0)
+    args = (E.claim_blocks(np.zeros(100, dtype=np.int64), np.ones(100, dtype=bool)), np.full(100, 7),
+            t.codes.get_indexer(codes), bypass, t, 100)
+    want = ([True, False, True, False, True] + [False] * 95, [1, -1, 1, -1, 1] + [-1] * 95)
+    d, c1 = E.ptp_denials(*args)
+    assert (d.tolist(), c1.tolist()) == want
+    monkeypatch.setattr(E, "BIG_CLAIM", 1000)
+    monkeypatch.setattr(E, "PAIR_BATCH", 7)
+    d, c1 = E.ptp_denials(*args)
+    assert (d.tolist(), c1.tolist()) == want
 
 
 def test_mue_rule_per_line_and_per_day():
@@ -242,21 +267,35 @@ def test_mue_rule_per_line_and_per_day():
     units = np.array([3.0, 3.0, 1.0, 1.0, 1.0, 5.0, 1.0])
     mue = np.array([4.0, 4, 1, 1, 1, 4, 1])  # code 1: MUE 4 MAI 1; code 2: MUE 1 MAI 2; code 3: MUE 4 MAI 1
     mai = np.array([1, 1, 2, 2, 2, 1, 2], dtype=np.int8)
-    d, got = E.mue_denials(claim, day, code, units, mue, mai, np.ones(7, dtype=bool))
+    every = np.ones(7, dtype=bool)
+    same = E.same_key(E.claim_blocks(claim, every), day, code)
+    d, got = E.mue_denials(units, mue, mai, every, same)
     # code 1: 3 + 3 units on two lines, each within 4 per line; code 2: 2 units on one date (both
     # lines denied), 1 on the next date and 1 on another claim; code 3: 5 units on one line
     assert d.tolist() == [False, False, True, True, False, True, False]
     assert got.tolist() == [3, 3, 2, 2, 1, 5, 1]
     mai3 = np.where(mai == 2, 3, mai).astype(np.int8)  # MAI 3 is a date of service edit too
-    assert E.mue_denials(claim, day, code, units, mue, mai3, np.ones(7, dtype=bool))[0].tolist() == d.tolist()
+    assert E.mue_denials(units, mue, mai3, every, same)[0].tolist() == d.tolist()
+    one_left = every.copy()
+    one_left[3] = False  # the other line of code 2 already denied by an earlier edit: 1 unit left
+    assert not E.mue_denials(units, mue, mai, one_left, same)[0][2]
 
 
-def test_shared_key_hash_is_exact():
+@pytest.mark.parametrize("together", [False, True])
+def test_same_key_is_exact(together):
+    """Lines sharing claim, date and code, whether a claim's lines are together or apart."""
     rng = np.random.default_rng(7)
     a = rng.integers(0, 50_000, 200_000)
-    b = rng.integers(0, 40, 200_000)
-    want = pd.DataFrame({"a": a, "b": b}).duplicated(keep=False).to_numpy()
-    assert (E.shared_key(a, b, np.ones(len(a), dtype=bool)) == want).all()
+    if together:
+        a = np.sort(a)
+    b = rng.integers(0, 3, 200_000)
+    c = rng.integers(0, 40, 200_000)
+    frame = pd.DataFrame({"a": a, "b": b, "c": c})
+    same = E.same_key(E.claim_blocks(a, np.ones(len(a), dtype=bool)), b, c)
+    assert (np.diff(same.lines) > 0).all()
+    assert (np.isin(np.arange(len(a)), same.lines) == frame.duplicated(keep=False).to_numpy()).all()
+    want = frame.iloc[same.lines].groupby(["a", "b", "c"], sort=False).ngroup().to_numpy()
+    assert (same.ids == want).all() and same.n_ids == want.max() + 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ CMS's rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,62 +94,105 @@ def is_em_code(codes: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# shared keys
+# lines of one claim, date and code
 
 
-def shared_key(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per line: it is in *mask* and another line of *mask* has the same ``(a, b)`` (integer keys,
-    e.g. the claim-and-date group and the code).
+@dataclass(frozen=True)
+class ClaimBlocks:
+    """Lines grouped by claim: their positions (``lines``), each claim's lines together and in
+    line order, and a block number per position (0, 1, ... one per claim)."""
 
-    A hash of each pair into a table of buckets finds the few lines that can share a key (a
-    bucket with two lines or more); only those are compared exactly, so a million lines cost a
-    pass of counting, not a hash table of a million keys.
-    """
-    n = len(a)
-    out = np.zeros(n, dtype=bool)
+    lines: np.ndarray  # int64
+    block: np.ndarray  # int64, non-decreasing
+
+    def subset(self, mask: np.ndarray) -> ClaimBlocks:
+        """The lines of *mask* (a mask over all lines), blocks numbered again."""
+        keep = np.asarray(mask, dtype=bool)[self.lines]
+        b = self.block[keep]
+        return ClaimBlocks(self.lines[keep], np.cumsum(np.r_[True, b[1:] != b[:-1]]) - 1 if len(b) else b)
+
+
+def claim_blocks(claim: np.ndarray, mask: np.ndarray) -> ClaimBlocks:
+    """:class:`ClaimBlocks` of the lines of *mask* by their integer *claim* keys. Claim files nearly
+    always list a claim's lines together: then the lines keep their order and nothing is sorted;
+    otherwise one stable sort by claim."""
     idx = np.flatnonzero(mask)
-    if idx.size < 2:
-        return out
-    a_, b_ = np.asarray(a, dtype=np.int64)[idx], np.asarray(b, dtype=np.int64)[idx]
-    lo_b = int(b_.min())
-    span_b = int(b_.max()) - lo_b + 1
-    lo_a = int(a_.min())
-    if (float(a_.max()) - lo_a + 1) * span_b < 2.0 ** 62:
-        k = (a_ - lo_a) * span_b + (b_ - lo_b)
-    else:
-        k = G.dense_ids(a_, b_)[0]
-    bits = int(min(24, max(10, int(np.ceil(np.log2(idx.size))) + 2)))
-    h = (k.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)
-    cand = np.bincount(h.astype(np.intp), minlength=1 << bits)[h.astype(np.intp)] >= 2
-    if not cand.any():
-        return out
-    ids, m = pd.factorize(k[cand])
-    many = np.bincount(ids, minlength=len(m))[ids] >= 2
-    out[idx[np.flatnonzero(cand)[many]]] = True
-    return out
+    c = np.asarray(claim)[idx]
+    change = np.flatnonzero(c[1:] != c[:-1]) + 1
+    pos, k = G.positions(c)
+    if len(change) + 1 != np.count_nonzero(np.bincount(pos, minlength=k)) and len(c):  # a claim's lines apart
+        o = np.argsort(c, kind="stable")
+        idx, c = idx[o], c[o]
+        change = np.flatnonzero(c[1:] != c[:-1]) + 1
+    block = np.zeros(len(idx), dtype=np.int64)
+    block[change] = 1
+    return ClaimBlocks(idx, np.cumsum(block))
+
+
+@dataclass(frozen=True)
+class SameKey:
+    """The lines that share their claim, date of service and code with another line (of a set of
+    claim blocks): their positions (increasing) and a dense id of their ``(claim, date, code)``,
+    numbered in order of first appearance. Every other line of the set is alone with its key."""
+
+    lines: np.ndarray  # int64 line positions
+    ids: np.ndarray  # int64, one per position of ``lines``
+    n_ids: int
+
+
+def same_key(blocks: ClaimBlocks, day: np.ndarray, code: np.ndarray) -> SameKey:
+    """:class:`SameKey` of the lines of *blocks* (*day* of service and *code* id per line).
+
+    Within each claim the lines are ordered by date and code: one sort of a key that is already
+    in claim order (each claim's few lines to put in place), then equal neighbours."""
+    empty = SameKey(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0)
+    lines = blocks.lines
+    if len(lines) < 2:
+        return empty
+    dd = np.asarray(day)[lines].astype(np.int64)
+    cc = np.asarray(code)[lines].astype(np.int64)
+    d0, c0 = int(dd.min()), int(cc.min())
+    sd, sc = int(dd.max()) - d0 + 1, int(cc.max()) - c0 + 1
+    if float(blocks.block[-1] + 1) * sd * sc < 2.0 ** 62:
+        k = (blocks.block * sd + (dd - d0)) * sc + (cc - c0)
+    else:  # keys too wide to pack: the same grouping by hashing
+        k = G.dense_ids(blocks.block, dd, cc)[0]
+    o = np.argsort(k, kind="stable")
+    ks = k[o]
+    eq = ks[1:] == ks[:-1]
+    run = np.r_[False, eq] | np.r_[eq, False]
+    if not run.any():
+        return empty
+    starts = np.r_[True, ~eq]
+    rid = np.cumsum(starts)[run] - 1  # run number of each position in a run of two or more
+    found = lines[o[run]]
+    back = np.argsort(found, kind="stable")  # the few shared lines, back in line order
+    ids = pd.factorize(rid[back])[0].astype(np.int64)
+    return SameKey(found[back], ids, int(ids.max()) + 1)
 
 
 # ---------------------------------------------------------------------------------------------
 # duplicate lines
 
 
-def duplicate_lines(claim: np.ndarray, day: np.ndarray, code: np.ndarray, modifiers: np.ndarray,
-                    place: np.ndarray, eligible: np.ndarray, repeat: np.ndarray) -> np.ndarray:
-    """Lines denied as duplicates (Pub. 100-04 ch.1 s.120): per line, an earlier *eligible* line
-    (lower position) has the same *claim*, date of service (*day*), *code*, *modifiers* (an
-    integer id of the line's set of modifiers) and *place* (an id of the place of service: the POS
-    code, and where the lines give them the ZIP code and locality). Lines with a repeat modifier
-    (*repeat*: 76, 77, 91) are never duplicates, nor are lines not *eligible*.
+def duplicate_lines(same: SameKey, modifiers: np.ndarray, place: np.ndarray, repeat: np.ndarray,
+                    n: int) -> np.ndarray:
+    """Lines denied as duplicates (Pub. 100-04 ch.1 s.120), as a mask over *n* lines.
+
+    *same*: the eligible lines that share claim, date of service and code (:func:`same_key`);
+    *modifiers* (an integer id of a line's set of modifiers), *place* (an id of its place of
+    service: the POS code, and where the lines give them the ZIP code and locality) and *repeat*
+    (a repeat modifier: 76, 77, 91) are given for those lines only, in the same order. A line is a
+    duplicate when an earlier one of them has the same key, modifiers and place; lines with a
+    repeat modifier are never duplicates.
     """
-    n = len(claim)
     denied = np.zeros(n, dtype=bool)
-    cand = np.asarray(eligible, dtype=bool) & ~np.asarray(repeat, dtype=bool)
-    cand = shared_key(claim, code, cand)
-    idx = np.flatnonzero(cand)
-    if idx.size < 2:
+    keep = ~np.asarray(repeat, dtype=bool)
+    if keep.sum() < 2:
         return denied
-    ids, _ = G.dense_ids(claim[idx], day[idx], code[idx], modifiers[idx], place[idx])
-    denied[idx[~G.first_of_id(ids)]] = True
+    lines = same.lines[keep]
+    ids, _ = G.dense_ids(same.ids[keep], np.asarray(modifiers)[keep], np.asarray(place)[keep])
+    denied[lines[~G.first_of_id(ids)]] = True
     return denied
 
 
@@ -158,21 +202,33 @@ def duplicate_lines(claim: np.ndarray, day: np.ndarray, code: np.ndarray, modifi
 
 @dataclass(frozen=True)
 class PtpTable:
-    """A PTP edit table shaped for lookups: the edits keyed by ``col1_id * len(col2) + col2_id``
-    (sorted), with their first and last day in effect and modifier indicator, and a bit per key
-    (a quick "is there an edit for this pair" before the exact lookup)."""
+    """A PTP edit table shaped for lookups: every code of the table (either column) numbered
+    (``codes``), the edits keyed by ``column_one_id * len(codes) + column_two_id`` (sorted) with
+    their first and last day in effect and modifier indicator, and one bit per unordered pair of
+    codes with an edit in either direction (``pair_bits``, bit ``low * len(codes) + high``), a
+    quick test before the exact lookup."""
 
-    col1: pd.Index  # distinct column one codes
-    col2: pd.Index  # distinct column two codes
+    codes: pd.Index
     key: np.ndarray  # int64, sorted
     first_day: np.ndarray  # int32 days since 1970-01-01
     last_day: np.ndarray  # int32, NO_END without a deletion date
     indicator: np.ndarray  # int8: 0 or 1 (9 is dropped: the edit does not apply)
-    bitmap: np.ndarray  # uint8, bit ``key`` set for every key
+    pair_bits: np.ndarray  # uint8
 
     @property
     def pairs(self) -> int:
         return len(self.key)
+
+
+def _bits(keys: np.ndarray, size: int) -> np.ndarray:
+    """A bitmap of *size* bits with the bits of the sorted *keys* set."""
+    out = np.zeros((max(size, 1) + 7) // 8, dtype=np.uint8)
+    if len(keys):
+        keys = keys[np.r_[True, keys[1:] != keys[:-1]]]  # distinct, so the bits of a byte add up
+        byte = keys >> 3
+        starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+        out[byte[starts]] = np.add.reduceat(np.left_shift(1, keys & 7), starts).astype(np.uint8)
+    return out
 
 
 def ptp_table(column_one: np.ndarray, column_two: np.ndarray, first_day: np.ndarray,
@@ -185,8 +241,6 @@ def ptp_table(column_one: np.ndarray, column_two: np.ndarray, first_day: np.ndar
     left out; with *window* ``(first, last)`` (days), so are edits not in effect on any day of it
     (the quarter a release serves), which keeps the table to the edits that matter.
     """
-    c1 = np.asarray(column_one, dtype=object)
-    c2 = np.asarray(column_two, dtype=object)
     f = np.asarray(first_day, dtype=np.int64)
     last = np.asarray(last_day, dtype=np.int64)
     last = np.where(last < 0, NO_END, last)
@@ -194,99 +248,138 @@ def ptp_table(column_one: np.ndarray, column_two: np.ndarray, first_day: np.ndar
     keep = (ind == 0) | (ind == 1)
     if window is not None:
         keep &= (f <= window[1]) & (last >= window[0])
-    c1, c2, f, last, ind = c1[keep], c2[keep], f[keep], last[keep], ind[keep]
-    i1, u1 = pd.factorize(c1)
-    i2, u2 = pd.factorize(c2)
-    n2 = max(len(u2), 1)
-    key = i1.astype(np.int64) * n2 + i2
+    c1 = np.asarray(column_one, dtype=object)[keep]
+    c2 = np.asarray(column_two, dtype=object)[keep]
+    f, last, ind = f[keep], last[keep], ind[keep]
+    ids, codes = pd.factorize(np.concatenate([c1, c2]))
+    n = max(len(codes), 1)
+    i1, i2 = ids[:len(c1)].astype(np.int64), ids[len(c1):].astype(np.int64)
+    key = i1 * n + i2
     order = np.argsort(key, kind="stable")
-    key = key[order]
-    bitmap = np.zeros((max(len(u1), 1) * n2 + 7) // 8, dtype=np.uint8)
-    if len(key):
-        byte = key >> 3
-        starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
-        ub = byte[starts]
-        # distinct keys in one byte have distinct bits: their sum is their OR (equal keys: once)
-        bit = (np.left_shift(1, key & 7)).astype(np.int64)
-        distinct = np.r_[True, key[1:] != key[:-1]]
-        bitmap[ub] = np.add.reduceat(np.where(distinct, bit, 0), starts).astype(np.uint8)
-    return PtpTable(pd.Index(u1), pd.Index(u2), key, f[order].astype(np.int32),
-                    last[order].astype(np.int32), ind[order].astype(np.int8), bitmap)
+    pair = np.sort(np.minimum(i1, i2) * n + np.maximum(i1, i2))
+    return PtpTable(pd.Index(codes), key[order], f[order].astype(np.int32), last[order].astype(np.int32),
+                    ind[order].astype(np.int8), _bits(pair, n * n))
 
 
-def _has_key(table: PtpTable, key: np.ndarray) -> np.ndarray:
-    byte = table.bitmap[key >> 3]
-    return ((byte >> (key & 7).astype(np.uint8)) & 1).astype(bool)
+#: Lines of one claim above which the lines of each code and date are tested once, not one by one.
+BIG_CLAIM = 64
+#: Pairs of lines tested at once (bounds the memory of a chunk holding very large claims).
+PAIR_BATCH = 1 << 23
 
 
-def _pairs_in_group(g: np.ndarray, b_idx: np.ndarray, a_idx: np.ndarray, k: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Every ``(b, a)`` with ``b`` in *b_idx* and ``a`` in *a_idx* in the same dense group *g*."""
-    ga = g[a_idx]
-    a_sorted = a_idx[np.argsort(ga, kind="stable")]
-    a_cnt = np.bincount(ga, minlength=k)
-    a_start = np.cumsum(a_cnt) - a_cnt
-    cnt = a_cnt[g[b_idx]]
-    total = int(cnt.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    left = np.repeat(b_idx, cnt)
-    ends = np.cumsum(cnt)
-    within = np.arange(total, dtype=np.int64) - np.repeat(ends - cnt, cnt)
-    right = a_sorted[np.repeat(a_start[g[b_idx]], cnt) + within]
-    return left, right
+def _one_per_code(order: np.ndarray, block: np.ndarray, day: np.ndarray, cid: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """In claims of more than :data:`BIG_CLAIM` lines, keep one line per code and date (the first):
+    an edit between two codes is the same for every line of them. Returns the kept positions of
+    *order* with their blocks, and for each line of *order* the kept position standing for it
+    (``rep``, into the kept arrays)."""
+    keep = np.ones(len(order), dtype=bool)
+    rep_of = np.arange(len(order))
+    size = np.bincount(block)
+    if size.max() > BIG_CLAIM:
+        big = (size > BIG_CLAIM)[block]
+        bi = np.flatnonzero(big)
+        ids, _ = G.dense_ids(block[bi], day[order[bi]], cid[order[bi]])
+        head = G.first_of_id(ids)
+        first_of = np.empty(int(ids.max()) + 1, dtype=np.int64)
+        first_of[ids[head]] = bi[head]
+        rep_of[bi] = first_of[ids]
+        keep[bi] = head
+    kept = np.flatnonzero(keep)
+    new_index = np.cumsum(keep) - 1
+    return kept, block[kept], new_index[rep_of], order
 
 
-def ptp_denials(claim: np.ndarray, day: np.ndarray, col1_id: np.ndarray, col2_id: np.ndarray,
-                eligible: np.ndarray, bypass: np.ndarray, table: PtpTable
+def ptp_denials(blocks: ClaimBlocks, day: np.ndarray, code_id: np.ndarray,
+                bypass: np.ndarray | Callable[[np.ndarray], np.ndarray], table: PtpTable, n: int
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Column two lines denied by a PTP edit, and per line the line holding its column one code.
+    """Column two lines denied by a PTP edit, and per line (of *n*) the line holding its column
+    one code.
 
-    *col1_id* / *col2_id*: per line, the position of its code among the table's column one /
-    column two codes (-1: none); *day*: date of service (days since 1970-01-01); *eligible*: lines
-    that take part (priced so far; a denied duplicate neither is denied again nor denies
-    another); *bypass*: an NCCI-associated modifier that applies is on the line. A line is denied
-    when an eligible line of its *claim* and *day* has a code that is column one of an edit
-    with the line's code in column two, in effect on the date of service, and either the edit's
-    modifier indicator is 0 or the line has no bypassing modifier. Returns ``(denied, col1_line)``:
+    *blocks*: the lines that take part, by claim (:func:`claim_blocks`; the lines priced so far:
+    a denied duplicate neither is denied again nor denies another); *code_id*: per line, the
+    position of its code among ``table.codes`` (-1: in no edit); *day*: date of service (days
+    since 1970-01-01); *bypass*: an NCCI-associated
+    modifier that applies is on the line (a mask, or a function giving it for an array of line
+    positions, asked only for lines an edit with indicator 1 hits). A line is denied when an
+    line of its claim and *day* has a code that is column one of an edit with the
+    line's code in column two, in effect on the date of service, and either the edit's modifier
+    indicator is 0 or the line has no bypassing modifier. Returns ``(denied, col1_line)``:
     ``col1_line`` is the first such column one line (-1 where not denied).
+
+    Each unordered pair of lines of a claim is tested once against ``table.pair_bits`` (in
+    batches of :data:`PAIR_BATCH` pairs); the few pairs with an edit either way are then looked
+    up exactly, both ways.
     """
-    n = len(claim)
     denied = np.zeros(n, dtype=bool)
     col1_line = np.full(n, -1, dtype=np.int64)
-    el = np.asarray(eligible, dtype=bool)
-    is_a = el & (col1_id >= 0)
-    is_b = el & (col2_id >= 0)
-    if not is_a.any() or not is_b.any():
+    cid = np.asarray(code_id)
+    d = np.asarray(day)
+    blocks = blocks.subset(cid >= 0)
+    order, block = blocks.lines, blocks.block
+    if len(order) < 2:
         return denied, col1_line
-    g, k = G.positions(claim)  # pairs within a claim, then of the same date (nearly all are)
-    both = (np.bincount(g[is_a], minlength=k) > 0) & (np.bincount(g[is_b], minlength=k) > 0)
-    a_idx = np.flatnonzero(is_a & both[g])
-    b_idx = np.flatnonzero(is_b & both[g])
-    if not a_idx.size:
+    kept, kblock, rep, _ = _one_per_code(order, block, d, cid)
+    lines = order[kept]  # the lines tested, block by block
+    m = len(lines)
+    first_pos = np.flatnonzero(np.r_[True, kblock[1:] != kblock[:-1]])
+    size = np.diff(np.r_[first_pos, m])
+    later = np.repeat(first_pos + size, size) - np.arange(m) - 1  # later positions of its block
+    ends = np.cumsum(later)
+    nc = max(len(table.codes), 1)
+    u = cid[lines].astype(np.int32 if nc * nc < 2**31 else np.int64)
+    hits_a: list[np.ndarray] = []
+    hits_b: list[np.ndarray] = []
+    cuts = np.searchsorted(ends, np.arange(PAIR_BATCH, int(ends[-1]) if m else 0, PAIR_BATCH), "left")
+    for p0, p1 in zip(np.r_[0, cuts], np.r_[cuts, m]):  # batches of positions, not lines one by one
+        cnt = later[p0:p1]
+        total = int(cnt.sum())
+        if not total:
+            continue
+        it = np.int32 if max(total, m) < 2**31 else np.int64
+        e = np.cumsum(cnt)
+        left = np.repeat(np.arange(p0, p1, dtype=it), cnt)
+        right = left + 1 + (np.arange(total, dtype=it) - np.repeat((e - cnt).astype(it), cnt))
+        ul, ur = u[left], u[right]
+        k = np.minimum(ul, ur) * ul.dtype.type(nc) + np.maximum(ul, ur)
+        hit = np.flatnonzero((table.pair_bits[k >> 3] >> (k & 7).astype(np.uint8)) & 1)
+        hits_a.append(left[hit].astype(np.int64))
+        hits_b.append(right[hit].astype(np.int64))
+    if not hits_a:
         return denied, col1_line
-    left, right = _pairs_in_group(g, b_idx, a_idx, k)
-    n2 = max(len(table.col2), 1)
-    key = col1_id[right].astype(np.int64) * n2 + col2_id[left]
-    day = np.asarray(day, dtype=np.int64)
-    hit = _has_key(table, key) & (left != right) & (day[left] == day[right])
-    key, left, right = key[hit], left[hit], right[hit]
-    if not key.size:
-        return denied, col1_line
-    order = np.argsort(key, kind="stable")
-    key, left, right = key[order], left[order], right[order]
+    a, b = lines[np.concatenate(hits_a)], lines[np.concatenate(hits_b)]
+    same = d[a] == d[b]
+    a, b = a[same], b[same]
+    # both ways: (column one line, column two line)
+    c1l, c2l = np.concatenate([a, b]), np.concatenate([b, a])
+    key = cid[c1l].astype(np.int64) * nc + cid[c2l]
+    o = np.argsort(key, kind="stable")  # sorted keys: a quick search of the sorted table
+    key, c1l, c2l = key[o], c1l[o], c2l[o]
     lo = np.searchsorted(table.key, key, "left")
     hi = np.searchsorted(table.key, key, "right")
-    cnt = hi - lo  # edits of the pair (nearly always one)
-    pl = np.repeat(left, cnt)
-    pr = np.repeat(right, cnt)
+    cnt = hi - lo  # edits of the pair that way (nearly always one or none)
+    pl = np.repeat(c2l, cnt)
+    pr = np.repeat(c1l, cnt)
     row = np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    d = day[pl]
-    active = (table.first_day[row] <= d) & (d <= table.last_day[row])
-    deny = active & ((table.indicator[row] == 0) | ~np.asarray(bypass, dtype=bool)[pl])
-    if not deny.any():
+    if m < len(order):  # the other lines of a kept line's code and date (large claims)
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[lines] = np.arange(m)
+        members = np.argsort(rep, kind="stable")
+        mcount = np.bincount(rep, minlength=m)
+        mstart = np.cumsum(mcount) - mcount
+        c = mcount[pos[pl]]
+        w = np.repeat(mstart[pos[pl]], c) + (np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c))
+        pl, pr, row = order[members[w]], np.repeat(pr, c), np.repeat(row, c)
+    dd = d[pl].astype(np.int64)
+    active = (table.first_day[row] <= dd) & (dd <= table.last_day[row])
+    must = active & (table.indicator[row] == 0)
+    maybe = np.flatnonzero(active & ~must)
+    if maybe.size:  # indicator 1: denied unless the line has a bypassing modifier
+        bp = bypass(pl[maybe]) if callable(bypass) else np.asarray(bypass, dtype=bool)[pl[maybe]]
+        must[maybe[~np.asarray(bp, dtype=bool)]] = True
+    if not must.any():
         return denied, col1_line
-    pl, pr = pl[deny], pr[deny]
+    pl, pr = pl[must], pr[must]
     first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, pl, pr)
     denied[pl] = True
@@ -298,30 +391,30 @@ def ptp_denials(claim: np.ndarray, day: np.ndarray, col1_id: np.ndarray, col2_id
 # medically unlikely edits
 
 
-def mue_denials(claim: np.ndarray, day: np.ndarray, code: np.ndarray, units: np.ndarray,
-                mue: np.ndarray, mai: np.ndarray, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mue_denials(units: np.ndarray, mue: np.ndarray, mai: np.ndarray, eligible: np.ndarray,
+                same: SameKey) -> tuple[np.ndarray, np.ndarray]:
     """Lines denied by an MUE, and per line the units compared with the MUE value.
 
-    *mue*: the code's MUE value per line (NaN: none); *mai*: its adjudication indicator (0: none).
-    MAI 1: the line's own units; MAI 2 and 3: the units of every *eligible* line of the same
-    *claim*, date of service (*day*) and *code* with that MAI, summed; above the MUE value the
-    line (MAI 1) or every such line of the date (MAI 2, 3) is denied. Returns ``(denied, units
-    compared)`` (NaN where no MUE applies).
+    *mue*: the code's MUE value per line (NaN: none); *mai*: its adjudication indicator (0: none);
+    *same*: lines sharing claim, date of service and code with another (:func:`same_key` of
+    claim blocks holding the *eligible* lines). MAI 1: the line's own units; MAI 2 and 3: the units of every
+    *eligible* line of the same claim, date of service and code with that MAI, summed; above the
+    MUE value the line (MAI 1) or every such line of the date (MAI 2, 3) is denied. Returns
+    ``(denied, units compared)`` (NaN where no MUE applies).
     """
     el = np.asarray(eligible, dtype=bool) & ~np.isnan(mue)
     u = np.asarray(units, dtype=float)
     compared = np.where(el, u, np.nan)
     dos = el & ((mai == MAI_POLICY) | (mai == MAI_CLINICAL))
-    shared = shared_key(claim, code, dos)
-    idx = np.flatnonzero(shared)
-    if idx.size:
-        ids, m = G.dense_ids(claim[idx], day[idx], code[idx])
-        compared[idx] = np.bincount(ids, weights=u[idx], minlength=m)[ids]
+    if same.lines.size:
+        on = dos[same.lines]
+        sums = np.bincount(same.ids, weights=np.where(on, u[same.lines], 0.0), minlength=same.n_ids)
+        compared[same.lines[on]] = sums[same.ids[on]]
     denied = el & ((mai == MAI_LINE) | dos) & (compared > mue)
     return denied, compared
 
 
 __all__ = ["ANATOMIC_MODIFIERS", "DENYING", "EDIT_DUPLICATE", "EDIT_MUE", "EDIT_NCCI_PTP", "EM_MODIFIERS",
            "MAI_CLINICAL", "MAI_LINE", "MAI_POLICY", "NCCI_MODIFIERS", "NO_END", "PtpTable",
-           "REPEAT_MODIFIERS", "duplicate_lines", "is_em_code", "mue_denials", "ptp_denials",
-           "ptp_table", "shared_key"]
+           "REPEAT_MODIFIERS", "ClaimBlocks", "SameKey", "claim_blocks", "duplicate_lines", "is_em_code",
+           "mue_denials", "ptp_denials", "ptp_table", "same_key"]

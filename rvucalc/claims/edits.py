@@ -48,6 +48,7 @@ from ..calc import edits as E
 from ..calc import groups as G
 from ..catalogue import Release
 from ..errors import MissingFileError, RvucalcError
+from .contract import LINE
 from .lines import categorical
 
 #: The column the stage adds (the last of rvucalc's columns) when edits are on.
@@ -62,6 +63,9 @@ SETTINGS: dict[str, tuple[str, str]] = {"pfs": ("practitioner", "practitioner"),
                                         "dme": ("", "dme")}
 #: The money column whose change the summary reports, by preference.
 MONEY = ("allowed", "facility_payment")
+#: The input columns any system prices from (the others are carried through untouched).
+PRICED_FROM = frozenset({"claim_id", "hcpcs", "modifiers", "units", "pos", "zip", "locality", "date_of_service",
+                         "charge", "participating", "wage_index", "ccn", "cbsa", "county_fips", LINE})
 
 _KIND = {"ptp": "NCCI PTP edits", "mue": "MUEs"}
 
@@ -186,55 +190,60 @@ def _load(kind: str, release: Release, mirror: str | None) -> tuple[Any, list[An
 # the stage
 
 
-def _modifier_info(lines: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per line: a repeat modifier (76, 77, 91), an NCCI-associated modifier (not E&M-only), an
-    E&M-only NCCI-associated modifier (24, 25, 27, 57), and an id of the line's set of modifiers
-    (the HCPCS cell's and the ``modifiers`` column's together; 0: none). Worked out per distinct
-    modifier list, then spread to the lines."""
-    n = lines.n
-    repeat = np.zeros(n, dtype=bool)
-    ncci = np.zeros(n, dtype=bool)
-    em = np.zeros(n, dtype=bool)
-    canon: dict[tuple[str, ...], int] = {(): 0}
-    ids: list[np.ndarray] = []
-    general = E.NCCI_MODIFIERS - E.EM_MODIFIERS
-    for codes, lists in lines.modifier_lists:  # the HCPCS cell, the modifiers column
-        t = np.zeros((len(lists), 3), dtype=bool)
-        cid = np.zeros(len(lists), dtype=np.int64)
-        for i, mods in enumerate(lists):  # distinct modifier lists, not lines
-            s = set(mods)
-            t[i] = (bool(s & E.REPEAT_MODIFIERS), bool(s & general), bool(s & E.EM_MODIFIERS))
-            cid[i] = canon.setdefault(tuple(sorted(s)), len(canon))
-        if t.any():
-            repeat |= t[codes, 0]
-            ncci |= t[codes, 1]
-            em |= t[codes, 2]
-        ids.append(cid[codes])
-    if not ids:
-        return repeat, ncci, em, np.zeros(n, dtype=np.int64)
-    modset = ids[0]
-    for other in ids[1:]:
-        both = np.flatnonzero((modset != 0) & (other != 0))
-        modset = np.where(modset == 0, other, modset)
-        if both.size:  # modifiers in both places: the set of the two (distinct pairs, a few)
-            rev = list(canon)
-            k = len(canon) + 1
-            pair = ids[0][both] * k + other[both]
-            up, inv = np.unique(pair, return_inverse=True)
-            merged = np.array([canon.setdefault(tuple(sorted(set(rev[p // k]) | set(rev[p % k]))), len(canon))
-                               for p in up.tolist()], dtype=np.int64)
-            modset[both] = merged[inv]
-    return repeat, ncci, em, modset
+class _Modifiers:
+    """What the edits read of each line's modifiers, worked out per distinct modifier list (of the
+    HCPCS cell and of the ``modifiers`` column) and spread to the lines asked about: a repeat
+    modifier (76, 77, 91), an NCCI-associated modifier that applies to any code, one that applies
+    to an E&M code only (24, 25, 27, 57), and an id of the line's set of modifiers (both places
+    together; 0: none)."""
+
+    def __init__(self, modifier_lists: Any) -> None:
+        self.canon: dict[tuple[str, ...], int] = {(): 0}
+        self.cols: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        general = E.NCCI_MODIFIERS - E.EM_MODIFIERS
+        for codes, lists in modifier_lists:  # the HCPCS cell, the modifiers column
+            t = np.zeros((len(lists), 3), dtype=bool)
+            cid = np.zeros(len(lists), dtype=np.int64)
+            for i, mods in enumerate(lists):  # distinct modifier lists, not lines
+                if not mods:
+                    continue
+                m = set(mods)
+                t[i] = (bool(m & E.REPEAT_MODIFIERS), bool(m & general), bool(m & E.EM_MODIFIERS))
+                cid[i] = self.canon.setdefault(tuple(sorted(m)), len(self.canon))
+            self.cols.append((codes, t, cid))
+
+    def flag(self, j: int, idx: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(idx), dtype=bool)
+        for codes, t, _ in self.cols:
+            out |= t[codes[idx], j]
+        return out
+
+    def modset(self, idx: np.ndarray) -> np.ndarray:
+        ids = [cid[codes[idx]] for codes, _, cid in self.cols]
+        if not ids:
+            return np.zeros(len(idx), dtype=np.int64)
+        out = ids[0]
+        for other in ids[1:]:
+            both = np.flatnonzero((out != 0) & (other != 0))
+            merged_from = out[both]
+            out = np.where(out == 0, other, out)
+            if both.size:  # modifiers in both places: the set of the two (distinct pairs, a few)
+                rev = list(self.canon)
+                k = len(rev) + 1
+                up, inv = np.unique(merged_from * k + other[both], return_inverse=True)
+                merged = np.array([self.canon.setdefault(tuple(sorted(set(rev[p // k]) | set(rev[p % k]))),
+                                                         len(self.canon)) for p in up.tolist()], dtype=np.int64)
+                out[both] = merged[inv]
+        return out
 
 
-def _place(lines: Any) -> np.ndarray:
-    """Per line, an id of its place of service: the POS code, ZIP code and locality, as normalised
-    (``2`` and ``02`` are one POS; ZIP+4 is its ZIP)."""
-    out = np.zeros(lines.n, dtype=np.int64)
-    for codes, uniq in ((lines.pos_codes, lines.pos_uniq), (lines.zip_codes, lines.zip_uniq),
-                        (lines.loc_codes, lines.loc_uniq)):
-        ids, u = pd.factorize(np.asarray(uniq, dtype=object))  # distinct values; the last: missing
-        out = out * (len(u) + 1) + ids.astype(np.int64)[codes]
+def _place(codes: tuple[np.ndarray, ...], uniq: tuple[np.ndarray, ...], idx: np.ndarray) -> np.ndarray:
+    """Per line of *idx*, an id of its place of service: the POS code, ZIP code and locality, as
+    normalised (``2`` and ``02`` are one POS; ZIP+4 is its ZIP)."""
+    out = np.zeros(len(idx), dtype=np.int64)
+    for c, u in zip(codes, uniq):
+        ids, d = pd.factorize(np.asarray(u, dtype=object))  # distinct values; the last: missing
+        out = out * (len(d) + 1) + ids.astype(np.int64)[c[idx]]
     return out
 
 
@@ -252,7 +261,7 @@ class Stage:
         self.done = False
         self.n = 0
         self.masks: dict[str, np.ndarray] = {}
-        self.note_codes = np.zeros(0, dtype=np.int64)
+        self.note_codes = np.zeros(0, dtype=np.int32)
         self.note_labels: list[str] = []
         self.status: list[tuple[str, str, int]] = []
         self.sources: list[Any] = []
@@ -262,12 +271,12 @@ class Stage:
         """Keep what the edits read of *lines* and register the edits' reasons (added when the
         reasons are first read); returns *lines*."""
         self.n = lines.n
-        repeat, ncci, em, modset = _modifier_info(lines)
-        yq_codes, yq_uniq = lines.year_quarters()
         self._inputs = {"code": lines.hcpcs_codes, "uniq": lines.hcpcs_uniq, "date_codes": lines.date_codes,
                         "day_of": lines.date_table[0], "keys": lines.keys, "units": lines.units,
-                        "bad_units": lines.bad_units, "place": _place(lines), "repeat": repeat, "ncci": ncci,
-                        "em": em, "modset": modset, "yq": (yq_codes, yq_uniq)}
+                        "bad_units": lines.bad_units, "mods": _Modifiers(lines.modifier_lists),
+                        "place": ((lines.pos_codes, lines.zip_codes, lines.loc_codes),
+                                  (lines.pos_uniq, lines.zip_uniq, lines.loc_uniq)),
+                        "yq": lines.year_quarters()}
         for code in (E.EDIT_DUPLICATE.code, E.EDIT_NCCI_PTP.code, E.EDIT_MUE.code):
             lines.reasons.later(code, functools.partial(self._mask, code))
         return lines
@@ -290,67 +299,73 @@ class Stage:
         self.done = True
         x, self._inputs = self._inputs, None
         n = self.n
-        self.note_codes = np.full(n, -1, dtype=np.int64)
+        self.note_codes = np.full(n, -1, dtype=np.int32)
         self.affected = np.zeros(n, dtype=bool)
         if x is None or not n:
             return
-        code = x["code"].astype(np.int64)
+        code = x["code"]
         uniq = np.asarray(x["uniq"], dtype=object)
         day = x["day_of"][x["date_codes"]]
         units = x["units"]
         eligible = ~((uniq == "")[code] | (day < 0) | x["bad_units"])
         keys = x["keys"]
         claim = (keys.result() if isinstance(keys, Future) else keys)[0]
-        dup = E.duplicate_lines(claim, day, code, x["modset"], x["place"], eligible, x["repeat"])
+        mods: _Modifiers = x["mods"]
+        blocks = E.claim_blocks(claim, eligible)
+        same = E.same_key(blocks, day, code)
+        idx = same.lines
+        dup = E.duplicate_lines(same, mods.modset(idx), _place(*x["place"], idx), mods.flag(0, idx), n)
         self.status.append(("ran", "duplicate lines", int(eligible.sum())))
         el = eligible & ~dup
         yq_codes, yq_uniq = x["yq"]
+        del x
         ptp_setting, mue_setting = SETTINGS.get(self.system, ("", ""))
+
+        def bypass(pos: np.ndarray) -> np.ndarray:  # asked only for lines an edit with indicator 1 hits
+            c = code[pos]
+            uc, inv = np.unique(c, return_inverse=True)
+            return mods.flag(1, pos) | (mods.flag(2, pos) & E.is_em_code(uniq[uc])[inv])
+
+        quarters = [(j, int(v)) for j, v in enumerate(np.asarray(yq_uniq).tolist()) if v >= 0]
+
+        def of(j: int, mask: np.ndarray) -> np.ndarray:
+            return mask & (yq_codes == j) if len(quarters) > 1 else mask
+
         ptp = np.zeros(n, dtype=bool)
         col1_line = np.full(n, -1, dtype=np.int64)
-        is_em = E.is_em_code(uniq)
-        bypass = x["ncci"] | (x["em"] & is_em[code])
-        del x
-        quarters = [(j, int(v)) for j, v in enumerate(np.asarray(yq_uniq).tolist()) if v >= 0]
-        sel = {j: (yq_codes == j) for j, _ in quarters} if len(quarters) > 1 else \
-            {j: np.ones(n, dtype=bool) for j, _ in quarters}
         for j, v in quarters:  # distinct quarters of the chunk
-            mine = el & sel[j]
-            t = self._table("ptp", ptp_setting, v, int(mine.sum()))
+            mine = of(j, el)
+            t = self._table("ptp", ptp_setting, v, int(np.count_nonzero(mine)))
             if t is None:
                 continue
-            d, c1 = E.ptp_denials(claim, day, t.col1.get_indexer(uniq)[code], t.col2.get_indexer(uniq)[code],
-                                  mine, bypass, t)
+            d, c1 = E.ptp_denials(blocks.subset(mine), day, t.codes.get_indexer(uniq).astype(np.int32)[code],
+                                  bypass, t, n)
             ptp |= d
-            col1_line = np.where(d, c1, col1_line)
+            col1_line[d] = c1[d]
         el &= ~ptp
         mue_d = np.zeros(n, dtype=bool)
-        mue_v = np.full(n, np.nan)
-        mai_v = np.zeros(n, dtype=np.int8)
-        compared = np.full(n, np.nan)
+        mue_notes: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for j, v in quarters:
-            mine = el & sel[j]
-            t = self._table("mue", mue_setting, v, int(mine.sum()))
+            mine = of(j, el)
+            t = self._table("mue", mue_setting, v, int(np.count_nonzero(mine)))
             if t is None:
                 continue
             at = t.codes.get_indexer(uniq)
             mv = np.where(at >= 0, t.mue[at], np.nan)[code]
             ma = np.where(at >= 0, t.mai[at], 0).astype(np.int8)[code]
-            d, cmp_ = E.mue_denials(claim, day, code, units, mv, ma, mine)
+            d, got = E.mue_denials(units, mv, ma, mine, same)
             mue_d |= d
-            mue_v = np.where(mine, mv, mue_v)
-            mai_v = np.where(mine, ma, mai_v)
-            compared = np.where(mine, cmp_, compared)
+            w = np.flatnonzero(d)
+            mue_notes.append((w, ma[w], mv[w], got[w]))
         self.masks = {E.EDIT_DUPLICATE.code: dup, E.EDIT_NCCI_PTP.code: ptp, E.EDIT_MUE.code: mue_d}
-        self._notes(dup, ptp, col1_line, uniq, code, mue_d, mue_v, mai_v, compared)
+        self._notes(dup, ptp, col1_line, uniq, code, mue_notes)
         denied = dup | ptp | mue_d
         if denied.any():
             k, m = G.positions(claim)
             self.affected = np.bincount(k, weights=denied, minlength=m)[k] > 0
 
     def _notes(self, dup: np.ndarray, ptp: np.ndarray, col1_line: np.ndarray, uniq: np.ndarray,
-               code: np.ndarray, mue_d: np.ndarray, mue_v: np.ndarray, mai_v: np.ndarray,
-               compared: np.ndarray) -> None:
+               code: np.ndarray, mue_notes: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> None:
         labels: list[str] = []
         codes = self.note_codes
         if dup.any():
@@ -362,10 +377,11 @@ class Stage:
             k, u = pd.factorize(uniq[code[col1_line[idx]]])
             codes[idx] = len(labels) + k
             labels += [f"NCCI PTP edit: column two code of {c} on the same date of service" for c in u]
-        idx = np.flatnonzero(mue_d)
-        if idx.size:
-            k, u = pd.MultiIndex.from_arrays([mai_v[idx], mue_v[idx], compared[idx]]).factorize()
-            codes[idx] = len(labels) + k
+        for w, mai_w, mue_w, got_w in mue_notes:  # a quarter's MUE denials
+            if not w.size:
+                continue
+            k, u = pd.MultiIndex.from_arrays([mai_w, mue_w, got_w]).factorize()
+            codes[w] = len(labels) + k
             for mai, mue, got in u:  # distinct (MAI, MUE value, units) combinations
                 per = "per line (MAI 1)" if mai == E.MAI_LINE else f"per date of service (MAI {mai})"
                 on = "on the line" if mai == E.MAI_LINE else "on that date"
@@ -454,7 +470,8 @@ def finish(st: Stage | None, out: pd.DataFrame, chunk: pd.DataFrame,
     removed = 0
     if money is not None and st.affected.any():
         rows = np.flatnonzero(st.affected)
-        again = price_off(chunk.iloc[rows])
+        cols = [c for c in chunk.columns if c in PRICED_FROM]  # only what pricing reads, not every column
+        again = price_off((chunk[cols] if len(cols) < len(chunk.columns) else chunk).iloc[rows])
         removed = _cents(again[money]) - _cents(out[money].iloc[rows])
     info: dict[str, Any] = {"status": [[s, t, int(k)] for s, t, k in st.status], "money": money or "",
                             "removed_cents": int(removed)}
