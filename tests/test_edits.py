@@ -437,6 +437,21 @@ def test_cli_no_edits(fs26, tmp_path, capsys):
         assert ("edits: off" in err) == bool(flag)
 
 
+def test_workbook_notes_name_the_release_to_fetch(fs26, tmp_path):
+    """No NCCI file at hand: the workbook says once that PTP edits and MUEs were not applied."""
+    import openpyxl
+
+    from rvucalc.claims.io import write_claims
+
+    out = reprice(lines([{"hcpcs": "99213"}, {"hcpcs": "99213"}]), releases=[fs26], mirror=str(tmp_path))
+    book = write_claims(out, tmp_path / "priced.xlsx", title="Repriced claim lines")
+    wb = openpyxl.load_workbook(book, read_only=True)
+    cells = [str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c]
+    said = [c for c in cells if "Claim edits not applied" in c]
+    assert len([c for c in said if "ncci-ptp-practitioner-2026q3" in c]) == 1
+    assert any("rvucalc fetch ncci-mue-practitioner-2026q3" in c for c in said)
+
+
 def test_stream_gives_the_in_memory_edits(fs26, ncci, tmp_path):
     from rvucalc.claims import pipeline
     from rvucalc.claims.stream import reprice_file
