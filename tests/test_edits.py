@@ -413,6 +413,17 @@ def test_summary_and_workbook_notes_say_what_ran_and_what_was_removed(fs26, ncci
     assert {"ccipra-v322r0-f1.TXT", "MCR_MUE_PractitionerServices_Eff_07-01-2026.csv"} <= files
 
 
+def test_removed_dollars_skip_lines_refused_anyway(fs26):
+    """A denied line that would not be paid without the edits either (an unknown code) removes
+    nothing; a payable duplicate removes what it would have been paid (here the whole fee: 99213
+    has no multiple-procedure reduction)."""
+    out = reprice(lines([{"claim_id": "A", "hcpcs": "ZZZZZ"}, {"claim_id": "A", "hcpcs": "ZZZZZ"},
+                         {"claim_id": "B", "hcpcs": "99213"}, {"claim_id": "B", "hcpcs": "99213"}]), releases=[fs26])
+    assert out["reason"].tolist() == ["REPRICE_UNKNOWN_CODE", "EDIT_DUPLICATE|REPRICE_UNKNOWN_CODE", "",
+                                      "EDIT_DUPLICATE"]
+    assert out.attrs["rvucalc.edits"]["removed_cents"] == round(fee("99213") * 100)
+
+
 def test_edits_off(fs26, ncci):
     from rvucalc.claims.tally import LineTally, refusing_for
 

@@ -265,7 +265,9 @@ class Stage:
         self.note_labels: list[str] = []
         self.status: list[tuple[str, str, int]] = []
         self.sources: list[Any] = []
-        self.affected = np.zeros(0, dtype=bool)
+        self.denied = np.zeros(0, dtype=bool)
+        self.claim_pos = np.zeros(0, dtype=np.int32)
+        self.n_claims = 0
 
     def attach(self, lines: Any) -> Any:
         """Keep what the edits read of *lines* and register the edits' reasons (added when the
@@ -300,7 +302,7 @@ class Stage:
         x, self._inputs = self._inputs, None
         n = self.n
         self.note_codes = np.full(n, -1, dtype=np.int32)
-        self.affected = np.zeros(n, dtype=bool)
+        self.denied = np.zeros(n, dtype=bool)
         if x is None or not n:
             return
         code = x["code"]
@@ -359,10 +361,20 @@ class Stage:
             mue_notes.append((w, ma[w], mv[w], got[w]))
         self.masks = {E.EDIT_DUPLICATE.code: dup, E.EDIT_NCCI_PTP.code: ptp, E.EDIT_MUE.code: mue_d}
         self._notes(dup, ptp, col1_line, uniq, code, mue_notes)
-        denied = dup | ptp | mue_d
-        if denied.any():
-            k, m = G.positions(claim)
-            self.affected = np.bincount(k, weights=denied, minlength=m)[k] > 0
+        self.denied = dup | ptp | mue_d
+        if self.denied.any():
+            k, self.n_claims = G.positions(claim)
+            self.claim_pos = k.astype(np.int32) if self.n_claims < 2**31 else k
+
+    def affected(self, also_refused: np.ndarray | None = None) -> np.ndarray:
+        """Per line: its claim has a line the edits denied (other than those in *also_refused*,
+        lines that pricing refuses for another reason too: without the edits they would not be
+        paid either, nor take part in the claim's rules)."""
+        live = self.denied if also_refused is None else self.denied & ~also_refused
+        if not live.any():
+            return np.zeros(self.n, dtype=bool)
+        k = self.claim_pos
+        return np.bincount(k, weights=live, minlength=self.n_claims)[k] > 0
 
     def _notes(self, dup: np.ndarray, ptp: np.ndarray, col1_line: np.ndarray, uniq: np.ndarray,
                code: np.ndarray, mue_notes: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> None:
@@ -454,6 +466,22 @@ def _cents(values: Any) -> int:
     return int(np.rint(np.nan_to_num(x) * 100).sum())
 
 
+def _refused_otherwise(out: pd.DataFrame, system: str) -> np.ndarray | None:
+    """Per line of a priced physician chunk: its reasons hold a refusing code besides the edits'
+    (the lookup runs for every line, so a denied line still says if its code is unknown, not
+    payable...). ``None`` for the facility systems, whose lookup skips refused lines."""
+    if system != "pfs" or "reason" not in out.columns:
+        return None
+    from .pfs import refusing_codes
+
+    others = refusing_codes() - DENYING
+    r = out["reason"]
+    codes, uniq = (r.cat.codes.to_numpy(), list(r.cat.categories)) if isinstance(r.dtype, pd.CategoricalDtype) \
+        else pd.factorize(r.astype(str))
+    hit = np.array([bool(others.intersection(str(t).split("|"))) for t in uniq] + [False])  # distinct texts
+    return hit[np.asarray(codes)]
+
+
 def finish(st: Stage | None, out: pd.DataFrame, chunk: pd.DataFrame,
            price_off: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
     """Record what the edits did in ``out.attrs`` (see the module docstring) and return *out*.
@@ -468,8 +496,9 @@ def finish(st: Stage | None, out: pd.DataFrame, chunk: pd.DataFrame,
     st.run()
     money = None if isinstance(out.columns, pd.MultiIndex) else next((c for c in MONEY if c in out.columns), None)
     removed = 0
-    if money is not None and st.affected.any():
-        rows = np.flatnonzero(st.affected)
+    affected = st.affected(_refused_otherwise(out, st.system)) if money is not None else st.denied[:0]
+    if affected.any():
+        rows = np.flatnonzero(affected)
         cols = [c for c in chunk.columns if c in PRICED_FROM]  # only what pricing reads, not every column
         again = price_off((chunk[cols] if len(cols) < len(chunk.columns) else chunk).iloc[rows])
         removed = _cents(again[money]) - _cents(out[money].iloc[rows])
