@@ -205,8 +205,8 @@ class PtpTable:
     """A PTP edit table shaped for lookups: every code of the table (either column) numbered
     (``codes``), the edits keyed by ``column_one_id * len(codes) + column_two_id`` (sorted) with
     their first and last day in effect and modifier indicator, and one bit per unordered pair of
-    codes with an edit in either direction (``pair_bits``, bit ``low * len(codes) + high``), a
-    quick test before the exact lookup."""
+    codes with an edit in either direction (``pair_bits``: bits ``a * len(codes) + b`` and
+    ``b * len(codes) + a`` for an edit of ``a`` and ``b``), a quick test before the exact lookup."""
 
     codes: pd.Index
     key: np.ndarray  # int64, sorted
@@ -256,7 +256,7 @@ def ptp_table(column_one: np.ndarray, column_two: np.ndarray, first_day: np.ndar
     i1, i2 = ids[:len(c1)].astype(np.int64), ids[len(c1):].astype(np.int64)
     key = i1 * n + i2
     order = np.argsort(key, kind="stable")
-    pair = np.sort(np.minimum(i1, i2) * n + np.maximum(i1, i2))
+    pair = np.sort(np.concatenate([key, i2 * n + i1]))  # both ways: one test per pair of lines
     return PtpTable(pd.Index(codes), key[order], f[order].astype(np.int32), last[order].astype(np.int32),
                     ind[order].astype(np.int8), _bits(pair, n * n))
 
@@ -339,9 +339,11 @@ def ptp_denials(blocks: ClaimBlocks, day: np.ndarray, code_id: np.ndarray,
         it = np.int32 if max(total, m) < 2**31 else np.int64
         e = np.cumsum(cnt)
         left = np.repeat(np.arange(p0, p1, dtype=it), cnt)
-        right = left + 1 + (np.arange(total, dtype=it) - np.repeat((e - cnt).astype(it), cnt))
-        ul, ur = u[left], u[right]
-        k = np.minimum(ul, ur) * ul.dtype.type(nc) + np.maximum(ul, ur)
+        right = np.arange(1, total + 1, dtype=it)  # 1 + the pair's place among its line's pairs...
+        right -= np.repeat((e - cnt).astype(it), cnt)
+        right += left  # ...after the line
+        k = u[left] * u.dtype.type(nc)
+        k += u[right]
         hit = np.flatnonzero((table.pair_bits[k >> 3] >> (k & 7).astype(np.uint8)) & 1)
         hits_a.append(left[hit].astype(np.int64))
         hits_b.append(right[hit].astype(np.int64))
