@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
             if target:
                 check_output(target, [args.input])
         lines = read_claims(args.input, sheet=args.sheet)
-        from .cli_scale import options_of
+        from .engines import options_of
 
         out = pipeline.price_frame(lines, options_of(args))
         if args.out:
