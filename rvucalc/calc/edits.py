@@ -85,12 +85,14 @@ MAI_LINE, MAI_POLICY, MAI_CLINICAL = 1, 2, 3
 NO_END = 2_932_896
 
 
+#: Evaluation and management codes: CPT 99202-99499, and G0463 (the OPPS clinic visit).
+EM_CODES = frozenset({str(c) for c in range(99202, 99500)} | {"G0463"})
+
+
 def is_em_code(codes: np.ndarray) -> np.ndarray:
-    """Per code: an evaluation and management code (CPT 99202-99499, and G0463, the OPPS clinic
-    visit), on which modifiers 24, 25, 27 and 57 belong."""
-    s = pd.Series(np.asarray(codes, dtype=object), dtype=object).astype(str)
-    num = pd.to_numeric(s.where(s.str.fullmatch(r"\d{5}").fillna(False), ""), errors="coerce").to_numpy()
-    return ((num >= 99202) & (num <= 99499)) | (s == "G0463").to_numpy()
+    """Per code: an evaluation and management code (:data:`EM_CODES`), on which modifiers 24,
+    25, 27 and 57 belong."""
+    return pd.Index(np.asarray(codes, dtype=object)).isin(EM_CODES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,8 +110,15 @@ class ClaimBlocks:
     def subset(self, mask: np.ndarray) -> ClaimBlocks:
         """The lines of *mask* (a mask over all lines), blocks numbered again."""
         keep = np.asarray(mask, dtype=bool)[self.lines]
+        if keep.all():
+            return self
         b = self.block[keep]
-        return ClaimBlocks(self.lines[keep], np.cumsum(np.r_[True, b[1:] != b[:-1]]) - 1 if len(b) else b)
+        if len(b):
+            new = np.empty(len(b), dtype=np.int64)
+            new[0] = 0
+            np.not_equal(b[1:], b[:-1], out=new[1:])
+            b = np.cumsum(new, out=new)
+        return ClaimBlocks(self.lines[keep], b)
 
 
 def claim_blocks(claim: np.ndarray, mask: np.ndarray) -> ClaimBlocks:
@@ -273,18 +282,18 @@ def _one_per_code(order: np.ndarray, block: np.ndarray, day: np.ndarray, cid: np
     an edit between two codes is the same for every line of them. Returns the kept positions of
     *order* with their blocks, and for each line of *order* the kept position standing for it
     (``rep``, into the kept arrays)."""
+    size = np.bincount(block)
+    if size.max() <= BIG_CLAIM:  # nearly always: every line is tested
+        return np.arange(len(order)), block, np.arange(len(order)), order
     keep = np.ones(len(order), dtype=bool)
     rep_of = np.arange(len(order))
-    size = np.bincount(block)
-    if size.max() > BIG_CLAIM:
-        big = (size > BIG_CLAIM)[block]
-        bi = np.flatnonzero(big)
-        ids, _ = G.dense_ids(block[bi], day[order[bi]], cid[order[bi]])
-        head = G.first_of_id(ids)
-        first_of = np.empty(int(ids.max()) + 1, dtype=np.int64)
-        first_of[ids[head]] = bi[head]
-        rep_of[bi] = first_of[ids]
-        keep[bi] = head
+    bi = np.flatnonzero((size > BIG_CLAIM)[block])
+    ids, _ = G.dense_ids(block[bi], day[order[bi]], cid[order[bi]])
+    head = G.first_of_id(ids)
+    first_of = np.empty(int(ids.max()) + 1, dtype=np.int64)
+    first_of[ids[head]] = bi[head]
+    rep_of[bi] = first_of[ids]
+    keep[bi] = head
     kept = np.flatnonzero(keep)
     new_index = np.cumsum(keep) - 1
     return kept, block[kept], new_index[rep_of], order
@@ -320,7 +329,7 @@ def ptp_denials(blocks: ClaimBlocks, day: np.ndarray, code_id: np.ndarray,
     if len(order) < 2:
         return denied, col1_line
     kept, kblock, rep, _ = _one_per_code(order, block, d, cid)
-    lines = order[kept]  # the lines tested, block by block
+    lines = order[kept] if len(kept) < len(order) else order  # the lines tested, block by block
     m = len(lines)
     first_pos = np.flatnonzero(np.r_[True, kblock[1:] != kblock[:-1]])
     size = np.diff(np.r_[first_pos, m])
@@ -338,14 +347,13 @@ def ptp_denials(blocks: ClaimBlocks, day: np.ndarray, code_id: np.ndarray,
             continue
         it = np.int32 if max(total, m) < 2**31 else np.int64
         e = np.cumsum(cnt)
-        left = np.repeat(np.arange(p0, p1, dtype=it), cnt)
-        right = np.arange(1, total + 1, dtype=it)  # 1 + the pair's place among its line's pairs...
-        right -= np.repeat((e - cnt).astype(it), cnt)
-        right += left  # ...after the line
-        k = u[left] * u.dtype.type(nc)
+        # the pair's second position: its place among its first line's pairs, after that line
+        right = np.arange(total, dtype=it)
+        right += np.repeat((np.arange(p0 + 1, p1 + 1) - (e - cnt)).astype(it), cnt)
+        k = np.repeat(u[p0:p1] * u.dtype.type(nc), cnt)  # the first line's code, spread to its pairs
         k += u[right]
         hit = np.flatnonzero((table.pair_bits[k >> 3] >> (k & 7).astype(np.uint8)) & 1)
-        hits_a.append(left[hit].astype(np.int64))
+        hits_a.append(np.searchsorted(e, hit, "right").astype(np.int64) + p0)  # the first line of each hit
         hits_b.append(right[hit].astype(np.int64))
     if not hits_a:
         return denied, col1_line

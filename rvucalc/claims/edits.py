@@ -340,8 +340,8 @@ class Stage:
             t = self._table("ptp", ptp_setting, v, int(np.count_nonzero(mine)))
             if t is None:
                 continue
-            d, c1 = E.ptp_denials(blocks.subset(mine), day, t.codes.get_indexer(uniq).astype(np.int32)[code],
-                                  bypass, t, n)
+            cid = t.codes.get_indexer(uniq).astype(np.int32)[code]
+            d, c1 = E.ptp_denials(blocks.subset(mine & (cid >= 0)), day, cid, bypass, t, n)
             ptp |= d
             col1_line[d] = c1[d]
         el &= ~ptp
@@ -386,15 +386,20 @@ class Stage:
                           "of service)")
         idx = np.flatnonzero(ptp)
         if idx.size:
-            k, u = pd.factorize(uniq[code[col1_line[idx]]])
+            k, u = pd.factorize(code[col1_line[idx]])
             codes[idx] = len(labels) + k
-            labels += [f"NCCI PTP edit: column two code of {c} on the same date of service" for c in u]
+            labels += [f"NCCI PTP edit: column two code of {c} on the same date of service" for c in uniq[u]]
         for w, mai_w, mue_w, got_w in mue_notes:  # a quarter's MUE denials
             if not w.size:
                 continue
-            k, u = pd.MultiIndex.from_arrays([mai_w, mue_w, got_w]).factorize()
+            combined = np.zeros(len(w), dtype=np.int64)
+            for part in (mai_w, mue_w, got_w):
+                ids, u = pd.factorize(part)
+                combined = combined * (len(u) + 1) + ids
+            k = pd.factorize(combined)[0]
+            first = np.flatnonzero(G.first_of_id(k))  # each combination's first line
             codes[w] = len(labels) + k
-            for mai, mue, got in u:  # distinct (MAI, MUE value, units) combinations
+            for mai, mue, got in zip(mai_w[first].tolist(), mue_w[first].tolist(), got_w[first].tolist()):
                 per = "per line (MAI 1)" if mai == E.MAI_LINE else f"per date of service (MAI {mai})"
                 on = "on the line" if mai == E.MAI_LINE else "on that date"
                 labels.append(f"MUE {mue:g} unit{'s' if mue != 1 else ''} {per}; {got:g} billed {on}")
