@@ -26,8 +26,10 @@ what it was before edits existed (no :data:`COLUMN`).
 What a chunk's edits did is kept in the priced frame's ``attrs["rvucalc.edits"]`` (plain data:
 ``status`` rows ``(state, text, lines)`` with state ``ran``, ``missing`` or ``off``, the money
 column and ``removed_cents``, the dollars the edits removed: the claims with a denied line priced
-again without edits, less the same claims with them), which :class:`~rvucalc.claims.tally.LineTally`
-adds up over chunks, and in ``attrs["rvucalc.notes"]`` (sentences for the workbook).
+again without edits, less the same claims with them; a claim whose denied lines pricing refuses
+for another reason too is left out, as nothing in it changes), which
+:class:`~rvucalc.claims.tally.LineTally` adds up over chunks, and in ``attrs["rvucalc.notes"]``
+(sentences for the workbook).
 """
 
 from __future__ import annotations
