@@ -337,6 +337,27 @@ def test_exact_duplicates_denied_first_paid_in_full(fs26):
     assert plain["allowed"][1] == half_up(D(fee("20983")) * Decimal("0.5"))
 
 
+def test_a_book_with_exact_duplicates(fs26):
+    """The issue's book: lines of a warehouse extract repeated in their claim, lines shuffled.
+    Every repeated line is denied (the later one in the file), no other line is."""
+    rng = np.random.default_rng(22)
+    codes = np.array(["99213", "20983", "45378", "97110", "71046", "27447", "70450", "11300"], dtype=object)
+    rows = []
+    for c in range(3000):  # claims of 1-4 distinct codes
+        for code in rng.choice(codes, rng.integers(1, 5), replace=False):
+            rows.append({"claim_id": f"K{c}", "hcpcs": code, "modifiers": rng.choice(["", "26", "59"]),
+                         "units": str(rng.integers(1, 3))})
+    df = lines(rows)
+    copies = df.sample(frac=0.03, random_state=1)  # 3% of the lines again, as the extract repeats them
+    book = pd.concat([df, copies], ignore_index=True)
+    book = book.iloc[rng.permutation(len(book))].reset_index(drop=True)
+    out = reprice(book, releases=[fs26])
+    key = ["claim_id", "hcpcs", "modifiers"]
+    repeat = book.duplicated(key, keep="first").to_numpy()
+    assert (out["reason"].str.contains("EDIT_DUPLICATE").to_numpy() == repeat).all() and repeat.sum() == len(copies)
+    assert out.loc[repeat, "allowed"].isna().all()
+
+
 def test_ptp_edits_through_reprice(fs26, ncci):
     df = lines([{"claim_id": "A", "hcpcs": "20983"}, {"claim_id": "A", "hcpcs": "77013", "modifiers": "26"},
                 {"claim_id": "B", "hcpcs": "20983"}, {"claim_id": "B", "hcpcs": "77013-26", "modifiers": "59"},
