@@ -30,6 +30,7 @@ class FileSpec:
     mirror_sha256: tuple[str, ...] = ()  # of known third-party copies (re-saved, not CMS's bytes)
     format: str | None = None
     note: str | None = None
+    url: str | None = None  # the zip holding this member, where it is not the release's (NCCI parts)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -84,7 +85,7 @@ def _parse(path: Path) -> Release:
         d = tomllib.load(fh)
     files = {
         k: FileSpec(table=k, name=v["name"], aliases=tuple(v.get("aliases", ())),
-                    sha256=v.get("sha256"), format=v.get("format"), note=v.get("note"),
+                    sha256=v.get("sha256"), format=v.get("format"), note=v.get("note"), url=v.get("url"),
                     mirror_sha256=tuple([v["mirror_sha256"]] if isinstance(v.get("mirror_sha256"), str)
                                         else v.get("mirror_sha256", ())))
         for k, v in d.get("files", {}).items()

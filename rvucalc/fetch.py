@@ -347,16 +347,17 @@ def locate(
             return Located(p, release, table, digest, "cache", False, True, str(rec.get("recorded", "")))
         rejected.append(_Rejected(p, "checksum", f"has sha256 {digest}, not the one recorded at its "
                                                  f"first download ({rec.get('sha256')})"))
-    if download and release.url and not offline():
+    url = spec.url or release.url  # a member in a zip of its own (NCCI edit parts) has its own
+    if download and url and not offline():
         p, digest, tofu_date = _download_member(release, spec, cdir, progress=progress)
         verified = spec.sha256 is not None
         return Located(p, release, table, digest, "download", verified, not verified, tofu_date)
-    if not release.url:
+    if not url:
         how = f"get it from {release.page or 'the CMS website'}"
     else:
-        how = f"download {release.url}"
+        how = f"download {url}"
     off = ""
-    if release.url and (not download or offline()):
+    if url and (not download or offline()):
         off = " (downloads are off" + (": RVUCALC_OFFLINE is set)" if offline() else ")")
     skipped = "; skipped " + "; ".join(str(r) for r in rejected[:3]) if rejected else ""
     tail = ", or allow downloads" if off else ""  # only when that would help
@@ -425,7 +426,8 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *,
     import pooch
     import requests
 
-    url = str(release.url)
+    url = str(spec.url or release.url)
+    zip_sha256 = None if spec.url else release.sha256  # a release's zip checksum is not a part's
     host = _host(url)
     key = f"{url} -> {dest}"
     with _NET_LOCK:
@@ -443,7 +445,7 @@ def _download_member(release: Release, spec: FileSpec, dest: Path, *,
                             "set RVUCALC_CACHE to a writable folder") from exc
     try:
         downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeouts())
-        zpath = Path(pooch.retrieve(url=url, known_hash=release.sha256, path=dest,
+        zpath = Path(pooch.retrieve(url=url, known_hash=zip_sha256, path=dest,
                                     fname=PurePosixPath(url).name or f"{release.id}.zip",
                                     progressbar=progress, downloader=downloader))
     except Exception as exc:  # network errors, HTTP errors, checksum mismatch, unwritable cache

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from .claims import pipeline
+from .claims.edits import option as edit_option
 from .claims.lines import ReasonBits
 from .claims.pfs import OUTPUT_COLUMNS, choose_for_quarter, refusing_codes
 from .reasons import REGISTRY
@@ -44,6 +45,7 @@ def reprice(
     sequestration: bool = False,
     dayfirst: bool = False,
     progress: bool = False,
+    edits: bool = True,
 ) -> pd.DataFrame:
     """Reprice claim lines under the Medicare physician fee schedule.
 
@@ -75,6 +77,11 @@ def reprice(
         Read slashed dates as day/month/year (default month/day/year).
     progress:
         Kept for compatibility; the in-memory call is one step (file streaming has a progress bar).
+    edits:
+        Apply the claim edits first (default): duplicate lines, and the NCCI PTP edits and MUEs
+        of the date of service's quarter where their files are at hand
+        (:mod:`rvucalc.claims.edits`); a denied line is priced at no amount with its reason and
+        an ``edit_note``. ``False`` prices every line as given (no ``edit_note`` column).
 
     Returns
     -------
@@ -92,14 +99,14 @@ def reprice(
     """
     schedules = pipeline.schedules_of(releases)
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
-                            dayfirst=dayfirst)
+                            dayfirst=dayfirst, **edit_option(edits))
     return pipeline.price_frame(lines, opts, schedules=schedules)
 
 
 def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
                  mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
                  ipps_table2: str | os.PathLike[str] | None = None,
-                 dayfirst: bool = False) -> pd.DataFrame:
+                 dayfirst: bool = False, edits: bool = True) -> pd.DataFrame:
     """Reprice hospital outpatient claim lines under the OPPS, claim by claim.
 
     Parameters
@@ -117,6 +124,9 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
         One wage index for lines that give none (default: national, flagged).
     ipps_table2:
         Path of CMS's IPPS Table 2 (case-mix and wage index by CCN) for a ``ccn`` column.
+    edits:
+        Apply the claim edits first (default; :mod:`rvucalc.claims.edits`: duplicate lines, the
+        hospital outpatient NCCI PTP edits and MUEs where at hand); ``False`` prices every line.
 
     Returns
     -------
@@ -127,12 +137,12 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     :func:`rvucalc.explain`). Line amounts are rounded once; the claim total is their sum.
     """
     return pipeline.price_frame(lines, pipeline.facility_options("hopd", releases, mirror, dayfirst, wage_index,
-                                             ipps_table2))
+                                             ipps_table2, edits))
 
 
 def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
                 mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
-                dayfirst: bool = False) -> pd.DataFrame:
+                dayfirst: bool = False, edits: bool = True) -> pd.DataFrame:
     """Reprice ASC claim lines, claim by claim.
 
     As :func:`reprice_opps`, with the ASC's place given by ``wage_index``, ``cbsa`` or
@@ -141,7 +151,8 @@ def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     ``discount_factor``, ``facility_wage_index``, ``facility_payment``,
     ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason``.
     """
-    return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None))
+    return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None,
+                                                                 edits))
 
 
 def explain_reasons(reason: str) -> list[str]:

@@ -89,7 +89,9 @@ def test_rows_are_cms_rows(fs26):
 
 def test_output_columns_and_release(fs26):
     out = run(fs26, [{"hcpcs": "99213"}])
-    assert list(out.columns[-len(OUTPUT_COLUMNS):]) == list(OUTPUT_COLUMNS)
+    # rvucalc's columns, then the claim edits' note (issue 22; none without edits)
+    assert list(out.columns[-len(OUTPUT_COLUMNS) - 1:]) == [*OUTPUT_COLUMNS, "edit_note"]
+    assert list(run(fs26, [{"hcpcs": "99213"}], edits=False).columns[-len(OUTPUT_COLUMNS):]) == list(OUTPUT_COLUMNS)
     r = out.iloc[0]
     assert r.release == "rvu26c" and r.release_note == "" and r.setting == "nonfacility"
     assert r.allowed == fee("99213") == half_up(mul(2.85, CF26)) and r.payable and r.reason == ""

@@ -66,7 +66,17 @@ def test_in_memory_summary_counts_each_unpaid_line_once_by_refusing_reason(lines
     assert "FALLBACK" not in got[0]  # a note, not a refusal
     assert got[1].startswith("  note: REPRICE_RELEASE_FALLBACK on 2 lines (")
     assert got[2].startswith("  ") and "rvu26c" in got[2]  # the release note of the unpaid Q1 line
-    assert len(got) == 3
+    # then the claim edits (issue 22): duplicate lines checked (none: one line per claim); the
+    # mirror has no NCCI file, so the PTP edits and MUEs were not applied to the lines they would
+    # edit: 2026 Q1 lines 2 and 5, 2026 Q3 lines 1, 3, 4, 8 and 9 (lines 6 and 10 have no units,
+    # line 7 no date: refused before any edit)
+    assert got[3] == "  edits: duplicate lines"
+    assert [g.split(":")[0] for g in got[4:]] == ["  edits not applied"] * 4
+    assert [g.split(": ")[1] for g in got[4:]] == [
+        "MUEs (practitioner) for 2026 Q1", "MUEs (practitioner) for 2026 Q3",
+        "NCCI PTP edits (practitioner) for 2026 Q1", "NCCI PTP edits (practitioner) for 2026 Q3"]
+    assert [g.rsplit("(", 1)[1] for g in got[4:]] == ["2 lines)", "5 lines)", "2 lines)", "5 lines)"]
+    assert "rvucalc fetch ncci-ptp-practitioner-2026q1" in got[6]  # the release to fetch is named
 
 
 def test_stream_and_dask_print_the_in_memory_summary(lines_csv, tmp_path, capsys, fs26):

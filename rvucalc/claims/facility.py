@@ -34,6 +34,7 @@ import pandas as pd
 
 from .. import catalogue
 from ..calc import policy as P
+from ..calc.edits import DENYING as EDIT_DENYING
 from ..codes import INFORMATIONAL
 from ..errors import DownloadError, MissingFileError, RvucalcError
 from ..reasons import reason
@@ -418,7 +419,8 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     setting = "opps" if system == "hopd" else "asc"
     n = lines.n
     rb = lines.reasons
-    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code, N.BAD_CODE.code, N.ERROR_CELL.code})
+    refused = rb.any_of({P.BAD_UNITS.code, P.BAD_DATE.code, N.BAD_CODE.code, N.ERROR_CELL.code,
+                         *EDIT_DENYING})
     rel_line, ids, tables, yq_codes, notes = choose_releases(lines, cat_system, opts)
     year_line = np.where(rel_line >= 0, np.array([t.year for t in tables] + [-1])[rel_line], -1)
     files: list[Any] = []

@@ -42,6 +42,7 @@ from .. import codes as C
 from ..calc import groups as G
 from ..calc import pfs as pfs_calc
 from ..calc import policy as P
+from ..calc.edits import DENYING as EDIT_DENYING
 from ..calc.money import round_cents
 from ..catalogue import Release
 from ..errors import RvucalcError
@@ -76,7 +77,7 @@ def refusing_codes() -> frozenset[str]:
     pfs = {r.code for r in pfs_calc.STATUS_REASONS.values()} | {pfs_calc.STATUS_OTHER.code}
     pfs |= {r.code for r in pfs_calc.NA_REASONS.values()}
     pfs |= {r.code for r in getattr(pfs_calc, "EXTRA_REFUSING", ())}
-    return P.REFUSING | N.REFUSING | pfs | {N.BAD_PARTICIPATING.code} | _OTHER_CODES
+    return P.REFUSING | N.REFUSING | pfs | {N.BAD_PARTICIPATING.code} | _OTHER_CODES | EDIT_DENYING
 
 
 #: The reasons for a code of another fee schedule (:data:`rvucalc.codes.REASONS`), in a fixed order.

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import edits
 from .cells import PRICED_COLUMNS
 from .contract import LINE
 from .normalise import normalise, require
@@ -85,11 +86,12 @@ def options(system: str = "pfs", *, releases: Any = None, mirror: str | os.PathL
 
 
 def facility_options(system: str, releases: Iterable[str] | None, mirror: str | os.PathLike[str] | None,
-          dayfirst: bool, wage_index: float | None, ipps_table2: str | os.PathLike[str] | None
-          ) -> PricingOptions:
+          dayfirst: bool, wage_index: float | None, ipps_table2: str | os.PathLike[str] | None,
+          edits_on: bool = True) -> PricingOptions:
     """:class:`PricingOptions` for facility claims (``system`` ``"hopd"`` or ``"asc"``): one wage
-    index for lines that give none, and the IPPS Table 2 for a ``ccn`` column."""
-    extra: dict[str, Any] = {}
+    index for lines that give none, the IPPS Table 2 for a ``ccn`` column, and claim edits off
+    (*edits_on* False)."""
+    extra: dict[str, Any] = edits.option(edits_on)
     if wage_index is not None:
         extra["wage_index"] = float(wage_index)
     if ipps_table2 is not None:
@@ -129,7 +131,8 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     mod = _system(opts.system)
     require(chunk, getattr(mod, "PLACE_COLUMNS", ("zip", "locality")),
             getattr(mod, "REQUIRED", None))
-    clash = [c for c in mod.OUTPUT_COLUMNS if c in chunk.columns]
+    edit = edits.stage(opts)  # claim edits before any payment rule (None with edits=False)
+    clash = [c for c in (*mod.OUTPUT_COLUMNS, *edits.columns(edit)) if c in chunk.columns]
     if clash:
         raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
                          f"adds; rename or drop them (rvucalc never overwrites a column it was given)")
@@ -139,13 +142,16 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     # more at the peak). Facility systems also read wage index/CBSA/CCN columns of the chunk.
     errs = PRICED_COLUMNS.get(opts.system, PRICED_COLUMNS["pfs"])  # error cells refuse their line
     if getattr(mod, "WANTS_CHUNK", False):
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs), opts, schedules,
-                         chunk=chunk)
+        cols = mod.price(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
+                         opts, schedules, chunk=chunk)
     else:
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs), opts, schedules)
+        cols = mod.price(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
+                         opts, schedules)
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)
+    if edit is not None:  # last: it explains the edit codes of ``reason``
+        added[edits.COLUMN] = edit.note()
     if isinstance(chunk.columns, pd.MultiIndex):  # as ``out["release"] = ...`` names them
         pad = ("",) * (chunk.columns.nlevels - 1)
         added.columns = pd.MultiIndex.from_tuples([(k, *pad) for k in added.columns])
@@ -162,7 +168,7 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     kinds = getattr(mod, "OUTPUT_KINDS", None)
     if kinds and not isinstance(out.columns, pd.MultiIndex):  # what rvucalc's columns hold
         out.attrs["rvucalc.kinds"] = {**(out.attrs.get("rvucalc.kinds") or {}), **kinds}
-    return out
+    return edits.finish(edit, out, chunk, lambda sub: price_chunk(sub, edits.off(opts), schedules=schedules))
 
 
 def _handed_over(a: Any, seen: set[int]) -> Any:
@@ -192,6 +198,7 @@ def clear_cache() -> None:
         fn = getattr(_system(name), "clear_cache", None)
         if fn:
             fn()
+    edits.clear_cache()
 
 
 def provenance(release_ids: Any) -> list[Any]:

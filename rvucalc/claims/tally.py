@@ -23,12 +23,15 @@ How the lines are counted:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .contract import LINE
+from .edits import DENYING as EDIT_DENYING
+from .edits import summary_rows as edit_rows
 
 #: Codes summarised as notes: the line was priced, with another release than the newest one.
 NOTE_CODES = ("REPRICE_RELEASE_FALLBACK", "FACILITY_RELEASE_OTHER_QUARTER")
@@ -106,6 +109,7 @@ class LineTally:
             unpaid = np.bincount(codes[~paid], minlength=len(uniq))
             why: dict[str, int] = {}
             notes: dict[str, int] = {}
+            denied: dict[str, int] = {}
             for j, text in enumerate(uniq):  # distinct reason strings
                 if unpaid[j]:
                     key = _primary(text, self.refusing)
@@ -113,8 +117,12 @@ class LineTally:
                 for c in text.split("|"):
                     if c in NOTE_CODES and per[j]:
                         notes[c] = notes.get(c, 0) + int(per[j])
+                    if c in EDIT_DENYING and per[j]:
+                        denied[c] = denied.get(c, 0) + int(per[j])
             rows += [("why", k, v, -1) for k, v in why.items()]
             rows += [("note", k, v, -1) for k, v in notes.items()]
+            rows += [("edit_denied", k, v, -1) for k, v in denied.items()]
+        rows += edit_rows(priced.attrs)
         if "release_note" in priced.columns and not paid.all():
             codes, uniq = _codes(priced["release_note"])
             first = pd.Series(line[~paid]).groupby(codes[~paid]).min()
@@ -170,7 +178,34 @@ class LineTally:
         rn = of("release_note")["line"].sort_values(kind="stable")
         for note in list(rn.index)[:2]:
             text += f"\n  {note}"
-        return text
+        return text + edit_text(of)
+
+
+def edit_text(of: Callable[[str], pd.DataFrame]) -> str:
+    """The summary's lines on claim edits (:mod:`rvucalc.claims.edits`): which ran, the lines they
+    denied and the dollars that removed, and which could not run (naming the release to fetch).
+    *of(kind)* gives the added-up counts of one kind, indexed by key."""
+    if len(of("edit_off")):
+        return "\n  edits: off (edits=False, --no-edits)"
+    ran, missing = of("edit_ran")["n"], of("edit_missing")["n"]
+    if not len(ran) and not len(missing):
+        return ""
+    order = sorted(ran.index, key=lambda t: (t != "duplicate lines", t))
+    text = "\n  edits: " + ("; ".join(order) if order else "none")
+    denied = of("edit_denied")["n"]
+    denied = denied[denied > 0]
+    removed = of("edit_removed")["n"]
+    if denied.sum():
+        k = int(denied.sum())
+        what = ", ".join(f"{c} {v:,}" for c, v in sorted(denied.items(), key=lambda kv: (-kv[1], kv[0])))
+        text += f"\n  edits denied {k:,} line{'s' if k != 1 else ''} ({what})"
+        if len(removed):
+            money = {"allowed": "allowed amount", "facility_payment": "facility payment"}.get(
+                str(removed.index[0]), str(removed.index[0]))
+            text += f", removing ${int(removed.sum()) / 100:,.2f} of {money}"
+    for t, k in missing.items():
+        text += f"\n  edits not applied: {t} ({int(k):,} line{'s' if k != 1 else ''})"
+    return text
 
 
 __all__ = ["FACILITY_INFORMATIONAL", "NOTE_CODES", "NO_REASON", "LineTally", "refusing_for"]

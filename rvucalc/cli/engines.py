@@ -62,9 +62,11 @@ def engine_of(args: argparse.Namespace) -> str:
 def options_of(args: argparse.Namespace) -> Any:
     """The chunk pricer's options from the command line."""
     from ..claims import pipeline
+    from ..claims.edits import option
 
     return pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
-                            sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)))
+                            sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)),
+                            **option(not getattr(args, "no_edits", False)))
 
 
 def dispatch(args: argparse.Namespace) -> int | None:

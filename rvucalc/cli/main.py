@@ -31,7 +31,7 @@ from .common import (
 from .data import cmd_fetch, cmd_releases
 from .pricing import cmd_anes, cmd_localities, cmd_quote, cmd_schedule, cmd_sites
 
-SYSTEMS = ("pfs", "opps", "asc", "wage_index", "zip5", "anes_base")
+SYSTEMS = ("pfs", "opps", "asc", "wage_index", "zip5", "anes_base", "ncci_ptp", "ncci_mue")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--dayfirst", action="store_true",
                    help="read slashed dates as day/month/year (default: month/day/year)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-edits", action="store_true", help="price every line as given: no duplicate-line, "
+                                                           "NCCI PTP or MUE edits first")
     p.add_argument("--offline", action="store_true",
                    help="never download from CMS (this process and a local Dask cluster's workers)")
     from .engines import add_engine_options  # --engine stream|dask (large files, clusters)
@@ -109,9 +111,9 @@ def _run(args: argparse.Namespace) -> int:
                 check_output(target, [args.input])
         lines = read_claims(args.input, sheet=args.sheet)
         check_outputs(lines, args.out, getattr(args, "claims_out", None))  # cells the formats cannot hold
-        opts = pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
-                                sequestration=args.sequestration, dayfirst=getattr(args, "dayfirst", False))
-        out = pipeline.price_frame(lines, opts)
+        from .engines import options_of
+
+        out = pipeline.price_frame(lines, options_of(args))
         if args.out:
             write_claims(out, args.out, provenance=_provenance(out, args), title="Repriced claim lines")
         else:
