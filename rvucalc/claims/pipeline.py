@@ -94,11 +94,13 @@ def _system(name: str) -> Any:
 
 
 def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
-                schedules: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                schedules: Mapping[str, Any] | None = None, keep: list[Any] | None = None) -> pd.DataFrame:
     """Price one chunk (whole claims) and return it with rvucalc's columns added.
 
     *schedules* (in-process only) maps release ids to already loaded schedules to use instead
-    of loading them; engines that cross processes pass release ids in *opts* instead.
+    of loading them; engines that cross processes pass release ids in *opts* instead. *keep*:
+    a list to which the parsed lines (:class:`rvucalc.claims.normalise.Lines`) are appended, for
+    a stage that reads them after pricing (payer contracts); by default they are not kept.
     """
     opts = opts or PricingOptions()
     mod = _system(opts.system)
@@ -113,9 +115,9 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     # into a tuple that holds the parsed lines until the call returns (a million lines: 35 MiB
     # more at the peak). Facility systems also read wage index/CBSA/CCN columns of the chunk.
     if getattr(mod, "WANTS_CHUNK", False):
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules, chunk=chunk)
+        cols = mod.price(_kept(normalise(chunk, dayfirst=opts.dayfirst), keep), opts, schedules, chunk=chunk)
     else:
-        cols = mod.price(normalise(chunk, dayfirst=opts.dayfirst), opts, schedules)
+        cols = mod.price(_kept(normalise(chunk, dayfirst=opts.dayfirst), keep), opts, schedules)
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)
@@ -136,6 +138,13 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     if kinds and not isinstance(out.columns, pd.MultiIndex):  # what rvucalc's columns hold
         out.attrs["rvucalc.kinds"] = {**(out.attrs.get("rvucalc.kinds") or {}), **kinds}
     return out
+
+
+def _kept(lines: Any, keep: list[Any] | None) -> Any:
+    """*lines*, appended to *keep* when a caller asked to keep them (no reference held otherwise)."""
+    if keep is not None:
+        keep.append(lines)
+    return lines
 
 
 def _handed_over(a: Any, seen: set[int]) -> Any:

@@ -543,9 +543,11 @@ def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], 
     horizontal = ncat > 12
     count = agg == "count"
     money = not count and any(column_format(v, float) == CURRENCY_FORMAT for v in spec.values)
+    # values the frame declares as percentages (fractions under a percent format): a percent axis
+    pct = not count and not money and all(formats_of(source).get(v) == PERCENT_FORMAT for v in spec.values)
     vtitle = ("Rows (count)" if count else _value_title(spec.values, agg) if money
               else ", ".join(spec.values))
-    fmt = '"$"#,##0' if money else "General"
+    fmt = '"$"#,##0' if money else "0%" if pct else "General"
     code_keys = [c for c in spec.columns if c in _CODE_COLS]
     groups: dict[str, list[str]] = {}
     if code_keys:

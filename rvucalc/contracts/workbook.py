@@ -1,0 +1,75 @@
+"""The comparison an analyst sends: a workbook of a book priced under several contracts.
+
+Sheets (written by :func:`rvucalc.export.to_excel`):
+
+- **Summary**: each contract's percent of Medicare by service category (with the book's total,
+  ``All services``) and a bar chart of it, one bar per contract; under the title one sentence per
+  contract (its total, percent of Medicare, and what it did not price, with the reasons);
+- **By category**: per contract and category the lines, dollars and percent of Medicare;
+- **Contracts**: each contract's book total;
+- **Top codes**: the codes carrying the most contract dollars, contracts side by side;
+- **Claims**: per-claim totals side by side;
+- **Terms**: every term's lines and dollars, and its share of the contract's dollars;
+- **Lines**: one row per line per contract (up to *max_lines* rows; more go to CSV/Parquet);
+- **Provenance**: every Medicare file (release, sha256) and every contract file and fee
+  schedule file it names (sha256 of its bytes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..export.formats import MEAN_FORMAT
+from . import summary as S
+
+#: Most line rows written to a workbook (rows = lines x contracts).
+MAX_LINES = 50_000
+
+
+def views(priced: pd.DataFrame, *, max_lines: int = MAX_LINES, top: int = 25) -> dict[str, pd.DataFrame]:
+    """``{sheet name: frame}`` of the workbook (see the module docstring)."""
+    cat = S.by_category(priced)
+    summary = cat[["category", "contract", S.PCT]].copy()
+    summary.attrs["rvucalc.formats"] = {S.PCT: cat.attrs["rvucalc.formats"][S.PCT]}
+    notes = S.notes(priced)
+    if len(priced) > max_lines:
+        notes.append(f"The {len(priced):,} line rows (lines x contracts) are not in this workbook (more than "
+                     f"{max_lines:,}); write them to .csv or .parquet.")
+    summary.attrs["rvucalc.notes"] = notes
+    summary.attrs["rvucalc.summary"] = {"index": ["category"], "columns": ["contract"], "values": [S.PCT],
+                                        "agg": "first", "chart": True,
+                                        "title": "Percent of Medicare by service category"}
+    summary.attrs["rvucalc.provenance"] = priced.attrs.get("rvucalc.provenance")
+    out = {"Percent of Medicare": summary, "By category": cat, "Contracts": S.book_totals(priced),
+           "Top codes": S.top_codes(priced, top)}
+    if "claim_id" in priced.columns:
+        out["Claims"] = S.claims_side_by_side(priced)
+    out["Terms"] = S.by_term(priced)
+    if len(priced) <= max_lines:
+        lines = priced.copy()
+        lines.attrs["rvucalc.formats"] = {"percent_of_medicare": MEAN_FORMAT}
+        out["Lines"] = lines
+    return out
+
+
+def to_excel(priced: pd.DataFrame, path: str | Path, *, title: str | None = None, max_lines: int = MAX_LINES,
+             top: int = 25, progress: bool | None = None) -> Path:
+    """Write the contract comparison workbook of *priced* (:func:`rvucalc.price_contracts`) to *path*
+    (atomically: a temporary file, then renamed)."""
+    from ..export import to_excel as write
+
+    v = views(priced, max_lines=max_lines, top=top)
+    names = ", ".join(S._contracts(priced))
+    heading = title or f"Claims priced under payer contracts ({names}), as a percent of Medicare"
+    return write(v, path, provenance=priced.attrs.get("rvucalc.provenance"), title=heading,
+                 progress=progress)
+
+
+def provenance(priced: pd.DataFrame) -> Any:
+    return priced.attrs.get("rvucalc.provenance")
+
+
+__all__ = ["MAX_LINES", "to_excel", "views"]
