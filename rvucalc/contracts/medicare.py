@@ -98,6 +98,10 @@ NOT_A_RATE_GAP = frozenset({
 #: Input refusals: a line that cannot be read is priced by no contract (its reason says why).
 INPUT_REFUSING = (*sorted(N.REFUSING), N.BAD_PARTICIPATING.code)
 
+#: Fee schedule keys of codes Medicare pays under no schedule (:func:`rvucalc.codes.fee_schedule_of`):
+#: such a line has no Medicare rate, and a contract's fallback may price it.
+NO_MEDICARE_SCHEDULE = frozenset({"not_medicare", "measure", "dental"})
+
 #: ``fee_schedule -> pricer`` for schedules other than the system's; see :func:`register`.
 PRICERS: dict[str, Callable[..., pd.DataFrame]] = {}
 
@@ -331,7 +335,7 @@ def _other_schedules(m: Medicare, lines: pd.DataFrame, system_schedule: str, yea
     amount with :data:`NO_PRICER` (the system's own result for them is not used)."""
     sched = np.asarray(m.fee_schedule.categories, dtype=object)
     codes = np.asarray(m.fee_schedule.codes)
-    others = [s for s in sched if s and s != system_schedule]
+    others = [s for s in sched if s and s != system_schedule and s not in NO_MEDICARE_SCHEDULE]
     if not others:
         return
     reason_codes, reason_cats = _reason_table(m.reason)
@@ -395,8 +399,13 @@ def _from_given(lines: pd.DataFrame, col: str, parsed: N.Lines, system: str) -> 
     reasons = pd.Categorical(text.astype(object))
     if "fee_schedule" in lines.columns:
         schedule = _user_schedules(lines["fee_schedule"])
-    elif "fee_schedule_amount" in lines.columns:  # rvucalc.reprice output
+    elif "fee_schedule_amount" in lines.columns:  # rvucalc.reprice output: PFS amounts only
         schedule = _schedule_from_reasons(reasons, "pfs")
+        sch = np.array([str(c) for c in schedule.categories] + [""], dtype=object)[np.asarray(schedule.codes)]
+        unpriced = ~has & (sch != "pfs") & ~np.isin(sch, list(NO_MEDICARE_SCHEDULE))
+        if unpriced.any():  # a code of another schedule, which the PFS pricing did not price
+            text = np.where(unpriced, _append(text, NO_PRICER.code), text)
+            reasons = pd.Categorical(text.astype(object))
     elif "status_indicator" in lines.columns:  # rvucalc.reprice_opps output
         schedule = categorical(np.zeros(len(lines), dtype=np.int64), ["opps"])
     elif "payment_indicator" in lines.columns:  # rvucalc.reprice_asc output
@@ -420,5 +429,5 @@ def _from_given(lines: pd.DataFrame, col: str, parsed: N.Lines, system: str) -> 
     return m
 
 
-__all__ = ["AMOUNT_COLUMNS", "INPUT_REFUSING", "NOT_A_RATE_GAP", "PRICERS", "PRICING_COLUMNS", "Facts",
+__all__ = ["AMOUNT_COLUMNS", "INPUT_REFUSING", "NOT_A_RATE_GAP", "NO_MEDICARE_SCHEDULE", "PRICERS", "PRICING_COLUMNS", "Facts",
            "Medicare", "given_amounts", "price", "register"]

@@ -129,8 +129,10 @@ def price_contracts(
     releases, mirror, dayfirst, wage_index:
         As for :func:`rvucalc.reprice` / :func:`rvucalc.reprice_opps` (the Medicare pricing).
     columns:
-        The user's columns repeated on each output row: ``"all"`` (default), a list of names, or
-        ``None`` (only ``line``, the 0-based row of *lines*).
+        The user's columns repeated on each output row, as given: ``"all"`` (default), a list of
+        names, or ``None`` (only ``line``, the 0-based row of *lines*). A column named like one
+        of the columns added here (``reason``, ``setting``, ``fee_schedule``,
+        ``medicare_allowed`` of lines already priced...) comes back as ``given_<name>``.
 
     Returns
     -------
@@ -516,16 +518,15 @@ def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns
         missing = [c for c in keep if c not in lines.columns]
         if missing:
             raise ValueError(f"columns {', '.join(map(str, missing))} are not among the lines' columns")
-    clash = [c for c in (*OUTPUT_COLUMNS, "line") if c in keep]
-    if clash:
-        raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which the contract "
-                         "pricing adds; rename them or pass columns= without them")
     rows = np.repeat(np.arange(n, dtype=np.int64), k)
     data: dict[str, Any] = {"line": rows}
     if keep:
         user = lines[keep].take(rows)
-        for c in keep:
-            data[c] = user[c].array
+        for c in keep:  # a column of the name of one of ours comes back as given_<name>
+            name = c
+            while name in OUTPUT_COLUMNS or name == "line" or (name != c and name in lines.columns):
+                name = f"given_{name}"
+            data[name] = user[c].array
     cur_cents, cur_has = cur.cents, cur.has
     medicare = np.where(cur_has, cur_cents / 100.0, np.nan)
     contract_names = [p.contract.name for p in parts]
