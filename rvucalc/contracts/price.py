@@ -78,7 +78,7 @@ OUTPUT_COLUMNS = ("contract", "contract_version", "term", "method", "fee_schedul
                   "percent_of_medicare", "reason")
 #: What the numeric ones hold (workbook formats).
 OUTPUT_KINDS = {"medicare_allowed": "money", "base_allowed": "money", "contract_allowed": "money",
-                "percent_of_medicare": "number"}
+                "percent_of_medicare": "percent_points"}
 _ORDER = (BAD_LINE.code, NOT_IN_FORCE.code, NO_TERM.code, FALLBACK.code, NO_MEDICARE.code, NO_CHARGE.code,
           NOT_IN_FEE_FILE.code, CHARGE_LOWER.code, NO_CHARGE_TO_COMPARE.code, CASE_EQUAL.code,
           CASE_NO_WEIGHT.code)

@@ -3,7 +3,8 @@ by term, top codes, and per claim side by side.
 
 Every sum is a sum of the lines' cents (exact). A **percent of Medicare** is the contract's
 dollars over Medicare's on the lines that have both amounts (a line only one of them prices is
-left out of both sides, so the ratio compares like with like), as a fraction (1.2 is 120%); the
+left out of both sides, so the ratio compares like with like), in percent points (120.0 is 120%,
+declared so that a workbook shows it as a percentage); the
 lines and dollars left out are counted beside it. A claim's contract total is blank (NaN, never
 $0) when a line of the claim has no contract amount; ``<contract> lines not priced`` counts them
 and ``<contract> reason`` gives the first such line's reason.
@@ -18,7 +19,7 @@ import pandas as pd
 
 from ..calc.money import line_cents
 from ..claims.contract import claim_keys
-from ..export.formats import COUNT_FORMAT, CURRENCY_FORMAT, PERCENT_FORMAT, declare_kinds
+from ..export.formats import declare_kinds
 from .categories import CATEGORIES, categories
 
 PCT = "percent of Medicare"
@@ -36,17 +37,19 @@ def _cents(priced: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """*num* / *den* in percent points (NaN where *den* is 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+        return np.where(den > 0, num / np.where(den > 0, den, 1) * 100.0, np.nan)
 
 
 def _frame_formats(df: pd.DataFrame, pct: tuple[str, ...] = (PCT,)) -> pd.DataFrame:
-    fm = {c: PERCENT_FORMAT for c in df.columns if c in pct or str(c).endswith(f" {PCT}")}
-    fm.update({c: CURRENCY_FORMAT for c in df.columns if str(c).endswith(("allowed", "(sum)", "dollars"))
-               and c not in fm})
-    fm.update({c: COUNT_FORMAT for c in df.columns if "lines" in str(c) or str(c) in ("claims", "units")})
-    df.attrs["rvucalc.formats"] = {**(df.attrs.get("rvucalc.formats") or {}), **fm}
-    return df
+    """Declare what the columns hold (:func:`rvucalc.export.formats.declare_kinds`): percentages
+    in percent points (128.18 is 128.18%; a workbook shows them as percentages), dollars, counts."""
+    kinds = {c: "percent_points" for c in df.columns if c in pct or str(c).endswith(f" {PCT}")}
+    kinds.update({c: "money" for c in df.columns if c not in kinds
+                  and str(c).endswith(("allowed", "(lines with both)", "dollars"))})
+    kinds.update({c: "count" for c in df.columns if c not in kinds and ("lines" in str(c) or c == "claims")})
+    return declare_kinds(df, kinds)
 
 
 def _group_table(priced: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -209,7 +212,7 @@ def notes(priced: pd.DataFrame) -> list[str]:
         s = (f"{row['contract']}: ${total:,.2f} on {row['lines priced']:,} of {row['lines']:,} lines"
              if total == total else f"{row['contract']}: no line priced")
         if pct == pct:
-            s += (f"; {pct * 100:.2f}% of Medicare on the {row['lines with both amounts']:,} lines with both "
+            s += (f"; {pct:.2f}% of Medicare on the {row['lines with both amounts']:,} lines with both "
                   "amounts")
         if row["lines not priced"]:
             s += f"; {row['lines not priced']:,} lines not priced ({row['main reasons not priced']})"

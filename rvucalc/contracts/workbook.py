@@ -3,8 +3,9 @@
 Sheets (written by :func:`rvucalc.export.to_excel`):
 
 - **Summary**: each contract's percent of Medicare by service category (with the book's total,
-  ``All services``) and a bar chart of it, one bar per contract; under the title one sentence per
-  contract (its total, percent of Medicare, and what it did not price, with the reasons);
+  ``All services``; a row per category, a column per contract) and a bar chart of it; under the
+  title one sentence per contract (its total, percent of Medicare, and what it did not price,
+  with the reasons);
 - **By category**: per contract and category the lines, dollars and percent of Medicare;
 - **Contracts**: each contract's book total;
 - **Top codes**: the codes carrying the most contract dollars, contracts side by side;
@@ -18,11 +19,9 @@ Sheets (written by :func:`rvucalc.export.to_excel`):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from ..export.formats import MEAN_FORMAT
 from . import summary as S
 
 #: Most line rows written to a workbook (rows = lines x contracts).
@@ -32,26 +31,22 @@ MAX_LINES = 50_000
 def views(priced: pd.DataFrame, *, max_lines: int = MAX_LINES, top: int = 25) -> dict[str, pd.DataFrame]:
     """``{sheet name: frame}`` of the workbook (see the module docstring)."""
     cat = S.by_category(priced)
-    summary = cat[["category", "contract", S.PCT]].copy()
-    summary.attrs["rvucalc.formats"] = {S.PCT: cat.attrs["rvucalc.formats"][S.PCT]}
     notes = S.notes(priced)
     if len(priced) > max_lines:
         notes.append(f"The {len(priced):,} line rows (lines x contracts) are not in this workbook (more than "
                      f"{max_lines:,}); write them to .csv or .parquet.")
-    summary.attrs["rvucalc.notes"] = notes
-    summary.attrs["rvucalc.summary"] = {"index": ["category"], "columns": ["contract"], "values": [S.PCT],
-                                        "agg": "first", "chart": True,
-                                        "title": "Percent of Medicare by service category"}
-    summary.attrs["rvucalc.provenance"] = priced.attrs.get("rvucalc.provenance")
-    out = {"Percent of Medicare": summary, "By category": cat, "Contracts": S.book_totals(priced),
-           "Top codes": S.top_codes(priced, top)}
+    cat.attrs["rvucalc.notes"] = notes
+    # the Summary sheet: percent of Medicare, a row per category, a column per contract, and its chart
+    cat.attrs["rvucalc.summary"] = {"index": ["category"], "columns": ["contract"], "values": [S.PCT],
+                                    "agg": "first", "chart": True,
+                                    "title": "Percent of Medicare by service category"}
+    cat.attrs["rvucalc.provenance"] = priced.attrs.get("rvucalc.provenance")
+    out = {"By category": cat, "Contracts": S.book_totals(priced), "Top codes": S.top_codes(priced, top)}
     if "claim_id" in priced.columns:
         out["Claims"] = S.claims_side_by_side(priced)
     out["Terms"] = S.by_term(priced)
     if len(priced) <= max_lines:
-        lines = priced.copy()
-        lines.attrs["rvucalc.formats"] = {"percent_of_medicare": MEAN_FORMAT}
-        out["Lines"] = lines
+        out["Lines"] = priced
     return out
 
 
@@ -66,10 +61,6 @@ def to_excel(priced: pd.DataFrame, path: str | Path, *, title: str | None = None
     heading = title or f"Claims priced under payer contracts ({names}), as a percent of Medicare"
     return write(v, path, provenance=priced.attrs.get("rvucalc.provenance"), title=heading,
                  progress=progress)
-
-
-def provenance(priced: pd.DataFrame) -> Any:
-    return priced.attrs.get("rvucalc.provenance")
 
 
 __all__ = ["MAX_LINES", "to_excel", "views"]

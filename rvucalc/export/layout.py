@@ -386,8 +386,11 @@ def formats_of(df: pd.DataFrame, extra: Mapping[str, str] | None = None) -> dict
 
 
 def as_written(df: pd.DataFrame, formats: Mapping[str, str | None]) -> pd.DataFrame:
-    """The frame as the cells will hold it: percent-point columns become fractions."""
-    pct = [c for c in df.columns if formats.get(c) == PERCENT_FORMAT and is_percent_points(c)
+    """The frame as the cells will hold it: percent-point columns (named ``*_pct``..., or declared
+    ``percent_points`` in ``attrs["rvucalc.kinds"]``) become fractions."""
+    kinds = df.attrs.get("rvucalc.kinds") or {}
+    pct = [c for c in df.columns if formats.get(c) == PERCENT_FORMAT
+           and (is_percent_points(c) or kinds.get(c) == "percent_points")
            and pd.api.types.is_numeric_dtype(df[c])]
     if not pct:
         return df
@@ -614,6 +617,8 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
                    formats: Mapping[str, str] | None, chart: bool, written: _dt.datetime,
                    notes: Sequence[str] = ()) -> Sheet:
     table, labels = pivot(first, spec)
+    declared = first.attrs.get("rvucalc.kinds") or {}  # a value's kind holds for its pivot columns
+    table.attrs["rvucalc.kinds"] = {lab: declared[v] for lab, v in labels.items() if v in declared}
     agg = table.attrs.get("rvucalc.agg", spec.agg)
     n_idx = len(table.columns) - len(labels)
     if "locality_id" in spec.index:
