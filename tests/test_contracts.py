@@ -100,7 +100,7 @@ def test_example_contract_office_claim(tmp_path, mirror_files):
     acme = load(write(tmp_path, EXAMPLE))
     lines = la_lines([{"hcpcs": "99214"}, {"hcpcs": "20983", "charge": "9000"},
                       {"claim_id": "c2", "hcpcs": "20983", "charge": "$7,000.00"}])
-    out = price_contracts(lines, acme)
+    out = price_contracts(lines, acme, columns="all")
     assert list(out["line"]) == [0, 1, 2]
     assert list(out["term"]) == ["professional", "surgery", "surgery"]
     m = out["medicare_allowed"].tolist()
@@ -123,7 +123,7 @@ def test_lab_and_drug_terms_with_amounts_given(tmp_path):
         "claim_id": ["c1", "c1", "c1"], "hcpcs": ["80053", "J9271", "99214"], "units": ["1", "200", "1"],
         "pos": ["11", "11", "11"], "date_of_service": ["2026-03-10"] * 3, "charge": ["", "", ""],
         "fee_schedule": ["clfs", "asp", "pfs"], "medicare_allowed": [10.56, 11945.20, 148.89]})
-    out = price_contracts(lines, acme)
+    out = price_contracts(lines, acme, columns="all")
     assert list(out["term"]) == ["lab", "drugs", "professional"]
     # 100% of $10.56; J9271 x 200 at 110% of $11,945.20 = $13,139.72; 120% of $148.89
     assert out["contract_allowed"].tolist() == [10.56, 13139.72, 178.67]
@@ -137,7 +137,7 @@ def test_lab_and_drug_terms_with_amounts_given(tmp_path):
 def test_lines_priced_by_rvucalc_reprice_are_accepted(tmp_path, mirror_files):
     acme = load(write(tmp_path, EXAMPLE))
     priced = rvucalc.reprice(la_lines([{"hcpcs": "99214"}, {"hcpcs": "0001U"}]))
-    out = price_contracts(priced, acme)
+    out = price_contracts(priced, acme, columns="all")
     assert out["contract_allowed"].iloc[0] == 178.67
     assert out["fee_schedule"].tolist() == ["pfs", "clfs"]
     assert np.isnan(out["contract_allowed"].iloc[1]) and "NOT_PFS_CLFS" in out["reason"].iloc[1]
@@ -164,6 +164,7 @@ def test_both_contracts_side_by_side(tmp_path, mirror_files):
     lines = la_lines([{"hcpcs": "99214"}, {"hcpcs": "20983", "charge": "9000"}])
     out = price_contracts(lines, [acme, hundred])
     assert list(out["line"]) == [0, 0, 1, 1]
+    assert list(out.columns[:4]) == ["line", "claim_number", "claim_id", "hcpcs"]  # the default columns
     assert list(out["contract"]) == ["acme-ppo-2026", "medicare-100"] * 2
     assert out["contract_allowed"].tolist() == [178.67, 148.89, 7772.63, 5757.50]
     prov = out.attrs["rvucalc.provenance"]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..codes import parse_code, split_modifiers
@@ -45,6 +44,11 @@ class FeeTable:
     @property
     def codes(self) -> frozenset[str]:
         return frozenset(c for c, _ in self.rates)
+
+    @property
+    def modifier_codes(self) -> frozenset[str]:
+        """The codes that have a row for a modifier."""
+        return frozenset(c for c, m in self.rates if m)
 
 
 def read_fee_table(path: str | Path) -> FeeTable:
@@ -108,9 +112,4 @@ def read_fee_table(path: str | Path) -> FeeTable:
     return FeeTable(p.resolve(), sha, rates)
 
 
-def rates_for(table: FeeTable, codes: np.ndarray, modifier_lists: list[tuple[str, ...]]) -> np.ndarray:
-    """Cents per unit (-1: not listed) for each (code, modifiers) pair given (distinct pairs)."""
-    return np.array([table.lookup(str(c), m) for c, m in zip(codes, modifier_lists)], dtype=np.int64)
-
-
-__all__ = ["FeeTable", "rates_for", "read_fee_table"]
+__all__ = ["FeeTable", "read_fee_table"]

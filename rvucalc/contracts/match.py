@@ -8,8 +8,6 @@ contract's order, first match wins (:mod:`rvucalc.contracts.price`).
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import numpy as np
 import pandas as pd
 
@@ -58,6 +56,7 @@ class LineIndex:
         self.schedules = [str(c) for c in medicare.fee_schedule.categories]
         self.setting_of = np.asarray(medicare.setting.codes, dtype=np.int64)
         self.settings = [str(c) for c in medicare.setting.categories]
+        self._fees: dict[int, np.ndarray] = {}
 
     @staticmethod
     def _spread(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -86,24 +85,32 @@ class LineIndex:
 
     # -- the payer's fee schedule file: the rate of each line's code and modifiers --------------
 
-    @cached_property
-    def _modifier_pairs(self) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
-        """Per line an index into distinct (HCPCS cell, modifiers cell) pairs; per pair its code
-        and every modifier of the line."""
-        m_n = len(self.m_lists)
-        key = (self.h_codes.astype(np.int64) + 1) * (m_n + 1) + (self.m_codes.astype(np.int64) + 1)
-        pair, _ = pd.factorize(key)
-        _, first = np.unique(pair, return_index=True)  # a line of each pair
-        code = self.codes[self.code_of[first]]
-        mods = [tuple(self.h_lists[h]) + tuple(self.m_lists[mc])
-                for h, mc in zip(self.h_codes[first].tolist(), self.m_codes[first].tolist())]  # distinct pairs
-        return pair.astype(np.int64), code, mods
-
     def fee_rates(self, table: FeeTable) -> np.ndarray:
-        """Cents per unit from *table* per line (-1 where the file lists no row for the line)."""
-        pair, code, mods = self._modifier_pairs
-        rate = np.array([table.lookup(str(c), m) for c, m in zip(code, mods)], dtype=np.int64)  # pairs
-        return rate[pair]
+        """Cents per unit from *table* per line (-1 where the file lists no row for the line).
+
+        The rate of the code's row without a modifier, looked up once per distinct code; the
+        lines of the codes that also have rows for a modifier are looked up once per distinct
+        (HCPCS cell, modifiers cell) pair."""
+        got = self._fees.get(id(table))
+        if got is not None:
+            return got
+        plain = np.array([table.rates.get((str(c), ""), -1) for c in self.codes], dtype=np.int64)  # codes
+        rate = plain[self.code_of]
+        special = table.modifier_codes
+        if special:
+            sel = np.flatnonzero(np.isin(self.codes, list(special))[self.code_of])
+            if len(sel):
+                m_n = len(self.m_lists)
+                key = (self.h_codes[sel].astype(np.int64) + 1) * (m_n + 1) + (self.m_codes[sel].astype(np.int64) + 1)
+                pair, _ = pd.factorize(key)
+                _, first = np.unique(pair, return_index=True)  # a line of each pair
+                at = sel[first]
+                r = np.array([table.lookup(str(self.codes[c]), tuple(self.h_lists[h]) + tuple(self.m_lists[m]))
+                              for c, h, m in zip(self.code_of[at].tolist(), self.h_codes[at].tolist(),
+                                                 self.m_codes[at].tolist())], dtype=np.int64)  # pairs
+                rate[sel] = r[pair]
+        self._fees[id(table)] = rate
+        return rate
 
 
 __all__ = ["LineIndex", "code_mask"]

@@ -43,7 +43,7 @@ import pandas as pd
 from ..calc import contracts as K
 from ..calc.money import line_cents
 from ..claims.contract import LINE
-from ..claims.lines import ReasonBits, categorical, few_distinct_codes
+from ..claims.lines import ReasonBits, categorical
 from ..reasons import reason
 from . import medicare as M
 from .match import LineIndex
@@ -107,7 +107,7 @@ def price_contracts(
     mirror: str | os.PathLike[str] | None = None,
     dayfirst: bool = False,
     wage_index: float | None = None,
-    columns: Iterable[str] | str | None = "all",
+    columns: Iterable[str] | str | None = ("claim_id", "hcpcs"),
 ) -> pd.DataFrame:
     """Price claim lines under payer contracts: one row per line per contract.
 
@@ -129,15 +129,19 @@ def price_contracts(
     releases, mirror, dayfirst, wage_index:
         As for :func:`rvucalc.reprice` / :func:`rvucalc.reprice_opps` (the Medicare pricing).
     columns:
-        The user's columns repeated on each output row, as given: ``"all"`` (default), a list of
-        names, or ``None`` (only ``line``, the 0-based row of *lines*). A column named like one
-        of the columns added here (``reason``, ``setting``, ``fee_schedule``,
-        ``medicare_allowed`` of lines already priced...) comes back as ``given_<name>``.
+        The user's columns repeated on each output row, as given: by default ``claim_id`` and
+        ``hcpcs``; ``"all"`` for every column, a list of names, or ``None`` for none. (Any other
+        column of a line is ``lines.iloc[out["line"]]``; repeating every column for every contract
+        costs more than the pricing on a large book.) A column named like one of the columns added
+        here (``reason``, ``setting``, ``fee_schedule``, ``medicare_allowed`` of lines already
+        priced...) comes back as ``given_<name>``.
 
     Returns
     -------
     A frame of ``len(lines) x len(contracts)`` rows, line by line (each line's rows, one per
-    contract, side by side): ``line`` and the user's columns as given, then ``contract``,
+    contract, side by side): ``line`` (the line's 0-based row in *lines*), ``claim_number`` (its
+    claim's, 0-based in order of first line; a line without a claim id is a claim of its own) and
+    the user's columns asked for, as given, then ``contract``,
     ``contract_version`` (effective date of the version used, "" for an undated contract),
     ``term`` and ``method`` (``""`` when no term prices the line), ``fee_schedule`` and ``setting``
     (what terms match on), ``base`` (``medicare`` or ``medicare 2025``), ``medicare_release``,
@@ -156,8 +160,10 @@ def price_contracts(
     facts, meds = M.price(lines, system=setting, base_years=years, releases=releases, mirror=mirror,
                           dayfirst=dayfirst, wage_index=wage_index)
     index = LineIndex(facts, meds[None])
-    parts = [_price_one(c, facts, meds, index) for c in contracts_]
-    out = _assemble(lines.drop(columns=[LINE]) if had_line else lines, parts, meds[None], columns)
+    claims = _Claims(facts)
+    parts = [_price_one(c, facts, meds, index, claims) for c in contracts_]
+    out = _assemble(lines.drop(columns=[LINE]) if had_line else lines, parts, meds[None], columns,
+                    claims.dense)
     from ..export.provenance import provenance_of
 
     sources = [s for m in meds.values() for s in m.sources]
@@ -218,7 +224,7 @@ class _Claims:
 
 
 def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medicare],
-               index: LineIndex) -> Priced:
+               index: LineIndex, claims: _Claims) -> Priced:
     n = facts.n
     L = facts.lines
     rb = ReasonBits(n)
@@ -230,7 +236,6 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     rb.add(NOT_IN_FORCE.code, (vline < 0) & ~refused)
     terms: list[Term] = []  # every term of every version (and fallbacks), numbered
     term_of = np.full(n, -1, dtype=np.int64)
-    claims = _Claims(facts)
     for v, version in enumerate(contract.versions):  # a few versions
         free = (vline == v) & ~refused
         if not free.any():
@@ -352,7 +357,7 @@ def _escalated(version: Version, value: Decimal, years: np.ndarray | None, quant
     """Per line an index into the escalated values (one per distinct number of years)."""
     if years is None:
         return np.zeros(0, dtype=np.int64), [value]
-    ks, inv = np.unique(years, return_inverse=True)
+    ks, inv = K.small_unique(years)
     e = version.escalator
     assert e is not None
     vals = [K.escalate(value, e.percent, int(k), compound=e.compound, quantum=quantum) for k in ks]  # distinct
@@ -472,15 +477,16 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
         extra_cats += [str(c) for c in facts.refused_reason.categories]
         c = np.asarray(facts.refused_reason.codes, dtype=np.int64)[facts.refused]
         extra[facts.refused] = np.where(c >= 0, c + off, -1)
-    bits_code, bits_uniq = few_distinct_codes(rb.bits)
-    key = bits_code.astype(np.int64) * (len(extra_cats) + 1) + (extra + 1)
-    k, uniq = pd.factorize(key)
+    width = len(extra_cats) + 1
+    # the contract's codes are a few bits (< 2**16), the extra texts a few hundred: a small range,
+    # counted rather than hashed
+    key = rb.bits.astype(np.int64) * width + (extra + 1)
+    uniq, k = K.small_unique(key) if len(rb.codes) <= 16 else pd.factorize(key)[::-1]
     text = []
-    for u in uniq.tolist():  # distinct (contract codes, Medicare codes) pairs
-        b = int(bits_uniq[u // (len(extra_cats) + 1)])
-        e = u % (len(extra_cats) + 1) - 1
+    for u in np.asarray(uniq).tolist():  # distinct (contract codes, Medicare codes) pairs
+        b, e = divmod(int(u), width)
         own = [c for j, c in enumerate(rb.codes) if b >> j & 1]
-        more = [x for x in (extra_cats[e].split("|") if e >= 0 and extra_cats[e] else []) if x not in own]
+        more = [x for x in (extra_cats[e - 1].split("|") if e >= 1 and extra_cats[e - 1] else []) if x not in own]
         text.append("|".join(own + more))
     return categorical(k, text)
 
@@ -488,65 +494,75 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
 # ---------------------------------------------------------------------------
 
 
-def _stack(arrays: list[np.ndarray]) -> np.ndarray:
-    """Line by line: element i of every array, then element i + 1..."""
-    if len(arrays) == 1:
-        return arrays[0]
-    return np.stack(arrays, axis=1).reshape(-1)
+def _interleave(arrays: list[np.ndarray], dtype: Any = None) -> np.ndarray:
+    """Line by line: element i of every array, then element i + 1... (rows i * k + j)."""
+    k = len(arrays)
+    if k == 1:
+        return np.asarray(arrays[0], dtype=dtype)
+    out = np.empty(len(arrays[0]) * k, dtype=dtype or arrays[0].dtype)
+    for j, a in enumerate(arrays):  # a few contracts
+        out[j::k] = a
+    return out
 
 
-def _stack_cat(cats: list[pd.Categorical]) -> pd.Categorical:
-    allc: list[str] = []
-    codes = []
+def _interleave_cat(cats: list[pd.Categorical]) -> pd.Categorical:
+    """:func:`_interleave` for categoricals: one set of categories, codes as small integers."""
+    names: list[str] = []
     for c in cats:
-        names = [str(x) for x in c.categories]
-        off = len(allc)
-        allc += names
-        cc = np.asarray(c.codes, dtype=np.int64)
-        codes.append(np.where(cc >= 0, cc + off, -1))
-    return _dedupe(_stack(codes), allc)
+        names += [str(x) for x in c.categories]
+    uniq = list(dict.fromkeys([*names, ""]))
+    pos = {x: i for i, x in enumerate(uniq)}
+    small = np.int8 if len(uniq) < 127 else np.int16 if len(uniq) < 32_000 else np.int32
+    k = len(cats)
+    out = np.empty(len(cats[0]) * k, dtype=small)
+    for j, c in enumerate(cats):  # a few contracts
+        remap = np.array([pos[str(x)] for x in c.categories] + [pos[""]], dtype=small)  # categories
+        out[j::k] = remap[np.asarray(c.codes)]  # code -1 (none) takes the last: ""
+    return pd.Categorical.from_codes(out, categories=pd.Index(uniq, dtype=object))
 
 
-def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns: Any) -> pd.DataFrame:
+def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns: Any,
+              claim_number: np.ndarray) -> pd.DataFrame:
     n, k = len(lines), len(parts)
-    if columns == "all":
+    if isinstance(columns, str) and columns == "all":
         keep = list(lines.columns)
     elif columns is None:
         keep = []
+    elif isinstance(columns, tuple) and columns == ("claim_id", "hcpcs"):  # the default: those present
+        keep = [c for c in columns if c in lines.columns]
     else:
         keep = [columns] if isinstance(columns, str) else list(columns)
         missing = [c for c in keep if c not in lines.columns]
         if missing:
             raise ValueError(f"columns {', '.join(map(str, missing))} are not among the lines' columns")
     rows = np.repeat(np.arange(n, dtype=np.int64), k)
-    data: dict[str, Any] = {"line": rows}
+    data: dict[str, Any] = {"line": rows, "claim_number": np.repeat(claim_number, k)}
     if keep:
         user = lines[keep].take(rows)
         for c in keep:  # a column of the name of one of ours comes back as given_<name>
             name = c
-            while name in OUTPUT_COLUMNS or name == "line" or (name != c and name in lines.columns):
+            while name in (*OUTPUT_COLUMNS, "line", "claim_number") or (name != c and name in lines.columns):
                 name = f"given_{name}"
             data[name] = user[c].array
-    cur_cents, cur_has = cur.cents, cur.has
-    medicare = np.where(cur_has, cur_cents / 100.0, np.nan)
+    medicare = np.where(cur.has, cur.cents / 100.0, np.nan)
     contract_names = [p.contract.name for p in parts]
-    data["contract"] = pd.Categorical.from_codes(np.tile(np.arange(k, dtype=np.int16), n),
+    data["contract"] = pd.Categorical.from_codes(np.tile(np.arange(k, dtype=np.int8 if k < 127 else np.int32), n),
                                                  categories=pd.Index(contract_names, dtype=object))
-    data["contract_version"] = _stack_cat([p.version for p in parts])
-    data["term"] = _stack_cat([p.term for p in parts])
-    data["method"] = _stack_cat([p.method for p in parts])
-    data["fee_schedule"] = _stack_cat([cur.fee_schedule] * k)
-    data["setting"] = _stack_cat([cur.setting] * k)
-    data["base"] = _stack_cat([p.base for p in parts])
-    data["medicare_release"] = _stack_cat([p.base_release for p in parts])
+    data["contract_version"] = _interleave_cat([p.version for p in parts])
+    data["term"] = _interleave_cat([p.term for p in parts])
+    data["method"] = _interleave_cat([p.method for p in parts])
+    for col, cat in (("fee_schedule", cur.fee_schedule), ("setting", cur.setting)):
+        data[col] = pd.Categorical.from_codes(np.repeat(np.asarray(cat.codes), k), dtype=cat.dtype)
+    data["base"] = _interleave_cat([p.base for p in parts])
+    data["medicare_release"] = _interleave_cat([p.base_release for p in parts])
     med_rep = np.repeat(medicare, k)
     data["medicare_allowed"] = med_rep
-    data["base_allowed"] = _stack([np.where(p.base_has, p.base_cents / 100.0, np.nan) for p in parts])
-    allowed = _stack([np.where(p.has, p.cents / 100.0, np.nan) for p in parts])
+    data["base_allowed"] = _interleave([np.where(p.base_has, p.base_cents / 100.0, np.nan) for p in parts])
+    allowed = _interleave([np.where(p.has, p.cents / 100.0, np.nan) for p in parts])
     data["contract_allowed"] = allowed
     with np.errstate(invalid="ignore", divide="ignore"):
         data["percent_of_medicare"] = np.where(med_rep > 0, allowed / med_rep * 100.0, np.nan)
-    data["reason"] = _stack_cat([p.reason for p in parts])
+    data["reason"] = _interleave_cat([p.reason for p in parts])
     out = pd.DataFrame(data, copy=False)
     out.index = pd.RangeIndex(len(out))
     return out

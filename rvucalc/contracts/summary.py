@@ -159,45 +159,67 @@ def top_codes(priced: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     return _frame_formats(wide)
 
 
+def _rows_of(priced: pd.DataFrame, names: list[str]) -> list[np.ndarray | slice]:
+    """Per contract, its rows: a stride when the rows are as :func:`price_contracts` lays them out
+    (each line's rows, one per contract in order), else the positions of its rows."""
+    k = len(names)
+    cat = priced["contract"]
+    if isinstance(cat.dtype, pd.CategoricalDtype) and list(cat.cat.categories) == names and len(priced) % k == 0:
+        codes = cat.cat.codes.to_numpy()
+        if (codes.reshape(-1, k) == np.arange(k)).all():
+            return [slice(j, None, k) for j in range(k)]
+    cc = cat.astype(object).to_numpy()
+    return [np.flatnonzero(cc == name) for name in names]
+
+
 def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     """One row per claim: lines, Medicare allowed (sum; blank when a line has none) and, per
     contract, its total, percent of Medicare, lines not priced and the first such line's reason."""
-    if "claim_id" not in priced.columns:
-        raise ValueError("per-claim totals need the claim_id column in the priced rows (price with "
-                         "columns='all' or a list that includes claim_id)")
     names = _contracts(priced)
-    cc = priced["contract"].astype(object).to_numpy()
-    first = priced[cc == names[0]]
-    key, _missing = claim_keys(first["claim_id"], first["line"].to_numpy(dtype=np.int64))
-    dense, uniq = pd.factorize(key)
-    dense = dense.astype(np.int64)
-    n_claims = len(uniq)
-    pos = np.unique(dense, return_index=True)[1]
-    out = pd.DataFrame({"claim_id": first["claim_id"].to_numpy()[pos]})
+    rows = _rows_of(priced, names)
+    first = rows[0]
+    if "claim_number" in priced.columns:
+        dense = priced["claim_number"].to_numpy(dtype=np.int64)[first]
+    elif "claim_id" in priced.columns:
+        sub = priced.iloc[first]
+        key, _missing = claim_keys(sub["claim_id"], sub["line"].to_numpy(dtype=np.int64))
+        dense = pd.factorize(key)[0].astype(np.int64)
+    else:
+        raise ValueError("per-claim totals need the claim_number (or claim_id) column of the priced rows")
+    n_claims = int(dense.max()) + 1 if len(dense) else 0
+    at = np.full(n_claims, len(dense), dtype=np.int64)
+    np.minimum.at(at, dense, np.arange(len(dense)))  # each claim's first line
+    out = pd.DataFrame({"claim_number": np.arange(n_claims)})
+    if "claim_id" in priced.columns:
+        out.insert(0, "claim_id", priced["claim_id"].array[first][at] if len(at) else [])
     out["lines"] = np.bincount(dense, minlength=n_claims)
-    m_cents, m_has = _cents(first, "medicare_allowed")
+    allowed = priced["contract_allowed"].to_numpy(dtype=float, na_value=np.nan)
+    medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
+    m_cents, m_has = line_cents(medicare[first])
     m_sum = np.bincount(dense, weights=m_cents, minlength=n_claims)
-    m_missing = np.bincount(dense, weights=(~m_has).astype(float), minlength=n_claims)
+    m_missing = np.bincount(dense, weights=~m_has, minlength=n_claims)
     out["Medicare allowed"] = np.where(m_missing == 0, m_sum / 100.0, np.nan)
     out["lines without a Medicare amount"] = m_missing.astype(np.int64)
-    for name in names:  # a few contracts
-        rows = priced[cc == name]
-        c_cents, c_has = _cents(rows, "contract_allowed")
+    reason = priced["reason"]
+    for name, sel in zip(names, rows):  # a few contracts
+        c_cents, c_has = line_cents(allowed[sel])
         c_sum = np.bincount(dense, weights=c_cents, minlength=n_claims)
-        c_missing = np.bincount(dense, weights=(~c_has).astype(float), minlength=n_claims)
-        total = np.where(c_missing == 0, c_sum / 100.0, np.nan)
-        out[f"{name} allowed"] = total
+        c_missing = np.bincount(dense, weights=~c_has, minlength=n_claims)
+        out[f"{name} allowed"] = np.where(c_missing == 0, c_sum / 100.0, np.nan)
         both = c_has & m_has
         num = np.bincount(dense, weights=np.where(both, c_cents, 0), minlength=n_claims)
         den = np.bincount(dense, weights=np.where(both, m_cents, 0), minlength=n_claims)
         out[f"{name} {PCT}"] = np.where((c_missing == 0) & (m_missing == 0), _ratio(num, den), np.nan)
         out[f"{name} lines not priced"] = c_missing.astype(np.int64)
-        reasons = rows["reason"].astype(object).to_numpy()
-        first_bad = np.full(n_claims, len(rows), dtype=np.int64)
         bad = np.flatnonzero(~c_has)
+        first_bad = np.full(n_claims, len(dense), dtype=np.int64)
         np.minimum.at(first_bad, dense[bad], bad)  # the first unpriced line of each claim
-        found = first_bad < len(rows)
-        out[f"{name} reason"] = np.where(found, reasons[np.where(found, first_bad, 0)] if len(rows) else "", "")
+        found = first_bad < len(dense)
+        text = np.full(n_claims, "", dtype=object)
+        if found.any():
+            r = reason.iloc[sel] if isinstance(sel, slice) else reason.iloc[sel]
+            text[found] = r.iloc[first_bad[found]].astype(object).to_numpy()
+        out[f"{name} reason"] = text
     return _frame_formats(out)
 
 
