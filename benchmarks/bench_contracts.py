@@ -10,7 +10,7 @@ a warm-up (releases loaded, tables prepared):
   side by side (:func:`rvucalc.contracts.claims_side_by_side`);
 - the parts of a contracts run: the Medicare stage (the repricing, keeping the parsed lines),
   the contract stage (versions, terms, amounts, reasons: three contracts) and assembling the
-  output rows (1 M x 3 rows, with the default columns: ``claim_id`` and ``hcpcs`` repeated).
+  output rows (1 M x 3 rows, every column of the lines repeated, as by default).
 
 The lines are generated as ``benchmarks/bench_scale.py`` does (real CY2026 codes and ZIP codes,
 claims of 1-6 lines scattered, July-September 2026 dates, every cell text as a CSV is read) and
@@ -139,7 +139,7 @@ def main() -> int:
         rvucalc.reprice(lines.head(1000), releases=rel)
         out = rvucalc.price_contracts(lines, contracts, releases=rel)
         assert len(out) == 3 * len(lines)
-        priced = out["contract_allowed"].notna().to_numpy().reshape(-1, 3).mean(axis=0)
+        priced = out["contract_allowed"].notna().to_numpy().reshape(3, -1).mean(axis=1)
         print("lines priced per contract: " + ", ".join(f"{c.name} {p:.1%}" for c, p in zip(contracts, priced)))
         del out
         t: dict[str, list[float]] = {k: [] for k in ("reprice", "contracts", "contracts + claims", "medicare",
@@ -165,7 +165,7 @@ def main() -> int:
             parts = [P._price_one(c, facts, meds, index, claims) for c in contracts]
             t["contract stage"].append(time.perf_counter() - s)
             s = time.perf_counter()
-            P._assemble(lines, parts, meds[None], ("claim_id", "hcpcs"), claims.dense)
+            P._assemble(lines, parts, meds[None], "all", claims.dense)
             t["assemble"].append(time.perf_counter() - s)
             del facts, meds, parts, index, claims
         base = min(t["reprice"])

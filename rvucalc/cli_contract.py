@@ -116,7 +116,7 @@ def _book(args: argparse.Namespace) -> int:
 
     lines = read_claims(args.book, sheet=args.sheet).drop(columns=[LINE])
     priced = price_contracts(lines, contracts, setting=args.setting, releases=args.release, mirror=args.mirror,
-                             dayfirst=args.dayfirst, wage_index=args.wage_index, columns="all")
+                             dayfirst=args.dayfirst, wage_index=args.wage_index)
     title = f"{Path(args.book).name} priced under {', '.join(c.name for c in contracts)}"
     if args.out:
         if Path(args.out).suffix.lower() == ".xlsx":

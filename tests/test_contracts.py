@@ -163,10 +163,10 @@ def test_both_contracts_side_by_side(tmp_path, mirror_files):
     hundred = write(tmp_path, HUNDRED, "hundred.yaml")
     lines = la_lines([{"hcpcs": "99214"}, {"hcpcs": "20983", "charge": "9000"}])
     out = price_contracts(lines, [acme, hundred])
-    assert list(out["line"]) == [0, 0, 1, 1]
-    assert list(out.columns[:4]) == ["line", "claim_number", "claim_id", "hcpcs"]  # the default columns
-    assert list(out["contract"]) == ["acme-ppo-2026", "medicare-100"] * 2
-    assert out["contract_allowed"].tolist() == [178.67, 148.89, 7772.63, 5757.50]
+    assert list(out["line"]) == [0, 1, 0, 1]  # contract after contract
+    assert list(out.columns[:4]) == ["line", "claim_number", "claim_id", "modifiers"]  # then the user's
+    assert list(out["contract"]) == ["acme-ppo-2026"] * 2 + ["medicare-100"] * 2
+    assert out["contract_allowed"].tolist() == [178.67, 7772.63, 148.89, 5757.50]
     prov = out.attrs["rvucalc.provenance"]
     files = {Path(s["file"]).name: s["sha256"] for s in prov["sources"]}
     import hashlib
@@ -399,6 +399,7 @@ def test_fallback_for_a_service_medicare_has_no_rate_for(tmp_path, mirror_files)
                       {"hcpcs": "99214", "charge": "200", "date_of_service": "2023-03-10"},  # no 2023 release
                       {"hcpcs": "80053", "charge": "50"}])             # a CLFS code rvucalc does not price yet
     out = price_contracts(lines, [c, no_fb])
+    out = out.sort_values(["line", "contract"], kind="stable").reset_index(drop=True)  # side by side
     a = out["contract_allowed"].tolist()
     r = out["reason"].tolist()
     # with the fallback: 45% of $200 = $90.00, said

@@ -107,7 +107,7 @@ def price_contracts(
     mirror: str | os.PathLike[str] | None = None,
     dayfirst: bool = False,
     wage_index: float | None = None,
-    columns: Iterable[str] | str | None = ("claim_id", "hcpcs"),
+    columns: Iterable[str] | str | None = "all",
 ) -> pd.DataFrame:
     """Price claim lines under payer contracts: one row per line per contract.
 
@@ -129,17 +129,18 @@ def price_contracts(
     releases, mirror, dayfirst, wage_index:
         As for :func:`rvucalc.reprice` / :func:`rvucalc.reprice_opps` (the Medicare pricing).
     columns:
-        The user's columns repeated on each output row, as given: by default ``claim_id`` and
-        ``hcpcs``; ``"all"`` for every column, a list of names, or ``None`` for none. (Any other
-        column of a line is ``lines.iloc[out["line"]]``; repeating every column for every contract
-        costs more than the pricing on a large book.) A column named like one of the columns added
-        here (``reason``, ``setting``, ``fee_schedule``, ``medicare_allowed`` of lines already
-        priced...) comes back as ``given_<name>``.
+        The user's columns repeated on each output row, as given: ``"all"`` (default), a list of
+        names, or ``None`` (the line is ``lines.iloc[out["line"]]``). Repeating them costs little:
+        a text column read from a file (Arrow strings) is shared, not copied, by the rows of
+        every contract. A column named like one of the columns added here (``reason``,
+        ``setting``, ``fee_schedule``, ``medicare_allowed`` of lines already priced...) comes
+        back as ``given_<name>``.
 
     Returns
     -------
-    A frame of ``len(lines) x len(contracts)`` rows, line by line (each line's rows, one per
-    contract, side by side): ``line`` (the line's 0-based row in *lines*), ``claim_number`` (its
+    A frame of ``len(lines) x len(contracts)`` rows, contract after contract (the first
+    contract's rows for every line in order, then the second's...; ``out[out.contract == name]``
+    is one contract's book): ``line`` (the line's 0-based row in *lines*), ``claim_number`` (its
     claim's, 0-based in order of first line; a line without a claim id is a claim of its own) and
     the user's columns asked for, as given, then ``contract``,
     ``contract_version`` (effective date of the version used, "" for an undated contract),
@@ -210,11 +211,14 @@ def _day(d: Any) -> int:
 
 
 class _Claims:
-    """Dense claim numbers per line (computed once, when a case rate needs them)."""
+    """What every contract reads of the lines, computed once: dense claim numbers, charges in
+    cents, units."""
 
     def __init__(self, facts: M.Facts) -> None:
         self.facts = facts
         self._dense: np.ndarray | None = None
+        self.charge_cents, self.has_charge = line_cents(facts.lines.charge)
+        self.units = np.asarray(facts.lines.units, dtype=np.int64)
 
     @property
     def dense(self) -> np.ndarray:
@@ -226,7 +230,6 @@ class _Claims:
 def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medicare],
                index: LineIndex, claims: _Claims) -> Priced:
     n = facts.n
-    L = facts.lines
     rb = ReasonBits(n)
     for code in _ORDER:
         rb.bit(code)
@@ -235,7 +238,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     rb.add(BAD_LINE.code, refused)
     rb.add(NOT_IN_FORCE.code, (vline < 0) & ~refused)
     terms: list[Term] = []  # every term of every version (and fallbacks), numbered
-    term_of = np.full(n, -1, dtype=np.int64)
+    term_of = np.full(n, -1, dtype=np.int32)
     for v, version in enumerate(contract.versions):  # a few versions
         free = (vline == v) & ~refused
         if not free.any():
@@ -255,20 +258,24 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
         if version.fallback is not None:
             terms.append(version.fallback)
 
-    charge_cents, has_charge = line_cents(L.charge)
-    units = np.asarray(L.units, dtype=np.int64)
+    charge_cents, has_charge, units = claims.charge_cents, claims.has_charge, claims.units
     cents = np.zeros(n, dtype=np.int64)
     has = np.zeros(n, dtype=bool)
     need_fallback = np.zeros(n, dtype=bool)
     version_of_term = _term_versions(contract, terms)
-    base_year_line = np.zeros(n, dtype=np.int64)  # index into base years below
     base_years = list(dict.fromkeys(v.base_year for v in contract.versions))
-    for j, v in enumerate(contract.versions):
-        base_year_line[vline == j] = base_years.index(v.base_year)
+    if len(base_years) == 1:
+        base_year_line = np.zeros(n, dtype=np.int8)  # index into base_years
+    else:
+        base_year_line = np.array([base_years.index(v.base_year) for v in contract.versions] + [0],
+                                  dtype=np.int8)[vline]
+    # the lines of each term, in line order: one stable sort instead of a pass per term
+    order = np.argsort(term_of, kind="stable")
+    bounds = np.searchsorted(term_of[order], np.arange(-1, len(terms) + 1))
     for tid, t in enumerate(terms):  # a few terms
         if t.fallback:
             continue
-        sel = np.flatnonzero(term_of == tid)
+        sel = order[bounds[tid + 1]:bounds[tid + 2]]
         if not len(sel):
             continue
         version = contract.versions[version_of_term[tid]]
@@ -311,18 +318,25 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
         cents[sel[ok]], has[sel[ok]] = amt[ok], True
 
     # per line: which Medicare base the contract used
-    base_cents = np.zeros(n, dtype=np.int64)
-    base_has = np.zeros(n, dtype=bool)
-    base_codes = np.full(n, -1, dtype=np.int64)
-    rel_parts: list[tuple[np.ndarray, pd.Categorical]] = []
-    for j, year in enumerate(base_years):
-        sel = (base_year_line == j) & (vline >= 0)
-        med = meds[year]
-        base_cents[sel], base_has[sel] = med.cents[sel], med.has[sel]
-        base_codes[sel] = j
-        rel_parts.append((sel, med.release))
     base_labels = ["medicare" if y is None else f"medicare {y}" for y in base_years]
-    release = _merge_categoricals(n, rel_parts)
+    in_force = vline >= 0
+    if len(base_years) == 1:
+        med = meds[base_years[0]]
+        base_cents, base_has = med.cents, med.has & in_force
+        base_codes = np.where(in_force, 0, -1).astype(np.int8)
+        release = med.release  # the release that priced the line's Medicare amount
+    else:
+        base_cents = np.zeros(n, dtype=np.int64)
+        base_has = np.zeros(n, dtype=bool)
+        base_codes = np.full(n, -1, dtype=np.int8)
+        rel_parts: list[tuple[np.ndarray, pd.Categorical]] = []
+        for j, year in enumerate(base_years):
+            sel = (base_year_line == j) & in_force
+            med = meds[year]
+            base_cents[sel], base_has[sel] = med.cents[sel], med.has[sel]
+            base_codes[sel] = j
+            rel_parts.append((sel, med.release))
+        release = _merge_categoricals(n, rel_parts)
     # the reason: the contract's codes, then Medicare's (or the input's) where they explain a gap
     show_medicare = rb.any_of([NO_MEDICARE.code, FALLBACK.code])
     reason_cat = _reasons(rb, show_medicare, meds, base_years, base_year_line, facts)
@@ -494,30 +508,24 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
 # ---------------------------------------------------------------------------
 
 
-def _interleave(arrays: list[np.ndarray], dtype: Any = None) -> np.ndarray:
-    """Line by line: element i of every array, then element i + 1... (rows i * k + j)."""
-    k = len(arrays)
-    if k == 1:
-        return np.asarray(arrays[0], dtype=dtype)
-    out = np.empty(len(arrays[0]) * k, dtype=dtype or arrays[0].dtype)
-    for j, a in enumerate(arrays):  # a few contracts
-        out[j::k] = a
-    return out
+def _stacked(arrays: list[np.ndarray], dtype: Any = None) -> np.ndarray:
+    """Contract after contract: every element of the first array, then of the second..."""
+    return np.concatenate(arrays).astype(dtype, copy=False) if dtype is not None else np.concatenate(arrays)
 
 
-def _interleave_cat(cats: list[pd.Categorical]) -> pd.Categorical:
-    """:func:`_interleave` for categoricals: one set of categories, codes as small integers."""
+def _stacked_cat(cats: list[pd.Categorical]) -> pd.Categorical:
+    """:func:`_stacked` for categoricals: one set of categories, codes as small integers."""
     names: list[str] = []
     for c in cats:
         names += [str(x) for x in c.categories]
     uniq = list(dict.fromkeys([*names, ""]))
     pos = {x: i for i, x in enumerate(uniq)}
     small = np.int8 if len(uniq) < 127 else np.int16 if len(uniq) < 32_000 else np.int32
-    k = len(cats)
-    out = np.empty(len(cats[0]) * k, dtype=small)
+    n = len(cats[0])
+    out = np.empty(n * len(cats), dtype=small)
     for j, c in enumerate(cats):  # a few contracts
         remap = np.array([pos[str(x)] for x in c.categories] + [pos[""]], dtype=small)  # categories
-        out[j::k] = remap[np.asarray(c.codes)]  # code -1 (none) takes the last: ""
+        out[j * n:(j + 1) * n] = remap[np.asarray(c.codes)]  # code -1 (none) takes the last: ""
     return pd.Categorical.from_codes(out, categories=pd.Index(uniq, dtype=object))
 
 
@@ -528,41 +536,39 @@ def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns
         keep = list(lines.columns)
     elif columns is None:
         keep = []
-    elif isinstance(columns, tuple) and columns == ("claim_id", "hcpcs"):  # the default: those present
-        keep = [c for c in columns if c in lines.columns]
     else:
         keep = [columns] if isinstance(columns, str) else list(columns)
         missing = [c for c in keep if c not in lines.columns]
         if missing:
             raise ValueError(f"columns {', '.join(map(str, missing))} are not among the lines' columns")
-    rows = np.repeat(np.arange(n, dtype=np.int64), k)
-    data: dict[str, Any] = {"line": rows, "claim_number": np.repeat(claim_number, k)}
-    if keep:
-        user = lines[keep].take(rows)
-        for c in keep:  # a column of the name of one of ours comes back as given_<name>
-            name = c
-            while name in (*OUTPUT_COLUMNS, "line", "claim_number") or (name != c and name in lines.columns):
-                name = f"given_{name}"
-            data[name] = user[c].array
+    data: dict[str, Any] = {"line": np.tile(np.arange(n, dtype=np.int64), k),
+                            "claim_number": np.tile(claim_number, k)}
+    for c in keep:  # a column of the name of one of ours comes back as given_<name>
+        name = c
+        while name in (*OUTPUT_COLUMNS, "line", "claim_number") or (name != c and name in lines.columns):
+            name = f"given_{name}"
+        # the column once per contract (Arrow text: the same buffers, chunk after chunk, no copy)
+        data[name] = pd.concat([lines[c]] * k, ignore_index=True).array if k > 1 else lines[c].array
     medicare = np.where(cur.has, cur.cents / 100.0, np.nan)
     contract_names = [p.contract.name for p in parts]
-    data["contract"] = pd.Categorical.from_codes(np.tile(np.arange(k, dtype=np.int8 if k < 127 else np.int32), n),
-                                                 categories=pd.Index(contract_names, dtype=object))
-    data["contract_version"] = _interleave_cat([p.version for p in parts])
-    data["term"] = _interleave_cat([p.term for p in parts])
-    data["method"] = _interleave_cat([p.method for p in parts])
+    data["contract"] = pd.Categorical.from_codes(
+        np.repeat(np.arange(k, dtype=np.int8 if k < 127 else np.int32), n),
+        categories=pd.Index(contract_names, dtype=object))
+    data["contract_version"] = _stacked_cat([p.version for p in parts])
+    data["term"] = _stacked_cat([p.term for p in parts])
+    data["method"] = _stacked_cat([p.method for p in parts])
     for col, cat in (("fee_schedule", cur.fee_schedule), ("setting", cur.setting)):
-        data[col] = pd.Categorical.from_codes(np.repeat(np.asarray(cat.codes), k), dtype=cat.dtype)
-    data["base"] = _interleave_cat([p.base for p in parts])
-    data["medicare_release"] = _interleave_cat([p.base_release for p in parts])
-    med_rep = np.repeat(medicare, k)
+        data[col] = pd.Categorical.from_codes(np.tile(np.asarray(cat.codes), k), dtype=cat.dtype)
+    data["base"] = _stacked_cat([p.base for p in parts])
+    data["medicare_release"] = _stacked_cat([p.base_release for p in parts])
+    med_rep = np.tile(medicare, k)
     data["medicare_allowed"] = med_rep
-    data["base_allowed"] = _interleave([np.where(p.base_has, p.base_cents / 100.0, np.nan) for p in parts])
-    allowed = _interleave([np.where(p.has, p.cents / 100.0, np.nan) for p in parts])
+    data["base_allowed"] = _stacked([np.where(p.base_has, p.base_cents / 100.0, np.nan) for p in parts])
+    allowed = _stacked([np.where(p.has, p.cents / 100.0, np.nan) for p in parts])
     data["contract_allowed"] = allowed
     with np.errstate(invalid="ignore", divide="ignore"):
         data["percent_of_medicare"] = np.where(med_rep > 0, allowed / med_rep * 100.0, np.nan)
-    data["reason"] = _interleave_cat([p.reason for p in parts])
+    data["reason"] = _stacked_cat([p.reason for p in parts])
     out = pd.DataFrame(data, copy=False)
     out.index = pd.RangeIndex(len(out))
     return out

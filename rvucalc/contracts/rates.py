@@ -60,13 +60,12 @@ def rate_sheet(
     cs = as_contracts(contracts)
     priced = price_contracts(lines, cs, setting=setting, releases=releases, mirror=mirror,
                              wage_index=wage_index, columns=["hcpcs"])
-    k = len(cs)
-    first = priced.iloc[::k]
+    first = priced.iloc[:n]
     out = pd.DataFrame({"code": first["hcpcs"].to_numpy(), "fee_schedule": first["fee_schedule"].astype(str).to_numpy(),
                         "Medicare allowed": first["medicare_allowed"].to_numpy(),
                         "Medicare release": first["medicare_release"].astype(str).to_numpy()})
     for j, c in enumerate(cs):
-        rows = priced.iloc[j::k]
+        rows = priced.iloc[j * n:(j + 1) * n]
         out[f"{c.name}"] = rows["contract_allowed"].to_numpy()
         out[f"{c.name} {PCT}"] = rows["percent_of_medicare"].to_numpy()
         out[f"{c.name} term"] = rows["term"].astype(str).to_numpy()

@@ -160,16 +160,32 @@ def top_codes(priced: pd.DataFrame, n: int = 25) -> pd.DataFrame:
 
 
 def _rows_of(priced: pd.DataFrame, names: list[str]) -> list[np.ndarray | slice]:
-    """Per contract, its rows: a stride when the rows are as :func:`price_contracts` lays them out
-    (each line's rows, one per contract in order), else the positions of its rows."""
+    """Per contract, its rows: a block when the rows are as :func:`price_contracts` lays them out
+    (contract after contract, each with every line in order), else the positions of its rows."""
     k = len(names)
     cat = priced["contract"]
-    if isinstance(cat.dtype, pd.CategoricalDtype) and list(cat.cat.categories) == names and len(priced) % k == 0:
+    n = len(priced) // k if k else 0
+    if isinstance(cat.dtype, pd.CategoricalDtype) and list(cat.cat.categories) == names and n * k == len(priced):
         codes = cat.cat.codes.to_numpy()
-        if (codes.reshape(-1, k) == np.arange(k)).all():
-            return [slice(j, None, k) for j in range(k)]
+        if (codes.reshape(k, n) == np.arange(k)[:, None]).all():
+            return [slice(j * n, (j + 1) * n) for j in range(k)]
     cc = cat.astype(object).to_numpy()
     return [np.flatnonzero(cc == name) for name in names]
+
+
+def _reason_of(reason: pd.Series, sel: np.ndarray | slice, at: np.ndarray, found: np.ndarray) -> Any:
+    """The reason of line *at* of the rows *sel*, per claim ("" where not *found*); a categorical
+    when the rows' reasons are one (rvucalc's), so no text is copied per claim."""
+    if isinstance(reason.dtype, pd.CategoricalDtype):
+        cats = list(reason.cat.categories)
+        codes = reason.cat.codes.to_numpy()[sel][at] if len(at) else np.zeros(0, dtype=np.int64)
+        if "" not in cats:
+            cats.append("")
+        empty = cats.index("")
+        codes = np.where(found & (codes >= 0), codes, empty)
+        return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
+    text = reason.astype(object).to_numpy()[sel][at] if len(at) else np.zeros(0, dtype=object)
+    return np.where(found, text, "")
 
 
 def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
@@ -215,11 +231,8 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
         first_bad = np.full(n_claims, len(dense), dtype=np.int64)
         np.minimum.at(first_bad, dense[bad], bad)  # the first unpriced line of each claim
         found = first_bad < len(dense)
-        text = np.full(n_claims, "", dtype=object)
-        if found.any():
-            r = reason.iloc[sel] if isinstance(sel, slice) else reason.iloc[sel]
-            text[found] = r.iloc[first_bad[found]].astype(object).to_numpy()
-        out[f"{name} reason"] = text
+        at_bad = np.where(found, first_bad, 0)
+        out[f"{name} reason"] = _reason_of(reason, sel, at_bad, found)
     return _frame_formats(out)
 
 
