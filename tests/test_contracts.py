@@ -485,3 +485,27 @@ def test_lines_with_amounts_need_their_fee_schedule(tmp_path):
                           "medicare_allowed": [10.56]})
     with pytest.raises(ValueError, match="fee_schedule"):
         price_contracts(lines, c)
+
+
+def test_facility_contract_on_hospital_outpatient_lines(tmp_path, mirror):
+    """--setting hopd: Medicare is the OPPS facility payment (January 2025 Addendum B, wage index
+    1.0: the national rate): 20983 APC 5114 $7,143.73, 96413 APC 5694 $331.69, 71046 APC 5521 $88.05."""
+    mirror("opps/2025-01/January 2025 Web Addendum B.12.31.24.csv")
+    c = load(write(tmp_path, """\
+        name: hospital
+        terms:
+          - name: outpatient surgery case rate
+            match: {setting: hopd, codes: ["10004-69990"]}
+            pay: {per_claim: 9000}
+          - name: outpatient
+            match: {setting: hopd}
+            pay: {percent_of_medicare: 150}
+        """))
+    lines = pd.DataFrame({"claim_id": ["h1", "h2", "h2"], "hcpcs": ["20983", "96413", "71046"],
+                          "date_of_service": ["2025-03-10"] * 3, "wage_index": ["1.0"] * 3})
+    out = price_contracts(lines, c, setting="hopd")
+    assert out["setting"].tolist() == ["hopd"] * 3 and out["fee_schedule"].tolist() == ["opps"] * 3
+    assert out["medicare_allowed"].tolist() == [7143.73, 331.69, 88.05]
+    # the case rate once; 150% of $331.69 = $497.535 -> $497.54; 150% of $88.05 = $132.075 -> $132.08
+    assert out["contract_allowed"].tolist() == [9000.00, 497.54, 132.08]
+    assert out["medicare_release"].tolist() == ["opps-2025-01"] * 3
