@@ -12,6 +12,8 @@
 - :mod:`rvucalc.contracts.price` :func:`price_contracts`;
 - :mod:`rvucalc.contracts.summary` book totals, categories, terms, top codes, claims side by side;
 - :mod:`rvucalc.contracts.workbook` the comparison workbook; :mod:`rvucalc.contracts.rates` rate sheets;
+- :mod:`rvucalc.contracts.engine` the chunk pricer of the streaming and Dask engines
+  (:func:`price_contracts_file`: a file of any length, the contracts side by side per line);
 - :mod:`rvucalc.calc.contracts` the arithmetic (whole cents, case-rate shares, escalators).
 
 (:mod:`rvucalc.claims.contract` is unrelated: the claims pipeline's chunk contract.)
@@ -19,6 +21,7 @@
 
 from __future__ import annotations
 
+from .engine import price_contracts_file
 from .model import Contract, load
 from .price import OUTPUT_COLUMNS, price_contracts
 from .rates import rate_sheet
@@ -27,4 +30,4 @@ from .summary import book_totals, by_category, by_term, claims_side_by_side, top
 from .workbook import to_excel
 
 __all__ = ["OUTPUT_COLUMNS", "Contract", "ContractFileError", "book_totals", "by_category", "by_term",
-           "claims_side_by_side", "load", "price_contracts", "rate_sheet", "to_excel", "top_codes"]
+           "claims_side_by_side", "load", "price_contracts", "price_contracts_file", "rate_sheet", "to_excel", "top_codes"]

@@ -67,7 +67,8 @@ def read_yaml(path: str | Path) -> Located:
     """Read *path* as YAML into plain data (dicts, lists, text scalars, ``None``) with line numbers.
 
     Raises :class:`ContractFileError` naming the line for a YAML syntax error, a duplicate key, a
-    non-text key, an anchor/alias or tag rvucalc does not read, or a file that cannot be read.
+    key that is not plain text, a merge key (``<<``) or a tag rvucalc does not read, or a file
+    that cannot be read (an anchor and its aliases are read as the same value repeated).
     """
     import yaml
 
