@@ -509,3 +509,39 @@ def test_facility_contract_on_hospital_outpatient_lines(tmp_path, mirror):
     # the case rate once; 150% of $331.69 = $497.535 -> $497.54; 150% of $88.05 = $132.075 -> $132.08
     assert out["contract_allowed"].tolist() == [9000.00, 497.54, 132.08]
     assert out["medicare_release"].tolist() == ["opps-2025-01"] * 3
+
+
+def test_versions_with_their_own_base_and_escalated_percent(tmp_path, mirror_files):
+    """Until 2026-06-30 the contract pays 120% of Medicare frozen at 2025; from 2026-07-01 110% of
+    the date of service's Medicare, raised 2% a year from 2025-07-01 (applies to the percentage)."""
+    c = load(write(tmp_path, """\
+        name: two bases
+        versions:
+          - effective: 2026-01-01
+            base: medicare 2025
+            terms:
+              - name: visits
+                pay: {percent_of_medicare: 120}
+          - effective: 2026-07-01
+            escalator: {percent: 2, start: 2025-07-01, applies_to: [percent_of_medicare]}
+            terms:
+              - name: visits
+                pay: {percent_of_medicare: 110}
+        """))
+    lines = la_lines([{"hcpcs": "99214"}, {"hcpcs": "99214", "date_of_service": "2026-08-03"}])
+    out = price_contracts(lines, c)
+    assert out["base"].tolist() == ["medicare 2025", "medicare"]
+    assert out["base_allowed"].tolist() == [137.58, 148.89]
+    # 120% of $137.58 = $165.096 -> $165.10; one anniversary: 110% x 1.02 = 112.2% of $148.89
+    # = $167.05458 -> $167.05
+    assert out["contract_allowed"].tolist() == [165.10, 167.05]
+    assert out["medicare_release"].tolist() == ["rvu25d", "rvu26c"]
+
+
+def test_no_lines_and_no_columns(tmp_path, mirror_files):
+    c = load(write(tmp_path, HUNDRED))
+    empty = la_lines([{"hcpcs": "99214"}]).iloc[:0]
+    out = price_contracts(empty, c)
+    assert len(out) == 0 and "contract_allowed" in out.columns
+    out = price_contracts(la_lines([{"hcpcs": "99214"}]), c, columns=None)
+    assert list(out.columns[:3]) == ["line", "claim_number", "contract"]
