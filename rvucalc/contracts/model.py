@@ -563,6 +563,9 @@ def load(path: str | Path) -> Contract:
     if spec.effective is not None and versions[0].effective is None:
         versions[0] = Version(spec.effective, versions[0].base_year, versions[0].terms, versions[0].fallback,
                               versions[0].escalator)
+    if sum(len(v.terms) + 1 for v in versions) > 30_000:
+        raise src.error(("terms",), "more than 30,000 terms: a payer's own rates belong in a "
+                        "fee_schedule_file, one term")
     for v in versions:
         names = [t.name for t in v.terms]
         dup = sorted({n for n in names if names.count(n) > 1})

@@ -238,7 +238,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     rb.add(BAD_LINE.code, refused)
     rb.add(NOT_IN_FORCE.code, (vline < 0) & ~refused)
     terms: list[Term] = []  # every term of every version (and fallbacks), numbered
-    term_of = np.full(n, -1, dtype=np.int32)
+    term_of = np.full(n, -1, dtype=np.int16)
     for v, version in enumerate(contract.versions):  # a few versions
         free = (vline == v) & ~refused
         if not free.any():
@@ -269,13 +269,10 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     else:
         base_year_line = np.array([base_years.index(v.base_year) for v in contract.versions] + [0],
                                   dtype=np.int8)[vline]
-    # the lines of each term, in line order: one stable sort instead of a pass per term
-    order = np.argsort(term_of, kind="stable")
-    bounds = np.searchsorted(term_of[order], np.arange(-1, len(terms) + 1))
     for tid, t in enumerate(terms):  # a few terms
         if t.fallback:
             continue
-        sel = order[bounds[tid + 1]:bounds[tid + 2]]
+        sel = np.flatnonzero(term_of == tid)  # the term's lines, in line order
         if not len(sel):
             continue
         version = contract.versions[version_of_term[tid]]
