@@ -154,6 +154,12 @@ def price_contracts(
     Medicare's is 0) and ``reason`` (pipe-separated codes, :func:`rvucalc.explain`). A line
     without a contract amount has NaN (never $0) and a reason. ``attrs`` carry the provenance
     (Medicare files and contract files with sha256) for :mod:`rvucalc.export`.
+
+    A contract (or version) with ``base: medicare 2025`` prices each line as if it had been
+    served on the same day of 2025 (29 February on the 28th): the Medicare run gets the moved
+    dates, so the release is the one that year's pricing would choose for that quarter, never
+    another year's (:mod:`rvucalc.contracts.medicare`); lines given with their Medicare amounts
+    are repriced for it from their raw columns.
     """
     contracts_ = as_contracts(contracts)
     years = tuple(dict.fromkeys(y for c in contracts_ for y in c.base_years))

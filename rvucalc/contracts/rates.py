@@ -69,7 +69,8 @@ def rate_sheet(
         out[f"{c.name}"] = rows["contract_allowed"].to_numpy()
         out[f"{c.name} {PCT}"] = rows["percent_of_medicare"].to_numpy()
         out[f"{c.name} term"] = rows["term"].astype(str).to_numpy()
-        out[f"{c.name} reason"] = rows["reason"].astype(str).to_numpy()
+        # why there is no rate (the notes of a priced code, e.g. no charge to compare, are left out)
+        out[f"{c.name} reason"] = np.where(rows["contract_allowed"].isna(), rows["reason"].astype(str), "")
     place = f"ZIP {zip}" if zip is not None else f"locality {locality}" if locality else "national"
     declare_kinds(out, {"Medicare allowed": "money", **{c.name: "money" for c in cs},
                         **{f"{c.name} {PCT}": "percent_points" for c in cs}})
