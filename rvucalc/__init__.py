@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .calc import contracts as _contract_reasons  # noqa: F401 - registers the CONTRACT_* reasons
 from .claims.stream import iter_priced, reprice_file
 from .claims.summary import summarise_claims
 from .errors import (

@@ -545,3 +545,16 @@ def test_no_lines_and_no_columns(tmp_path, mirror_files):
     assert len(out) == 0 and "contract_allowed" in out.columns
     out = price_contracts(la_lines([{"hcpcs": "99214"}]), c, columns=None)
     assert list(out.columns[:3]) == ["line", "claim_number", "contract"]
+
+
+def test_reason_codes_are_known_without_loading_contracts():
+    """A reason read back from a file is explained in a new session (the contracts package itself
+    is loaded on first use, its reasons with ``import rvucalc``)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rvucalc; print(rvucalc.explain('CONTRACT_FALLBACK').code); "
+            "print('rvucalc.contracts' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.split() == ["CONTRACT_FALLBACK", "False"]

@@ -50,23 +50,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..calc.contracts import BAD_AMOUNT, NO_PRICER, NOT_GIVEN
 from ..calc.money import line_cents
 from ..claims import normalise as N
 from ..claims.contract import LINE
 from ..claims.lines import categorical
-from ..reasons import reason
-
-NO_PRICER = reason(
-    "CONTRACT_NO_MEDICARE_PRICER",
-    "rvucalc does not price this line's fee schedule yet: no Medicare amount (give the lines a "
-    "medicare_allowed column with that schedule's amounts, or register a pricer)",
-    "rvucalc.contracts.medicare")
-NOT_GIVEN = reason(
-    "CONTRACT_MEDICARE_BLANK", "the lines were given with Medicare amounts and this line's is blank",
-    "the claim lines given")
-BAD_AMOUNT = reason(
-    "CONTRACT_MEDICARE_NOT_A_NUMBER", "the line's Medicare amount is not a dollar amount",
-    "the claim lines given")
 
 #: Columns the pricing systems read (the rest of the user's columns are not passed to them).
 PRICING_COLUMNS = ("claim_id", "hcpcs", "modifiers", "units", "pos", "zip", "locality", "date_of_service",

@@ -41,36 +41,25 @@ import numpy as np
 import pandas as pd
 
 from ..calc import contracts as K
+from ..calc.contracts import (
+    BAD_LINE,
+    CASE_EQUAL,
+    CASE_NO_WEIGHT,
+    CHARGE_LOWER,
+    FALLBACK,
+    NO_CHARGE,
+    NO_CHARGE_TO_COMPARE,
+    NO_MEDICARE,
+    NO_TERM,
+    NOT_IN_FEE_FILE,
+    NOT_IN_FORCE,
+)
 from ..calc.money import line_cents
 from ..claims.contract import LINE
 from ..claims.lines import ReasonBits, categorical
-from ..reasons import reason
 from . import medicare as M
 from .match import LineIndex
 from .model import Contract, Term, Version, load
-
-NO_TERM = reason("CONTRACT_NO_TERM", "no term of the contract matches the line (the contract does not say "
-                 "how to pay it)", "the payer contract")
-NOT_IN_FORCE = reason("CONTRACT_NOT_IN_FORCE", "the contract is not in force on the line's date of service "
-                      "(before its first effective date or after its end)", "the payer contract")
-NO_MEDICARE = reason("CONTRACT_NO_MEDICARE", "percent of Medicare on a line with no Medicare amount, and no "
-                     "fallback term for it: no amount (Medicare's reason follows)", "the payer contract")
-FALLBACK = reason("CONTRACT_FALLBACK", "Medicare has no rate for this service: priced by the contract's "
-                  "fallback term", "the payer contract")
-NO_CHARGE = reason("CONTRACT_NO_CHARGE", "percent of charge on a line with no charge: no amount",
-                   "the payer contract")
-CHARGE_LOWER = reason("CONTRACT_CHARGE_LOWER", "lesser of charge: the charge is lower than the contract "
-                      "amount and is paid instead", "the payer contract")
-NO_CHARGE_TO_COMPARE = reason("CONTRACT_NO_CHARGE_TO_COMPARE", "lesser of charge: the line has no charge "
-                              "to compare with; the contract amount is paid", "the payer contract")
-BAD_LINE = reason("CONTRACT_BAD_LINE", "the line's input could not be read (its reason follows): no contract "
-                  "prices it", "claim line input")
-NOT_IN_FEE_FILE = reason("CONTRACT_NOT_IN_FEE_FILE", "the fallback's fee schedule file has no rate for the "
-                         "line's code", "the payer contract")
-CASE_EQUAL = reason("CONTRACT_CASE_RATE_EQUAL_SHARES", "case rate shared equally among the claim's lines: "
-                    "none of them has a Medicare amount to share it by", "the payer contract")
-CASE_NO_WEIGHT = reason("CONTRACT_CASE_RATE_NO_SHARE", "the line has no Medicare amount, so it gets no share "
-                        "of the claim's case rate (the other lines carry it)", "the payer contract")
 
 #: Columns :func:`price_contracts` adds, in order.
 OUTPUT_COLUMNS = ("contract", "contract_version", "term", "method", "fee_schedule", "setting", "base",
