@@ -127,3 +127,16 @@ def test_missing_column_is_one_sentence(files, capsys):
     assert main(["contract", str(book), "--contract", str(acme)]) == 2
     err = capsys.readouterr().err
     assert "zip or locality" in err
+
+
+def test_large_books_leave_lines_and_claims_to_files(files):
+    import rvucalc
+    from rvucalc.claims.io import read_claims
+
+    tmp, acme, hundred, book = files
+    rows = rvucalc.price_contracts(read_claims(book).drop(columns=["_line"]), [acme, hundred])
+    out = rvucalc.contracts.to_excel(rows, tmp / "big.xlsx", max_lines=2)
+    wb = openpyxl.load_workbook(out)
+    assert "Lines" not in wb.sheetnames and "Claims" not in wb.sheetnames
+    text = [c.value for r in wb["Summary"].iter_rows() for c in r if isinstance(c.value, str)]
+    assert any("8 line rows" in t for t in text) and any("3 per-claim rows" in t for t in text)

@@ -11,7 +11,8 @@ Sheets (written by :func:`rvucalc.export.to_excel`):
 - **Top codes**: the codes carrying the most contract dollars, contracts side by side;
 - **Claims**: per-claim totals side by side;
 - **Terms**: every term's lines and dollars, and its share of the contract's dollars;
-- **Lines**: one row per line per contract (up to *max_lines* rows; more go to CSV/Parquet);
+- **Lines**: one row per line per contract (up to *max_lines* rows, as **Claims**; more go to
+  CSV/Parquet, and the Summary says so);
 - **Provenance**: every Medicare file (release, sha256) and every contract file and fee
   schedule file it names (sha256 of its bytes).
 """
@@ -35,18 +36,23 @@ def views(priced: pd.DataFrame, *, max_lines: int = MAX_LINES, top: int = 25) ->
     if len(priced) > max_lines:
         notes.append(f"The {len(priced):,} line rows (lines x contracts) are not in this workbook (more than "
                      f"{max_lines:,}); write them to .csv or .parquet.")
-    cat.attrs["rvucalc.notes"] = notes
     # the Summary sheet: percent of Medicare, a row per category, a column per contract, and its chart
     cat.attrs["rvucalc.summary"] = {"index": ["category"], "columns": ["contract"], "values": [S.PCT],
                                     "agg": "first", "chart": True,
                                     "title": "Percent of Medicare by service category"}
     cat.attrs["rvucalc.provenance"] = priced.attrs.get("rvucalc.provenance")
     out = {"By category": cat, "Contracts": S.book_totals(priced), "Top codes": S.top_codes(priced, top)}
-    if "claim_id" in priced.columns:
-        out["Claims"] = S.claims_side_by_side(priced)
+    if "claim_number" in priced.columns or "claim_id" in priced.columns:
+        claims = S.claims_side_by_side(priced)
+        if len(claims) <= max_lines:
+            out["Claims"] = claims
+        else:
+            notes.append(f"The {len(claims):,} per-claim rows are not in this workbook (more than {max_lines:,}); "
+                         "write them to .csv or .parquet (rvucalc contract --claims-out).")
     out["Terms"] = S.by_term(priced)
     if len(priced) <= max_lines:
         out["Lines"] = priced
+    cat.attrs["rvucalc.notes"] = notes  # under the Summary's title, and on the Provenance sheet
     return out
 
 
