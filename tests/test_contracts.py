@@ -558,3 +558,23 @@ def test_reason_codes_are_known_without_loading_contracts():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.split() == ["CONTRACT_FALLBACK", "False"]
+
+
+def test_a_version_without_lines_does_not_shift_the_others(tmp_path, mirror_files):
+    c = load(write(tmp_path, """\
+        name: two versions
+        versions:
+          - effective: 2025-01-01
+            base: medicare 2025
+            fallback: {pay: {per_unit: 1}}
+            terms:
+              - name: old visits
+                pay: {percent_of_medicare: 100}
+          - effective: 2026-01-01
+            terms:
+              - name: visits
+                pay: {percent_of_medicare: 100}
+        """))
+    out = price_contracts(la_lines([{"hcpcs": "99214"}]), c)  # 2026-03-10: the second version only
+    assert out["term"].tolist() == ["visits"] and out["base"].tolist() == ["medicare"]
+    assert out["contract_allowed"].tolist() == [148.89]

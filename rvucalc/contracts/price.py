@@ -236,9 +236,10 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     term_of = np.full(n, -1, dtype=np.int16)
     for v, version in enumerate(contract.versions):  # a few versions
         free = (vline == v) & ~refused
-        if not free.any():
-            continue
         for t in version.terms:  # a few terms: first match wins
+            if not free.any():  # numbered all the same (see _term_versions)
+                terms.append(t)
+                continue
             m = index.mask(t.match) & free
             if t.method == "fee_schedule_file":
                 m &= index.fee_rates(t.fee_table) >= 0
