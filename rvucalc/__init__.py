@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .calc import contracts as _contract_reasons  # noqa: F401 - registers the CONTRACT_* reasons
 from .claims.sites import compare_sites_claims, summarise_sites
 from .claims.stream import iter_priced, reprice_file
 from .claims.summary import summarise_claims
@@ -34,10 +35,14 @@ __version__ = "0.1.0"
 #: Submodules reachable as attributes without importing them first (``rvucalc.export.to_excel``,
 #: ``rvucalc.plot.plot_localities``): imported on first use, so ``import rvucalc`` stays fast.
 LAZY_SUBMODULES = ("anesthesia", "catalogue", "codes", "diff", "export", "facility_diff", "plot", "reasons",
-                   "render", "sites", "volumes")
+                   "render", "sites", "volumes", "contracts")
 
 
 def __getattr__(name: str) -> object:
+    if name == "price_contracts":  # payer contracts (rvucalc.contracts), loaded on first use
+        from .contracts import price_contracts
+
+        return price_contracts
     if name in LAZY_SUBMODULES:
         import importlib
 
@@ -48,7 +53,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(LAZY_SUBMODULES))
+    return sorted(set(globals()) | set(LAZY_SUBMODULES) | {"price_contracts"})
 
 
 __all__ = [
@@ -57,5 +62,6 @@ __all__ = [
     "__version__", "compare_sites_claims", "explain", "iter_priced", "load", "reprice", "reprice_asc",
     "reprice_file", "reprice_opps", "summarise_claims", "summarise_sites",
 ]
+__all__ += ["contracts", "price_contracts"]
 #: errors about release files (checksums, unreadable files, releases that cannot be had)
 __all__ += ["ChecksumError", "FileAccessError", "ReleaseUnavailableError"]

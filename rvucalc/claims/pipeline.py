@@ -121,11 +121,13 @@ def _system(name: str) -> Any:
 
 
 def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
-                schedules: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                schedules: Mapping[str, Any] | None = None, keep: list[Any] | None = None) -> pd.DataFrame:
     """Price one chunk (whole claims) and return it with rvucalc's columns added.
 
     *schedules* (in-process only) maps release ids to already loaded schedules to use instead
-    of loading them; engines that cross processes pass release ids in *opts* instead.
+    of loading them; engines that cross processes pass release ids in *opts* instead. *keep*:
+    a list to which the parsed lines (:class:`rvucalc.claims.normalise.Lines`) are appended, for
+    a stage that reads them after pricing (payer contracts); by default they are not kept.
     """
     opts = opts or PricingOptions()
     mod = _system(opts.system)
@@ -142,11 +144,11 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     # more at the peak). Facility systems also read wage index/CBSA/CCN columns of the chunk.
     errs = PRICED_COLUMNS.get(opts.system, PRICED_COLUMNS["pfs"])  # error cells refuse their line
     if getattr(mod, "WANTS_CHUNK", False):
-        cols = mod.price(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
-                         opts, schedules, chunk=chunk)
+        cols = mod.price(_kept(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
+                               keep), opts, schedules, chunk=chunk)
     else:
-        cols = mod.price(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
-                         opts, schedules)
+        cols = mod.price(_kept(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
+                               keep), opts, schedules)
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)
@@ -169,6 +171,13 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     if kinds and not isinstance(out.columns, pd.MultiIndex):  # what rvucalc's columns hold
         out.attrs["rvucalc.kinds"] = {**(out.attrs.get("rvucalc.kinds") or {}), **kinds}
     return edits.finish(edit, out, chunk, lambda sub: price_chunk(sub, edits.off(opts), schedules=schedules))
+
+
+def _kept(lines: Any, keep: list[Any] | None) -> Any:
+    """*lines*, appended to *keep* when a caller asked to keep them (no reference held otherwise)."""
+    if keep is not None:
+        keep.append(lines)
+    return lines
 
 
 def _handed_over(a: Any, seen: set[int]) -> Any:

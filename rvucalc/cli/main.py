@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_reprice.add_parser(sub)
     cli_workbench.add_parsers(sub)
+    from . import contract as cli_contract  # rvucalc contract (payer contracts)
+
+    cli_contract.add_parser(sub)
 
     r = sub.add_parser("releases", help="list the release catalogue")
     r.add_argument("--system", choices=SYSTEMS, help="only this payment system's releases")
@@ -167,6 +170,8 @@ def _main(a: argparse.Namespace) -> int:
             from . import reprice as cli_reprice
 
             return cli_reprice.run(a)
+        if a.cmd == "contract":
+            return a.func(a)
         if a.cmd in COMMANDS:
             return COMMANDS[a.cmd](a)
         from . import workbench as cli_workbench

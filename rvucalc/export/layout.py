@@ -383,8 +383,11 @@ def formats_of(df: pd.DataFrame, extra: Mapping[str, str] | None = None) -> dict
 
 
 def as_written(df: pd.DataFrame, formats: Mapping[str, str | None]) -> pd.DataFrame:
-    """The frame as the cells will hold it: percent-point columns become fractions."""
-    pct = [c for c in df.columns if formats.get(c) == PERCENT_FORMAT and is_percent_points(c)
+    """The frame as the cells will hold it: percent-point columns (named ``*_pct``..., or declared
+    ``percent_points`` in ``attrs["rvucalc.kinds"]``) become fractions."""
+    kinds = df.attrs.get("rvucalc.kinds") or {}
+    pct = [c for c in df.columns if formats.get(c) == PERCENT_FORMAT
+           and (is_percent_points(c) or kinds.get(c) == "percent_points")
            and pd.api.types.is_numeric_dtype(df[c])]
     if not pct:
         return df
@@ -540,9 +543,11 @@ def pivot_charts(table: pd.DataFrame, spec: Summary, labels: Mapping[str, str], 
     horizontal = ncat > 12
     count = agg == "count"
     money = not count and any(column_format(v, float) == CURRENCY_FORMAT for v in spec.values)
+    # values the frame declares as percentages (fractions under a percent format): a percent axis
+    pct = not count and not money and all(formats_of(source).get(v) == PERCENT_FORMAT for v in spec.values)
     vtitle = ("Rows (count)" if count else _value_title(spec.values, agg) if money
               else ", ".join(spec.values))
-    fmt = '"$"#,##0' if money else "General"
+    fmt = '"$"#,##0' if money else "0%" if pct else "General"
     code_keys = [c for c in spec.columns if c in _CODE_COLS]
     groups: dict[str, list[str]] = {}
     if code_keys:
@@ -609,6 +614,8 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
                    formats: Mapping[str, str] | None, chart: bool, written: _dt.datetime,
                    notes: Sequence[str] = ()) -> Sheet:
     table, labels = pivot(first, spec)
+    declared = first.attrs.get("rvucalc.kinds") or {}  # a value's kind holds for its pivot columns
+    table.attrs["rvucalc.kinds"] = {lab: declared[v] for lab, v in labels.items() if v in declared}
     agg = table.attrs.get("rvucalc.agg", spec.agg)
     n_idx = len(table.columns) - len(labels)
     if "locality_id" in spec.index:

@@ -1,0 +1,116 @@
+"""Which lines a contract term takes: boolean masks over whole arrays.
+
+Every test works on the *distinct* values of a column (codes, modifier cells, places of service,
+fee schedules, settings: a few thousand at most) and is then spread to the lines by their
+integer codes, so a million lines cost a few array lookups per term. Terms are tried in the
+contract's order, first match wins (:mod:`rvucalc.contracts.price`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .fees import FeeTable
+from .medicare import Facts, Medicare
+from .model import MatchSpec
+
+
+def code_mask(specs: list[str], codes: np.ndarray) -> np.ndarray:
+    """Per code of *codes* (distinct, normalised: five letters/digits, "" for none): does any
+    spec hold it? A spec is a code (``99213``) or a range (``10004-69990``, ``J0120-J9999``,
+    ``0001T-0999T``): a code is in a range when it has the range's letters in the same places,
+    digits elsewhere, and lies between the bounds."""
+    u = np.asarray([str(c) for c in codes], dtype="U5")
+    out = np.zeros(len(u), dtype=bool)
+    if not len(u):
+        return out
+    chars = u.view("U1").reshape(len(u), 5)
+    digit = (chars >= "0") & (chars <= "9")
+    full = np.char.str_len(u) == 5
+    for spec in specs:  # the term's few specs
+        if "-" not in spec:
+            out |= u == spec
+            continue
+        lo, hi = spec.split("-")
+        ok = full & (u >= lo) & (u <= hi)
+        for i, ch in enumerate(lo):  # five positions
+            ok &= digit[:, i] if ch.isdigit() and hi[i].isdigit() else chars[:, i] == ch
+        out |= ok
+    return out
+
+
+class LineIndex:
+    """Per-line codes into small tables of distinct values, shared by every term of every contract."""
+
+    def __init__(self, facts: Facts, medicare: Medicare) -> None:
+        L = facts.lines
+        self.n = L.n
+        self.facts = facts
+        self.code_of = np.asarray(L.hcpcs_codes, dtype=np.int64)  # index into self.codes
+        self.codes = np.asarray(L.hcpcs_uniq, dtype=object)
+        (self.h_codes, self.h_lists), (self.m_codes, self.m_lists) = L.modifier_lists
+        self.pos_of = np.asarray(L.pos_codes, dtype=np.int64)
+        self.pos_uniq = np.asarray(L.pos_uniq, dtype=object)
+        self.schedule_of = np.asarray(medicare.fee_schedule.codes, dtype=np.int64)
+        self.schedules = [str(c) for c in medicare.fee_schedule.categories]
+        self.setting_of = np.asarray(medicare.setting.codes, dtype=np.int64)
+        self.settings = [str(c) for c in medicare.setting.categories]
+        self._fees: dict[int, np.ndarray] = {}
+
+    @staticmethod
+    def _spread(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """``table[codes]`` with code -1 giving False."""
+        return np.append(table, False)[codes]
+
+    def mask(self, match: MatchSpec) -> np.ndarray:
+        """The lines *match* holds (every key given must hold)."""
+        m = np.ones(self.n, dtype=bool)
+        if match.fee_schedule:
+            m &= self._spread(np.isin(self.schedules, match.fee_schedule), self.schedule_of)
+        if match.setting:
+            m &= self._spread(np.isin(self.settings, match.setting), self.setting_of)
+        if match.codes:
+            m &= code_mask(match.codes, self.codes)[self.code_of]
+        if match.not_codes:
+            m &= ~code_mask(match.not_codes, self.codes)[self.code_of]
+        if match.modifiers:
+            want = set(match.modifiers)
+            h = np.array([bool(want.intersection(t)) for t in self.h_lists], dtype=bool)  # distinct cells
+            mm = np.array([bool(want.intersection(t)) for t in self.m_lists], dtype=bool)
+            m &= h[self.h_codes] | mm[self.m_codes]
+        if match.pos:
+            m &= np.isin(self.pos_uniq, match.pos)[self.pos_of]
+        return m
+
+    # -- the payer's fee schedule file: the rate of each line's code and modifiers --------------
+
+    def fee_rates(self, table: FeeTable) -> np.ndarray:
+        """Cents per unit from *table* per line (-1 where the file lists no row for the line).
+
+        The rate of the code's row without a modifier, looked up once per distinct code; the
+        lines of the codes that also have rows for a modifier are looked up once per distinct
+        (HCPCS cell, modifiers cell) pair."""
+        got = self._fees.get(id(table))
+        if got is not None:
+            return got
+        plain = np.array([table.rates.get((str(c), ""), -1) for c in self.codes], dtype=np.int64)  # codes
+        rate = plain[self.code_of]
+        special = table.modifier_codes
+        if special:
+            sel = np.flatnonzero(np.isin(self.codes, list(special))[self.code_of])
+            if len(sel):
+                m_n = len(self.m_lists)
+                key = (self.h_codes[sel].astype(np.int64) + 1) * (m_n + 1) + (self.m_codes[sel].astype(np.int64) + 1)
+                pair, _ = pd.factorize(key)
+                _, first = np.unique(pair, return_index=True)  # a line of each pair
+                at = sel[first]
+                r = np.array([table.lookup(str(self.codes[c]), tuple(self.h_lists[h]) + tuple(self.m_lists[m]))
+                              for c, h, m in zip(self.code_of[at].tolist(), self.h_codes[at].tolist(),
+                                                 self.m_codes[at].tolist())], dtype=np.int64)  # pairs
+                rate[sel] = r[pair]
+        self._fees[id(table)] = rate
+        return rate
+
+
+__all__ = ["LineIndex", "code_mask"]

@@ -1,0 +1,570 @@
+"""Claim lines priced under payer contracts: :func:`price_contracts`.
+
+For each contract, each line is priced in four vectorised steps (a loop over the contract's few
+versions and terms, each a boolean mask over every line; never a loop over lines):
+
+1. **version**: the version in force on the line's date of service (none before the contract's
+   first effective date or after its end: ``CONTRACT_NOT_IN_FORCE``);
+2. **term**: the first term of that version whose ``match`` holds (first match wins; a
+   ``fee_schedule_file`` term holds only the codes its file lists; a ``per_claim`` term with
+   ``covers: claim`` takes every line of a claim with a matching line); no term:
+   ``CONTRACT_NO_TERM``;
+3. **amount**, by the term's method (:mod:`rvucalc.calc.contracts`, whole cents):
+   ``percent_of_medicare`` of the line's Medicare allowed amount under the contract's base,
+   ``percent_of_charge``, ``per_unit`` x units, ``fee_schedule_file`` rate x units (each rounded
+   half up to the cent once per line), ``per_claim`` (the case rate once per claim and term,
+   shared among the lines it covers in proportion to their Medicare amounts, in cents that add
+   up; equal shares when none of them has a Medicare amount); a yearly escalator raises the
+   rate first;
+4. **lesser of charge** (when the contract or term says so): a line's amount is at most its
+   charge; a case rate at most the charges of the lines it covers, when each has one.
+
+A percent of Medicare on a line with **no Medicare amount** never gives $0: when Medicare has no
+rate for the service (a code of no Medicare schedule, carrier-priced, non-covered, NA in the
+setting...) the version's ``fallback`` term prices it (``CONTRACT_FALLBACK``); without one, or
+when the amount is missing for another reason (no release at hand, a ZIP code not found, a fee
+schedule rvucalc does not price yet), the line has no amount and its reason says why
+(``CONTRACT_NO_MEDICARE`` with Medicare's own codes). A line whose input cannot be read (bad
+code, units, date or charge) is priced by no contract (``CONTRACT_BAD_LINE`` and the input's
+reason).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..calc import contracts as K
+from ..calc.contracts import (
+    BAD_LINE,
+    CASE_EQUAL,
+    CASE_NO_WEIGHT,
+    CHARGE_LOWER,
+    FALLBACK,
+    NO_CHARGE,
+    NO_CHARGE_TO_COMPARE,
+    NO_MEDICARE,
+    NO_TERM,
+    NOT_IN_FEE_FILE,
+    NOT_IN_FORCE,
+)
+from ..calc.money import line_cents
+from ..claims.contract import LINE
+from ..claims.lines import ReasonBits, categorical
+from . import medicare as M
+from .match import LineIndex
+from .model import Contract, Term, Version, load
+
+#: Columns :func:`price_contracts` adds, in order.
+OUTPUT_COLUMNS = ("contract", "contract_version", "term", "method", "fee_schedule", "setting", "base",
+                  "medicare_release", "medicare_allowed", "base_allowed", "contract_allowed",
+                  "percent_of_medicare", "reason")
+#: What the numeric ones hold (workbook formats).
+OUTPUT_KINDS = {"medicare_allowed": "money", "base_allowed": "money", "contract_allowed": "money",
+                "percent_of_medicare": "percent_points"}
+_ORDER = (BAD_LINE.code, NOT_IN_FORCE.code, NO_TERM.code, FALLBACK.code, NO_MEDICARE.code, NO_CHARGE.code,
+          NOT_IN_FEE_FILE.code, CHARGE_LOWER.code, NO_CHARGE_TO_COMPARE.code, CASE_EQUAL.code,
+          CASE_NO_WEIGHT.code)
+
+
+def as_contracts(contracts: Any) -> list[Contract]:
+    """Contracts from :class:`Contract` objects and/or contract file paths (one or a list)."""
+    items = [contracts] if isinstance(contracts, Contract | str | os.PathLike) else list(contracts)
+    out = [c if isinstance(c, Contract) else load(c) for c in items]
+    if not out:
+        raise ValueError("no contract given: pass a contract file or rvucalc.contracts.load(path)")
+    names = [c.name for c in out]
+    dup = sorted({x for x in names if names.count(x) > 1})
+    if dup:
+        raise ValueError(f"two contracts are named {dup[0]!r}: each contract needs its own name (it labels "
+                         "its rows and columns)")
+    return out
+
+
+def price_contracts(
+    lines: pd.DataFrame,
+    contracts: Contract | str | os.PathLike[str] | Iterable[Contract | str | os.PathLike[str]],
+    *,
+    setting: str = "pfs",
+    releases: Any = None,
+    mirror: str | os.PathLike[str] | None = None,
+    dayfirst: bool = False,
+    wage_index: float | None = None,
+    columns: Iterable[str] | str | None = "all",
+) -> pd.DataFrame:
+    """Price claim lines under payer contracts: one row per line per contract.
+
+    Parameters
+    ----------
+    lines:
+        Claim lines, either raw (``claim_id, hcpcs, modifiers, units, pos, zip`` or ``locality,
+        date_of_service, charge``, as :func:`rvucalc.reprice` reads them; priced here under
+        Medicare first) or already priced: a ``medicare_allowed`` (or ``allowed``) column and a
+        ``fee_schedule`` column (``pfs``, ``clfs``, ``asp``...), e.g. the output of
+        :func:`rvucalc.reprice` or lab and drug lines priced elsewhere. See
+        :mod:`rvucalc.contracts.medicare`.
+    contracts:
+        Contract files (YAML) or :class:`rvucalc.contracts.Contract` objects
+        (:func:`rvucalc.contracts.load`); each needs its own ``name``.
+    setting:
+        Medicare system for raw lines: ``"pfs"`` (physician fee schedule; default), ``"hopd"``
+        (hospital outpatient facility, OPPS) or ``"asc"``.
+    releases, mirror, dayfirst, wage_index:
+        As for :func:`rvucalc.reprice` / :func:`rvucalc.reprice_opps` (the Medicare pricing).
+    columns:
+        The user's columns repeated on each output row, as given: ``"all"`` (default), a list of
+        names, or ``None`` (the line is ``lines.iloc[out["line"]]``). Repeating them costs little:
+        a text column read from a file (Arrow strings) is shared, not copied, by the rows of
+        every contract. A column named like one of the columns added here (``reason``,
+        ``setting``, ``fee_schedule``, ``medicare_allowed`` of lines already priced...) comes
+        back as ``given_<name>``.
+
+    Returns
+    -------
+    A frame of ``len(lines) x len(contracts)`` rows, contract after contract (the first
+    contract's rows for every line in order, then the second's...; ``out[out.contract == name]``
+    is one contract's book): ``line`` (the line's 0-based row in *lines*), ``claim_number`` (its
+    claim's, 0-based in order of first line; a line without a claim id is a claim of its own) and
+    the user's columns asked for, as given, then ``contract``,
+    ``contract_version`` (effective date of the version used, "" for an undated contract),
+    ``term`` and ``method`` (``""`` when no term prices the line), ``fee_schedule`` and ``setting``
+    (what terms match on), ``base`` (``medicare`` or ``medicare 2025``), ``medicare_release``,
+    ``medicare_allowed`` (Medicare's allowed amount for the date of service, what the percent of
+    Medicare is measured against), ``base_allowed`` (the Medicare amount the contract's rate was
+    computed from: the same, or the frozen year's), ``contract_allowed`` (dollars, rounded half up
+    to the cent once per line; a case rate's shares add up to it exactly), ``percent_of_medicare``
+    (contract_allowed / medicare_allowed x 100, unrounded; NaN without both amounts or when
+    Medicare's is 0) and ``reason`` (pipe-separated codes, :func:`rvucalc.explain`). A line
+    without a contract amount has NaN (never $0) and a reason. ``attrs`` carry the provenance
+    (Medicare files and contract files with sha256) for :mod:`rvucalc.export`.
+
+    A contract (or version) with ``base: medicare 2025`` prices each line as if it had been
+    served on the same day of 2025 (29 February on the 28th): the Medicare run gets the moved
+    dates, so the release is the one that year's pricing would choose for that quarter, never
+    another year's (:mod:`rvucalc.contracts.medicare`); lines given with their Medicare amounts
+    are repriced for it from their raw columns.
+    """
+    contracts_ = as_contracts(contracts)
+    years = tuple(dict.fromkeys(y for c in contracts_ for y in c.base_years))
+    had_line = LINE in lines.columns
+    facts, meds = M.price(lines, system=setting, base_years=years, releases=releases, mirror=mirror,
+                          dayfirst=dayfirst, wage_index=wage_index)
+    index = LineIndex(facts, meds[None])
+    claims = _Claims(facts)
+    parts = [_price_one(c, facts, meds, index, claims) for c in contracts_]
+    out = _assemble(lines.drop(columns=[LINE]) if had_line else lines, parts, meds[None], columns,
+                    claims.dense)
+    from ..export.provenance import provenance_of
+
+    sources = [s for m in meds.values() for s in m.sources]
+    out.attrs["rvucalc.provenance"] = provenance_of(*sources, *contracts_, {"contracts": ", ".join(
+        c.name for c in contracts_), "Medicare setting": setting})
+    out.attrs["rvucalc.contracts"] = [c.name for c in contracts_]
+    out.attrs["rvucalc.kinds"] = {**(lines.attrs.get("rvucalc.kinds") or {}), **OUTPUT_KINDS}
+    out.attrs["rvucalc.kind"] = "table"
+    return out
+
+
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Priced:
+    """One contract's result per line (arrays of the lines' length)."""
+
+    contract: Contract
+    cents: np.ndarray
+    has: np.ndarray
+    term: pd.Categorical
+    method: pd.Categorical
+    version: pd.Categorical
+    base: pd.Categorical
+    base_cents: np.ndarray
+    base_has: np.ndarray
+    base_release: pd.Categorical
+    reason: pd.Categorical
+
+
+def _version_of(contract: Contract, day: np.ndarray) -> np.ndarray:
+    """Index of the version in force per line (-1: none)."""
+    starts = np.array([-(2**62) if v.effective is None else _day(v.effective) for v in contract.versions],
+                      dtype=np.int64)
+    v = np.searchsorted(starts, day, side="right") - 1
+    if contract.end is not None:
+        v = np.where(day > _day(contract.end), -1, v)
+    return np.where(day < 0, -1, v)
+
+
+def _day(d: Any) -> int:
+    return int((np.datetime64(d, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+
+
+class _Claims:
+    """What every contract reads of the lines, computed once: dense claim numbers, charges in
+    cents, units."""
+
+    def __init__(self, facts: M.Facts) -> None:
+        self.facts = facts
+        self._dense: np.ndarray | None = None
+        self.charge_cents, self.has_charge = line_cents(facts.lines.charge)
+        self.units = np.asarray(facts.lines.units, dtype=np.int64)
+
+    @property
+    def dense(self) -> np.ndarray:
+        if self._dense is None:
+            self._dense = pd.factorize(self.facts.lines.claim)[0].astype(np.int64)
+        return self._dense
+
+
+def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medicare],
+               index: LineIndex, claims: _Claims) -> Priced:
+    n = facts.n
+    rb = ReasonBits(n)
+    for code in _ORDER:
+        rb.bit(code)
+    vline = _version_of(contract, facts.day)
+    refused = facts.refused
+    rb.add(BAD_LINE.code, refused)
+    rb.add(NOT_IN_FORCE.code, (vline < 0) & ~refused)
+    terms: list[Term] = []  # every term of every version (and fallbacks), numbered
+    term_of = np.full(n, -1, dtype=np.int16)
+    for v, version in enumerate(contract.versions):  # a few versions
+        free = (vline == v) & ~refused
+        for t in version.terms:  # a few terms: first match wins
+            if not free.any():  # numbered all the same (see _term_versions)
+                terms.append(t)
+                continue
+            m = index.mask(t.match) & free
+            if t.method == "fee_schedule_file":
+                m &= index.fee_rates(t.fee_table) >= 0
+            if t.method == "per_claim" and t.covers == "claim":
+                hit = np.bincount(claims.dense[m], minlength=int(claims.dense.max()) + 1 if n else 0) > 0
+                m = hit[claims.dense] & free
+            if m.any():
+                term_of[m] = len(terms)
+                free &= ~m
+            terms.append(t)
+        rb.add(NO_TERM.code, free)
+        if version.fallback is not None:
+            terms.append(version.fallback)
+
+    charge_cents, has_charge, units = claims.charge_cents, claims.has_charge, claims.units
+    cents = np.zeros(n, dtype=np.int64)
+    has = np.zeros(n, dtype=bool)
+    need_fallback = np.zeros(n, dtype=bool)
+    version_of_term = _term_versions(contract, terms)
+    base_years = list(dict.fromkeys(v.base_year for v in contract.versions))
+    if len(base_years) == 1:
+        base_year_line = np.zeros(n, dtype=np.int8)  # index into base_years
+    else:
+        base_year_line = np.array([base_years.index(v.base_year) for v in contract.versions] + [0],
+                                  dtype=np.int8)[vline]
+    for tid, t in enumerate(terms):  # a few terms
+        if t.fallback:
+            continue
+        sel = np.flatnonzero(term_of == tid)  # the term's lines, in line order
+        if not len(sel):
+            continue
+        version = contract.versions[version_of_term[tid]]
+        med = meds[version.base_year]
+        years = _years(version, t.method, facts.day[sel])
+        if t.method == "per_claim":
+            amt = _per_claim(t, version, sel, years, med, claims, charge_cents, has_charge, rb)
+            cents[sel], has[sel] = amt, True
+            continue
+        amt, ok, missing = _line_amount(t, version, sel, years, med, index, units, charge_cents, has_charge)
+        if t.method == "percent_of_medicare":
+            gap = missing & med.no_rate[sel]
+            if version.fallback is not None:
+                need_fallback[sel[gap]] = True
+                missing = missing & ~gap
+            rb.add(NO_MEDICARE.code, missing, sel)
+        elif t.method == "percent_of_charge":
+            rb.add(NO_CHARGE.code, missing, sel)
+        amt, ok = _lesser(t, sel, amt, ok, charge_cents, has_charge, rb)
+        cents[sel[ok]], has[sel[ok]] = amt[ok], True
+    # the fallback: lines a percent of Medicare could not price because Medicare has no rate
+    for tid, t in enumerate(terms):
+        if not t.fallback:
+            continue
+        v = version_of_term[tid]
+        sel = np.flatnonzero(need_fallback & (vline == v))
+        if not len(sel):
+            continue
+        version = contract.versions[v]
+        years = _years(version, t.method, facts.day[sel])
+        amt, ok, missing = _line_amount(t, version, sel, years, meds[version.base_year], index, units,
+                                        charge_cents, has_charge)
+        term_of[sel] = tid
+        rb.add(FALLBACK.code, np.ones(len(sel), dtype=bool), sel)
+        if t.method == "percent_of_charge":
+            rb.add(NO_CHARGE.code, missing, sel)
+        elif t.method == "fee_schedule_file":
+            rb.add(NOT_IN_FEE_FILE.code, missing, sel)
+        amt, ok = _lesser(t, sel, amt, ok, charge_cents, has_charge, rb)
+        cents[sel[ok]], has[sel[ok]] = amt[ok], True
+
+    # per line: which Medicare base the contract used
+    base_labels = ["medicare" if y is None else f"medicare {y}" for y in base_years]
+    in_force = vline >= 0
+    if len(base_years) == 1:
+        med = meds[base_years[0]]
+        base_cents, base_has = med.cents, med.has & in_force
+        base_codes = np.where(in_force, 0, -1).astype(np.int8)
+        release = med.release  # the release that priced the line's Medicare amount
+    else:
+        base_cents = np.zeros(n, dtype=np.int64)
+        base_has = np.zeros(n, dtype=bool)
+        base_codes = np.full(n, -1, dtype=np.int8)
+        rel_parts: list[tuple[np.ndarray, pd.Categorical]] = []
+        for j, year in enumerate(base_years):
+            sel = (base_year_line == j) & in_force
+            med = meds[year]
+            base_cents[sel], base_has[sel] = med.cents[sel], med.has[sel]
+            base_codes[sel] = j
+            rel_parts.append((sel, med.release))
+        release = _merge_categoricals(n, rel_parts)
+    # the reason: the contract's codes, then Medicare's (or the input's) where they explain a gap
+    show_medicare = rb.any_of([NO_MEDICARE.code, FALLBACK.code])
+    reason_cat = _reasons(rb, show_medicare, meds, base_years, base_year_line, facts)
+    names = [t.name for t in terms]
+    methods = [t.method for t in terms]
+    vlabels = ["" if v.effective is None else v.effective.isoformat() for v in contract.versions]
+    return Priced(contract=contract, cents=cents, has=has,
+                  term=categorical(term_of, names),
+                  method=categorical(term_of, methods),
+                  version=categorical(vline, vlabels),
+                  base=categorical(base_codes, base_labels),
+                  base_cents=base_cents, base_has=base_has, base_release=release, reason=reason_cat)
+
+
+def _term_versions(contract: Contract, terms: list[Term]) -> list[int]:
+    """The version of each numbered term (terms are numbered version by version, then its fallback)."""
+    out: list[int] = []
+    for v, version in enumerate(contract.versions):
+        out += [v] * (len(version.terms) + (1 if version.fallback is not None else 0))
+    return out[: len(terms)]
+
+
+def _years(version: Version, method: str, day: np.ndarray) -> np.ndarray | None:
+    e = version.escalator
+    if e is None or method not in e.applies_to or e.percent == 0:
+        return None
+    return K.anniversaries(day, _day(e.start))
+
+
+def _escalated(version: Version, value: Decimal, years: np.ndarray | None, quantum: Decimal
+               ) -> tuple[np.ndarray, list[Decimal]]:
+    """Per line an index into the escalated values (one per distinct number of years)."""
+    if years is None:
+        return np.zeros(0, dtype=np.int64), [value]
+    ks, inv = K.small_unique(years)
+    e = version.escalator
+    assert e is not None
+    vals = [K.escalate(value, e.percent, int(k), compound=e.compound, quantum=quantum) for k in ks]  # distinct
+    return inv.astype(np.int64), vals
+
+
+def _line_amount(t: Term, version: Version, sel: np.ndarray, years: np.ndarray | None, med: M.Medicare,
+                 index: LineIndex, units: np.ndarray, charge: np.ndarray, has_charge: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(cents, ok, missing)`` for the lines *sel* under a per-line method."""
+    if t.method in ("percent_of_medicare", "percent_of_charge"):
+        assert t.value is not None
+        inv, vals = _escalated(version, t.value, years, Decimal("0.0001"))
+        pu = np.array([K.percent_units(v) for v in vals], dtype=np.int64)
+        per = pu[inv] if years is not None else pu[0]
+        if t.method == "percent_of_medicare":
+            base, ok = med.cents[sel], med.has[sel]
+        else:
+            base, ok = charge[sel], has_charge[sel]
+        return K.percent_of(np.where(ok, base, 0), per), ok, ~ok
+    if t.method == "per_unit":
+        assert t.value is not None
+        inv, vals = _escalated(version, t.value, years, Decimal("0.01"))
+        rc = np.array([K.cents(v) for v in vals], dtype=np.int64)
+        rate = rc[inv] if years is not None else rc[0]
+        ok = np.ones(len(sel), dtype=bool)
+        return K.per_unit(rate, units[sel]), ok, ~ok
+    if t.method == "fee_schedule_file":
+        rate = index.fee_rates(t.fee_table)[sel]
+        ok = rate >= 0
+        if years is not None:
+            e = version.escalator
+            assert e is not None
+            pair, uniq = pd.factorize(rate * 1000 + years)  # distinct (rate, years) pairs
+            up = np.array([K.cents(K.escalate(Decimal(int(u) // 1000) / 100, e.percent, int(u) % 1000,
+                                              compound=e.compound)) if u >= 0 else -1 for u in uniq],
+                          dtype=np.int64)
+            rate = up[pair]
+        return K.per_unit(np.where(ok, rate, 0), units[sel]), ok, ~ok
+    raise AssertionError(t.method)  # pragma: no cover
+
+
+def _lesser(t: Term, sel: np.ndarray, amt: np.ndarray, ok: np.ndarray, charge: np.ndarray,
+            has_charge: np.ndarray, rb: ReasonBits) -> tuple[np.ndarray, np.ndarray]:
+    if not t.lesser_of_charge:
+        return amt, ok
+    amt, lowered = K.lesser_of(amt, charge[sel], has_charge[sel])
+    rb.add(CHARGE_LOWER.code, lowered & ok, sel)
+    rb.add(NO_CHARGE_TO_COMPARE.code, ok & ~has_charge[sel], sel)
+    return amt, ok
+
+
+def _per_claim(t: Term, version: Version, sel: np.ndarray, years: np.ndarray | None, med: M.Medicare,
+               claims: _Claims, charge: np.ndarray, has_charge: np.ndarray, rb: ReasonBits) -> np.ndarray:
+    """The case rate once per claim, shared among its lines *sel* (cents per line of *sel*)."""
+    assert t.value is not None
+    group, _ = pd.factorize(claims.dense[sel])
+    group = group.astype(np.int64)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    if years is not None:  # the claim's years: from its first date of service
+        first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, group, years)
+        inv, vals = _escalated(version, t.value, first, Decimal("0.01"))
+        total = np.array([K.cents(v) for v in vals], dtype=np.int64)[inv]
+    else:
+        total = np.full(n_groups, K.cents(t.value), dtype=np.int64)
+    if t.lesser_of_charge:
+        charged = K.group_sum(group, np.where(has_charge[sel], charge[sel], 0), n_groups)
+        every = K.group_sum(group, (~has_charge[sel]).astype(np.int64), n_groups) == 0
+        lowered = every & (charged < total)
+        total = np.where(lowered, charged, total)
+        rb.add(CHARGE_LOWER.code, lowered[group], sel)
+        rb.add(NO_CHARGE_TO_COMPARE.code, ~every[group], sel)
+    weight = np.where(med.has[sel], med.cents[sel], 0)
+    share, equal = K.allocate(group, weight, total)
+    rb.add(CASE_EQUAL.code, equal, sel)
+    rb.add(CASE_NO_WEIGHT.code, ~equal & ~med.has[sel], sel)
+    return share
+
+
+def _merge_categoricals(n: int, parts: list[tuple[np.ndarray, pd.Categorical]]) -> pd.Categorical:
+    cats: list[str] = []
+    codes = np.full(n, -1, dtype=np.int64)
+    for sel, cat in parts:
+        names = [str(c) for c in cat.categories]
+        off = len(cats)
+        cats += names
+        c = np.asarray(cat.codes, dtype=np.int64)[sel]
+        codes[sel] = np.where(c >= 0, c + off, -1)
+    return _dedupe(codes, cats)
+
+
+def _dedupe(codes: np.ndarray, cats: list[str]) -> pd.Categorical:
+    uniq = list(dict.fromkeys(cats))
+    remap = np.array([uniq.index(c) for c in cats] + [-1], dtype=np.int64)  # categories
+    return categorical(remap[codes], uniq)
+
+
+def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
+             meds: dict[int | None, M.Medicare], base_years: list[int | None], base_year_line: np.ndarray,
+             facts: M.Facts) -> pd.Categorical:
+    """The contract's reason codes per line, followed by Medicare's where the contract has no amount
+    because Medicare has none, and by the input's where the line could not be read."""
+    n = facts.n
+    extra_cats: list[str] = []
+    extra = np.full(n, -1, dtype=np.int64)
+    for j, year in enumerate(base_years):
+        med = meds[year]
+        sel = show_medicare & (base_year_line == j)
+        if sel.any():
+            off = len(extra_cats)
+            extra_cats += [str(c) for c in med.reason.categories]
+            c = np.asarray(med.reason.codes, dtype=np.int64)[sel]
+            extra[sel] = np.where(c >= 0, c + off, -1)
+    if facts.refused.any():
+        off = len(extra_cats)
+        extra_cats += [str(c) for c in facts.refused_reason.categories]
+        c = np.asarray(facts.refused_reason.codes, dtype=np.int64)[facts.refused]
+        extra[facts.refused] = np.where(c >= 0, c + off, -1)
+    width = len(extra_cats) + 1
+    # the contract's codes are a few bits (< 2**16), the extra texts a few hundred: a small range,
+    # counted rather than hashed
+    key = rb.bits.astype(np.int64) * width + (extra + 1)
+    uniq, k = K.small_unique(key) if len(rb.codes) <= 16 else pd.factorize(key)[::-1]
+    text = []
+    for u in np.asarray(uniq).tolist():  # distinct (contract codes, Medicare codes) pairs
+        b, e = divmod(int(u), width)
+        own = [c for j, c in enumerate(rb.codes) if b >> j & 1]
+        more = [x for x in (extra_cats[e - 1].split("|") if e >= 1 and extra_cats[e - 1] else []) if x not in own]
+        text.append("|".join(own + more))
+    return categorical(k, text)
+
+
+# ---------------------------------------------------------------------------
+
+
+def _stacked(arrays: list[np.ndarray], dtype: Any = None) -> np.ndarray:
+    """Contract after contract: every element of the first array, then of the second..."""
+    return np.concatenate(arrays).astype(dtype, copy=False) if dtype is not None else np.concatenate(arrays)
+
+
+def _stacked_cat(cats: list[pd.Categorical]) -> pd.Categorical:
+    """:func:`_stacked` for categoricals: one set of categories, codes as small integers."""
+    names: list[str] = []
+    for c in cats:
+        names += [str(x) for x in c.categories]
+    uniq = list(dict.fromkeys([*names, ""]))
+    pos = {x: i for i, x in enumerate(uniq)}
+    small = np.int8 if len(uniq) < 127 else np.int16 if len(uniq) < 32_000 else np.int32
+    n = len(cats[0])
+    out = np.empty(n * len(cats), dtype=small)
+    for j, c in enumerate(cats):  # a few contracts
+        remap = np.array([pos[str(x)] for x in c.categories] + [pos[""]], dtype=small)  # categories
+        out[j * n:(j + 1) * n] = remap[np.asarray(c.codes)]  # code -1 (none) takes the last: ""
+    return pd.Categorical.from_codes(out, categories=pd.Index(uniq, dtype=object))
+
+
+def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns: Any,
+              claim_number: np.ndarray) -> pd.DataFrame:
+    n, k = len(lines), len(parts)
+    if isinstance(columns, str) and columns == "all":
+        keep = list(lines.columns)
+    elif columns is None:
+        keep = []
+    else:
+        keep = [columns] if isinstance(columns, str) else list(columns)
+        missing = [c for c in keep if c not in lines.columns]
+        if missing:
+            raise ValueError(f"columns {', '.join(map(str, missing))} are not among the lines' columns")
+    data: dict[str, Any] = {"line": np.tile(np.arange(n, dtype=np.int64), k),
+                            "claim_number": np.tile(claim_number, k)}
+    for c in keep:  # a column of the name of one of ours comes back as given_<name>
+        name = c
+        while name in (*OUTPUT_COLUMNS, "line", "claim_number") or (name != c and name in lines.columns):
+            name = f"given_{name}"
+        # the column once per contract (Arrow text: the same buffers, chunk after chunk, no copy)
+        data[name] = pd.concat([lines[c]] * k, ignore_index=True).array if k > 1 else lines[c].array
+    medicare = np.where(cur.has, cur.cents / 100.0, np.nan)
+    contract_names = [p.contract.name for p in parts]
+    data["contract"] = pd.Categorical.from_codes(
+        np.repeat(np.arange(k, dtype=np.int8 if k < 127 else np.int32), n),
+        categories=pd.Index(contract_names, dtype=object))
+    data["contract_version"] = _stacked_cat([p.version for p in parts])
+    data["term"] = _stacked_cat([p.term for p in parts])
+    data["method"] = _stacked_cat([p.method for p in parts])
+    for col, cat in (("fee_schedule", cur.fee_schedule), ("setting", cur.setting)):
+        data[col] = pd.Categorical.from_codes(np.tile(np.asarray(cat.codes), k), dtype=cat.dtype)
+    data["base"] = _stacked_cat([p.base for p in parts])
+    data["medicare_release"] = _stacked_cat([p.base_release for p in parts])
+    med_rep = np.tile(medicare, k)
+    data["medicare_allowed"] = med_rep
+    data["base_allowed"] = _stacked([np.where(p.base_has, p.base_cents / 100.0, np.nan) for p in parts])
+    allowed = _stacked([np.where(p.has, p.cents / 100.0, np.nan) for p in parts])
+    data["contract_allowed"] = allowed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        data["percent_of_medicare"] = np.where(med_rep > 0, allowed / med_rep * 100.0, np.nan)
+    data["reason"] = _stacked_cat([p.reason for p in parts])
+    out = pd.DataFrame(data, copy=False)
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
+__all__ = ["OUTPUT_COLUMNS", "as_contracts", "price_contracts"]
