@@ -11,14 +11,30 @@ CSV line, or the workbook row, as the editor or spreadsheet counts).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..codes import parse_code, split_modifiers
 from .source import ContractFileError
+
+#: A dollar amount as a contract or fee file writes it: 25000, 25,000.00, $85.50 (cents at most).
+_MONEY = re.compile(r"\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?")
+
+
+def _money(v: Any) -> Decimal:
+    s = str(v).strip()
+    if not _MONEY.fullmatch(s):
+        raise ValueError(f"expected a dollar amount such as 25000, 25,000.00 or $85.50 (cents at most), "
+                         f"found {v!r}")
+    d = Decimal(s.replace("$", "").replace(",", "").strip())
+    if d > Decimal(100_000_000):
+        raise ValueError(f"expected a dollar amount up to $100,000,000, found {v!r}")
+    return d
 
 CODE_COLUMNS = ("code", "hcpcs", "cpt", "hcpcs_code", "cpt/hcpcs")
 MODIFIER_COLUMNS = ("modifier", "mod", "modifiers")
@@ -54,7 +70,6 @@ class FeeTable:
 def read_fee_table(path: str | Path) -> FeeTable:
     """Read and check a fee schedule file (see the module docstring)."""
     from ..calc.contracts import cents
-    from .model import _money
 
     p = Path(path)
     try:

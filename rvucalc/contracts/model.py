@@ -69,6 +69,7 @@ from pydantic import (
 )
 
 from ..calc.contracts import MAX_PERCENT
+from .fees import _money
 from .source import ContractFileError, Located, read_yaml
 
 #: Fee schedules a term can match (the key a line's ``fee_schedule`` holds).
@@ -84,7 +85,6 @@ METHODS = ("percent_of_medicare", "percent_of_charge", "per_unit", "per_claim", 
 DOLLAR_METHODS = ("per_unit", "per_claim", "fee_schedule_file")
 
 _CODE = re.compile(r"[A-Z0-9]{5}")
-_MONEY = re.compile(r"\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?")
 _BASE = re.compile(r"medicare(?:[\s_-]+(\d{4}))?", re.IGNORECASE)
 
 
@@ -105,17 +105,6 @@ def _percent(v: Any) -> Decimal:
         raise ValueError(f"expected a percentage from 0 to {MAX_PERCENT:,}, found {v!r}")
     if d != d.quantize(Decimal("0.0001")):
         raise ValueError(f"a percentage has at most four decimals, found {v!r}")
-    return d
-
-
-def _money(v: Any) -> Decimal:
-    s = str(v).strip()
-    if not _MONEY.fullmatch(s):
-        raise ValueError(f"expected a dollar amount such as 25000, 25,000.00 or $85.50 (cents at most), "
-                         f"found {v!r}")
-    d = Decimal(s.replace("$", "").replace(",", "").strip())
-    if d > Decimal(100_000_000):
-        raise ValueError(f"expected a dollar amount up to $100,000,000, found {v!r}")
     return d
 
 
