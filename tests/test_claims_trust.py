@@ -225,7 +225,7 @@ def test_csv_cells_come_back_exactly(tmp_path):
     width = len(written[0])
     assert [r[:width] for r in back] == written  # every input cell, in order, as written
     assert len(back) == len(written)
-    assert back[0][width:][-1] == "reason"
+    assert back[0][width:][-2:] == ["reason", "edit_note"]  # rvucalc's columns after the user's
 
 
 def test_parquet_and_xlsx_keep_text_as_text(tmp_path):
