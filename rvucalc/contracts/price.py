@@ -56,7 +56,7 @@ from ..calc.contracts import (
 )
 from ..calc.money import line_cents
 from ..claims.contract import LINE
-from ..claims.lines import ReasonBits, categorical
+from ..claims.lines import ReasonBits, categorical, few_distinct_codes
 from . import medicare as M
 from .match import LineIndex
 from .model import Contract, Term, Version, load
@@ -193,6 +193,8 @@ class Priced:
 
 def _version_of(contract: Contract, day: np.ndarray) -> np.ndarray:
     """Index of the version in force per line (-1: none)."""
+    if len(contract.versions) == 1 and contract.versions[0].effective is None and contract.end is None:
+        return np.where(day < 0, -1, 0).astype(np.int8)  # undated: in force whenever the date is read
     starts = np.array([-(2**62) if v.effective is None else _day(v.effective) for v in contract.versions],
                       dtype=np.int64)
     v = np.searchsorted(starts, day, side="right") - 1
@@ -470,6 +472,9 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
     because Medicare has none, and by the input's where the line could not be read."""
     n = facts.n
     extra_cats: list[str] = []
+    if not show_medicare.any() and not facts.refused.any():  # only the contract's own codes
+        k, uniq_bits = few_distinct_codes(rb.bits)
+        return categorical(k, ["|".join(c for j, c in enumerate(rb.codes) if int(u) >> j & 1) for u in uniq_bits])
     extra = np.full(n, -1, dtype=np.int64)
     for j, year in enumerate(base_years):
         med = meds[year]

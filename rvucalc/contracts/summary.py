@@ -213,19 +213,17 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
     m_cents, m_has = line_cents(medicare[first])
     m_sum = np.bincount(dense, weights=m_cents, minlength=n_claims)
-    m_missing = np.bincount(dense, weights=~m_has, minlength=n_claims)
+    m_missing = np.bincount(dense[~m_has], minlength=n_claims)
     out["Medicare allowed"] = np.where(m_missing == 0, m_sum / 100.0, np.nan)
     out["lines without a Medicare amount"] = m_missing.astype(np.int64)
     reason = priced["reason"]
     for name, sel in zip(names, rows):  # a few contracts
         c_cents, c_has = line_cents(allowed[sel])
         c_sum = np.bincount(dense, weights=c_cents, minlength=n_claims)
-        c_missing = np.bincount(dense, weights=~c_has, minlength=n_claims)
+        c_missing = np.bincount(dense[~c_has], minlength=n_claims)
         out[f"{name} allowed"] = np.where(c_missing == 0, c_sum / 100.0, np.nan)
-        both = c_has & m_has
-        num = np.bincount(dense, weights=np.where(both, c_cents, 0), minlength=n_claims)
-        den = np.bincount(dense, weights=np.where(both, m_cents, 0), minlength=n_claims)
-        out[f"{name} {PCT}"] = np.where((c_missing == 0) & (m_missing == 0), _ratio(num, den), np.nan)
+        # a claim's percent needs both totals, i.e. every line with both amounts
+        out[f"{name} {PCT}"] = np.where((c_missing == 0) & (m_missing == 0), _ratio(c_sum, m_sum), np.nan)
         out[f"{name} lines not priced"] = c_missing.astype(np.int64)
         bad = np.flatnonzero(~c_has)
         first_bad = np.full(n_claims, len(dense), dtype=np.int64)
