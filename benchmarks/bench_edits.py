@@ -131,7 +131,7 @@ def main() -> int:
     reprice(lines, releases=[fs], edits=False)  # warm both paths once
     t_off, c_off, off = best(lambda: reprice(lines, releases=[fs], edits=False), args.repeat)
     t_on, c_on, on = best(lambda: reprice(lines, releases=[fs], mirror=mirror), args.repeat)
-    # the stage alone (no pricing, no dollars-removed re-pricing): the three rules and the notes
+    # the stage alone (no pricing): the three rules and the notes
     from rvucalc.claims import pipeline
     from rvucalc.claims.normalise import normalise
 
@@ -152,7 +152,17 @@ def main() -> int:
     for _ in range(args.repeat):
         stage_alone()
     t_stage, c_stage = min(t for t, _ in times), min(c for _, c in times)
-    tally = LineTally(refusing_for("pfs"))(on).text().splitlines()
+    import functools
+
+    from rvucalc.claims import pipeline as pl
+    from rvucalc.claims.edits import removed_rows
+
+    again = functools.partial(pl.price_chunk, opts=pl.options("pfs", releases=("rvu26c",), edits=False),
+                              schedules={"rvu26c": fs})
+    t0, c0 = time.perf_counter(), time.process_time()
+    removed_rows(on, again)
+    t_dollars, c_dollars = time.perf_counter() - t0, time.process_time() - c0
+    tally = LineTally(refusing_for("pfs"), reprice=again)(on).text().splitlines()
     denied = (on["edit_note"].astype(str) != "").sum()
     affected = on["claim_id"].isin(on.loc[on["edit_note"].astype(str) != "", "claim_id"]).sum()
     print("\n".join(tally[1:]))
@@ -162,9 +172,12 @@ def main() -> int:
     print(f"edit stage alone (duplicates, PTP and MUE rules, notes): {t_stage:.3f} s wall, {c_stage:.3f} s CPU "
           f"= {t_stage / t_off:.1%} / {c_stage / c_off:.1%} of reprice")
     ratio, cratio = (t_on - t_off) / t_off, (c_on - c_off) / c_off
-    print(f"edit stage cost = with - without (the rules, the notes and the dollars-removed re-pricing of the "
-          f"claims with a denial) = {t_on - t_off:.3f} s wall ({ratio:.1%} of reprice), {c_on - c_off:.3f} s CPU "
-          f"({cratio:.1%}); target <= 25%: {'met' if max(ratio, cratio) <= 0.25 else 'NOT met'}")
+    print(f"edit stage cost = reprice with edits - without = {t_on - t_off:.3f} s wall ({ratio:.1%} of reprice), "
+          f"{c_on - c_off:.3f} s CPU ({cratio:.1%}); target <= 25%: "
+          f"{'met' if max(ratio, cratio) <= 0.25 else 'NOT met'}")
+    print(f"the summary's dollars removed (the claims with a payable denied line priced again without edits; "
+          f"done where a summary is made): {t_dollars:.3f} s wall, {c_dollars:.3f} s CPU = {c_dollars / c_off:.1%} "
+          f"of reprice")
     if args.cli:
         import contextlib
         import io

@@ -408,6 +408,16 @@ def test_mue_through_reprice(fs26, ncci):
     assert out["payable"][3] and out["payable"][5]
 
 
+def _without_edits(fs) -> object:
+    """What ``rvucalc reprice`` gives its summary: the lines priced again without edits."""
+    import functools
+
+    from rvucalc.claims import pipeline
+
+    return functools.partial(pipeline.price_chunk, opts=pipeline.options("pfs", releases=("rvu26c",), edits=False),
+                             schedules={"rvu26c": fs})
+
+
 def test_summary_and_workbook_notes_say_what_ran_and_what_was_removed(fs26, ncci):
     from rvucalc.claims.tally import LineTally, refusing_for
 
@@ -415,7 +425,9 @@ def test_summary_and_workbook_notes_say_what_ran_and_what_was_removed(fs26, ncci
                 {"claim_id": "B", "hcpcs": "99213"}, {"claim_id": "B", "hcpcs": "20610"},
                 {"claim_id": "Q1", "hcpcs": "99213", "date_of_service": "2026-02-10"}])
     out = reprice(df, releases=[fs26], mirror=str(ncci))
-    text = LineTally(refusing_for("pfs"))(out).text().splitlines()
+    assert LineTally(refusing_for("pfs"))(out).text().splitlines()[3] == (  # without a re-pricer: no dollars
+        "  edits denied 2 lines (EDIT_DUPLICATE 1, EDIT_NCCI_PTP 1)")
+    text = LineTally(refusing_for("pfs"), reprice=_without_edits(fs26))(out).text().splitlines()
     assert text[1].startswith("  note: REPRICE_RELEASE_FALLBACK")  # the Q1 line (no rvu26a at hand)
     text = text[1:]
     assert text[1] == "  edits: duplicate lines; MUEs ncci-mue-practitioner-2026q3; NCCI PTP edits " \
@@ -438,11 +450,20 @@ def test_removed_dollars_skip_lines_refused_anyway(fs26):
     """A denied line that would not be paid without the edits either (an unknown code) removes
     nothing; a payable duplicate removes what it would have been paid (here the whole fee: 99213
     has no multiple-procedure reduction)."""
+    from rvucalc.claims.edits import removed_rows
+
+    calls: list[int] = []
+
+    def again(sub: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(sub))
+        return _without_edits(fs26)(sub)
+
     out = reprice(lines([{"claim_id": "A", "hcpcs": "ZZZZZ"}, {"claim_id": "A", "hcpcs": "ZZZZZ"},
                          {"claim_id": "B", "hcpcs": "99213"}, {"claim_id": "B", "hcpcs": "99213"}]), releases=[fs26])
     assert out["reason"].tolist() == ["REPRICE_UNKNOWN_CODE", "EDIT_DUPLICATE|REPRICE_UNKNOWN_CODE", "",
                                       "EDIT_DUPLICATE"]
-    assert out.attrs["rvucalc.edits"]["removed_cents"] == round(fee("99213") * 100)
+    assert removed_rows(out, again) == [("edit_removed", "allowed", round(fee("99213") * 100), -1)]
+    assert calls == [2]  # claim B only
 
 
 def test_edits_off(fs26, ncci):
@@ -467,6 +488,8 @@ def test_cli_no_edits(fs26, tmp_path, capsys):
         assert ("edit_note" in got.columns) != bool(flag)
         err = capsys.readouterr().err
         assert ("edits: off" in err) == bool(flag)
+        # the summary prices the claim again without edits: the duplicate visit was worth its fee
+        assert (f"removing ${fee('99213'):,.2f} of allowed amount" in err) != bool(flag)
 
 
 def test_workbook_notes_name_the_release_to_fetch(fs26, tmp_path):
@@ -495,14 +518,24 @@ def test_stream_gives_the_in_memory_edits(fs26, ncci, tmp_path):
     df = lines(rows).iloc[np.random.default_rng(3).permutation(len(rows))].reset_index(drop=True)
     src = tmp_path / "in.csv"
     df.to_csv(src, index=False)
+    import functools
+
+    from rvucalc.claims.edits import off
+
     opts = pipeline.options("pfs", releases=("rvu26c",), mirror=f"{ncci}{os.pathsep}{os.environ['RVUCALC_MIRROR']}")
     mem = pipeline.price_frame(pd.read_csv(src, dtype=str, keep_default_na=False), opts)
-    tally = LineTally(refusing_for("pfs"))
+    again = functools.partial(pipeline.price_chunk, opts=off(opts))
+    tally = LineTally(refusing_for("pfs"), reprice=again)
     reprice_file(src, tmp_path / "s.csv", options=opts, chunk_lines=16, progress=False, tally=tally)
     streamed = pd.read_csv(tmp_path / "s.csv", dtype=str, keep_default_na=False)
     assert (streamed["reason"] == mem["reason"].astype(str)).all()
     assert (streamed["reason"] != "").sum() == 60
-    assert tally.text().splitlines()[1:3] == LineTally(refusing_for("pfs"))(mem).text().splitlines()[1:3]
+    text = tally.text().splitlines()
+    assert text[1:3] == LineTally(refusing_for("pfs"), reprice=again)(mem).text().splitlines()[1:3]
+    # 30 claims of 20983 twice (the second: the 50% surgery without edits) and 30 of 20983 with
+    # 77013 (column two: 77013 without a modifier is carrier priced, no amount either way)
+    half = half_up(D(fee("20983")) * Decimal("0.5"))
+    assert text[2].endswith(f"removing ${30 * half:,.2f} of allowed amount")
 
 
 def test_hospital_outpatient_claims_use_the_hospital_tables(tmp_path):

@@ -24,12 +24,11 @@ fetch. Duplicate lines need no file: with edits on they are always checked.
 what it was before edits existed (no :data:`COLUMN`).
 
 What a chunk's edits did is kept in the priced frame's ``attrs["rvucalc.edits"]`` (plain data:
-``status`` rows ``(state, text, lines)`` with state ``ran``, ``missing`` or ``off``, the money
-column and ``removed_cents``, the dollars the edits removed: the claims with a denied line priced
-again without edits, less the same claims with them; a claim whose denied lines pricing refuses
-for another reason too is left out, as nothing in it changes), which
+``status`` rows ``(state, text, lines)`` with state ``ran``, ``missing`` or ``off``), which
 :class:`~rvucalc.claims.tally.LineTally` adds up over chunks, and in ``attrs["rvucalc.notes"]``
-(sentences for the workbook).
+(sentences for the workbook). The dollars the edits removed are worked out where a run's summary
+is made (:func:`removed_rows`, called by a tally given a re-pricer, as ``rvucalc reprice`` gives
+it), so a call that reads no summary does not pay for pricing claims twice.
 """
 
 from __future__ import annotations
@@ -268,8 +267,6 @@ class Stage:
         self.status: list[tuple[str, str, int]] = []
         self.sources: list[Any] = []
         self.denied = np.zeros(0, dtype=bool)
-        self.claim_pos = np.zeros(0, dtype=np.int32)
-        self.n_claims = 0
 
     def attach(self, lines: Any) -> Any:
         """Keep what the edits read of *lines* and register the edits' reasons (added when the
@@ -364,19 +361,6 @@ class Stage:
         self.masks = {E.EDIT_DUPLICATE.code: dup, E.EDIT_NCCI_PTP.code: ptp, E.EDIT_MUE.code: mue_d}
         self._notes(dup, ptp, col1_line, uniq, code, mue_notes)
         self.denied = dup | ptp | mue_d
-        if self.denied.any():
-            k, self.n_claims = G.positions(claim)
-            self.claim_pos = k.astype(np.int32) if self.n_claims < 2**31 else k
-
-    def affected(self, also_refused: np.ndarray | None = None) -> np.ndarray:
-        """Per line: its claim has a line the edits denied (other than those in *also_refused*,
-        lines that pricing refuses for another reason too: without the edits they would not be
-        paid either, nor take part in the claim's rules)."""
-        live = self.denied if also_refused is None else self.denied & ~also_refused
-        if not live.any():
-            return np.zeros(self.n, dtype=bool)
-        k = self.claim_pos
-        return np.bincount(k, weights=live, minlength=self.n_claims)[k] > 0
 
     def _notes(self, dup: np.ndarray, ptp: np.ndarray, col1_line: np.ndarray, uniq: np.ndarray,
                code: np.ndarray, mue_notes: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]) -> None:
@@ -489,29 +473,13 @@ def _refused_otherwise(out: pd.DataFrame, system: str) -> np.ndarray | None:
     return hit[np.asarray(codes)]
 
 
-def finish(st: Stage | None, out: pd.DataFrame, chunk: pd.DataFrame,
-           price_off: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
-    """Record what the edits did in ``out.attrs`` (see the module docstring) and return *out*.
-
-    *price_off* prices a frame of whole claims without edits: the claims with a denied line are
-    priced again with it, and the money column's total without edits less the total with them is
-    the dollars the edits removed.
-    """
+def finish(st: Stage | None, out: pd.DataFrame) -> pd.DataFrame:
+    """Record what the edits did in ``out.attrs`` (see the module docstring) and return *out*."""
     if st is None:
         out.attrs["rvucalc.edits"] = {"status": [["off", "claim edits off (edits=False, --no-edits)", len(out)]]}
         return out
     st.run()
-    money = None if isinstance(out.columns, pd.MultiIndex) else next((c for c in MONEY if c in out.columns), None)
-    removed = 0
-    affected = st.affected(_refused_otherwise(out, st.system)) if money is not None else st.denied[:0]
-    if affected.any():
-        rows = np.flatnonzero(affected)
-        cols = [c for c in chunk.columns if c in PRICED_FROM]  # only what pricing reads, not every column
-        again = price_off((chunk[cols] if len(cols) < len(chunk.columns) else chunk).iloc[rows])
-        removed = _cents(again[money]) - _cents(out[money].iloc[rows])
-    info: dict[str, Any] = {"status": [[s, t, int(k)] for s, t, k in st.status], "money": money or "",
-                            "removed_cents": int(removed)}
-    out.attrs["rvucalc.edits"] = info
+    out.attrs["rvucalc.edits"] = {"status": [[s, t, int(k)] for s, t, k in st.status]}
     notes = list(out.attrs.get("rvucalc.notes") or [])
     notes += [f"Claim edits not applied: {t} ({k:,} line{'s' if k != 1 else ''})."
               for s, t, k in st.status if s == "missing"]
@@ -528,16 +496,52 @@ def finish(st: Stage | None, out: pd.DataFrame, chunk: pd.DataFrame,
 
 def summary_rows(attrs: Mapping[str, Any]) -> list[tuple[str, str, int, int]]:
     """Rows for :class:`~rvucalc.claims.tally.LineTally`'s count table from a priced chunk's
-    ``attrs["rvucalc.edits"]``: ``("edit_<state>", text, lines, -1)`` and the dollars removed
-    (``("edit_removed", money column, cents, -1)``)."""
+    ``attrs["rvucalc.edits"]``: ``("edit_<state>", text, lines, -1)``."""
     info = attrs.get("rvucalc.edits")
     if not info:
         return []
-    rows = [(f"edit_{s}", str(t), int(k), -1) for s, t, k in info.get("status", [])]
-    if info.get("money"):
-        rows.append(("edit_removed", str(info["money"]), int(info.get("removed_cents", 0)), -1))
-    return rows
+    return [(f"edit_{s}", str(t), int(k), -1) for s, t, k in info.get("status", [])]
+
+
+def removed_rows(priced: pd.DataFrame, price_off: Callable[[pd.DataFrame], pd.DataFrame]
+                 ) -> list[tuple[str, str, int, int]]:
+    """The dollars the edits removed from a priced chunk, as a row for
+    :class:`~rvucalc.claims.tally.LineTally`: ``("edit_removed", money column, cents, -1)``.
+
+    The claims with a line the edits denied are priced again without edits (*price_off*, e.g.
+    :func:`rvucalc.claims.pipeline.price_chunk` with :func:`off` options, from the priced
+    columns the chunk was given); the money column's total without edits less the total with them
+    is what the edits removed. A claim whose denied lines pricing refuses for another reason too
+    is left out (without the edits they are not paid either, nor take part in the claim's rules).
+    Done where the run's summary is made, so a caller that reads no summary does not pay for it.
+    """
+    info = priced.attrs.get("rvucalc.edits") or {}
+    status = info.get("status") or []
+    if not status or any(s == "off" for s, _, _ in status) or isinstance(priced.columns, pd.MultiIndex):
+        return []
+    money = next((c for c in MONEY if c in priced.columns), None)
+    if money is None or COLUMN not in priced.columns or not len(priced):
+        return []
+    note = priced[COLUMN]
+    if isinstance(note.dtype, pd.CategoricalDtype):  # as pricing makes it: a note per distinct text
+        codes = note.cat.codes.to_numpy()
+        said = np.array([str(c) != "" for c in note.cat.categories] + [False])
+        denied = said[codes]
+    else:
+        denied = note.fillna("").astype(str).to_numpy() != ""
+    other = _refused_otherwise(priced, "pfs" if money == "allowed" else "facility")
+    live = denied if other is None else denied & ~other
+    if not live.any():
+        return [("edit_removed", money, 0, -1)]
+    from .contract import claim_keys
+
+    line = priced[LINE].to_numpy(dtype=np.int64) if LINE in priced.columns else np.arange(len(priced), dtype=np.int64)
+    k, m = G.positions(claim_keys(priced["claim_id"], line)[0])
+    rows = np.flatnonzero(np.bincount(k, weights=live, minlength=m)[k] > 0)
+    cols = [c for c in priced.columns if c in PRICED_FROM]  # the columns priced from, not rvucalc's
+    again = price_off(priced[cols].iloc[rows])
+    return [("edit_removed", money, _cents(again[money]) - _cents(priced[money].iloc[rows]), -1)]
 
 
 __all__ = ["COLUMN", "DENYING", "MueTable", "SETTINGS", "Stage", "attach", "clear_cache", "columns",
-           "enabled", "finish", "off", "option", "release_for", "stage", "summary_rows", "table"]
+           "enabled", "finish", "off", "option", "release_for", "removed_rows", "stage", "summary_rows", "table"]

@@ -170,7 +170,7 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     kinds = getattr(mod, "OUTPUT_KINDS", None)
     if kinds and not isinstance(out.columns, pd.MultiIndex):  # what rvucalc's columns hold
         out.attrs["rvucalc.kinds"] = {**(out.attrs.get("rvucalc.kinds") or {}), **kinds}
-    return edits.finish(edit, out, chunk, lambda sub: price_chunk(sub, edits.off(opts), schedules=schedules))
+    return edits.finish(edit, out)
 
 
 def _kept(lines: Any, keep: list[Any] | None) -> Any:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .contract import LINE
 from .edits import DENYING as EDIT_DENYING
+from .edits import removed_rows
 from .edits import summary_rows as edit_rows
 
 #: Codes summarised as notes: the line was priced, with another release than the newest one.
@@ -95,6 +96,10 @@ class LineTally:
     """
 
     refusing: frozenset[str] | None = None
+    #: Prices claim lines without edits (picklable, e.g. ``functools.partial(price_chunk,
+    #: opts=edits.off(options))``): given, the summary says the dollars the claim edits removed
+    #: (:func:`rvucalc.claims.edits.removed_rows`, worked out per chunk where it is counted).
+    reprice: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     _parts: list[pd.DataFrame] = field(default_factory=list, repr=False)
 
     def count(self, priced: pd.DataFrame) -> pd.DataFrame:
@@ -123,6 +128,8 @@ class LineTally:
             rows += [("note", k, v, -1) for k, v in notes.items()]
             rows += [("edit_denied", k, v, -1) for k, v in denied.items()]
         rows += edit_rows(priced.attrs)
+        if self.reprice is not None:
+            rows += removed_rows(priced, self.reprice)
         if "release_note" in priced.columns and not paid.all():
             codes, uniq = _codes(priced["release_note"])
             first = pd.Series(line[~paid]).groupby(codes[~paid]).min()

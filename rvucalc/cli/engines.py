@@ -69,6 +69,18 @@ def options_of(args: argparse.Namespace) -> Any:
                             **option(not getattr(args, "no_edits", False)))
 
 
+def repricer_of(args: argparse.Namespace) -> Any:
+    """Prices claim lines as *args* say but without claim edits (picklable: Dask workers use it),
+    for the summary's dollars removed by the edits; ``None`` with ``--no-edits``."""
+    import functools
+
+    from ..claims import pipeline
+    from ..claims.edits import enabled, off
+
+    opts = options_of(args)
+    return functools.partial(pipeline.price_chunk, opts=off(opts)) if enabled(opts) else None
+
+
 def dispatch(args: argparse.Namespace) -> int | None:
     """Run *args* on the stream or Dask engine; ``None`` when the in-memory path should run."""
     engine = engine_of(args)
@@ -80,7 +92,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
         return 2
     from ..claims.tally import LineTally, refusing_for
 
-    tally = LineTally(refusing_for(getattr(args, "setting", "pfs")))  # the summary of the in-memory path
+    tally = LineTally(refusing_for(getattr(args, "setting", "pfs")),  # the summary of the in-memory path
+                      reprice=repricer_of(args))
     try:
         if engine == "stream":
             from ..claims.stream import reprice_file

@@ -19,6 +19,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -64,15 +65,17 @@ def read_lines(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
     return read_claims(path, sheet=sheet).drop(columns=[LINE])
 
 
-def summary_line(out: pd.DataFrame, setting: str = "pfs", target: str | None = None) -> str:
+def summary_line(out: pd.DataFrame, setting: str = "pfs", target: str | None = None,
+                 reprice: Any = None) -> str:
     """``"1,000 lines priced: 990 payable, 10 not payable (REPRICE_BAD_UNITS 6, ...)"``.
 
     Lines not payable are counted once each, by refusing reason (:mod:`rvucalc.claims.tally`),
-    the same summary every engine prints.
+    the same summary every engine prints. *reprice* (:func:`rvucalc.cli.engines.repricer_of`)
+    lets it say the dollars the claim edits removed.
     """
     from ..claims.tally import LineTally, refusing_for
 
-    return LineTally(refusing_for(setting))(out).text(out=target)
+    return LineTally(refusing_for(setting), reprice=reprice)(out).text(out=target)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,7 +127,9 @@ def _run(args: argparse.Namespace) -> int:
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)
         return 2
-    print(summary_line(out, getattr(args, "setting", "pfs"), args.out), file=sys.stderr)
+    from .engines import repricer_of
+
+    print(summary_line(out, getattr(args, "setting", "pfs"), args.out, reprice=repricer_of(args)), file=sys.stderr)
     return 0
 
 
