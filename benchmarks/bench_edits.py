@@ -190,13 +190,18 @@ def main() -> int:
         argv = ["reprice", str(src), "-o", str(folder / "priced.csv"), "--engine", "memory", "--release", "rvu26c",
                 "--mirror", both, "--no-progress"]
 
+        said: list[str] = []
+
         def run(extra: list[str]) -> None:
-            with contextlib.redirect_stderr(io.StringIO()):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
                 assert cli(argv + extra) == 0
+            said[:] = err.getvalue().splitlines()
 
         run([])
         w_off, c_off, _ = best(lambda: run(["--no-edits"]), args.repeat)
         w_on, c_on, _ = best(lambda: run([]), args.repeat)
+        print("\n".join(said))
         print(f"`rvucalc reprice` of the lines as CSV (read, price, write CSV): --no-edits {w_off:.2f} s wall, "
               f"{c_off:.2f} s CPU; with edits {w_on:.2f} s wall, {c_on:.2f} s CPU: the edits cost "
               f"{(w_on - w_off) / w_off:.1%} wall, {(c_on - c_off) / c_off:.1%} CPU")
