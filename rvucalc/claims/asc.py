@@ -26,14 +26,15 @@ Rules and where they come from
   anesthesia) 50%; modifier 52 (reduced or discontinued procedure not requiring anesthesia)
   50%; modifier 74 (discontinued after anesthesia or after the procedure started) 100%. For
   a device-intensive procedure (J8) with modifier 73 the device portion is removed before the
-  50% (Pub. 100-04 ch. 14 s. 40.10; CY 2017 OPPS/ASC final rule); the device offset (final-rule
-  Addendum FF) is not at hand, so such a line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no
-  amount, never a guessed one.
+  50% (Pub. 100-04 ch. 14 s. 40.10; CY 2017 OPPS/ASC final rule), with the device portion of
+  the quarter's Addendum FF (:func:`rvucalc.loading.device_portions`); where that file is not
+  at hand such a line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no amount, never a guessed one.
 * **Device credits** FB (device furnished at no cost or with full credit) and FC (partial
   credit of 50% or more) (42 CFR 416.179; Pub. 100-04 ch. 14 s. 40.8): the payment of a
   device-intensive procedure is reduced by the device offset (FB) or half of it (FC). Without
   the offset data the line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no amount. Where the
-  offset is at hand, only the service portion of a J8 rate is wage adjusted (as
+  offset is at hand, only the service portion of a J8 rate is wage adjusted (the device
+  portion is paid at its OPPS-based amount: 42 CFR 416.171-416.172; as
   :func:`rvucalc.calc.asc.asc_payment` does with a ``device_portion``); without it the whole
   rate is, and amounts away from wage index 1 say ``ASC_J8_WAGE_WHOLE_RATE``.
 * **Multiple procedure discount** (42 CFR 416.172; Pub. 100-04 ch. 14 s. 40.5): among the

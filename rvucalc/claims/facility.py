@@ -35,7 +35,7 @@ import pandas as pd
 from .. import catalogue
 from ..calc import policy as P
 from ..codes import INFORMATIONAL
-from ..errors import DownloadError, MissingFileError, RvucalcError
+from ..errors import ChecksumError, DownloadError, MissingFileError, RvucalcError
 from ..reasons import reason
 from ..sites import NATIONAL_FACILITY
 from . import asc as asc_stages
@@ -112,6 +112,8 @@ def available(system: str, mirror: str | None) -> tuple[str, ...]:
         try:
             locate(r, tables[0], mirror=mirror, download=False, progress=False)
             out.append(r.id)
+        except ChecksumError:  # at hand, but not the recorded file: its lines say so (prepare)
+            out.append(r.id)
         except (MissingFileError, DownloadError):
             if r.url and not _offline():
                 out.append(r.id)
@@ -163,6 +165,8 @@ def _prepare(system: str, release_id: str, mirror: str | None) -> opps_stages.Op
     dl = not _offline()
     from ..loading import source_of
 
+    extra: list[Any] = []  # sources that are not a located addendum (Addendum FF's)
+
     try:
         if system == "opps":
             loc = locate(rel, "addendum_b", mirror=mirror, download=dl, progress=False)
@@ -178,12 +182,20 @@ def _prepare(system: str, release_id: str, mirror: str | None) -> opps_stages.Op
                 loc_bb = locate(rel, "addendum_bb", mirror=mirror, download=dl, progress=False)
                 bb = read_cached(loc_bb, asc_io.read_addendum_bb)
                 locs.append(loc_bb)
-            got = asc_stages.prepare_asc(aa, bb, year=rel.year, release=rel.id)
+            # Addendum FF's device portions when at hand (else J8 amounts away from wage index
+            # 1.0 say they are approximate, and FB/FC and 73 on J8 are not priced)
+            from ..loading import device_portions
+
+            ff = device_portions(rel, mirror, dl)
+            if ff is not None:
+                extra.append(ff[1])
+            got = asc_stages.prepare_asc(aa, bb, year=rel.year, release=rel.id,
+                                         device_offset=None if ff is None else ff[0])
     except RvucalcError as exc:
         _FAILED[key] = f"{release_id} could not be loaded: {exc}"
         raise RvucalcError(_FAILED[key]) from exc
     _TABLES[key] = got
-    SOURCES[key] = [source_of(x) for x in locs]
+    SOURCES[key] = [*(source_of(x) for x in locs), *extra]
     return got
 
 
