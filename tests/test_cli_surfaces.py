@@ -229,9 +229,12 @@ def test_codes_on_file_but_paid_elsewhere_say_where(capsys):
     # in the PPRRVU file with a status the PFS does not pay (36415 X, J9271 E, A0428 ...)
     assert main(["quote", "36415", "J9271", "A0428"]) == 0
     out = capsys.readouterr().out
-    assert "36415: laboratory test: paid under the Clinical Laboratory Fee Schedule" in out
-    assert "J9271: drug or biological: paid from CMS's ASP drug pricing file" in out
-    assert "A0428: ambulance service: paid under the ambulance fee schedule" in out
+    # the same reason cell as schedule, compare, price_volumes and reprice (issue 20)
+    assert "laboratory test: paid under the Clinical Laboratory Fee Schedule" in out
+    assert "[PFS_STATUS_X|NOT_PFS_CLFS]" in out
+    assert "drug or biological: paid from CMS's ASP drug pricing file" in out
+    assert "[PFS_STATUS_E|NOT_PFS_ASP]" in out
+    assert "ambulance service: paid under the ambulance fee schedule" in out
 
 
 def test_unknown_code_still_suggests_near_codes(capsys):

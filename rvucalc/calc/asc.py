@@ -142,6 +142,10 @@ IRA_COPAY = reason(
     "Inflation Reduction Act of 2022 section 11101; ASC Addendum BB NOTE 1",
 )
 
+#: Reasons that say an amount is unknown for want of data (not that a rule refuses it): a claim
+#: with such a line has no claim total (:mod:`rvucalc.claims.asc`).
+MISSING_DATA = (PI_UNKNOWN.code, NO_RATE.code, ZERO_RATE.code, NO_WAGE_INDEX.code)
+
 
 @dataclass(frozen=True)
 class PaymentIndicator:

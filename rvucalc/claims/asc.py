@@ -52,7 +52,8 @@ stages (:mod:`rvucalc.claims.facility`).
 
 
 Money: each line amount is rounded to cents half up once, and the claim total is the sum of
-its lines, as in :mod:`rvucalc.claims.opps`.
+its lines, as in :mod:`rvucalc.claims.opps` (no total when a line's amount is unknown for want
+of data: no release, no wage index, no rate or device portion in the files).
 """
 
 from __future__ import annotations
@@ -107,6 +108,14 @@ DEVICE_CREDIT_NA = reason(
     "FB/FC device credit on a procedure that is not device-intensive (J8): no offset applies",
     f"42 CFR 416.179; {_CH14} s. 40.8")
 J8_WAGE = J8_DEVICE_WAGE  # one reason for J8 amounts away from wage index 1 (rvucalc.calc.asc)
+
+#: Reasons ASC lines carry that never by themselves leave a line unpaid: the line is paid (in
+#: part, approximately, or packaged at 0.00 under N1) and the reason says how
+#: (:data:`rvucalc.claims.tally.FACILITY_INFORMATIONAL`).
+INFORMATIONAL_REASONS: tuple[str, ...] = (
+    asc_calc.PAYMENT_INDICATORS["N1"].reason, MOD73.code, MOD52.code, MOD74.code,
+    DEVICE_CREDIT_NA.code, J8_WAGE.code, asc_calc.MULT_PROC_50.code, asc_calc.PREVENTIVE.code,
+    asc_calc.IRA_COPAY.code)
 
 #: Payment share by discontinued/reduced-procedure modifier (Pub. 100-04 ch. 14 s. 40.4).
 MODIFIER_FACTORS: dict[str, float] = {"73": 0.5, "52": 0.5, "74": 1.0}
@@ -333,12 +342,14 @@ def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.n
     coins_raw = np.where(paid, np.minimum(coins_raw, pay_raw), np.where(packaged, 0.0, np.nan))
     rb.add(asc_calc.PREVENTIVE.code, paid & prev)
     rb.add(asc_calc.IRA_COPAY.code, paid & ~prev & ~np.isnan(ira))
+    # lines whose amount is unknown for want of data: the claim then has no total
+    unknown = np.isnan(pay_raw) & (refused | no_wi | need_off | rb.any_of(asc_calc.MISSING_DATA))
 
     return {
         "payment_indicator": _cat(np.where(refused, -1, L.pi), L.pi_labels),
         **_money(claim, n_claims, pay_raw, coins_raw, paid=paid, packaged=packaged,
                  reduced=(mpd_f < 1) | (mod_f < 1) | (credit > 0), paid_units=paid_units,
-                 factor=mpd_f * mod_f, wage_index=wi, rb=rb),
+                 factor=mpd_f * mod_f, wage_index=wi, rb=rb, unknown=unknown),
     }
 
 

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .. import catalogue
 from ..calc import policy as P
-from ..codes import INFORMATIONAL
+from ..codes import QUIET
 from ..errors import ChecksumError, DownloadError, MissingFileError, RvucalcError
 from ..reasons import reason
 from ..sites import NATIONAL_FACILITY
@@ -43,10 +43,11 @@ from . import normalise as N
 from . import opps as opps_stages
 from .normalise import Lines
 
-#: The modifiers the facility rules read (ASC applies them; OPPS flags 73/52/74).
+#: The modifiers the facility rules read (73, 52, 74 in both systems; FB, FC in the ASC).
 FACILITY_MODIFIERS = ("73", "52", "74", "FB", "FC")
-#: Modifiers that do not change a facility payment (laterality, and the PFS list).
-FACILITY_INFORMATIONAL = INFORMATIONAL | {"LT", "RT"}
+#: Modifiers that do not change a facility payment: every modifier of no price effect and no
+#: cost-sharing waiver (:data:`rvucalc.codes.QUIET`: informational, anatomic, laterality, GP...).
+FACILITY_INFORMATIONAL = QUIET | {"LT", "RT"}
 
 NO_RELEASE = reason("FACILITY_NO_RELEASE", "no facility fee schedule (OPPS Addendum B or ASC "
                     "Addenda) for the date of service's year is at hand; see release_note",
