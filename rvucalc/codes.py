@@ -14,7 +14,7 @@ file documentation, Attachment A):
   schedule amount (distinct service 59/XE/XS/XP/XU, E/M with a procedure 25, 57, global-period
   24/79/58, repeat 76/77/91, teaching physician GC/GE, ABN GA/GX, KX, telehealth 95/GT/GQ/FQ/FR,
   51 (the multiple-procedure rule is applied from the claim, not the modifier), locum Q5/Q6/Q6,
-  CR, JW/JZ);
+  CR, JW/JZ, the therapy plan-of-care modifiers GP/GO/GN);
 - everything else, **not priced**: the line keeps it, and the repricer says that rvucalc does not
   apply it (reason ``MOD_NOT_PRICED``), so the amount shown is the amount without it.
 
@@ -60,6 +60,9 @@ INFORMATIONAL = frozenset({
     "24", "25", "51", "57", "58", "59", "76", "77", "79", "91", "95",
     "XE", "XS", "XP", "XU", "GC", "GE", "GA", "GX", "KX", "GT", "GQ", "FQ", "FR", "Q5", "Q6", "CR",
     "JW", "JZ",
+    # therapy plan of care (physical, occupational, speech-language): required on every outpatient
+    # therapy line, no price effect (Pub. 100-04 ch. 5 s. 20.1; 42 CFR 410.59-410.62)
+    "GP", "GO", "GN",
 })
 
 _CODE = re.compile(r"\s*([A-Za-z0-9]{5})((?:[\s\-_:,/]+[A-Za-z0-9]{2})*)\s*")
@@ -243,6 +246,14 @@ NO_PRICE_EFFECT = INFORMATIONAL | frozenset({
     "LM", "RC", "RI", "CS", "FS", "FT",
 })
 
+#: Modifiers of no price effect that waive the beneficiary's cost sharing (33: preventive service;
+#: CS: cost sharing waived by statute): claim repricing does not apply the waiver, so a line that
+#: carries one keeps the ``MOD_NOT_PRICED`` note; every other modifier of :data:`NO_PRICE_EFFECT`
+#: is priced with no note (:data:`QUIET`).
+WAIVES_COST_SHARING = frozenset({"33", "CS"})
+#: Modifiers a claim line carries with no note at all: no price effect, no cost-sharing waiver.
+QUIET = NO_PRICE_EFFECT - WAIVES_COST_SHARING
+
 MODIFIER_NOTE = reason(
     "MOD_NO_PRICE_EFFECT",
     "the modifier does not change the fee schedule amount; priced from the code's own row",
@@ -266,5 +277,6 @@ def modifier_effect(mod: str) -> str:
 
 
 __all__ = ["INFORMATIONAL", "MODIFIER_NOTE", "NOT_IN_RELEASE", "NO_PRICE_EFFECT", "OWN_ROW", "POLICY_MODIFIER",
-           "PRICED", "REASONS", "FeeScheduleOf", "fee_schedule_of", "modifier_effect", "not_on_pfs_reason",
-           "not_priced", "parse_code", "split_code", "split_modifiers"]
+           "PRICED", "QUIET", "REASONS", "WAIVES_COST_SHARING", "FeeScheduleOf", "fee_schedule_of",
+           "modifier_effect", "not_on_pfs_reason", "not_priced", "parse_code", "split_code",
+           "split_modifiers"]

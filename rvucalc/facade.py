@@ -597,6 +597,8 @@ class FeeSchedule:
         r = fam.iloc[i]
         amounts = {}
         for s in pfs_calc.SETTINGS:
+            # the status reason with the fee schedule that pays the code, as every surface says it
+            why = pfs_calc.with_other_schedule(fam["hcpcs"], fam["status"], pm.reason[s])[i]
             a = float(pm.amount[s][i, 0])
             cap_rows, caps = pm.opps_cap[s]
             cap = float(caps[list(cap_rows).index(i), 0]) if i in cap_rows else None
@@ -606,13 +608,9 @@ class FeeSchedule:
                 nonpar_amount=float(pfs_calc.nonpar(a)) if ok else None,
                 limiting_charge=float(pfs_calc.limiting_charge(a)) if ok else None,
                 opps_capped=bool(pm.capped[s][i, 0]), opps_cap=cap,
-                reason=explain(str(pm.reason[s][i])))
+                reason=explain(str(why)))
         if str(r["status"]) == "J":
             notes.append(anesthesia.ANES_HINT)
-        elif str(r["status"]) not in pfs_calc.PAYABLE_STATUS:
-            other = fee_schedule_of(code)
-            if other is not None:
-                notes.append(other.reason)
         srcs = [self.sources["pprrvu"]] + ([self.sources["gpci"]] if lid else [])
         if lid and not floor and "gpci_no_floor" in self.sources:
             srcs.append(self.sources["gpci_no_floor"])

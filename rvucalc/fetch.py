@@ -211,11 +211,13 @@ def _choose(cands: list[Path], release: Release, spec: FileSpec,
       member's name or an alias;
     * one matching a catalogued third-party copy (``mirror_sha256``) is used
       unverified;
-    * when CMS's sha256 is known, any other file is ruled out: as another
-      release's file when its sha256 is that release's, else as a checksum
-      mismatch (an alias such as the ``.txt`` of a ``.csv`` member cannot be
-      verified against the member's checksum and is ruled out too);
-    * when it is not known, a file in a folder named for another release (and
+    * when the catalogue records any checksum for the table (CMS's, or only those
+      of known copies, as for the OPPS, ASC and wage index files of the mirror),
+      any other file is ruled out: as another release's file when its sha256 is
+      that release's, else as a checksum mismatch (an alias such as the ``.txt``
+      of a ``.csv`` member cannot be verified against the member's checksum and
+      is ruled out too). An edited copy of a recorded file is never used;
+    * when none is recorded, a file in a folder named for another release (and
       not for this one) is that release's and is skipped; any other file is
       used unverified.
 
@@ -254,6 +256,11 @@ def _choose(cands: list[Path], release: Release, spec: FileSpec,
             alias = "" if p.name.lower() == spec.name.lower() else (
                 f" (the catalogue pins this table to CMS's {spec.name}; an alias file cannot be verified)")
             rej.append(_Rejected(p, "checksum", f"has sha256 {digest}, not CMS's {spec.sha256}{alias}"))
+            continue
+        if spec.mirror_sha256:  # only known copies are recorded: nothing else is that table
+            known = " or ".join(spec.mirror_sha256)
+            rej.append(_Rejected(p, "checksum", f"has sha256 {digest}, not that of the copy the "
+                                                f"catalogue records ({known})"))
             continue
         own, others = folders(p)
         if others and not own:
@@ -320,10 +327,13 @@ def locate(
             return Located(hit[0], release, table, hit[1], "mirror", hit[2])
     bad = [r for r in rejected if r.kind == "checksum"]
     if bad:
+        what = "as CMS published it" if spec.sha256 else "as the catalogue records it"
+        fix = (f"CMS's file from {release.url or release.page or 'the CMS website'}" if spec.sha256
+               else f"the recorded copy (the catalogue's note for {release.id} says where it came "
+                    "from)")
         raise ChecksumError(
-            f"checksum mismatch: {bad[0]}, so it is not {release.label}'s {table} table as CMS "
-            f"published it and is not used (nor is another release used in its place); replace it with "
-            f"CMS's file from {release.url or release.page or 'the CMS website'}")
+            f"checksum mismatch: {bad[0]}, so it is not {release.label}'s {table} table {what} and "
+            f"is not used (nor is another release used in its place); replace it with {fix}")
     cdir = cache_dir() / release.id
     searched.append(str(cdir))
     tofu = _tofu_read(cdir)

@@ -166,3 +166,32 @@ def wage_tables(year: int, setting: str, mirror: str | None, download: bool, pro
         except (MissingFileError, DownloadError):
             continue
     return None
+
+
+def device_portions(release: Any, mirror: str | None, download: bool, progress: bool = False
+                    ) -> tuple[pd.Series, Source] | None:
+    """The ASC device portions of *release* (a catalogued ASC release): national dollars per
+    HCPCS code from its Addendum FF (``device_portion``), and the file's source; ``None`` when
+    the release catalogues no FF or its FF is not at hand (then J8 amounts away from wage index
+    1.0 are flagged approximate). A file at hand with another sha256 than the catalogue's raises
+    :class:`~rvucalc.errors.ChecksumError` naming it: it is never read, and never skipped.
+
+    The device portion of a device-intensive (J8) procedure is paid at its OPPS-based amount:
+    the ASC conversion factor and the wage adjustment apply to the rest of the rate only
+    (42 CFR 416.171-416.172; :mod:`rvucalc.iotools.asc_final_rule`).
+    """
+    from .errors import ChecksumError, DownloadError, MissingFileError
+    from .fetch import locate
+    from .iotools.asc_final_rule import read_addendum_ff
+
+    if "addendum_ff" not in getattr(release, "files", {}):
+        return None
+    try:
+        loc = locate(release, "addendum_ff", mirror=mirror, download=download, progress=progress)
+    except ChecksumError:
+        raise
+    except (MissingFileError, DownloadError):
+        return None
+    ff = read_cached(loc, read_addendum_ff)
+    s = pd.Series(ff["device_portion"].to_numpy(float), index=ff["hcpcs"].astype(str).to_numpy())
+    return s[s.notna()], source_of(loc)

@@ -40,10 +40,22 @@ def reason(code: str, message: str, rule: str) -> Reason:
 def explain(code: str) -> Reason | None:
     """The :class:`Reason` for *code*, or ``None`` for an empty code (``""``, None or NaN).
 
+    A cell of several codes (``"PFS_STATUS_X|NOT_PFS_CLFS"``) gives one Reason whose code is
+    that cell and whose words and rules are those of each code, joined with ``"; "``.
+
     Raises :class:`rvucalc.errors.UnknownReasonError` (a ``KeyError``) naming the code
     and near known codes when *code* is not a reason rvucalc gives.
     """
     if code is None or code != code or not str(code):
+        return None
+    if "|" in str(code):  # a cell of several codes, e.g. "PFS_STATUS_X|NOT_PFS_CLFS": one Reason
+        parts = [r for r in (explain(c) for c in str(code).split("|")) if r is not None]
+        if len(parts) == 1:
+            return parts[0]
+        if parts:
+            return Reason(code="|".join(r.code for r in parts),
+                          message="; ".join(r.message for r in parts),
+                          rule="; ".join(r.rule for r in parts))
         return None
     try:
         return REGISTRY[str(code)]

@@ -62,6 +62,11 @@ SCHEMAS: dict[str, TableSchema] = {
                                keys=("hcpcs",)),
     "addendum_bb": TableSchema(text=("hcpcs", "description", "payment_indicator"),
                                floats=("relative_weight", "payment_rate"), keys=("hcpcs",)),
+    # ASC final-rule addenda (rvucalc.iotools.asc_final_rule): FF device offsets, EE exclusions
+    "addendum_ff": TableSchema(text=("hcpcs", "description", "payment_indicator", "apc"),
+                               floats=("apc_device_offset_pct", "opps_payment_rate",
+                                       "device_offset_pct", "device_portion"), keys=("hcpcs",)),
+    "addendum_ee": TableSchema(text=("hcpcs", "description"), keys=("hcpcs",)),
     # CLFS, ASP, DMEPOS/PEN and the DMEPOS rural ZIP file (rvucalc.iotools.clfs/asp/dmepos); the
     # per-state DMEPOS fee columns (<st>_nr, <st>_r) are floats the reader checks
     "clfs": TableSchema(text=("hcpcs", "modifier", "year", "effective", "indicator", "description"),

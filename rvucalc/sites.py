@@ -40,7 +40,7 @@ from .errors import (
 from .fetch import locate
 from .iotools import asc as asc_io
 from .iotools import opps as opps_io
-from .loading import read_cached, wage_tables
+from .loading import device_portions, read_cached, wage_tables
 from .loading import source_of as _source
 from .models import Schedule, Source
 from .reasons import Reason, explain, reason
@@ -282,6 +282,23 @@ class ASCRates:
         self.addendum_bb: pd.DataFrame | None = tables.get("addendum_bb")
         self.year = self.release.year
         self.conversion_factor = asc_calc.asc_conversion_factor(self.year)
+        # the quarter the rates were set for (the parsed-table cache keeps no attrs): a what-if CF
+        # scales them from the release's own CF
+        quarter = self.release.id.split("-", 1)[-1]
+        for t in (self.addendum_aa, self.addendum_bb):
+            if t is not None:
+                t.attrs["quarter"] = quarter
+        #: Addendum FF's device portions (national dollars per code), or None when not at hand:
+        #: J8 rates then carry them as ``device_portion`` (42 CFR 416.171-416.172)
+        got = device_portions(self.release, None if fs.mirror is None else os.fspath(fs.mirror),
+                              fs.download, fs.progress)
+        self.device_portions: pd.Series | None = None
+        if got is not None:
+            self.device_portions, src = got
+            j8 = self.addendum_aa["payment_indicator"].astype(str).str.strip().str.upper() == "J8"
+            dev = self.addendum_aa["hcpcs"].astype(str).map(self.device_portions)
+            self.addendum_aa["device_portion"] = dev.where(j8).astype("float64")
+            self.sources = [*self.sources, src]
 
     def _rows(self, hcpcs: str) -> tuple[pd.DataFrame, Source]:
         code = str(hcpcs).strip().upper()
@@ -305,13 +322,21 @@ class ASCRates:
                             reason=explain(p["reason"]), source=src,
                             condition=payment_condition("asc", p["payment_indicator"]))
 
-    def price(self, wage_index: float | np.ndarray | pd.Series = 1.0, codes: list[str] | None = None) -> pd.DataFrame:
-        """Addendum AA (or *codes* from AA and BB) priced for a wage index, in one expression."""
+    def price(self, wage_index: float | np.ndarray | pd.Series = 1.0, codes: list[str] | None = None,
+              *, conversion_factor: float | None = None) -> pd.DataFrame:
+        """Addendum AA (or *codes* from AA and BB) priced for a wage index, in one expression.
+
+        *conversion_factor*: a what-if ASC CF, scaling the CF-based rates from the release's
+        own CF (:func:`rvucalc.calc.asc.asc_payment`; a J8 device portion is not scaled).
+        """
+        rel_cf = self.conversion_factor.value
         if codes is None:
-            return asc_calc.asc_payment(self.addendum_aa, wage_index)
+            return asc_calc.asc_payment(self.addendum_aa, wage_index, conversion_factor=conversion_factor,
+                                        release_conversion_factor=rel_cf)
         both = pd.concat([self.addendum_aa, self.addendum_bb], ignore_index=True) \
             if self.addendum_bb is not None else self.addendum_aa
-        return asc_calc.asc_price_codes(codes, both, wage_index)
+        return asc_calc.asc_price_codes(codes, both, wage_index, conversion_factor=conversion_factor,
+                                        release_conversion_factor=rel_cf)
 
 
 class WageIndexChoice(BaseModel):

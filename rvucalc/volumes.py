@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .calc import pfs as pfs_calc
 from .calc.money import round_cents
 from .codes import (
     MODIFIER_NOTE,
@@ -135,7 +136,8 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
                 m = pfs_setting[sel] == s
                 vals = np.where(m, pm.amount[s][r_i, c_i], np.nan)
                 amount[np.flatnonzero(sel)[m]] = vals[m]
-                rs = np.asarray(pm.reason[s], dtype=object)[r_i]
+                rs = pfs_calc.with_other_schedule(pm.rvus["hcpcs"], pm.rvus["status"],
+                                                  pm.reason[s])[r_i]
                 reasons[np.flatnonzero(sel)[m]] = rs[m]
     bad_place = lids == ""
     bad_setting = pfs_setting == ""

@@ -113,6 +113,7 @@ def ref_opps(rows: dict, lines: list[dict], deductible: float) -> list[dict]:
         for x in res:
             if x[2] == "paid" and x[1]["si"] == "T":
                 by_date[x[0]["date"]].append(x)
+        below_top = set()
         for ts in by_date.values():
             ts.sort(key=lambda x: (-x[1]["rate"], x[0]["line"]))
             for k, x in enumerate(ts):
@@ -122,9 +123,29 @@ def ref_opps(rows: dict, lines: list[dict], deductible: float) -> list[dict]:
                     x[4].add("OPPS_T_DISCOUNT")
                     x[2] = "discounted"
                 x[3] = u * (paid / u)
+                if k > 0:
+                    below_top.add(x[0]["line"])
+        # modifiers 73/52 (50%, once; 25% below the top T procedure) and 74 on procedures
+        for x in res:
+            ln, r, state = x[0], x[1], x[2]
+            mods = ln.get("mods", set())
+            if state not in ("paid", "discounted"):
+                continue
+            procedure = r["si"] in ("J1", "J2", "Q1", "Q2", "Q3", "S", "T", "V")
+            if mods & {"73", "52"} and procedure:
+                x[3] = 0.25 if ln["line"] in below_top else 0.5
+                x[2] = "discounted"
+                x[4].add("OPPS_MOD73_50PCT" if "73" in mods else "OPPS_MOD52_50PCT")
+            elif mods & {"73", "52"}:
+                x[4].add("OPPS_MOD_NOT_A_PROCEDURE")
+            elif "74" in mods and procedure:
+                x[4].add("OPPS_MOD74_FULL")
         total = 0
+        unknown = False
         for ln, r, state, up, reasons in res:
             pay = cop = None
+            unknown = unknown or (state == "not paid" and bool(
+                reasons & {"OPPS_NO_WAGE_INDEX", "OPPS_NO_RATE", "OPPS_ZERO_RATE", "OPPS_SI_UNKNOWN"}))
             if state in ("paid", "discounted"):
                 wf = 0.6 * ln["wi"] + 0.4 if r["wadj"] else 1.0
                 p = r["rate"] * wf * up
@@ -138,7 +159,7 @@ def ref_opps(rows: dict, lines: list[dict], deductible: float) -> list[dict]:
             total += pay or 0
             out[ln["line"]] = {"status": state, "payment": pay, "copay": cop, "reasons": reasons}
         for ln in cl:
-            out[ln["line"]]["claim_total"] = total
+            out[ln["line"]]["claim_total"] = None if unknown else total
     return [out[i] for i in sorted(out)]
 
 
@@ -224,6 +245,7 @@ def ref_asc(rows: dict, lines: list[dict]) -> list[dict]:
                 if paid < u:
                     x[3].add("ASC_MULT_PROC_50")
         total = 0
+        unknown = False
         for ln, r, state, reasons, unit_amt, f in res:
             pay = coi = None
             if state == "paid":
@@ -245,7 +267,11 @@ def ref_asc(rows: dict, lines: list[dict]) -> list[dict]:
             elif state == "packaged":
                 pay, coi = 0, 0
             total += pay or 0
+            # an amount unknown for want of data (not a rule): the claim has no total
+            unknown = unknown or (pay is None and bool(reasons & {
+                "ASC_NO_WAGE_INDEX", "ASC_DEVICE_OFFSET_NOT_AT_HAND", "ASC_NO_RATE", "ASC_ZERO_RATE",
+                "ASC_PI_UNKNOWN"}))
             out[ln["line"]] = {"status": state, "payment": pay, "copay": coi, "reasons": reasons}
         for ln in cl:
-            out[ln["line"]]["claim_total"] = total
+            out[ln["line"]]["claim_total"] = None if unknown else total
     return [out[i] for i in sorted(out)]

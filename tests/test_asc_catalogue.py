@@ -15,7 +15,7 @@ RELEASES = sorted((ROOT / "data" / "asc").glob("*/release.toml"))
 def test_every_mirror_quarter_catalogued() -> None:
     assert [p.parent.name for p in RELEASES] == [
         "2024-01", "2024-04", "2024-07", "2024-10", "2025-01",
-        "2025-04", "2025-07", "2025-10", "2026-01", "2026-04",
+        "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07",
     ]
 
 
@@ -29,7 +29,9 @@ def test_release_toml_matches_mirror(mirror, path: Path) -> None:
     assert rel["quarter"] == (int(q[5:]) - 1) // 3 + 1
     assert rel["page"].startswith("https://www.cms.gov/")
     assert "url" not in rel and rel["note"]
-    assert set(rel["files"]) == {"addendum_aa", "addendum_bb"}
+    # CY2026 on: the final-rule addenda EE (exclusions) and FF (device offsets) too
+    assert set(rel["files"]) == ({"addendum_aa", "addendum_bb", "addendum_ee", "addendum_ff"}
+                                 if q >= "2026" else {"addendum_aa", "addendum_bb"})
     for table in rel["files"].values():
         assert table["format"] in ("csv", "txt")
         assert table["name"].endswith("." + table["format"])

@@ -107,8 +107,9 @@ def test_sites_on_a_terminal_does_not_overflow():
     lines = buf.getvalue().splitlines()
     assert max(len(ln) for ln in lines) <= 80
     row = next(ln for ln in lines if ln.startswith("ASC"))
-    # ASC: PFS facility $311.78 + ASC 5274.34 x (0.5 x 1.2699 + 0.5) = 5986.11
-    assert "$311.78" in row and "$5,986.11" in row and "J8" in row
+    # ASC: PFS facility $311.78 + ASC (J8, Addendum FF): device $3,411.79 + service $1,862.55 x
+    # (0.5 x 1.2699 + 0.5) = 3411.79 + 2113.90 = 5525.69
+    assert "$311.78" in row and "$5,525.69" in row and "J8" in row
 
 
 # -- sites ---------------------------------------------------------------------
@@ -228,9 +229,12 @@ def test_codes_on_file_but_paid_elsewhere_say_where(capsys):
     # in the PPRRVU file with a status the PFS does not pay (36415 X, J9271 E, A0428 ...)
     assert main(["quote", "36415", "J9271", "A0428"]) == 0
     out = capsys.readouterr().out
-    assert "36415: laboratory test: paid under the Clinical Laboratory Fee Schedule" in out
-    assert "J9271: drug or biological: paid from CMS's ASP drug pricing file" in out
-    assert "A0428: ambulance service: paid under the ambulance fee schedule" in out
+    # the same reason cell as schedule, compare, price_volumes and reprice (issue 20)
+    assert "laboratory test: paid under the Clinical Laboratory Fee Schedule" in out
+    assert "[PFS_STATUS_X|NOT_PFS_CLFS]" in out
+    assert "drug or biological: paid from CMS's ASP drug pricing file" in out
+    assert "[PFS_STATUS_E|NOT_PFS_ASP]" in out
+    assert "ambulance service: paid under the ambulance fee schedule" in out
 
 
 def test_unknown_code_still_suggests_near_codes(capsys):
@@ -332,7 +336,7 @@ def test_facade_sites_diff_import_in_one_direction():
 @pytest.mark.parametrize("args, amounts", [
     (("quote", "20983", "99213", "--zip", "90012"), ["$5,757.50", "$104.89"]),
     (("schedule", "99213", "20983", "--national"), ["$95.19", "$4,905.92"]),
-    (("sites", "20983", "--zip", "90012", "--county", "06037"), ["$5,757.50", "$5,986.11"]),
+    (("sites", "20983", "--zip", "90012", "--county", "06037"), ["$5,757.50", "$5,525.69"]),
     (("compare", "20983", "77013", "--localities", "CA", "--offline"), ["$5,757.50", "$6,386.40"]),
     (("diff", "2025", "2026", "--codes", "20983"), ["$4,702.21", "$4,905.92", "+4.33%"]),
 ])

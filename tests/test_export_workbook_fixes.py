@@ -240,7 +240,7 @@ def test_site_comparison_to_excel_readme_example(mirror, tmp_path, monkeypatch):
     # the files behind every row: PFS, OPPS Addendum B, ASC addenda, the wage index
     for name in ("PPRRVU2025_Oct.csv", "GPCI2025.csv", "wage_index.txt"):
         assert any(name in c for c in prov), name
-    assert any("opps-2025-01" in c for c in prov)
+    assert any("opps-2025-10" in c for c in prov)  # RVU25D (October 2025): the October addendum
     # where the physician and the facility were placed
     summary = _cells(wb["Summary"])
     assert any("CBSA 14454" in c for c in summary)

@@ -184,7 +184,7 @@ def test_cli_reprice_setting_and_sites_claims(mirror, tmp_path):
     assert "none given" not in prov
     for name in ("PPRRVU2025_Oct.csv", "GPCI2025.csv"):
         assert name in prov, name
-    assert "opps-2025-01" in prov and "asc-2025-" in prov
+    assert "opps-2025-10" in prov and "asc-2025-" in prov  # the October 2025 quarter of the dates
     priced = tmp_path / "asc.xlsx"
     assert main(["reprice", str(src), "--setting", "asc", "--release", "asc-2025-10",
                  "-o", str(priced)]) == 0

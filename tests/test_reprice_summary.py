@@ -146,6 +146,6 @@ def test_tally_facility_informational_codes_before_the_refusal():
 
     rows = [(False, "CLAIM_ID_MISSING|OPPS_NO_WAGE_INDEX"), (False, "OPPS_T_DISCOUNT|OPPS_NO_WAGE_INDEX"),
             (False, "ASC_MULT_PROC_50|ASC_PREVENTIVE|ASC_IRA_COPAYMENT|ASC_NO_WAGE_INDEX"),
-            (False, "ASC_J8_WAGE_WHOLE_RATE|OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED|ASC_NO_RATE")]
+            (False, "ASC_J8_WAGE_WHOLE_RATE|OPPS_MOD73_50PCT|WI_APPROX_OPPS|ASC_NO_RATE")]
     assert LineTally(None)(_frame(rows)).text(top=9).splitlines()[0] == (
         "4 lines priced: 0 payable, 4 not payable (OPPS_NO_WAGE_INDEX 2, ASC_NO_RATE 1, ASC_NO_WAGE_INDEX 1)")

@@ -13,7 +13,7 @@ from rvucalc.cli import main
 def test_cy2025_compare_sites_national(fs25):
     rows = {r.site: r for r in fs25.compare_sites("20983").rows}
     assert rows["office"].professional == 4702.21  # 145.37 x 32.3465
-    assert (rows["hopd"].professional, rows["hopd"].facility) == (329.61, 7143.73)  # Addendum B Jan 2025
+    assert (rows["hopd"].professional, rows["hopd"].facility) == (329.61, 7143.73)  # Addendum B Oct 2025
     assert (rows["asc"].professional, rows["asc"].facility) == (329.61, 4911.21)  # ASC AA Oct 2025
     assert rows["hopd"].total == 7473.34 and rows["asc"].total == 5240.82
     # office: Part B coinsurance 20% of 4702.21 = 940.442 -> 940.44
@@ -23,7 +23,8 @@ def test_cy2025_compare_sites_national(fs25):
     assert rows["asc"].medicare == round(5240.82 - 1048.16, 2)
     # every number names its release and file
     files = {s.file for s in rows["hopd"].sources}
-    assert {"PPRRVU2025_Oct.csv", "January 2025 Web Addendum B.12.31.24.csv"} <= files
+    # RVU25D (October 2025) takes the October 2025 Addendum B (20983: $7,143.730, as in January)
+    assert {"PPRRVU2025_Oct.csv", "508 version of October 2025 Web Addendum B.10.31.25.csv"} <= files
     assert any(s.release == "asc-2025-10" for s in rows["asc"].sources)
     # national facility amounts say so
     assert "FACILITY_NATIONAL_RATE" in {x.code for x in rows["asc"].reasons}
@@ -49,10 +50,12 @@ def test_cy2026_hopd_missing_is_stated_never_2025(fs26):
 
 
 def test_los_angeles_asc_wage_adjusted(fs26):
-    # 5274.34 x (0.5 x 1.2699 + 0.5) = 5986.110... (CY2026 ASC wage index of CBSA 31084)
+    # J8 with Addendum FF (July 2026): device portion $3,411.79 not wage adjusted, service portion
+    # 5274.34 - 3411.79 = 1862.55 x (0.5 x 1.2699 + 0.5) = 2113.8999; 3411.79 + 2113.90 = 5525.69
+    # (CY2026 ASC wage index of CBSA 31084; 42 CFR 416.171-416.172)
     for kw in ({"cbsa": "31084"}, {"county_fips": "06037"}):
         rows = {r.site: r for r in fs26.compare_sites("20983", locality="01182-18", **kw).rows}
-        assert rows["asc"].wage_index == 1.2699 and rows["asc"].facility == 5986.11
+        assert rows["asc"].wage_index == 1.2699 and rows["asc"].facility == 5525.69
         assert rows["office"].professional == 5757.50
 
 
@@ -86,7 +89,7 @@ def test_cli_sites(capsys):
     assert [r["site"] for r in data["rows"]] == ["office", "hopd", "asc"]
     assert main(["sites", "20983", "--zip", "90012", "--county", "06037", "--year", "2026"]) == 0
     out = capsys.readouterr().out
-    assert "$5,986.11" in out and "OPPS_RELEASE_MISSING" in out
+    assert "$5,525.69" in out and "OPPS_RELEASE_MISSING" in out  # 20983 J8 with FF, see above
 
 
 def test_hospital_wage_index_from_ipps_table2(fs25, tmp_path):

@@ -318,10 +318,12 @@ def test_j8_amount_is_flagged_approximate_away_from_wage_index_one(mirror):
     assert asc_payment(dev, 1.0).iloc[0]["payment"] == 5274.34
 
 
-def test_j8_site_comparison_says_approximate(fs26):
-    cmp = fs26.compare_sites("20983", wage_index=1.2699)
+def test_j8_site_comparison_says_approximate(fs25):
+    # CY2025: no Addendum FF at hand, so the whole rate is wage adjusted and said to be approximate:
+    # 4911.21 x (0.5 x 1.2699 + 0.5) = 5573.978 -> 5573.98 (with CY2026's FF: tests/test_asc_device_portion.py)
+    cmp = fs25.compare_sites("20983", wage_index=1.2699)
     asc = next(r for r in cmp.rows if r.site == "asc")
-    assert asc.facility == 5986.11
+    assert asc.facility == half_up(4911.21 * (0.5 * 1.2699 + 0.5)) == 5573.98
     assert "ASC_J8_WAGE_WHOLE_RATE" in {x.code for x in asc.reasons}
 
 

@@ -30,27 +30,28 @@ Rules and where they come from:
 
 Payment indicators are those of CMS Addendum DD1 (CY 2024-2026).
 
-Device-intensive procedures (J8). What the primary texts at hand establish: CMS
-splits a device-intensive procedure's ASC rate into a device portion and a service
-portion (device offset, final-rule Addendum FF; 42 CFR 416.179 reduces the payment
-by that device portion for devices furnished without cost or with credit; Medicare
-Claims Processing Manual, Pub. 100-04, ch. 14 s. 40.8 and s. 40.10 "Removal of Device
-Portion from Certain Discounted Device-Intensive ASC Procedures"), and the ASC wage
-adjustment (42 CFR 416.172; ch. 14 s. 40.2) applies to the labor-related share of
-"the payment rate". Whether the device portion is excluded from the wage adjustment
-(as for OPPS pass-through devices) could not be confirmed from the text of 416.171-
-416.172, the ASC final rules or ch. 14 within reach of this project; CMS's
-device-intensive methodology pays the device portion at its OPPS-derived amount,
-which suggests it is not wage adjusted. So:
+Device-intensive procedures (J8). CMS splits a device-intensive procedure's ASC rate
+into a device portion and a service portion (42 CFR 416.171-416.172; the device portion
+of each code is published in the final rule's Addendum FF, "Device Offset Amount /
+Device Portion", read by :mod:`rvucalc.iotools.asc_final_rule`; CY 2026 OPPS/ASC final
+rule, CMS-1834-FC, device-intensive procedures; CY 2008 ASC final rule, 72 FR 42470).
+The device portion is paid at its OPPS-based amount: it is not multiplied by the ASC
+conversion factor and not wage adjusted; the service portion is the rest of the rate,
+set by the ASC conversion factor and wage adjusted at the 50% labor share. 42 CFR
+416.179 (and Pub. 100-04 ch. 14 s. 40.8, s. 40.10) take the same device portion off for
+devices furnished without cost or with credit (FB/FC) and before the 50% of a
+discontinued procedure (73). So:
 
 * where the device portion is given (a ``device_portion`` column: national dollars
-  per code, from a CMS device-offset file), only the service portion is wage
-  adjusted (and scaled by a what-if CF): ``device + (rate - device) x factor``;
-* otherwise the whole rate is wage adjusted and every J8 amount away from wage
-  index 1.0 carries ``ASC_J8_WAGE_WHOLE_RATE`` in the ``approximate`` column: an
-  approximation, not presented as exact. At wage index 1.0 the split changes
-  nothing (20983 CY2026: $5,274.34 either way). No device-offset file is catalogued
-  or in the mirror yet.
+  per code, from Addendum FF; ``fs.asc`` adds it to its Addendum AA when the quarter's FF
+  is at hand), ``payment = device + (rate - device) x (0.50 x wage index + 0.50)``, and a
+  what-if CF scales the service portion only: ``device + (rate - device) x CF / release
+  CF``. 20983 CY2026: device $3,411.79 (49.60%) of $5,274.34;
+* otherwise the whole rate is wage adjusted (and scaled by a what-if CF), and every J8
+  amount that the split would change -- away from wage index 1.0, or with a what-if CF
+  other than the release's own -- carries ``ASC_J8_WAGE_WHOLE_RATE`` in the
+  ``approximate`` column: an approximation, not presented as exact. At wage index 1.0
+  and the release's CF the split changes nothing (20983: $5,274.34 either way).
 
 Other limits: K2 drugs and H2 brachytherapy sources are paid at their national
 OPPS-based rate without wage adjustment; S2 (skin substitutes, new in CY 2026) is
@@ -129,17 +130,21 @@ PREVENTIVE = reason(
 )
 J8_WAGE = reason(
     "ASC_J8_WAGE_WHOLE_RATE",
-    "Approximate: device-intensive procedure (J8) away from wage index 1.0, with the whole rate "
-    "wage adjusted because the device portion (CMS's device offset) is not at hand; CMS may "
-    "leave the device portion unadjusted",
-    "42 CFR 416.172, 416.179; Medicare Claims Processing Manual ch. 14 s. 40.2, 40.8, 40.10; "
-    "ASC final rule device offsets (Addendum FF)",
+    "Approximate: device-intensive procedure (J8) away from wage index 1.0 or at a what-if "
+    "conversion factor, with the whole rate wage adjusted and scaled because the quarter's "
+    "device portion (Addendum FF) is not at hand; CMS adjusts only the service portion",
+    "42 CFR 416.171-416.172, 416.179; Medicare Claims Processing Manual ch. 14 s. 40.2, 40.8, "
+    "40.10; ASC final rule Addendum FF (device offsets)",
 )
 IRA_COPAY = reason(
     "ASC_IRA_COPAYMENT",
     "Drug coinsurance limited to the Inflation Reduction Act adjusted copayment in Addendum BB",
     "Inflation Reduction Act of 2022 section 11101; ASC Addendum BB NOTE 1",
 )
+
+#: Reasons that say an amount is unknown for want of data (not that a rule refuses it): a claim
+#: with such a line has no claim total (:mod:`rvucalc.claims.asc`).
+MISSING_DATA = (PI_UNKNOWN.code, NO_RATE.code, ZERO_RATE.code, NO_WAGE_INDEX.code)
 
 
 @dataclass(frozen=True)
@@ -377,6 +382,7 @@ def asc_payment(
               if "device_portion" in out else np.full(len(out), np.nan))
     device = np.where(is_j8, device, np.nan)
     dev0 = np.nan_to_num(device, nan=0.0)
+    scale = 1.0
     if conversion_factor is not None:
         rel_cf = _release_cf(aa, release_conversion_factor)
         scale = float(conversion_factor) / rel_cf
@@ -396,7 +402,9 @@ def asc_payment(
     # J8 with a known device portion: only the service portion is wage adjusted
     raw = np.where(payable, dev0 + (rate - dev0) * factor, np.nan)
     payment = _cents(raw)
-    approx = np.where(payable & is_j8 & np.isnan(device) & wage_adj & (wi != 1.0), J8_WAGE.code, "")
+    # without the device portion, a J8 amount is exact only at wage index 1.0 and the release's CF
+    approx = np.where(payable & is_j8 & np.isnan(device) & wage_adj & ((wi != 1.0) | (scale != 1.0)),
+                      J8_WAGE.code, "")
 
     preventive = (out["preventive"].fillna(False).astype(bool).to_numpy() if "preventive" in out
                   else np.zeros(len(out), dtype=bool))

@@ -45,6 +45,10 @@ Rules implemented, and where they come from
 * **Multiple procedure discount** (status indicator T; Medicare Claims Processing
   Manual, Pub. 100-04, ch. 4 §10.5 / Addendum D1): on one claim the T procedure
   with the highest payment is paid in full and every other T procedure at 50%.
+* **Discontinued and reduced procedures** (42 CFR 419.44(b); Pub. 100-04 ch. 4
+  §20.6.4): modifier 73 or 52 on a procedure (:data:`TERMINATED_SI`) pays 50% of the
+  APC payment and of the copayment, once (:func:`terminated_units`); 74 pays in full.
+  Applied to claim lines by :mod:`rvucalc.claims.opps`.
 
 Status-indicator meanings follow CMS's Addendum D1 (OPPS payment status
 indicators). Rows with no separate OPPS payment keep NaN amounts and a reason
@@ -72,6 +76,9 @@ from .groups import first_full_rest_half
 __all__ = [
     "LABOR_SHARE",
     "INPATIENT_DEDUCTIBLE",
+    "TERMINATED_SHARE",
+    "TERMINATED_SI",
+    "terminated_units",
     "NOT_WAGE_ADJUSTED_SI",
     "NO_COPAY_SI",
     "STATUS_INDICATORS",
@@ -231,6 +238,11 @@ T_DISCOUNTED = reason("OPPS_T_DISCOUNT", "Paid at 50%: a second or later T proce
                       "claim (multiple procedure discount)",
                       "Medicare Claims Processing Manual (Pub. 100-04) ch. 4 §10.5; "
                       "OPPS Addendum D1, status indicator T")
+
+
+#: Reasons that say an amount is unknown for want of data (not that a rule refuses it): a claim
+#: with such a line has no claim total (:mod:`rvucalc.claims.opps`).
+MISSING_DATA = (SI_UNKNOWN.code, NO_RATE.code, ZERO_RATE.code, NO_WAGE_INDEX.code)
 
 
 def round_cents(x: Any) -> Any:
@@ -513,3 +525,52 @@ def t_discount_factor(session: np.ndarray, is_t: np.ndarray, rate: np.ndarray,
     the line's units (1.0 for lines not ranked) and the rank (0 top, 1 other, -1 not ranked).
     """
     return first_full_rest_half(session, is_t, rate, units, line, 0.5, n_sessions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Discontinued and reduced procedures: modifiers 73, 52, 74 (42 CFR 419.44(b))
+
+#: Share of the APC payment and of the copayment paid for a procedure discontinued after the
+#: patient was prepared and taken to the room but before anesthesia (modifier 73), or a reduced
+#: or discontinued procedure not requiring anesthesia (modifier 52): 42 CFR 419.44(b)(1);
+#: Medicare Claims Processing Manual (Pub. 100-04) ch. 4 s. 20.6.4. Modifier 74 (discontinued
+#: after anesthesia or after the procedure started) is paid in full: 42 CFR 419.44(b)(2).
+TERMINATED_SHARE = 0.5
+#: Status indicators whose lines are procedures or services paid through their own APC, to which
+#: the reduction applies. Drugs, biologicals, devices, blood products, vaccines and brachytherapy
+#: sources (G, H, K, K1, H1, R, U, F, L) and per diems (P) are not procedures: a 73 or 52 there
+#: changes nothing and says so (``OPPS_MOD_NOT_A_PROCEDURE``).
+TERMINATED_SI = ("J1", "J2", "Q1", "Q2", "Q3", "S", "T", "V")
+
+_R419 = "42 CFR 419.44(b); Medicare Claims Processing Manual (Pub. 100-04) ch. 4 s. 20.6.4"
+MOD73 = reason("OPPS_MOD73_50PCT", "Modifier 73: procedure discontinued after the patient was "
+               "prepared, before anesthesia: paid once at 50% of the APC payment and copayment",
+               f"{_R419}; I/OCE discount formulas 3 (T/U) and 6 (TD/U)")
+MOD52 = reason("OPPS_MOD52_50PCT", "Modifier 52: reduced or discontinued procedure not requiring "
+               "anesthesia: paid once at 50% of the APC payment and copayment",
+               f"{_R419}; I/OCE discount formulas 3 (T/U) and 6 (TD/U)")
+MOD74 = reason("OPPS_MOD74_FULL", "Modifier 74: procedure discontinued after anesthesia or after "
+               "it started: paid in full", "42 CFR 419.44(b)(2); Medicare Claims Processing "
+               "Manual (Pub. 100-04) ch. 4 s. 20.6.4")
+MOD_NOT_A_PROCEDURE = reason(
+    "OPPS_MOD_NOT_A_PROCEDURE", "Modifier 73 or 52 on a line that is not a procedure (a drug, "
+    "device, blood product, vaccine, brachytherapy source or per diem): no reduction applies",
+    _R419)
+
+
+def terminated_units(terminated: np.ndarray, t_rank: np.ndarray, is_t: np.ndarray,
+                     share: float = TERMINATED_SHARE, discount: float = 0.5) -> np.ndarray:
+    """Units paid on a terminated line (modifier 73 or 52 on a procedure of :data:`TERMINATED_SI`),
+    NaN elsewhere.
+
+    A terminated procedure is paid once, whatever its units, at *share* (50%) of the APC
+    payment and copayment (42 CFR 419.44(b)(1)); the I/OCE discount formula is T/U (formula 3).
+    Among the T procedures of a claim and date it is ranked by its APC payment rate like any
+    other (42 CFR 419.44(a): "the procedure with the highest APC payment rate" is paid in full,
+    every other at one half), so a terminated T procedure ranked below the top one is paid at
+    *share* x *discount* (25%, formula 6, TD/U); ranked on top, it stays at 50% and the others
+    are discounted as usual. *t_rank*: rank from :func:`t_discount_factor` (0 top, 1 other,
+    -1 not ranked); *is_t*: the line is a paid T procedure.
+    """
+    below_top = np.asarray(is_t, dtype=bool) & (np.asarray(t_rank) > 0)
+    return np.where(terminated, np.where(below_top, share * discount, share), np.nan)

@@ -267,6 +267,33 @@ def limiting_charge(amount: np.ndarray) -> np.ndarray:
     return round_cents(np.asarray(amount, dtype=float) * LIMITING_FACTOR)
 
 
+def with_other_schedule(hcpcs: pd.Series | np.ndarray, status: pd.Series | np.ndarray,
+                        reasons: np.ndarray) -> np.ndarray:
+    """Reason codes per RVU row (*reasons*, one setting) with the fee schedule that pays the code
+    appended where the row's status is one the PFS does not pay (not A, R or T; not anesthesia J)
+    and the code's form names another schedule: 36415 (status X) ``PFS_STATUS_X|NOT_PFS_CLFS``,
+    J1100 (status E) ``PFS_STATUS_E|NOT_PFS_ASP``; G0463 (status X, a G code) stays
+    ``PFS_STATUS_X``. This is the reason claim repricing gives such a line
+    (:mod:`rvucalc.claims.pfs`), so ``quote``, ``schedule``, ``compare``, ``price_volumes`` and
+    ``reprice`` say the same (:func:`rvucalc.codes.fee_schedule_of`). One call per distinct code.
+    """
+    from ..codes import fee_schedule_of
+
+    out = np.asarray(reasons, dtype=object)
+    st = np.asarray(status, dtype=object).astype(str)
+    noted = ~np.isin(st, list(PAYABLE_STATUS)) & (st != "J") & (out != "")
+    if not noted.any():
+        return out
+    out = out.copy()
+    hc = np.asarray(hcpcs, dtype=object)
+    codes, uniq = pd.factorize(hc[noted])
+    other = np.array([getattr(getattr(fee_schedule_of(str(c)), "reason", None), "code", "")
+                      for c in uniq], dtype=object)  # distinct codes, not rows
+    extra = other[codes]
+    out[np.flatnonzero(noted)] = np.where(extra != "", out[noted] + "|" + extra, out[noted])
+    return out
+
+
 def _cat(values: np.ndarray | pd.Series, idx: np.ndarray) -> pd.Categorical:
     codes, uniques = pd.factorize(np.asarray(values, dtype=object))
     return pd.Categorical.from_codes(codes[idx], categories=pd.Index(uniques, dtype=object))
@@ -284,7 +311,8 @@ def to_long(pm: PriceMatrix, *, extra: tuple[str, ...] = ("status", "global_days
     code_idx = np.tile(np.repeat(np.arange(n), k), m)
     loc_idx = np.tile(np.arange(k), n * m)
     amt = np.concatenate([pm.amount[s].ravel() for s in settings])
-    reasons = np.concatenate([pm.reason[s] for s in settings])
+    reasons = np.concatenate([with_other_schedule(pm.rvus["hcpcs"], pm.rvus["status"], pm.reason[s])
+                              for s in settings])
     d = {
         "hcpcs": _cat(pm.rvus["hcpcs"], code_idx),
         "modifier": _cat(pm.rvus["modifier"], code_idx),

@@ -26,14 +26,15 @@ Rules and where they come from
   anesthesia) 50%; modifier 52 (reduced or discontinued procedure not requiring anesthesia)
   50%; modifier 74 (discontinued after anesthesia or after the procedure started) 100%. For
   a device-intensive procedure (J8) with modifier 73 the device portion is removed before the
-  50% (Pub. 100-04 ch. 14 s. 40.10; CY 2017 OPPS/ASC final rule); the device offset (final-rule
-  Addendum FF) is not at hand, so such a line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no
-  amount, never a guessed one.
+  50% (Pub. 100-04 ch. 14 s. 40.10; CY 2017 OPPS/ASC final rule), with the device portion of
+  the quarter's Addendum FF (:func:`rvucalc.loading.device_portions`); where that file is not
+  at hand such a line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no amount, never a guessed one.
 * **Device credits** FB (device furnished at no cost or with full credit) and FC (partial
   credit of 50% or more) (42 CFR 416.179; Pub. 100-04 ch. 14 s. 40.8): the payment of a
   device-intensive procedure is reduced by the device offset (FB) or half of it (FC). Without
   the offset data the line gets ``ASC_DEVICE_OFFSET_NOT_AT_HAND`` and no amount. Where the
-  offset is at hand, only the service portion of a J8 rate is wage adjusted (as
+  offset is at hand, only the service portion of a J8 rate is wage adjusted (the device
+  portion is paid at its OPPS-based amount: 42 CFR 416.171-416.172; as
   :func:`rvucalc.calc.asc.asc_payment` does with a ``device_portion``); without it the whole
   rate is, and amounts away from wage index 1 say ``ASC_J8_WAGE_WHOLE_RATE``.
 * **Multiple procedure discount** (42 CFR 416.172; Pub. 100-04 ch. 14 s. 40.5): among the
@@ -51,7 +52,8 @@ stages (:mod:`rvucalc.claims.facility`).
 
 
 Money: each line amount is rounded to cents half up once, and the claim total is the sum of
-its lines, as in :mod:`rvucalc.claims.opps`.
+its lines, as in :mod:`rvucalc.claims.opps` (no total when a line's amount is unknown for want
+of data: no release, no wage index, no rate or device portion in the files).
 """
 
 from __future__ import annotations
@@ -106,6 +108,14 @@ DEVICE_CREDIT_NA = reason(
     "FB/FC device credit on a procedure that is not device-intensive (J8): no offset applies",
     f"42 CFR 416.179; {_CH14} s. 40.8")
 J8_WAGE = J8_DEVICE_WAGE  # one reason for J8 amounts away from wage index 1 (rvucalc.calc.asc)
+
+#: Reasons ASC lines carry that never by themselves leave a line unpaid: the line is paid (in
+#: part, approximately, or packaged at 0.00 under N1) and the reason says how
+#: (:data:`rvucalc.claims.tally.FACILITY_INFORMATIONAL`).
+INFORMATIONAL_REASONS: tuple[str, ...] = (
+    asc_calc.PAYMENT_INDICATORS["N1"].reason, MOD73.code, MOD52.code, MOD74.code,
+    DEVICE_CREDIT_NA.code, J8_WAGE.code, asc_calc.MULT_PROC_50.code, asc_calc.PREVENTIVE.code,
+    asc_calc.IRA_COPAY.code)
 
 #: Payment share by discontinued/reduced-procedure modifier (Pub. 100-04 ch. 14 s. 40.4).
 MODIFIER_FACTORS: dict[str, float] = {"73": 0.5, "52": 0.5, "74": 1.0}
@@ -278,7 +288,8 @@ def asc_lookup(out: AscLines, table: AscTable, code: np.ndarray, idx: np.ndarray
 def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
               units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
               modifiers: dict[str, np.ndarray] | None = None,
-              refused: np.ndarray | None = None) -> dict[str, object]:
+              refused: np.ndarray | None = None,
+              denied: np.ndarray | None = None) -> dict[str, object]:
     """Line rules, claim rules and money for ASC lines (the rules above).
 
     Arguments as :func:`opps_rules`; *wage_index*: the ASC's CBSA wage index per line;
@@ -290,7 +301,9 @@ def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.n
     mods = modifiers or {}
     m = {k: np.asarray(mods.get(k, np.zeros(n, dtype=bool)), dtype=bool)
          for k in ("73", "52", "74", "FB", "FC")}
-    rb.add(LINE_REFUSED.code, refused)
+    # a line an edit denied is a stated outcome (no amount, 0.00 in the claim total), not unread
+    unread = refused & ~(np.zeros(n, dtype=bool) if denied is None else np.asarray(denied, bool))
+    rb.add(LINE_REFUSED.code, unread)
     known = L.known & ~refused
     own = known & L.own_payment
     no_wi = own & L.wage_adjusted & np.isnan(wi)
@@ -332,12 +345,14 @@ def asc_rules(L: AscLines, *, claim: np.ndarray, session: np.ndarray, line: np.n
     coins_raw = np.where(paid, np.minimum(coins_raw, pay_raw), np.where(packaged, 0.0, np.nan))
     rb.add(asc_calc.PREVENTIVE.code, paid & prev)
     rb.add(asc_calc.IRA_COPAY.code, paid & ~prev & ~np.isnan(ira))
+    # lines whose amount is unknown for want of data: the claim then has no total
+    unknown = np.isnan(pay_raw) & (unread | no_wi | need_off | rb.any_of(asc_calc.MISSING_DATA))
 
     return {
         "payment_indicator": _cat(np.where(refused, -1, L.pi), L.pi_labels),
         **_money(claim, n_claims, pay_raw, coins_raw, paid=paid, packaged=packaged,
                  reduced=(mpd_f < 1) | (mod_f < 1) | (credit > 0), paid_units=paid_units,
-                 factor=mpd_f * mod_f, wage_index=wi, rb=rb),
+                 factor=mpd_f * mod_f, wage_index=wi, rb=rb, unknown=unknown),
     }
 
 

@@ -35,8 +35,8 @@ import pandas as pd
 from .. import catalogue
 from ..calc import policy as P
 from ..calc.edits import DENYING as EDIT_DENYING
-from ..codes import INFORMATIONAL
-from ..errors import DownloadError, MissingFileError, RvucalcError
+from ..codes import QUIET
+from ..errors import ChecksumError, DownloadError, MissingFileError, RvucalcError
 from ..reasons import reason
 from ..sites import NATIONAL_FACILITY
 from . import asc as asc_stages
@@ -44,10 +44,11 @@ from . import normalise as N
 from . import opps as opps_stages
 from .normalise import Lines
 
-#: The modifiers the facility rules read (ASC applies them; OPPS flags 73/52/74).
+#: The modifiers the facility rules read (73, 52, 74 in both systems; FB, FC in the ASC).
 FACILITY_MODIFIERS = ("73", "52", "74", "FB", "FC")
-#: Modifiers that do not change a facility payment (laterality, and the PFS list).
-FACILITY_INFORMATIONAL = INFORMATIONAL | {"LT", "RT"}
+#: Modifiers that do not change a facility payment: every modifier of no price effect and no
+#: cost-sharing waiver (:data:`rvucalc.codes.QUIET`: informational, anatomic, laterality, GP...).
+FACILITY_INFORMATIONAL = QUIET | {"LT", "RT"}
 
 NO_RELEASE = reason("FACILITY_NO_RELEASE", "no facility fee schedule (OPPS Addendum B or ASC "
                     "Addenda) for the date of service's year is at hand; see release_note",
@@ -113,6 +114,8 @@ def available(system: str, mirror: str | None) -> tuple[str, ...]:
         try:
             locate(r, tables[0], mirror=mirror, download=False, progress=False)
             out.append(r.id)
+        except ChecksumError:  # at hand, but not the recorded file: its lines say so (prepare)
+            out.append(r.id)
         except (MissingFileError, DownloadError):
             if r.url and not _offline():
                 out.append(r.id)
@@ -164,6 +167,8 @@ def _prepare(system: str, release_id: str, mirror: str | None) -> opps_stages.Op
     dl = not _offline()
     from ..loading import source_of
 
+    extra: list[Any] = []  # sources that are not a located addendum (Addendum FF's)
+
     try:
         if system == "opps":
             loc = locate(rel, "addendum_b", mirror=mirror, download=dl, progress=False)
@@ -179,12 +184,20 @@ def _prepare(system: str, release_id: str, mirror: str | None) -> opps_stages.Op
                 loc_bb = locate(rel, "addendum_bb", mirror=mirror, download=dl, progress=False)
                 bb = read_cached(loc_bb, asc_io.read_addendum_bb)
                 locs.append(loc_bb)
-            got = asc_stages.prepare_asc(aa, bb, year=rel.year, release=rel.id)
+            # Addendum FF's device portions when at hand (else J8 amounts away from wage index
+            # 1.0 say they are approximate, and FB/FC and 73 on J8 are not priced)
+            from ..loading import device_portions
+
+            ff = device_portions(rel, mirror, dl)
+            if ff is not None:
+                extra.append(ff[1])
+            got = asc_stages.prepare_asc(aa, bb, year=rel.year, release=rel.id,
+                                         device_offset=None if ff is None else ff[0])
     except RvucalcError as exc:
         _FAILED[key] = f"{release_id} could not be loaded: {exc}"
         raise RvucalcError(_FAILED[key]) from exc
     _TABLES[key] = got
-    SOURCES[key] = [source_of(x) for x in locs]
+    SOURCES[key] = [*(source_of(x) for x in locs), *extra]
     return got
 
 
@@ -437,7 +450,8 @@ def price(chunk: pd.DataFrame, lines: Lines, system: str, opts: Any,
     session = _dense(lines.group)
     rules = opps_stages.opps_rules if system == "hopd" else asc_stages.asc_rules
     cols = rules(L, claim=claim, session=session, line=lines.line, units=lines.units,  # type: ignore[arg-type]
-                 wage_index=wi, rb=rb, modifiers=mods, refused=refused)
+                 wage_index=wi, rb=rb, modifiers=mods, refused=refused,
+                 denied=rb.any_of(EDIT_DENYING))
     from .lines import categorical
 
     cols["release"] = categorical(rel_line, ids)

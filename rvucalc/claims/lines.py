@@ -253,13 +253,25 @@ def _rule_inputs(claim: np.ndarray, session: np.ndarray, line: np.ndarray, units
 
 def _money(claim: np.ndarray, n_claims: int, pay_raw: np.ndarray, copay_raw: np.ndarray, *,
            paid: np.ndarray, packaged: np.ndarray, reduced: np.ndarray, paid_units: np.ndarray,
-           factor: np.ndarray, wage_index: np.ndarray, rb: ReasonBits) -> dict[str, object]:
+           factor: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
+           unknown: np.ndarray | None = None) -> dict[str, object]:
     """The money stage shared by OPPS and ASC lines: each line rounded to cents once
     (:func:`rvucalc.calc.money.line_cents`), the claim total the sum of its lines' cents, the
-    beneficiary's copayment/coinsurance and Medicare's payment (the payment less it)."""
+    beneficiary's copayment/coinsurance and Medicare's payment (the payment less it).
+
+    The claim total is an amount only when every line of the claim has one or a stated zero
+    (packaged, or not paid by a payment rule: a status or payment indicator that is not paid, a
+    code not on the addendum, an ancillary without a procedure). *unknown* marks the lines whose
+    amount is not known for want of data (no release for the date, a line that could not be
+    read, no wage index, no rate or device portion in the file): a claim with one such line
+    has no total (NaN), never the partial sum of the others.
+    """
     pay_c, ok = line_cents(pay_raw)
     cop_c, _ = line_cents(copay_raw)
     total = claim_cents(claim, pay_c, n_claims)[claim] if len(claim) else pay_c
+    if unknown is not None and len(claim):
+        total = np.where(np.bincount(claim, weights=unknown, minlength=n_claims)[claim] > 0,
+                         np.nan, total)
     status = np.where(paid, np.where(paid & reduced, DISCOUNTED, PAID),
                       np.where(packaged, PACKAGED, NOT_PAID))
     return {

@@ -54,7 +54,7 @@ import pandas as pd
 
 from ..calc import groups as G
 from ..calc import policy as P
-from ..codes import INFORMATIONAL, PRICED, parse_code, split_modifiers
+from ..codes import PRICED, QUIET, parse_code, split_modifiers
 from ..reasons import reason
 from .cells import ERROR_CELL, PRICED_COLUMNS, error_cells
 from .contract import LINE, claim_keys
@@ -413,7 +413,7 @@ def _modifier_table(texts: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarra
             j = where.get(m)
             if j is not None:
                 flags[i, j] = True
-            elif m not in INFORMATIONAL:
+            elif m not in QUIET:  # informational and anatomic modifiers: no note
                 unpriced[i] = True
     return flags, unpriced
 

@@ -55,10 +55,27 @@ Rules and where they come from
   Pub. 100-04 ch. 4 s. 10.5; 42 CFR 419.44(a)): within a claim and date of service, the paid
   T procedure with the highest payment rate is paid in full and every other T procedure at
   50%; units beyond the first of the top procedure are each a further procedure at 50%.
+* **Discontinued and reduced procedures** (42 CFR 419.44(b); Pub. 100-04 ch. 4 s. 20.6.4):
+  a procedure (SI of :data:`rvucalc.calc.opps.TERMINATED_SI`) with modifier 73 (discontinued
+  after the patient was prepared and taken to the room, before anesthesia) or 52 (reduced or
+  discontinued, no anesthesia planned) is paid once at 50% of its APC payment and copayment
+  ("50 percent of the full program and the beneficiary coinsurance amounts"); 74 (after
+  anesthesia or after the procedure started) is paid in full. How such a line ranks: among
+  the T procedures of a claim and date it ranks by its APC payment rate, as 419.44(a) ranks
+  them, not by its reduced amount; ranked on top it is paid at 50% and the others at 50% as
+  usual, ranked below it is paid at 25% (I/OCE discount formulas 3, T/U, and 6, TD/U). In a
+  comprehensive claim the primary J1 service is still the highest-ranked J1 line by its APC
+  rate; when that line carries 73 or 52 the claim's one comprehensive APC payment (and its
+  copayment) is 50%; a 73 on a packaged line changes nothing. On a line that is not a
+  procedure (drug, device, blood product...) 73 and 52 change nothing and say so.
 * **Wage adjustment** (42 CFR 419.43(a)-(c)): ``rate x (0.60 x wage index + 0.40)`` for the
   SIs :func:`rvucalc.calc.opps.opps_payment` wage adjusts; the copayment gets the same factor.
 * **Copayment** (42 CFR 419.41(c)(4)(i)): the line's wage-adjusted copayment, scaled like its
   payment (units, discount), capped at the inpatient hospital deductible per line.
+* **Claim total**: the sum of the lines' payments when every line has an amount or a stated
+  zero (packaged; not paid by a rule: its status indicator, a code not in Addendum B); a claim
+  with a line whose amount is unknown for want of data (no Addendum B for the date, a line that
+  could not be read, no wage index, no rate in the file) has no total (NaN).
 
 The stages over normalised line arrays: :func:`prepare_opps` (Addendum B as one array per
 field, built once per release), :func:`opps_lookup`, :func:`opps_rules` (the rules above) and
@@ -269,11 +286,15 @@ def copay_capped(copay_raw: np.ndarray, deductible: float) -> tuple[np.ndarray, 
 
 OPPS_NOT_LISTED = reason("OPPS_CODE_NOT_IN_ADDENDUM_B", "HCPCS code not in this OPPS Addendum B, "
                          "so it has no OPPS status indicator or rate", "OPPS Addendum B")
-OPPS_MODIFIER_NOT_APPLIED = reason(
-    "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED",
-    "Modifier 73, 52 or 74 (discontinued or reduced procedure) is not applied to OPPS lines by "
-    "rvucalc yet: the amount is the full APC payment", "Medicare Claims Processing Manual ch. 4 "
-    "s. 20.6.4")
+
+#: Reasons OPPS lines carry that never by themselves leave a line unpaid: the line is paid (in
+#: part, or packaged at 0.00) and the reason says how (:data:`rvucalc.claims.tally.FACILITY_INFORMATIONAL`).
+INFORMATIONAL_REASONS: tuple[str, ...] = (
+    str(getattr(opps_calc.STATUS_INDICATORS["N"].reason, "code", "")), J1_PACKAGED.code, J1_SECONDARY.code,
+    J1_ONCE.code, J1_COMPLEXITY.code, Q1_PACKAGED.code, Q2_PACKAGED.code, Q4_PACKAGED.code,
+    Q3_NOT_ASSESSED.code, J2_NOT_ASSESSED.code, COPAY_CAPPED.code, *CAPC_EXCLUSIONS.values(),
+    opps_calc.T_DISCOUNTED.code, opps_calc.MOD73.code, opps_calc.MOD52.code, opps_calc.MOD74.code,
+    opps_calc.MOD_NOT_A_PROCEDURE.code)
 
 #: Columns :func:`price_opps` returns, in order.
 OPPS_COLUMNS = ("status_indicator", "apc", "line_status", "payable", "paid_units", "discount_factor",
@@ -393,19 +414,25 @@ def opps_lookup(out: OppsLines, table: OppsTable, code: np.ndarray, idx: np.ndar
 def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np.ndarray,
                units: np.ndarray, wage_index: np.ndarray, rb: ReasonBits,
                modifiers: dict[str, np.ndarray] | None = None,
-               refused: np.ndarray | None = None) -> dict[str, object]:
+               refused: np.ndarray | None = None,
+               denied: np.ndarray | None = None) -> dict[str, object]:
     """Line rules, claim rules and money for OPPS lines (the rules above).
 
     *claim*: dense claim keys ``0..C-1`` (the scope of packaging and J1, Addendum D1 "same
     claim"); *session*: dense claim x date keys (the scope of the T discount); *line*: input
     line numbers (ties); *units* (> 0); *wage_index*: the hospital's wage index per line;
-    *refused*: lines that cannot be priced (bad input, no release); *modifiers*: boolean
-    arrays by modifier (``"73"``, ``"52"``, ``"74"`` are flagged, not applied). Returns
+    *refused*: lines that cannot be priced (bad input, no release, denied by an edit); *denied*:
+    those of them an edit denied (:mod:`rvucalc.claims.edits`: no amount, a stated 0.00 in the
+    claim total, never ``FACILITY_LINE_NOT_PRICED``); *modifiers*: boolean
+    arrays by modifier (``"73"``, ``"52"``: the discontinued-procedure 50%; ``"74"``: in full,
+    noted). Returns
     :data:`OPPS_COLUMNS` as arrays (``reason`` from *rb*).
     """
     n, claim, session, line, n_claims, n_sessions, units, wi, refused = _rule_inputs(
         claim, session, line, units, wage_index, refused)
-    rb.add(LINE_REFUSED.code, refused)
+    # a line an edit denied is a stated outcome (no amount, 0.00 in the claim total), not unread
+    unread = refused & ~(np.zeros(n, dtype=bool) if denied is None else np.asarray(denied, bool))
+    rb.add(LINE_REFUSED.code, unread)
     known = L.known & ~refused
     si = np.where(refused, -1, L.si).astype(np.int16)
     rate = L.rate
@@ -435,27 +462,34 @@ def opps_rules(L: OppsLines, *, claim: np.ndarray, session: np.ndarray, line: np
     rb.add(J2_NOT_ASSESSED.code, paid & (si == SI_CODES.index("J2")))
 
     is_t = paid & (si == SI_CODES.index("T"))
-    t_factor, _ = t_discount_factor(session, is_t, rate, units, line, n_sessions)
+    t_factor, t_rank = t_discount_factor(session, is_t, rate, units, line, n_sessions)
     rb.add(opps_calc.T_DISCOUNTED.code, is_t & (t_factor < 1))
     paid_units = np.where(paid, np.where(primary, 1.0, units * t_factor), 0.0)
+    # modifiers 73 and 52 (42 CFR 419.44(b)): a procedure paid once at 50%, ranked by its APC rate
+    mods = modifiers or {}
+    m73, m52, m74 = (np.asarray(mods.get(k, np.zeros(n, dtype=bool)), dtype=bool)
+                     for k in ("73", "52", "74"))
+    procedure = _mask(si, opps_calc.TERMINATED_SI)
+    term = paid & (m73 | m52) & procedure
+    paid_units = np.where(term, opps_calc.terminated_units(term, t_rank, is_t), paid_units)
+    rb.add(opps_calc.MOD73.code, term & m73)
+    rb.add(opps_calc.MOD52.code, term & m52 & ~m73)
+    rb.add(opps_calc.MOD74.code, paid & procedure & m74 & ~m73 & ~m52)
+    rb.add(opps_calc.MOD_NOT_A_PROCEDURE.code, paid & (m73 | m52) & ~procedure)
     wf = wage_factor(wi, L.wage_adjusted)
     pay_raw = np.where(paid, rate * wf * paid_units, np.where(packaged, 0.0, np.nan))
     cop_raw, capped = copay_capped(L.copay * wf * paid_units, L.deductible)
     cop_raw = np.where(paid, cop_raw, np.where(packaged, 0.0, np.nan))
     rb.add(COPAY_CAPPED.code, paid & capped)
-    if modifiers:
-        disc = np.zeros(n, dtype=bool)
-        for k in ("73", "52", "74"):
-            if k in modifiers:
-                disc |= np.asarray(modifiers[k], dtype=bool)
-        rb.add(OPPS_MODIFIER_NOT_APPLIED.code, paid & disc)
+    # lines whose amount is unknown for want of data: the claim then has no total
+    unknown = np.isnan(pay_raw) & (unread | no_wi | rb.any_of(opps_calc.MISSING_DATA))
 
     return {
         "status_indicator": _cat(si, list(SI_CODES)),
         "apc": _cat(np.where(refused, -1, L.apc), L.apc_labels),
         **_money(claim, n_claims, pay_raw, cop_raw, paid=paid, packaged=packaged,
-                 reduced=is_t & (t_factor < 1), paid_units=paid_units, factor=paid_units / units,
-                 wage_index=wi, rb=rb),
+                 reduced=(is_t & (t_factor < 1)) | term, paid_units=paid_units,
+                 factor=paid_units / units, wage_index=wi, rb=rb, unknown=unknown),
     }
 
 

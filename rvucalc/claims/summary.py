@@ -37,7 +37,9 @@ def summarise_claims(priced: pd.DataFrame) -> pd.DataFrame:
     Claims are formed as the repricer forms them (:mod:`rvucalc.claims.contract`): lines without
     a claim id are claims of their own (``claim_id`` shown as given, e.g. empty). The beneficiary
     share is allowed minus Medicare's payment per line (coinsurance, and sequestration is
-    Medicare's). Rows follow the first appearance of each claim.
+    Medicare's). Rows follow the first appearance of each claim. For facility (OPPS, ASC) lines,
+    a claim's ``facility_payment``, ``beneficiary_copay`` and ``medicare_payment`` exist exactly
+    when its lines' ``claim_total`` does, and ``facility_payment`` equals it.
     """
     n = len(priced)
     line = priced[LINE].to_numpy(dtype=np.int64) if LINE in priced.columns else np.arange(n, dtype=np.int64)
@@ -60,6 +62,11 @@ def summarise_claims(priced: pd.DataFrame) -> pd.DataFrame:
     none_paid = cols["lines_paid"] == 0  # type: ignore[operator]
     for c, v in sums.items():
         cols[c] = np.where(none_paid, np.nan, v / 100.0)  # no amount, not $0, when nothing was paid
+    if "claim_total" in priced.columns:  # facility claims: the same total as each line's claim_total
+        known = ~np.isnan(pd.to_numeric(priced["claim_total"], errors="coerce").to_numpy(float)[order])
+        for c in ("facility_payment", "beneficiary_copay", "medicare_payment"):
+            if c in sums:  # a stated zero (packaged, not paid by rule) counts; an unknown line does not
+                cols[c] = np.where(known, sums[c] / 100.0, np.nan)
     if "reason" in priced.columns:
         cols["reasons"] = _claim_reasons(priced["reason"], k, len(first))
     out = pd.DataFrame(cols)

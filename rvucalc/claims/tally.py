@@ -14,7 +14,9 @@ How the lines are counted:
   codes are :func:`rvucalc.claims.pfs.refusing_codes` (every other code is informational, e.g.
   ``REPRICE_RELEASE_FALLBACK``, ``MOD_NOT_PRICED``); for OPPS and ASC claims every code but the
   informational ones of :data:`FACILITY_INFORMATIONAL` (``FACILITY_LINE_NOT_PRICED`` counts only
-  when it is the line's one reason: it says "see the other reasons"). So the counts add up to the
+  when it is the line's one reason: it says "see the other reasons"; a line refused for want of a
+  wage index is counted under the code that says why it has none, :data:`WAGE_INDEX_CAUSES`, which
+  are otherwise notes). So the counts add up to the
   lines not payable; a line not payable with no refusing code is counted as ``no reason stated``.
 - **notes**: lines (payable or not) priced with another release than the newest of their quarter
   (:data:`NOTE_CODES`), shown apart: a note, not a refusal; and the ``release_note`` texts of
@@ -29,20 +31,36 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..iotools.wage_index import _HARD as _WI_HARD
+from ..iotools.wage_index import SOFT as _WI_SOFT
+from .asc import INFORMATIONAL_REASONS as _ASC_INFO
 from .contract import LINE
 from .edits import DENYING as EDIT_DENYING
 from .edits import removed_rows
 from .edits import summary_rows as edit_rows
+from .opps import INFORMATIONAL_REASONS as _OPPS_INFO
 
 #: Codes summarised as notes: the line was priced, with another release than the newest one.
 NOTE_CODES = ("REPRICE_RELEASE_FALLBACK", "FACILITY_RELEASE_OTHER_QUARTER")
 #: Facility (OPPS/ASC) codes that never by themselves leave a line unpaid.
-#: Besides notes on the input, these include the codes that adjust an amount that is paid (a
-#: discount, a copayment, an approximation), and ``CLAIM_ID_MISSING`` (the line priced alone).
+#: Besides notes on the input, these are the codes that say how a paid line was paid (a discount,
+#: a modifier's share, packaging at 0.00, a copayment cap, an approximation: each system's
+#: ``INFORMATIONAL_REASONS``), the wage index notes on a value that was used (``WI_APPROX_OPPS``,
+#: ``WI_UNCAPPED``, ``WI_COUNTY_VALUE_POSSIBLE``), and ``CLAIM_ID_MISSING`` (the line priced
+#: alone). ``tests/test_informational_reasons.py`` prices every status indicator and payment
+#: indicator with every modifier and wage index source and checks that each code found on a
+#: payable line is here, so a new note cannot be taken for the reason a line was not paid.
 FACILITY_INFORMATIONAL = frozenset({
     *NOTE_CODES, "FACILITY_NATIONAL_RATE", "MOD_NOT_PRICED", "REPRICE_BAD_CHARGE", "LOCALITY_ZIP_CONFLICT",
-    "CLAIM_ID_MISSING", "OPPS_T_DISCOUNT", "OPPS_DISCONTINUED_MODIFIER_NOT_APPLIED", "ASC_MULT_PROC_50",
-    "ASC_PREVENTIVE", "ASC_IRA_COPAYMENT", "ASC_J8_WAGE_WHOLE_RATE"})
+    "CLAIM_ID_MISSING", *_OPPS_INFO, *_ASC_INFO, *_WI_SOFT})
+#: Codes that say why a line has no wage index (the CBSA or county has no single value, no table
+#: for the year, a CCN not in Table 2, a wage index that is not a number): the reason a line was
+#: not paid when it was refused for want of a wage index (``OPPS_NO_WAGE_INDEX`` /
+#: ``ASC_NO_WAGE_INDEX``), named in its place as the more specific; otherwise a note (a drug line
+#: that is not wage adjusted, or a packaged line, is paid without one).
+WAGE_INDEX_CAUSES = frozenset({*_WI_HARD, "FACILITY_WAGE_INDEX_NOT_FOUND", "FACILITY_NO_WAGE_TABLE",
+                               "FACILITY_BAD_WAGE_INDEX", "OPPS_CCN_NOT_IN_TABLE2", "OPPS_CCN_NO_TABLE2"})
+_NO_WAGE_INDEX = frozenset({"OPPS_NO_WAGE_INDEX", "ASC_NO_WAGE_INDEX"})
 #: Said of lines not payable whose reasons hold no refusing code.
 NO_REASON = "no reason stated"
 _DERIVED = "FACILITY_LINE_NOT_PRICED"
@@ -62,7 +80,10 @@ def _primary(reason: str, refusing: frozenset[str] | None) -> str:
     codes = [c for c in str(reason).split("|") if c]
     if refusing is not None:
         return next((c for c in codes if c in refusing), NO_REASON)
-    own = [c for c in codes if c not in FACILITY_INFORMATIONAL and c != _DERIVED]
+    own = [c for c in codes if c not in FACILITY_INFORMATIONAL and c not in WAGE_INDEX_CAUSES
+           and c != _DERIVED]
+    if own and own[0] in _NO_WAGE_INDEX:  # refused for want of a wage index: say why there is none
+        return next((c for c in codes if c in WAGE_INDEX_CAUSES), own[0])
     return own[0] if own else _DERIVED if _DERIVED in codes else NO_REASON
 
 
@@ -215,4 +236,5 @@ def edit_text(of: Callable[[str], pd.DataFrame]) -> str:
     return text
 
 
-__all__ = ["FACILITY_INFORMATIONAL", "NOTE_CODES", "NO_REASON", "LineTally", "refusing_for"]
+__all__ = ["FACILITY_INFORMATIONAL", "NOTE_CODES", "NO_REASON", "WAGE_INDEX_CAUSES", "LineTally",
+           "refusing_for"]

@@ -166,6 +166,32 @@ def _rows_with_lines(src: Source, name: str | None) -> tuple[list[list[str]], li
     return rows, starts, nm
 
 
+def pad_trimmed(rows: list[list[str]], hi: int, key: int) -> list[list[str]]:
+    """*rows* with the data rows of a spreadsheet export that trimmed empty trailing cells
+    padded back to the header's width; any other file as it is.
+
+    CMS's CSV writes every field of every row, so a row ending in empty cells (an N1 row has no
+    weight or rate) is common. A copy re-saved by a spreadsheet tool (the mirror's July 2026 BB)
+    drops those trailing empty cells: then no data row ends in an empty cell, some rows are as
+    wide as the header (their last cell is filled) and others shorter. Only such a file is
+    padded; in a file with full rows a short row stays short, and is refused as cut short
+    (``check_rows``).
+    """
+    width = len(rows[hi])
+    data = [i for i in range(hi + 1, len(rows))
+            if len(rows[i]) > key and re.fullmatch(r"[A-Z0-9]{5}", rows[i][key].upper())]
+    lengths = {len(rows[i]) for i in data}
+    if not data or min(lengths) >= width or max(lengths) < width:
+        return rows
+    if any(not rows[i][-1] for i in data):  # full rows end in empty cells: nothing was trimmed
+        return rows
+    out = list(rows)
+    for i in data:
+        if len(out[i]) < width:
+            out[i] = out[i] + [""] * (width - len(out[i]))
+    return out
+
+
 def _snake(header: str) -> str:
     h = _PERIOD_RE.sub("", header)
     h = re.sub(r"[^0-9a-zA-Z]+", "_", h).strip("_").lower()
@@ -210,6 +236,7 @@ def _read_addendum(src: Source, name: str | None, addendum: str, cols: Sequence[
     header = rows[hi]
     hline = starts[hi]
     positions = map_columns(header, cols, nm, hline)
+    rows = pad_trimmed(rows, hi, positions["hcpcs"])
     check_rows(rows, hi, positions, nm, key="hcpcs",
                is_key=lambda c: re.fullmatch(r"[A-Z0-9]{5}", c.upper()) is not None,
                data=("payment_indicator",), what="a 5-character HCPCS code", line_of=lambda i: starts[i])

@@ -138,6 +138,9 @@ WI_APPROX_OPPS = reason(
 # Reasons that mean "there is no usable value"; they take precedence.
 _HARD = ("WI_NO_RURAL_AREA", "WI_MISSING", "WI_AMBIGUOUS", "WI_UNKNOWN_CBSA",
          "WI_UNKNOWN_COUNTY")
+#: Notes on a value that is used (it is approximate, uncapped, or a county value may exist):
+#: never the reason a facility amount is missing.
+SOFT = (WI_APPROX_OPPS.code, WI_UNCAPPED.code, WI_COUNTY_VALUE_POSSIBLE.code)
 
 #: USPS state/territory abbreviation → CMS statewide rural code (SSA state code).
 #: DC (09) has no rural area and is listed so that a lookup says so.
