@@ -46,6 +46,7 @@ import pandas as pd
 
 from . import datasets
 from .atomic import OutputError, same_file
+from .claims import keep_types
 from .claims.contract import LINE, claim_partition
 from .claims.engine import ChunkPricer, resolve
 from .errors import RvucalcError
@@ -112,7 +113,11 @@ def reprice(
     meta_in = ddf._meta.reset_index(drop=True).assign(**{LINE: np.zeros(0, dtype=np.int64),
                                                         _BUCKET: np.zeros(0, dtype=np.int64)})
     numbered = ddf.map_partitions(_number_lines, claim_column, meta=meta_in, enforce_metadata=False)
-    shuffled = numbered.shuffle(on=_BUCKET, npartitions=npartitions or ddf.npartitions, ignore_index=True)
+    # Dask's P2P shuffle cannot carry Arrow-backed nested columns (lists, structs, maps): the task
+    # shuffle moves them as pandas frames
+    nested = any(isinstance(t, pd.ArrowDtype) and keep_types.is_nested(t.pyarrow_dtype) for t in ddf.dtypes)
+    shuffled = numbered.shuffle(on=_BUCKET, npartitions=npartitions or ddf.npartitions, ignore_index=True,
+                                shuffle_method="tasks" if nested else None)
     return shuffled.map_partitions(_price_partition, price, options, meta=_meta(ddf, price, options),
                                    enforce_metadata=False)
 
@@ -218,12 +223,13 @@ def reprice_dataset(
         datasets.check_nested(targets[0], targets[1], *names)
     for d, what in zip(targets, names):  # only rvucalc's own datasets are replaced, never the input
         datasets.check_target(d, src_s, what)
-    datasets.input_files(src_s)  # parts that agree, none of them rvucalc's output
+    parts = datasets.input_files(src_s)  # parts that agree, none of them rvucalc's output
+    schema, exact = _input_types(parts)
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(client_for(scheduler, workers))
         try:
-            ddf = dd.read_parquet(src_s)
+            ddf = dd.read_parquet(src_s, arrow_to_pandas={"types_mapper": exact} if exact else None)
         except (OSError, ValueError) as exc:
             raise RvucalcError(f"{src_s}: cannot read it as a Parquet dataset ({exc})") from exc
         priced = reprice(ddf, options=options, price=price, claim_column=claim_column)
@@ -238,7 +244,8 @@ def reprice_dataset(
                     tmps.append(tempfile.mkdtemp(prefix=f".{dpath.name}.rvucalc-", suffix=".tmp",
                                                  dir=dpath.resolve().parent))
                     _normal_mode(Path(tmps[-1]))
-            jobs = [f.to_parquet(t, write_index=False, compute=False, schema=_dictionaries(f))
+            jobs = [f.to_parquet(t, write_index=False, compute=False,
+                                 schema=_output_schema(schema, f) if f is priced else _dictionaries(f))
                     for f, t in zip(frames, tmps)]
             if tally is not None:  # in the same compute: each priced partition is made once
                 jobs.append(priced.map_partitions(tally.count, meta=tally.count(priced._meta),
@@ -265,6 +272,70 @@ def reprice_dataset(
             for d, t in zip(targets, tmps):
                 if not _is_url(d):
                     shutil.rmtree(t, ignore_errors=True)
+
+
+def _input_types(parts: list[Path]) -> tuple[Any, Any]:
+    """The input dataset's Arrow schema (its first part's: :func:`rvucalc.datasets.input_files`
+    has checked that the parts agree) and the ``types_mapper`` that reads its columns exactly.
+
+    The rule of :mod:`rvucalc.claims.keep_types`, decided for the whole dataset so that every
+    partition has the same pandas types: decimals, half floats, ``time64[ns]``, lists, structs and
+    maps, every floating type (a NaN apart from a null: the footers do not count NaNs) and the
+    integer types of a column with a null in any part (the footers' null counts) are Arrow-backed
+    pandas columns; the others convert as usual. ``(None, None)`` for object storage.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not parts:
+        return None, None
+    schema = pq.read_schema(parts[0])
+    nullable: set[str] = set()
+    ints = [f.name for f in schema if pa.types.is_integer(f.type)]
+    if ints:
+        for part in parts:
+            meta = pq.ParquetFile(part).metadata
+            for g in range(meta.num_row_groups):
+                rg = meta.row_group(g)
+                for c in range(rg.num_columns):
+                    col = rg.column(c)
+                    name = col.path_in_schema
+                    if name in ints and (col.statistics is None or not col.statistics.has_null_count
+                                         or col.statistics.null_count > 0):
+                        nullable.add(name)
+    exact = {f.type for f in schema
+             if (keep_types.is_nested(f.type) or pa.types.is_decimal(f.type) or pa.types.is_floating(f.type)
+                 or f.type == pa.time64("ns") or (pa.types.is_integer(f.type) and f.name in nullable))}
+    if not exact:
+        return schema, None
+    return schema, (lambda t: pd.ArrowDtype(t) if t in exact else None)
+
+
+def _output_schema(schema: Any, frame: dd.DataFrame) -> Any:
+    """The priced lines' Arrow schema: each user column with the input's type (the output schema
+    of the user's columns is the input's), rvucalc's categoricals as ``dictionary<int32, string>``
+    (:func:`_dictionaries`), its text as ``string`` and the rest as pandas gives them. A whole
+    schema, not Dask's inference from made-up values (which fails on a struct or a list).
+    Without an input schema (object storage): :func:`_dictionaries`."""
+    import pyarrow as pa
+
+    if schema is None:
+        return _dictionaries(frame)
+    meta = frame._meta
+    dictionary = _dictionaries(frame)
+    fields = []
+    for c in meta.columns:
+        name = str(c)
+        if name in schema.names:
+            t = schema.field(name).type
+        elif name in dictionary:
+            t = dictionary[name]
+        elif meta[c].dtype == object or isinstance(meta[c].dtype, pd.StringDtype):
+            t = pa.string()
+        else:
+            t = pa.Schema.from_pandas(meta[[c]], preserve_index=False).field(0).type
+        fields.append(pa.field(name, t))
+    return pa.schema(fields)
 
 
 def _dictionaries(frame: dd.DataFrame) -> dict[str, Any]:
