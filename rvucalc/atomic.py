@@ -6,14 +6,24 @@ and fsynced, then :func:`os.replace`-d over the target in one step. A run that i
 leaves either the previous file or none under the target name, never a truncated one; the
 temporary file is removed on every exit path that Python sees (an exception, ``KeyboardInterrupt``
 or ``SystemExit``). A SIGKILL can leave a ``.<name>.rvucalc-*.tmp`` file beside the target, never
-a wrong file under the target's name.
+a wrong file under the target's name; the next run that writes beside it removes it
+(:func:`remove_stale`: the temporary's name holds the host and process that made it).
+
+The outputs of one run are written together (:func:`output_group`): each is written to its
+temporary file, and only when all are complete are they renamed into place, so a failure in the
+second (a full disk) leaves both previous files, never new lines beside the previous totals.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import re
+import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -58,6 +68,100 @@ def check_output(path: str | os.PathLike[str], inputs: Iterable[str | os.PathLik
     return p
 
 
+#: The outputs of the run being written together (:func:`output_group`): (temporary, target).
+_GROUP: contextvars.ContextVar[list[tuple[Path, Path]] | None] = contextvars.ContextVar(
+    "rvucalc_output_group", default=None)
+#: A temporary file of rvucalc's is older than this (seconds) when its name does not say its
+#: process (names of rvucalc before the host and process were in them).
+LEGACY_AGE = 24 * 3600
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:40] or "host"
+
+
+def temp_prefix(name: str) -> str:
+    """The name prefix of a temporary beside the output *name*: ``.<name>.rvucalc-<host>-<pid>-``
+    (what :func:`remove_stale` reads back)."""
+    return f".{name}.rvucalc-{_host()}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def remove_stale(folder: str | os.PathLike[str], name: str) -> list[Path]:
+    """Remove the temporaries of output *name* in *folder* that a run killed before it could
+    clean up left (a SIGKILL, a power cut): those whose name says this host and a process that
+    no longer runs, and those of an older rvucalc (no process in the name) over a day old. A
+    temporary of a run still going is never touched. Returns what was removed."""
+    removed: list[Path] = []
+    lead = f".{name}.rvucalc-"
+    pat = re.compile(r"(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-")
+    try:
+        entries = [e for e in Path(folder).iterdir() if e.name.startswith(lead)]
+    except OSError:
+        return removed
+    host = _host()
+    for e in entries:
+        m = pat.match(e.name[len(lead):])
+        if m:
+            stale = m["host"] == host and not _alive(int(m["pid"]))
+        else:
+            try:
+                stale = time.time() - e.lstat().st_mtime > LEGACY_AGE
+            except OSError:
+                continue
+        if not stale:
+            continue
+        with contextlib.suppress(OSError):
+            if e.is_dir() and not e.is_symlink():
+                shutil.rmtree(e)
+            else:
+                e.unlink()
+            removed.append(e)
+    return removed
+
+
+@contextlib.contextmanager
+def output_group() -> Iterator[None]:
+    """Write the outputs of one run together: inside the block, :func:`atomic_output` writes each
+    to its temporary and defers its rename; at the end of the block all are renamed into place,
+    or, when one failed, none is and every temporary is removed (the error says which files
+    were left as they were)."""
+    pending: list[tuple[Path, Path]] = []
+    token = _GROUP.set(pending)
+    try:
+        yield
+    except OutputError as exc:
+        for tmp, _ in pending:
+            _unlink(tmp)
+        kept = [str(p) for _, p in pending]
+        if kept:
+            raise OutputError(f"{exc}; {', '.join(kept)} left as {'it was' if len(kept) == 1 else 'they were'}, "
+                              "so the outputs of this run are all new or all as before") from exc
+        raise
+    except BaseException:
+        for tmp, _ in pending:
+            _unlink(tmp)
+        raise
+    finally:
+        _GROUP.reset(token)
+    try:
+        for tmp, p in pending:
+            os.replace(tmp, p)
+    except OSError as exc:
+        for tmp, _ in pending:
+            _unlink(tmp)
+        raise OutputError(f"cannot write {pending[0][1]}: {exc.strerror or exc}") from exc
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str], *, mode: str = "wb") -> Iterator[Path]:
     """Yield a temporary path beside *path*; on success it replaces *path*, else it is removed.
@@ -68,8 +172,9 @@ def atomic_output(path: str | os.PathLike[str], *, mode: str = "wb") -> Iterator
     """
     p = Path(path)
     check_output(p)
+    remove_stale(p.parent, p.name)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{p.name}.rvucalc-", suffix=".tmp", dir=p.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(p.name), suffix=".tmp", dir=p.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {p}: {exc.strerror or exc}") from exc
     os.close(fd)
@@ -81,6 +186,10 @@ def atomic_output(path: str | os.PathLike[str], *, mode: str = "wb") -> Iterator
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        group = _GROUP.get()
+        if group is not None:  # renamed with the run's other outputs (output_group)
+            group.append((tmp, p))
+            return
         os.replace(tmp, p)
     except OSError as exc:
         _unlink(tmp)

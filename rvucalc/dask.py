@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from . import datasets
-from .atomic import OutputError, same_file
+from .atomic import OutputError, remove_stale, same_file, temp_prefix
 from .claims import keep_types
 from .claims.contract import LINE, claim_partition
 from .claims.engine import ChunkPricer, resolve
@@ -241,7 +241,8 @@ def reprice_dataset(
                     tmps.append(d)
                 else:
                     dpath = Path(d)
-                    tmps.append(tempfile.mkdtemp(prefix=f".{dpath.name}.rvucalc-", suffix=".tmp",
+                    remove_stale(dpath.resolve().parent, dpath.name)  # of killed runs
+                    tmps.append(tempfile.mkdtemp(prefix=temp_prefix(dpath.name), suffix=".tmp",
                                                  dir=dpath.resolve().parent))
                     _normal_mode(Path(tmps[-1]))
             jobs = [f.to_parquet(t, write_index=False, compute=False,

@@ -181,7 +181,9 @@ def replace_folder(tmp: Path, dst: Path, what: str = "the output") -> None:
     check_replaceable(dst, what)  # the folder may have changed during the run
     old = None
     if dst.exists() or dst.is_symlink():
-        old = dst.with_name(f".{dst.name}.rvucalc-old-{os.getpid()}")
+        from .atomic import temp_prefix
+
+        old = dst.with_name(f"{temp_prefix(dst.name)}old")
         os.replace(dst, old)
     os.replace(tmp, dst)
     if old is not None:

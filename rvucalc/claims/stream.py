@@ -62,7 +62,15 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from ..atomic import OutputError, atomic_output, check_output, same_file
+from ..atomic import (
+    OutputError,
+    atomic_output,
+    check_output,
+    output_group,
+    remove_stale,
+    same_file,
+    temp_prefix,
+)
 from . import keep_types
 from .contract import LINE, claim_keys, claim_partition
 from .engine import ChunkPricer, resolve
@@ -514,9 +522,14 @@ def _merged(paths: list[Path], schema: pa.Schema, total: int, window: int, *,
 
 
 @contextlib.contextmanager
-def _run(src: str | os.PathLike[str], tmp_dir: str | os.PathLike[str] | None) -> Iterator[_Run]:
-    """A run with its temporary folder, removed on every exit path."""
-    tmp = Path(tempfile.mkdtemp(prefix=".rvucalc-stream-", dir=tmp_dir))
+def _run(src: str | os.PathLike[str], tmp_dir: str | os.PathLike[str] | None,
+         name: str = "rvucalc-stream") -> Iterator[_Run]:
+    """A run with its temporary folder (``.<name>.rvucalc-<host>-<pid>-*.parts`` in *tmp_dir*,
+    default the system's), removed on every exit path; those of killed runs are removed first
+    (:func:`rvucalc.atomic.remove_stale`)."""
+    tmp_dir = tempfile.gettempdir() if tmp_dir is None else tmp_dir
+    remove_stale(tmp_dir, name)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(name), suffix=".parts", dir=tmp_dir))
     try:
         yield _Run(tmp=tmp, src=Path(src))
     finally:
@@ -638,16 +651,18 @@ def reprice_file(
                           "lines; give them another name")
     if claims_out is not None and summarise is None:
         from .summary import summarise_claims as summarise
-    with _run(src, tmp_dir if tmp_dir is not None else dst.resolve().parent) as run:
+    with _run(src, tmp_dir if tmp_dir is not None else dst.resolve().parent, dst.name) as run:
         _prepare(run, price, options, chunk_lines, claim_column, progress, block_bytes,
                  summarise if claims_out is not None else None, workers=nw, tally=tally)
         assert run.schema is not None
-        with _bar(progress, "write", run.total) as bar:
-            _write(dst, _merged(run.priced, run.schema, run.total, chunk_lines), run.schema,
-                   run.out_metadata, bar, run.source)
-        if claims_out is not None and run.claims_schema is not None:
-            _write(Path(claims_out), _merged(run.claims, run.claims_schema, run.total, chunk_lines, exact=False),
-                   run.claims_schema, run.claims_metadata, None)
+        with output_group():  # dst and claims_out: both new, or both as they were
+            with _bar(progress, "write", run.total) as bar:
+                _write(dst, _merged(run.priced, run.schema, run.total, chunk_lines), run.schema,
+                       run.out_metadata, bar, run.source)
+            if claims_out is not None and run.claims_schema is not None:
+                _write(Path(claims_out), _merged(run.claims, run.claims_schema, run.total, chunk_lines,
+                                                 exact=False),
+                       run.claims_schema, run.claims_metadata, None)
     return run.total
 
 

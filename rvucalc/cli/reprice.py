@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..atomic import check_output
+    from ..atomic import check_output, output_group
     from ..claims import pipeline
     from ..claims.contract import LINE
     from ..claims.fits import check_outputs
@@ -117,13 +117,14 @@ def _run(args: argparse.Namespace) -> int:
         from .engines import options_of
 
         out = pipeline.price_frame(lines, options_of(args))
-        if args.out:
-            write_claims(out, args.out, provenance=_provenance(out, args), title="Repriced claim lines")
-        else:
-            write_csv_table(to_arrow(out.drop(columns=[LINE])), sys.stdout.buffer)
-        if getattr(args, "claims_out", None):
-            write_claims(summarise_claims(out), args.claims_out, provenance=_provenance(out, args),
-                         title="Per-claim totals")
+        with output_group():  # -o and --claims-out: both new, or both as they were
+            if args.out:
+                write_claims(out, args.out, provenance=_provenance(out, args), title="Repriced claim lines")
+            else:
+                write_csv_table(to_arrow(out.drop(columns=[LINE])), sys.stdout.buffer)
+            if getattr(args, "claims_out", None):
+                write_claims(summarise_claims(out), args.claims_out, provenance=_provenance(out, args),
+                             title="Per-claim totals")
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)
         return 2
