@@ -162,6 +162,10 @@ def _is_url(path: str) -> bool:
     return "://" in path
 
 
+def _summarised(priced: dd.DataFrame, summariser: Any) -> dd.DataFrame:
+    return summarise(priced, summariser)
+
+
 def summarise(priced: dd.DataFrame, summarise: Any = None) -> dd.DataFrame:
     """Per-claim totals (:func:`rvucalc.summarise_claims`) of a DataFrame from :func:`reprice`.
 
@@ -197,6 +201,7 @@ def reprice_dataset(
     claims_out: str | os.PathLike[str] | None = None,
     claim_column: str = "claim_id",
     tally: Any = None,
+    summarise: Any = None,
 ) -> int:
     """Price the Parquet dataset *src* (a folder or a glob) into the Parquet dataset *dst* (a folder).
 
@@ -208,7 +213,8 @@ def reprice_dataset(
     rvucalc's output or whose parts disagree on their columns are refused before any work
     (:mod:`rvucalc.datasets`). *dst* on object storage (``s3://...``) is written in place by the
     workers (not checked). *claims_out* (a folder)
-    also gets the per-claim totals, from the same shuffle. *tally* (a
+    also gets the per-claim totals, from the same shuffle (*summarise* makes them from a priced
+    partition; default :func:`rvucalc.summarise_claims`). *tally* (a
     :class:`rvucalc.claims.tally.LineTally`) gets the counts of every priced partition, computed
     on the workers in the same run (the lines are not priced or read twice). Returns the number
     of lines.
@@ -233,7 +239,7 @@ def reprice_dataset(
         except (OSError, ValueError) as exc:
             raise RvucalcError(f"{src_s}: cannot read it as a Parquet dataset ({exc})") from exc
         priced = reprice(ddf, options=options, price=price, claim_column=claim_column)
-        frames = [priced] + ([summarise(priced)] if claims_out is not None else [])
+        frames = [priced] + ([_summarised(priced, summarise)] if claims_out is not None else [])
         tmps: list[str] = []
         try:
             for d in targets:

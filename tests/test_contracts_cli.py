@@ -140,3 +140,56 @@ def test_large_books_leave_lines_and_claims_to_files(files):
     assert "Lines" not in wb.sheetnames and "Claims" not in wb.sheetnames
     text = [c.value for r in wb["Summary"].iter_rows() for c in r if isinstance(c.value, str)]
     assert any("8 line rows" in t for t in text) and any("3 per-claim rows" in t for t in text)
+
+
+def test_stream_engine_writes_what_memory_writes_wide(files, capsys):
+    """``--engine stream`` prices the book in parts; its rows (one per line, the contracts side by
+    side) and per-claim totals are byte-identical to ``--layout wide`` in memory."""
+    tmp, acme, hundred, book = files
+    common = ["contract", str(book), "--contract", str(acme), "--contract", str(hundred), "--release", "rvu26c",
+              "--offline"]
+    assert main([*common, "--layout", "wide", "-o", str(tmp / "mem.csv"), "--claims-out",
+                 str(tmp / "mem_claims.csv")]) == 0
+    assert main([*common, "--engine", "stream", "--chunk-lines", "2", "--no-progress", "-o", str(tmp / "st.csv"),
+                 "--claims-out", str(tmp / "st_claims.csv")]) == 0
+    assert (tmp / "st.csv").read_bytes() == (tmp / "mem.csv").read_bytes()
+    assert (tmp / "st_claims.csv").read_bytes() == (tmp / "mem_claims.csv").read_bytes()
+    got = pd.read_csv(tmp / "st.csv", dtype=str, keep_default_na=False)
+    assert got["memo"].tolist() == ["007.50", "=1+1", "", ""]  # the user's cells as given
+    # hand arithmetic (tests/test_contracts.py): 99214 120% of $148.89 = $178.67; 20983 135% of
+    # $5,757.50 = $7,772.63 (charge $9,000), lesser of the $7,000.00 charge; 99213 120% of $104.89
+    assert got["acme-ppo-2026 allowed"].astype(float).tolist() == [178.67, 7772.63, 7000.00, 125.87]
+    assert got["medicare-100 allowed"].astype(float).tolist() == [148.89, 5757.50, 5757.50, 104.89]
+    totals = pd.read_csv(tmp / "st_claims.csv", dtype=str, keep_default_na=False)
+    assert totals["claim_id"].tolist() == ["c1", "c2", "c3"]
+    assert totals["acme-ppo-2026 allowed"].astype(float).tolist() == [7951.30, 7000.00, 125.87]  # 178.67 + 7,772.63
+    assert "4 lines priced under acme-ppo-2026, medicare-100 (engine stream" in capsys.readouterr().err
+
+
+def test_engines_refuse_what_they_cannot_write(files, capsys):
+    tmp, acme, hundred, book = files
+    common = ["contract", str(book), "--contract", str(acme), "--offline"]
+    assert main([*common, "--engine", "stream", "-o", str(tmp / "x.xlsx")]) == 2
+    assert "not the workbook: use --engine memory" in capsys.readouterr().err
+    assert main([*common, "--engine", "stream", "--layout", "long", "-o", str(tmp / "x.csv")]) == 2
+    assert "writes the wide layout" in capsys.readouterr().err
+    assert main([*common, "--engine", "stream"]) == 2
+    assert "needs an output (-o out.csv or out.parquet)" in capsys.readouterr().err
+    assert main([*common, "--layout", "wide", "-o", str(tmp / "x.xlsx")]) == 2
+    assert "drop --layout wide" in capsys.readouterr().err
+    assert not list(tmp.glob("x.*"))
+
+
+def test_dask_engine_gives_the_figures_of_memory(files, capsys):
+    tmp, acme, hundred, book = files
+    ds = tmp / "book_ds"
+    ds.mkdir()
+    pd.read_csv(book, dtype=str, keep_default_na=False).to_parquet(ds / "part.0.parquet", index=False)
+    assert main(["contract", str(ds), "--contract", str(acme), "--release", "rvu26c", "--offline",
+                 "--engine", "dask", "--workers", "1", "--no-progress", "-o", str(tmp / "out"),
+                 "--claims-out", str(tmp / "claims")]) == 0
+    got = pd.read_parquet(tmp / "out").sort_values("claim_id", kind="stable")
+    assert sorted(got["acme-ppo-2026 allowed"].round(2).tolist()) == [125.87, 178.67, 7000.00, 7772.63]
+    totals = pd.read_parquet(tmp / "claims").set_index("claim_id")
+    assert totals.loc["c1", "acme-ppo-2026 allowed"] == pytest.approx(7951.30)
+    assert "engine dask" in capsys.readouterr().err

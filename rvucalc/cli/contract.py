@@ -12,6 +12,14 @@ the comparison workbook (:mod:`rvucalc.contracts.workbook`), ``.csv``/``.parquet
 per line per contract); without ``-o`` the book's totals are printed. ``--claims-out`` writes
 the per-claim totals side by side. A one-line summary per contract goes to standard error.
 
+``--engine stream`` prices a CSV or Parquet book of any length in bounded memory and ``--engine
+dask`` a Parquet dataset (a folder or a glob) on a Dask cluster, with the same figures as in
+memory (:mod:`rvucalc.contracts.engine`). Their rows are one per line, in the book's order, the
+contracts side by side in columns (``<contract> allowed``, ``<contract> term``...), which
+``--layout wide`` also gives the in-memory engine (byte-identical output); ``--claims-out`` gets
+the per-claim totals side by side. They write ``.csv``/``.parquet`` (dask: a folder), not the
+workbook.
+
 ``--rates`` quotes codes in one place and date under each contract, beside Medicare
 (:func:`rvucalc.contracts.rates.rate_sheet`); ``-o`` exports the sheet.
 
@@ -55,6 +63,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--dayfirst", action="store_true", help="read slashed dates as day/month/year")
     p.add_argument("--wage-index", type=float, help="facility wage index for lines that give none (hopd/asc)")
     p.add_argument("--offline", action="store_true", help="never download from CMS")
+    p.add_argument("--layout", choices=("long", "wide"),
+                   help="-o .csv/.parquet rows: long, a row per line per contract (the default in memory), "
+                        "or wide, a row per line with the contracts side by side (what the stream and dask "
+                        "engines write)")
+    g = p.add_argument_group("engines (large books, clusters)")
+    g.add_argument("--engine", choices=("memory", "stream", "dask"), default="memory",
+                   help="memory (default): the whole book at once; stream: a CSV or Parquet book of any "
+                        "length in bounded memory; dask: a Parquet dataset (folder or glob) on a Dask cluster "
+                        "(-o a folder). Both write the wide layout")
+    g.add_argument("--scheduler", help="dask: scheduler address (tcp://host:8786); default a local cluster")
+    g.add_argument("--workers", type=int, help="dask: local workers; stream: parts priced at once (threads)")
+    g.add_argument("--chunk-lines", type=int, help="stream: lines priced at once")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
     r = p.add_argument_group("rate sheet")
     r.add_argument("--rates", action="append", default=[], metavar="FILE",
                    help="quote codes under this contract (repeatable) beside Medicare")
@@ -106,14 +127,20 @@ def _book(args: argparse.Namespace) -> int:
                          "--rates with --codes")
     if not args.contract:
         raise ValueError("give at least one --contract FILE (a YAML contract)")
+    if args.engine == "dask":  # folders: rvucalc.dask checks them (only its own datasets replaced)
+        return _engine(args)
     inputs = [args.book, *args.contract]
     _check(args.out, "-o", BOOK_SUFFIXES, inputs)
     _check(args.claims_out, "--claims-out", BOOK_SUFFIXES, inputs)
     if args.out and args.claims_out and same_file(args.out, args.claims_out):
         raise OutputError(f"--claims-out {args.claims_out} is the same file as -o {args.out}: give it another name")
+    if args.engine != "memory":
+        return _engine(args)
     contracts = [load(c) for c in args.contract]  # every contract checked before any pricing
     from ..claims.contract import LINE
 
+    if args.layout == "wide":
+        return _wide(args, contracts)
     lines = read_claims(args.book, sheet=args.sheet).drop(columns=[LINE])
     priced = price_contracts(lines, contracts, setting=args.setting, releases=args.release, mirror=args.mirror,
                              dayfirst=args.dayfirst, wage_index=args.wage_index)
@@ -137,6 +164,67 @@ def _book(args: argparse.Namespace) -> int:
                    rows, numeric=["contract allowed", "Medicare (same lines)", "% of Medicare"], title=title))
     for note in S.notes(priced):
         print(f"rvucalc contract: {note}" + (f" -> {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def _options(args: argparse.Namespace, contracts: list) -> object:
+    from ..contracts import engine
+
+    return engine.options(contracts, setting=args.setting, releases=args.release, mirror=args.mirror,
+                          dayfirst=args.dayfirst, wage_index=args.wage_index)
+
+
+def _wide(args: argparse.Namespace, contracts: list) -> int:
+    """``--layout wide`` in memory: the whole book as one chunk of the engines' pricer."""
+    from ..claims.io import read_claims, write_claims
+    from ..contracts import engine
+
+    if args.out and Path(args.out).suffix.lower() == ".xlsx":
+        raise ValueError("--layout wide writes rows (-o .csv or .parquet); the workbook (-o .xlsx) is made "
+                         "from the long layout: drop --layout wide")
+    priced = engine.price_chunk(read_claims(args.book, sheet=args.sheet), _options(args, contracts))
+    if args.out:
+        write_claims(priced, args.out)
+    if args.claims_out:
+        write_claims(engine.summarise_wide(priced), args.claims_out)
+    _said(args, len(priced), [c.name for c in contracts])
+    return 0
+
+
+def _said(args: argparse.Namespace, n: int, names: list[str]) -> None:
+    where = f" -> {args.out}" if args.out else ""
+    print(f"rvucalc contract: {n:,} lines priced under {', '.join(names)} (engine {args.engine}; a row per "
+          f"line, the contracts side by side){where}", file=sys.stderr)
+
+
+def _engine(args: argparse.Namespace) -> int:
+    """``--engine stream|dask``: the contracts' chunk pricer on the claims engines."""
+    from ..contracts import engine
+
+    if args.layout == "long":
+        raise ValueError(f"--engine {args.engine} writes the wide layout (a row per line, the contracts side by "
+                         "side); the long layout needs the whole book in memory: drop --layout long or use "
+                         "--engine memory")
+    give = "a folder or a .parquet name" if args.engine == "dask" else "out.csv or out.parquet"
+    if not args.out:
+        raise ValueError(f"--engine {args.engine} needs an output (-o {give})")
+    if Path(args.out).suffix.lower() == ".xlsx" or (args.claims_out and
+                                                    Path(args.claims_out).suffix.lower() == ".xlsx"):
+        raise ValueError(f"--engine {args.engine} writes rows ({give}), not the workbook: use --engine memory "
+                         "for -o .xlsx")
+    opts = _options(args, args.contract)
+    names = [engine.contracts_of(opts)[i].name for i in range(len(opts.contracts))]
+    if args.engine == "stream":
+        n = engine.price_contracts_file(args.book, args.out, opts, claims_out=args.claims_out,
+                                        chunk_lines=args.chunk_lines, progress=not args.no_progress,
+                                        workers=args.workers)
+    else:
+        from ..dask import reprice_dataset
+
+        n = reprice_dataset(args.book, args.out, options=opts, price=engine.price_chunk, scheduler=args.scheduler,
+                            workers=args.workers, progress=not args.no_progress, claims_out=args.claims_out,
+                            summarise=engine.summarise_wide)
+    _said(args, n, names)
     return 0
 
 

@@ -152,7 +152,7 @@ def summarise_wide(priced: pd.DataFrame) -> pd.DataFrame:
     n_claims = int(dense.max()) + 1 if len(dense) else 0
     first = np.full(n_claims, len(dense), dtype=np.int64)
     np.minimum.at(first, dense, np.arange(len(dense)))
-    out = pd.DataFrame({"claim_id": priced["claim_id"].array[first] if n_claims else []})
+    out = pd.DataFrame({"claim_id": priced["claim_id"].array[first]})  # keeps its type, also when empty
     out["lines"] = np.bincount(dense, minlength=n_claims)
     for label, col in (("Medicare allowed", "medicare_allowed"), *((f"{n} allowed", f"{n} allowed") for n in names)):
         cents, has = line_cents(priced[col].to_numpy(dtype=float, na_value=np.nan))
