@@ -132,10 +132,12 @@ def test_claim_in_three_settings(mirror):
     per = rvucalc.compare_sites_claims(lines, pfs_releases=["rvu25d"], opps_releases=OPPS,
                                        asc_releases=["asc-2025-10"])
     r = per.iloc[0]
-    # the office has no amount for 77013 (status C: the MAC prices it) nor C2618 (not on the PFS):
-    # no office total (4702.21 would be 20983 alone), the reason of the first such line said
+    # the office has no amount for 77013 (status C: the MAC prices it): no office total (4702.21
+    # would be 20983 alone), the reason of the first such line said; C2618, a hospital-only
+    # device code, is not billed in an office ($0.00 there, named in office_note)
     assert np.isnan(r["office_professional"]) and np.isnan(r["office_total"])
-    assert r["office_lines_unpaid"] == 2 and r["office_reason"] == "PFS_STATUS_C"
+    assert r["office_lines_unpaid"] == 1 and r["office_reason"] == "PFS_STATUS_C"
+    assert r["office_note"] == "SITE_NOT_BILLED_OFFICE" and r["office_billable"]
     assert np.isnan(r["hopd_minus_office"]) and np.isnan(r["asc_minus_office"])
     assert r["hopd_lines_unpaid"] == r["asc_lines_unpaid"] == 0  # C2618 packaged (N, N1): 0.00
     assert r["hopd_professional"] == round(329.61 + 175.32, 2) == 504.93
@@ -150,9 +152,11 @@ def test_claim_in_three_settings(mirror):
     lines_hopd = per.attrs["lines"]["hopd_professional"]
     assert lines_hopd["pricing_modifier"].astype(str).tolist() == ["", "26", ""]
     book = rvucalc.summarise_sites(per)
-    assert np.isnan(book["total"].iloc[0]) and book["total"].tolist()[1:] == [7648.66, 5416.14]
+    # each setting's total over the claims it priced (the office none: $0.00 over 0 claims)
+    assert book["total"].tolist() == [0.0, 7648.66, 5416.14]
     assert book["claims_not_priced"].tolist() == [1, 0, 0]
-    assert book["minus_hopd"].iloc[2] == round(5416.14 - 7648.66, 2)
+    assert book["like_for_like_claims"].tolist() == [0, 0, 0]  # no claim priced in every setting
+    assert book["minus_hopd"].tolist() == [0.0, 0.0, 0.0]
     priced = rvucalc.summarise_sites(per.assign(office_total=4702.21))  # as if 20983 were alone
     assert priced["minus_office"].tolist() == [0.0, 2946.45, 713.93]
 

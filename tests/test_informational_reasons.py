@@ -61,7 +61,8 @@ def test_run_summary_names_the_refusing_code_not_wi_approx_opps(tmp_path: Path, 
 
 
 def test_sites_claims_hopd_reason_and_workbook_summary(tmp_path: Path, capsys) -> None:
-    per = rvucalc.compare_sites_claims(_book())
+    # without the clinic visit (G0463 in place of the E/M's facility part), 99213 is SI B
+    per = rvucalc.compare_sites_claims(_book(), clinic_visit=False)
     by = per.set_index("claim_id")
     assert by.loc["a", "hopd_reason"] == "OPPS_SI_B"
     assert by.loc["b", "hopd_reason"] == "OPPS_CODE_NOT_IN_ADDENDUM_B"
@@ -72,7 +73,7 @@ def test_sites_claims_hopd_reason_and_workbook_summary(tmp_path: Path, capsys) -
     src = tmp_path / "c.csv"
     _book().to_csv(src, index=False)
     out = tmp_path / "sites.xlsx"
-    assert main(["sites", "--claims", str(src), "-o", str(out)]) == 0
+    assert main(["sites", "--claims", str(src), "--no-clinic-visit", "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert "WI_APPROX_OPPS" not in err and "[OPPS_SI_B]" in err
     import openpyxl

@@ -52,20 +52,28 @@ def test_setting_without_its_release_has_no_total(mirror):
     assert a["asc_minus_office"] == round(5576.95 - 4905.92, 2)
     assert rvucalc.explain("FACILITY_NO_RELEASE") is not None
 
+    # book totals are never blank (issue 21): each setting's sums run over the claims it priced,
+    # the coverage says which; the HOPD priced none, so its sums are over no claim, never the
+    # professional part alone
     book = rvucalc.summarise_sites(per).set_index("site")
     assert book.loc["office", "total"] == round(4905.92 + 239.48, 2)
-    assert book.loc["hopd", "professional"] == round(302.61 + 138.28, 2)  # known: summed
-    for c in ("facility", "total", "medicare", "beneficiary", "minus_office"):
-        assert math.isnan(book.loc["hopd", c]), c  # never the professional part alone
+    for c in ("professional", "facility", "total", "medicare", "beneficiary"):
+        assert book.loc["hopd", c] == 0.0, c
     assert book.loc["hopd", "claims_priced"] == 0 and book.loc["hopd", "claims_not_priced"] == 2
+    assert book.loc["hopd", "coverage_percent"] == 0.0 and book.loc["hopd", "lines_priced"] == 0
     assert book.loc["hopd", "not_priced_reason"] == "FACILITY_NO_RELEASE 2"
     assert book.loc["asc", "claims_not_priced"] == 0
     assert book.loc["asc", "total"] == round(5576.95 + 543.21, 2)
+    assert (book["like_for_like_claims"] == 0).all() and (book["like_for_like_total"] == 0).all()
     notes = rvucalc.summarise_sites(per).attrs["rvucalc.notes"]
-    assert len(notes) == 1
-    assert "not priced for 2 of 2 claims" in notes[0]
-    assert "CMS's CY2026 OPPS Addendum B is not at hand" in notes[0]  # rvucalc sites 20983's words
-    assert "rvucalc fetch opps-2026-01" in notes[0]
+    assert notes[0] == "Like for like, the 0 claims priced in every setting: Office $0.00; HOPD $0.00; ASC $0.00"
+    assert notes[1] == "Office: $5,145.40 over the 2 claims priced of 2 it can bill (100.0%; 2 of 2 lines)"
+    assert notes[2].startswith("HOPD: $0.00 over the 0 claims priced of 2 it can bill (0.0%; 0 of 2 lines); "
+                               "not priced: FACILITY_NO_RELEASE 2")
+    assert len(notes) == 5
+    assert "not priced for 2 of 2 claims" in notes[4]
+    assert "CMS's CY2026 OPPS Addendum B is not at hand" in notes[4]  # rvucalc sites 20983's words
+    assert "rvucalc fetch opps-2026-01" in notes[4]
 
 
 def test_codes_not_payable_in_an_asc_and_packaged_lines(mirror):
@@ -80,12 +88,16 @@ def test_codes_not_payable_in_an_asc_and_packaged_lines(mirror):
     per = rvucalc.compare_sites_claims(lines, pfs_releases=["rvu25d"], opps_releases=["opps-2025-01"],
                                        asc_releases=["asc-2025-01"])
     d, e = per.iloc[0], per.iloc[1]
-    # ASC: no amount, said (was asc_total 0.00 and asc_minus_office -47.87 for E)
-    for r in (d, e):
-        for c in ("asc_facility", "asc_total", "asc_medicare", "asc_minus_office", "asc_minus_hopd"):
-            assert math.isnan(r[c]), c
-        assert r["asc_reason"] == "ASC_NOT_COVERED"
-    assert "ASC" in rvucalc.explain("ASC_NOT_COVERED").message
+    # ASC (issue 21: a line an ASC does not bill is named, not a hole): 96372 is on neither
+    # ASC list and not a surgical procedure, so an ASC bills nothing for it ($0.00, named);
+    # D is 11042 in an ASC: $214.39 + the physician's 58.87. E has no service an ASC bills: it
+    # cannot be billed in an ASC (no amount, said), and is left out of the ASC's coverage
+    assert (d["asc_facility"], d["asc_total"]) == (214.39, round(214.39 + 58.87, 2))
+    assert d["asc_note"] == "SITE_NOT_BILLED_ASC" and d["asc_reason"] == "" and d["asc_billable"]
+    for c in ("asc_total", "asc_medicare", "asc_minus_office", "asc_minus_hopd"):
+        assert math.isnan(e[c]), c
+    assert e["asc_reason"] == "SITE_NOT_BILLABLE_ASC" and not e["asc_billable"]
+    assert "ASC" in rvucalc.explain("SITE_NOT_BILLABLE_ASC").message
     assert d["asc_professional"] == 58.87 and e["asc_professional"] == 0.0  # NA: the physician bills none
     # HOPD: 96372 packaged (Q1) and NA for the physician: legitimately 0.00, so the claim is priced
     assert (e["hopd_professional"], e["hopd_facility"], e["hopd_total"]) == (0.0, 210.69, 210.69)
@@ -95,8 +107,14 @@ def test_codes_not_payable_in_an_asc_and_packaged_lines(mirror):
     assert e["hopd_minus_office"] == round(210.69 - 47.87, 2)
     assert d["hopd_reason"] == e["hopd_reason"] == ""
     book = rvucalc.summarise_sites(per).set_index("site")
-    assert math.isnan(book.loc["asc", "total"]) and book.loc["asc", "claims_not_priced"] == 2
+    assert book.loc["asc", "total"] == round(214.39 + 58.87, 2)
+    assert (book.loc["asc", "claims_billable"], book.loc["asc", "claims_priced"],
+            book.loc["asc", "claims_not_billable"], book.loc["asc", "coverage_percent"]) == (1, 1, 1, 100.0)
     assert book.loc["hopd", "total"] == round(210.69 + 458.40, 2)
+    # like for like: D alone is priced everywhere (office 96372 13.91 + 11042 125.18, see
+    # test_bundled_pfs_line_is_zero_not_missing)
+    assert book["like_for_like_claims"].tolist() == [1, 1, 1]
+    assert book["like_for_like_total"].tolist() == [round(13.91 + 125.18, 2), 458.40, 273.26]
 
 
 def test_lines_unpaid_counts_each_line_of_the_claim_once(mirror):
@@ -108,7 +126,8 @@ def test_lines_unpaid_counts_each_line_of_the_claim_once(mirror):
                    locality="national")
     per = rvucalc.compare_sites_claims(lines, pfs_releases=["rvu25d"], opps_releases=["opps-2025-01"],
                                        asc_releases=["asc-2025-01"])
-    assert per["asc_lines_unpaid"].tolist() == [1, 2]
+    assert per["asc_lines_unpaid"].tolist() == [0, 0]  # 96372/96374: not billed by an ASC, not unpaid
+    assert per["asc_billable"].tolist() == [True, False]
     assert per["hopd_lines_unpaid"].tolist() == [0, 0]
     assert per["office_lines_unpaid"].tolist() == [0, 0]
     assert (per["asc_lines_unpaid"] <= per["lines"]).all()
@@ -128,7 +147,8 @@ def test_cli_sites_claims_says_what_is_not_priced(mirror, tmp_path, capsys):
     summary = [c for row in wb["Summary"].iter_rows(values_only=True) for c in row if c is not None]
     assert any(isinstance(c, str) and "not priced for 2 of 2 claims" in c
                and "CY2026 OPPS Addendum B is not at hand" in c for c in summary)
-    assert 0 not in summary[summary.index("hopd"):summary.index("asc")]  # HOPD facility: blank
+    assert any(isinstance(c, str) and c.startswith("HOPD: $0.00 over the 0 claims priced of 2 it can bill")
+               for c in summary)  # the coverage line beside the totals
     claims = list(wb["Claims"].iter_rows(values_only=True))
     head = list(claims[0])
     assert claims[1][head.index("hopd_total")] is None

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..reasons import reason
 from . import pipeline
 from .contract import LINE, claim_keys
 
-__all__ = ["compare_sites_claims", "summarise_sites", "not_priced", "not_priced_notes",
+__all__ = ["compare_sites_claims", "summarise_sites", "book_notes", "not_priced", "not_priced_notes",
            "sites_workbook", "SITES", "SITE_COLUMNS"]
 
 
@@ -48,8 +49,12 @@ SITE_KINDS = {"professional": "money", "facility": "money", "total": "money", "m
 #: book by setting) hold.
 CLAIM_KINDS = {"lines": "count", **{f"{site}_{c}": k for site in SITES for c, k in SITE_KINDS.items()},
                "hopd_minus_office": "money", "asc_minus_office": "money", "asc_minus_hopd": "money"}
-BOOK_KINDS = {"claims": "count", "claims_priced": "count", "claims_not_priced": "count",
+BOOK_KINDS = {"claims": "count", "claims_billable": "count", "claims_priced": "count",
+              "claims_not_priced": "count", "claims_not_billable": "count", "coverage_percent": "percent_points",
+              "lines": "count", "lines_priced": "count",
               **{c: k for c, k in SITE_KINDS.items() if k == "money"},
+              "like_for_like_claims": "count", "like_for_like_total": "money",
+              "like_for_like_medicare": "money", "like_for_like_beneficiary": "money",
               "minus_office": "money", "minus_hopd": "money"}
 
 
@@ -91,6 +96,66 @@ def _pfs(lines: pd.DataFrame, pos: str, professional_component: bool, releases: 
 #: reporting only (status M, Category II measure codes). RVU file documentation, Attachment A.
 PFS_ZERO = frozenset({"PFS_STATUS_B", "PFS_STATUS_M", "NOT_PFS_MEASURE"})
 
+# ---------------------------------------------------------------------------------------------
+# what each setting bills: lines "not billed there" ($0.00, named) and claims that cannot be
+# billed there at all (no total; left out of that setting's coverage)
+
+_OPPS_RULE = ("CY 2014 OPPS/ASC final rule with comment period (CMS-1601-FC, 78 FR 74826, "
+              "December 10, 2013), hospital outpatient visits: G0463 replaces CPT 99201-99205 and "
+              "99211-99215 for the hospital's clinic visit; OPPS Addendum B status indicator B")
+NOT_BILLED_OFFICE = reason(
+    "SITE_NOT_BILLED_OFFICE", "a hospital-only code (the hospital's own visit, device or supply code, "
+    "e.g. G0463, C codes): not billed in an office, counted as $0.00 there",
+    "HCPCS Level II C codes (OPPS only); " + _OPPS_RULE)
+NOT_BILLED_ASC = reason(
+    "SITE_NOT_BILLED_ASC", "not on the ASC covered procedures or covered ancillary services lists and "
+    "not a surgical procedure: an ASC bills no facility fee for it, counted as $0.00 there",
+    "42 CFR 416.164-416.166 (ASC covered surgical procedures and covered ancillary services); ASC "
+    "Addenda AA and BB")
+VISIT_REPLACED = reason(
+    "SITE_VISIT_BY_G0463", "an E/M office or outpatient visit: the hospital bills its clinic visit as "
+    "G0463 (added to the claim by rvucalc), not this code; its facility part is $0.00", _OPPS_RULE)
+CLINIC_VISIT = reason(
+    "SITE_CLINIC_VISIT_ADDED", "G0463 (hospital outpatient clinic visit) added by rvucalc to a claim "
+    "with an E/M visit moved to the hospital: one per claim and date of service without one",
+    _OPPS_RULE)
+NOT_BILLABLE = {
+    "office": reason("SITE_NOT_BILLABLE_OFFICE", "the claim cannot be billed in an office: a service "
+                     "not paid in the non-facility setting (NA) or only hospital codes",
+                     "RVU file documentation, non-facility NA indicator; HCPCS C codes"),
+    "hopd": reason("SITE_NOT_BILLABLE_HOPD", "the claim cannot be billed as hospital outpatient: an "
+                   "inpatient-only procedure (OPPS status indicator C)",
+                   "42 CFR 419.22(n); OPPS Addendum B status indicator C"),
+    "asc": reason("SITE_NOT_BILLABLE_ASC", "the claim cannot be billed in an ASC: a surgical procedure "
+                  "not on the ASC covered procedures list, or no service an ASC bills",
+                  "42 CFR 416.166 (ASC covered surgical procedures); ASC Addendum AA"),
+}
+
+#: CPT E/M office or other outpatient visit codes; the hospital bills G0463 for its clinic visit.
+EM_VISITS = frozenset({"99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"})
+#: The hospital outpatient clinic visit code (CY 2014 on).
+G0463 = "G0463"
+
+
+def _code5(hcpcs: pd.Series) -> np.ndarray:
+    return hcpcs.astype(object).fillna("").astype(str).str.strip().str.upper().str.slice(0, 5).to_numpy(
+        dtype=object)
+
+
+def _hospital_only(code5: np.ndarray) -> np.ndarray:
+    """Codes only a hospital bills: HCPCS C codes (OPPS only) and G0463, its clinic visit."""
+    c = pd.Series(code5, dtype=object)
+    return (c.str.startswith("C") & (c.str.len() == 5) | (c == G0463)).to_numpy(bool)
+
+
+def _surgical(code5: np.ndarray) -> np.ndarray:
+    """CPT surgery (10004-69990) and Category III (nnnnT) codes: procedures an ASC may perform
+    only when they are on its covered procedures list (42 CFR 416.166)."""
+    c = pd.Series(code5, dtype=object)
+    num = pd.to_numeric(c.where(c.str.isdigit(), ""), errors="coerce").to_numpy(float)
+    cat3 = (c.str.len() == 5) & c.str.slice(0, 4).str.isdigit() & c.str.endswith("T")
+    return ((num >= 10004) & (num <= 69990)) | cat3.to_numpy(bool)
+
 
 def _facility_bills() -> frozenset[str]:
     """PFS reasons that, in a HOPD or ASC, mean the facility bills the line, not the physician:
@@ -122,25 +187,101 @@ def _claim_part(key: np.ndarray, order: np.ndarray, amount: pd.Series, medicare:
                                            ).reindex(order)
 
 
-def _line_states(prof: pd.DataFrame, fac: pd.DataFrame | None) -> dict[str, np.ndarray]:
-    """Which lines of a setting have no amount, and the refusing code of each.
+def _line_states(site: str, prof: pd.DataFrame, fac: pd.DataFrame | None, code5: np.ndarray,
+                 clinic_visit: bool) -> dict[str, np.ndarray]:
+    """Which lines of a setting have no amount, the refusing code of each, which are not billed
+    there (counted $0.00, with a note code) and which the setting cannot bill at all.
 
     A professional line with no amount is not priced unless its reason says the amount is $0.00
     (:data:`PFS_ZERO`) or, in a facility, that the facility bills it (NA facility, a code of
-    another fee schedule): then it counts 0.00 on the physician's side. A facility line with no
-    amount is never priced (no release, no wage index, not payable in that setting...).
+    another fee schedule, a hospital-only code): then it counts 0.00 on the physician's side. A
+    facility line with no amount is not priced (no release, no wage index...), except where the
+    setting does not bill it: an E/M visit in a HOPD when the clinic visit G0463 is added
+    (:data:`VISIT_REPLACED`), a non-surgical code not on the ASC lists in an ASC
+    (:data:`NOT_BILLED_ASC`); in an office, a hospital-only code (:data:`NOT_BILLED_OFFICE`).
+    A line the setting cannot bill (office: NA in the non-facility setting; HOPD: inpatient only,
+    status C; ASC: a surgical procedure not on its list) makes its claim not billable there.
     """
+    n = len(code5)
+    hosp = _hospital_only(code5)
     p_amount = prof["allowed"].to_numpy(float)
     p_code = _first_codes(prof["reason"], "pfs")
+    note = np.full(n, "", dtype=object)
     excused = np.isin(p_code, list(PFS_ZERO | (_facility_bills() if fac is not None else set())))
+    if fac is not None:  # the hospital's own code, or a code of another schedule (a lab test, a drug
+        excused |= hosp | _has_any(prof["reason"], _facility_bills())  # ...): the facility bills it
     p_bad = np.isnan(p_amount) & ~excused
-    if fac is None:
-        return {"p_bad": p_bad, "f_bad": np.zeros(len(p_bad), dtype=bool), "code": np.where(
-            p_bad, p_code, "")}
-    f_bad = np.isnan(fac["facility_payment"].to_numpy(float))
-    f_code = _first_codes(fac["reason"], "facility")
+    if fac is None:  # the office
+        not_billed = hosp & np.isnan(p_amount)
+        p_bad &= ~not_billed
+        note[not_billed] = NOT_BILLED_OFFICE.code
+        cannot = p_code == "PFS_NA_NONFACILITY"
+        return {"p_bad": p_bad | cannot, "f_bad": np.zeros(n, dtype=bool), "note": note,
+                "code": np.where(p_bad | cannot, p_code, ""), "cannot": cannot, "billed": ~not_billed}
+    f_amount = fac["facility_payment"].to_numpy(float)[:n]
+    f_bad = np.isnan(f_amount)
+    f_code = _first_codes(fac["reason"].iloc[:n], "facility")
+    if site == "hopd":
+        replaced = f_bad & (f_code == "OPPS_SI_B") & np.isin(code5, list(EM_VISITS)) & clinic_visit
+        note[replaced] = VISIT_REPLACED.code
+        f_bad &= ~replaced
+        cannot = f_code == "OPPS_SI_C"
+        billed = np.ones(n, dtype=bool)
+    else:
+        not_covered = f_code == "ASC_NOT_COVERED"
+        cannot = not_covered & _surgical(code5)
+        not_billed = not_covered & ~cannot
+        note[not_billed] = NOT_BILLED_ASC.code
+        f_bad &= ~not_billed
+        billed = ~not_covered
     code = np.where(f_bad, f_code, np.where(p_bad, p_code, ""))
-    return {"p_bad": p_bad, "f_bad": f_bad, "code": code}
+    return {"p_bad": p_bad, "f_bad": f_bad, "code": code, "note": note, "cannot": cannot, "billed": billed}
+
+
+def _has_any(reason: pd.Series, codes: frozenset[str]) -> np.ndarray:
+    """Whether each line's reason cell holds any of *codes* (per distinct cell)."""
+    c, uniq = pd.factorize(reason.astype(object).fillna(""), use_na_sentinel=False)
+    table = np.array([bool(set(str(u).split("|")) & codes) for u in uniq] + [False], dtype=bool)
+    return table[c]
+
+
+def _claim_notes(k: np.ndarray, order: np.ndarray, note: np.ndarray) -> np.ndarray:
+    """Per claim: the distinct note codes of its lines, in line order, joined with ``|``."""
+    has = note != ""
+    out = np.full(len(order), "", dtype=object)
+    if not has.any():
+        return out
+    df = pd.DataFrame({"k": k[has], "c": note[has]}).drop_duplicates()
+    joined = df.groupby("k", sort=False)["c"].agg("|".join)
+    return joined.reindex(order, fill_value="").to_numpy(dtype=object)
+
+
+def _clinic_visits(base: pd.DataFrame, key: np.ndarray, code5: np.ndarray,
+                   dayfirst: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """One G0463 line per claim and date of service with an E/M visit and no G0463 of its own:
+    the hospital's clinic visit when the visit moves to a HOPD (:data:`CLINIC_VISIT`). The new
+    lines copy the claim's first visit line (its date, place and ids), 1 unit, no modifier, no
+    charge, and are numbered after the claim's lines (:data:`LINE`). Returns them and the
+    positions in *base* of the lines they copy."""
+    from .normalise import parse_dates
+
+    day, _y, _q = parse_dates(base["date_of_service"], dayfirst=dayfirst)
+    df = pd.DataFrame({"k": key, "d": np.asarray(day), "visit": np.isin(code5, list(EM_VISITS)),
+                       "g": code5 == G0463})
+    has_g = df.groupby(["k", "d"], sort=False)["g"].transform("any").to_numpy(bool)
+    want = df["visit"].to_numpy(bool) & ~has_g
+    rows = np.flatnonzero(want)
+    if not len(rows):
+        return base.iloc[0:0].copy(), np.zeros(0, dtype=np.int64)
+    first = pd.Series(rows).groupby([key[rows], np.asarray(day)[rows]], sort=False).first().to_numpy()
+    first = np.sort(first)
+    added = base.iloc[first].copy()
+    added["hcpcs"] = G0463
+    for c, v in (("modifiers", ""), ("units", "1"), ("charge", "")):
+        if c in added.columns:
+            added[c] = v
+    added[LINE] = int(base[LINE].max()) + 1 + np.arange(len(added), dtype=np.int64)
+    return added, first
 
 
 def _no_amount_text(site: str, fac: pd.DataFrame | None, rows: np.ndarray, year: np.ndarray) -> str:
@@ -169,7 +310,7 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                          mirror: str | os.PathLike[str] | None = None,
                          opps_wage_index: float | None = None, asc_wage_index: float | None = None,
                          ipps_table2: str | os.PathLike[str] | None = None,
-                         dayfirst: bool = False) -> pd.DataFrame:
+                         dayfirst: bool = False, clinic_visit: bool = True) -> pd.DataFrame:
     """Each claim priced in the office, a hospital outpatient department and an ASC.
 
     - **office**: PFS non-facility amounts (place of service 11); no facility payment
@@ -217,8 +358,16 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     prof_h = _pfs(base, "22", True, pfs_releases, mirror, dayfirst)
     prof_a = _pfs(base, "24", True, pfs_releases, mirror, dayfirst)
     fac_lines = base.drop(columns=[c for c in ("pos",) if c in base.columns])
-    hopd = pipeline.price_frame(fac_lines, pipeline.facility_options(
-        "hopd", opps_releases, mirror, dayfirst, opps_wage_index, ipps_table2))
+    code5 = _code5(base["hcpcs"])
+    added, copied = _clinic_visits(fac_lines, ck, code5, dayfirst) if clinic_visit else (
+        fac_lines.iloc[0:0], np.zeros(0, dtype=np.int64))
+    n_lines = len(base)
+    hopd = pipeline.price_frame(pd.concat([fac_lines, added], ignore_index=True) if len(added) else fac_lines,
+                                pipeline.facility_options("hopd", opps_releases, mirror, dayfirst, opps_wage_index,
+                                                          ipps_table2))
+    if len(added):
+        hopd["added_by_rvucalc"] = np.where(np.arange(len(hopd)) >= n_lines, CLINIC_VISIT.code, "")
+    added_key = np.asarray(ck)[copied]
     asc = pipeline.price_frame(fac_lines, pipeline.facility_options(
         "asc", asc_releases, mirror, dayfirst, asc_wage_index, None))
     k = key.to_numpy()
@@ -229,17 +378,28 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     _day, year, _q = parse_dates(base["date_of_service"], dayfirst=dayfirst)
     texts: dict[str, dict[str, str]] = {}
     parts = {"office": (office, None), "hopd": (prof_h, hopd), "asc": (prof_a, asc)}
+    n = len(k)
     for site, (prof, fac) in parts.items():
-        st = _line_states(prof, fac)
+        st = _line_states(site, prof, fac, code5, clinic_visit)
         p = _claim_part(k, order, prof["allowed"], prof["medicare_payment"], st["p_bad"])
         prof_c, prof_m = p["a"].to_numpy(float), p["m"].to_numpy(float)
         p_bad = p["bad"].to_numpy(bool)
+        extra_bad = np.zeros(len(order), dtype=bool)
         if fac is None:
             fac_c, fac_m, f_bad = np.zeros(len(order)), np.zeros(len(order)), np.zeros(len(order), bool)
         else:
-            f = _claim_part(k, order, fac["facility_payment"], fac["medicare_payment"], st["f_bad"])
+            fk, fb = k, st["f_bad"]
+            if len(fac) > n:  # the clinic visits added: priced with the claim, part of its facility amount
+                add_bad = np.isnan(fac["facility_payment"].to_numpy(float)[n:])
+                fk, fb = np.concatenate([k, added_key]), np.concatenate([fb, add_bad])
+                extra_bad = pd.Series(add_bad).groupby(added_key).any().reindex(order, fill_value=False
+                                                                                ).to_numpy(bool)
+            f = _claim_part(fk, order, fac["facility_payment"], fac["medicare_payment"], fb)
             fac_c, fac_m, f_bad = f["a"].to_numpy(float), f["m"].to_numpy(float), f["bad"].to_numpy(bool)
-        bad = p_bad | f_bad
+        per_claim = {name: pd.Series(st[name]).groupby(k).any().reindex(order).to_numpy(bool)
+                     for name in ("cannot", "billed")}
+        billable = ~per_claim["cannot"] & per_claim["billed"]
+        bad = p_bad | f_bad | ~billable
         total = np.where(bad, np.nan, prof_c + fac_c)
         med = np.where(bad, np.nan, prof_m + fac_m)
         out[f"{site}_professional"] = np.where(p_bad, np.nan, prof_c) / 100
@@ -251,11 +411,30 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
         out[f"{site}_lines_unpaid"] = pd.Series(line_bad).groupby(k).sum().reindex(
             order).to_numpy().astype(np.int64)
         # the refusing code of each claim's first line not priced (in line order)
-        pos = np.where(line_bad, np.arange(len(k)), len(k))
+        pos = np.where(line_bad, np.arange(n), n)
         first_bad = pd.Series(pos).groupby(k).min().reindex(order).to_numpy()
         codes = np.append(st["code"].astype(object), "")
-        out[f"{site}_reason"] = pd.Series(codes[first_bad], dtype="str")
-        rows = first_bad[first_bad < len(k)]
+        claim_code = codes[first_bad]
+        if fac is not None and len(fac) > n:  # an added visit not priced (no release...): its reason
+            add_code = _first_codes(fac["reason"].iloc[n:], "facility")
+            by_claim = pd.Series(np.where(np.isnan(fac["facility_payment"].to_numpy(float)[n:]), add_code, ""),
+                                 dtype=object).groupby(added_key).max().reindex(order, fill_value="").to_numpy()
+            claim_code = np.where((claim_code == "") & extra_bad, by_claim, claim_code)
+        claim_code = np.where(billable, claim_code, NOT_BILLABLE[site].code)
+        out[f"{site}_reason"] = pd.Series(claim_code, dtype="str")
+        out[f"{site}_billable"] = billable
+        notes = _claim_notes(k, order, st["note"])
+        if site == "hopd":
+            has_visit = np.isin(order, added_key)
+            notes = np.where(has_visit, np.where(notes == "", CLINIC_VISIT.code, CLINIC_VISIT.code + "|" + notes),
+                             notes)
+            vis = np.zeros(len(order))
+            if len(added_key):
+                vis = pd.Series(np.round(fac["facility_payment"].to_numpy(float)[n:] * 100)).groupby(
+                    added_key).sum(min_count=1).reindex(order).to_numpy(float)
+            out["hopd_clinic_visit"] = np.where(has_visit, vis, np.nan) / 100
+        out[f"{site}_note"] = pd.Series(notes, dtype="str")
+        rows = first_bad[(first_bad < n) & billable]
         no_rel = rows[codes[rows] == "FACILITY_NO_RELEASE"]
         if len(no_rel):
             texts.setdefault(site, {})["FACILITY_NO_RELEASE"] = _no_amount_text(site, fac, no_rel, year)
@@ -312,49 +491,94 @@ def not_priced_notes(per_claim: pd.DataFrame) -> list[str]:
     priced for 2 of 2 claims (no total): CMS's CY2026 OPPS Addendum B is not at hand ...
     [FACILITY_NO_RELEASE]`` (for the CLI and the workbook's Summary sheet)."""
     n = len(per_claim)
-    return [f"{r.label}: not priced for {r.claims:,} of {n:,} claims (no total): {r.message.rstrip()}"
+    return [f"{r.label}: {r.claims:,} of {n:,} claims cannot be billed there: {r.message.rstrip()} [{r.reason}]"
+            if r.reason.startswith("SITE_NOT_BILLABLE_") else
+            f"{r.label}: not priced for {r.claims:,} of {n:,} claims (no total): {r.message.rstrip()}"
             f" [{r.reason}]" for r in not_priced(per_claim).itertuples()]
 
 
 def summarise_sites(per_claim: pd.DataFrame) -> pd.DataFrame:
-    """A book of claims by setting: one row per setting with the claims, the sums of each part,
-    and the difference of its total from the office and from the HOPD.
+    """A book of claims by setting: one row per setting with its coverage, its totals over the
+    claims it priced, and the like-for-like totals over the claims every setting priced.
 
-    *per_claim*: :func:`compare_sites_claims`. Sums are exact (whole cents).
+    *per_claim*: :func:`compare_sites_claims`. Sums are exact (whole cents). **Book totals are
+    never blank**: a missing amount is never counted as $0.00, so each setting's
+    ``professional``, ``facility``, ``total``, ``medicare`` and ``beneficiary`` are sums over the
+    claims that setting priced (``claims_priced``), and the settings are compared on the same
+    claims: ``like_for_like_claims`` (priced in every setting), ``like_for_like_total``,
+    ``like_for_like_medicare`` and ``like_for_like_beneficiary``; ``minus_office`` and
+    ``minus_hopd`` are differences of the like-for-like totals.
 
-    A sum is **NaN (blank) when any claim has no such amount** in that setting: a book total
-    that leaves claims out would not compare with the other settings' totals, and a missing
-    amount is never counted as $0.00. ``claims_priced`` and ``claims_not_priced`` say how many
-    claims the setting could price, ``not_priced_reason`` the refusing codes with their counts
-    (``FACILITY_NO_RELEASE 2``; words: :func:`not_priced`); ``attrs["rvucalc.notes"]`` holds
-    the sentences (:func:`not_priced_notes`). To compare the claims every setting priced,
-    filter first: ``summarise_sites(per[per[["office_total", "hopd_total",
-    "asc_total"]].notna().all(axis=1)])``.
+    Coverage: ``claims_billable`` (claims the setting can bill at all; the others,
+    ``claims_not_billable``, e.g. an inpatient-only procedure in a HOPD, are left out),
+    ``claims_priced`` and ``claims_not_priced`` (billable, not priced: no release, no wage
+    index, a line without an amount), ``coverage_percent`` (priced of billable), ``lines`` and
+    ``lines_priced`` (the lines of the claims priced), and ``not_priced_reason`` (the refusing
+    codes with their claim counts, ``FACILITY_NO_RELEASE 2``; words: :func:`not_priced`).
+    ``attrs["rvucalc.notes"]``: the three numbers and the coverage line (:func:`book_notes`),
+    then a sentence per reason (:func:`not_priced_notes`).
     """
+    lines = per_claim["lines"].to_numpy(np.int64) if "lines" in per_claim.columns else np.ones(len(per_claim),
+                                                                                               np.int64)
+    totals = {site: per_claim[f"{site}_total"].to_numpy(float) for site in SITES}
+    every = np.logical_and.reduce([~np.isnan(t) for t in totals.values()]) if len(per_claim) else \
+        np.zeros(0, dtype=bool)
+
+    def cents(v: np.ndarray, where: np.ndarray) -> float:
+        return int(np.round(np.nan_to_num(v[where]) * 100).sum()) / 100
+
     rows = []
     for site, (label, _pos) in SITES.items():
-        c = {}
-        for k in ("professional", "facility", "total", "medicare", "beneficiary"):
-            v = per_claim[f"{site}_{k}"]
-            c[k] = np.nan if v.isna().any() else int(np.round(v * 100).sum()) / 100
-        priced = int(per_claim[f"{site}_total"].notna().sum())
+        priced = ~np.isnan(totals[site])
+        billable = per_claim[f"{site}_billable"].to_numpy(bool) if f"{site}_billable" in per_claim.columns \
+            else np.ones(len(per_claim), dtype=bool)
+        c = {k: cents(per_claim[f"{site}_{k}"].to_numpy(float), priced)
+             for k in ("professional", "facility", "total", "medicare", "beneficiary")}
         reasons = per_claim.get(f"{site}_reason", pd.Series("", index=per_claim.index))
         r = reasons.astype(object).fillna("").astype(str)
-        counts = r[r != ""].value_counts(sort=True)
-        rows.append({"site": site, "label": label, "claims": len(per_claim), "claims_priced": priced,
-                     "claims_not_priced": len(per_claim) - priced,
+        counts = r[(r != "") & billable].value_counts(sort=True)
+        nb, npr = int(billable.sum()), int(priced.sum())
+        rows.append({"site": site, "label": label, "claims": len(per_claim), "claims_billable": nb,
+                     "claims_priced": npr, "claims_not_priced": nb - npr,
+                     "claims_not_billable": len(per_claim) - nb,
+                     "coverage_percent": round(100.0 * npr / nb, 2) if nb else np.nan,
+                     "lines": int(lines.sum()), "lines_priced": int(lines[priced].sum()),
                      "not_priced_reason": ", ".join(f"{k} {n}" for k, n in counts.items()),
-                     **c})
+                     **c,
+                     "like_for_like_claims": int(every.sum()),
+                     "like_for_like_total": cents(totals[site], every),
+                     "like_for_like_medicare": cents(per_claim[f"{site}_medicare"].to_numpy(float), every),
+                     "like_for_like_beneficiary": cents(per_claim[f"{site}_beneficiary"].to_numpy(float), every)})
     df = pd.DataFrame(rows)
-    tot = np.round(df["total"] * 100)
+    tot = np.round(df["like_for_like_total"] * 100)
     df["minus_office"] = (tot - tot.iloc[0]) / 100
     df["minus_hopd"] = (tot - tot.iloc[1]) / 100
-    df.attrs["rvucalc.notes"] = not_priced_notes(per_claim)
+    df.attrs["rvucalc.notes"] = [*book_notes(df), *not_priced_notes(per_claim)]
     df.attrs["rvucalc.summary"] = {"index": ["site"], "columns": [],
-                                   "values": ["professional", "facility", "total", "medicare",
-                                              "beneficiary"],
+                                   "values": ["like_for_like_total", "total", "professional", "facility",
+                                              "medicare", "beneficiary"],
                                    "chart": True, "title": "A book of claims by site of service"}
     return df
+
+
+def book_notes(book: pd.DataFrame) -> list[str]:
+    """What a CFO reads of :func:`summarise_sites`: the like-for-like totals (three numbers) and
+    a coverage line per setting."""
+    if not len(book):
+        return []
+    lfl = int(book["like_for_like_claims"].iloc[0])
+    out = [f"Like for like, the {lfl:,} claims priced in every setting: " + "; ".join(
+        f"{_SHORT[r.site]} ${r.like_for_like_total:,.2f}" for r in book.itertuples())]
+    for r in book.itertuples():
+        cov = "-" if r.coverage_percent != r.coverage_percent else f"{r.coverage_percent:.1f}%"
+        out.append(f"{_SHORT[r.site]}: ${r.total:,.2f} over the {r.claims_priced:,} claims priced of "
+                   f"{r.claims_billable:,} it can bill ({cov}; {r.lines_priced:,} of {r.lines:,} lines)"
+                   + (f"; {r.claims_not_billable:,} claims it cannot bill" if r.claims_not_billable else "")
+                   + (f"; not priced: {r.not_priced_reason}" if r.not_priced_reason else ""))
+    return out
+
+
+_SHORT = {"office": "Office", "hopd": "HOPD", "asc": "ASC"}
 
 
 def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("code", nargs="?", help="HCPCS code, e.g. 20983")
     st.add_argument("--claims", help="claim lines (.csv, .parquet, .xlsx): price each claim in the "
                     "three settings, with a book summary")
+    st.add_argument("--no-clinic-visit", action="store_true",
+                    help="with --claims: do not add the hospital's clinic visit (G0463) to E/M visits moved to "
+                         "the hospital outpatient department (added by default; CY2014 OPPS final rule)")
     st.add_argument("-o", "--out", help="write the comparison: .xlsx (a workbook; with --claims: summary, "
                     "claims and line sheets), .csv, .parquet or .json (a row per setting; with --claims "
                     "a row per claim)")

@@ -146,7 +146,8 @@ def _sites_claims(a: argparse.Namespace) -> int:
     per = compare_sites_claims(lines, pfs_releases=[a.release] if a.release else None,
                                mirror=a.mirror, ipps_table2=a.ipps_table2,
                                opps_wage_index=a.opps_wage_index if a.opps_wage_index is not None
-                               else a.wage_index, asc_wage_index=a.wage_index)
+                               else a.wage_index, asc_wage_index=a.wage_index,
+                               clinic_visit=not getattr(a, "no_clinic_visit", False))
     book = summarise_sites(per)
     if a.out:
         if str(a.out).lower().endswith((".xlsx", ".xlsm")):
@@ -157,7 +158,9 @@ def _sites_claims(a: argparse.Namespace) -> int:
         per.to_csv(sys.stdout, index=False)
     else:
         with pd.option_context("display.max_rows", 60, "display.width", 160):
-            print(book.drop(columns=["label"]).to_string(index=False, na_rep="-"))
+            print(book[["site", "claims_billable", "claims_priced", "coverage_percent", "total", "lines_priced",
+                        "like_for_like_claims", "like_for_like_total", "minus_office", "not_priced_reason"]
+                       ].to_string(index=False, na_rep="-"))
     print(f"{len(per):,} claims compared" + (f" -> {a.out}" if a.out else ""), file=sys.stderr)
     for note in book.attrs.get("rvucalc.notes", ()):
         print(note, file=sys.stderr)
