@@ -86,20 +86,22 @@ MONEY = {
     "amount", "nonpar_amount", "nonfacility", "facility", "site_difference",
     # site of service: one code, the book by setting, each claim
     "professional", "total", "medicare", "beneficiary", "minus_office", "minus_hopd",
-    "hopd_minus_office", "asc_minus_office", "asc_minus_hopd",
+    "hopd_minus_office", "asc_minus_office", "asc_minus_hopd", "hopd_clinic_visit",
+    "like_for_like_total", "like_for_like_medicare", "like_for_like_beneficiary",
     *{f"{s}_{c}" for s in SITES for c in ("professional", "facility", "total", "medicare", "beneficiary")},
     # labelled summaries of a repricing
     "allowed (sum)", "Medicare payment (sum)", "beneficiary share (sum)", "sequestration (sum)",
     "charge (sum)", "allowed per paid line (mean)", "facility_payment (mean)",
 }
 COUNT = {"lines", "lines_paid", "lines_unpaid", "claims", "claims_priced", "claims_not_priced",
-         "claims_with_unpaid_lines", "paid_units",
+         "claims_with_unpaid_lines", "paid_units", "claims_billable", "claims_not_billable", "lines_priced",
+         "like_for_like_claims",
          "units_factor", *{f"{s}_lines_unpaid" for s in SITES},
          "lines (count)", "lines paid (count)", "lines not paid (count)", "units (sum)"}
 # numbers that are neither (their own formats, or plain numbers)
 OTHER = {"discount_factor", "bilateral_factor", "mult_proc_factor", "mult_proc_rank", "cosurgery_factor",
          "assistant_factor", "team_factor", "bundled_factor", "nonpar_factor", "facility_wage_index",
-         "wage_index", "conversion_factor", "year"}
+         "wage_index", "conversion_factor", "year", "coverage_percent"}
 PIVOT_MONEY = re.compile(r"^\d{4}[0-9A-Z]( \w\w)? (nonfacility|facility)$")  # "20983 nonfacility"
 
 

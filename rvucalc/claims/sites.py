@@ -48,6 +48,7 @@ SITE_KINDS = {"professional": "money", "facility": "money", "total": "money", "m
 #: What the columns of :func:`compare_sites_claims` (per claim) and :func:`summarise_sites` (the
 #: book by setting) hold.
 CLAIM_KINDS = {"lines": "count", **{f"{site}_{c}": k for site in SITES for c, k in SITE_KINDS.items()},
+               **{f"{site}_note": "text" for site in SITES}, "hopd_clinic_visit": "money",
                "hopd_minus_office": "money", "asc_minus_office": "money", "asc_minus_hopd": "money"}
 BOOK_KINDS = {"claims": "count", "claims_billable": "count", "claims_priced": "count",
               "claims_not_priced": "count", "claims_not_billable": "count", "coverage_percent": "percent_points",
