@@ -96,9 +96,9 @@ def test_book_totals_are_never_blank(book):
     assert b.loc["hopd", "minus_office"] == round(b.loc["hopd", "like_for_like_total"]
                                                   - b.loc["office", "like_for_like_total"], 2)
     notes = b.attrs["rvucalc.notes"]
-    assert notes[0].startswith("Like for like, the 1 claims priced in every setting: Office $4,827.39; HOPD $")
+    assert notes[0].startswith("Like for like, the 1 claim priced in every setting: Office $4,827.39; HOPD $")
     assert notes[1].startswith("Office: $5,041.52 over the 3 claims priced of 3 it can bill (100.0%; 5 of 6 lines); "
-                               "1 claims it cannot bill")
+                               "1 claim it cannot bill")
 
 
 def test_cli_sites_claims_prints_the_book(book, tmp_path, capsys):
@@ -107,7 +107,7 @@ def test_cli_sites_claims_prints_the_book(book, tmp_path, capsys):
     assert main(["sites", "--claims", str(src), "--release", "rvu25d"]) == 0
     out, err = capsys.readouterr()
     assert "like_for_like_total" in out and "coverage_percent" in out
-    assert "Like for like, the 1 claims priced in every setting" in err
+    assert "Like for like, the 1 claim priced in every setting" in err
     assert main(["sites", "--claims", str(src), "--release", "rvu25d", "--no-clinic-visit",
                  "-o", str(tmp_path / "s.csv")]) == 0
     got = pd.read_csv(tmp_path / "s.csv", dtype=str, keep_default_na=False).set_index("claim_id")

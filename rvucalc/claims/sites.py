@@ -568,18 +568,22 @@ def book_notes(book: pd.DataFrame) -> list[str]:
     if not len(book):
         return []
     lfl = int(book["like_for_like_claims"].iloc[0])
-    out = [f"Like for like, the {lfl:,} claims priced in every setting: " + "; ".join(
+    out = [f"Like for like, the {_n(lfl, 'claim')} priced in every setting: " + "; ".join(
         f"{_SHORT[r.site]} ${r.like_for_like_total:,.2f}" for r in book.itertuples())]
     for r in book.itertuples():
         cov = "-" if r.coverage_percent != r.coverage_percent else f"{r.coverage_percent:.1f}%"
-        out.append(f"{_SHORT[r.site]}: ${r.total:,.2f} over the {r.claims_priced:,} claims priced of "
-                   f"{r.claims_billable:,} it can bill ({cov}; {r.lines_priced:,} of {r.lines:,} lines)"
-                   + (f"; {r.claims_not_billable:,} claims it cannot bill" if r.claims_not_billable else "")
+        out.append(f"{_SHORT[r.site]}: ${r.total:,.2f} over the {_n(r.claims_priced, 'claim')} priced of "
+                   f"{r.claims_billable:,} it can bill ({cov}; {r.lines_priced:,} of {_n(r.lines, 'line')})"
+                   + (f"; {_n(r.claims_not_billable, 'claim')} it cannot bill" if r.claims_not_billable else "")
                    + (f"; not priced: {r.not_priced_reason}" if r.not_priced_reason else ""))
     return out
 
 
 _SHORT = {"office": "Office", "hopd": "HOPD", "asc": "ASC"}
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
 def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
