@@ -640,6 +640,23 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
     return sheet
 
 
+def reasons_sheet(sheets: Sequence[Sheet]) -> Sheet:
+    """The Reasons sheet: every reason code in the tables of *sheets*, its words, its CMS rule and
+    where it appears (:mod:`rvucalc.export.reasons_sheet`)."""
+    from .reasons_sheet import reasons_table
+
+    table = reasons_table((s.name, b.frame) for s in sheets for b in s.blocks if isinstance(b, Table))
+    rows: list[Row | Table] = [
+        Row(["Reasons: what each reason code in this workbook means"], "title"),
+        Row(["A line with no amount, or with an adjusted one, carries a reason code in a 'reason' column; "
+             "a cell may hold several codes joined by '|'. In Python: rvucalc.explain(code)."], "note")]
+    if table.empty:
+        rows.append(Row(["No reason codes appear in this workbook."]))
+        return Sheet("Reasons", rows)
+    rows.append(Table(table, dict.fromkeys(table.columns), freeze_cols=1))
+    return Sheet("Reasons", rows, freeze="main")
+
+
 def provenance_sheet(prov: Provenance, title: str, views: Mapping[str, pd.DataFrame],
                      written: _dt.datetime, notes: Sequence[str] = ()) -> Sheet:
     """The Provenance sheet: the workbook, the CMS files with sha256, then parameters and options."""
@@ -953,9 +970,12 @@ def plan(
             fmts = formats_of(df, formats)
             sheets += _split(name, as_written(df, fmts), fmts)
         views_written = views
-    sheets.append(provenance_sheet(prov, heading, views_written, written, notes))
     used: set[str] = set()
     for s in sheets:
+        s.name = sheet_title(s.name, used)
+    sheets.append(reasons_sheet(sheets))
+    sheets.append(provenance_sheet(prov, heading, views_written, written, notes))
+    for s in sheets[-2:]:
         s.name = sheet_title(s.name, used)
     props = {"title": heading, "subject": "Medicare payment amounts", "author": "rvucalc",
              "comments": "Written by rvucalc; sources and options on the Provenance sheet"}
@@ -978,5 +998,5 @@ def sheet_title(name: str, used: set[str]) -> str:
 __all__ = [
     "CHART_MAX_CATEGORIES", "CHART_MAX_SERIES", "EXCEL_MAX_ROWS", "SUMMARY_MAX_CELLS", "WIDE_MIN_ROWS",
     "Chart", "Plan", "Row", "Sheet", "Summary", "Table", "beneficiary_share", "claims_frame", "formats_of",
-    "kind_of", "pivot", "plan", "provenance_sheet", "summary_spec", "views_of", "wide_schedule",
+    "kind_of", "pivot", "plan", "provenance_sheet", "reasons_sheet", "summary_spec", "views_of", "wide_schedule",
 ]
