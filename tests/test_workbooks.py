@@ -255,7 +255,7 @@ def test_reprice_workbook(priced, fs26, tmp_path):
     assert all(k.endswith(")") and any(w in k for w in ("(count", "(sum)", "(mean)")) for k in figures)
     paid = det[det["payable"]]
     assert figures["claim lines (count)"] == 5
-    assert figures["claims (count of distinct claim_id)"] == 4
+    assert figures["claims (count; a line without a claim_id is a claim of its own)"] == 4
     assert figures["lines paid (count)"] == len(paid) == 4  # 77013 is status C
     assert figures["lines not paid (count; reasons on the Detail sheet)"] == 1
     # hand arithmetic: 20983 office in LA 5757.50 (x3), facility in LA, office in MO
