@@ -245,3 +245,43 @@ def test_reason_cells_of_several_codes_and_any_case(tmp_path):
                        "reason": ["PFS_STATUS_X|not_pfs_clfs", "pfs_status_c", ""]})
     got = check_reasons(to_excel(df, tmp_path / "r.xlsx"))
     assert got == {"PFS_STATUS_X", "NOT_PFS_CLFS", "PFS_STATUS_C"}
+
+
+# ---------------------------------------------------------------------------
+# the terminal: sites --claims is TSV when piped; releases at hand
+# ---------------------------------------------------------------------------
+def test_sites_claims_table_is_tsv_when_piped(mirror, tmp_path, capsys):
+    from tests.test_export_workbook_fixes import _facility_lines
+
+    mirror(PPRRVU26)
+    lines = _facility_lines(tmp_path, date="2025-03-10")
+    assert cli_main(["sites", "--claims", str(lines)]) == 0
+    out = capsys.readouterr().out.splitlines()  # captured: not a terminal
+    rows = [r.split("\t") for r in out if not r.startswith("#")]
+    assert rows[0][:4] == ["site", "claims", "claims_priced", "claims_not_priced"]
+    assert [r[0] for r in rows[1:]] == ["office", "hopd", "asc"]
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert rows[1][1] == "5"  # claims A to E (tests/test_export_workbook_fixes.py)
+
+
+def test_releases_say_which_are_at_hand(tmp_path, monkeypatch, capsys):
+    m = tmp_path / "mirror"
+    for rel, names in {"2025-01": ["AA.csv", "BB.csv"], "2025-04": ["AA.csv"]}.items():
+        (m / "asc" / rel).mkdir(parents=True)
+        for n in names:
+            (m / "asc" / rel / n).write_text("synthetic, not CMS's\n")
+    # a file in a folder of no release, not the copy the catalogue records: not asc-2025-07's
+    (m / "other").mkdir()
+    (m / "other" / "AA.csv").write_text("something else\n")
+    cache = tmp_path / "cache"
+    (cache / "opps-2025-01").mkdir(parents=True)
+    (cache / "opps-2025-01" / "January 2025 Web Addendum B.12.31.24.csv").write_text("synthetic\n")
+    monkeypatch.setenv("RVUCALC_CACHE", str(cache))
+    assert cli_main(["releases", "--mirror", str(m)]) == 0
+    rows = [r.split("\t") for r in capsys.readouterr().out.splitlines() if not r.startswith("#")]
+    at = {r[0]: r[rows[0].index("at hand")] for r in rows[1:]}
+    assert at["asc-2025-01"] == "mirror"
+    assert at["asc-2025-04"] == "partly: mirror (fetch: addendum_bb)"
+    assert at["asc-2025-07"] == "fetch"
+    assert at["opps-2025-01"] == "cache"
+    assert at["rvu25d"] == "fetch"

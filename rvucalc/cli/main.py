@@ -106,8 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_contract.add_parser(sub)
 
-    r = sub.add_parser("releases", help="list the release catalogue")
+    r = sub.add_parser("releases", help="list the release catalogue, and which releases are at hand "
+                                        "(mirror or cache) and which must be fetched")
     r.add_argument("--system", choices=SYSTEMS, help="only this payment system's releases")
+    r.add_argument("--mirror", help="folder of CMS files (default: $RVUCALC_MIRROR)")
 
     f = sub.add_parser("fetch", parents=[release_options(year=False)],
                        help="download a release's files into the cache (or find them in the mirror)")
