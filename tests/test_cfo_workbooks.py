@@ -285,3 +285,37 @@ def test_releases_say_which_are_at_hand(tmp_path, monkeypatch, capsys):
     assert at["asc-2025-07"] == "fetch"
     assert at["opps-2025-01"] == "cache"
     assert at["rvu25d"] == "fetch"
+
+
+# ---------------------------------------------------------------------------
+# progress bars: tqdm on standard error, nothing when it is not a terminal
+# ---------------------------------------------------------------------------
+def test_engines_print_no_bar_off_a_terminal_and_dask_draws_tqdm(book, tmp_path, capsys):
+    import distributed
+
+    from rvucalc.claims.pipeline import options
+    from rvucalc.dask import reprice_dataset
+
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    df = pd.read_csv(book, dtype=str, keep_default_na=False)
+    df.iloc[:3].to_parquet(ds / "p0.parquet", index=False)
+    df.iloc[3:].to_parquet(ds / "p1.parquet", index=False)
+    capsys.readouterr()
+    # the CLI without --no-progress, standard error captured (not a terminal): no bar
+    assert cli_main(["reprice", str(book), "-o", str(tmp_path / "s.csv"), "--engine", "stream"]) == 0
+    got = capsys.readouterr()
+    assert got.out == "" and "\r" not in got.err and "lines/s" not in got.err
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  dashboard_address=":0") as cluster:
+        assert cli_main(["reprice", str(ds), "-o", str(tmp_path / "d1"), "--engine", "dask",
+                         "--scheduler", cluster.scheduler_address]) == 0
+        got = capsys.readouterr()
+        assert got.out == "" and "\r" not in got.err and "Completed" not in got.err
+        # asked for: tqdm's bar on standard error (distributed's own bar wrote "[####] | 100% Completed"
+        # to standard output)
+        assert reprice_dataset(ds, tmp_path / "d2", options=options("pfs"), scheduler=cluster.scheduler_address,
+                               progress=True) == 6
+        got = capsys.readouterr()
+        assert got.out == "" and "Completed" not in got.err
+        assert "price" in got.err and "tasks" in got.err
