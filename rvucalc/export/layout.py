@@ -23,8 +23,12 @@ anything else
     settings could not be priced for how many claims, and why) are written
     under the Summary sheet's heading and on the Provenance sheet.
 
+Every workbook ends with *Reasons* (each reason code its tables hold, in words, with the CMS
+rule: :mod:`rvucalc.export.reasons_sheet`) and *Provenance*. A dict of views gets a summary
+per view (:func:`summarised_views`).
+
 Amounts are written as they are in the frame (cent-rounded by the
-calculators); summary sums of amounts are rounded to cents (half up) once.
+calculators); summary sums and means of amounts are rounded to cents (half up) once.
 Percent-point columns (``*_pct``) are written as fractions under a percent
 format (see :mod:`rvucalc.export.formats`).
 """
