@@ -316,11 +316,13 @@ def at_hand(release: Release, *, mirror: str | os.PathLike[str] | None = None) -
     for table, spec in release.files.items():
         where = ""
         for root in roots:
-            for p in _candidates(root, spec.names):
-                parts = [x.lower() for x in p.relative_to(root).parent.parts]
-                if any(x in mine for x in parts):
-                    where = "mirror"
-                elif spec.sha256 or spec.mirror_sha256:  # elsewhere: the recorded checksum decides
+            cands = [(p, [x.lower() for x in p.relative_to(root).parent.parts])
+                     for p in _candidates(root, spec.names)]
+            if any(x in mine for _, parts in cands for x in parts):
+                where = "mirror"  # in the release's own folder: found without reading it
+                break
+            for p, parts in cands:
+                if spec.sha256 or spec.mirror_sha256:  # elsewhere: the recorded checksum decides
                     try:
                         digest = sha256_file(p)
                     except FileAccessError:
