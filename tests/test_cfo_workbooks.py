@@ -319,3 +319,24 @@ def test_engines_print_no_bar_off_a_terminal_and_dask_draws_tqdm(book, tmp_path,
         got = capsys.readouterr()
         assert got.out == "" and "Completed" not in got.err
         assert "price" in got.err and "tasks" in got.err
+
+
+def test_summaries_names_the_views_that_get_one(tmp_path):
+    a = pd.DataFrame({"hcpcs": ["1", "2"], "amount": [1.0, 2.0]})
+    b = pd.DataFrame({"hcpcs": ["1"], "amount": [3.0], "note": ["x"]})
+    wb = load_workbook(to_excel({"book": a, "detail": b}, tmp_path / "s.xlsx", summaries=["book"]))
+    assert wb.sheetnames == ["Summary", "book", "detail", "Reasons", "Provenance"]
+    wb = load_workbook(to_excel({"book": a, "detail": b}, tmp_path / "f.xlsx", summary=False))
+    assert wb.sheetnames == ["book", "detail", "Reasons", "Provenance"]
+
+
+def test_a_code_rvucalc_does_not_give_is_listed_as_such(tmp_path):
+    from rvucalc.export.reasons_sheet import UNKNOWN
+
+    # the user's own column named "reason": written as given, its code listed, never dropped
+    df = pd.DataFrame({"hcpcs": ["1", "2"], "amount": [1.0, 2.0], "reason": ["denied", "PFS_STATUS_C"]})
+    wb = load_workbook(to_excel(df, tmp_path / "u.xlsx"))
+    sheet = reasons_sheet(wb).set_index("code")
+    assert list(sheet.index) == ["DENIED", "PFS_STATUS_C"]
+    assert sheet.loc["DENIED", "words"] == UNKNOWN and pd.isna(sheet.loc["DENIED", "CMS rule"])  # empty
+    assert sheet.loc["PFS_STATUS_C", "appears in"] == "Detail: reason (1 row)"
