@@ -119,14 +119,16 @@ def test_compare_workbook(mirror, tmp_path):
 
 def test_sites_workbook(fs26, tmp_path):
     cmp = fs26.compare_sites("20983", locality="01182-18", county_fips="06037")
-    check_reasons(to_excel(cmp, tmp_path / "sites.xlsx"))
+    # the office row has no facility fee (a reason, not $0.00 unexplained)
+    check_reasons(to_excel(cmp, tmp_path / "sites.xlsx"), expect={"OFFICE_NO_FACILITY_FEE"})
 
 
 def test_diff_workbook(fs25, fs26, tmp_path):
     from rvucalc.diff import diff
 
     d = diff(fs25, fs26, codes=["20983", "77013"], localities=["01182-18"])
-    check_reasons(to_excel(d, tmp_path / "d.xlsx"))
+    # 77013 is status C (carrier priced) in RVU25D and RVU26C: its amounts' reasons, old and new
+    check_reasons(to_excel(d, tmp_path / "d.xlsx"), expect={"PFS_STATUS_C"})
 
 
 @pytest.fixture()
