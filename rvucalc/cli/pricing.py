@@ -157,8 +157,9 @@ def _sites_claims(a: argparse.Namespace) -> int:
     else:  # the renderer of every command: a table on a terminal, TSV when piped
         show = book.drop(columns=["label"]).astype(object)
         for c, kind in BOOK_KINDS.items():
-            if c in show.columns:  # three rows, one per setting
-                show[c] = [usd(x) if kind == "money" else f"{int(x):,}" for x in book[c].to_numpy()]
+            if c in show.columns and kind in ("money", "count"):  # three rows, one per setting
+                show[c] = [usd(x) if kind == "money" else "-" if x != x else f"{int(x):,}"
+                           for x in book[c].to_numpy(dtype=float)]
         emit(Table.from_frame(show, numeric=[c for c in BOOK_KINDS if c in show.columns]))
     print(f"{len(per):,} claims compared" + (f" -> {a.out}" if a.out else ""), file=sys.stderr)
     for note in book.attrs.get("rvucalc.notes", ()):
