@@ -37,6 +37,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,7 @@ def reprice_dataset(
     scheduler: str | None = None,
     workers: int | None = None,
     client: Any = None,
-    progress: bool = True,
+    progress: bool | None = None,
     claims_out: str | os.PathLike[str] | None = None,
     claim_column: str = "claim_id",
     tally: Any = None,
@@ -216,8 +217,10 @@ def reprice_dataset(
     also gets the per-claim totals, from the same shuffle (*summarise* makes them from a priced
     partition; default :func:`rvucalc.summarise_claims`). *tally* (a
     :class:`rvucalc.claims.tally.LineTally`) gets the counts of every priced partition, computed
-    on the workers in the same run (the lines are not priced or read twice). Returns the number
-    of lines.
+    on the workers in the same run (the lines are not priced or read twice). *progress*: a
+    progress bar of the cluster's tasks on standard error, the tqdm bar of the other engines
+    (default: only when standard error is a terminal; nothing is written to standard output or
+    to a log file). Returns the number of lines.
     """
     src_s = os.fspath(src)
     targets = [os.fspath(d) for d in (dst, claims_out) if d is not None]
@@ -258,10 +261,8 @@ def reprice_dataset(
                 jobs.append(priced.map_partitions(tally.count, meta=tally.count(priced._meta),
                                                   enforce_metadata=False))
             fut = client.compute(jobs)
-            if progress:
-                from distributed import progress as show
-
-                show(fut)
+            if progress or (progress is None and sys.stderr.isatty()):
+                _progress(fut, client)
             done = client.gather(fut)
             if tally is not None:
                 tally.add(done[-1])
@@ -279,6 +280,33 @@ def reprice_dataset(
             for d, t in zip(targets, tmps):
                 if not _is_url(d):
                     shutil.rmtree(t, ignore_errors=True)
+
+
+def _progress(futures: Any, client: Any) -> None:
+    """Wait for *futures* with a tqdm bar of their tasks on standard error (the bar of the stream
+    engine, :func:`rvucalc.claims.stream._bar`), not ``distributed.progress``'s bar on standard
+    output."""
+    from distributed.client import futures_of
+    from distributed.diagnostics.progressbar import TextProgressBar
+    from tqdm.auto import tqdm
+
+    class _Bar(TextProgressBar):
+        def __init__(self, keys: Any, scheduler: Any) -> None:
+            self.bar = tqdm(total=None, desc="price", unit=" tasks", dynamic_ncols=True, file=sys.stderr)
+            super().__init__(keys, scheduler=scheduler, start=True)
+
+        def _draw_bar(self, remaining: int, all: int, **kwargs: Any) -> None:  # noqa: A002 - distributed's name
+            if self.bar.total != all:
+                self.bar.total = all
+            self.bar.update(all - remaining - self.bar.n)
+
+        def _draw_stop(self, **kwargs: Any) -> None:
+            self.bar.close()
+
+    try:
+        _Bar(futures_of(futures), client.scheduler.address)
+    except Exception as exc:  # noqa: BLE001 - a bar that cannot follow the cluster is no reason to fail the run
+        logging.getLogger(__name__).debug("no progress bar: %s", exc)
 
 
 def _input_types(parts: list[Path]) -> tuple[Any, Any]:

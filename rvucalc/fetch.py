@@ -299,6 +299,47 @@ def _tofu_write(cdir: Path, name: str, digest: str, url: str) -> str:
     return today
 
 
+def at_hand(release: Release, *, mirror: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """``{table: where}`` for each table of *release*: ``"mirror"`` or ``"cache"`` when a file for it
+    is at hand, ``""`` when it would have to be fetched. Nothing is downloaded.
+
+    A mirror file counts when it is in a folder named for the release (``pfs/rvu26c``,
+    ``asc/2026-01``), or elsewhere with the sha256 the catalogue records for the table (CMS's or
+    a known copy's; when none is recorded, any file outside another release's folder), as
+    :func:`locate` chooses. The checksum of a file in the release's own folder is checked when it is
+    used (:func:`locate`), not here: a damaged file is refused then, naming it."""
+    out: dict[str, str] = {}
+    mine = _folder_tokens(release)
+    tokens = _all_tokens()
+    roots = [r for r in mirror_dirs(mirror) if r.is_dir()]
+    cdir = cache_dir() / release.id
+    for table, spec in release.files.items():
+        where = ""
+        for root in roots:
+            cands = [(p, [x.lower() for x in p.relative_to(root).parent.parts])
+                     for p in _candidates(root, spec.names)]
+            if any(x in mine for _, parts in cands for x in parts):
+                where = "mirror"  # in the release's own folder: found without reading it
+                break
+            for p, parts in cands:
+                if spec.sha256 or spec.mirror_sha256:  # elsewhere: the recorded checksum decides
+                    try:
+                        digest = sha256_file(p)
+                    except FileAccessError:
+                        continue
+                    where = "mirror" if digest == spec.sha256 or digest in spec.mirror_sha256 else ""
+                elif not any(x in tokens for x in parts):  # not another release's folder
+                    where = "mirror"
+                if where:
+                    break
+            if where:
+                break
+        if not where and any(os.path.isfile(cdir / n) for n in spec.names):
+            where = "cache"
+        out[table] = where
+    return out
+
+
 def locate(
     release: Release,
     table: str,

@@ -95,7 +95,10 @@ def reprice(
     ``charge_limited``, ``allowed``, ``sequestration``, ``medicare_payment``,
     ``payable`` and ``reason`` (pipe-separated codes; see
     :func:`rvucalc.explain`). ``allowed`` is NaN exactly when a refusing
-    reason is present (``payable`` False); other codes explain adjustments.
+    reason is present (``payable`` False); other codes explain adjustments. The text columns
+    rvucalc adds are pandas categoricals (a few distinct texts on every line: one byte per line,
+    not a copy of the text; see the README, "Three ways to run it"); *lines*' columns keep
+    their types.
     """
     schedules = pipeline.schedules_of(releases)
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,

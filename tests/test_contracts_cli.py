@@ -51,7 +51,7 @@ def test_book_to_workbook_and_claims(files, capsys):
     assert c["medicare-100 percent of Medicare"].tolist() == [100.0, 100.0, 100.0]
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Summary", "By category", "Contracts", "Top codes", "Claims", "Terms", "Lines",
-                             "Provenance"]
+                             "Reasons", "Provenance"]
     summary = wb["Summary"]
     assert len(summary._charts) == 1
     rows = [[c.value for c in r] for r in summary.iter_rows()]

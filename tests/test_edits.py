@@ -425,11 +425,13 @@ def test_summary_and_workbook_notes_say_what_ran_and_what_was_removed(fs26, ncci
                 {"claim_id": "B", "hcpcs": "99213"}, {"claim_id": "B", "hcpcs": "20610"},
                 {"claim_id": "Q1", "hcpcs": "99213", "date_of_service": "2026-02-10"}])
     out = reprice(df, releases=[fs26], mirror=str(ncci))
-    assert LineTally(refusing_for("pfs"))(out).text().splitlines()[3] == (  # without a re-pricer: no dollars
+    assert LineTally(refusing_for("pfs"))(out).text().splitlines()[4] == (  # without a re-pricer: no dollars
         "  edits denied 2 lines (EDIT_DUPLICATE 1, EDIT_NCCI_PTP 1)")
     text = LineTally(refusing_for("pfs"), reprice=_without_edits(fs26))(out).text().splitlines()
     assert text[1].startswith("  note: REPRICE_RELEASE_FALLBACK")  # the Q1 line (no rvu26a at hand)
-    text = text[1:]
+    # the quarter priced with another release is said, though its line was paid (issue 24)
+    assert "2026 Q1" in text[2] and "rvu26c" in text[2] and text[2].endswith("(1 line)")
+    text = text[2:]
     assert text[1] == "  edits: duplicate lines; MUEs ncci-mue-practitioner-2026q3; NCCI PTP edits " \
                       "ncci-ptp-practitioner-2026q3"
     # removed: the duplicate 20983, which without edits is the second surgery of the date (50%),

@@ -30,7 +30,7 @@ def test_compare_out_xlsx(tmp_path, fs26):
     rc, _ = run("compare", "20983", "77013", "--localities", "CA", "--out", str(out), "--offline")
     assert rc == 0
     wb = load_workbook(out)
-    assert wb.sheetnames == ["Summary", "Detail", "Provenance"]
+    assert wb.sheetnames == ["Summary", "Detail", "Reasons", "Provenance"]
     det = pd.DataFrame(wb["Detail"].values)
     det.columns = det.iloc[0]
     det = det.iloc[1:]

@@ -76,7 +76,7 @@ def test_compare_frame(rates, mirror):
 
 def test_workbook_sheets_values_formats(rates):
     _, _, wb = rates
-    assert wb.sheetnames == ["Summary", "Detail", "Provenance"]
+    assert wb.sheetnames == ["Summary", "Detail", "Reasons", "Provenance"]
     ws = wb["Summary"]
     assert ws["A1"].value == "Ablation rates, California"
     hdr = [c.value for c in ws[3]]
@@ -200,7 +200,7 @@ def test_quotes_list(fs26, tmp_path):
     qs = [fs26.quote("20983"), fs26.quote("20983", locality="01182-18")]
     p = to_excel(qs, tmp_path / "q.xlsx")
     wb = load_workbook(p)
-    assert wb.sheetnames == ["Summary", "Quotes", "Provenance"]
+    assert wb.sheetnames == ["Summary", "Quotes", "Reasons", "Provenance"]
     s = wb["Summary"]
     hdr = [c.value for c in s[3]]
     j = hdr.index("20983 nonfacility") + 1
@@ -244,7 +244,7 @@ def test_long_frames_continue_on_more_sheets(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 11)  # 10 data rows per sheet
     df = pd.DataFrame({"hcpcs": [f"{i:05d}" for i in range(25)], "amount": [float(i) for i in range(25)]})
     wb = load_workbook(to_excel(df, tmp_path / "long.xlsx", summary=False))
-    assert wb.sheetnames == ["Detail", "Detail 2", "Detail 3", "Provenance"]
+    assert wb.sheetnames == ["Detail", "Detail 2", "Detail 3", "Reasons", "Provenance"]
     assert wb["Detail 3"]["A2"].value == "00020" and wb["Detail 3"].max_row == 6
 
 

@@ -222,7 +222,7 @@ def test_site_comparison_to_excel_readme_example(mirror, tmp_path, monkeypatch):
     cmp = fs.compare_sites("20983", zip="02115", cbsa="14454")
     rvucalc.export.to_excel(cmp, "sites.xlsx")  # README: rvucalc.export.to_excel(cmp, "sites.xlsx")
     wb = load_workbook(tmp_path / "sites.xlsx")
-    assert wb.sheetnames == ["Summary", "Sites", "Provenance"]
+    assert wb.sheetnames == ["Summary", "Sites", "Reasons", "Provenance"]
     ws = wb["Sites"]
     hdr = [c.value for c in ws[1]]
     rows = [dict(zip(hdr, (c.value for c in r))) for r in ws.iter_rows(min_row=2)]

@@ -65,7 +65,8 @@ def test_in_memory_summary_counts_each_unpaid_line_once_by_refusing_reason(lines
     assert sum(counts) == 8  # the counts add up to the lines not payable
     assert "FALLBACK" not in got[0]  # a note, not a refusal
     assert got[1].startswith("  note: REPRICE_RELEASE_FALLBACK on 2 lines (")
-    assert got[2].startswith("  ") and "rvu26c" in got[2]  # the release note of the unpaid Q1 line
+    assert got[2].startswith("  ") and "rvu26c" in got[2]  # the release note of the Q1 lines
+    assert got[2].endswith("(2 lines)")  # lines 2 (paid) and 5 (not paid)
     # then the claim edits (issue 22): duplicate lines checked (none: one line per claim); the
     # mirror has no NCCI file, so the PTP edits and MUEs were not applied to the lines they would
     # edit: 2026 Q1 lines 2 and 5, 2026 Q3 lines 1, 3, 4, 8 and 9 (lines 6 and 10 have no units,
@@ -127,7 +128,8 @@ def test_tally_facility_reasons_and_parts_add_up():
     assert text[0] == ("7 lines priced: 2 payable, 5 not payable (FACILITY_NO_RELEASE 2, FACILITY_LINE_NOT_PRICED 1, "
                        "and 2 more lines for other reasons)")
     assert text[1].startswith("  note: FACILITY_RELEASE_OTHER_QUARTER on 1 line (")
-    assert text[2:] == ["  no addendum", "  other note"]  # by first line
+    # every note, by first line, with its lines (rows 0-2: "no addendum"; rows 3 and 4 unpaid: "other note")
+    assert text[2:] == ["  no addendum (3 lines)", "  other note (2 lines)"]
     assert LineTally(None)(_frame(rows)).text(top=9).splitlines()[0].endswith(
         "(FACILITY_NO_RELEASE 2, FACILITY_LINE_NOT_PRICED 1, REPRICE_BAD_DATE 1, no reason stated 1)")
 

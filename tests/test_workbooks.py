@@ -89,7 +89,7 @@ def _provenance_rows(wb) -> tuple[list[tuple], dict]:
 def test_schedule_workbook(fs26, tmp_path):
     df = fs26.schedule(["20983", "99213"], ["01182-18", "05302-99"])
     wb = load_workbook(to_excel(df, tmp_path / "s.xlsx", provenance=fs26))
-    assert wb.sheetnames == ["Summary", "Detail", "Provenance"]
+    assert wb.sheetnames == ["Summary", "Detail", "Reasons", "Provenance"]
     s = wb["Summary"]
     # a real title naming the release, not "rvucalc results"
     assert s["A1"].value.startswith("Medicare physician fee schedule amounts by locality")
@@ -157,7 +157,7 @@ def test_wide_schedule_workbook(fs26, tmp_path, monkeypatch):
     df = fs26.schedule(codes, ["01182-18", "05302-99", "10112-00"])
     monkeypatch.setattr(export_layout, "WIDE_MIN_ROWS", 10)  # as for the whole fee schedule
     wb = load_workbook(to_excel(df, tmp_path / "all.xlsx", provenance=fs26))
-    assert wb.sheetnames == ["Summary", "Office (non-facility)", "Facility", "Provenance"]
+    assert wb.sheetnames == ["Summary", "Office (non-facility)", "Facility", "Reasons", "Provenance"]
     ws = wb["Office (non-facility)"]
     # row 3: locality names above their ids (row 4, the header); one row per code and modifier
     assert [ws.cell(3, c).value for c in range(7, 10)] == ["CA LOS ANGELES-LONG BEACH-ANAHEIM (LOS ANGELES/ORANGE CNTY)",
@@ -241,7 +241,7 @@ def priced(fs26):
 def test_reprice_workbook(priced, fs26, tmp_path):
     p = to_excel(priced, tmp_path / "r.xlsx", provenance=fs26)
     wb = load_workbook(p)
-    assert wb.sheetnames == ["Summary", "By code and locality", "Claims", "Detail", "Provenance"]
+    assert wb.sheetnames == ["Summary", "By code and locality", "Claims", "Detail", "Reasons", "Provenance"]
     det = _table(wb["Detail"], 1)
     assert len(det) == 5
     s = wb["Summary"]
@@ -255,7 +255,7 @@ def test_reprice_workbook(priced, fs26, tmp_path):
     assert all(k.endswith(")") and any(w in k for w in ("(count", "(sum)", "(mean)")) for k in figures)
     paid = det[det["payable"]]
     assert figures["claim lines (count)"] == 5
-    assert figures["claims (count of distinct claim_id)"] == 4
+    assert figures["claims (count; a line without a claim_id is a claim of its own)"] == 4
     assert figures["lines paid (count)"] == len(paid) == 4  # 77013 is status C
     assert figures["lines not paid (count; reasons on the Detail sheet)"] == 1
     # hand arithmetic: 20983 office in LA 5757.50 (x3), facility in LA, office in MO
@@ -333,7 +333,7 @@ def test_reprice_cli_workbook_provenance(tmp_path, fs26):
 def test_quotes_and_sites_workbooks(fs26, tmp_path):
     qs = [fs26.quote("20983"), fs26.quote("20983", locality="01182-18")]
     wb = load_workbook(to_excel(qs, tmp_path / "q.xlsx"))
-    assert wb.sheetnames == ["Summary", "Quotes", "Provenance"]
+    assert wb.sheetnames == ["Summary", "Quotes", "Reasons", "Provenance"]
     s = wb["Summary"]
     t = _table(s, 3)
     assert t["20983 nonfacility"].tolist() == [NAT_NF_20983, LA_NF_20983]

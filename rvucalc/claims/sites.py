@@ -611,4 +611,5 @@ def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
         used = {r for v in per_claim.attrs.get("lines", {}).values() if "release" in v.columns
                 for r in v["release"].astype(str).unique()}
         provenance = of_releases(sorted(used)) or None
-    return to_excel(views, path, title=title, provenance=provenance)
+    # the other sheets are the book's details: the summary is the book's (summarise_sites)
+    return to_excel(views, path, title=title, provenance=provenance, summaries=["By setting"])

@@ -536,11 +536,17 @@ def _run(src: str | os.PathLike[str], tmp_dir: str | os.PathLike[str] | None,
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _bar(progress: bool, desc: str, total: int | None) -> Any:
+def _bar(progress: bool | None, desc: str, total: int | None) -> Any:
+    """The progress bar of the stream and Dask engines (tqdm, on standard error); *progress*
+    ``None``: only when standard error is a terminal (nothing is written to a log file)."""
+    import sys
+
     from tqdm.auto import tqdm
 
+    if progress is None:
+        progress = sys.stderr.isatty()
     return tqdm(total=total, desc=desc, unit=" lines", unit_scale=True, disable=not progress,
-                smoothing=0.1, dynamic_ncols=True)
+                smoothing=0.1, dynamic_ncols=True, file=sys.stderr)
 
 
 def _workers(workers: int | None) -> int:

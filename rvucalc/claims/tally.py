@@ -19,8 +19,9 @@ How the lines are counted:
   are otherwise notes). So the counts add up to the
   lines not payable; a line not payable with no refusing code is counted as ``no reason stated``.
 - **notes**: lines (payable or not) priced with another release than the newest of their quarter
-  (:data:`NOTE_CODES`), shown apart: a note, not a refusal; and the ``release_note`` texts of
-  lines not payable (the first two, by line).
+  (:data:`NOTE_CODES`), shown apart: a note, not a refusal; and every ``release_note`` text of
+  the lines (payable or not; each quarter priced with another release, or with none), in the
+  order of their first lines, each with its lines.
 """
 
 from __future__ import annotations
@@ -151,10 +152,13 @@ class LineTally:
         rows += edit_rows(priced.attrs)
         if self.reprice is not None:
             rows += removed_rows(priced, self.reprice)
-        if "release_note" in priced.columns and not paid.all():
+        if "release_note" in priced.columns and len(priced):
+            # every line's note, paid or not: each quarter priced with another release is said
             codes, uniq = _codes(priced["release_note"])
-            first = pd.Series(line[~paid]).groupby(codes[~paid]).min()
-            rows += [("release_note", uniq[int(k)], 0, int(v)) for k, v in first.items() if uniq[int(k)]]
+            g = pd.Series(line).groupby(codes)
+            first, size = g.min(), g.size()
+            rows += [("release_note", uniq[int(k)], int(size[k]), int(v)) for k, v in first.items()
+                     if uniq[int(k)]]
         return _table(rows)
 
     def add(self, counts: pd.DataFrame) -> None:
@@ -203,9 +207,9 @@ class LineTally:
                 r = explain(str(code))
                 text += (f"\n  note: {code} on {k:,} line{'s' if k != 1 else ''}"
                          + (f" ({r.message})" if r else ""))
-        rn = of("release_note")["line"].sort_values(kind="stable")
-        for note in list(rn.index)[:2]:
-            text += f"\n  {note}"
+        rn = of("release_note").sort_values("line", kind="stable")
+        for note, k in rn["n"].items():  # every one, in the order of their first lines
+            text += f"\n  {note} ({int(k):,} line{'s' if k != 1 else ''})"
         return text + edit_text(of)
 
 

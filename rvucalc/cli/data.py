@@ -11,14 +11,33 @@ from .common import no_match
 
 
 def cmd_releases(a: argparse.Namespace) -> int:
+    """The catalogue, and for each release whether its files are at hand (the mirror named by
+    ``--mirror`` or ``$RVUCALC_MIRROR``, or the download cache) or must be fetched
+    (``rvucalc fetch ID``), by :func:`rvucalc.fetch.at_hand` (nothing is downloaded)."""
+    from ..fetch import at_hand
+
     rels = catalogue.releases(a.system)
     if not rels:
         return no_match(f"no release of system {a.system!r} in the catalogue")
-    t = Table(["id", "system", "year", "effective", "label"])
+    t = Table(["id", "system", "year", "effective", "at hand", "label"])
     for r in rels:
-        t.rows.append([r.id, r.system, str(r.year), r.effective or "", r.label])
+        t.rows.append([r.id, r.system, str(r.year), r.effective or "", _at_hand(at_hand(r, mirror=a.mirror)),
+                       r.label])
     emit(t)
     return 0
+
+
+def _at_hand(where: dict[str, str]) -> str:
+    """``mirror``, ``cache``, ``mirror+cache``, ``fetch`` or ``partly (fetch: pprrvu)``."""
+    found = [w for w in where.values() if w]
+    if not found:
+        return "fetch"
+    places = "+".join(dict.fromkeys(sorted(found, key=("mirror", "cache").index)))
+    if len(found) == len(where):
+        return places
+    missing = [t for t, w in where.items() if not w]
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return f"partly: {places} (fetch: {shown})"
 
 
 def cmd_fetch(a: argparse.Namespace) -> int:

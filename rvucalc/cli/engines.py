@@ -94,18 +94,19 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
     tally = LineTally(refusing_for(getattr(args, "setting", "pfs")),  # the summary of the in-memory path
                       reprice=repricer_of(args))
+    bar = not args.no_progress and sys.stderr.isatty()  # a bar on a terminal; nothing in a log file
     try:
         if engine == "stream":
             from ..claims.stream import reprice_file
 
             reprice_file(args.input, args.out, options=options_of(args), chunk_lines=args.chunk_lines,
-                         progress=not args.no_progress, claims_out=getattr(args, "claims_out", None),
+                         progress=bar, claims_out=getattr(args, "claims_out", None),
                          workers=args.workers, tally=tally)
         else:
             from ..dask import reprice_dataset
 
             reprice_dataset(args.input, args.out, options=options_of(args), scheduler=args.scheduler,
-                            workers=args.workers, progress=not args.no_progress,
+                            workers=args.workers, progress=bar,
                             claims_out=getattr(args, "claims_out", None), tally=tally)
         print(tally.text(out=args.out), file=sys.stderr)
         return 0

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from ..errors import RvucalcError
 from .common import (
     NoMatch,
+    mirror_options,
     no_match,
     output_options,
     place_options,
@@ -109,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_contract.add_parser(sub)
 
-    r = sub.add_parser("releases", help="list the release catalogue")
+    r = sub.add_parser("releases", parents=[mirror_options()],
+                       help="list the release catalogue, and which releases are at hand (mirror or cache) "
+                            "and which must be fetched")
     r.add_argument("--system", choices=SYSTEMS, help="only this payment system's releases")
 
     f = sub.add_parser("fetch", parents=[release_options(year=False)],

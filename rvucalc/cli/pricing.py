@@ -131,12 +131,11 @@ def _write_site_comparison(cmp: Any, out: str) -> None:
 
 def _sites_claims(a: argparse.Namespace) -> int:
     """``rvucalc sites --claims claims.csv [-o sites.xlsx]``: each claim in the three settings."""
-    import pandas as pd
 
     from ..atomic import check_output
     from ..claims.contract import LINE
     from ..claims.io import read_claims, write_claims
-    from ..claims.sites import compare_sites_claims, sites_workbook, summarise_sites
+    from ..claims.sites import BOOK_KINDS, compare_sites_claims, sites_workbook, summarise_sites
 
     if a.out:
         check_output(a.out, [a.claims])
@@ -156,11 +155,15 @@ def _sites_claims(a: argparse.Namespace) -> int:
             write_claims(per, a.out)
     elif a.csv:
         per.to_csv(sys.stdout, index=False)
-    else:
-        with pd.option_context("display.max_rows", 60, "display.width", 160):
-            print(book[["site", "claims_billable", "claims_priced", "coverage_percent", "total", "lines_priced",
-                        "like_for_like_claims", "like_for_like_total", "minus_office", "not_priced_reason"]
-                       ].to_string(index=False, na_rep="-"))
+    else:  # the renderer of every command: a table on a terminal, TSV when piped
+        show = book[["site", "claims", "claims_billable", "claims_priced", "coverage_percent", "total", "lines_priced",
+                     "like_for_like_claims", "like_for_like_total", "minus_office", "not_priced_reason"]
+                    ].astype(object)
+        for c, kind in BOOK_KINDS.items():
+            if c in show.columns and kind in ("money", "count"):  # three rows, one per setting
+                show[c] = [usd(x) if kind == "money" else "-" if x != x else f"{int(x):,}"
+                           for x in book[c].to_numpy(dtype=float)]
+        emit(Table.from_frame(show, numeric=[c for c in BOOK_KINDS if c in show.columns]))
     print(f"{len(per):,} claims compared" + (f" -> {a.out}" if a.out else ""), file=sys.stderr)
     for note in book.attrs.get("rvucalc.notes", ()):
         print(note, file=sys.stderr)

@@ -65,8 +65,9 @@ def to_excel(priced: pd.DataFrame, path: str | Path, *, title: str | None = None
     v = views(priced, max_lines=max_lines, top=top)
     names = ", ".join(S._contracts(priced))
     heading = title or f"Claims priced under payer contracts ({names}), as a percent of Medicare"
+    # the other sheets are details of the comparison: one summary, the percent of Medicare by category
     return write(v, path, provenance=priced.attrs.get("rvucalc.provenance"), title=heading,
-                 progress=progress)
+                 progress=progress, summaries=["By category"])
 
 
 __all__ = ["MAX_LINES", "to_excel", "views"]

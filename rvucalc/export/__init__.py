@@ -57,7 +57,7 @@ objects are understood directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,7 @@ def to_excel(
     formats: Mapping[str, str] | None = None,
     layout: str = "auto",
     progress: bool | None = None,
+    summaries: Sequence[str] | None = None,
 ) -> Path:
     """Write a result as an analyst's workbook (XlsxWriter; atomic: temp file, then rename).
 
@@ -143,12 +144,18 @@ def to_excel(
     progress:
         Show a progress bar; default: for large workbooks when standard error
         is a terminal.
+    summaries:
+        With a dict of views: the views that get a summary sheet of their own
+        (default: every view, ``Summary <view>`` each when there are several;
+        a workbook whose other views are details of the first names only the
+        first).
 
     Sheets: ``Summary`` (title, the figures with frozen header and label
     columns, autofilter, currency formats, the charts to its right), one
     detail sheet per view (frozen header row, autofilter, number formats,
     column widths; views longer than an Excel sheet continue on further
-    sheets), ``Provenance``. Amounts are written as they are in the frame
+    sheets), ``Reasons`` (every reason code the workbook's tables hold, its
+    words and its CMS rule, and where it appears), ``Provenance``. Amounts are written as they are in the frame
     (already cent-rounded by the calculators); sums are rounded to cents once.
     Input columns are written as they are typed (text stays text), numbers as
     numbers; percent-point columns (``*_pct``) as fractions under a percent
@@ -157,7 +164,7 @@ def to_excel(
     from .writer import write
 
     p = plan(result, provenance=provenance, title=title, chart=chart, summary=summary, formats=formats,
-             layout=layout)
+             layout=layout, summaries=summaries)
     return write(p, path, progress=progress)
 
 

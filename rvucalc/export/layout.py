@@ -23,8 +23,12 @@ anything else
     settings could not be priced for how many claims, and why) are written
     under the Summary sheet's heading and on the Provenance sheet.
 
+Every workbook ends with *Reasons* (each reason code its tables hold, in words, with the CMS
+rule: :mod:`rvucalc.export.reasons_sheet`) and *Provenance*. A dict of views gets a summary
+per view (:func:`summarised_views`).
+
 Amounts are written as they are in the frame (cent-rounded by the
-calculators); summary sums of amounts are rounded to cents (half up) once.
+calculators); summary sums and means of amounts are rounded to cents (half up) once.
 Percent-point columns (``*_pct``) are written as fractions under a percent
 format (see :mod:`rvucalc.export.formats`).
 """
@@ -225,10 +229,15 @@ def summary_spec(df: pd.DataFrame) -> Summary | None:
 
 
 def _text_keys(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """*df* with its key columns as text (missing: ``""``); code columns (``hcpcs``, ``modifier``,
+    ``code``) upper-cased and stripped, so that ``j1100`` and ``J1100`` are one code."""
     sub = df.copy()
     for c in keys:
         col = sub[c].astype(object)
-        sub[c] = col.where(col.notna(), "")
+        col = col.where(col.notna(), "")
+        if c in _CODE_COLS:
+            col = col.astype(str).str.strip().str.upper()
+        sub[c] = col
     return sub
 
 
@@ -624,6 +633,10 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
         named.attrs = table.attrs
         table = named
     src_fmt = formats_of(first, formats)
+    if agg in ("mean", "sum"):  # a mean or sum of amounts is shown in cents, rounded once (half up)
+        for lab, v in labels.items():
+            if src_fmt.get(v) == CURRENCY_FORMAT and pd.api.types.is_numeric_dtype(table[lab]):
+                table[lab] = round_cents(table[lab].to_numpy(dtype=float, na_value=np.nan))
     fmts: dict[str, str | None] = {c: src_fmt.get(c) for c in table.columns[:n_idx]}
     fmts.update({lab: (COUNT_FORMAT if agg == "count" else src_fmt.get(v)) for lab, v in labels.items()})
     sub = _subtitle(len(first), prov, written)
@@ -638,6 +651,23 @@ def _summary_sheet(first: pd.DataFrame, spec: Summary, heading: str, prov: Prove
     if chart and spec.chart:
         sheet.charts = pivot_charts(table, spec, labels, first, heading, names)
     return sheet
+
+
+def reasons_sheet(sheets: Sequence[Sheet]) -> Sheet:
+    """The Reasons sheet: every reason code in the tables of *sheets*, its words, its CMS rule and
+    where it appears (:mod:`rvucalc.export.reasons_sheet`)."""
+    from .reasons_sheet import reasons_table
+
+    table = reasons_table((s.name, b.frame) for s in sheets for b in s.blocks if isinstance(b, Table))
+    rows: list[Row | Table] = [
+        Row(["Reasons: what each reason code in this workbook means"], "title"),
+        Row(["A line with no amount, or with an adjusted one, carries a reason code in a 'reason' column; "
+             "a cell may hold several codes joined by '|'. In Python: rvucalc.explain(code)."], "note")]
+    if table.empty:
+        rows.append(Row(["No reason codes appear in this workbook."]))
+        return Sheet("Reasons", rows)
+    rows.append(Table(table, dict.fromkeys(table.columns), freeze_cols=1))
+    return Sheet("Reasons", rows, freeze="main")
 
 
 def provenance_sheet(prov: Provenance, title: str, views: Mapping[str, pd.DataFrame],
@@ -792,11 +822,12 @@ def claims_frame(priced: pd.DataFrame) -> pd.DataFrame:
 def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Names, chart: bool,
                     written: _dt.datetime) -> list[Sheet]:
     paid = df["payable"].astype(bool)
-    n_claims = df["claim_id"].astype(object).nunique(dropna=False)
+    claims = claims_frame(df)  # lines without a claim id are claims of their own, as on the Claims sheet
+    n_claims = len(claims)
     ben = beneficiary_share(df)
     figures: list[tuple[str, Any, str | None]] = [
         ("claim lines (count)", len(df), COUNT_FORMAT),
-        ("claims (count of distinct claim_id)", int(n_claims), COUNT_FORMAT),
+        ("claims (count; a line without a claim_id is a claim of its own)", int(n_claims), COUNT_FORMAT),
         ("lines paid (count)", int(paid.sum()), COUNT_FORMAT),
         ("lines not paid (count; reasons on the Detail sheet)", int((~paid).sum()), COUNT_FORMAT),
     ]
@@ -808,14 +839,15 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
         figures.append(("sequestration (sum)", _money_sum(df["sequestration"]), CURRENCY_FORMAT))
     figures.append(("beneficiary share: allowed - payment - sequestration (sum)", _money_sum(ben),
                     CURRENCY_FORMAT))
-    mean = float(df.loc[paid, "allowed"].mean()) if paid.any() else float("nan")
+    mean = float(round_cents(df.loc[paid, "allowed"].mean())) if paid.any() else float("nan")
     figures.append(("allowed amount per paid line (mean)", mean, CURRENCY_FORMAT))
 
+    # codes as CMS writes them: "j1100 " and "J1100" are one code (the lines keep what was given)
     hc = df["hcpcs"].astype(object)
-    code = hc.where(hc.notna(), "").astype(str)
+    code = hc.where(hc.notna(), "").astype(str).str.strip().str.upper()
     if "pricing_modifier" in df.columns:
         pm = df["pricing_modifier"].astype(object)
-        pm = pm.where(pm.notna(), "").astype(str)
+        pm = pm.where(pm.notna(), "").astype(str).str.strip().str.upper()
         code = code.where(pm == "", code + "-" + pm)
     code_cols = ["code"]
     base = pd.DataFrame({"code": code.to_numpy(dtype=object)}, index=df.index)
@@ -838,7 +870,8 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
         for c in ("allowed (sum)", "Medicare payment (sum)"):  # no amount, not $0, when nothing was paid
             g[c] = np.where(lines > 0, g[c].to_numpy(dtype=float), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            g["allowed per paid line (mean)"] = np.where(lines > 0, g["allowed (sum)"] / lines, np.nan)
+            g["allowed per paid line (mean)"] = round_cents(
+                np.where(lines > 0, g["allowed (sum)"] / lines, np.nan))
         return g.sort_values("allowed (sum)", ascending=False, kind="stable", na_position="last") \
             .reset_index(drop=True)
 
@@ -873,7 +906,6 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
         sheets.append(Sheet("By code and locality", [
             Row(["Sums per code and locality (all lines)"], "title"),
             Table(loc_table, lf, freeze_cols=n_lab)], freeze="main"))
-    claims = claims_frame(df)
     cf = {c: (COUNT_FORMAT if "(count)" in c else CURRENCY_FORMAT if "(sum)" in c else None)
           for c in claims.columns}
     sheets.append(Sheet("Claims", [
@@ -887,6 +919,17 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
 # ---------------------------------------------------------------------------
 # The whole workbook
 # ---------------------------------------------------------------------------
+def summarised_views(views: Mapping[str, pd.DataFrame],
+                     summaries: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The views that get a summary of their own: every view (``{"CY2025": a, "CY2026": b}``:
+    both), or those named in *summaries* (a workbook whose other views are details of the
+    first, such as a contract comparison's terms and lines, names only the first)."""
+    if summaries is None:
+        return dict(views)
+    keep = {str(n) for n in summaries}
+    return {n: d for n, d in views.items() if n in keep}
+
+
 def default_title(kind: str, spec: Summary | None, prov: Provenance, view: str) -> str:
     rel = _release_labels(prov)
     tail = f" ({rel})" if rel else ""
@@ -908,6 +951,7 @@ def plan(
     summary: Summary | Mapping[str, Any] | bool | None = None,
     formats: Mapping[str, str] | None = None,
     layout: str = "auto",
+    summaries: Sequence[str] | None = None,
 ) -> Plan:
     """The sheets :func:`rvucalc.export.to_excel` writes for *result* (see the module docstring)."""
     views = views_of(result)
@@ -944,18 +988,40 @@ def plan(
                      "and limiting charges) is written to .csv or .parquet")
         views_written = {s.name: next(b.frame for b in s.blocks if isinstance(b, Table)) for s in wide_sheets}
     else:
-        if kind == "reprice" and summary in (None, True):
-            sheets += _reprice_sheets(first, heading, prov, names, chart, written)
-        elif spec is not None:
-            sheets.append(_summary_sheet(first, spec, heading, prov, names, formats, chart, written,
-                                         notes))
+        peers = summarised_views(views, summaries)
+        several = len(peers) > 1
+        for name, df in peers.items():
+            k = kind_of(df)
+            if name == first_name:
+                sp = spec
+            elif summary is None or summary is True or summary is False:
+                sp = None if summary is False else summary_spec(df)
+            else:  # the summary asked for, where the view has its columns; else the view's own
+                sp = spec if spec is not None and set(spec.index + spec.columns + spec.values) <= set(df.columns) \
+                    else summary_spec(df)
+            h = heading if name == first_name else (title or default_title(k, sp, prov, name))
+            if several and name not in h:
+                h = f"{h}: {name}"
+            got: list[Sheet] = []
+            if k == "reprice" and summary in (None, True):
+                got = _reprice_sheets(df, h, prov, names, chart, written)
+            elif sp is not None:
+                got = [_summary_sheet(df, sp, h, prov, names, formats, chart, written,
+                                      notes if not several else notes_of({name: df}))]
+            if several:
+                for sh in got:
+                    sh.name = f"{sh.name} {name}"
+            sheets += got
         for name, df in views.items():
             fmts = formats_of(df, formats)
             sheets += _split(name, as_written(df, fmts), fmts)
         views_written = views
-    sheets.append(provenance_sheet(prov, heading, views_written, written, notes))
     used: set[str] = set()
     for s in sheets:
+        s.name = sheet_title(s.name, used)
+    sheets.append(reasons_sheet(sheets))
+    sheets.append(provenance_sheet(prov, heading, views_written, written, notes))
+    for s in sheets[-2:]:
         s.name = sheet_title(s.name, used)
     props = {"title": heading, "subject": "Medicare payment amounts", "author": "rvucalc",
              "comments": "Written by rvucalc; sources and options on the Provenance sheet"}
@@ -978,5 +1044,5 @@ def sheet_title(name: str, used: set[str]) -> str:
 __all__ = [
     "CHART_MAX_CATEGORIES", "CHART_MAX_SERIES", "EXCEL_MAX_ROWS", "SUMMARY_MAX_CELLS", "WIDE_MIN_ROWS",
     "Chart", "Plan", "Row", "Sheet", "Summary", "Table", "beneficiary_share", "claims_frame", "formats_of",
-    "kind_of", "pivot", "plan", "provenance_sheet", "summary_spec", "views_of", "wide_schedule",
+    "kind_of", "pivot", "plan", "provenance_sheet", "reasons_sheet", "summary_spec", "views_of", "wide_schedule",
 ]
