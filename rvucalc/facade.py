@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import anesthesia, catalogue, diff, sites
+from . import anesthesia, arguments, catalogue, diff, sites
 from . import volumes as volumes_mod
 from .calc import pfs as pfs_calc
 from .catalogue import Release
@@ -40,6 +40,7 @@ from .codes import (
 from .errors import (
     ChecksumError,
     DownloadError,
+    InvalidArgumentError,
     MissingFileError,
     ReleaseNotFoundError,
     UnknownCodeError,
@@ -118,6 +119,7 @@ class FeeSchedule:
         self.progress = progress
         self.work_floor = work_floor
         self.sources: dict[str, Source] = {}
+        conversion_factor = arguments.conversion_factor(conversion_factor)
         self.rvus = self._table("pprrvu")
         file_cf = float(self.rvus["conversion_factor"].iloc[0])
         cfs = release.conversion_factors
@@ -308,7 +310,10 @@ class FeeSchedule:
         hospital's own wage index. *county_fips* is another name for *county*.
         """
         if county is not None and county_fips is not None and str(county) != str(county_fips):
-            raise TypeError("give county= or county_fips= (the same thing), not two counties")
+            raise InvalidArgumentError(f"county={county!r} and county_fips={county_fips!r} are two counties: "
+                                       "give one (county= and county_fips= are the same argument)")
+        wage_index = arguments.wage_index(wage_index)
+        opps_wage_index = arguments.wage_index(opps_wage_index, "opps_wage_index")
         return sites.compare_sites(
             self, hcpcs, locality=locality, zip=None if zip is None else str(zip), cbsa=cbsa,
             county_fips=None if (county if county is not None else county_fips) is None
@@ -355,10 +360,13 @@ class FeeSchedule:
         Without a locality/ZIP/county the national anesthesia CF is used.
         """
         code, mod = anesthesia.check_code(hcpcs, modifier)
+        minutes = arguments.non_negative_number(minutes, "minutes", "anesthesia time in minutes (0 or more)")
         lid = self.resolve_locality(locality, zip, county=county)
         sources: list[Source] = []
         if isinstance(base_units, Mapping):
             base_units = base_units.get(code)
+        base_units = arguments.non_negative_number(base_units, "base_units",
+                                                   "the code's base units (0 or more), e.g. 7")
         if base_units is not None:
             bu, bu_from = float(base_units), "user"
         else:
@@ -433,8 +441,10 @@ class FeeSchedule:
         ``None`` for none of them (national). A MAC + locality that CMS lists under a
         second MAC of the same state (California's 01112/01182) resolves to the
         GPCI row with the same state and locality number. A county is placed by
-        :meth:`county_locality`.
+        :meth:`county_locality`. Two of them at once are refused
+        (:func:`rvucalc.arguments.one_place`): rvucalc never picks one place for the caller.
         """
+        arguments.one_place(locality=locality, zip=zip, county=county)
         if zip is not None:
             z = normalise_zip(zip)
             hit = self.zip5.loc[self.zip5["zip"] == z, "locality_id"]
@@ -533,9 +543,14 @@ class FeeSchedule:
 
     def _gpci_rows(self, localities: Iterable[str] | None, work_floor: bool = True) -> pd.DataFrame:
         gt = self.gpci_for(work_floor)
-        if localities is None:
+        asked = arguments.localities(localities)
+        if asked is None:
             return gt
-        ids = [self.resolve_locality(x) for x in localities]
+        ids = [self.resolve_locality(x) for x in asked]
+        if None in ids:
+            raise UnknownLocalityError("localities lists 'national', which is not a payment locality: for "
+                                       "national amounts (GPCIs 1.0) pass national=True")
+        arguments.distinct_localities(asked, ids)
         return gt.set_index("locality_id").loc[ids].reset_index()
 
     def locality_info(self, locality_id: str) -> LocalityInfo:
@@ -550,8 +565,9 @@ class FeeSchedule:
 
     # -- pricing ------------------------------------------------------------
     def _cf(self, conversion_factor: float | None, qp: bool | None) -> tuple[float, str]:
+        conversion_factor = arguments.conversion_factor(conversion_factor)
         if conversion_factor is not None:
-            return float(conversion_factor), "what-if (user)"
+            return conversion_factor, "what-if (user)"
         if qp is True:
             cf = self.release.conversion_factors.get("qp")
             if cf is None:
@@ -906,6 +922,7 @@ def choose_release(year: int | None = None, release: str | None = None, *,
     :class:`ChecksumError` naming it: the choice never moves on to an older
     release or another year because of it.
     """
+    year = arguments.year(year)
     if release is not None:
         rel = catalogue.get(release)
         if rel.system != "pfs" or "pprrvu" not in rel.files:
@@ -970,6 +987,8 @@ def load(
     download:
         Allow downloads from CMS (default: yes unless ``$RVUCALC_OFFLINE`` is set).
     """
+    year = arguments.year(year)
+    conversion_factor = arguments.conversion_factor(conversion_factor)
     rel = choose_release(year, release, mirror=mirror, download=download)
     return FeeSchedule(rel, mirror=mirror, qp=qp, conversion_factor=conversion_factor,
                        work_floor=work_floor, download=download, progress=progress,

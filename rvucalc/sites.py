@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from . import catalogue
+from . import arguments, catalogue
 from .calc import asc as asc_calc
 from .calc import opps as opps_calc
 from .calc.money import round_cents
@@ -330,6 +330,7 @@ class ASCRates:
         own CF (:func:`rvucalc.calc.asc.asc_payment`; a J8 device portion is not scaled).
         """
         rel_cf = self.conversion_factor.value
+        conversion_factor = arguments.conversion_factor(conversion_factor)
         if codes is None:
             return asc_calc.asc_payment(self.addendum_aa, wage_index, conversion_factor=conversion_factor,
                                         release_conversion_factor=rel_cf)
