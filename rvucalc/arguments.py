@@ -205,7 +205,7 @@ def distinct_localities(asked: Sequence[Any], resolved: Sequence[str], name: str
                                    "locality once")
 
 
-def output_path(path: Any, suffixes: Sequence[str], what: str, *, name: str = "path") -> Path:
+def output_path(path: Any, suffixes: Sequence[str], what: str, *, name: str = "path", hint: str = "") -> Path:
     """*path* as a Path whose suffix is one of *suffixes* (``(".xlsx",)``), else refused:
     a file's name says its format, and rvucalc never writes one format under another's name."""
     if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
@@ -215,7 +215,7 @@ def output_path(path: Any, suffixes: Sequence[str], what: str, *, name: str = "p
     if p.suffix.lower() not in suffixes:
         got = f"ends in {p.suffix!r}" if p.suffix else "has no suffix"
         raise InvalidArgumentError(f"{p.name} {got}, and {what} is written as {' or '.join(suffixes)}: name "
-                                   f"the file {p.stem}{suffixes[0]}")
+                                   f"the file {p.stem}{suffixes[0]}" + (f" ({hint})" if hint else ""))
     return p
 
 

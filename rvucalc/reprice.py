@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from . import arguments
 from .claims import pipeline
 from .claims.edits import option as edit_option
 from .claims.lines import ReasonBits
@@ -97,6 +98,7 @@ def reprice(
     :func:`rvucalc.explain`). ``allowed`` is NaN exactly when a refusing
     reason is present (``payable`` False); other codes explain adjustments.
     """
+    arguments.frame(lines, "lines", what="claim lines")
     schedules = pipeline.schedules_of(releases)
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
                             dayfirst=dayfirst, **edit_option(edits))
@@ -136,6 +138,8 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason`` (see
     :func:`rvucalc.explain`). Line amounts are rounded once; the claim total is their sum.
     """
+    arguments.frame(lines, "lines", what="claim lines")
+    wage_index = arguments.wage_index(wage_index)
     return pipeline.price_frame(lines, pipeline.facility_options("hopd", releases, mirror, dayfirst, wage_index,
                                              ipps_table2, edits))
 
@@ -151,6 +155,8 @@ def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     ``discount_factor``, ``facility_wage_index``, ``facility_payment``,
     ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason``.
     """
+    arguments.frame(lines, "lines", what="claim lines")
+    wage_index = arguments.wage_index(wage_index)
     return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None,
                                                                  edits))
 

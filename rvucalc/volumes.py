@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import arguments
 from .calc import pfs as pfs_calc
 from .calc.money import round_cents
 from .codes import (
@@ -56,6 +57,7 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
     called once per place kind with ``(codes, localities, national=, conversion_factor=, qp=)``
     as :meth:`rvucalc.FeeSchedule.price_matrix`; *release* is the release id written per row.
     """
+    arguments.frame(volumes, "volumes", what="volumes (hcpcs, modifier, locality or zip, setting, count)")
     if code not in volumes:
         raise RvucalcError(f"the volume table has no {code!r} column (columns: {', '.join(map(str, volumes))})")
     n = len(volumes)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import arguments
 from . import pipeline
 from .contract import LINE, claim_keys
 
@@ -209,6 +210,9 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     """
     from .normalise import parse_dates
 
+    arguments.frame(lines, "lines", what="claim lines")
+    opps_wage_index = arguments.wage_index(opps_wage_index, "opps_wage_index")
+    asc_wage_index = arguments.wage_index(asc_wage_index, "asc_wage_index")
     had = LINE in lines.columns
     base = lines if had else lines.assign(**{LINE: range(len(lines))})
     ck, _missing = claim_keys(base["claim_id"], base[LINE].to_numpy())
