@@ -875,16 +875,21 @@ class FeeSchedule:
         """Price a volume table: one PFS amount and revenue per row, vectorised.
 
         *volumes* has a code column (``hcpcs``, may hold ``"99213-26"``), optional
-        ``modifier``, ``locality`` (id) and/or ``zip``, optional ``setting``
-        (``office``/``nonfacility`` or ``facility``; default office) and ``count``
-        (default 1). Column names can be renamed with the keyword arguments. Every
-        row comes back, in order, with the user's columns exactly as given and new
-        columns ``locality_id`` (``"national"`` when neither is given),
-        ``pfs_setting``, ``amount`` (cents, half up; NaN when not payable),
-        ``revenue`` (amount × count, rounded to cents; NaN with the amount) and
-        ``reason`` (``""`` when paid; a code for :func:`rvucalc.explain` otherwise,
-        e.g. ``NOT_PFS_CLFS`` for a lab code, ``BAD_LOCALITY`` / ``BAD_SETTING`` /
-        ``BAD_COUNT`` for a value that could not be read).
+        ``modifier``, ``locality`` (id, or ``national``) and/or ``zip``, optional ``setting``
+        (``office``/``nonfacility`` or ``facility``) and ``count``. Column names can be
+        renamed with the keyword arguments (a name the table lacks is refused). Every row
+        comes back, in order, with the user's columns exactly as given and new columns
+        ``locality_id``, ``pfs_setting``, ``amount`` (cents, half up; NaN when not payable),
+        ``revenue`` (amount × count, rounded to cents; NaN with the amount or the count),
+        ``reason`` (``""`` when paid; a code for :func:`rvucalc.explain` otherwise, e.g.
+        ``NOT_PFS_CLFS`` for a lab code, ``BAD_LOCALITY`` / ``BAD_COUNT`` for a value that
+        could not be read, ``VOL_NO_COUNT`` when the table has no count column: no revenue,
+        never one service each) and ``note`` (pipe-separated codes: ``VOL_NATIONAL`` for a
+        row with no ZIP or locality, priced nationally; ``VOL_SETTING_OFFICE`` for a row with
+        no setting, priced in the office; ``MOD_NO_PRICE_EFFECT``). A setting word other than
+        those of :data:`rvucalc.volumes.SETTINGS` (``hospital``, ``lab``) refuses the table
+        with :class:`~rvucalc.errors.InvalidArgumentError` listing the accepted words; so does
+        a table that already has one of the columns added.
         """
         return volumes_mod.price_volumes(volumes, known_codes=self._codes_set, pairs=self._pairs,
                                          resolve_locality=self.resolve_locality,
