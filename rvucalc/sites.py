@@ -244,6 +244,11 @@ def rates_or_unavailable(fs: Schedule, system: str) -> OPPSRates | ASCRates | Un
         return UnavailableRates(fs, system, Reason(code=base.code, message=str(exc), rule=base.rule))
 
 
+def _text(v: Any) -> str:
+    """A text cell as text: ``""`` when missing (None, NaN, ``pd.NA``), never ``"<NA>"``."""
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
 def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else float(v)
 
@@ -580,11 +585,11 @@ def compare_sites(
                 if priced.empty:
                     raise UnknownCodeError(code)
                 p = priced.iloc[0]
-                fac, fac_bene, ind = _num(p["payment"]), _num(p["copay"]), str(p["status_indicator"])
+                fac, fac_bene, ind = _num(p["payment"]), _num(p["copay"]), _text(p["status_indicator"])
             else:
                 priced = rates.price(w, [code])
                 p = priced.iloc[0]
-                fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), str(p["payment_indicator"])
+                fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), _text(p["payment_indicator"])
             fac_reason = [r for r in [explain(str(p["reason"])),
                                       explain(str(p.get("approximate", "") or ""))] if r is not None]
         except UnknownCodeError:
