@@ -198,6 +198,10 @@ def _localities_found(fs: Any, a: argparse.Namespace) -> tuple[Any, list[str]]:
             return loc.iloc[0:0], []
         return pd.concat(parts, ignore_index=True), labels
     t = term.upper()
+    if len(t) == 2 and t.isalpha() and (loc["state"].astype(str).str.upper() == t).any():
+        # a two-letter state code is the state ("AL" is Alabama, not every "ALL COUNTIES")
+        hit = loc[loc["state"].astype(str).str.upper() == t]
+        return hit, [""] * len(hit)
     hay = (loc["locality_id"] + " " + loc["state"] + " " + loc["locality_name"] + " "
            + loc.get("state_name", "") + " " + loc.get("counties", "")).str.upper()
     hit = loc[hay.str.contains(t, regex=False)]
