@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import ArgumentTypeError, InvalidArgumentError
+from .errors import ArgumentTypeError, InvalidArgumentError, UnknownLocalityError
 
 
 def _shown(value: Any) -> str:
@@ -137,6 +137,18 @@ def choice(value: Any, accepted: Mapping[str, str], name: str, *, hint: str = ""
     return got
 
 
+def zip_code(zip: str | int) -> str:
+    """A ZIP code as five digits: ``90012`` (int), ``"601"`` -> ``"00601"``, ``"90012-1234"`` -> ``"90012"``.
+
+    Raises :class:`~rvucalc.errors.UnknownLocalityError` for anything else.
+    """
+    s = str(zip).strip()
+    m = re.fullmatch(r"(\d{1,5})(?:[-\s]?\d{4})?", s)
+    if not m:
+        raise UnknownLocalityError(f"{zip!r} is not a ZIP code (five digits, e.g. 90012)")
+    return m.group(1).zfill(5)
+
+
 def one_place(*, locality: Any = None, zip: Any = None, county: Any = None) -> None:
     """Refuse two places of service at once: a ZIP code, a locality id and a county are each a
     place, and rvucalc never chooses one of them for the caller (the command line's ``--zip``,
@@ -220,4 +232,4 @@ def output_path(path: Any, suffixes: Sequence[str], what: str, *, name: str = "p
 
 
 __all__ = ["CF_EXPECTED", "choice", "conversion_factor", "distinct_localities", "frame", "localities", "non_negative_number",
-           "one_place", "output_path", "positive_number", "quarter", "wage_index", "year"]
+           "one_place", "output_path", "positive_number", "quarter", "wage_index", "year", "zip_code"]

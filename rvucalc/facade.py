@@ -73,16 +73,8 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
 _source = source_of  # the name older code imports
 
 
-def normalise_zip(zip: str | int) -> str:
-    """A ZIP code as five digits: ``90012`` (int), ``"601"`` -> ``"00601"``, ``"90012-1234"`` -> ``"90012"``.
-
-    Raises :class:`UnknownLocalityError` for anything else.
-    """
-    s = str(zip).strip()
-    m = re.fullmatch(r"(\d{1,5})(?:[-\s]?\d{4})?", s)
-    if not m:
-        raise UnknownLocalityError(f"{zip!r} is not a ZIP code (five digits, e.g. 90012)")
-    return m.group(1).zfill(5)
+#: A ZIP code as five digits (:func:`rvucalc.arguments.zip_code`); the name older code imports.
+normalise_zip = arguments.zip_code
 
 
 def _county_key(name: str) -> str:

@@ -95,11 +95,11 @@ PFS_ZERO = frozenset({"PFS_STATUS_B", "PFS_STATUS_M", "NOT_PFS_MEASURE"})
 
 def _facility_bills() -> frozenset[str]:
     """PFS reasons that, in a HOPD or ASC, mean the facility bills the line, not the physician:
-    NA in the facility setting, or a code of another fee schedule (a device, drug, supply...)."""
-    from ..calc.pfs import NA_REASONS
-    from ..codes import REASONS
+    NA in the facility setting, status X (G0463 ...), or a code of another fee schedule (a device,
+    drug, supply...); the one definition is :func:`rvucalc.sites.facility_bills`."""
+    from ..sites import facility_bills
 
-    return frozenset({NA_REASONS["facility"].code} | {r.code for r in REASONS.values()})
+    return facility_bills()
 
 
 def _first_codes(reason: pd.Series, setting: str) -> np.ndarray:
