@@ -27,6 +27,12 @@ def _shown(value: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
+def _a(value: Any) -> str:
+    """``"an int"``, ``"a list"``: the type of *value* with its article."""
+    t = type(value).__name__
+    return ("an " if t[:1].lower() in "aeiou" else "a ") + t
+
+
 def _number(value: Any, name: str, expected: str) -> float:
     """*value* as a float: a real number (not a bool), or text that reads as a decimal number."""
     if isinstance(value, bool) or value is None:
@@ -38,7 +44,7 @@ def _number(value: Any, name: str, expected: str) -> float:
         return float(text)
     if isinstance(value, (numbers.Real, Decimal)):
         return float(value)
-    raise ArgumentTypeError(f"{name}={_shown(value)} is a {type(value).__name__}, not a number: "
+    raise ArgumentTypeError(f"{name}={_shown(value)} is {_a(value)}, not a number: "
                             f"expected {expected}")
 
 
@@ -107,7 +113,7 @@ def year(value: Any, name: str = "year") -> int | None:
         return int(value)
     if isinstance(value, numbers.Real):
         raise InvalidArgumentError(f"{name}={_shown(value)} is not a year: expected {expected}")
-    raise ArgumentTypeError(f"{name}={_shown(value)} is a {type(value).__name__}, not a year: "
+    raise ArgumentTypeError(f"{name}={_shown(value)} is {_a(value)}, not a year: "
                             f"expected {expected}")
 
 
@@ -168,7 +174,7 @@ def frame(value: Any, name: str, *, what: str) -> None:
     import pandas as pd
 
     if not isinstance(value, pd.DataFrame):
-        kind = "None" if value is None else f"a {type(value).__name__}"
+        kind = "None" if value is None else _a(value)
         raise ArgumentTypeError(f"{name} is {kind}, not a pandas DataFrame: expected a DataFrame of {what}"
                                 " (e.g. pd.DataFrame(rows) or pd.read_csv(path, dtype=str))")
     cols = pd.Index(value.columns)
@@ -198,6 +204,23 @@ def localities(value: Any, name: str = "localities") -> list[str] | None:
         raise InvalidArgumentError(f"{name}=[] names no locality: give at least one locality id, e.g. "
                                    "['01182-18'], or None (the default) for every locality")
     return items
+
+
+def names(value: Any, name: str, *, example: str) -> list[Any] | None:
+    """A list of names (codes, release ids ...): ``None`` as ``None``, one text as a list of one
+    (``"rvu26c"`` is one release, not six letters), any other iterable as a list. A number or
+    another single value is refused: a code or id is text (``99213`` as a number would lose the
+    leading zeros of ``00100``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return list(value.values())
+    if not isinstance(value, Iterable):
+        raise ArgumentTypeError(f"{name}={_shown(value)} is {_a(value)}: expected text or a list "
+                                f"of text, e.g. {example}")
+    return list(value)
 
 
 def distinct_localities(asked: Sequence[Any], resolved: Sequence[str], name: str = "localities") -> None:
@@ -231,5 +254,5 @@ def output_path(path: Any, suffixes: Sequence[str], what: str, *, name: str = "p
     return p
 
 
-__all__ = ["CF_EXPECTED", "choice", "conversion_factor", "distinct_localities", "frame", "localities", "non_negative_number",
+__all__ = ["CF_EXPECTED", "choice", "conversion_factor", "distinct_localities", "frame", "localities", "names", "non_negative_number",
            "one_place", "output_path", "positive_number", "quarter", "wage_index", "year", "zip_code"]

@@ -35,6 +35,7 @@ import pandas as pd
 from .calc import decompose as dec
 from .calc import pfs as pfs_calc
 from .calc.money import round_cents
+from .errors import InvalidArgumentError
 
 KEY = ("hcpcs", "modifier")
 
@@ -475,9 +476,9 @@ def sort_changes(d: pd.DataFrame, sort: str = "abs", by: str = "pct", setting: s
     without a value (no percent for an added code) come last, in their order.
     """
     if sort not in SORTS:
-        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        raise InvalidArgumentError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     if by not in ("pct", "dollars"):
-        raise ValueError(f"by must be 'pct' or 'dollars', not {by!r}")
+        raise InvalidArgumentError(f"by must be 'pct' or 'dollars', not {by!r}")
     v = d[f"{setting}_pct" if by == "pct" else f"{setting}_change"].to_numpy(dtype=float)
     key = {"increase": -v, "decrease": v, "abs": -np.abs(v)}[sort]
     order = np.argsort(np.where(np.isnan(key), np.inf, key), kind="stable")

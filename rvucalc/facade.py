@@ -666,6 +666,7 @@ class FeeSchedule:
                 conversion_factor: float | None, qp: bool | None, work_floor: bool | None,
                 national: bool, errors: str = "raise") -> tuple[np.ndarray, pfs_calc.PriceMatrix]:
         """(rows asked for, price matrix) shared by :meth:`price_matrix` and :meth:`schedule`."""
+        codes = arguments.names(codes, "codes", example="['99213', '20983']")
         rv = self._select(codes, errors)
         asked = rv["_asked"].to_numpy() if "_asked" in rv else np.ones(len(rv), dtype=bool)
         cf, _ = self._cf(conversion_factor, qp)
@@ -753,7 +754,7 @@ class FeeSchedule:
         empty (never NaN/None).
         """
         if errors not in ("keep", "raise"):
-            raise ValueError(f"errors must be 'keep' or 'raise', not {errors!r}")
+            raise InvalidArgumentError(f"errors must be 'keep' or 'raise', not {errors!r}")
         asked, pm = self._priced(codes, localities, conversion_factor, qp, work_floor, national, errors)
         out = pfs_calc.to_long(pm)
         if not asked.all():

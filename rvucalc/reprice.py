@@ -99,6 +99,8 @@ def reprice(
     reason is present (``payable`` False); other codes explain adjustments.
     """
     arguments.frame(lines, "lines", what="claim lines")
+    if not isinstance(releases, Mapping):
+        releases = arguments.names(releases, "releases", example="['rvu26c']")
     schedules = pipeline.schedules_of(releases)
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
                             dayfirst=dayfirst, **edit_option(edits))
@@ -140,6 +142,7 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     """
     arguments.frame(lines, "lines", what="claim lines")
     wage_index = arguments.wage_index(wage_index)
+    releases = arguments.names(releases, "releases", example="['opps-2025-01']")
     return pipeline.price_frame(lines, pipeline.facility_options("hopd", releases, mirror, dayfirst, wage_index,
                                              ipps_table2, edits))
 
@@ -157,6 +160,7 @@ def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     """
     arguments.frame(lines, "lines", what="claim lines")
     wage_index = arguments.wage_index(wage_index)
+    releases = arguments.names(releases, "releases", example="['asc-2025-01']")
     return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None,
                                                                  edits))
 

@@ -183,6 +183,16 @@ def test_wrong_inputs_get_one_sentence(fs26, tmp_path):
         fs26.schedule(codes=["99213"], localities=["01182-18", "01182-18"])
     with pytest.raises(InvalidArgumentError, match="01182-18 \\(as '01182-18' and '1182-18'\\) more than once"):
         fs26.price_matrix(codes=["99213"], localities=["01182-18", "1182-18"])
+    # one release id or code as text is one, not its characters; a number is not a code
+    lines = pd.DataFrame({"claim_id": ["a"], "hcpcs": ["99213"], "pos": ["11"], "zip": ["90012"],
+                          "date_of_service": ["2026-03-01"]})
+    assert rvucalc.reprice(lines, releases="rvu26c")["release"].tolist() == ["rvu26c"]  # main: "no release 'r'"
+    with pytest.raises(ArgumentTypeError, match=r"releases=5 is an int: expected text or a list of text"):
+        rvucalc.reprice(lines, releases=5)
+    with pytest.raises(ArgumentTypeError, match=r"codes=99213 is an int: expected text or a list of text"):
+        fs26.schedule(codes=99213)
+    with pytest.raises(InvalidArgumentError, match="errors must be 'keep' or 'raise'"):
+        fs26.schedule(codes=["99213"], errors="ignore")
     # one locality as text is one locality, not its characters
     one = fs26.schedule(codes=["99213"], localities="01182-18")
     assert set(one["locality_id"].astype(str)) == {"01182-18"}
