@@ -119,12 +119,11 @@ def year(value: Any, name: str = "year") -> int | None:
 
 def quarter(value: Any, name: str = "quarter") -> int:
     """A calendar quarter 1-4 (an integer or text of one digit)."""
-    expected = "a quarter 1, 2, 3 or 4"
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, str)):
-        raise ArgumentTypeError(f"{name}={_shown(value)} is not a quarter: expected {expected}")
+        raise ArgumentTypeError(f"{name} must be 1 to 4, not {_shown(value)}: a calendar quarter")
     text = str(value).strip()
     if text not in ("1", "2", "3", "4"):
-        raise InvalidArgumentError(f"{name}={_shown(value)} is not a quarter: expected {expected}")
+        raise InvalidArgumentError(f"{name} must be 1 to 4, not {_shown(value)}: a calendar quarter")
     return int(text)
 
 

@@ -102,6 +102,12 @@ def test_a_year_as_text_is_the_year():
     for bad in (True, [2026]):
         with pytest.raises(ArgumentTypeError):
             rvucalc.load(bad)
+    from rvucalc.schedules import clfs
+
+    with pytest.raises(InvalidArgumentError, match="year='CY2026' is not a year"):
+        clfs.load("CY2026", 1)
+    with pytest.raises(InvalidArgumentError, match="quarter must be 1 to 4, not 5"):
+        clfs.load(2026, 5)
 
 
 # -- places ----------------------------------------------------------------------------------
