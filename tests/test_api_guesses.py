@@ -85,7 +85,7 @@ def test_cli_cf_is_refused_in_one_sentence(cf, capsys):
         main(["quote", "99213", "--cf", cf])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "argument --cf: --cf=" in err and "positive finite number of dollars per RVU" in err
+    assert f"argument --cf: --cf {cf} is not " in err and "positive finite number of dollars per RVU" in err
 
 
 # -- years -----------------------------------------------------------------------------------
@@ -319,3 +319,15 @@ def test_hospital_only_codes_get_their_site_rows(fs25, fs26, mirror, capsys, mon
     assert "\nHospital outpatient\t$0.00\t-\t-\t-\t-\tN\n" in out and "[NOT_PFS_OPPS]" in out
     with pytest.raises(rvucalc.UnknownCodeError):  # a code merely unknown is still an error
         fs26.compare_sites("ZZZZZ")
+
+
+def test_claims_use_the_same_facility_rule_as_compare_sites(mirror):
+    """A claim of one G0463 line (status X: the hospital bills it) is priced in a HOPD by the
+    claims comparison as by compare_sites: the physician's part $0.00, the total the OPPS rate (on
+    main its HOPD total was NaN, PFS_STATUS_X). National: no wage index given."""
+    rate = float(_addendum_b_row(mirror, "G0463")[5].replace("$", "").replace(",", ""))  # $128.870
+    lines = pd.DataFrame({"claim_id": ["1"], "hcpcs": ["G0463"], "pos": ["22"], "zip": ["90012"],
+                          "date_of_service": ["2025-10-15"]})
+    per = rvucalc.compare_sites_claims(lines).iloc[0]
+    assert (per["hopd_professional"], per["hopd_facility"], per["hopd_total"]) == (0.0, rate, rate)
+    assert per["hopd_reason"] == "" and math.isnan(per["office_total"])

@@ -23,8 +23,8 @@ def checked(check: Callable[..., Any], name: str) -> Callable[[str], Any]:
     def read(text: str) -> Any:
         try:
             return check(text, name)
-        except InvalidArgumentError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+        except InvalidArgumentError as exc:  # "--cf -1 is not above zero: ...", as it was typed
+            raise argparse.ArgumentTypeError(str(exc).replace(f"{name}={text!r}", f"{name} {text}", 1)) from None
 
     read.__name__ = name
     return read
