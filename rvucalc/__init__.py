@@ -13,10 +13,12 @@ from .claims.sites import compare_sites_claims, summarise_sites
 from .claims.stream import iter_priced, reprice_file
 from .claims.summary import summarise_claims
 from .errors import (
+    ArgumentTypeError,
     ChecksumError,
     CMSFileError,
     DownloadError,
     FileAccessError,
+    InvalidArgumentError,
     MissingFileError,
     ReleaseNotFoundError,
     ReleaseUnavailableError,
@@ -34,7 +36,7 @@ __version__ = "0.1.0"
 
 #: Submodules reachable as attributes without importing them first (``rvucalc.export.to_excel``,
 #: ``rvucalc.plot.plot_localities``): imported on first use, so ``import rvucalc`` stays fast.
-LAZY_SUBMODULES = ("anesthesia", "catalogue", "codes", "diff", "export", "facility_diff", "plot", "reasons",
+LAZY_SUBMODULES = ("anesthesia", "arguments", "catalogue", "codes", "diff", "export", "facility_diff", "plot", "reasons",
                    "render", "sites", "volumes", "contracts")
 
 
@@ -65,3 +67,5 @@ __all__ = [
 __all__ += ["contracts", "price_contracts"]
 #: errors about release files (checksums, unreadable files, releases that cannot be had)
 __all__ += ["ChecksumError", "FileAccessError", "ReleaseUnavailableError"]
+#: errors about the arguments given (rvucalc.arguments): a value refused, or of the wrong type
+__all__ += ["ArgumentTypeError", "InvalidArgumentError"]

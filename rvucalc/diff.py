@@ -35,6 +35,7 @@ import pandas as pd
 from .calc import decompose as dec
 from .calc import pfs as pfs_calc
 from .calc.money import round_cents
+from .errors import InvalidArgumentError
 
 KEY = ("hcpcs", "modifier")
 
@@ -475,9 +476,9 @@ def sort_changes(d: pd.DataFrame, sort: str = "abs", by: str = "pct", setting: s
     without a value (no percent for an added code) come last, in their order.
     """
     if sort not in SORTS:
-        raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        raise InvalidArgumentError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     if by not in ("pct", "dollars"):
-        raise ValueError(f"by must be 'pct' or 'dollars', not {by!r}")
+        raise InvalidArgumentError(f"by must be 'pct' or 'dollars', not {by!r}")
     v = d[f"{setting}_pct" if by == "pct" else f"{setting}_change"].to_numpy(dtype=float)
     key = {"increase": -v, "decrease": v, "abs": -np.abs(v)}[sort]
     order = np.argsort(np.where(np.isnan(key), np.inf, key), kind="stable")
@@ -539,8 +540,10 @@ def diff_volumes(fs_old: Any, fs_new: Any, volumes: pd.DataFrame, *, code: str =
 
     kw = {"code": code, "modifier": modifier, "locality": locality, "zip": zip, "setting": setting,
           "count": count}
-    po = fs_old.price_volumes(volumes, **kw)
-    pn = fs_new.price_volumes(volumes, **kw)
+    # only the columns price_volumes reads: the user's other columns (a "note" ...) stay theirs
+    priced_in = volumes[[c for c in dict.fromkeys(kw.values()) if c in volumes.columns]]
+    po = fs_old.price_volumes(priced_in, **kw)
+    pn = fs_new.price_volumes(priced_in, **kw)
     new_cols = ["locality_id_old", "locality_id_new", "pfs_setting", "amount_old", "amount_new",
                 "amount_change", "revenue_old", "revenue_new", "revenue_change", "reason_old", "reason_new",
                 *(f"from_{p}" for p in dec.PARTS), "release_old", "release_new"]
@@ -586,7 +589,7 @@ def diff_volumes(fs_old: Any, fs_new: Any, volumes: pd.DataFrame, *, code: str =
                            _unpaid(priced["reason"].astype(str).to_numpy(dtype=object), present)))
     unit = dec.decompose(*sides)
     cnt = (pd.to_numeric(volumes[count], errors="coerce").to_numpy(dtype=float) if count in volumes
-           else np.ones(nrow))
+           else np.zeros(nrow))  # no count column: no revenue (VOL_NO_COUNT), never 1 service each
     cnt = np.where(np.isnan(cnt) | (cnt < 0), 0.0, cnt)
     rev_o, rev_n = po["revenue"].to_numpy(dtype=float), pn["revenue"].to_numpy(dtype=float)
     total = (np.rint(np.nan_to_num(rev_n) * 100) - np.rint(np.nan_to_num(rev_o) * 100)).astype(np.int64)

@@ -111,3 +111,23 @@ class UnknownReasonError(RvucalcError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message like a dict key
         return str(self.args[0]) if self.args else ""
+
+
+class InvalidArgumentError(RvucalcError, ValueError):
+    """An argument of a function or an option of the command line has a value rvucalc refuses.
+
+    The message says which argument, what was given and what is expected, e.g.
+    ``conversion_factor=-1 is not a conversion factor: expected a positive finite number of
+    dollars per RVU, e.g. 33.4009``. Raised by :mod:`rvucalc.arguments` before anything is priced.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of the wrong type (a list where a number is expected, ``True`` as a year ...).
+
+    Also a :class:`TypeError`, as Python raises for a wrong type; and an
+    :class:`InvalidArgumentError`, so one ``except`` catches both.
+    """

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import anesthesia, catalogue, diff, sites
+from . import anesthesia, arguments, catalogue, diff, sites
 from . import volumes as volumes_mod
 from .calc import pfs as pfs_calc
 from .catalogue import Release
@@ -40,6 +40,7 @@ from .codes import (
 from .errors import (
     ChecksumError,
     DownloadError,
+    InvalidArgumentError,
     MissingFileError,
     ReleaseNotFoundError,
     UnknownCodeError,
@@ -72,16 +73,8 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
 _source = source_of  # the name older code imports
 
 
-def normalise_zip(zip: str | int) -> str:
-    """A ZIP code as five digits: ``90012`` (int), ``"601"`` -> ``"00601"``, ``"90012-1234"`` -> ``"90012"``.
-
-    Raises :class:`UnknownLocalityError` for anything else.
-    """
-    s = str(zip).strip()
-    m = re.fullmatch(r"(\d{1,5})(?:[-\s]?\d{4})?", s)
-    if not m:
-        raise UnknownLocalityError(f"{zip!r} is not a ZIP code (five digits, e.g. 90012)")
-    return m.group(1).zfill(5)
+#: A ZIP code as five digits (:func:`rvucalc.arguments.zip_code`); the name older code imports.
+normalise_zip = arguments.zip_code
 
 
 def _county_key(name: str) -> str:
@@ -118,6 +111,7 @@ class FeeSchedule:
         self.progress = progress
         self.work_floor = work_floor
         self.sources: dict[str, Source] = {}
+        conversion_factor = arguments.conversion_factor(conversion_factor)
         self.rvus = self._table("pprrvu")
         file_cf = float(self.rvus["conversion_factor"].iloc[0])
         cfs = release.conversion_factors
@@ -308,7 +302,10 @@ class FeeSchedule:
         hospital's own wage index. *county_fips* is another name for *county*.
         """
         if county is not None and county_fips is not None and str(county) != str(county_fips):
-            raise TypeError("give county= or county_fips= (the same thing), not two counties")
+            raise InvalidArgumentError(f"county={county!r} and county_fips={county_fips!r} are two counties: "
+                                       "give one (county= and county_fips= are the same argument)")
+        wage_index = arguments.wage_index(wage_index)
+        opps_wage_index = arguments.wage_index(opps_wage_index, "opps_wage_index")
         return sites.compare_sites(
             self, hcpcs, locality=locality, zip=None if zip is None else str(zip), cbsa=cbsa,
             county_fips=None if (county if county is not None else county_fips) is None
@@ -355,10 +352,13 @@ class FeeSchedule:
         Without a locality/ZIP/county the national anesthesia CF is used.
         """
         code, mod = anesthesia.check_code(hcpcs, modifier)
+        minutes = arguments.non_negative_number(minutes, "minutes", "anesthesia time in minutes (0 or more)")
         lid = self.resolve_locality(locality, zip, county=county)
         sources: list[Source] = []
         if isinstance(base_units, Mapping):
             base_units = base_units.get(code)
+        base_units = arguments.non_negative_number(base_units, "base_units",
+                                                   "the code's base units (0 or more), e.g. 7")
         if base_units is not None:
             bu, bu_from = float(base_units), "user"
         else:
@@ -433,8 +433,10 @@ class FeeSchedule:
         ``None`` for none of them (national). A MAC + locality that CMS lists under a
         second MAC of the same state (California's 01112/01182) resolves to the
         GPCI row with the same state and locality number. A county is placed by
-        :meth:`county_locality`.
+        :meth:`county_locality`. Two of them at once are refused
+        (:func:`rvucalc.arguments.one_place`): rvucalc never picks one place for the caller.
         """
+        arguments.one_place(locality=locality, zip=zip, county=county)
         if zip is not None:
             z = normalise_zip(zip)
             hit = self.zip5.loc[self.zip5["zip"] == z, "locality_id"]
@@ -533,9 +535,14 @@ class FeeSchedule:
 
     def _gpci_rows(self, localities: Iterable[str] | None, work_floor: bool = True) -> pd.DataFrame:
         gt = self.gpci_for(work_floor)
-        if localities is None:
+        asked = arguments.localities(localities)
+        if asked is None:
             return gt
-        ids = [self.resolve_locality(x) for x in localities]
+        ids = [self.resolve_locality(x) for x in asked]
+        if None in ids:
+            raise UnknownLocalityError("localities lists 'national', which is not a payment locality: for "
+                                       "national amounts (GPCIs 1.0) pass national=True")
+        arguments.distinct_localities(asked, ids)
         return gt.set_index("locality_id").loc[ids].reset_index()
 
     def locality_info(self, locality_id: str) -> LocalityInfo:
@@ -550,8 +557,9 @@ class FeeSchedule:
 
     # -- pricing ------------------------------------------------------------
     def _cf(self, conversion_factor: float | None, qp: bool | None) -> tuple[float, str]:
+        conversion_factor = arguments.conversion_factor(conversion_factor)
         if conversion_factor is not None:
-            return float(conversion_factor), "what-if (user)"
+            return conversion_factor, "what-if (user)"
         if qp is True:
             cf = self.release.conversion_factors.get("qp")
             if cf is None:
@@ -658,6 +666,7 @@ class FeeSchedule:
                 conversion_factor: float | None, qp: bool | None, work_floor: bool | None,
                 national: bool, errors: str = "raise") -> tuple[np.ndarray, pfs_calc.PriceMatrix]:
         """(rows asked for, price matrix) shared by :meth:`price_matrix` and :meth:`schedule`."""
+        codes = arguments.names(codes, "codes", example="['99213', '20983']")
         rv = self._select(codes, errors)
         asked = rv["_asked"].to_numpy() if "_asked" in rv else np.ones(len(rv), dtype=bool)
         cf, _ = self._cf(conversion_factor, qp)
@@ -745,7 +754,7 @@ class FeeSchedule:
         empty (never NaN/None).
         """
         if errors not in ("keep", "raise"):
-            raise ValueError(f"errors must be 'keep' or 'raise', not {errors!r}")
+            raise InvalidArgumentError(f"errors must be 'keep' or 'raise', not {errors!r}")
         asked, pm = self._priced(codes, localities, conversion_factor, qp, work_floor, national, errors)
         out = pfs_calc.to_long(pm)
         if not asked.all():
@@ -859,16 +868,21 @@ class FeeSchedule:
         """Price a volume table: one PFS amount and revenue per row, vectorised.
 
         *volumes* has a code column (``hcpcs``, may hold ``"99213-26"``), optional
-        ``modifier``, ``locality`` (id) and/or ``zip``, optional ``setting``
-        (``office``/``nonfacility`` or ``facility``; default office) and ``count``
-        (default 1). Column names can be renamed with the keyword arguments. Every
-        row comes back, in order, with the user's columns exactly as given and new
-        columns ``locality_id`` (``"national"`` when neither is given),
-        ``pfs_setting``, ``amount`` (cents, half up; NaN when not payable),
-        ``revenue`` (amount × count, rounded to cents; NaN with the amount) and
-        ``reason`` (``""`` when paid; a code for :func:`rvucalc.explain` otherwise,
-        e.g. ``NOT_PFS_CLFS`` for a lab code, ``BAD_LOCALITY`` / ``BAD_SETTING`` /
-        ``BAD_COUNT`` for a value that could not be read).
+        ``modifier``, ``locality`` (id, or ``national``) and/or ``zip``, optional ``setting``
+        (``office``/``nonfacility`` or ``facility``) and ``count``. Column names can be
+        renamed with the keyword arguments (a name the table lacks is refused). Every row
+        comes back, in order, with the user's columns exactly as given and new columns
+        ``locality_id``, ``pfs_setting``, ``amount`` (cents, half up; NaN when not payable),
+        ``revenue`` (amount × count, rounded to cents; NaN with the amount or the count),
+        ``reason`` (``""`` when paid; a code for :func:`rvucalc.explain` otherwise, e.g.
+        ``NOT_PFS_CLFS`` for a lab code, ``BAD_LOCALITY`` / ``BAD_COUNT`` for a value that
+        could not be read, ``VOL_NO_COUNT`` when the table has no count column: no revenue,
+        never one service each) and ``note`` (pipe-separated codes: ``VOL_NATIONAL`` for a
+        row with no ZIP or locality, priced nationally; ``VOL_SETTING_OFFICE`` for a row with
+        no setting, priced in the office; ``MOD_NO_PRICE_EFFECT``). A setting word other than
+        those of :data:`rvucalc.volumes.SETTINGS` (``hospital``, ``lab``) refuses the table
+        with :class:`~rvucalc.errors.InvalidArgumentError` listing the accepted words; so does
+        a table that already has one of the columns added.
         """
         return volumes_mod.price_volumes(volumes, known_codes=self._codes_set, pairs=self._pairs,
                                          resolve_locality=self.resolve_locality,
@@ -906,6 +920,7 @@ def choose_release(year: int | None = None, release: str | None = None, *,
     :class:`ChecksumError` naming it: the choice never moves on to an older
     release or another year because of it.
     """
+    year = arguments.year(year)
     if release is not None:
         rel = catalogue.get(release)
         if rel.system != "pfs" or "pprrvu" not in rel.files:
@@ -970,6 +985,8 @@ def load(
     download:
         Allow downloads from CMS (default: yes unless ``$RVUCALC_OFFLINE`` is set).
     """
+    year = arguments.year(year)
+    conversion_factor = arguments.conversion_factor(conversion_factor)
     rel = choose_release(year, release, mirror=mirror, download=download)
     return FeeSchedule(rel, mirror=mirror, qp=qp, conversion_factor=conversion_factor,
                        work_floor=work_floor, download=download, progress=progress,

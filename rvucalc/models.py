@@ -141,8 +141,12 @@ class Quote(BaseModel):
         return to_text(*quote_items([self], self.release))
 
 
-def quote_items(quotes: Sequence[Quote], release_label: str = "") -> list[Any]:
-    """Lines and tables of one or more quotes (same place and CF), for :func:`rvucalc.render.emit`."""
+def quote_items(quotes: Sequence[Quote], release_label: str = "",
+                refused: Sequence[tuple[str, str, str]] = ()) -> list[Any]:
+    """Lines and tables of one or more quotes (same place and CF), for :func:`rvucalc.render.emit`.
+
+    *refused*: ``(code, reason code, sentence)`` of codes that could not be quoted: a row each in
+    the amounts table (no amount, "not quoted") and their sentence in the notes."""
     from .render import Table, usd
 
     q0 = quotes[0]
@@ -177,6 +181,9 @@ def quote_items(quotes: Sequence[Quote], release_label: str = "") -> list[Any]:
             if s.reason:
                 notes.append(f"{q.code} {label}: {s.reason.message} [{s.reason.code}]")
         notes += [f"{q.code}: {n.message} [{n.code}]" for n in q.notes]
+    for code, why, words in refused:
+        amounts.rows.append([code] + ([""] if show_desc else []) + ["", usd(None), usd(None), "not quoted"])
+        notes.append(f"{code}: not quoted: {words} [{why}]")
     seen: dict[str, None] = {}
     for q in quotes:
         for src in q.sources:
@@ -213,3 +220,7 @@ class Schedule(Protocol):
 
     def resolve_locality(self, locality: str | None = None, zip: str | int | None = None, *,
                          county: str | int | None = None) -> str | None: ...
+
+    def locality_info(self, locality_id: str) -> LocalityInfo: ...
+
+    def county_locality(self, fips: str | int) -> tuple[str, str]: ...

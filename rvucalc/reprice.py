@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from . import arguments
 from .claims import pipeline
 from .claims.edits import option as edit_option
 from .claims.lines import ReasonBits
@@ -100,6 +101,9 @@ def reprice(
     not a copy of the text; see the README, "Three ways to run it"); *lines*' columns keep
     their types.
     """
+    arguments.frame(lines, "lines", what="claim lines")
+    if not isinstance(releases, Mapping):
+        releases = arguments.names(releases, "releases", example="['rvu26c']")
     schedules = pipeline.schedules_of(releases)
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
                             dayfirst=dayfirst, **edit_option(edits))
@@ -139,6 +143,9 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason`` (see
     :func:`rvucalc.explain`). Line amounts are rounded once; the claim total is their sum.
     """
+    arguments.frame(lines, "lines", what="claim lines")
+    wage_index = arguments.wage_index(wage_index)
+    releases = arguments.names(releases, "releases", example="['opps-2025-01']")
     return pipeline.price_frame(lines, pipeline.facility_options("hopd", releases, mirror, dayfirst, wage_index,
                                              ipps_table2, edits))
 
@@ -154,6 +161,9 @@ def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     ``discount_factor``, ``facility_wage_index``, ``facility_payment``,
     ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason``.
     """
+    arguments.frame(lines, "lines", what="claim lines")
+    wage_index = arguments.wage_index(wage_index)
+    releases = arguments.names(releases, "releases", example="['asc-2025-01']")
     return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None,
                                                                  edits))
 

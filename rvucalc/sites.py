@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from . import catalogue
+from . import arguments, catalogue
 from .calc import asc as asc_calc
 from .calc import opps as opps_calc
 from .calc.money import round_cents
 from .catalogue import Release
+from .codes import fee_schedule_of, split_code
 from .errors import (
     ChecksumError,
     DownloadError,
@@ -42,7 +43,7 @@ from .iotools import asc as asc_io
 from .iotools import opps as opps_io
 from .loading import device_portions, read_cached, wage_tables
 from .loading import source_of as _source
-from .models import Schedule, Source
+from .models import LocalityInfo, Schedule, Source
 from .reasons import Reason, explain, reason
 
 PART_B_COINSURANCE = 0.20
@@ -244,6 +245,11 @@ def rates_or_unavailable(fs: Schedule, system: str) -> OPPSRates | ASCRates | Un
         return UnavailableRates(fs, system, Reason(code=base.code, message=str(exc), rule=base.rule))
 
 
+def _text(v: Any) -> str:
+    """A text cell as text: ``""`` when missing (None, NaN, ``pd.NA``), never ``"<NA>"``."""
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
 def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else float(v)
 
@@ -330,6 +336,7 @@ class ASCRates:
         own CF (:func:`rvucalc.calc.asc.asc_payment`; a J8 device portion is not scaled).
         """
         rel_cf = self.conversion_factor.value
+        conversion_factor = arguments.conversion_factor(conversion_factor)
         if codes is None:
             return asc_calc.asc_payment(self.addendum_aa, wage_index, conversion_factor=conversion_factor,
                                         release_conversion_factor=rel_cf)
@@ -531,26 +538,31 @@ def compare_sites(
     if hospital_ccn is not None or ipps_table2 is not None:
         opps_wage_index, table2_src = _hospital_wage_index(hospital_ccn, ipps_table2)
     by_county = county_fips is not None and locality is None and zip is None
-    q = fs.quote(hcpcs, locality=locality, zip=zip, county=county_fips if by_county else None)
-    if q.locality is None:
+    pfs = _physician(fs, hcpcs, locality=locality, zip=zip, county=county_fips if by_county else None)
+    if pfs.locality is None:
         pfs_how = "no ZIP, locality or county given"
     elif zip is not None:
-        pfs_how = f"ZIP {q.zip}"
+        pfs_how = f"ZIP {pfs.zip}"
     elif by_county:
-        pfs_how = q.placed
+        pfs_how = pfs.placed
     else:
         pfs_how = "locality given"
     rows: list[SiteRow] = []
-    prof_src = q.sources
+    prof_src = pfs.sources
     # office
-    nf = q.nonfacility
-    reasons = [nf.reason] if nf.reason else []
-    med, ben = _split(nf.amount, None if nf.amount is None else nf.amount * PART_B_COINSURANCE)
-    rows.append(SiteRow(site="office", label="Office (PFS non-facility)", professional=nf.amount, facility=0.0
-                        if nf.amount is not None else None, total=nf.amount, medicare=med, beneficiary=ben,
+    nf_amount, nf_reason = pfs.amount["nonfacility"], pfs.reason["nonfacility"]
+    reasons = [nf_reason] if nf_reason else []
+    med, ben = _split(nf_amount, None if nf_amount is None else nf_amount * PART_B_COINSURANCE)
+    rows.append(SiteRow(site="office", label="Office (PFS non-facility)", professional=nf_amount, facility=0.0
+                        if nf_amount is not None else None, total=nf_amount, medicare=med, beneficiary=ben,
                         reasons=reasons + [OFFICE_NO_FACILITY], sources=prof_src))
-    prof = q.facility.amount
-    prof_reason = [q.facility.reason] if q.facility.reason else []
+    prof, fac_why = pfs.amount["facility"], pfs.reason["facility"]
+    prof_reason = [fac_why] if fac_why else []
+    if prof is None and fac_why is not None and set(fac_why.code.split("|")) & facility_bills():
+        # the facility bills this service, not the physician (a code of another fee schedule, a
+        # status-X code such as G0463, NA in a facility): the physician's part is $0.00, as in
+        # compare_sites_claims, and the site's total is the facility's payment
+        prof = 0.0
     prof_bene = None if prof is None else prof * PART_B_COINSURANCE
     wis: dict[str, WageIndexChoice] = {}
     for site, label in (("hopd", "Hospital outpatient"), ("asc", "ASC")):
@@ -572,18 +584,18 @@ def compare_sites(
         # whose wage index is ambiguous, unknown or not at hand gives no wage-adjusted amount
         # (NaN -> OPPS_NO_WAGE_INDEX / ASC_NO_WAGE_INDEX), never the national rate in its place
         w = wi.value if wi.value is not None else (1.0 if NATIONAL_FACILITY in wi.reasons else float("nan"))
-        code = q.hcpcs
+        code = pfs.hcpcs
         try:
             if system == "opps":
                 priced = rates.price(w, [code])
                 if priced.empty:
                     raise UnknownCodeError(code)
                 p = priced.iloc[0]
-                fac, fac_bene, ind = _num(p["payment"]), _num(p["copay"]), str(p["status_indicator"])
+                fac, fac_bene, ind = _num(p["payment"]), _num(p["copay"]), _text(p["status_indicator"])
             else:
                 priced = rates.price(w, [code])
                 p = priced.iloc[0]
-                fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), str(p["payment_indicator"])
+                fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), _text(p["payment_indicator"])
             fac_reason = [r for r in [explain(str(p["reason"])),
                                       explain(str(p.get("approximate", "") or ""))] if r is not None]
         except UnknownCodeError:
@@ -602,6 +614,61 @@ def compare_sites(
                             reasons=prof_reason + fac_reason + wi.reasons,
                             sources=prof_src + rates.sources + wi.sources,
                             condition=payment_condition(system, ind) if fac is not None else ""))
-    return SiteComparison(hcpcs=q.code, year=fs.year,
-                          locality=q.locality.locality_id if q.locality else None, rows=rows, wage_index=wis,
-                          locality_name=q.locality.name if q.locality else "", pfs_placement=pfs_how)
+    return SiteComparison(hcpcs=pfs.code, year=fs.year,
+                          locality=pfs.locality.locality_id if pfs.locality else None, rows=rows, wage_index=wis,
+                          locality_name=pfs.locality.name if pfs.locality else "", pfs_placement=pfs_how)
+
+
+def facility_bills() -> frozenset[str]:
+    """PFS reasons that, in a HOPD or ASC, mean the facility bills the service, not the physician:
+    NA in the facility setting, status X (not a physician service, e.g. G0463, the hospital clinic
+    visit), or a code of another fee schedule (a device such as C2618, a drug, a supply ...).
+    The physician's part of such a line is $0.00 there (RVU file documentation, Attachment A;
+    42 CFR 414.22(b)(5)); the facility's own payment decides the site's total. One definition for
+    :func:`compare_sites` and :func:`rvucalc.compare_sites_claims`."""
+    from .calc.pfs import NA_REASONS, STATUS_REASONS
+    from .codes import REASONS
+
+    return frozenset({NA_REASONS["facility"].code, STATUS_REASONS["X"].code} | {r.code for r in REASONS.values()})
+
+
+class _Physician(BaseModel):
+    """The physician's side of a comparison: the PFS quote's amounts, or none for a code of
+    another fee schedule (with the reason that says which)."""
+
+    code: str
+    hcpcs: str
+    locality: LocalityInfo | None
+    zip: str | None
+    placed: str
+    amount: dict[str, float | None]
+    reason: dict[str, Reason | None]
+    sources: list[Source]
+
+
+def _physician(fs: Schedule, hcpcs: str, *, locality: str | None, zip: str | None,
+               county: str | None) -> _Physician:
+    """The PFS quote of *hcpcs*; for a code not on the PFS that another fee schedule pays
+    (C2618, a device: OPPS), no PFS amount and that schedule's reason, so the facility rows are
+    still priced. A code that is merely unknown raises :class:`UnknownCodeError` as the quote does."""
+    try:
+        q = fs.quote(hcpcs, locality=locality, zip=zip, county=county)
+    except UnknownCodeError:
+        code, mod = split_code(hcpcs)
+        other = fee_schedule_of(code)
+        if other is None or mod:
+            raise
+        lid = fs.resolve_locality(locality, zip, county=county)
+        info = None if lid is None else fs.locality_info(lid)
+        placed = fs.county_locality(county)[1] if county is not None and lid is not None else ""
+        srcs = [fs.sources["pprrvu"]] + ([fs.sources["gpci"]] if lid else []) + (
+            [fs.sources["zip5"]] if zip is not None else [])
+        why = Reason(code=other.reason.code, message=f"{code} is not on the physician fee schedule: it is "
+                     f"{other.hint.split(';')[0]}", rule=other.reason.rule)
+        return _Physician(code=code, hcpcs=code, locality=info, zip=None if zip is None else arguments.zip_code(zip),
+                          placed=placed, amount={"nonfacility": None, "facility": None},
+                          reason={"nonfacility": why, "facility": why}, sources=srcs)
+    return _Physician(code=q.code, hcpcs=q.hcpcs, locality=q.locality, zip=q.zip, placed=q.placed,
+                      amount={"nonfacility": q.nonfacility.amount, "facility": q.facility.amount},
+                      reason={"nonfacility": q.nonfacility.reason, "facility": q.facility.reason},
+                      sources=q.sources)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import arguments
 from .calc import pfs as pfs_calc
 from .calc.money import round_cents
 from .codes import (
@@ -25,7 +26,7 @@ from .codes import (
     not_on_pfs_reason,
     split_code,
 )
-from .errors import RvucalcError
+from .errors import InvalidArgumentError, RvucalcError
 from .reasons import reason
 
 BAD_LOCALITY = reason("BAD_LOCALITY", "the locality or ZIP code could not be found",
@@ -34,10 +35,23 @@ BAD_SETTING = reason("BAD_SETTING", "the setting is not office/nonfacility or fa
                      "CMS RVU file documentation: non-facility and facility amounts")
 BAD_COUNT = reason("BAD_COUNT", "the count is not a number of services (0 or more)", "the volume table given")
 BAD_CODE = reason("BAD_CODE", "not a HCPCS code (five letters or digits)", "HCPCS code set")
+NO_COUNT = reason("VOL_NO_COUNT", "the volume table has no count column: the amount is priced, the revenue "
+                  "(amount x count) is not", "the volume table given")
+NATIONAL = reason("VOL_NATIONAL", "no ZIP code or locality on this row: priced at the national amount "
+                  "(GPCIs 1.0); write 'national' in the locality column to say so, or give the place",
+                  "CMS PFS: the national amount is the RVUs x the conversion factor, GPCIs 1.0")
+OFFICE = reason("VOL_SETTING_OFFICE", "no setting on this row: priced in the office (non-facility)",
+                "CMS RVU file documentation: non-facility and facility amounts")
 
-_SETTINGS = {"office": "nonfacility", "nonfacility": "nonfacility", "non-facility": "nonfacility",
-             "non facility": "nonfacility", "nf": "nonfacility", "facility": "facility", "fac": "facility",
-             "f": "facility", "hospital": "facility", "": "nonfacility"}
+#: The settings a volume table's setting column may hold (case and spaces ignored), and the PFS
+#: setting each means. "hospital" is not one: a physician's service in a hospital is paid the
+#: facility amount, and the hospital's own payment is the OPPS (fs.compare_sites, reprice_opps).
+SETTINGS = {"office": "nonfacility", "nonfacility": "nonfacility", "non-facility": "nonfacility",
+            "non facility": "nonfacility", "nf": "nonfacility", "facility": "facility", "fac": "facility",
+            "f": "facility"}
+#: The columns price_volumes adds; a volume table that already has one is refused (its data
+#: would be overwritten).
+ADDED = ("locality_id", "pfs_setting", "amount", "revenue", "reason", "note", "release")
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -56,8 +70,11 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
     called once per place kind with ``(codes, localities, national=, conversion_factor=, qp=)``
     as :meth:`rvucalc.FeeSchedule.price_matrix`; *release* is the release id written per row.
     """
+    arguments.frame(volumes, "volumes", what="volumes (hcpcs, modifier, locality or zip, setting, count)")
     if code not in volumes:
         raise RvucalcError(f"the volume table has no {code!r} column (columns: {', '.join(map(str, volumes))})")
+    _check_columns(volumes, {"modifier": (modifier, "modifier"), "locality": (locality, "locality"),
+                             "zip": (zip, "zip"), "setting": (setting, "setting"), "count": (count, "count")})
     n = len(volumes)
     out = volumes.copy()
     codes_in = _text(volumes[code]).str.upper()
@@ -94,6 +111,7 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
     zip_in = _text(volumes[zip]).str.replace(r"\.0$", "", regex=True) if zip in volumes \
         else pd.Series([""] * n, index=volumes.index)
     place = np.where(zip_in != "", "Z" + zip_in, np.where(loc_in != "", "L" + loc_in, "N"))
+    national_default = place == "N"  # neither given on the row: national, with a note
     pkeys, puniq = pd.factorize(pd.Series(place))
     place_id: list[str] = []
     for v in puniq:
@@ -106,11 +124,13 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
     lids = np.array(place_id, dtype=object)[pkeys]
     # -- settings and counts
     set_in = _text(volumes[setting]).str.lower() if setting in volumes else pd.Series([""] * n, index=volumes.index)
-    pfs_setting = set_in.map(_SETTINGS).fillna("").to_numpy(dtype=object)
-    if count in volumes:
+    pfs_setting = _settings(set_in, setting)
+    office_default = (set_in == "").to_numpy()
+    has_count = count in volumes
+    if has_count:
         cnt = pd.to_numeric(volumes[count], errors="coerce").to_numpy(dtype=float)
     else:
-        cnt = np.ones(n)
+        cnt = np.full(n, np.nan)
     # -- price the distinct codes in the distinct places, then pick per row
     ok_keys = [i for i, r in enumerate(key_reason) if not r]
     want = sorted({key_code[i] + (f"-{key_rowmod[i]}" if key_rowmod[i] else "") for i in ok_keys})
@@ -142,17 +162,56 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
     bad_place = lids == ""
     bad_setting = pfs_setting == ""
     bad_count = np.isnan(cnt) | (cnt < 0)
+    count_why = BAD_COUNT.code if has_count else NO_COUNT.code
     reasons = np.where(reasons != "", reasons, np.where(bad_place, BAD_LOCALITY.code,
-                       np.where(bad_setting, BAD_SETTING.code, np.where(bad_count, BAD_COUNT.code, ""))))
+                       np.where(bad_setting, BAD_SETTING.code, np.where(bad_count, count_why, ""))))
     amount = np.where(bad_place | bad_setting, np.nan, amount)
     out["locality_id"] = lids
     out["pfs_setting"] = pfs_setting
     out["amount"] = amount
     out["revenue"] = np.where(bad_count, np.nan, round_cents(amount * np.where(bad_count, 0, cnt)))
     out["reason"] = reasons.astype(str)
-    out["note"] = np.array(key_note, dtype=object)[keys].astype(str) if n else np.array([], dtype=str)
+    notes = pd.Series(np.array(key_note, dtype=object)[keys] if n else np.array([], dtype=object), dtype=object)
+    for flag, why in ((national_default, NATIONAL.code), (office_default, OFFICE.code)):
+        notes = notes.where(~flag, notes + np.where(notes != "", "|", "") + why)
+    out["note"] = notes.astype(str).to_numpy()
     out["release"] = release
     return out
 
 
-__all__ = ["BAD_CODE", "BAD_COUNT", "BAD_LOCALITY", "BAD_SETTING", "price_volumes"]
+def _check_columns(volumes: pd.DataFrame, named: dict[str, tuple[str, str]]) -> None:
+    """Refuse a column name given as a keyword that the table lacks (``setting="facility"`` names
+    a column, not a setting), and a table that already has a column price_volumes adds."""
+    for default, (given, kw) in named.items():
+        if given != default and given not in volumes:
+            hint = (f"; {kw}= names the column that holds each row's setting ({', '.join(SETTINGS)})"
+                    if kw == "setting" else "")
+            raise InvalidArgumentError(f"{kw}={given!r}: the volume table has no column {given!r} (columns: "
+                                       f"{', '.join(map(str, volumes))}){hint}")
+    clash = [c for c in ADDED if c in volumes.columns]
+    if clash:
+        raise InvalidArgumentError(f"the volume table already has column(s) {', '.join(clash)}, which "
+                                   "price_volumes adds: rename them")
+
+
+def _settings(set_in: pd.Series, column: str) -> np.ndarray:
+    """The PFS setting of each row (blank: office); a word not in :data:`SETTINGS` refuses the table,
+    naming the words and where they are."""
+    keys, uniq = pd.factorize(set_in)
+    known = pd.Series(list(uniq), dtype=object).map({**SETTINGS, "": "nonfacility"})
+    bad = [str(u) for u, k in zip(uniq, known, strict=True) if pd.isna(k)]
+    if bad:
+        pos = {b: np.flatnonzero(set_in.to_numpy() == b) for b in bad[:5]}
+        where = "; ".join(f"{b!r} at row {', '.join(map(str, p[:3]))}{' ...' if len(p) > 3 else ''}"
+                          for b, p in pos.items())
+        hint = (" ('hospital': the physician's service in a hospital is the PFS 'facility' amount; the "
+                "hospital's own payment is fs.compare_sites or rvucalc.reprice_opps)"
+                if "hospital" in bad else "")
+        raise InvalidArgumentError(f"the {column!r} column holds setting(s) rvucalc does not read: {where} "
+                                   f"(rows counted from 0); accepted: {', '.join(SETTINGS)}, or blank for "
+                                   f"office{hint}")
+    return known.to_numpy(dtype=object)[keys] if len(set_in) else np.array([], dtype=object)
+
+
+__all__ = ["ADDED", "BAD_CODE", "BAD_COUNT", "BAD_LOCALITY", "BAD_SETTING", "NATIONAL", "NO_COUNT", "OFFICE",
+           "SETTINGS", "price_volumes"]

@@ -76,7 +76,7 @@ def test_price_volumes(fs26):
     vol = pd.DataFrame({
         "hcpcs": ["99213", "99213-25", "0001U", "20983", "71046", "xyz", "99213", "99213"],
         "zip": ["90012", 90012, "", "", "90012", "", "99999", ""],
-        "setting": ["office", "facility", "office", "office", "facility", "office", "office", "lab"],
+        "setting": ["office", "facility", "office", "office", "facility", "office", "office", ""],
         "count": [10, 2, 5, 1, 3, 1, 1, 1],
         "note_from_user": ["a", "b", "c", "d", "e", "f", "g", "h"],
     })
@@ -86,9 +86,11 @@ def test_price_volumes(fs26):
     # 99213 LA office $104.89 x 10; facility $60.24 x 2; 20983 national office $4,905.92
     assert out["revenue"].iloc[0] == 1048.90 and out["revenue"].iloc[1] == 120.48
     assert out["amount"].iloc[3] == 4905.92
-    assert list(out["reason"]) == ["", "", "NOT_PFS_CLFS", "", "PFS_NA_FACILITY", "BAD_CODE", "BAD_LOCALITY",
-                                   "BAD_SETTING"]
+    assert list(out["reason"]) == ["", "", "NOT_PFS_CLFS", "", "PFS_NA_FACILITY", "BAD_CODE", "BAD_LOCALITY", ""]
     assert out["note"].iloc[1] == "MOD_NO_PRICE_EFFECT"
+    # a row with no place and no setting: national, office, each said (issue 20; "lab" is refused,
+    # tests/test_api_guesses.py)
+    assert out["note"].iloc[7] == "VOL_NATIONAL|VOL_SETTING_OFFICE" and out["amount"].iloc[7] == 95.19
     assert np.isnan(out["revenue"].iloc[2]) and len(out) == len(vol)
     for code in out["reason"]:
         assert code == "" or rvucalc.explain(code) is not None

@@ -455,6 +455,11 @@ def asc_price_codes(
     out = asc_payment(merged, wage_index, conversion_factor=conversion_factor,
                       release_conversion_factor=release_conversion_factor, labor_share=labor_share)
     out["reason"] = np.where(covered, out["reason"], NOT_COVERED.code).astype(object)
+    # missing text is "" (a code not on the addenda has no indicator, description ...), never
+    # NA/NaN, which a terminal table, CSV or workbook would show as "<NA>" or "nan"
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.StringDtype):
+            out[c] = out[c].fillna("")
     return out
 
 

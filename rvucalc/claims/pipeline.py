@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import InvalidArgumentError
 from . import edits
 from .cells import PRICED_COLUMNS
 from .contract import LINE
@@ -114,7 +115,7 @@ def _system(name: str) -> Any:
     try:
         where = SYSTEMS[name]
     except KeyError:
-        raise ValueError(f"unknown payment system {name!r}; one of {', '.join(SYSTEMS)}") from None
+        raise InvalidArgumentError(f"unknown payment system {name!r}; one of {', '.join(SYSTEMS)}") from None
     module, _, attr = where.partition(":")
     mod = importlib.import_module(module)
     return getattr(mod, attr) if attr else mod
@@ -136,7 +137,7 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     edit = edits.stage(opts)  # claim edits before any payment rule (None with edits=False)
     clash = [c for c in (*mod.OUTPUT_COLUMNS, *edits.columns(edit)) if c in chunk.columns]
     if clash:
-        raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
+        raise InvalidArgumentError(f"the claim lines already have column(s) {', '.join(clash)}, which rvucalc "
                          f"adds; rename or drop them (rvucalc never overwrites a column it was given)")
     # The parsed lines are handed over, not kept here: a system lets go of what it has used.
     # Two plain calls, not ``price(..., **extra)``: a call with ``*``/``**`` packs its arguments

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import arguments
 from ..reasons import reason
 from . import pipeline
 from .contract import LINE, claim_keys
@@ -160,11 +161,11 @@ def _surgical(code5: np.ndarray) -> np.ndarray:
 
 def _facility_bills() -> frozenset[str]:
     """PFS reasons that, in a HOPD or ASC, mean the facility bills the line, not the physician:
-    NA in the facility setting, or a code of another fee schedule (a device, drug, supply...)."""
-    from ..calc.pfs import NA_REASONS
-    from ..codes import REASONS
+    NA in the facility setting, status X (G0463 ...), or a code of another fee schedule (a device,
+    drug, supply...); the one definition is :func:`rvucalc.sites.facility_bills`."""
+    from ..sites import facility_bills
 
-    return frozenset({NA_REASONS["facility"].code} | {r.code for r in REASONS.values()})
+    return facility_bills()
 
 
 def _first_codes(reason: pd.Series, setting: str) -> np.ndarray:
@@ -351,6 +352,9 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     """
     from .normalise import parse_dates
 
+    arguments.frame(lines, "lines", what="claim lines")
+    opps_wage_index = arguments.wage_index(opps_wage_index, "opps_wage_index")
+    asc_wage_index = arguments.wage_index(asc_wage_index, "asc_wage_index")
     had = LINE in lines.columns
     base = lines if had else lines.assign(**{LINE: range(len(lines))})
     ck, _missing = claim_keys(base["claim_id"], base[LINE].to_numpy())

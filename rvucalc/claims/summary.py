@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import arguments
 from .contract import LINE, claim_keys
 
 #: Money columns summed per claim, when the priced frame has them.
@@ -41,6 +42,7 @@ def summarise_claims(priced: pd.DataFrame) -> pd.DataFrame:
     a claim's ``facility_payment``, ``beneficiary_copay`` and ``medicare_payment`` exist exactly
     when its lines' ``claim_total`` does, and ``facility_payment`` equals it.
     """
+    arguments.frame(priced, "priced", what="priced claim lines (the result of rvucalc.reprice)")
     n = len(priced)
     line = priced[LINE].to_numpy(dtype=np.int64) if LINE in priced.columns else np.arange(n, dtype=np.int64)
     key, _ = claim_keys(priced["claim_id"].to_numpy(dtype=object), line)

@@ -10,7 +10,24 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from .. import arguments
+from ..errors import InvalidArgumentError
+
+
+def checked(check: Callable[..., Any], name: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` that reads an option with :mod:`rvucalc.arguments`' *check*, so the
+    command line refuses a value with the same sentence as the Python API (exit status 2)."""
+    def read(text: str) -> Any:
+        try:
+            return check(text, name)
+        except InvalidArgumentError as exc:  # "--cf -1 is not above zero: ...", as it was typed
+            raise argparse.ArgumentTypeError(str(exc).replace(f"{name}={text!r}", f"{name} {text}", 1)) from None
+
+    read.__name__ = name
+    return read
 
 
 @functools.cache
@@ -27,7 +44,7 @@ def release_options(*, year: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False, parents=[mirror_options()])
     g = p.add_argument_group("release")
     if year:
-        g.add_argument("--year", type=int, help="calendar year (default: the newest at hand)")
+        g.add_argument("--year", type=checked(arguments.year, "--year"), help="calendar year (default: the newest at hand)")
         g.add_argument("--release", help="release id from the catalogue, e.g. rvu26c (see 'rvucalc releases')")
     g.add_argument("--offline", action="store_true", help="never download from CMS")
     return p
@@ -40,7 +57,7 @@ def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
     g = p.add_argument_group("conversion factor and GPCIs")
     g.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
     if cf:
-        g.add_argument("--cf", type=float, help="what-if conversion factor in dollars per RVU")
+        g.add_argument("--cf", type=checked(arguments.conversion_factor, "--cf"), help="what-if conversion factor in dollars per RVU")
     g.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
     return p
 
@@ -91,5 +108,5 @@ def no_match(message: str) -> int:
     return 1
 
 
-__all__ = ["NoMatch", "load_args", "mirror_options", "no_match", "output_options", "place_options", "pricing_options",
+__all__ = ["NoMatch", "checked", "load_args", "mirror_options", "no_match", "output_options", "place_options", "pricing_options",
            "release_options"]

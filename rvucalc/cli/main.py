@@ -19,9 +19,11 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 
+from .. import arguments
 from ..errors import RvucalcError
 from .common import (
     NoMatch,
+    checked,
     mirror_options,
     no_match,
     output_options,
@@ -31,6 +33,15 @@ from .common import (
 )
 from .data import cmd_fetch, cmd_releases
 from .pricing import cmd_anes, cmd_localities, cmd_quote, cmd_schedule, cmd_sites
+
+
+def _minutes(text: str, name: str) -> float | None:
+    return arguments.non_negative_number(text, name, "anesthesia time in minutes (0 or more)")
+
+
+def _base_units(text: str, name: str) -> float | None:
+    return arguments.non_negative_number(text, name, "the code's base units (0 or more), e.g. 7")
+
 
 SYSTEMS = ("pfs", "opps", "asc", "wage_index", "zip5", "anes_base", "ncci_ptp", "ncci_mue")
 
@@ -79,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     fac.add_argument("--cbsa", help="CBSA of the facility, e.g. 31084")
     fac.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037; without --zip or "
                                       "--locality it also places the physician (PFS locality)")
-    fac.add_argument("--wage-index", type=float, help="facility wage index given directly")
-    fac.add_argument("--opps-wage-index", type=float, help="the hospital's own IPPS wage index (Table 2)")
+    fac.add_argument("--wage-index", type=checked(arguments.wage_index, "--wage-index"), help="facility wage index given directly")
+    fac.add_argument("--opps-wage-index", type=checked(arguments.wage_index, "--opps-wage-index"), help="the hospital's own IPPS wage index (Table 2)")
     fac.add_argument("--ccn", help="the hospital's CCN, looked up in --ipps-table2")
     fac.add_argument("--ipps-table2", help="path of CMS's IPPS Table 2 (wage index by CCN) for the year")
 
@@ -95,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Example: rvucalc anes 00400 --minutes 90 --base-units 7 --zip 90012 "
                                     "--modifier QK")
     an.add_argument("code", help="anesthesia code 00100-01999, optionally with modifier: 00400-QK")
-    an.add_argument("--minutes", type=float, help="anesthesia time in minutes (time units = minutes / 15)")
-    an.add_argument("--base-units", type=float,
+    an.add_argument("--minutes", type=checked(_minutes, "--minutes"), help="anesthesia time in minutes (time units = minutes / 15)")
+    an.add_argument("--base-units", type=checked(_base_units, "--base-units"),
                     help="base units of the code (default: CMS's base-unit file, when at hand)")
     an.add_argument("--modifier", help="AA, QZ (100%%), QK, QY, QX (50%%) or AD (3 base units)")
     an.add_argument("--present-at-induction", action="store_true", help="AD: add 1 time unit")

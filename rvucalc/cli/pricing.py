@@ -7,25 +7,67 @@ import json
 import sys
 from typing import Any
 
-from ..errors import RvucalcError
+from ..errors import RvucalcError, UnknownCodeError, UnsupportedModifierError
 from ..models import quote_items
 from ..render import Table, emit, usd
 from .common import load_args, no_match
 
 
+def _refusal(fs: Any, asked: str, exc: RvucalcError) -> tuple[str, str, str]:
+    """(code as asked, reason code, the error's sentence) of a code the quote refused."""
+    from ..codes import NOT_IN_RELEASE, POLICY_MODIFIER, not_on_pfs_reason, split_code
+
+    if isinstance(exc, UnsupportedModifierError):
+        why = POLICY_MODIFIER.code
+    else:
+        try:
+            code = split_code(asked)[0]
+        except RvucalcError:
+            code = ""
+        on_pfs = bool(code) and bool((fs.rvus["hcpcs"] == code).any())
+        why = NOT_IN_RELEASE.code if on_pfs or not code else not_on_pfs_reason(code).code
+    return str(asked).strip().upper(), why, str(exc)
+
+
 def cmd_quote(a: argparse.Namespace) -> int:
+    """Quote each code; a code that cannot be quoted (not on the PFS, a policy modifier) gets a
+    reason row and a line on standard error, the others are printed. Exit status 2 only when no
+    code could be quoted (then the sentences alone, as for one code)."""
     fs = load_args(a)
-    quotes = [fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county) for c in a.codes]
+    quotes, refused = [], []
+    for c in a.codes:
+        try:
+            quotes.append(fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county))
+        except (UnknownCodeError, UnsupportedModifierError) as exc:
+            if len(a.codes) == 1:
+                raise
+            refused.append(_refusal(fs, c, exc))
+    if not quotes:
+        for _code, _why, words in refused:
+            print(f"rvucalc: {words}", file=sys.stderr)
+        return 2
+    for code, _why, words in refused:
+        print(f"rvucalc quote: {code} not quoted: {words}", file=sys.stderr)
     if a.json:
         data = [json.loads(q.model_dump_json()) for q in quotes]
+        data += [{"code": code, "quoted": False, "reason": why, "reason_text": words}
+                 for code, why, words in refused]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
         return 0
     if a.csv:
         import pandas as pd
 
-        pd.concat([q.to_frame() for q in quotes], ignore_index=True).to_csv(sys.stdout, index=False)
+        frames = [q.to_frame() for q in quotes]
+        if refused:  # a row per setting, as for a quoted code: no amount, the reason
+            frames.append(pd.DataFrame([{"code": code, "hcpcs": code[:5], "setting": s, "reason": why,
+                                         "reason_text": words}
+                                        for code, why, words in refused for s in ("nonfacility", "facility")]))
+        out = pd.concat(frames, ignore_index=True)
+        text_cols = [c for c in out.columns if out[c].dtype == object]
+        out[text_cols] = out[text_cols].fillna("")
+        out.to_csv(sys.stdout, index=False)
         return 0
-    emit(*quote_items(quotes, fs.release.label))
+    emit(*quote_items(quotes, fs.release.label, refused=refused))
     return 0
 
 
@@ -204,6 +246,10 @@ def _localities_found(fs: Any, a: argparse.Namespace) -> tuple[Any, list[str]]:
             return loc.iloc[0:0], []
         return pd.concat(parts, ignore_index=True), labels
     t = term.upper()
+    if len(t) == 2 and t.isalpha() and (loc["state"].astype(str).str.upper() == t).any():
+        # a two-letter state code is the state ("AL" is Alabama, not every "ALL COUNTIES")
+        hit = loc[loc["state"].astype(str).str.upper() == t]
+        return hit, [""] * len(hit)
     hay = (loc["locality_id"] + " " + loc["state"] + " " + loc["locality_name"] + " "
            + loc.get("state_name", "") + " " + loc.get("counties", "")).str.upper()
     hit = loc[hay.str.contains(t, regex=False)]

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import arguments
 from ..calc import contracts as K
 from ..calc.contracts import (
     BAD_LINE,
@@ -150,6 +151,8 @@ def price_contracts(
     another year's (:mod:`rvucalc.contracts.medicare`); lines given with their Medicare amounts
     are repriced for it from their raw columns.
     """
+    arguments.frame(lines, "lines", what="claim lines")
+    wage_index = arguments.wage_index(wage_index)
     contracts_ = as_contracts(contracts)
     years = tuple(dict.fromkeys(y for c in contracts_ for y in c.base_years))
     had_line = LINE in lines.columns

@@ -63,6 +63,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import arguments
 from ..atomic import atomic_output
 from .formats import (
     CF_FORMAT,
@@ -91,6 +92,11 @@ from .layout import (
     summary_spec,
 )
 from .provenance import Provenance, provenance_of
+
+#: The suffixes of a workbook (:func:`to_excel`) and of every table :func:`write_table` writes; any
+#: other suffix is refused, never written in another format under its name.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json", *WORKBOOK_SUFFIXES)
 
 
 def to_excel(
@@ -163,6 +169,8 @@ def to_excel(
     """
     from .writer import write
 
+    path = arguments.output_path(path, WORKBOOK_SUFFIXES, "a workbook",
+                                 hint="a table as CSV, Parquet or JSON: rvucalc.export.write_table")
     p = plan(result, provenance=provenance, title=title, chart=chart, summary=summary, formats=formats,
              layout=layout, summaries=summaries)
     return write(p, path, progress=progress)
@@ -176,17 +184,18 @@ def write_table(
     title: str | None = None,
     progress: bool | None = None,
 ) -> Path:
-    """Write *df* by file extension, atomically: .csv, .parquet, .json or .xlsx (a :func:`to_excel` workbook).
+    """Write *df* by file extension, atomically: .csv, .parquet (.pq), .json or .xlsx (a :func:`to_excel`
+    workbook); any other suffix is refused (:class:`rvucalc.errors.InvalidArgumentError`).
 
     CSV cells that a spreadsheet would run as formulas get a leading
     apostrophe (:func:`neutralise`); rows end in CRLF (RFC 4180).
     """
-    p = Path(path)
+    p = arguments.output_path(path, TABLE_SUFFIXES, "a table")
     ext = p.suffix.lower()
-    if ext in (".xlsx", ".xlsm"):
+    if ext in WORKBOOK_SUFFIXES:
         return to_excel(df, p, provenance=provenance, title=title, progress=progress)
     with atomic_output(p) as tmp:
-        if ext == ".parquet":
+        if ext in (".parquet", ".pq"):
             df.to_parquet(tmp, index=False)
         elif ext == ".json":
             df.to_json(tmp, orient="records", indent=2)
@@ -201,5 +210,5 @@ __all__ = [
     "EXCEL_MAX_ROWS", "GPCI_FORMAT", "INDEX_FORMAT", "MEAN_FORMAT", "PERCENT_FORMAT", "RVU_FORMAT",
     "SUMMARY_MAX_CELLS", "WIDE_MIN_ROWS", "Provenance", "Summary", "atomic_output", "claims_frame",
     "column_format", "compare", "is_formula_like", "neutralise", "pivot", "provenance_of", "quotes_frame",
-    "summary_spec", "to_excel", "write_table",
+    "TABLE_SUFFIXES", "WORKBOOK_SUFFIXES", "summary_spec", "to_excel", "write_table",
 ]

@@ -133,6 +133,7 @@ def compare(
     out = out.merge(first, on=keys, how="left")
     rv = fs.rvus[["hcpcs", "modifier", "description"]]
     out = out.merge(rv, on=["hcpcs", "modifier"], how="left")
+    out["description"] = out["description"].fillna("")  # a code not on the PFS: no description, ""
     loc = fs.localities[["locality_id", "state", "locality_name"]]
     out = out.merge(loc, on="locality_id", how="left")
     nat = out["locality_id"] == "national"

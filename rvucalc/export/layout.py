@@ -327,7 +327,9 @@ def views_of(result: Any) -> dict[str, pd.DataFrame]:
         items = list(result)
         if all(isinstance(x, Quote) for x in items):
             return {"Quotes": quotes_frame(items)}
-    raise TypeError("to_excel() takes a DataFrame, a Quote, a list of Quotes, a SiteComparison or a "
+    from ..errors import ArgumentTypeError
+
+    raise ArgumentTypeError("to_excel() takes a DataFrame, a Quote, a list of Quotes, a SiteComparison or a "
                     f"dict of those (one detail sheet each), not {type(result).__name__}")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import catalogue
+from .. import arguments, catalogue
 from ..catalogue import Release
 from ..errors import ChecksumError, DownloadError, MissingFileError
 from ..fetch import locate, offline
@@ -116,8 +116,8 @@ def load_release(system: str, year: int, quarter: int, tables: dict[str, Callabl
     Raises :class:`MissingFileError` (one sentence: what is missing and how to get it) when no
     release of that year is at hand, and :class:`ChecksumError` when a file is not CMS's.
     """
-    if quarter not in (1, 2, 3, 4):
-        raise ValueError(f"quarter must be 1 to 4, not {quarter!r}")
+    year = arguments.year(year)
+    quarter = arguments.quarter(quarter)
     tried: list[str] = []
     for rel in candidates(system, year, quarter):
         got: dict[str, pd.DataFrame] = {}
