@@ -57,6 +57,7 @@ from .iotools.zip5 import read_zip5
 from .loading import offline, read_cached, source_of
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
 from .reasons import Reason, explain
+from .whatif import WhatIfCF, parse_cf
 
 #: Tables that carry no amounts (county names of each locality) and so may come from another
 #: release of the same year when the release's own copy is not at hand; the source says so.
@@ -103,7 +104,7 @@ class FeeSchedule:
         *,
         mirror: str | os.PathLike[str] | None = None,
         qp: bool = False,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         work_floor: bool = True,
         download: bool | None = None,
         progress: bool = True,
@@ -121,15 +122,22 @@ class FeeSchedule:
         self.rvus = self._table("pprrvu")
         file_cf = float(self.rvus["conversion_factor"].iloc[0])
         cfs = release.conversion_factors
-        if conversion_factor is not None:
-            self.conversion_factor, self.conversion_factor_kind = float(conversion_factor), "what-if (user)"
-        elif qp:
+        what_if = parse_cf(conversion_factor)  # refused before anything is priced when not > 0
+        if qp and (what_if is None or what_if.relative):
             if "qp" not in cfs:
                 raise ReleaseNotFoundError(f"{release.id}: the catalogue has no QP conversion factor")
             self.conversion_factor, self.conversion_factor_kind = cfs["qp"], "QP (qualifying APM participant)"
         else:
             self.conversion_factor = file_cf
             self.conversion_factor_kind = "non-QP, from the PPRRVU file" if "qp" in cfs else "from the PPRRVU file"
+        #: the release's own CF (QP or not) before any what-if
+        self.own_conversion_factor = self.conversion_factor
+        self.own_conversion_factor_kind = self.conversion_factor_kind
+        #: the what-if asked (:class:`rvucalc.whatif.WhatIfCF`), or None
+        self.what_if = what_if
+        if what_if is not None:
+            self.conversion_factor, self.conversion_factor_kind = (
+                what_if.value(self.conversion_factor), what_if.kind(self.conversion_factor, self.conversion_factor_kind))
         self.gpci = self._table("gpci")
         if not work_floor:
             self.gpci = self.gpci_for(False)  # resolved (or refused) at load, for every consumer
@@ -549,9 +557,17 @@ class FeeSchedule:
             pe_gpci=row["pe_gpci"], mp_gpci=row["mp_gpci"])
 
     # -- pricing ------------------------------------------------------------
-    def _cf(self, conversion_factor: float | None, qp: bool | None) -> tuple[float, str]:
-        if conversion_factor is not None:
-            return float(conversion_factor), "what-if (user)"
+    def _cf(self, conversion_factor: float | str | WhatIfCF | None, qp: bool | None) -> tuple[float, str]:
+        w = parse_cf(conversion_factor)
+        if w is not None:  # a percent is of the release's own CF (QP when asked)
+            own, own_kind = self._own_cf(qp)
+            return w.value(own), w.kind(own, own_kind)
+        if qp is None or (qp is False and "nonqp" not in self.release.conversion_factors):
+            return self.conversion_factor, self.conversion_factor_kind
+        return self._own_cf(qp)
+
+    def _own_cf(self, qp: bool | None) -> tuple[float, str]:
+        """The release's own CF, before any what-if: QP (*qp* True), non-QP (False) or as loaded."""
         if qp is True:
             cf = self.release.conversion_factors.get("qp")
             if cf is None:
@@ -559,7 +575,7 @@ class FeeSchedule:
             return cf, "QP (qualifying APM participant)"
         if qp is False and "nonqp" in self.release.conversion_factors:
             return self.release.conversion_factors["nonqp"], "non-QP"
-        return self.conversion_factor, self.conversion_factor_kind
+        return self.own_conversion_factor, self.own_conversion_factor_kind
 
     def quote(
         self,
@@ -569,7 +585,7 @@ class FeeSchedule:
         locality: str | None = None,
         zip: str | int | None = None,
         county: str | int | None = None,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
     ) -> Quote:
@@ -641,7 +657,7 @@ class FeeSchedule:
         codes: Sequence[str] | None = None,
         localities: Iterable[str] | None = None,
         *,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
         national: bool = False,
@@ -655,7 +671,7 @@ class FeeSchedule:
         return self._priced(codes, localities, conversion_factor, qp, work_floor, national)[1]
 
     def _priced(self, codes: Sequence[str] | None, localities: Iterable[str] | None,
-                conversion_factor: float | None, qp: bool | None, work_floor: bool | None,
+                conversion_factor: float | str | WhatIfCF | None, qp: bool | None, work_floor: bool | None,
                 national: bool, errors: str = "raise") -> tuple[np.ndarray, pfs_calc.PriceMatrix]:
         """(rows asked for, price matrix) shared by :meth:`price_matrix` and :meth:`schedule`."""
         rv = self._select(codes, errors)
@@ -721,7 +737,7 @@ class FeeSchedule:
         codes: Sequence[str] | None = None,
         localities: Iterable[str] | None = None,
         *,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
         national: bool = False,
@@ -854,7 +870,7 @@ class FeeSchedule:
 
     def price_volumes(self, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
                       locality: str = "locality", zip: str = "zip", setting: str = "setting",
-                      count: str = "count", conversion_factor: float | None = None,
+                      count: str = "count", conversion_factor: float | str | WhatIfCF | None = None,
                       qp: bool | None = None) -> pd.DataFrame:
         """Price a volume table: one PFS amount and revenue per row, vectorised.
 
@@ -947,7 +963,7 @@ def load(
     *,
     mirror: str | os.PathLike[str] | None = None,
     qp: bool = False,
-    conversion_factor: float | None = None,
+    conversion_factor: float | str | WhatIfCF | None = None,
     work_floor: bool = True,
     download: bool | None = None,
     progress: bool = True,
@@ -964,7 +980,8 @@ def load(
         Use the qualifying APM participant conversion factor (CY2026: $33.5675)
         instead of the non-QP one in the file ($33.4009).
     conversion_factor:
-        Any CF, for what-if pricing.
+        A what-if CF (:mod:`rvucalc.whatif`): dollars per RVU (``34.0``) or a percent of the
+        release's own CF (``"98.8%"``, the same meaning in every year); refused unless > 0.
     work_floor:
         Use the work GPCI with the 1.0 floor (default) where the GPCI file has both.
     download:

@@ -40,7 +40,8 @@ def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
     g = p.add_argument_group("conversion factor and GPCIs")
     g.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
     if cf:
-        g.add_argument("--cf", type=float, help="what-if conversion factor in dollars per RVU")
+        g.add_argument("--cf", metavar="CF", help="what-if PFS conversion factor: dollars per RVU (34.0) or a "
+                       "percent of the year's own CF (98.8%%, the same in every year)")
     g.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
     return p
 
