@@ -307,13 +307,15 @@ class FeeSchedule:
                       wage_index: float | None = None, opps_wage_index: float | None = None,
                       hospital_ccn: str | None = None,
                       ipps_table2: str | os.PathLike[str] | None = None,
-                      county_fips: str | int | None = None) -> sites.SiteComparison:
+                      county_fips: str | int | None = None,
+                      conversion_factor: float | str | WhatIfCF | None = None) -> sites.SiteComparison:
         """Office vs hospital outpatient vs ASC for one code; see :func:`rvucalc.sites.compare_sites`.
 
         *locality*, *zip* or *county* (FIPS, as :meth:`quote` takes it) place the physician;
         *cbsa*, *county* or *wage_index* place the facility (*county* alone places both);
         *opps_wage_index*, or *hospital_ccn* with *ipps_table2* (CMS's IPPS Table 2), give the
         hospital's own wage index. *county_fips* is another name for *county*.
+        *conversion_factor*: a what-if PFS CF (dollars or ``"98.8%"``) for the physician amounts.
         """
         if county is not None and county_fips is not None and str(county) != str(county_fips):
             raise TypeError("give county= or county_fips= (the same thing), not two counties")
@@ -322,7 +324,7 @@ class FeeSchedule:
             county_fips=None if (county if county is not None else county_fips) is None
             else str(county if county is not None else county_fips),
             wage_index=wage_index, opps_wage_index=opps_wage_index, hospital_ccn=hospital_ccn,
-            ipps_table2=ipps_table2)
+            ipps_table2=ipps_table2, conversion_factor=conversion_factor)
 
     def diff(self, newer: FeeSchedule, *, localities: Iterable[str] | str | None = None,
              codes: Sequence[str] | None = None, changed_only: bool = False) -> pd.DataFrame:

@@ -44,6 +44,7 @@ from .loading import device_portions, read_cached, wage_tables
 from .loading import source_of as _source
 from .models import Schedule, Source
 from .reasons import Reason, explain, reason
+from .whatif import WHAT_IF
 
 PART_B_COINSURANCE = 0.20
 
@@ -374,6 +375,9 @@ class SiteComparison(BaseModel):
     wage_index: dict[str, WageIndexChoice]
     locality_name: str = ""
     pfs_placement: str = ""  # how the physician's locality was found (ZIP, county, id) or "national"
+    conversion_factor: float | None = None  # the PFS CF the physician amounts were priced at
+    conversion_factor_kind: str = ""
+    notes: list[str] = []  # said on every output: a what-if CF and what it does not scale
 
     @property
     def heading(self) -> str:
@@ -392,18 +396,22 @@ class SiteComparison(BaseModel):
                 "professional": r.professional, "facility": r.facility, "total": r.total,
                 "medicare": r.medicare, "beneficiary": r.beneficiary, "wage_index": r.wage_index,
                 "condition": r.condition,
+                "conversion_factor": self.conversion_factor, "conversion_factor_kind": self.conversion_factor_kind,
                 "facility_placement": self.wage_index[r.site].placement if r.site in self.wage_index else "",
                 "reason": "|".join(x.code for x in r.reasons),
                 "reason_text": "; ".join(x.message for x in r.reasons),
                 "sources": "; ".join(f"{s.release}:{s.file}" for s in r.sources),
             })
         df = pd.DataFrame(recs)
-        for c in ("professional", "facility", "total", "medicare", "beneficiary", "wage_index"):
+        for c in ("professional", "facility", "total", "medicare", "beneficiary", "wage_index",
+                  "conversion_factor"):
             df[c] = df[c].astype(float)  # missing amounts are NaN, never None
         from .export import provenance_of
 
         srcs = list({str(s): s for r in self.rows for s in r.sources}.values())
         df.attrs["rvucalc.provenance"] = provenance_of(*srcs)
+        if self.notes:
+            df.attrs["rvucalc.notes"] = list(self.notes)
         df.attrs["rvucalc.summary"] = {"index": ["hcpcs", "site"], "columns": [],
                                        "values": ["professional", "facility", "total", "medicare", "beneficiary"],
                                        "chart": True, "title": f"{self.hcpcs}: where it is done, what Medicare pays"}
@@ -419,7 +427,7 @@ class SiteComparison(BaseModel):
             ind = r.indicator + (" *" if r.condition else "")
             t.rows.append([r.label, usd(r.professional), usd(r.facility), usd(r.total), usd(r.medicare),
                            usd(r.beneficiary), ind])
-        items: list[Any] = [self.heading, t]
+        items: list[Any] = [self.heading, *self.notes, t]
         items += [f"* {r.label}: {r.condition}" for r in self.rows if r.condition]
         for site, wi in self.wage_index.items():
             label = "Hospital outpatient" if site == "hopd" else "ASC"
@@ -515,6 +523,7 @@ def compare_sites(
     opps_wage_index: float | None = None,
     hospital_ccn: str | None = None,
     ipps_table2: str | os.PathLike[str] | None = None,
+    conversion_factor: float | str | None = None,
 ) -> SiteComparison:
     """Office vs hospital outpatient vs ASC for one code.
 
@@ -526,12 +535,20 @@ def compare_sites(
     Table 2 for the year) to look the hospital's wage index up. With none of
     them the facility amounts are national. A site that cannot be paid keeps
     its row, with reasons and no amounts.
+
+    *conversion_factor* (or a what-if CF the schedule was loaded with): a
+    what-if PFS conversion factor (:mod:`rvucalc.whatif`; dollars or a percent
+    of the year's own CF). It prices the physician (PFS) amounts only: OPPS and
+    ASC facility rates are set from their own conversion factors (42 CFR
+    419.32, 416.171), which a PFS what-if does not move. The comparison's
+    ``notes`` say so on every output (table, JSON, CSV, workbook).
     """
     table2_src: list[Source] = []
     if hospital_ccn is not None or ipps_table2 is not None:
         opps_wage_index, table2_src = _hospital_wage_index(hospital_ccn, ipps_table2)
     by_county = county_fips is not None and locality is None and zip is None
-    q = fs.quote(hcpcs, locality=locality, zip=zip, county=county_fips if by_county else None)
+    q = fs.quote(hcpcs, locality=locality, zip=zip, county=county_fips if by_county else None,
+                 conversion_factor=conversion_factor)
     if q.locality is None:
         pfs_how = "no ZIP, locality or county given"
     elif zip is not None:
@@ -604,4 +621,15 @@ def compare_sites(
                             condition=payment_condition(system, ind) if fac is not None else ""))
     return SiteComparison(hcpcs=q.code, year=fs.year,
                           locality=q.locality.locality_id if q.locality else None, rows=rows, wage_index=wis,
-                          locality_name=q.locality.name if q.locality else "", pfs_placement=pfs_how)
+                          locality_name=q.locality.name if q.locality else "", pfs_placement=pfs_how,
+                          conversion_factor=q.conversion_factor, conversion_factor_kind=q.conversion_factor_kind,
+                          notes=what_if_notes(q.conversion_factor, q.conversion_factor_kind))
+
+
+def what_if_notes(cf: float | None, kind: str) -> list[str]:
+    """The sentence a site comparison carries when its PFS CF is a what-if (else none)."""
+    if cf is None or not kind.startswith(WHAT_IF):
+        return []
+    return [f"What-if PFS conversion factor ${cf:.4f} ({kind}): it prices the physician (PFS) amounts "
+            "only; the facility amounts (OPPS hospital outpatient, ASC) are the releases' own rates, not "
+            "scaled (their conversion factors are set separately: 42 CFR 419.32, 416.171)"]

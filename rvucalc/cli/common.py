@@ -73,13 +73,18 @@ def output_options(*, out: bool = False, title: bool = False) -> argparse.Argume
     return p
 
 
-def load_args(a: argparse.Namespace, *, year: int | None = None, release: str | None = None) -> Any:
-    """``rvucalc.load`` with the release/pricing options of *a*."""
+_FROM_ARGS: Any = object()
+
+
+def load_args(a: argparse.Namespace, *, year: int | None = None, release: str | None = None,
+              cf: Any = _FROM_ARGS) -> Any:
+    """``rvucalc.load`` with the release/pricing options of *a* (*cf*: instead of ``a.cf``)."""
     from ..facade import load
 
     return load(year if year is not None else getattr(a, "year", None),
                 release if release is not None else getattr(a, "release", None),
-                mirror=a.mirror, qp=getattr(a, "qp", False), conversion_factor=getattr(a, "cf", None),
+                mirror=a.mirror, qp=getattr(a, "qp", False),
+                conversion_factor=getattr(a, "cf", None) if cf is _FROM_ARGS else cf,
                 work_floor=not getattr(a, "no_floor", False), download=False if a.offline else None)
 
 
