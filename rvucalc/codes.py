@@ -50,7 +50,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import UnknownCodeError
+from .errors import UnknownCodeError, UnknownLocalityError
 from .reasons import Reason, reason
 
 #: Modifiers that rvucalc's PFS calculators apply.
@@ -276,7 +276,19 @@ def modifier_effect(mod: str) -> str:
     return "policy"
 
 
-__all__ = ["INFORMATIONAL", "MODIFIER_NOTE", "NOT_IN_RELEASE", "NO_PRICE_EFFECT", "OWN_ROW", "POLICY_MODIFIER",
+def normalise_zip(zip: str | int) -> str:
+    """A ZIP code as five digits: ``90012`` (int), ``"601"`` -> ``"00601"``, ``"90012-1234"`` -> ``"90012"``.
+
+    Raises :class:`UnknownLocalityError` for anything else.
+    """
+    s = str(zip).strip()
+    m = re.fullmatch(r"(\d{1,5})(?:[-\s]?\d{4})?", s)
+    if not m:
+        raise UnknownLocalityError(f"{zip!r} is not a ZIP code (five digits, e.g. 90012)")
+    return m.group(1).zfill(5)
+
+
+__all__ = ["normalise_zip", "INFORMATIONAL", "MODIFIER_NOTE", "NOT_IN_RELEASE", "NO_PRICE_EFFECT", "OWN_ROW", "POLICY_MODIFIER",
            "PRICED", "QUIET", "REASONS", "WAIVES_COST_SHARING", "FeeScheduleOf", "fee_schedule_of",
            "modifier_effect", "not_on_pfs_reason", "not_priced", "parse_code", "split_code",
            "split_modifiers"]

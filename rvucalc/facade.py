@@ -34,6 +34,7 @@ from .codes import (
     POLICY_MODIFIER,
     fee_schedule_of,
     modifier_effect,
+    normalise_zip,
     not_on_pfs_reason,
     split_code,
 )
@@ -71,18 +72,6 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 _source = source_of  # the name older code imports
-
-
-def normalise_zip(zip: str | int) -> str:
-    """A ZIP code as five digits: ``90012`` (int), ``"601"`` -> ``"00601"``, ``"90012-1234"`` -> ``"90012"``.
-
-    Raises :class:`UnknownLocalityError` for anything else.
-    """
-    s = str(zip).strip()
-    m = re.fullmatch(r"(\d{1,5})(?:[-\s]?\d{4})?", s)
-    if not m:
-        raise UnknownLocalityError(f"{zip!r} is not a ZIP code (five digits, e.g. 90012)")
-    return m.group(1).zfill(5)
 
 
 def _county_key(name: str) -> str:
