@@ -315,6 +315,18 @@ class FeeSchedule:
             wage_index=wage_index, opps_wage_index=opps_wage_index, hospital_ccn=hospital_ccn,
             ipps_table2=ipps_table2, conversion_factor=conversion_factor)
 
+    def compare_sites_many(self, codes: Sequence[str] | str,
+                           places: Sequence[sites.Place | Mapping[str, Any] | str] | None = None, *,
+                           conversion_factor: float | str | WhatIfCF | None = None) -> pd.DataFrame:
+        """Office vs hospital outpatient vs ASC for many codes in many places, one tidy frame
+        (code x place x setting); see :func:`rvucalc.sites.compare_sites_many`.
+
+        *places*: ``[{"zip": "90012"}, {"county": "06037"}, "zip:10001", "national"]``.
+        ``rvucalc.export.to_excel(frame, "sites.xlsx")`` writes a sheet per place and a chart per code.
+        """
+        return sites.compare_sites_many(self, codes, list(places) if places is not None else None,
+                                        conversion_factor=conversion_factor)
+
     def diff(self, newer: FeeSchedule, *, localities: Iterable[str] | str | None = None,
              codes: Sequence[str] | None = None, changed_only: bool = False) -> pd.DataFrame:
         """Codes added, deleted and changed from this release to *newer*, each change split into

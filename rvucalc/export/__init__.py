@@ -77,7 +77,7 @@ from .formats import (
     is_formula_like,
     neutralise,
 )
-from .frames import compare, quotes_frame
+from .frames import compare, concat, quotes_frame
 from .layout import (
     CHART_MAX_CATEGORIES,
     CHART_MAX_SERIES,
@@ -193,6 +193,6 @@ __all__ = [
     "CF_FORMAT", "CHART_MAX_CATEGORIES", "CHART_MAX_SERIES", "COUNT_FORMAT", "CURRENCY_FORMAT",
     "EXCEL_MAX_ROWS", "GPCI_FORMAT", "INDEX_FORMAT", "MEAN_FORMAT", "PERCENT_FORMAT", "RVU_FORMAT",
     "SUMMARY_MAX_CELLS", "WIDE_MIN_ROWS", "Provenance", "Summary", "atomic_output", "claims_frame",
-    "column_format", "compare", "is_formula_like", "neutralise", "pivot", "provenance_of", "quotes_frame",
+    "column_format", "compare", "concat", "is_formula_like", "neutralise", "pivot", "provenance_of", "quotes_frame",
     "summary_spec", "to_excel", "write_table",
 ]

@@ -316,9 +316,14 @@ def views_of(result: Any) -> dict[str, pd.DataFrame]:
         return out
     if isinstance(result, Iterable) and not isinstance(result, str | bytes):
         items = list(result)
-        if all(isinstance(x, Quote) for x in items):
+        if items and all(isinstance(x, Quote) for x in items):
             return {"Quotes": quotes_frame(items)}
-    raise TypeError("to_excel() takes a DataFrame, a Quote, a list of Quotes, a SiteComparison or a "
+        if items and all(isinstance(x, pd.DataFrame) for x in items):
+            from .frames import concat  # one detail sheet; every frame's sources on Provenance
+
+            return {"Detail": concat(items, ignore_index=True)}
+    raise TypeError("to_excel() takes a DataFrame, a list of DataFrames, a Quote, a list of Quotes, a "
+                    "SiteComparison or a "
                     f"dict of those (one detail sheet each), not {type(result).__name__}")
 
 
@@ -664,7 +669,9 @@ def provenance_sheet(prov: Provenance, title: str, views: Mapping[str, pd.DataFr
              Row(["release", "release label", "table", "file", "sha256", "origin", "sha256 verified", "note"],
                  "header")]
     if not prov.sources:
-        rows.append(Row(["(none given: pass provenance= a FeeSchedule, Quote or Source)"]))
+        rows.append(Row(["(none: the frames written carry no rvucalc sources, and none were given. A frame "
+                         "made by pd.concat of frames with different sources keeps none: combine them with "
+                         "rvucalc.concat, or pass provenance= a FeeSchedule, Quote or Source)"]))
     for s in prov.sources:
         rows.append(Row([str(s.get("release", "")), str(s.get("release_label", "")), str(s.get("table", "")),
                          str(s.get("file", "")), str(s.get("sha256", "")), str(s.get("origin", "")),
@@ -946,6 +953,12 @@ def plan(
     else:
         if kind == "reprice" and summary in (None, True):
             sheets += _reprice_sheets(first, heading, prov, names, chart, written)
+        elif kind == "sites_many" and summary in (None, True):
+            from .many import chart_sheet, place_sheets, summary_sheet
+
+            sheets += [summary_sheet(first, heading, prov, written, notes), *place_sheets(first)]
+            if chart:
+                sheets.append(chart_sheet(first))
         elif spec is not None:
             sheets.append(_summary_sheet(first, spec, heading, prov, names, formats, chart, written,
                                          notes))
