@@ -1,0 +1,109 @@
+"""What-if conversion factors (issue 24): --cf in dollars or as a percent of the year's own CF, on
+quote, sites, compare and diff; refused when not a positive, finite number."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from rvucalc.cli import main
+from rvucalc.whatif import ConversionFactorError, WhatIfCF, parse_cf
+
+
+@pytest.mark.parametrize("text, want", [
+    ("34", WhatIfCF(dollars=34.0)), ("34.0", WhatIfCF(dollars=34.0)), ("$34.0", WhatIfCF(dollars=34.0)),
+    (34, WhatIfCF(dollars=34.0)), ("98.8%", WhatIfCF(percent=98.8)), (" 101 % ", WhatIfCF(percent=101.0)),
+])
+def test_parse(text, want):
+    assert parse_cf(text) == want
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "0%", "-1.2%", "nan", "inf", "nan%", "1e400", "abc", "", "%",
+                                 "98.8%%", math.nan, math.inf, -2.0, 0, True])
+def test_refused_in_one_sentence(bad):
+    with pytest.raises(ConversionFactorError, match=r"positive number of dollars per RVU .* \(e\.g\. 98\.8%\)"):
+        parse_cf(bad)
+
+
+def test_percent_is_of_each_years_own_cf():
+    w = parse_cf("98.8%")
+    # CY2026 non-QP CF $33.4009 x 0.988 = 32.99968... -> $33.0001 (four decimals, as CMS states a CF);
+    # CY2025 $32.3465 x 0.988 = 31.958342 -> $31.9583
+    assert w.value(33.4009) == 33.0001 and w.value(32.3465) == 31.9583
+
+
+def test_quote_percent_and_qp(fs25, fs26):
+    import rvucalc
+
+    # 20983 national office CY2025: 145.37 RVUs x $31.9583 = 4645.778... -> $4,645.78
+    q = fs25.quote("20983", conversion_factor="98.8%")
+    assert q.conversion_factor == 31.9583 and q.nonfacility.amount == 4645.78
+    assert q.conversion_factor_kind.startswith("what-if (user): 98.8% of $32.3465")
+    # with --qp the percent is of the QP CF: $33.5675 x 0.988 = 33.16469 -> $33.1647
+    fs = rvucalc.load(2026, qp=True, conversion_factor="98.8%")
+    assert fs.conversion_factor == 33.1647 and "QP" in fs.conversion_factor_kind
+    with pytest.raises(ConversionFactorError):
+        rvucalc.load(2026, conversion_factor=-1)
+
+
+def test_cli_refuses_bad_cf(capsys):
+    assert main(["quote", "99213", "--offline", "--cf", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--cf" in err and "'0'" in err
+
+
+def test_sites_what_if_is_said_and_leaves_facility_alone(fs25, capsys):
+    base = {r.site: r for r in fs25.compare_sites("20983").rows}
+    cmp = fs25.compare_sites("20983", conversion_factor=34.0)
+    rows = {r.site: r for r in cmp.rows}
+    # physician: 145.37 x 34.0 = 4942.58 (office); facility (OPPS, ASC) unchanged
+    assert rows["office"].professional == 4942.58
+    assert rows["hopd"].facility == base["hopd"].facility == 7143.73
+    assert rows["asc"].facility == base["asc"].facility == 4911.21
+    assert cmp.notes and "not scaled" in cmp.notes[0] and "$34.0000" in cmp.notes[0]
+    frame = cmp.to_frame()
+    assert (frame["conversion_factor"] == 34.0).all() and frame.attrs["rvucalc.notes"] == cmp.notes
+    # the command line says it on the table, in JSON and in CSV
+    argv = ["sites", "20983", "--release", "rvu25d", "--offline", "--cf", "98.8%"]
+    assert main(argv) == 0
+    assert "facility amounts (OPPS hospital outpatient, ASC) are the releases' own rates, not scaled" \
+        in capsys.readouterr().out
+    assert main([*argv, "--json"]) == 0
+    assert "not scaled" in json.loads(capsys.readouterr().out)["notes"][0]
+    assert main([*argv, "--csv"]) == 0
+    assert "what-if (user): 98.8% of $32.3465" in capsys.readouterr().out
+    # without a what-if nothing is added
+    assert fs25.compare_sites("20983").notes == []
+
+
+def test_many_places_what_if(fs25):
+    df = fs25.compare_sites_many(["20983"], ["national"], conversion_factor="98.8%")
+    office = df[df["site"] == "office"].iloc[0]
+    assert office["professional"] == 4645.78 and office["conversion_factor"] == 31.9583
+    assert df[df["site"] == "hopd"]["facility"].iloc[0] == 7143.73
+    assert "not scaled" in df.attrs["rvucalc.notes"][0]
+
+
+def test_diff_prices_the_newer_side_at_the_what_if(capsys):
+    # this year's RVUs at a projected CF: every amount moves by the CF alone.
+    # 99213 national office CY2026: 2.85 RVUs x $33.4009 = 95.19; x $33.0001 = 94.0503 -> $94.05
+    assert main(["diff", "rvu26c", "rvu26c", "--cf", "98.8%", "--codes", "99213", "--offline", "--csv"]) == 0
+    d = pd.read_csv(io.StringIO(capsys.readouterr().out)).iloc[0]
+    assert (d["nonfacility_old"], d["nonfacility_new"]) == (95.19, 94.05)
+    assert (d["conversion_factor_old"], d["conversion_factor_new"]) == (33.4009, 33.0001)
+    assert main(["diff", "rvu26c", "rvu26c", "--cf", "98.8%", "--codes", "99213", "--offline"]) == 0
+    assert "what-if: the newer side (rvu26c) is priced at CF $33.0001" in capsys.readouterr().out
+    assert main(["diff", "rvu26c", "rvu26c", "--offline"]) == 2  # the same release and no what-if
+    assert main(["diff", "opps-2025-01", "opps-2025-07", "--cf", "34"]) == 2
+    assert "leave --cf out of a facility diff" in capsys.readouterr().err
+
+
+def test_compare_takes_cf_and_says_it(capsys):
+    # 99213 national office at $34.0: 2.85 RVUs x 34.0 = $96.90
+    assert main(["compare", "99213", "--localities", "01182-18", "--cf", "34", "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert "CF $34.0000 (what-if (user))" in out and "$96.90" in out
