@@ -47,9 +47,21 @@ def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
 
 
 @functools.cache
-def place_options(*, county: bool = True) -> argparse.ArgumentParser:
-    """One of ``--zip --locality`` (and ``--county``): the place of service."""
+def place_options(*, county: bool = True, repeat: bool = False) -> argparse.ArgumentParser:
+    """One of ``--zip --locality`` (and ``--county``): the place of service.
+
+    *repeat*: each option may be given several times (lists; ``rvucalc sites --codes``: one
+    place per value), and the options are not exclusive.
+    """
     p = argparse.ArgumentParser(add_help=False)
+    if repeat:
+        r = p.add_argument_group("place of service (repeat --zip or --locality for several places)")
+        r.add_argument("--zip", action="append", help="ZIP code of the place of service, e.g. 90012")
+        r.add_argument("--locality", action="append", help="MAC-locality id, e.g. 01182-18 (see 'rvucalc "
+                                                           "localities')")
+        if county:
+            r.add_argument("--county", action="append", help="5-digit county FIPS code of the place of service")
+        return p
     g = p.add_argument_group("place of service (one of)").add_mutually_exclusive_group()
     g.add_argument("--zip", help="ZIP code of the place of service, e.g. 90012")
     g.add_argument("--locality", help="MAC-locality id, e.g. 01182-18 (see 'rvucalc localities')")

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--national", action="store_true", help="national amounts (GPCIs 1.0)")
     s.add_argument("--limit", type=int, default=300, help="rows shown in the terminal (default 300)")
 
-    st = sub.add_parser("sites", parents=[rel, price, output_options()],
+    st = sub.add_parser("sites", parents=[place_options(county=False, repeat=True), rel, price, output_options()],
                         help="office vs hospital outpatient vs ASC for one code, many codes in many places "
                              "(--codes), or each claim of a file (--claims)",
                         description="Example: rvucalc sites 20983 --zip 90012 --county 06037. --zip/--locality "
@@ -70,9 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
                                     "its own; the workbook has a sheet per place and a chart per code).")
     st.add_argument("code", nargs="?", help="HCPCS code, e.g. 20983")
     st.add_argument("--codes", nargs="+", metavar="CODE", help="several HCPCS codes, compared in every place given")
-    pl = st.add_argument_group("place of service (repeat --zip, --locality or --county for several places)")
-    pl.add_argument("--zip", action="append", help="ZIP code of the place of service, e.g. 90012")
-    pl.add_argument("--locality", action="append", help="MAC-locality id, e.g. 01182-18")
     st.add_argument("--claims", help="claim lines (.csv, .parquet, .xlsx): price each claim in the "
                     "three settings, with a book summary")
     st.add_argument("-o", "--out", help="write the comparison: .xlsx (a workbook; with --claims: summary, "

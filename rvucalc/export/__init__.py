@@ -64,6 +64,7 @@ from typing import Any
 import pandas as pd
 
 from ..atomic import atomic_output
+from . import many as _many  # noqa: F401 - registers the many-places workbook (KIND_SHEETS)
 from .formats import (
     CF_FORMAT,
     COUNT_FORMAT,

@@ -35,7 +35,7 @@ import datetime as _dt
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -906,6 +906,12 @@ def default_title(kind: str, spec: Summary | None, prov: Provenance, view: str) 
     return f"{view}: results from rvucalc" + tail
 
 
+#: Summary sheets of frames whose ``attrs["rvucalc.kind"]`` is a key: ``(frame, heading, provenance,
+#: written, notes, chart) -> sheets`` written before the detail sheets (registered by the modules
+#: that lay them out, e.g. :mod:`rvucalc.export.many` for ``"sites_many"``).
+KIND_SHEETS: dict[str, Callable[..., list[Sheet]]] = {}
+
+
 def plan(
     result: Any,
     *,
@@ -953,12 +959,8 @@ def plan(
     else:
         if kind == "reprice" and summary in (None, True):
             sheets += _reprice_sheets(first, heading, prov, names, chart, written)
-        elif kind == "sites_many" and summary in (None, True):
-            from .many import chart_sheet, place_sheets, summary_sheet
-
-            sheets += [summary_sheet(first, heading, prov, written, notes), *place_sheets(first)]
-            if chart:
-                sheets.append(chart_sheet(first))
+        elif kind in KIND_SHEETS and summary in (None, True):
+            sheets += KIND_SHEETS[kind](first, heading, prov, written, notes, chart)
         elif spec is not None:
             sheets.append(_summary_sheet(first, spec, heading, prov, names, formats, chart, written,
                                          notes))

@@ -16,7 +16,18 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from .formats import CURRENCY_FORMAT
-from .layout import Chart, Row, Sheet, Summary, Table, _subtitle, as_written, formats_of, pivot
+from .layout import (
+    KIND_SHEETS,
+    Chart,
+    Row,
+    Sheet,
+    Summary,
+    Table,
+    _subtitle,
+    as_written,
+    formats_of,
+    pivot,
+)
 from .provenance import Provenance
 
 #: Amounts per setting on a place's sheet.
@@ -124,4 +135,13 @@ def summary_sheet(df: pd.DataFrame, heading: str, prov: Provenance, written: _dt
     return Sheet("Summary", [*top, Table(as_written(first, fmts), fmts, freeze_cols=1)], freeze="main")
 
 
-__all__ = ["MAX_CHARTS", "chart_sheet", "is_sites_many", "place_sheets", "summary_sheet"]
+def sheets(df: pd.DataFrame, heading: str, prov: Provenance, written: _dt.datetime, notes: Sequence[str],
+           chart: bool) -> list[Sheet]:
+    """Summary, a sheet per place and (with *chart*) Charts; the Detail and Provenance sheets follow."""
+    out = [summary_sheet(df, heading, prov, written, notes), *place_sheets(df)]
+    return out + [chart_sheet(df)] if chart else out
+
+
+KIND_SHEETS["sites_many"] = sheets
+
+__all__ = ["MAX_CHARTS", "sheets", "chart_sheet", "is_sites_many", "place_sheets", "summary_sheet"]
