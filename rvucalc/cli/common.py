@@ -33,6 +33,19 @@ def release_options(*, year: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+def _cf_option(g: Any) -> None:
+    g.add_argument("--cf", metavar="CF", help="what-if PFS conversion factor: dollars per RVU (34.0) or a "
+                   "percent of the year's own CF (98.8%%, the same in every year)")
+
+
+@functools.cache
+def whatif_options() -> argparse.ArgumentParser:
+    """``--cf`` alone (``rvucalc reprice``, whose releases follow the dates of service)."""
+    p = argparse.ArgumentParser(add_help=False)
+    _cf_option(p.add_argument_group("conversion factor"))
+    return p
+
+
 @functools.cache
 def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
     """``--qp --cf --no-floor``."""
@@ -40,8 +53,7 @@ def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
     g = p.add_argument_group("conversion factor and GPCIs")
     g.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
     if cf:
-        g.add_argument("--cf", metavar="CF", help="what-if PFS conversion factor: dollars per RVU (34.0) or a "
-                       "percent of the year's own CF (98.8%%, the same in every year)")
+        _cf_option(g)
     g.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
     return p
 
@@ -110,4 +122,4 @@ def no_match(message: str) -> int:
 
 
 __all__ = ["NoMatch", "load_args", "mirror_options", "no_match", "output_options", "place_options", "pricing_options",
-           "release_options"]
+           "release_options", "whatif_options"]
