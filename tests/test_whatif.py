@@ -107,3 +107,43 @@ def test_compare_takes_cf_and_says_it(capsys):
     assert main(["compare", "99213", "--localities", "01182-18", "--cf", "34", "--offline"]) == 0
     out = capsys.readouterr().out
     assert "CF $34.0000 (what-if (user))" in out and "$96.90" in out
+
+
+def _claims(tmp_path):
+    path = tmp_path / "claims.csv"
+    path.write_text("claim_id,hcpcs,units,pos,zip,date_of_service\n"
+                    "1,99213,1,11,90012,2025-11-03\n"
+                    "2,99213,1,11,10001,2026-08-03\n")
+    return path
+
+
+def test_reprice_percent_is_each_dates_own_cf(tmp_path):
+    import rvucalc
+
+    lines = pd.read_csv(_claims(tmp_path), dtype=str)
+    base = rvucalc.reprice(lines, edits=False)
+    got = rvucalc.reprice(lines, edits=False, conversion_factor="98.8%")
+    assert list(got["release"].astype(str)) == ["rvu25d", "rvu26c"]
+    # each line's own CF x 0.988: 2025 $32.3465 -> $31.9583, 2026 $33.4009 -> $33.0001; the amount
+    # moves by the CF alone: 98.19 x 31.9583 / 32.3465 = 97.0116 -> 97.01; 107.63 x 33.0001 / 33.4009
+    # = 106.3385 -> 106.34 (cents from RVUs x GPCIs x CF, so within a cent of these)
+    assert list(base["fee_schedule_amount"]) == [98.19, 107.63]
+    assert list(got["fee_schedule_amount"]) == [97.01, 106.34]
+    notes = list(got["release_note"].astype(str))
+    assert "what-if CF $31.9583" in notes[0] and "what-if CF $33.0001" in notes[1]
+    assert "REPRICE_RELEASE_FALLBACK" not in "".join(got["reason"].astype(str))  # a what-if is no fallback
+    assert (base["release_note"].astype(str) == "").all()  # the published release is untouched
+
+
+def test_reprice_cli_every_engine_says_it(tmp_path, capsys):
+    src = _claims(tmp_path)
+    for engine in ("memory", "stream"):
+        out = tmp_path / f"{engine}.csv"
+        assert main(["reprice", str(src), "-o", str(out), "--cf", "34", "--engine", engine, "--no-edits",
+                     "--no-progress", "--offline"]) == 0
+        assert "what-if: priced at the conversion factor 34" in capsys.readouterr().err
+        df = pd.read_csv(out)
+        assert df["release_note"].str.contains(r"what-if CF \$34\.0000").all()
+    assert main(["reprice", str(src), "--cf", "-1", "--offline"]) == 2
+    assert "refused" in capsys.readouterr().err
+    assert main(["reprice", str(src), "--cf", "34", "--setting", "asc", "--offline"]) == 2
