@@ -58,7 +58,7 @@ from .iotools.zip5 import read_zip5
 from .loading import offline, read_cached, source_of
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
 from .reasons import Reason, explain
-from .whatif import WhatIfCF, parse_cf
+from .whatif import WhatIfCF, parse_cf, what_if_note
 
 #: Tables that carry no amounts (county names of each locality) and so may come from another
 #: release of the same year when the release's own copy is not at hand; the source says so.
@@ -630,6 +630,9 @@ class FeeSchedule:
                 reason=explain(str(why)))
         if str(r["status"]) == "J":
             notes.append(anesthesia.ANES_HINT)
+        said = what_if_note(cf, kind)  # the CSV and JSON say the what-if too, not only the heading
+        if said is not None:
+            notes.append(said)
         srcs = [self.sources["pprrvu"]] + ([self.sources["gpci"]] if lid else [])
         if lid and not floor and "gpci_no_floor" in self.sources:
             srcs.append(self.sources["gpci_no_floor"])

@@ -23,9 +23,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import RvucalcError
+from .reasons import Reason, reason
 
 #: How a what-if CF is said in the conversion factor's kind (``fs.conversion_factor_kind``).
 WHAT_IF = "what-if (user)"
+
+
+#: The note an amount priced at a what-if CF carries (``fs.quote(...).notes``; its words say the CF).
+WHAT_IF_CF = reason("WHAT_IF_CF", "priced at a what-if conversion factor given by the user, not the release's own",
+                    "42 CFR 414.20: PFS amount = RVUs x GPCIs x the CF set in the year's final rule")
+
+
+def what_if_note(cf: float, kind: str) -> Reason | None:
+    """The :data:`WHAT_IF_CF` note with the CF in its words, when *kind* is a what-if (else None)."""
+    if not str(kind).startswith(WHAT_IF):
+        return None
+    return Reason(code=WHAT_IF_CF.code, message=f"priced at a what-if CF ${float(cf):.4f} ({kind}), not the "
+                  "release's own", rule=WHAT_IF_CF.rule)
 
 
 class ConversionFactorError(RvucalcError, ValueError):
@@ -106,4 +120,4 @@ def resolve_cf(given: str | float | int | WhatIfCF | None, own: float, own_kind:
     return w.value(own), w.kind(own, own_kind)
 
 
-__all__ = ["WHAT_IF", "ConversionFactorError", "WhatIfCF", "parse_cf", "resolve_cf"]
+__all__ = ["WHAT_IF", "WHAT_IF_CF", "ConversionFactorError", "what_if_note", "WhatIfCF", "parse_cf", "resolve_cf"]

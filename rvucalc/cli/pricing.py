@@ -77,7 +77,10 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     for code in used:
         w = explain(code)
         notes.append(f"{code}: {w.message if w else code}")
-    head = f"{fs.release.label}; CF ${fs.conversion_factor:.4f}; " + (
+    from ..whatif import WHAT_IF
+
+    kind = str(fs.conversion_factor_kind)
+    head = f"{fs.release.label}; CF ${fs.conversion_factor:.4f}" + (f" ({kind})" if kind.startswith(WHAT_IF) else "") + "; " + (
         "national (GPCIs 1.0)" if a.national else f"{df['locality_id'].nunique()} localities")
     if n > a.limit:
         notes.append(f"first {a.limit} of {n:,} rows shown: --csv, --json or --out FILE for all")
