@@ -297,14 +297,16 @@ class FeeSchedule:
                       hospital_ccn: str | None = None,
                       ipps_table2: str | os.PathLike[str] | None = None,
                       county_fips: str | int | None = None,
-                      conversion_factor: float | str | WhatIfCF | None = None) -> sites.SiteComparison:
+                      conversion_factor: float | str | WhatIfCF | None = None,
+                      asc_conversion_factor: float | str | WhatIfCF | None = None) -> sites.SiteComparison:
         """Office vs hospital outpatient vs ASC for one code; see :func:`rvucalc.sites.compare_sites`.
 
         *locality*, *zip* or *county* (FIPS, as :meth:`quote` takes it) place the physician;
         *cbsa*, *county* or *wage_index* place the facility (*county* alone places both);
         *opps_wage_index*, or *hospital_ccn* with *ipps_table2* (CMS's IPPS Table 2), give the
         hospital's own wage index. *county_fips* is another name for *county*.
-        *conversion_factor*: a what-if PFS CF (dollars or ``"98.8%"``) for the physician amounts.
+        *conversion_factor*: a what-if PFS CF (dollars or ``"98.8%"``) for the physician amounts;
+        *asc_conversion_factor*: a what-if ASC CF for the ASC facility amounts.
         """
         if county is not None and county_fips is not None and str(county) != str(county_fips):
             raise TypeError("give county= or county_fips= (the same thing), not two counties")
@@ -313,11 +315,13 @@ class FeeSchedule:
             county_fips=None if (county if county is not None else county_fips) is None
             else str(county if county is not None else county_fips),
             wage_index=wage_index, opps_wage_index=opps_wage_index, hospital_ccn=hospital_ccn,
-            ipps_table2=ipps_table2, conversion_factor=conversion_factor)
+            ipps_table2=ipps_table2, conversion_factor=conversion_factor,
+            asc_conversion_factor=asc_conversion_factor)
 
     def compare_sites_many(self, codes: Sequence[str] | str,
                            places: Sequence[sites.Place | Mapping[str, Any] | str] | None = None, *,
-                           conversion_factor: float | str | WhatIfCF | None = None) -> pd.DataFrame:
+                           conversion_factor: float | str | WhatIfCF | None = None,
+                           asc_conversion_factor: float | str | WhatIfCF | None = None) -> pd.DataFrame:
         """Office vs hospital outpatient vs ASC for many codes in many places, one tidy frame
         (code x place x setting); see :func:`rvucalc.sites.compare_sites_many`.
 
@@ -325,7 +329,8 @@ class FeeSchedule:
         ``rvucalc.export.to_excel(frame, "sites.xlsx")`` writes a sheet per place and a chart per code.
         """
         return sites.compare_sites_many(self, codes, list(places) if places is not None else None,
-                                        conversion_factor=conversion_factor)
+                                        conversion_factor=conversion_factor,
+                                        asc_conversion_factor=asc_conversion_factor)
 
     def diff(self, newer: FeeSchedule, *, localities: Iterable[str] | str | None = None,
              codes: Sequence[str] | None = None, changed_only: bool = False) -> pd.DataFrame:

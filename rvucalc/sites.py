@@ -46,7 +46,7 @@ from .loading import device_portions, read_cached, wage_tables
 from .loading import source_of as _source
 from .models import Schedule, Source
 from .reasons import Reason, explain, reason
-from .whatif import WHAT_IF
+from .whatif import WHAT_IF, parse_cf
 
 PART_B_COINSURANCE = 0.20
 
@@ -526,6 +526,7 @@ def compare_sites(
     hospital_ccn: str | None = None,
     ipps_table2: str | os.PathLike[str] | None = None,
     conversion_factor: float | str | None = None,
+    asc_conversion_factor: float | str | None = None,
 ) -> SiteComparison:
     """Office vs hospital outpatient vs ASC for one code.
 
@@ -544,6 +545,9 @@ def compare_sites(
     ASC facility rates are set from their own conversion factors (42 CFR
     419.32, 416.171), which a PFS what-if does not move. The comparison's
     ``notes`` say so on every output (table, JSON, CSV, workbook).
+    *asc_conversion_factor*: a what-if ASC CF asked for on its own (dollars, or a percent
+    of the ASC release's CF), scaling the ASC facility rate as :meth:`ASCRates.price` does
+    (a J8 code's device portion is not scaled); OPPS has no what-if.
     """
     table2_src: list[Source] = []
     if hospital_ccn is not None or ipps_table2 is not None:
@@ -600,7 +604,7 @@ def compare_sites(
                 p = priced.iloc[0]
                 fac, fac_bene, ind = _num(p["payment"]), _num(p["copay"]), str(p["status_indicator"])
             else:
-                priced = rates.price(w, [code])
+                priced = rates.price(w, [code], conversion_factor=_asc_cf(rates, asc_conversion_factor))
                 p = priced.iloc[0]
                 pi = p["payment_indicator"]  # not on the ASC list: no indicator ("", never "<NA>")
                 fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), "" if pd.isna(pi) else str(pi)
@@ -626,16 +630,41 @@ def compare_sites(
                           locality=q.locality.locality_id if q.locality else None, rows=rows, wage_index=wis,
                           locality_name=q.locality.name if q.locality else "", pfs_placement=pfs_how,
                           conversion_factor=q.conversion_factor, conversion_factor_kind=q.conversion_factor_kind,
-                          notes=what_if_notes(q.conversion_factor, q.conversion_factor_kind))
+                          notes=what_if_notes(q.conversion_factor, q.conversion_factor_kind,
+                                              _asc_words(fs, asc_conversion_factor)))
 
 
-def what_if_notes(cf: float | None, kind: str) -> list[str]:
-    """The sentence a site comparison carries when its PFS CF is a what-if (else none)."""
-    if cf is None or not kind.startswith(WHAT_IF):
-        return []
-    return [f"What-if PFS conversion factor ${cf:.4f} ({kind}): it prices the physician (PFS) amounts "
-            "only; the facility amounts (OPPS hospital outpatient, ASC) are the releases' own rates, not "
-            "scaled (their conversion factors are set separately: 42 CFR 419.32, 416.171)"]
+def _asc_cf(rates: Any, given: float | str | None) -> float | None:
+    """A what-if ASC CF in dollars (a percent is of the ASC release's own CF), or None."""
+    w = parse_cf(given)
+    return None if w is None or isinstance(rates, UnavailableRates) else w.value(rates.conversion_factor.value)
+
+
+def _asc_words(fs: Schedule, given: float | str | None) -> str:
+    """``$55.1234 (what-if (user): 98% of $56.2490)`` for a what-if ASC CF, else ``""``."""
+    w = parse_cf(given)
+    rates = fs.asc if w is not None else None
+    if w is None or isinstance(rates, UnavailableRates) or rates is None:
+        return ""
+    own = rates.conversion_factor.value
+    return f"${w.value(own):.4f} ({w.kind(own, 'the ASC release')})"
+
+
+def what_if_notes(cf: float | None, kind: str, asc: str = "") -> list[str]:
+    """The sentences a site comparison carries when its PFS CF (or an ASC CF) is a what-if (else none)."""
+    out = []
+    if cf is not None and kind.startswith(WHAT_IF):
+        facility = ("the hospital outpatient (OPPS) facility amounts are the release's own rates, not scaled; "
+                    f"the ASC facility amounts are at the what-if ASC CF asked for on its own, {asc}") if asc \
+            else ("the facility amounts (OPPS hospital outpatient, ASC) are the releases' own rates, not "
+                  "scaled (their conversion factors are set separately: 42 CFR 419.32, 416.171)")
+        out.append(f"What-if PFS conversion factor ${cf:.4f} ({kind}): it prices the physician (PFS) amounts "
+                   f"only; {facility}")
+    elif asc:
+        out.append(f"What-if ASC conversion factor {asc}: it prices the ASC facility amounts only (a J8 "
+                   "code's device portion is not scaled); the physician (PFS) and hospital outpatient (OPPS) "
+                   "amounts are the releases' own")
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -734,6 +763,7 @@ def compare_sites_many(
     places: list[Place | Mapping[str, Any] | str] | None = None,
     *,
     conversion_factor: float | str | None = None,
+    asc_conversion_factor: float | str | None = None,
 ) -> pd.DataFrame:
     """Office vs hospital outpatient vs ASC for many codes in many places: one tidy frame.
 
@@ -749,7 +779,8 @@ def compare_sites_many(
     site, label, indicator, professional, facility, total, medicare, beneficiary,
     wage_index, condition, conversion_factor, conversion_factor_kind, facility_placement,
     reason, reason_text, sources``. ``attrs["rvucalc.provenance"]`` lists every file that
-    produced a number (PFS, ZIP, county, OPPS/ASC addenda, wage index).
+    produced a number (PFS, ZIP, county, OPPS/ASC addenda, wage index). *conversion_factor*
+    and *asc_conversion_factor*: what-if CFs, as :func:`compare_sites` takes them.
     """
     from .export import provenance_of
     from .whatif import resolve_cf
@@ -834,7 +865,7 @@ def compare_sites_many(
                 fac, fac_bene = p["payment"].to_numpy(float), p["copay"].to_numpy(float)
                 ind = p["status_indicator"]
             else:
-                p = rates.price(w, fac_codes)
+                p = rates.price(w, fac_codes, conversion_factor=_asc_cf(rates, asc_conversion_factor))
                 listed = np.ones(n, dtype=bool)
                 fac, fac_bene = p["payment"].to_numpy(float), p["coinsurance"].to_numpy(float)
                 ind = p["payment_indicator"]
@@ -884,7 +915,7 @@ def compare_sites_many(
     prov["parameters"][f"conversion factor kind ({fs.release.id})"] = kind
     df.attrs["rvucalc.provenance"] = prov
     df.attrs["rvucalc.kind"] = "sites_many"
-    notes = what_if_notes(float(cf), kind)
+    notes = what_if_notes(float(cf), kind, _asc_words(fs, asc_conversion_factor))
     if notes:
         df.attrs["rvucalc.notes"] = notes
     df.attrs["rvucalc.summary"] = {"index": ["place", "hcpcs"], "columns": ["site"],

@@ -147,3 +147,23 @@ def test_reprice_cli_every_engine_says_it(tmp_path, capsys):
     assert main(["reprice", str(src), "--cf", "-1", "--offline"]) == 2
     assert "refused" in capsys.readouterr().err
     assert main(["reprice", str(src), "--cf", "34", "--setting", "asc", "--offline"]) == 2
+
+
+def test_asc_cf_asked_on_its_own(fs25, capsys, tmp_path):
+    # 29881 national, ASC AA October 2025 (PI A2) $1,579.16 at the CY2025 ASC CF $54.895; at 102%:
+    # $55.9929, 1579.16 x 55.9929 / 54.895 = 1610.7432 -> $1,610.74 (42 CFR 416.171)
+    cmp = fs25.compare_sites("29881", asc_conversion_factor="102%")
+    rows = {r.site: r for r in cmp.rows}
+    assert rows["asc"].facility == 1610.74 and rows["hopd"].facility == 3244.61  # OPPS unchanged
+    assert rows["hopd"].professional == 538.25  # the PFS too
+    assert "What-if ASC conversion factor $55.9929" in cmp.notes[0]
+    df = fs25.compare_sites_many(["29881"], ["national"], asc_conversion_factor=55.9929)
+    assert df.loc[df["site"] == "asc", "facility"].iloc[0] == 1610.74
+    # both: the PFS note says which facility amounts moved
+    both = fs25.compare_sites("29881", conversion_factor="98.8%", asc_conversion_factor="102%")
+    assert "the ASC facility amounts are at the what-if ASC CF" in both.notes[0]
+    assert main(["sites", "29881", "--release", "rvu25d", "--offline", "--asc-cf", "102%"]) == 0
+    assert "$1,610.74" in capsys.readouterr().out
+    # sites --claims prices each line's own releases: a what-if there is refused, not ignored
+    assert main(["sites", "--claims", str(_claims(tmp_path)), "--cf", "34", "--offline"]) == 2
+    assert "not applied to --claims" in capsys.readouterr().err

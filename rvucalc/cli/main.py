@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     fac.add_argument("--opps-wage-index", type=float, help="the hospital's own IPPS wage index (Table 2)")
     fac.add_argument("--ccn", help="the hospital's CCN, looked up in --ipps-table2")
     fac.add_argument("--ipps-table2", help="path of CMS's IPPS Table 2 (wage index by CCN) for the year")
+    fac.add_argument("--asc-cf", metavar="CF", help="what-if ASC conversion factor: dollars (55.0) or a percent of "
+                     "the ASC release's CF (102%%); --cf moves the physician (PFS) amounts only")
 
     lo = sub.add_parser("localities", parents=[place, rel, output_options()],
                         help="list or search payment localities",

@@ -99,6 +99,11 @@ def _one(values: list[str] | None, what: str) -> str | None:
 def cmd_sites(a: argparse.Namespace) -> int:
     places = len(a.zip or []) + len(a.locality or []) + len(a.county or [])
     if a.claims:
+        for opt, v in (("--cf", a.cf), ("--asc-cf", a.asc_cf), ("--qp", a.qp or None)):
+            if v is not None:
+                raise RvucalcError(f"{opt} is not applied to --claims (each claim line's date chooses its "
+                                   "releases, at their own conversion factors); leave it out, or price the "
+                                   "lines at a what-if PFS CF with rvucalc reprice --cf")
         a.zip, a.locality, a.county = _one(a.zip, "--zip"), _one(a.locality, "--locality"), _one(a.county, "--county")
         return _sites_claims(a)
     if a.codes or (a.code and (places > 2 or len(a.zip or []) + len(a.locality or []) > 1
@@ -119,7 +124,7 @@ def cmd_sites(a: argparse.Namespace) -> int:
     cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa,
                            county_fips=a.county,
                            wage_index=a.wage_index, opps_wage_index=a.opps_wage_index,
-                           hospital_ccn=a.ccn, ipps_table2=a.ipps_table2)
+                           hospital_ccn=a.ccn, ipps_table2=a.ipps_table2, asc_conversion_factor=a.asc_cf)
     if a.out:
         _write_site_comparison(cmp, a.out)
         print(f"{cmp.hcpcs} compared in {len(cmp.rows)} settings -> {a.out}", file=sys.stderr)
@@ -156,7 +161,7 @@ def _sites_many(a: argparse.Namespace) -> int:
     places = ([Place(zip=z) for z in a.zip or []] + [Place(locality=x) for x in a.locality or []]
               + [Place(county=c) for c in a.county or []]) or [Place()]
     fs = load_args(a)
-    df = fs.compare_sites_many(codes, places)
+    df = fs.compare_sites_many(codes, places, asc_conversion_factor=a.asc_cf)
     if a.out:
         from ..export import write_table
 
