@@ -36,8 +36,8 @@ __version__ = "0.1.0"
 
 #: Submodules reachable as attributes without importing them first (``rvucalc.export.to_excel``,
 #: ``rvucalc.plot.plot_localities``): imported on first use, so ``import rvucalc`` stays fast.
-LAZY_SUBMODULES = ("anesthesia", "arguments", "catalogue", "codes", "diff", "export", "facility_diff", "plot", "reasons",
-                   "render", "sites", "volumes", "contracts")
+LAZY_SUBMODULES = ("anesthesia", "arguments", "catalogue", "codes", "diff", "export", "facility_diff", "plot",
+                   "reasons", "render", "sites", "volumes", "contracts", "whatif")
 
 
 def __getattr__(name: str) -> object:
@@ -45,6 +45,10 @@ def __getattr__(name: str) -> object:
         from .contracts import price_contracts
 
         return price_contracts
+    if name == "concat":  # pd.concat keeping every frame's sources (rvucalc.export.concat)
+        from .export import concat
+
+        return concat
     if name in LAZY_SUBMODULES:
         import importlib
 
@@ -55,7 +59,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(LAZY_SUBMODULES) | {"price_contracts"})
+    return sorted(set(globals()) | set(LAZY_SUBMODULES) | {"price_contracts", "concat"})
 
 
 __all__ = [
@@ -64,7 +68,7 @@ __all__ = [
     "__version__", "compare_sites_claims", "explain", "iter_priced", "load", "reprice", "reprice_asc",
     "reprice_file", "reprice_opps", "summarise_claims", "summarise_sites",
 ]
-__all__ += ["contracts", "price_contracts"]
+__all__ += ["contracts", "price_contracts", "concat"]
 #: errors about release files (checksums, unreadable files, releases that cannot be had)
 __all__ += ["ChecksumError", "FileAccessError", "ReleaseUnavailableError"]
 #: errors about the arguments given (rvucalc.arguments): a value refused, or of the wrong type

@@ -50,6 +50,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .arguments import zip_code
 from .errors import UnknownCodeError
 from .reasons import Reason, reason
 
@@ -276,7 +277,11 @@ def modifier_effect(mod: str) -> str:
     return "policy"
 
 
-__all__ = ["INFORMATIONAL", "MODIFIER_NOTE", "NOT_IN_RELEASE", "NO_PRICE_EFFECT", "OWN_ROW", "POLICY_MODIFIER",
+#: A ZIP code as five digits (:func:`rvucalc.arguments.zip_code`: one definition).
+normalise_zip = zip_code
+
+
+__all__ = ["normalise_zip", "INFORMATIONAL", "MODIFIER_NOTE", "NOT_IN_RELEASE", "NO_PRICE_EFFECT", "OWN_ROW", "POLICY_MODIFIER",
            "PRICED", "QUIET", "REASONS", "WAIVES_COST_SHARING", "FeeScheduleOf", "fee_schedule_of",
            "modifier_effect", "not_on_pfs_reason", "not_priced", "parse_code", "split_code",
            "split_modifiers"]

@@ -34,6 +34,7 @@ from .codes import (
     POLICY_MODIFIER,
     fee_schedule_of,
     modifier_effect,
+    normalise_zip,
     not_on_pfs_reason,
     split_code,
 )
@@ -58,6 +59,7 @@ from .iotools.zip5 import read_zip5
 from .loading import offline, read_cached, source_of
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
 from .reasons import Reason, explain
+from .whatif import WhatIfCF, parse_cf, what_if_note
 
 #: Tables that carry no amounts (county names of each locality) and so may come from another
 #: release of the same year when the release's own copy is not at hand; the source says so.
@@ -71,10 +73,6 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 _source = source_of  # the name older code imports
-
-
-#: A ZIP code as five digits (:func:`rvucalc.arguments.zip_code`); the name older code imports.
-normalise_zip = arguments.zip_code
 
 
 def _county_key(name: str) -> str:
@@ -96,7 +94,7 @@ class FeeSchedule:
         *,
         mirror: str | os.PathLike[str] | None = None,
         qp: bool = False,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         work_floor: bool = True,
         download: bool | None = None,
         progress: bool = True,
@@ -111,19 +109,25 @@ class FeeSchedule:
         self.progress = progress
         self.work_floor = work_floor
         self.sources: dict[str, Source] = {}
-        conversion_factor = arguments.conversion_factor(conversion_factor)
         self.rvus = self._table("pprrvu")
         file_cf = float(self.rvus["conversion_factor"].iloc[0])
         cfs = release.conversion_factors
-        if conversion_factor is not None:
-            self.conversion_factor, self.conversion_factor_kind = float(conversion_factor), "what-if (user)"
-        elif qp:
+        what_if = parse_cf(conversion_factor)  # refused before anything is priced when not > 0
+        if qp and (what_if is None or what_if.relative):
             if "qp" not in cfs:
                 raise ReleaseNotFoundError(f"{release.id}: the catalogue has no QP conversion factor")
             self.conversion_factor, self.conversion_factor_kind = cfs["qp"], "QP (qualifying APM participant)"
         else:
             self.conversion_factor = file_cf
             self.conversion_factor_kind = "non-QP, from the PPRRVU file" if "qp" in cfs else "from the PPRRVU file"
+        #: the release's own CF (QP or not) before any what-if
+        self.own_conversion_factor = self.conversion_factor
+        self.own_conversion_factor_kind = self.conversion_factor_kind
+        #: the what-if asked (:class:`rvucalc.whatif.WhatIfCF`), or None
+        self.what_if = what_if
+        if what_if is not None:
+            self.conversion_factor, self.conversion_factor_kind = (
+                what_if.value(self.conversion_factor), what_if.kind(self.conversion_factor, self.conversion_factor_kind))
         self.gpci = self._table("gpci")
         if not work_floor:
             self.gpci = self.gpci_for(False)  # resolved (or refused) at load, for every consumer
@@ -293,13 +297,17 @@ class FeeSchedule:
                       wage_index: float | None = None, opps_wage_index: float | None = None,
                       hospital_ccn: str | None = None,
                       ipps_table2: str | os.PathLike[str] | None = None,
-                      county_fips: str | int | None = None) -> sites.SiteComparison:
+                      county_fips: str | int | None = None,
+                      conversion_factor: float | str | WhatIfCF | None = None,
+                      asc_conversion_factor: float | str | WhatIfCF | None = None) -> sites.SiteComparison:
         """Office vs hospital outpatient vs ASC for one code; see :func:`rvucalc.sites.compare_sites`.
 
         *locality*, *zip* or *county* (FIPS, as :meth:`quote` takes it) place the physician;
         *cbsa*, *county* or *wage_index* place the facility (*county* alone places both);
         *opps_wage_index*, or *hospital_ccn* with *ipps_table2* (CMS's IPPS Table 2), give the
         hospital's own wage index. *county_fips* is another name for *county*.
+        *conversion_factor*: a what-if PFS CF (dollars or ``"98.8%"``) for the physician amounts;
+        *asc_conversion_factor*: a what-if ASC CF for the ASC facility amounts.
         """
         if county is not None and county_fips is not None and str(county) != str(county_fips):
             raise InvalidArgumentError(f"county={county!r} and county_fips={county_fips!r} are two counties: "
@@ -311,7 +319,22 @@ class FeeSchedule:
             county_fips=None if (county if county is not None else county_fips) is None
             else str(county if county is not None else county_fips),
             wage_index=wage_index, opps_wage_index=opps_wage_index, hospital_ccn=hospital_ccn,
-            ipps_table2=ipps_table2)
+            ipps_table2=ipps_table2, conversion_factor=conversion_factor,
+            asc_conversion_factor=asc_conversion_factor)
+
+    def compare_sites_many(self, codes: Sequence[str] | str,
+                           places: Sequence[sites.Place | Mapping[str, Any] | str] | None = None, *,
+                           conversion_factor: float | str | WhatIfCF | None = None,
+                           asc_conversion_factor: float | str | WhatIfCF | None = None) -> pd.DataFrame:
+        """Office vs hospital outpatient vs ASC for many codes in many places, one tidy frame
+        (code x place x setting); see :func:`rvucalc.sites.compare_sites_many`.
+
+        *places*: ``[{"zip": "90012"}, {"county": "06037"}, "zip:10001", "national"]``.
+        ``rvucalc.export.to_excel(frame, "sites.xlsx")`` writes a sheet per place and a chart per code.
+        """
+        return sites.compare_sites_many(self, codes, list(places) if places is not None else None,
+                                        conversion_factor=conversion_factor,
+                                        asc_conversion_factor=asc_conversion_factor)
 
     def diff(self, newer: FeeSchedule, *, localities: Iterable[str] | str | None = None,
              codes: Sequence[str] | None = None, changed_only: bool = False) -> pd.DataFrame:
@@ -556,10 +579,17 @@ class FeeSchedule:
             pe_gpci=row["pe_gpci"], mp_gpci=row["mp_gpci"])
 
     # -- pricing ------------------------------------------------------------
-    def _cf(self, conversion_factor: float | None, qp: bool | None) -> tuple[float, str]:
-        conversion_factor = arguments.conversion_factor(conversion_factor)
-        if conversion_factor is not None:
-            return conversion_factor, "what-if (user)"
+    def _cf(self, conversion_factor: float | str | WhatIfCF | None, qp: bool | None) -> tuple[float, str]:
+        w = parse_cf(conversion_factor)
+        if w is not None:  # a percent is of the release's own CF (QP when asked)
+            own, own_kind = self._own_cf(qp)
+            return w.value(own), w.kind(own, own_kind)
+        if qp is None or (qp is False and "nonqp" not in self.release.conversion_factors):
+            return self.conversion_factor, self.conversion_factor_kind
+        return self._own_cf(qp)
+
+    def _own_cf(self, qp: bool | None) -> tuple[float, str]:
+        """The release's own CF, before any what-if: QP (*qp* True), non-QP (False) or as loaded."""
         if qp is True:
             cf = self.release.conversion_factors.get("qp")
             if cf is None:
@@ -567,7 +597,7 @@ class FeeSchedule:
             return cf, "QP (qualifying APM participant)"
         if qp is False and "nonqp" in self.release.conversion_factors:
             return self.release.conversion_factors["nonqp"], "non-QP"
-        return self.conversion_factor, self.conversion_factor_kind
+        return self.own_conversion_factor, self.own_conversion_factor_kind
 
     def quote(
         self,
@@ -577,7 +607,7 @@ class FeeSchedule:
         locality: str | None = None,
         zip: str | int | None = None,
         county: str | int | None = None,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
     ) -> Quote:
@@ -619,6 +649,9 @@ class FeeSchedule:
                 reason=explain(str(why)))
         if str(r["status"]) == "J":
             notes.append(anesthesia.ANES_HINT)
+        said = what_if_note(cf, kind)  # the CSV and JSON say the what-if too, not only the heading
+        if said is not None:
+            notes.append(said)
         srcs = [self.sources["pprrvu"]] + ([self.sources["gpci"]] if lid else [])
         if lid and not floor and "gpci_no_floor" in self.sources:
             srcs.append(self.sources["gpci_no_floor"])
@@ -649,7 +682,7 @@ class FeeSchedule:
         codes: Sequence[str] | None = None,
         localities: Iterable[str] | None = None,
         *,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
         national: bool = False,
@@ -663,7 +696,7 @@ class FeeSchedule:
         return self._priced(codes, localities, conversion_factor, qp, work_floor, national)[1]
 
     def _priced(self, codes: Sequence[str] | None, localities: Iterable[str] | None,
-                conversion_factor: float | None, qp: bool | None, work_floor: bool | None,
+                conversion_factor: float | str | WhatIfCF | None, qp: bool | None, work_floor: bool | None,
                 national: bool, errors: str = "raise") -> tuple[np.ndarray, pfs_calc.PriceMatrix]:
         """(rows asked for, price matrix) shared by :meth:`price_matrix` and :meth:`schedule`."""
         codes = arguments.names(codes, "codes", example="['99213', '20983']")
@@ -730,7 +763,7 @@ class FeeSchedule:
         codes: Sequence[str] | None = None,
         localities: Iterable[str] | None = None,
         *,
-        conversion_factor: float | None = None,
+        conversion_factor: float | str | WhatIfCF | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
         national: bool = False,
@@ -863,7 +896,7 @@ class FeeSchedule:
 
     def price_volumes(self, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
                       locality: str = "locality", zip: str = "zip", setting: str = "setting",
-                      count: str = "count", conversion_factor: float | None = None,
+                      count: str = "count", conversion_factor: float | str | WhatIfCF | None = None,
                       qp: bool | None = None) -> pd.DataFrame:
         """Price a volume table: one PFS amount and revenue per row, vectorised.
 
@@ -962,7 +995,7 @@ def load(
     *,
     mirror: str | os.PathLike[str] | None = None,
     qp: bool = False,
-    conversion_factor: float | None = None,
+    conversion_factor: float | str | WhatIfCF | None = None,
     work_floor: bool = True,
     download: bool | None = None,
     progress: bool = True,
@@ -979,14 +1012,15 @@ def load(
         Use the qualifying APM participant conversion factor (CY2026: $33.5675)
         instead of the non-QP one in the file ($33.4009).
     conversion_factor:
-        Any CF, for what-if pricing.
+        A what-if CF (:mod:`rvucalc.whatif`): dollars per RVU (``34.0``) or a percent of the
+        release's own CF (``"98.8%"``, the same meaning in every year); refused unless > 0.
     work_floor:
         Use the work GPCI with the 1.0 floor (default) where the GPCI file has both.
     download:
         Allow downloads from CMS (default: yes unless ``$RVUCALC_OFFLINE`` is set).
     """
     year = arguments.year(year)
-    conversion_factor = arguments.conversion_factor(conversion_factor)
+    parse_cf(conversion_factor)  # a what-if CF (dollars or a percent) refused before any file is read
     rel = choose_release(year, release, mirror=mirror, download=download)
     return FeeSchedule(rel, mirror=mirror, qp=qp, conversion_factor=conversion_factor,
                        work_floor=work_floor, download=download, progress=progress,

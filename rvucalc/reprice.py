@@ -47,6 +47,7 @@ def reprice(
     dayfirst: bool = False,
     progress: bool = False,
     edits: bool = True,
+    conversion_factor: float | str | None = None,
 ) -> pd.DataFrame:
     """Reprice claim lines under the Medicare physician fee schedule.
 
@@ -83,6 +84,11 @@ def reprice(
         of the date of service's quarter where their files are at hand
         (:mod:`rvucalc.claims.edits`); a denied line is priced at no amount with its reason and
         an ``edit_note``. ``False`` prices every line as given (no ``edit_note`` column).
+    conversion_factor:
+        A what-if PFS CF (:mod:`rvucalc.whatif`): dollars (``34.0``, every release at it) or a
+        percent of each release's own CF (``"98.8%"``, the same meaning in every year). Each
+        line's ``release_note`` says the CF it was priced at. Release ids only: FeeSchedule
+        objects in *releases* are priced at the CF they were loaded with.
 
     Returns
     -------
@@ -104,9 +110,16 @@ def reprice(
     arguments.frame(lines, "lines", what="claim lines")
     if not isinstance(releases, Mapping):
         releases = arguments.names(releases, "releases", example="['rvu26c']")
+    from .whatif import parse_cf
+
     schedules = pipeline.schedules_of(releases)
+    what_if = parse_cf(conversion_factor)
+    if what_if is not None and schedules:
+        raise TypeError("conversion_factor= takes release ids in releases=; FeeSchedule objects are priced "
+                        "at the CF they were loaded with (rvucalc.load(..., conversion_factor=))")
+    extra = {"conversion_factor": what_if} if what_if is not None else {}
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
-                            dayfirst=dayfirst, **edit_option(edits))
+                            dayfirst=dayfirst, **edit_option(edits), **extra)
     return pipeline.price_frame(lines, opts, schedules=schedules)
 
 

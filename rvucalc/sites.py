@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from .calc import asc as asc_calc
 from .calc import opps as opps_calc
 from .calc.money import round_cents
 from .catalogue import Release
-from .codes import fee_schedule_of, split_code
+from .codes import fee_schedule_of, normalise_zip, split_code
 from .errors import (
     ChecksumError,
     DownloadError,
@@ -45,6 +46,7 @@ from .loading import device_portions, read_cached, wage_tables
 from .loading import source_of as _source
 from .models import LocalityInfo, Schedule, Source
 from .reasons import Reason, explain, reason
+from .whatif import WHAT_IF, parse_cf
 
 PART_B_COINSURANCE = 0.20
 
@@ -381,6 +383,9 @@ class SiteComparison(BaseModel):
     wage_index: dict[str, WageIndexChoice]
     locality_name: str = ""
     pfs_placement: str = ""  # how the physician's locality was found (ZIP, county, id) or "national"
+    conversion_factor: float | None = None  # the PFS CF the physician amounts were priced at
+    conversion_factor_kind: str = ""
+    notes: list[str] = []  # said on every output: a what-if CF and what it does not scale
 
     @property
     def heading(self) -> str:
@@ -399,18 +404,22 @@ class SiteComparison(BaseModel):
                 "professional": r.professional, "facility": r.facility, "total": r.total,
                 "medicare": r.medicare, "beneficiary": r.beneficiary, "wage_index": r.wage_index,
                 "condition": r.condition,
+                "conversion_factor": self.conversion_factor, "conversion_factor_kind": self.conversion_factor_kind,
                 "facility_placement": self.wage_index[r.site].placement if r.site in self.wage_index else "",
                 "reason": "|".join(x.code for x in r.reasons),
                 "reason_text": "; ".join(x.message for x in r.reasons),
                 "sources": "; ".join(f"{s.release}:{s.file}" for s in r.sources),
             })
         df = pd.DataFrame(recs)
-        for c in ("professional", "facility", "total", "medicare", "beneficiary", "wage_index"):
+        for c in ("professional", "facility", "total", "medicare", "beneficiary", "wage_index",
+                  "conversion_factor"):
             df[c] = df[c].astype(float)  # missing amounts are NaN, never None
         from .export import provenance_of
 
         srcs = list({str(s): s for r in self.rows for s in r.sources}.values())
         df.attrs["rvucalc.provenance"] = provenance_of(*srcs)
+        if self.notes:
+            df.attrs["rvucalc.notes"] = list(self.notes)
         df.attrs["rvucalc.summary"] = {"index": ["hcpcs", "site"], "columns": [],
                                        "values": ["professional", "facility", "total", "medicare", "beneficiary"],
                                        "chart": True, "title": f"{self.hcpcs}: where it is done, what Medicare pays"}
@@ -426,7 +435,7 @@ class SiteComparison(BaseModel):
             ind = r.indicator + (" *" if r.condition else "")
             t.rows.append([r.label, usd(r.professional), usd(r.facility), usd(r.total), usd(r.medicare),
                            usd(r.beneficiary), ind])
-        items: list[Any] = [self.heading, t]
+        items: list[Any] = [self.heading, *self.notes, t]
         items += [f"* {r.label}: {r.condition}" for r in self.rows if r.condition]
         for site, wi in self.wage_index.items():
             label = "Hospital outpatient" if site == "hopd" else "ASC"
@@ -522,6 +531,8 @@ def compare_sites(
     opps_wage_index: float | None = None,
     hospital_ccn: str | None = None,
     ipps_table2: str | os.PathLike[str] | None = None,
+    conversion_factor: float | str | None = None,
+    asc_conversion_factor: float | str | None = None,
 ) -> SiteComparison:
     """Office vs hospital outpatient vs ASC for one code.
 
@@ -533,12 +544,23 @@ def compare_sites(
     Table 2 for the year) to look the hospital's wage index up. With none of
     them the facility amounts are national. A site that cannot be paid keeps
     its row, with reasons and no amounts.
+
+    *conversion_factor* (or a what-if CF the schedule was loaded with): a
+    what-if PFS conversion factor (:mod:`rvucalc.whatif`; dollars or a percent
+    of the year's own CF). It prices the physician (PFS) amounts only: OPPS and
+    ASC facility rates are set from their own conversion factors (42 CFR
+    419.32, 416.171), which a PFS what-if does not move. The comparison's
+    ``notes`` say so on every output (table, JSON, CSV, workbook).
+    *asc_conversion_factor*: a what-if ASC CF asked for on its own (dollars, or a percent
+    of the ASC release's CF), scaling the ASC facility rate as :meth:`ASCRates.price` does
+    (a J8 code's device portion is not scaled); OPPS has no what-if.
     """
     table2_src: list[Source] = []
     if hospital_ccn is not None or ipps_table2 is not None:
         opps_wage_index, table2_src = _hospital_wage_index(hospital_ccn, ipps_table2)
     by_county = county_fips is not None and locality is None and zip is None
-    pfs = _physician(fs, hcpcs, locality=locality, zip=zip, county=county_fips if by_county else None)
+    pfs = _physician(fs, hcpcs, locality=locality, zip=zip, county=county_fips if by_county else None,
+                     conversion_factor=conversion_factor)
     if pfs.locality is None:
         pfs_how = "no ZIP, locality or county given"
     elif zip is not None:
@@ -593,7 +615,7 @@ def compare_sites(
                 p = priced.iloc[0]
                 fac, fac_bene, ind = _num(p["payment"]), _num(p["copay"]), _text(p["status_indicator"])
             else:
-                priced = rates.price(w, [code])
+                priced = rates.price(w, [code], conversion_factor=_asc_cf(rates, asc_conversion_factor))
                 p = priced.iloc[0]
                 fac, fac_bene, ind = _num(p["payment"]), _num(p["coinsurance"]), _text(p["payment_indicator"])
             fac_reason = [r for r in [explain(str(p["reason"])),
@@ -616,7 +638,10 @@ def compare_sites(
                             condition=payment_condition(system, ind) if fac is not None else ""))
     return SiteComparison(hcpcs=pfs.code, year=fs.year,
                           locality=pfs.locality.locality_id if pfs.locality else None, rows=rows, wage_index=wis,
-                          locality_name=pfs.locality.name if pfs.locality else "", pfs_placement=pfs_how)
+                          locality_name=pfs.locality.name if pfs.locality else "", pfs_placement=pfs_how,
+                          conversion_factor=pfs.conversion_factor, conversion_factor_kind=pfs.conversion_factor_kind,
+                          notes=what_if_notes(pfs.conversion_factor, pfs.conversion_factor_kind,
+                                              _asc_words(fs, asc_conversion_factor)))
 
 
 def facility_bills() -> frozenset[str]:
@@ -644,15 +669,17 @@ class _Physician(BaseModel):
     amount: dict[str, float | None]
     reason: dict[str, Reason | None]
     sources: list[Source]
+    conversion_factor: float | None = None
+    conversion_factor_kind: str = ""
 
 
 def _physician(fs: Schedule, hcpcs: str, *, locality: str | None, zip: str | None,
-               county: str | None) -> _Physician:
+               county: str | None, conversion_factor: float | str | None = None) -> _Physician:
     """The PFS quote of *hcpcs*; for a code not on the PFS that another fee schedule pays
     (C2618, a device: OPPS), no PFS amount and that schedule's reason, so the facility rows are
     still priced. A code that is merely unknown raises :class:`UnknownCodeError` as the quote does."""
     try:
-        q = fs.quote(hcpcs, locality=locality, zip=zip, county=county)
+        q = fs.quote(hcpcs, locality=locality, zip=zip, county=county, conversion_factor=conversion_factor)
     except UnknownCodeError:
         code, mod = split_code(hcpcs)
         other = fee_schedule_of(code)
@@ -671,4 +698,308 @@ def _physician(fs: Schedule, hcpcs: str, *, locality: str | None, zip: str | Non
     return _Physician(code=q.code, hcpcs=q.hcpcs, locality=q.locality, zip=q.zip, placed=q.placed,
                       amount={"nonfacility": q.nonfacility.amount, "facility": q.facility.amount},
                       reason={"nonfacility": q.nonfacility.reason, "facility": q.facility.reason},
-                      sources=q.sources)
+                      sources=q.sources, conversion_factor=q.conversion_factor,
+                      conversion_factor_kind=q.conversion_factor_kind)
+
+
+def _asc_cf(rates: Any, given: float | str | None) -> float | None:
+    """A what-if ASC CF in dollars (a percent is of the ASC release's own CF), or None."""
+    w = parse_cf(given)
+    return None if w is None or isinstance(rates, UnavailableRates) else w.value(rates.conversion_factor.value)
+
+
+def _asc_words(fs: Schedule, given: float | str | None) -> str:
+    """``$55.1234 (what-if (user): 98% of $56.2490)`` for a what-if ASC CF, else ``""``."""
+    w = parse_cf(given)
+    rates = fs.asc if w is not None else None
+    if w is None or isinstance(rates, UnavailableRates) or rates is None:
+        return ""
+    own = rates.conversion_factor.value
+    return f"${w.value(own):.4f} ({w.kind(own, 'the ASC release')})"
+
+
+def what_if_notes(cf: float | None, kind: str, asc: str = "") -> list[str]:
+    """The sentences a site comparison carries when its PFS CF (or an ASC CF) is a what-if (else none)."""
+    out = []
+    if cf is not None and kind.startswith(WHAT_IF):
+        facility = ("the hospital outpatient (OPPS) facility amounts are the release's own rates, not scaled; "
+                    f"the ASC facility amounts are at the what-if ASC CF asked for on its own, {asc}") if asc \
+            else ("the facility amounts (OPPS hospital outpatient, ASC) are the releases' own rates, not "
+                  "scaled (their conversion factors are set separately: 42 CFR 419.32, 416.171)")
+        out.append(f"What-if PFS conversion factor ${cf:.4f} ({kind}): it prices the physician (PFS) amounts "
+                   f"only; {facility}")
+    elif asc:
+        out.append(f"What-if ASC conversion factor {asc}: it prices the ASC facility amounts only (a J8 "
+                   "code's device portion is not scaled); the physician (PFS) and hospital outpatient (OPPS) "
+                   "amounts are the releases' own")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Many codes in many places
+# ---------------------------------------------------------------------------
+class Place(BaseModel):
+    """Where a service is done, for :func:`compare_sites_many`: as :func:`compare_sites` takes it.
+
+    *zip*, *locality* or *county* place the physician (PFS locality); *cbsa*, *county* or
+    *wage_index* / *opps_wage_index* place the facility; *county* alone places both. With
+    none, the place is national. *label* names the place in the frame (default
+    ``ZIP 90012``, ``county 06037``, ``locality 01182-18``, ``national``).
+    """
+
+    zip: str | None = None
+    locality: str | None = None
+    county: str | None = None
+    cbsa: str | None = None
+    wage_index: float | None = None
+    opps_wage_index: float | None = None
+    label: str = ""
+
+    def model_post_init(self, _: Any) -> None:
+        if not self.label:
+            parts = [f"ZIP {self.zip}" if self.zip else "", f"locality {self.locality}" if self.locality else "",
+                     f"county {self.county}" if self.county else "", f"CBSA {self.cbsa}" if self.cbsa else "",
+                     f"wage index {self.wage_index:g}" if self.wage_index is not None else "",
+                     f"OPPS wage index {self.opps_wage_index:g}" if self.opps_wage_index is not None else ""]
+            self.label = ", ".join(p for p in parts if p) or "national"
+
+
+def as_place(p: Place | Mapping[str, Any] | str) -> Place:
+    """A :class:`Place` from a Place, a dict (``{"zip": "90012"}``) or text: ``"zip:90012"``,
+    ``"county:06037"``, ``"locality:01182-18"``, ``"cbsa:31084"``, ``"national"``."""
+    if isinstance(p, Place):
+        return p
+    if isinstance(p, Mapping):
+        d = {("county" if k == "county_fips" else k): v for k, v in p.items() if v is not None}
+        for k in ("zip", "locality", "county", "cbsa"):
+            if k in d:
+                d[k] = str(d[k])
+        return Place(**d)
+    text = str(p).strip()
+    if text.lower() == "national":
+        return Place()
+    kind, sep, value = text.partition(":")
+    if not sep or kind.strip().lower() not in ("zip", "locality", "county", "cbsa") or not value.strip():
+        raise UnknownLocalityError(f"place {text!r}: give 'zip:90012', 'county:06037', 'locality:01182-18', "
+                                   "'cbsa:31084' or 'national' (or a dict such as {'zip': '90012'})")
+    return Place(**{kind.strip().lower(): value.strip()})
+
+
+SITES = (("office", "Office (PFS non-facility)"), ("hopd", "Hospital outpatient"), ("asc", "ASC"))
+
+
+def _place_pfs(fs: Schedule, place: Place) -> tuple[str | None, str, str, list[Source]]:
+    """(locality id or None, its name, how it was placed, PFS sources), as :meth:`quote` says them."""
+    by_county = place.county is not None and place.locality is None and place.zip is None
+    lid = fs.resolve_locality(place.locality, place.zip, county=place.county if by_county else None)
+    srcs = [fs.sources["pprrvu"]] + ([fs.sources["gpci"]] if lid else [])
+    if lid and not fs.work_floor and "gpci_no_floor" in fs.sources:
+        srcs.append(fs.sources["gpci_no_floor"])
+    if lid is None:
+        how = "no ZIP, locality or county given"
+    elif place.zip is not None:
+        how = f"ZIP {normalise_zip(place.zip)}"
+        srcs.append(fs.sources["zip5"])
+    elif by_county:
+        how = fs.county_locality(place.county)[1]
+        srcs += [fs.sources[k] for k in ("county", "locco") if k in fs.sources]
+    else:
+        how = "locality given"
+    name = fs.locality_info(lid).name if lid else ""
+    return lid, name, how, srcs
+
+
+def _joined(parts: list[pd.Series], sep: str) -> pd.Series:
+    """Element-wise join of text Series, skipping empty pieces."""
+    out = parts[0].astype(str)
+    for p in parts[1:]:
+        p = p.astype(str)
+        out = out + np.where((out != "") & (p != ""), sep, "") + p
+    return out
+
+
+def _reason_cols(codes: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(codes, words) of a Series of ``|``-joined reason codes, via :func:`explain` per distinct cell."""
+    uniq = pd.unique(codes.astype(str))
+    words = {c: (explain(c).message if c and explain(c) is not None else "") for c in uniq}
+    return codes.astype(str), codes.astype(str).map(words)
+
+
+def compare_sites_many(
+    fs: Schedule,
+    codes: list[str] | tuple[str, ...] | str,
+    places: list[Place | Mapping[str, Any] | str] | None = None,
+    *,
+    conversion_factor: float | str | None = None,
+    asc_conversion_factor: float | str | None = None,
+) -> pd.DataFrame:
+    """Office vs hospital outpatient vs ASC for many codes in many places: one tidy frame.
+
+    One row per code x place x setting (``office``, ``hopd``, ``asc``), in the order asked,
+    with the amounts :func:`compare_sites` gives for that code and place (the same rules:
+    PFS non-facility / facility professional amounts, OPPS and ASC facility payments wage
+    adjusted for the place, 20% Part B coinsurance plus the facility's copayment or
+    coinsurance, cents half up) - computed for all codes of a place at once. *places*: a
+    list of :class:`Place`, dicts or ``"zip:90012"``-style text (default: national). Codes
+    that are not on the PFS keep their rows with no professional amount and the reason.
+
+    Columns: ``place, place_kind, hcpcs, year, locality_id, locality_name, pfs_placement,
+    site, label, indicator, professional, facility, total, medicare, beneficiary,
+    wage_index, condition, conversion_factor, conversion_factor_kind, facility_placement,
+    reason, reason_text, sources``. ``attrs["rvucalc.provenance"]`` lists every file that
+    produced a number (PFS, ZIP, county, OPPS/ASC addenda, wage index). *conversion_factor*
+    and *asc_conversion_factor*: what-if CFs, as :func:`compare_sites` takes them.
+    """
+    from .export import provenance_of
+    from .whatif import resolve_cf
+
+    asked = list(dict.fromkeys(str(c).strip().upper() for c in ([codes] if isinstance(codes, str) else codes)))
+    if not asked or any(not c for c in asked):
+        raise UnknownCodeError("give one or more HCPCS codes to compare")
+    plist = list({pl.label: pl for pl in (as_place(x) for x in (places or [Place()]))}.values())
+    cf, kind = resolve_cf(conversion_factor, fs.own_conversion_factor, fs.own_conversion_factor_kind) \
+        if conversion_factor is not None else (fs.conversion_factor, fs.conversion_factor_kind)
+    placed = [_place_pfs(fs, pl) for pl in plist]  # a few places: one lookup each
+    # PFS: every code in every locality at once (schedule keeps codes not on the PFS, with a reason)
+    lids = list(dict.fromkeys(x[0] for x in placed if x[0]))
+    parts = []
+    if lids:
+        parts.append(fs.schedule(asked, lids, conversion_factor=conversion_factor, errors="keep"))
+    if any(x[0] is None for x in placed):
+        parts.append(fs.schedule(asked, national=True, conversion_factor=conversion_factor, errors="keep"))
+    sch = pd.concat(parts, ignore_index=True)
+    mod = sch["modifier"].astype(str)
+    key = (sch["hcpcs"].astype(str) + np.where(mod != "", "-" + mod, "") + "\x00"
+           + sch["locality_id"].astype(str))
+    by: dict[str, tuple[pd.Series, pd.Series]] = {}
+    for s in ("nonfacility", "facility"):
+        m = (sch["setting"] == s).to_numpy()
+        by[s] = (pd.Series(sch["amount"].to_numpy(float)[m], index=key[m]),
+                 pd.Series(sch["reason"].astype(str).to_numpy()[m], index=key[m]))
+    fac_codes = []
+    for c in asked:  # the facility files list the code without its modifier (as compare_sites looks it up)
+        try:
+            fac_codes.append(split_code(c)[0])
+        except UnknownCodeError:
+            fac_codes.append(c)
+    n = len(asked)
+    frames = []
+    srcs: dict[str, Source] = {}
+    for pi, (pl, (lid, lname, how, prof_src)) in enumerate(zip(plist, placed)):
+        keys = pd.Index([f"{c}\x00{lid or 'national'}" for c in asked])
+        for s_ in prof_src:
+            srcs.setdefault(str(s_), s_)
+        base = {"place": pl.label, "hcpcs": asked, "year": fs.year, "locality_id": lid or "national",
+                "locality_name": lname, "pfs_placement": how}
+        nf = by["nonfacility"][0].reindex(keys).to_numpy(float)
+        nf_r = by["nonfacility"][1].reindex(keys).fillna("").reset_index(drop=True)
+        fa = by["facility"][0].reindex(keys).to_numpy(float)
+        fa_r = by["facility"][1].reindex(keys).fillna("").reset_index(drop=True)
+        nf_code, nf_text = _reason_cols(nf_r)
+        fa_code, fa_text = _reason_cols(fa_r)
+        office_ben = round_cents(nf * PART_B_COINSURANCE)
+        site_frames = [pd.DataFrame({**base, "site": "office", "label": SITES[0][1], "indicator": "",
+                                     "professional": nf, "facility": np.where(np.isnan(nf), np.nan, 0.0),
+                                     "total": nf, "medicare": round_cents(nf - office_ben),
+                                     "beneficiary": office_ben, "wage_index": np.nan, "condition": "",
+                                     "facility_placement": "",
+                                     "reason": _joined([nf_code, pd.Series([OFFICE_NO_FACILITY.code] * n)], "|"),
+                                     "reason_text": _joined([nf_text, pd.Series([OFFICE_NO_FACILITY.message] * n)],
+                                                            "; "),
+                                     "sources": "; ".join(f"{x.release}:{x.file}" for x in prof_src)})]
+        # the facility bills it (another schedule's code, status X, NA in a facility): the
+        # physician's part is $0.00 there, as compare_sites says (facility_bills)
+        bills = facility_bills()
+        fa_site = np.where(np.isnan(fa) & fa_r.map(lambda r, b=bills: bool(set(str(r).split("|")) & b)).to_numpy(bool),
+                           0.0, fa)
+        for site, label in SITES[1:]:
+            system = "opps" if site == "hopd" else "asc"
+            rates = fs.opps if system == "opps" else fs.asc
+            frame = {**base, "site": site, "label": label, "professional": fa_site}
+            if isinstance(rates, UnavailableRates):
+                why = rates.reason
+                site_frames.append(pd.DataFrame({
+                    **frame, "indicator": "", "facility": np.nan, "total": np.nan, "medicare": np.nan,
+                    "beneficiary": np.nan, "wage_index": np.nan, "condition": "", "facility_placement": "",
+                    "reason": _joined([fa_code, pd.Series([why.code] * n)], "|"),
+                    "reason_text": _joined([fa_text, pd.Series([why.message] * n)], "; "),
+                    "sources": "; ".join(f"{x.release}:{x.file}" for x in prof_src)}))
+                continue
+            if system == "opps":
+                wi = _wage_index(fs, "opps", pl.cbsa, pl.county, pl.opps_wage_index if pl.opps_wage_index
+                                 is not None else pl.wage_index)
+            else:
+                wi = _wage_index(fs, "asc", pl.cbsa, pl.county, pl.wage_index)
+            w = wi.value if wi.value is not None else (1.0 if NATIONAL_FACILITY in wi.reasons else float("nan"))
+            if system == "opps":
+                got = rates.price(w, list(dict.fromkeys(fac_codes))).drop_duplicates("hcpcs").set_index("hcpcs")
+                p = got.reindex(fac_codes)
+                listed = pd.Series(fac_codes).isin(got.index).to_numpy()
+                fac, fac_bene = p["payment"].to_numpy(float), p["copay"].to_numpy(float)
+                ind = p["status_indicator"]
+            else:
+                p = rates.price(w, fac_codes, conversion_factor=_asc_cf(rates, asc_conversion_factor))
+                listed = np.ones(n, dtype=bool)
+                fac, fac_bene = p["payment"].to_numpy(float), p["coinsurance"].to_numpy(float)
+                ind = p["payment_indicator"]
+            ind = pd.Series(ind.to_numpy(), dtype=object).where(listed, "").fillna("").astype(str)
+            fr = pd.Series(p["reason"].to_numpy(), dtype=object).fillna("").astype(str)
+            ap = (pd.Series(p["approximate"].to_numpy(), dtype=object).fillna("").astype(str)
+                  if "approximate" in p.columns else pd.Series([""] * n))
+            f_code, f_text = _reason_cols(_joined([fr, ap], "|"))
+            if not listed.all():
+                absent = reason(f"{system.upper()}_CODE_ABSENT", f"not listed in {system.upper()} {rates.release.label}",
+                                f"{system.upper()} addendum of the quarter")
+                f_code = f_code.where(listed, absent.code)
+                f_text = f_text.where(listed, absent.message)
+            wi_code = pd.Series(["|".join(x.code for x in wi.reasons)] * n)
+            wi_text = pd.Series(["; ".join(x.message for x in wi.reasons)] * n)
+            both = ~np.isnan(fa_site) & ~np.isnan(fac)
+            total = np.where(both, round_cents(fa_site + fac), np.nan)
+            ben = np.where(both, round_cents(round_cents(fa_site * PART_B_COINSURANCE) + fac_bene), np.nan)
+            cond = ind.map({i: payment_condition(system, i) for i in pd.unique(ind)}).where(~np.isnan(fac), "")
+            row_src = [*prof_src, *rates.sources, *wi.sources]
+            for s_ in row_src:
+                srcs.setdefault(str(s_), s_)
+            site_frames.append(pd.DataFrame({
+                **frame, "indicator": ind.to_numpy(), "facility": fac, "total": total,
+                "medicare": np.where(both, round_cents(total - ben), np.nan), "beneficiary": ben,
+                "wage_index": np.nan if wi.value is None else wi.value, "condition": cond.to_numpy(),
+                "facility_placement": wi.placement,
+                "reason": _joined([fa_code, f_code, wi_code], "|").to_numpy(),
+                "reason_text": _joined([fa_text, f_text, wi_text], "; ").to_numpy(),
+                "sources": "; ".join(f"{x.release}:{x.file}" for x in row_src)}))
+        f = pd.concat(site_frames, ignore_index=True)
+        f["_order"] = (np.tile(np.arange(n), 3) * len(plist) + pi) * 3 + np.repeat(np.arange(3), n)
+        frames.append(f)
+    df = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable").drop(columns="_order")
+    df = df.reset_index(drop=True)
+    df.insert(1, "place_kind", df["place"].map({pl.label: _kind(pl) for pl in plist}))
+    df["conversion_factor"], df["conversion_factor_kind"] = float(cf), kind
+    cols = ["place", "place_kind", "hcpcs", "year", "locality_id", "locality_name", "pfs_placement", "site",
+            "label", "indicator", "professional", "facility", "total", "medicare", "beneficiary", "wage_index",
+            "condition", "conversion_factor", "conversion_factor_kind", "facility_placement", "reason",
+            "reason_text", "sources"]
+    df = df[cols]
+    for c in ("professional", "facility", "total", "medicare", "beneficiary", "wage_index", "conversion_factor"):
+        df[c] = df[c].astype(float)
+    prov = provenance_of(*srcs.values())
+    prov["parameters"][f"conversion factor ({fs.release.id})"] = float(cf)
+    prov["parameters"][f"conversion factor kind ({fs.release.id})"] = kind
+    df.attrs["rvucalc.provenance"] = prov
+    df.attrs["rvucalc.kind"] = "sites_many"
+    notes = what_if_notes(float(cf), kind, _asc_words(fs, asc_conversion_factor))
+    if notes:
+        df.attrs["rvucalc.notes"] = notes
+    df.attrs["rvucalc.summary"] = {"index": ["place", "hcpcs"], "columns": ["site"],
+                                   "values": ["professional", "facility", "total", "beneficiary"],
+                                   "chart": False, "title": "Where it is done, what Medicare pays"}
+    return df
+
+
+def _kind(pl: Place) -> str:
+    """``zip``, ``locality``, ``county``, ``facility`` (a CBSA or wage index only) or ``national``."""
+    for k in ("zip", "locality", "county"):
+        if getattr(pl, k) is not None:
+            return k
+    return "facility" if (pl.cbsa or pl.wage_index is not None or pl.opps_wage_index is not None) else "national"

@@ -46,6 +46,7 @@ from ..calc.edits import DENYING as EDIT_DENYING
 from ..calc.money import round_cents
 from ..catalogue import Release
 from ..errors import RvucalcError
+from ..whatif import WHAT_IF, parse_cf
 from . import normalise as N
 from .lines import ReasonBits, categorical
 from .normalise import Lines, pricing_modifier
@@ -146,7 +147,8 @@ _BY_SCHEDULE: weakref.WeakKeyDictionary[object, Tables] = weakref.WeakKeyDiction
 #: (release id, mirror) -> the one-sentence reason it could not be loaded (remembered per process,
 #: so a failed download is not retried for every chunk).
 _FAILED: dict[tuple[str, str | None], str] = {}
-_SCHEDULES: dict[tuple[str, str | None], Any] = {}
+#: (release id, mirror) -> the loaded release; (release id, mirror, what-if CF) with a what-if
+_SCHEDULES: dict[tuple[Any, ...], Any] = {}
 #: Held while a release is loaded or its tables built, so threads pricing parts at once (the
 #: streaming engine, Dask's threaded workers) load each release once.
 _LOAD = threading.RLock()
@@ -215,9 +217,13 @@ def _build_tables(fs: Any) -> Tables:
     return t
 
 
-def schedule(release_id: str, mirror: str | None) -> Any:
-    """The loaded release (once per process); raises RvucalcError with a one-sentence reason."""
-    key = (release_id, mirror)
+def schedule(release_id: str, mirror: str | None, what_if: Any = None) -> Any:
+    """The loaded release (once per process); raises RvucalcError with a one-sentence reason.
+
+    *what_if*: a what-if CF (:class:`rvucalc.whatif.WhatIfCF`; a percent is of this release's
+    own CF), loaded as a schedule of its own beside the release as published.
+    """
+    key = (release_id, mirror) if what_if is None else (release_id, mirror, what_if)
     fs = _SCHEDULES.get(key)
     if fs is not None:
         return fs
@@ -225,26 +231,27 @@ def schedule(release_id: str, mirror: str | None) -> Any:
         return _load_schedule(key)
 
 
-def _load_schedule(key: tuple[str, str | None]) -> Any:
-    release_id, mirror = key
-    if key in _FAILED:
-        raise RvucalcError(_FAILED[key])
+def _load_schedule(key: tuple[Any, ...]) -> Any:
+    release_id, mirror = key[:2]
+    what_if = key[2] if len(key) > 2 else None
+    if key[:2] in _FAILED:
+        raise RvucalcError(_FAILED[key[:2]])
     fs = _SCHEDULES.get(key)
     if fs is None:
         from ..facade import load
 
         try:
-            fs = load(release=release_id, mirror=mirror, progress=False)
+            fs = load(release=release_id, mirror=mirror, progress=False, conversion_factor=what_if)
         except RvucalcError as exc:
-            _FAILED[key] = f"{release_id} could not be loaded: {exc}"
-            raise RvucalcError(_FAILED[key]) from exc
+            _FAILED[key[:2]] = f"{release_id} could not be loaded: {exc}"
+            raise RvucalcError(_FAILED[key[:2]]) from exc
         _SCHEDULES[key] = fs
     return fs
 
 
 def prepare(release_id: str, mirror: str | None, extra: Mapping[str, Any]) -> Tables:
     """Prepared tables of a release (the pipeline caches them per process)."""
-    return tables(schedule(release_id, mirror))
+    return tables(schedule(release_id, mirror, parse_cf(extra.get("conversion_factor"))))
 
 
 # ---------------------------------------------------------------------------
@@ -353,6 +360,7 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
     notes = [""] * len(yq_uniq)
     failed = np.zeros(len(yq_uniq), dtype=bool)
     named = bool(schedules) or opts.releases is not None
+    what_if = parse_cf(opts.get("conversion_factor"))  # a what-if CF: each release at it
     loaded: dict[str, Tables | None] = {}
     for i, v in enumerate(yq_uniq):  # distinct year-quarters
         if v < 0:
@@ -367,7 +375,8 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
                 break
             if rid not in loaded:
                 try:
-                    loaded[rid] = tables(schedules[rid]) if schedules else tables(schedule(rid, opts.mirror))
+                    loaded[rid] = tables(schedules[rid]) if schedules else tables(
+                        schedule(rid, opts.mirror, what_if))
                 except RvucalcError as exc:
                     loaded[rid] = None
                     _FAILED.setdefault((rid, opts.mirror), str(exc))
@@ -392,6 +401,13 @@ def choose_releases(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None
     if n:
         rb.add(P.NO_RELEASE.code, (rel_line < 0) & (lines.year >= 0))
         rb.add(P.RELEASE_FALLBACK.code, (rel_line >= 0) & has_note[yq_codes])
+    for i, r in enumerate(rel_of_yq):  # a what-if CF is said on every line it priced (not a fallback)
+        if r >= 0:
+            fs = schedules[ids[r]] if schedules else schedule(ids[r], opts.mirror, what_if)
+            kind = str(fs.conversion_factor_kind)
+            if kind.startswith(WHAT_IF):
+                said = f"priced at a what-if CF ${fs.conversion_factor:.4f} ({kind}; {ids[r]})"
+                notes[i] = f"{notes[i]}; {said}" if notes[i] else said
     return Plan(rel_line, ids, tabs, yq_codes, notes)
 
 

@@ -211,14 +211,17 @@ def clear_cache() -> None:
     edits.clear_cache()
 
 
-def provenance(release_ids: Any) -> list[Any]:
+def provenance(release_ids: Any, what_if: Any = None) -> list[Any]:
     """What a workbook's provenance sheet lists for the releases a result used: the loaded PFS
-    schedules (files, sha256s, conversion factors) and the OPPS/ASC files, as this process
-    loaded them."""
+    schedules (files, sha256s, conversion factors: the what-if CF's schedules with *what_if*)
+    and the OPPS/ASC files, as this process loaded them."""
+    from ..whatif import parse_cf
     from . import facility, pfs
 
     ids = {str(r) for r in release_ids if str(r)}
-    out: list[Any] = [fs for (rid, _), fs in pfs._SCHEDULES.items() if rid in ids]
+    w = parse_cf(what_if)
+    out: list[Any] = [fs for key, fs in pfs._SCHEDULES.items()
+                      if key[0] in ids and (key[2:] == (w,) if w is not None else len(key) == 2)]
     for (rid, _), srcs in facility.SOURCES.items():
         if rid in ids:
             out.extend(srcs)

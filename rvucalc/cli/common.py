@@ -50,6 +50,22 @@ def release_options(*, year: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+def _cf_option(g: Any) -> None:
+    from ..whatif import parse_cf
+
+    g.add_argument("--cf", metavar="CF", type=checked(lambda text, name: (parse_cf(text, name), text)[1], "--cf"),
+                   help="what-if PFS conversion factor: dollars per RVU (34.0) or a "
+                   "percent of the year's own CF (98.8%%, the same in every year)")
+
+
+@functools.cache
+def whatif_options() -> argparse.ArgumentParser:
+    """``--cf`` alone (``rvucalc reprice``, whose releases follow the dates of service)."""
+    p = argparse.ArgumentParser(add_help=False)
+    _cf_option(p.add_argument_group("conversion factor"))
+    return p
+
+
 @functools.cache
 def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
     """``--qp --cf --no-floor``."""
@@ -57,15 +73,27 @@ def pricing_options(*, cf: bool = True) -> argparse.ArgumentParser:
     g = p.add_argument_group("conversion factor and GPCIs")
     g.add_argument("--qp", action="store_true", help="use the qualifying APM participant conversion factor")
     if cf:
-        g.add_argument("--cf", type=checked(arguments.conversion_factor, "--cf"), help="what-if conversion factor in dollars per RVU")
+        _cf_option(g)
     g.add_argument("--no-floor", action="store_true", help="use the work GPCI without the 1.0 floor")
     return p
 
 
 @functools.cache
-def place_options(*, county: bool = True) -> argparse.ArgumentParser:
-    """One of ``--zip --locality`` (and ``--county``): the place of service."""
+def place_options(*, county: bool = True, repeat: bool = False) -> argparse.ArgumentParser:
+    """One of ``--zip --locality`` (and ``--county``): the place of service.
+
+    *repeat*: each option may be given several times (lists; ``rvucalc sites --codes``: one
+    place per value), and the options are not exclusive.
+    """
     p = argparse.ArgumentParser(add_help=False)
+    if repeat:
+        r = p.add_argument_group("place of service (repeat --zip or --locality for several places)")
+        r.add_argument("--zip", action="append", help="ZIP code of the place of service, e.g. 90012")
+        r.add_argument("--locality", action="append", help="MAC-locality id, e.g. 01182-18 (see 'rvucalc "
+                                                           "localities')")
+        if county:
+            r.add_argument("--county", action="append", help="5-digit county FIPS code of the place of service")
+        return p
     g = p.add_argument_group("place of service (one of)").add_mutually_exclusive_group()
     g.add_argument("--zip", help="ZIP code of the place of service, e.g. 90012")
     g.add_argument("--locality", help="MAC-locality id, e.g. 01182-18 (see 'rvucalc localities')")
@@ -89,13 +117,18 @@ def output_options(*, out: bool = False, title: bool = False) -> argparse.Argume
     return p
 
 
-def load_args(a: argparse.Namespace, *, year: int | None = None, release: str | None = None) -> Any:
-    """``rvucalc.load`` with the release/pricing options of *a*."""
+_FROM_ARGS: Any = object()
+
+
+def load_args(a: argparse.Namespace, *, year: int | None = None, release: str | None = None,
+              cf: Any = _FROM_ARGS) -> Any:
+    """``rvucalc.load`` with the release/pricing options of *a* (*cf*: instead of ``a.cf``)."""
     from ..facade import load
 
     return load(year if year is not None else getattr(a, "year", None),
                 release if release is not None else getattr(a, "release", None),
-                mirror=a.mirror, qp=getattr(a, "qp", False), conversion_factor=getattr(a, "cf", None),
+                mirror=a.mirror, qp=getattr(a, "qp", False),
+                conversion_factor=getattr(a, "cf", None) if cf is _FROM_ARGS else cf,
                 work_floor=not getattr(a, "no_floor", False), download=False if a.offline else None)
 
 
@@ -108,5 +141,5 @@ def no_match(message: str) -> int:
     return 1
 
 
-__all__ = ["NoMatch", "checked", "load_args", "mirror_options", "no_match", "output_options", "place_options", "pricing_options",
-           "release_options"]
+__all__ = ["NoMatch", "checked", "load_args", "mirror_options", "no_match", "output_options", "place_options",
+           "pricing_options", "release_options", "whatif_options"]

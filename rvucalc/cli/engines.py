@@ -63,10 +63,20 @@ def options_of(args: argparse.Namespace) -> Any:
     """The chunk pricer's options from the command line."""
     from ..claims import pipeline
     from ..claims.edits import option
+    from ..errors import RvucalcError
+    from ..whatif import parse_cf
 
+    extra = {}
+    what_if = parse_cf(getattr(args, "cf", None))  # refused here, before any line is read
+    if what_if is not None:
+        if getattr(args, "setting", "pfs") != "pfs":
+            raise RvucalcError("--cf is a what-if PFS conversion factor; OPPS and ASC rates have conversion "
+                               "factors of their own, which it does not move: leave --cf out of --setting "
+                               f"{args.setting}")
+        extra["conversion_factor"] = what_if
     return pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
                             sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)),
-                            **option(not getattr(args, "no_edits", False)))
+                            **option(not getattr(args, "no_edits", False)), **extra)
 
 
 def repricer_of(args: argparse.Namespace) -> Any:

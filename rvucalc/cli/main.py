@@ -71,13 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--national", action="store_true", help="national amounts (GPCIs 1.0)")
     s.add_argument("--limit", type=int, default=300, help="rows shown in the terminal (default 300)")
 
-    st = sub.add_parser("sites", parents=[place_options(county=False), rel, price, output_options()],
-                        help="office vs hospital outpatient vs ASC for one code, or for each "
-                             "claim of a file (--claims)",
+    st = sub.add_parser("sites", parents=[place_options(county=False, repeat=True), rel, price, output_options()],
+                        help="office vs hospital outpatient vs ASC for one code, many codes in many places "
+                             "(--codes), or each claim of a file (--claims)",
                         description="Example: rvucalc sites 20983 --zip 90012 --county 06037. --zip/--locality "
                                     "place the physician (PFS locality); --cbsa/--county the facility (wage "
-                                    "index); --county alone places both.")
+                                    "index); --county alone places both. Many codes in many places: rvucalc "
+                                    "sites --codes 20983 29881 45378 --zip 90012 --zip 10001 --county 06037 "
+                                    "-o sites.xlsx (each --zip, --locality and --county is then a place of "
+                                    "its own; the workbook has a sheet per place and a chart per code).")
     st.add_argument("code", nargs="?", help="HCPCS code, e.g. 20983")
+    st.add_argument("--codes", nargs="+", metavar="CODE", help="several HCPCS codes, compared in every place given")
     st.add_argument("--claims", help="claim lines (.csv, .parquet, .xlsx): price each claim in the "
                     "three settings, with a book summary")
     st.add_argument("--no-clinic-visit", action="store_true",
@@ -88,12 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "a row per claim)")
     fac = st.add_argument_group("where the facility is (wage index)")
     fac.add_argument("--cbsa", help="CBSA of the facility, e.g. 31084")
-    fac.add_argument("--county", help="5-digit county FIPS of the facility, e.g. 06037; without --zip or "
-                                      "--locality it also places the physician (PFS locality)")
-    fac.add_argument("--wage-index", type=checked(arguments.wage_index, "--wage-index"), help="facility wage index given directly")
-    fac.add_argument("--opps-wage-index", type=checked(arguments.wage_index, "--opps-wage-index"), help="the hospital's own IPPS wage index (Table 2)")
+    fac.add_argument("--county", action="append", help="5-digit county FIPS of the facility, e.g. 06037; "
+                     "without --zip or --locality it also places the physician (PFS locality)")
+    fac.add_argument("--wage-index", type=checked(arguments.wage_index, "--wage-index"),
+                     help="facility wage index given directly")
+    fac.add_argument("--opps-wage-index", type=checked(arguments.wage_index, "--opps-wage-index"),
+                     help="the hospital's own IPPS wage index (Table 2)")
     fac.add_argument("--ccn", help="the hospital's CCN, looked up in --ipps-table2")
     fac.add_argument("--ipps-table2", help="path of CMS's IPPS Table 2 (wage index by CCN) for the year")
+    fac.add_argument("--asc-cf", metavar="CF", help="what-if ASC conversion factor: dollars (55.0) or a percent of "
+                     "the ASC release's CF (102%%); --cf moves the physician (PFS) amounts only")
 
     lo = sub.add_parser("localities", parents=[place, rel, output_options()],
                         help="list or search payment localities",

@@ -119,7 +119,10 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     for code in used:
         w = explain(code)
         notes.append(f"{code}: {w.message if w else code}")
-    head = f"{fs.release.label}; CF ${fs.conversion_factor:.4f}; " + (
+    from ..whatif import WHAT_IF
+
+    kind = str(fs.conversion_factor_kind)
+    head = f"{fs.release.label}; CF ${fs.conversion_factor:.4f}" + (f" ({kind})" if kind.startswith(WHAT_IF) else "") + "; " + (
         "national (GPCIs 1.0)" if a.national else f"{df['locality_id'].nunique()} localities")
     if n > a.limit:
         notes.append(f"first {a.limit} of {n:,} rows shown: --csv, --json or --out FILE for all")
@@ -127,12 +130,34 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     return 0
 
 
+def _one(values: list[str] | None, what: str) -> str | None:
+    if not values:
+        return None
+    if len(values) > 1:
+        raise RvucalcError(f"one {what} for one code's comparison; several places take --codes")
+    return values[0]
+
+
 def cmd_sites(a: argparse.Namespace) -> int:
+    places = len(a.zip or []) + len(a.locality or []) + len(a.county or [])
     if a.claims:
+        for opt, v in (("--cf", a.cf), ("--asc-cf", a.asc_cf), ("--qp", a.qp or None)):
+            if v is not None:
+                raise RvucalcError(f"{opt} is not applied to --claims (each claim line's date chooses its "
+                                   "releases, at their own conversion factors); leave it out, or price the "
+                                   "lines at a what-if PFS CF with rvucalc reprice --cf")
+        a.zip, a.locality, a.county = _one(a.zip, "--zip"), _one(a.locality, "--locality"), _one(a.county, "--county")
         return _sites_claims(a)
+    if a.codes or (a.code and (places > 2 or len(a.zip or []) + len(a.locality or []) > 1
+                               or len(a.county or []) > 1)):
+        return _sites_many(a)
     if not a.code:
-        print("rvucalc sites: give a HCPCS code or --claims FILE", file=sys.stderr)
+        print("rvucalc sites: give a HCPCS code, --codes CODE ... or --claims FILE", file=sys.stderr)
         return 2
+    if a.zip and a.locality:
+        raise RvucalcError("give --zip or --locality for one code's comparison, not both "
+                           "(several places take --codes)")
+    a.zip, a.locality, a.county = _one(a.zip, "--zip"), _one(a.locality, "--locality"), _one(a.county, "--county")
     if a.out:
         from ..atomic import check_output
 
@@ -141,7 +166,7 @@ def cmd_sites(a: argparse.Namespace) -> int:
     cmp = fs.compare_sites(a.code, zip=a.zip, locality=a.locality, cbsa=a.cbsa,
                            county_fips=a.county,
                            wage_index=a.wage_index, opps_wage_index=a.opps_wage_index,
-                           hospital_ccn=a.ccn, ipps_table2=a.ipps_table2)
+                           hospital_ccn=a.ccn, ipps_table2=a.ipps_table2, asc_conversion_factor=a.asc_cf)
     if a.out:
         _write_site_comparison(cmp, a.out)
         print(f"{cmp.hcpcs} compared in {len(cmp.rows)} settings -> {a.out}", file=sys.stderr)
@@ -156,6 +181,61 @@ def cmd_sites(a: argparse.Namespace) -> int:
         cmp.to_frame().to_csv(sys.stdout, index=False)
     else:
         emit(*cmp.render_items())
+    return 0
+
+
+def _sites_many(a: argparse.Namespace) -> int:
+    """``rvucalc sites --codes 20983 29881 --zip 90012 --zip 10001 --county 06037 [-o sites.xlsx]``:
+    every code in every place (each --zip, --locality, --county a place), one tidy frame."""
+    from ..sites import Place
+
+    for opt, v in (("--cbsa", a.cbsa), ("--wage-index", a.wage_index), ("--opps-wage-index", a.opps_wage_index),
+                   ("--ccn", a.ccn), ("--ipps-table2", a.ipps_table2)):
+        if v is not None:
+            raise RvucalcError(f"{opt} places one facility; with several codes or places give each place by "
+                               "--zip, --locality or --county (a county places the facility too), or use "
+                               "rvucalc.sites.Place(cbsa=...) in Python")
+    if a.out:
+        from ..atomic import check_output
+
+        check_output(a.out)
+    codes = ([a.code] if a.code else []) + list(a.codes or [])
+    places = ([Place(zip=z) for z in a.zip or []] + [Place(locality=x) for x in a.locality or []]
+              + [Place(county=c) for c in a.county or []]) or [Place()]
+    fs = load_args(a)
+    df = fs.compare_sites_many(codes, places, asc_conversion_factor=a.asc_cf)
+    if a.out:
+        from ..export import write_table
+
+        write_table(df, a.out, title=f"{len(df['hcpcs'].unique())} codes in {len(places)} places: where it is "
+                                     f"done, what Medicare pays ({fs.release.label})")
+        print(f"{df['hcpcs'].nunique()} codes x {df['place'].nunique()} places x 3 settings -> {a.out}",
+              file=sys.stderr)
+        for note in df.attrs.get("rvucalc.notes", []):
+            print(note, file=sys.stderr)
+        return 0
+    if a.csv:
+        df.to_csv(sys.stdout, index=False)
+        return 0
+    if a.json:
+        print(df.to_json(orient="records", indent=2))
+        return 0
+    import pandas as pd
+
+    wide = df.pivot_table(index=["hcpcs", "place"], columns="site", values="total", sort=False,
+                          dropna=False, aggfunc="first").reset_index()
+    show = pd.DataFrame({"code": wide["hcpcs"], "place": wide["place"]})
+    for site, label in (("office", "office"), ("hopd", "hospital outpatient"), ("asc", "ASC")):
+        show[label] = [usd(x) for x in wide[site].to_numpy()] if site in wide else "-"
+    notes = list(df.attrs.get("rvucalc.notes", []))
+    for place, part in df.groupby("place", sort=False):
+        first = part.iloc[0]
+        fp = part.loc[part["site"] == "asc", "facility_placement"]
+        notes.append(f"{place}: PFS {first['locality_id']} ({first['pfs_placement']}); facility: "
+                     f"{fp.iloc[0] if len(fp) and fp.iloc[0] else 'no facility file at hand'}")
+    notes.append("totals (physician + facility); --csv, --json or -o FILE.xlsx for every amount and reason")
+    emit(f"{fs.release.label}; CF ${fs.conversion_factor:.4f} ({fs.conversion_factor_kind})",
+         Table.from_frame(show, numeric=["office", "hospital outpatient", "ASC"]), "\n".join(notes))
     return 0
 
 

@@ -28,10 +28,10 @@ from ..errors import RvucalcError
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add the ``reprice`` subcommand to *subparsers*."""
-    from .common import mirror_options
+    from .common import mirror_options, whatif_options
 
     p = subparsers.add_parser("reprice", help="reprice a file of claim lines (CSV, Parquet or Excel)",
-                              parents=[mirror_options()])
+                              parents=[mirror_options(), whatif_options()])
     p.add_argument("input", help="claim lines: .csv, .parquet or .xlsx")
     p.add_argument("-o", "--out", help="output file: .csv, .parquet or .xlsx, by its suffix (default: CSV "
                                        "to stdout); --engine dask: a folder or .parquet name (a dataset)")
@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         os.environ["RVUCALC_OFFLINE"] = "1"
     try:
         check_targets(args, engine_of(args))
+        from .engines import options_of
+
+        options_of(args)  # a refused --cf says so before any line is read
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)
         return 2
@@ -107,6 +110,8 @@ def _run(args: argparse.Namespace) -> int:
     from .engines import dispatch  # --engine stream|dask
 
     if (rc := dispatch(args)) is not None:
+        if rc == 0:
+            _say_what_if(args)
         return rc
     try:
         for target in (args.out, getattr(args, "claims_out", None)):
@@ -131,7 +136,15 @@ def _run(args: argparse.Namespace) -> int:
     from .engines import repricer_of
 
     print(summary_line(out, getattr(args, "setting", "pfs"), args.out, reprice=repricer_of(args)), file=sys.stderr)
+    _say_what_if(args)
     return 0
+
+
+def _say_what_if(args: argparse.Namespace) -> None:
+    """One line on standard error when the lines were priced at a what-if CF (``--cf``)."""
+    if getattr(args, "cf", None) is not None:
+        print(f"what-if: priced at the conversion factor {args.cf} (each line's release_note says the CF)",
+              file=sys.stderr)
 
 
 #: Output suffixes each engine writes (the suffix chooses the format).
@@ -229,7 +242,8 @@ def _provenance(out: pd.DataFrame, args: argparse.Namespace) -> object:
     totals of ``--claims-out`` name them too."""
     from ..claims.pipeline import provenance
 
-    used = [*provenance(out["release"].astype(str).unique()), out.attrs.get("rvucalc.provenance")]
+    used = [*provenance(out["release"].astype(str).unique(), getattr(args, "cf", None)),
+            out.attrs.get("rvucalc.provenance")]
     return [x for x in used if x] or None
 
 

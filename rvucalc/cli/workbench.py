@@ -24,7 +24,7 @@ from .common import output_options, pricing_options, release_options
 
 def _parents(*, release_flags: bool = True) -> list[argparse.ArgumentParser]:
     """The shared option groups (declared once in :mod:`rvucalc.cli.common`)."""
-    return [release_options(year=release_flags), pricing_options(cf=False),
+    return [release_options(year=release_flags), pricing_options(),
             output_options(out=True, title=True)]
 
 
@@ -43,7 +43,9 @@ def add_parsers(subparsers: Any) -> None:
 
     d = subparsers.add_parser(
         "diff", parents=_parents(release_flags=False), help="what changed between two PFS releases or years",
-        description="Codes added, deleted and changed between two PFS releases, with % change. "
+        description="Codes added, deleted and changed between two PFS releases, with % change; --cf prices "
+                    "the newer side at a what-if CF (98.8% of its own CF, or dollars), so 'diff 2026 2026 "
+                    "--cf 98.8%' is this year's RVUs at a projected CF. "
                     "Example: rvucalc diff 2025 2026  or  rvucalc diff rvu25d rvu26c --out diff.xlsx")
     d.add_argument("old", help="the earlier year (2025) or release id (rvu25d)")
     d.add_argument("new", help="the later year (2026) or release id (rvu26c)")
@@ -58,15 +60,25 @@ def add_parsers(subparsers: Any) -> None:
                    "count; CSV, Excel or Parquet): the book's revenue change and its causes")
 
 
-def _load(spec: str | None, a: argparse.Namespace, year: int | None = None) -> Any:
+def _load(spec: str | None, a: argparse.Namespace, year: int | None = None, *, what_if: bool = True) -> Any:
+    """The release *spec* (a year or a release id) with *a*'s options; ``--cf`` only when *what_if*."""
     from .common import load_args
 
+    cf = getattr(a, "cf", None) if what_if else None
     if spec is None:
-        return load_args(a, year=year)
+        return load_args(a, year=year, cf=cf)
     s = str(spec).strip()
     if s.isdigit() and len(s) == 4:
-        return load_args(a, year=int(s))
-    return load_args(a, release=s.lower())
+        return load_args(a, year=int(s), cf=cf)
+    return load_args(a, release=s.lower(), cf=cf)
+
+
+def _cf_words(fs: Any) -> str:
+    """``CF $33.4009`` or, for a what-if, ``CF $33.0001, what-if (user): 98.8% of $33.4009 ...``."""
+    from ..whatif import WHAT_IF
+
+    kind = str(fs.conversion_factor_kind)
+    return f"CF ${fs.conversion_factor:.4f}" + (f", {kind}" if kind.startswith(WHAT_IF) else "")
 
 
 def _emit(df: pd.DataFrame, a: argparse.Namespace, *, provenance: Any, title: str,
@@ -95,6 +107,9 @@ def cmd_compare(a: argparse.Namespace) -> int:
     fs = _load(a.release, a, a.year)
     df = compare(fs, a.codes, a.localities if a.localities else None, state=a.state or None,
                  national=not a.no_national)
+    if fs.what_if is not None:  # said on the workbook's Summary and Provenance sheets too
+        df.attrs["rvucalc.notes"] = [*df.attrs.get("rvucalc.notes", []),
+                                     f"what-if: priced at {_cf_words(fs)}"]
 
     def show(df: pd.DataFrame) -> None:
         spec = summary_spec(df)
@@ -136,14 +151,22 @@ def cmd_diff(a: argparse.Namespace) -> int:
     from ..diff import cause_text, diff, notes_of, sort_changes, summarize
 
     if str(a.old).lower().startswith(("opps-", "asc-")):
+        if getattr(a, "cf", None) is not None:
+            raise RvucalcError("--cf is a what-if PFS conversion factor; OPPS and ASC rates have conversion "
+                               "factors of their own, which it does not move: leave --cf out of a facility diff")
         return _diff_facility(a)
-    old, new = _load(a.old, a), _load(a.new, a)
-    if old.release.id == new.release.id:
+    # a what-if CF prices the newer side only: this year as published against a projection
+    old, new = _load(a.old, a, what_if=False), _load(a.new, a)
+    if old.release.id == new.release.id and new.what_if is None:
         raise RvucalcError(f"both sides are the same release ({old.release.id}); give two different "
-                           "years or release ids")
+                           "years or release ids, or a what-if --cf for the newer side")
     if a.volumes:
         return _diff_book(a, old, new)
     df = diff(old, new, localities=a.localities or None, codes=a.codes or None, changed_only=not a.all)
+    if new.what_if is not None:  # said on the workbook's Summary and Provenance sheets too
+        df.attrs["rvucalc.notes"] = [*df.attrs.get("rvucalc.notes", []), (
+            f"what-if: the newer side ({new.release.id}) is priced at {_cf_words(new)}; the older side "
+            f"({old.release.id}) at its own CF ${old.conversion_factor:.4f}")]
     if df.empty:
         from .common import NoMatch
 
@@ -152,8 +175,7 @@ def cmd_diff(a: argparse.Namespace) -> int:
                       + ("" if a.all else " (--all shows unchanged codes too)"))
 
     def show(df: pd.DataFrame) -> None:
-        head = (f"{old.release.label} (CF ${old.conversion_factor:.4f}) -> "
-                f"{new.release.label} (CF ${new.conversion_factor:.4f})")
+        head = f"{old.release.label} ({_cf_words(old)}) -> {new.release.label} ({_cf_words(new)})"
         summary = summarize(df)
         cols = ["hcpcs", "modifier", "locality_id", "change", "nonfacility_old", "nonfacility_new",
                 "nonfacility_change", "nonfacility_pct", "facility_old", "facility_new", "facility_pct",
@@ -182,7 +204,7 @@ def cmd_diff(a: argparse.Namespace) -> int:
              Table.from_frame(t, numeric=num,
                               title=f"office (non-facility) changes, {a.sort} by {a.by} (first {a.limit}; "
                                     "--csv/--json/--out for all)"),
-             *notes_of(df))
+             *df.attrs.get("rvucalc.notes", []), *notes_of(df))
 
     _emit(df, a, provenance=[old, new], title=f"PFS changes {old.release.id} -> {new.release.id}", show=show)
     return 0

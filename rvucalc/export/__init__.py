@@ -65,6 +65,7 @@ import pandas as pd
 
 from .. import arguments
 from ..atomic import atomic_output
+from . import many as _many  # noqa: F401 - registers the many-places workbook (KIND_SHEETS)
 from .formats import (
     CF_FORMAT,
     COUNT_FORMAT,
@@ -78,7 +79,7 @@ from .formats import (
     is_formula_like,
     neutralise,
 )
-from .frames import compare, quotes_frame
+from .frames import compare, concat, quotes_frame
 from .layout import (
     CHART_MAX_CATEGORIES,
     CHART_MAX_SERIES,
@@ -209,6 +210,6 @@ __all__ = [
     "CF_FORMAT", "CHART_MAX_CATEGORIES", "CHART_MAX_SERIES", "COUNT_FORMAT", "CURRENCY_FORMAT",
     "EXCEL_MAX_ROWS", "GPCI_FORMAT", "INDEX_FORMAT", "MEAN_FORMAT", "PERCENT_FORMAT", "RVU_FORMAT",
     "SUMMARY_MAX_CELLS", "WIDE_MIN_ROWS", "Provenance", "Summary", "atomic_output", "claims_frame",
-    "column_format", "compare", "is_formula_like", "neutralise", "pivot", "provenance_of", "quotes_frame",
+    "column_format", "compare", "concat", "is_formula_like", "neutralise", "pivot", "provenance_of", "quotes_frame",
     "TABLE_SUFFIXES", "WORKBOOK_SUFFIXES", "summary_spec", "to_excel", "write_table",
 ]

@@ -160,5 +160,33 @@ def compare(
     return declare_kinds(out, KINDS)
 
 
+def concat(frames: Iterable[pd.DataFrame], **kwargs: Any) -> pd.DataFrame:
+    """``pd.concat`` that keeps what the frames came from: ``rvucalc.concat([a, b])``.
 
-__all__ = ["compare", "quotes_frame"]
+    pandas keeps ``DataFrame.attrs`` through ``pd.concat`` only when every frame's attrs are
+    equal, so frames of different codes, places or releases lose their sources. Here the
+    result's ``attrs["rvucalc.provenance"]`` lists every source (and parameter) of every frame,
+    its notes are theirs (each once) and its declared column kinds are theirs; the layout hints
+    (``rvucalc.kind``, ``rvucalc.summary``, ``rvucalc.formats``) are kept when all frames agree.
+    *kwargs* go to :func:`pandas.concat` (e.g. ``ignore_index=True``).
+    """
+    frames = list(frames)
+    out = pd.concat(frames, **kwargs)
+    attrs: dict[str, Any] = {"rvucalc.provenance": provenance_of(*frames)}
+    notes = list(dict.fromkeys(n for f in frames for n in f.attrs.get("rvucalc.notes", ())))
+    if notes:
+        attrs["rvucalc.notes"] = notes
+    kinds: dict[str, Any] = {}
+    for f in frames:
+        kinds.update(f.attrs.get("rvucalc.kinds") or {})
+    if kinds:
+        attrs["rvucalc.kinds"] = kinds
+    for key in ("rvucalc.kind", "rvucalc.summary", "rvucalc.formats"):
+        vals = [f.attrs.get(key) for f in frames]
+        if vals and vals[0] is not None and all(v == vals[0] for v in vals):
+            attrs[key] = vals[0]
+    out.attrs = attrs
+    return out
+
+
+__all__ = ["concat", "compare", "quotes_frame"]

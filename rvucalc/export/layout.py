@@ -39,7 +39,7 @@ import datetime as _dt
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -325,11 +325,16 @@ def views_of(result: Any) -> dict[str, pd.DataFrame]:
         return out
     if isinstance(result, Iterable) and not isinstance(result, str | bytes):
         items = list(result)
-        if all(isinstance(x, Quote) for x in items):
+        if items and all(isinstance(x, Quote) for x in items):
             return {"Quotes": quotes_frame(items)}
+        if items and all(isinstance(x, pd.DataFrame) for x in items):
+            from .frames import concat  # one detail sheet; every frame's sources on Provenance
+
+            return {"Detail": concat(items, ignore_index=True)}
     from ..errors import ArgumentTypeError
 
-    raise ArgumentTypeError("to_excel() takes a DataFrame, a Quote, a list of Quotes, a SiteComparison or a "
+    raise ArgumentTypeError("to_excel() takes a DataFrame, a list of DataFrames, a Quote, a list of Quotes, a "
+                            "SiteComparison or a "
                     f"dict of those (one detail sheet each), not {type(result).__name__}")
 
 
@@ -696,7 +701,9 @@ def provenance_sheet(prov: Provenance, title: str, views: Mapping[str, pd.DataFr
              Row(["release", "release label", "table", "file", "sha256", "origin", "sha256 verified", "note"],
                  "header")]
     if not prov.sources:
-        rows.append(Row(["(none given: pass provenance= a FeeSchedule, Quote or Source)"]))
+        rows.append(Row(["(none: the frames written carry no rvucalc sources, and none were given. A frame "
+                         "made by pd.concat of frames with different sources keeps none: combine them with "
+                         "rvucalc.concat, or pass provenance= a FeeSchedule, Quote or Source)"]))
     for s in prov.sources:
         rows.append(Row([str(s.get("release", "")), str(s.get("release_label", "")), str(s.get("table", "")),
                          str(s.get("file", "")), str(s.get("sha256", "")), str(s.get("origin", "")),
@@ -944,6 +951,12 @@ def default_title(kind: str, spec: Summary | None, prov: Provenance, view: str) 
     return f"{view}: results from rvucalc" + tail
 
 
+#: Summary sheets of frames whose ``attrs["rvucalc.kind"]`` is a key: ``(frame, heading, provenance,
+#: written, notes, chart) -> sheets`` written before the detail sheets (registered by the modules
+#: that lay them out, e.g. :mod:`rvucalc.export.many` for ``"sites_many"``).
+KIND_SHEETS: dict[str, Callable[..., list[Sheet]]] = {}
+
+
 def plan(
     result: Any,
     *,
@@ -1007,6 +1020,8 @@ def plan(
             got: list[Sheet] = []
             if k == "reprice" and summary in (None, True):
                 got = _reprice_sheets(df, h, prov, names, chart, written)
+            elif k in KIND_SHEETS and summary in (None, True):
+                got = KIND_SHEETS[k](df, h, prov, written, notes if not several else notes_of({name: df}), chart)
             elif sp is not None:
                 got = [_summary_sheet(df, sp, h, prov, names, formats, chart, written,
                                       notes if not several else notes_of({name: df}))]
