@@ -1,0 +1,351 @@
+"""Lab, drug and DME claim lines priced from their own fee schedule (CLFS, ASP, DMEPOS/PEN).
+
+Every engine (memory, stream, Dask) runs this through :func:`rvucalc.claims.pipeline.price_chunk`:
+the PFS system (:mod:`rvucalc.claims.pfs`) calls :func:`capture` after its lookup stage and
+:func:`apply` after its money stage, so a chunk prices the same whatever engine made it.
+
+Which lines: those the PFS lookup gave a "paid under another schedule" reason
+(``NOT_PFS_CLFS``, ``NOT_PFS_ASP``, ``NOT_PFS_DMEPOS``; :func:`rvucalc.codes.fee_schedule_of`),
+whose input was readable (no refusing input reason, no denying claim edit). Each is priced on
+the quarter's file of its date of service (:mod:`rvucalc.schedules`: another quarter of the same
+year with ``REPRICE_RELEASE_FALLBACK`` and a ``release_note`` when the quarter's file is not at
+hand, never another year). Where no file of that year is at hand the line keeps the PFS's
+answer: no amount and ``NOT_PFS_CLFS`` ... (so ``PFS_STATUS_X|NOT_PFS_CLFS`` for 80053 in a year
+with no CLFS at hand), as before this wiring.
+
+Rules (each in its :mod:`rvucalc.calc` module, with its CMS source):
+
+* CLFS (:mod:`rvucalc.calc.clfs`, 42 CFR 414.507): national limit x units; no beneficiary share
+  (SSA §1833(a)(1)(D), (b)(3));
+* ASP (:mod:`rvucalc.calc.asp`, 42 CFR 414.904): payment limit per billing unit x units,
+  rounded to the cent once; beneficiary share: the file's coinsurance percentage;
+* DMEPOS/PEN (:mod:`rvucalc.calc.dmepos`, 42 CFR 414.210): the fee of the beneficiary's state
+  (a ``state`` column, else the state of the line's ZIP code in the PFS release's ZIP file) and
+  rural or non-rural area (a ``rural`` column, Y/N; else the ZIP code on CMS's DMEPOS rural ZIP
+  file when at hand). Rural status is never assumed: without it the line gets no amount and
+  ``DMEPOS_RURAL_UNKNOWN`` saying how to supply it; Medicare pays 80%.
+
+Each is paid on the **lower of the actual charge and the schedule amount** (42 CFR 414.507(a)
+for the CLFS, SSA §1842(o)(1) / 42 CFR 414.904 for drugs, SSA §1834(a)(1)(A) for DMEPOS), with
+``CHARGE_LOWER`` where the charge is lower; the beneficiary share is then the schedule's rate
+applied to the allowed amount, rounded to the cent once. Sequestration (2% of Medicare's
+payment), when asked, as on PFS lines.
+
+Columns of such a line: ``fee_schedule`` (``clfs``/``asp``/``dmepos``; ``pfs`` for the other
+lines), ``release`` (the schedule's release, e.g. ``clfs-2026-01``) and ``release_note``,
+``base_amount`` (the rate per unit of the file), ``units_factor``, ``fee_schedule_amount``
+(rate x units), ``allowed``, ``medicare_payment``, ``sequestration``, ``charge_limited``,
+``payable`` and ``reason`` (the schedule's reason codes; the PFS's lookup codes are dropped).
+The PFS columns that do not apply (``limiting_charge``, the PFS factors) are left as the PFS
+lookup left them (no amount).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import codes as C
+from ..calc import dmepos as dme_rules
+from ..calc import policy as P
+from ..calc.edits import DENYING as EDIT_DENYING
+from ..calc.money import round_cents
+from . import normalise as N
+from .lines import categorical
+
+#: The schedules priced here, by the key of :func:`rvucalc.codes.fee_schedule_of`.
+KEYS = ("clfs", "asp", "dmepos")
+#: ``NOT_PFS_CLFS`` ... per key.
+NOT_PFS = {k: C.REASONS[k].code for k in KEYS}
+#: Every "paid under another schedule" reason, key per code.
+OTHER_KEY = {r.code: k for k, r in C.REASONS.items()}
+#: Reasons kept on a line priced on its own schedule (input notes, claim edits); every other
+#: code the PFS stages gave it (status, lookup, locality, policy) is about the PFS and goes.
+_KEEP_PREFIXES = ("EDIT_",)
+_KEEP = frozenset({N.CLAIM_ID_MISSING.code})
+
+
+@dataclass
+class Captured:
+    """What the fee-schedule stage reads of its lines, taken before the PFS lets go of it."""
+
+    idx: np.ndarray  # positions of the candidate lines in the chunk
+    key: np.ndarray  # "clfs" | "asp" | "dmepos" per candidate
+    code: np.ndarray
+    modifiers: np.ndarray  # text of every modifier of the line, blank-separated
+    units: np.ndarray
+    charge: np.ndarray
+    year: np.ndarray
+    quarter: np.ndarray
+    zip: np.ndarray
+    state: np.ndarray | None
+    rural: np.ndarray | None
+    release: np.ndarray  # PFS release index per candidate (-1 none), for the ZIP's state
+    schedule_of_line: pd.Categorical | None = None  # fee_schedule per chunk line
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _bits_of(rb: Any, codes: list[str]) -> np.uint64:
+    m = np.uint64(0)
+    for c in codes:
+        if c in rb.codes:
+            m |= rb.bit(c)
+    return m
+
+
+def schedule_column(lines: N.Lines) -> pd.Categorical:
+    """``fee_schedule`` per line: the key of the line's first ``NOT_PFS_*`` reason (``clfs``,
+    ``asp``, ``dmepos``, ``ambulance`` ...), else ``pfs``. Read right after the PFS lookup."""
+    rb = lines.reasons
+    bits = rb.bits
+    out = np.zeros(lines.n, dtype=np.int8)
+    keys = ["pfs"]
+    for code, key in OTHER_KEY.items():  # a handful of schedules
+        if code not in rb.codes:
+            continue
+        hit = (bits & rb.bit(code)) != 0
+        if hit.any():
+            keys.append(key)
+            out[hit & (out == 0)] = len(keys) - 1
+    return categorical(out, keys)
+
+
+def capture(lines: N.Lines, chunk: pd.DataFrame | None, rel_line: np.ndarray) -> Captured | None:
+    """The candidate lines (see the module docstring) and what pricing them needs, or ``None``
+    when the chunk has none. Call right after the PFS lookup (codes, ZIPs and dates are there)."""
+    rb = lines.reasons
+    sched = schedule_column(lines)
+    mask = _bits_of(rb, list(NOT_PFS.values()))
+    if not mask:
+        return Captured(np.zeros(0, np.int64), *(np.zeros(0, object),) * 3, np.zeros(0), np.zeros(0),
+                        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, object), None, None,
+                        np.zeros(0, np.int64), sched)
+    refused = rb.any_of([*N.REFUSING, *EDIT_DENYING]) | lines.bad_participating
+    idx = np.flatnonzero(((rb.bits & mask) != 0) & ~refused)
+    skeys = np.asarray(sched.categories, dtype=object)[np.asarray(sched.codes)[idx]]
+    code = lines.hcpcs_uniq[lines.hcpcs_codes[idx]] if idx.size else np.zeros(0, dtype=object)
+    mods = _modifier_text(lines, idx)
+    zips = lines.zip_uniq[lines.zip_codes[idx]] if idx.size else np.zeros(0, dtype=object)
+    state = rural = None
+    if chunk is not None and "state" in chunk.columns:
+        state = chunk["state"].to_numpy(dtype=object)[idx]
+    if chunk is not None and "rural" in chunk.columns:
+        rural = chunk["rural"].to_numpy(dtype=object)[idx]
+    return Captured(idx, skeys, code, mods, lines.units[idx].copy(), lines.charge[idx].copy(),
+                    lines.year[idx], lines.quarter[idx], zips, state, rural,
+                    np.asarray(rel_line)[idx].astype(np.int64), sched)
+
+
+def _modifier_text(lines: N.Lines, idx: np.ndarray) -> np.ndarray:
+    """Every modifier of each line *idx* (the HCPCS cell's and the modifiers column's), as text."""
+    if not idx.size or not lines.modifier_lists:
+        return np.full(idx.size, "", dtype=object)
+    (hc, hl), (mc, ml) = lines.modifier_lists  # each list ends with (), the list of code -1
+    h = np.asarray(hc)[idx].astype(np.int64)
+    m = np.asarray(mc)[idx].astype(np.int64)
+    h = np.where(h < 0, len(hl) - 1, h)
+    m = np.where(m < 0, len(ml) - 1, m)
+    pair, uniq = pd.factorize(h * len(ml) + m)
+    text = []
+    for v in uniq:  # distinct (cell, column) pairs, not lines
+        hi, mi = divmod(int(v), len(ml))
+        text.append(" ".join((*hl[hi], *ml[mi])))
+    return np.asarray(text, dtype=object)[pair]
+
+
+def _module(key: str) -> Any:
+    from ..schedules import asp, clfs, dmepos
+
+    return {"clfs": clfs, "asp": asp, "dmepos": dmepos}[key]
+
+
+_MISSING: dict[tuple[Any, ...], Any] = {}
+
+
+def _rates(key: str, year: int, quarter: int, mirror: str | None) -> Any:
+    """The quarter's tables (:mod:`rvucalc.schedules`, cached per process), or a falsy
+    ``Unavailable``; a year with no file at hand is looked for once per process, not per chunk."""
+    k = (key, year, quarter, mirror)
+    if k in _MISSING:
+        return _MISSING[k]
+    rates = _module(key).rates_or_unavailable(year, quarter, mirror=mirror, progress=False)
+    if not rates:
+        _MISSING[k] = rates
+    return rates
+
+
+def clear_cache() -> None:
+    """Forget the quarters found missing (the loaded tables: :func:`rvucalc.schedules.clear_cache`)."""
+    from ..schedules import clear_cache as clear_tables
+
+    _MISSING.clear()
+    clear_tables()
+
+
+def _states(zips: np.ndarray, fs: Any) -> np.ndarray:
+    """The state of each ZIP code in the PFS release's ZIP5 file (``""`` where not found)."""
+    try:
+        z = fs.zip5
+    except Exception:  # no ZIP file at hand: the state must come from a state column
+        return np.full(len(zips), "", dtype=object)
+    st = pd.Series(z["state"].to_numpy(dtype=object), index=z["zip"].to_numpy(dtype=object))
+    st = st[~st.index.duplicated()]
+    return pd.Series(zips, dtype=object).map(st).fillna("").to_numpy(dtype=object)
+
+
+def apply(cap: Captured | None, cols: dict[str, Any], rb: Any, opts: Any, plan_ids: list[str],
+          pfs_schedule: Any) -> None:
+    """Price the captured lines on their schedules and write their amounts, reasons and release
+    into *cols* (the PFS system's output arrays, changed in place); adds ``fee_schedule``.
+
+    *pfs_schedule(release_id)* gives the loaded PFS schedule (for the ZIP code's state).
+    """
+    n = len(cols["allowed"])
+    if cap is None or cap.schedule_of_line is None:
+        cols["fee_schedule"] = categorical(np.zeros(n, dtype=np.int8), ["pfs"])
+        return
+    cols["fee_schedule"] = cap.schedule_of_line
+    if not cap.idx.size:
+        return
+    sources: list[Any] = []
+    results = []  # (positions in cap, frame, rates)
+    yq = cap.year * 10 + cap.quarter
+    groups, uniq = pd.factorize(pd.Series(cap.key, dtype=object) + ":" + pd.Series(yq).astype(str))
+    for g, label in enumerate(uniq):  # a few (schedule, quarter) pairs
+        key, yqs = str(label).split(":")
+        y, q = divmod(int(yqs), 10)
+        at = np.flatnonzero(groups == g)
+        if y <= 0:
+            continue
+        rates = _rates(key, y, q, opts.mirror)
+        if not rates:  # no file of that year at hand: the PFS's NOT_PFS_* reason stays
+            continue
+        if key == "dmepos":
+            state = _dme_states(cap, at, plan_ids, pfs_schedule)
+            res = rates.price(cap.code[at], cap.modifiers[at], cap.units[at], state=state,
+                              rural=None if cap.rural is None else cap.rural[at], zip=cap.zip[at])
+        else:
+            res = rates.price(cap.code[at], cap.modifiers[at], cap.units[at])
+        results.append((at, res, rates))
+        sources.extend(rates.sources)
+    if not results:
+        return
+    _write(cap, cols, rb, opts, results)
+    if sources:
+        cols["rvucalc.sources"] = [*cols.get("rvucalc.sources", []), *sources]
+
+
+def _dme_states(cap: Captured, at: np.ndarray, plan_ids: list[str], pfs_schedule: Any) -> np.ndarray:
+    """State per DME line: the line's ``state`` column where given, else its ZIP code's state."""
+    given = np.full(len(at), "", dtype=object)
+    if cap.state is not None:
+        given = pd.Series(cap.state[at], dtype=object).fillna("").astype(str).str.strip().str.upper().to_numpy(object)
+    need = given == ""
+    if need.any():
+        rel = cap.release[at]
+        if (rel < 0).any() and plan_ids:  # no PFS release for the date: any loaded ZIP file
+            rel = np.where(rel < 0, 0, rel)
+        for r in np.unique(rel[need]):  # a handful of PFS releases
+            if r < 0:
+                continue
+            sel = need & (rel == r)
+            try:
+                fs = pfs_schedule(plan_ids[int(r)])
+            except Exception:
+                continue
+            given[sel] = _states(cap.zip[at][sel], fs)
+    return given
+
+
+def _write(cap: Captured, cols: dict[str, Any], rb: Any, opts: Any, results: list[tuple]) -> None:
+    m = len(cap.idx)
+    amount = np.full(m, np.nan)  # schedule amount (rate x units), rounded
+    rate = np.full(m, np.nan)
+    share_rate = np.full(m, np.nan)
+    why = np.full(m, "", dtype=object)
+    rel = np.full(m, "", dtype=object)
+    note = np.full(m, "", dtype=object)
+    fallback = np.zeros(m, dtype=bool)
+    done = np.zeros(m, dtype=bool)
+    for at, res, rates in results:
+        done[at] = True
+        amount[at] = res["allowed"].to_numpy(dtype=float)
+        key = rates.system
+        per_unit = {"clfs": "rate", "asp": "payment_limit", "dmepos": "fee"}[key]
+        rate[at] = res[per_unit].to_numpy(dtype=float)
+        if key == "clfs":
+            share_rate[at] = 0.0
+        elif key == "asp":
+            share_rate[at] = res["coinsurance_pct"].to_numpy(dtype=float) / 100.0
+        else:
+            share_rate[at] = dme_rules.COINSURANCE
+        why[at] = res["reason"].astype(object).fillna("").to_numpy(dtype=object)
+        rel[at] = rates.release.id
+        note[at] = rates.note
+        fallback[at] = _quarter(rates.release) != rates.quarter
+    ok = done & (why == "") & ~np.isnan(amount)
+    allowed, lower = P.lower_of_charge(np.where(ok, amount, np.nan), cap.charge)
+    allowed = round_cents(allowed)
+    share = round_cents(np.where(ok, allowed * np.nan_to_num(share_rate), np.nan))
+    program = allowed - share
+    if opts.sequestration:
+        seq = round_cents(np.where(ok, program * P.SEQUESTRATION_RATE, np.nan))
+        program = program - np.nan_to_num(seq)
+    else:
+        seq = np.where(ok, 0.0, np.nan)
+    medicare = round_cents(program)
+    at = cap.idx[done]
+
+    def put(name: str, values: np.ndarray) -> None:
+        col = np.array(cols[name], dtype=np.float64 if name not in ("charge_limited", "payable") else bool)
+        col[at] = values[done]
+        cols[name] = col
+
+    put("base_amount", rate)
+    put("units_factor", np.where(done, cap.units, np.nan))
+    put("fee_schedule_amount", np.where(ok, amount, np.nan))
+    put("allowed", np.where(ok, allowed, np.nan))
+    put("medicare_payment", np.where(ok, medicare, np.nan))
+    put("sequestration", seq)
+    put("charge_limited", ok & lower)
+    put("payable", ok)
+    # reasons: the PFS's codes go, the schedule's come (in a fixed order: sorted codes)
+    keep = np.uint64(0)
+    for c in rb.codes:
+        if c in _KEEP or c.startswith(_KEEP_PREFIXES):
+            keep |= rb.bit(c)
+    bits = rb.bits
+    bits[at] &= keep
+    rb.bits = bits
+    codes = pd.Series(why[done], dtype=object)
+    add = {c: codes.to_numpy() == c for c in sorted(set(codes)) if c}
+    add[P.CHARGE_LOWER.code] = (ok & lower)[done]
+    add[P.RELEASE_FALLBACK.code] = fallback[done]
+    for c in sorted(add):
+        rb.add(c, add[c], at)
+    cols["reason"] = rb.categorical()
+    cols["release"] = _replace_text(cols["release"], at, rel[done])
+    cols["release_note"] = _replace_text(cols["release_note"], at, note[done])
+
+
+def _quarter(release: Any) -> int:
+    from ..schedules._load import _quarter as q
+
+    return q(release)
+
+
+def _replace_text(cat: pd.Categorical, at: np.ndarray, values: np.ndarray) -> pd.Categorical:
+    """*cat* with the text *values* at positions *at*."""
+    cats = [str(c) for c in cat.categories]
+    codes = np.asarray(cat.codes).astype(np.int64)
+    new, uniq = pd.factorize(pd.Series(values, dtype=object))
+    extra = [u for u in uniq if u not in cats]
+    where = {c: i for i, c in enumerate([*cats, *extra])}
+    codes[at] = np.array([where[u] for u in uniq], dtype=np.int64)[new]
+    return categorical(codes, [*cats, *extra])
+
+
+__all__ = ["KEYS", "Captured", "apply", "capture", "clear_cache", "schedule_column"]
