@@ -48,10 +48,10 @@ WANT = {
 @pytest.fixture(autouse=True)
 def no_fee_files(monkeypatch):
     """No CLFS, ASP or DMEPOS file at hand, for any quarter (as in a year CMS's files are missing)."""
-    from rvucalc.claims import fees
+    from rvucalc.schedules import surface
     from rvucalc.schedules._load import Unavailable
 
-    monkeypatch.setattr(fees, "_rates", lambda key, y, q, mirror: Unavailable(key, y, q, "not at hand (test)"))
+    monkeypatch.setattr(surface, "rates", lambda key, y, q, mirror=None: Unavailable(key, y, q, "not at hand (test)"))
 
 
 def _status_in_file(mirror) -> dict[str, str]:

@@ -53,6 +53,7 @@ from ..calc import dmepos as dme_rules
 from ..calc import policy as P
 from ..calc.edits import DENYING as EDIT_DENYING
 from ..calc.money import round_cents
+from ..schedules import surface
 from . import normalise as N
 from .lines import categorical
 
@@ -156,33 +157,9 @@ def _modifier_text(lines: N.Lines, idx: np.ndarray) -> np.ndarray:
     return np.asarray(text, dtype=object)[pair]
 
 
-def _module(key: str) -> Any:
-    from ..schedules import asp, clfs, dmepos
-
-    return {"clfs": clfs, "asp": asp, "dmepos": dmepos}[key]
-
-
-_MISSING: dict[tuple[Any, ...], Any] = {}
-
-
-def _rates(key: str, year: int, quarter: int, mirror: str | None) -> Any:
-    """The quarter's tables (:mod:`rvucalc.schedules`, cached per process), or a falsy
-    ``Unavailable``; a year with no file at hand is looked for once per process, not per chunk."""
-    k = (key, year, quarter, mirror)
-    if k in _MISSING:
-        return _MISSING[k]
-    rates = _module(key).rates_or_unavailable(year, quarter, mirror=mirror, progress=False)
-    if not rates:
-        _MISSING[k] = rates
-    return rates
-
-
 def clear_cache() -> None:
-    """Forget the quarters found missing (the loaded tables: :func:`rvucalc.schedules.clear_cache`)."""
-    from ..schedules import clear_cache as clear_tables
-
-    _MISSING.clear()
-    clear_tables()
+    """Forget the quarters found missing and the loaded tables (:func:`rvucalc.schedules.surface.clear_cache`)."""
+    surface.clear_cache()
 
 
 def _states(zips: np.ndarray, fs: Any) -> np.ndarray:
@@ -220,7 +197,7 @@ def apply(cap: Captured | None, cols: dict[str, Any], rb: Any, opts: Any, plan_i
         at = np.flatnonzero(groups == g)
         if y <= 0:
             continue
-        rates = _rates(key, y, q, opts.mirror)
+        rates = surface.rates(key, y, q, opts.mirror)  # falsy where no file of the year is at hand
         if not rates:  # no file of that year at hand: the PFS's NOT_PFS_* reason stays
             continue
         if key == "dmepos":

@@ -15,7 +15,9 @@ from .common import load_args, no_match
 
 def cmd_quote(a: argparse.Namespace) -> int:
     fs = load_args(a)
-    quotes = [fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county) for c in a.codes]
+    rural = getattr(a, "rural", None)
+    quotes = [fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county,
+                       rural=None if rural is None else rural.upper()) for c in a.codes]
     if a.json:
         data = [json.loads(q.model_dump_json()) for q in quotes]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=2))
@@ -31,8 +33,9 @@ def cmd_quote(a: argparse.Namespace) -> int:
 
 def cmd_schedule(a: argparse.Namespace) -> int:
     fs = load_args(a)
+    rural = getattr(a, "rural", None)
     df = fs.schedule(a.codes or None, a.localities or None, national=a.national,
-                     errors="keep" if a.codes else "raise")
+                     errors="keep" if a.codes else "raise", rural=None if rural is None else rural.upper())
     if a.out:
         from ..export import write_table
 
@@ -63,6 +66,8 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     show = pd.DataFrame({"code": (hc + np.where(md != "", "-" + md, "")).to_numpy()})
     if has_desc:
         show["description"] = hc.map(desc).fillna("").to_numpy()
+    if "fee_schedule" in nf and (nf["fee_schedule"].astype(str) != "pfs").any():  # lab, drug, DME codes
+        show["schedule"] = nf["fee_schedule"].astype(str).str.upper().to_numpy()
     if not a.national:
         show["locality"] = nf["locality_id"].astype(str).to_numpy()
         show["name"] = nf["locality_id"].astype(str).map(names).fillna("").to_numpy()
