@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from . import anesthesia, catalogue, diff, sites
-from .schedules import surface as fee_surface
 from . import volumes as volumes_mod
 from .calc import pfs as pfs_calc
 from .catalogue import Release
@@ -58,6 +57,7 @@ from .iotools.zip5 import read_zip5
 from .loading import offline, read_cached, source_of
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
 from .reasons import Reason, explain
+from .schedules import surface as fee_surface
 
 #: Tables that carry no amounts (county names of each locality) and so may come from another
 #: release of the same year when the release's own copy is not at hand; the source says so.

@@ -111,9 +111,8 @@ def price_codes(keys: Any, hcpcs: Any, modifiers: Any, year: int, quarter: int, 
         if not r:
             continue
         if key == "dmepos":
-            def pick(v: Any) -> Any:
-                return None if v is None else np.asarray(v, dtype=object).reshape(-1)[at]
-            res = r.price(code[at], mods[at], None, state=pick(state), rural=pick(rural), zip=pick(zip))
+            res = r.price(code[at], mods[at], None, state=_pick(state, at), rural=_pick(rural, at),
+                          zip=_pick(zip, at))
         else:
             res = r.price(code[at], mods[at], None)
         out.loc[at, "priced"] = True
@@ -127,6 +126,10 @@ def price_codes(keys: Any, hcpcs: Any, modifiers: Any, year: int, quarter: int, 
         sources.extend(r.sources)
     out.attrs["sources"] = sources
     return out
+
+
+def _pick(v: Any, at: np.ndarray) -> Any:
+    return None if v is None else np.asarray(v, dtype=object).reshape(-1)[at]
 
 
 def _descriptions(table: pd.DataFrame, res: pd.DataFrame) -> np.ndarray:
