@@ -332,11 +332,13 @@ class FeeSchedule:
                                  zip=zip, setting=setting, count=count)
 
     def compare(self, codes: Sequence[str] | str, localities: Iterable[str] | str | None = None, *,
-                state: str | Iterable[str] | None = None, national: bool = True) -> pd.DataFrame:
-        """Codes × localities comparison frame (Excel-ready); see :func:`rvucalc.export.compare`."""
+                state: str | Iterable[str] | None = None, national: bool = True,
+                rural: bool | str | None = None) -> pd.DataFrame:
+        """Codes × localities comparison frame (Excel-ready); see :func:`rvucalc.export.compare`
+        (*rural*: Y/N for DME codes, never assumed)."""
         from .export import compare
 
-        return compare(self, codes, localities, state=state, national=national)
+        return compare(self, codes, localities, state=state, national=national, rural=rural)
 
     @functools.cached_property
     def anes(self) -> pd.DataFrame:
@@ -699,17 +701,23 @@ class FeeSchedule:
             notes=[], release=self.release.id, sources=srcs, fee_schedule=key, fee_release=str(row["release"]),
             fee_release_note=str(row["release_note"]))
 
-    def _fee_rows(self, out: pd.DataFrame, *, rural: Any = None) -> pd.DataFrame:
-        """:func:`rvucalc.schedules.surface.fill_rows` for a long schedule table (state per locality)."""
+    def _fee_rows(self, out: pd.DataFrame, *, rural: Any = None, zips: Any = None,
+                  rate_column: str | None = None) -> pd.DataFrame:
+        """:func:`rvucalc.schedules.surface.fill_rows` for rows with ``locality_id`` (the state of
+        DME rows: their ZIP code's in the ZIP5 file where *zips* gives one, else the locality's)."""
         y, q = fee_surface.release_quarter(self.release)
         cats = pd.unique(out["reason"].astype(str).to_numpy(dtype=object))  # distinct reason cells
         states = None
         if "dmepos" in set(fee_surface.schedule_of_reasons(cats)):
             st = self.localities.set_index("locality_id")["state"].astype(str)
             states = out["locality_id"].astype(str).map(st).fillna("").to_numpy(dtype=object)
+            if zips is not None:
+                z = self.zip5.drop_duplicates("zip").set_index("zip")["state"].astype(str)
+                by_zip = pd.Series(np.asarray(zips, dtype=object)).map(z).fillna("").to_numpy(dtype=object)
+                states = np.where(by_zip != "", by_zip, states)
         return fee_surface.fill_rows(out, year=y, quarter=q, states=states, rural=rural, mirror=self.mirror,
                                      amount_columns=("amount",),
-                                     blank_columns=("nonpar_amount", "limiting_charge"))
+                                     blank_columns=("nonpar_amount", "limiting_charge"), rate_column=rate_column)
 
     def price_matrix(
         self,
@@ -937,7 +945,7 @@ class FeeSchedule:
     def price_volumes(self, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
                       locality: str = "locality", zip: str = "zip", setting: str = "setting",
                       count: str = "count", conversion_factor: float | None = None,
-                      qp: bool | None = None) -> pd.DataFrame:
+                      qp: bool | None = None, rural: str = "rural") -> pd.DataFrame:
         """Price a volume table: one PFS amount and revenue per row, vectorised.
 
         *volumes* has a code column (``hcpcs``, may hold ``"99213-26"``), optional
@@ -950,14 +958,23 @@ class FeeSchedule:
         ``revenue`` (amount × count, rounded to cents; NaN with the amount) and
         ``reason`` (``""`` when paid; a code for :func:`rvucalc.explain` otherwise,
         e.g. ``NOT_PFS_CLFS`` for a lab code, ``BAD_LOCALITY`` / ``BAD_SETTING`` /
-        ``BAD_COUNT`` for a value that could not be read).
+        ``BAD_COUNT`` for a value that could not be read), ``release`` and ``fee_schedule``.
+
+        A lab test, drug or DME item the PFS does not pay is priced per unit from its own
+        schedule (``fee_schedule`` ``clfs``/``asp``/``dmepos``; ``release`` that schedule's, of
+        this release's quarter); DME by the state of the ZIP code or locality and the *rural*
+        column (Y/N) where the table has one (never assumed: ``DMEPOS_RURAL_UNKNOWN``).
         """
         return volumes_mod.price_volumes(volumes, known_codes=self._codes_set, pairs=self._pairs,
                                          resolve_locality=self.resolve_locality,
                                          price_matrix=self.price_matrix, release=self.release.id,
                                          code=code, modifier=modifier, locality=locality,
                                          zip=zip, setting=setting, count=count,
-                                         conversion_factor=conversion_factor, qp=qp)
+                                         conversion_factor=conversion_factor, qp=qp,
+                                         price_other=lambda t: self._fee_rows(
+                                             t, zips=t["zip"], rate_column="unit_rate",
+                                             rural=volumes[rural].to_numpy(dtype=object)
+                                             if rural in volumes else None))
 
     def __repr__(self) -> str:
         return (f"<FeeSchedule {self.release.id} ({self.release.label}): {len(self.rvus)} RVU rows, "

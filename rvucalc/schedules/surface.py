@@ -139,7 +139,6 @@ def _descriptions(table: pd.DataFrame, res: pd.DataFrame) -> np.ndarray:
     return res["hcpcs"].map(d).fillna("").to_numpy(dtype=object)
 
 
-__all__ = ["KEYS", "KEY_OF_REASON", "clear_cache", "key_of_reason", "price_codes", "rates", "release_quarter"]
 
 
 def schedule_of_reasons(reasons: Any) -> np.ndarray:
@@ -155,14 +154,16 @@ def schedule_of_reasons(reasons: Any) -> np.ndarray:
 def fill_rows(out: pd.DataFrame, *, year: int, quarter: int, states: Any = None, rural: Any = None,
               zips: Any = None, mirror: str | os.PathLike[str] | None = None,
               amount_columns: tuple[str, ...] = ("amount",), blank_columns: tuple[str, ...] = (),
-              release_column: str | None = "release") -> pd.DataFrame:
+              release_column: str | None = "release", rate_column: str | None = None) -> pd.DataFrame:
     """*out* (rows with ``hcpcs``, ``modifier`` and ``reason``, as ``schedule`` and ``price_volumes``
     give them) with a ``fee_schedule`` column, and the rows of lab, drug and DME codes the PFS
     does not price (reason ``NOT_PFS_CLFS`` ...) priced per unit from their schedule: amount in
     *amount_columns*, *blank_columns* emptied (PFS-only figures), reason the schedule's, release
     (in *release_column*) the schedule's. Rows whose schedule's file is not at hand are left as
-    they were. *states*, *rural*, *zips*: per row (DMEPOS), or None."""
+    they were. *states*, *rural*, *zips*: per row (DMEPOS), or None. *rate_column*: also a column
+    of the unrounded rate per unit (NaN on other rows), for amounts of several units rounded once."""
     fee = schedule_of_reasons(out["reason"])
+    rate = np.full(len(out), np.nan)
     sel = np.flatnonzero(np.isin(fee, KEYS))
     if sel.size:
         code = out["hcpcs"].astype(str).to_numpy(dtype=object)[sel]
@@ -191,11 +192,12 @@ def fill_rows(out: pd.DataFrame, *, year: int, quarter: int, states: Any = None,
         if at.size:
             out = out.copy()
             amt = res["amount"].to_numpy(dtype=float)[inv][done]
+            rate[at] = np.where(np.isnan(amt), np.nan, res["rate"].to_numpy(dtype=float)[inv][done])
             for c in amount_columns:
                 col = out[c].to_numpy(dtype=float, copy=True)
                 col[at] = amt
                 out[c] = col
-            for c in blank_columns:
+            for c in (c for c in blank_columns if c in out):
                 col = out[c].to_numpy(copy=True)
                 col[at] = np.nan if col.dtype.kind == "f" else (False if col.dtype.kind == "b" else "")
                 out[c] = col
@@ -207,8 +209,11 @@ def fill_rows(out: pd.DataFrame, *, year: int, quarter: int, states: Any = None,
                 rel[at] = res["release"].to_numpy(dtype=object)[inv][done]
                 out[release_column] = rel
             out.attrs["rvucalc.fee_sources"] = res.attrs.get("sources", [])
+    if rate_column is not None:
+        out[rate_column] = rate
     out["fee_schedule"] = pd.Categorical(fee) if len(fee) else pd.Categorical([], categories=["pfs"])
     return out
 
 
-__all__ += ["fill_rows", "schedule_of_reasons"]
+__all__ = ["KEYS", "KEY_OF_REASON", "clear_cache", "fill_rows", "key_of_reason", "price_codes", "rates",
+           "release_quarter", "schedule_of_reasons"]
