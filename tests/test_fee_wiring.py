@@ -196,3 +196,64 @@ def test_contract_reads_the_fee_schedule_of_repriced_lines(files, tmp_path):
     out = price_contracts(old, load_contract(p), columns="all")
     assert np.isnan(out["contract_allowed"].iloc[0])
     assert "CONTRACT_NO_MEDICARE_PRICER" in out["reason"].iloc[0]
+
+
+def test_one_answer_on_every_surface(files, fs26):
+    """36415, 80053 (CLFS), J1100, J9271 (ASP) and E0601-RR (DMEPOS, rural N, CA): the same schedule
+    and amount for one unit from quote, schedule, compare, price_volumes and reprice (RVU26C is July
+    2026: the January 2026 files of the same year, with a note). CLFS 36415 9.34, 80053 10.56;
+    J9271 59.726 -> $59.73 for one unit; E0601 RR CA non-rural 50.44."""
+    codes = ["36415", "80053", "J1100", "J9271", "E0601-RR"]
+    keys = ["clfs", "clfs", "asp", "asp", "dmepos"]
+    got: dict[str, list[float]] = {}
+    quotes = [fs26.quote(c, zip="90012", rural="N") for c in codes]
+    assert [q.fee_schedule for q in quotes] == keys
+    assert [q.fee_release for q in quotes] == ["clfs-2026-01"] * 2 + ["asp-2026-01"] * 2 + ["dmepos-2026-01"]
+    assert all("July 2026 (Q3)" in q.fee_release_note for q in quotes)
+    got["quote"] = [q.nonfacility.amount for q in quotes]
+    assert [q.facility.amount for q in quotes] == got["quote"]
+    s = fs26.schedule(codes, ["01182-18"], rural="N")
+    s = s[s["setting"] == "nonfacility"]
+    assert s["fee_schedule"].astype(str).tolist() == keys
+    got["schedule"] = s["amount"].tolist()
+    c = fs26.compare(codes, ["01182-18"], national=False, rural="N")
+    assert c["fee_schedule"].astype(str).tolist() == keys
+    got["compare"] = c["nonfacility"].tolist()
+    v = fs26.price_volumes(pd.DataFrame({"hcpcs": codes, "zip": "90012", "count": 1, "rural": "N"}))
+    assert v["fee_schedule"].tolist() == keys
+    got["price_volumes"] = v["amount"].tolist()
+    mods = [c.split("-")[1] if "-" in c else "" for c in codes]
+    lines = pd.DataFrame({"claim_id": [f"c{i}" for i in range(len(codes))], "hcpcs": [c[:5] for c in codes],
+                          "modifiers": mods, "pos": "11", "zip": "90012", "rural": "N",
+                          "date_of_service": "2026-08-03"})
+    out = rvucalc.reprice(lines, releases=[fs26])
+    assert out["fee_schedule"].astype(str).tolist() == keys
+    assert set(out["reason"].astype(str)) == {"REPRICE_RELEASE_FALLBACK"}  # July 2026: January's files
+    got["reprice"] = out["allowed"].tolist()
+    assert got["quote"][:2] == [9.34, 10.56] and got["quote"][3:] == [59.73, 50.44]
+    for surface, amounts in got.items():
+        assert amounts == got["quote"], surface
+
+
+def test_price_volumes_revenue_rounds_once(files, fs26):
+    v = fs26.price_volumes(pd.DataFrame({"hcpcs": ["J9271", "80053"], "zip": "90012", "count": [200, 5]}))
+    # 59.726 x 200 = 11,945.20 (not 59.73 x 200 = 11,946.00); 10.56 x 5 = 52.80
+    assert v["revenue"].tolist() == [11945.20, 52.80]
+    assert v["release"].tolist() == ["asp-2026-01", "clfs-2026-01"]
+
+
+def test_quote_cli_prints_all_four(files, capsys):
+    # 99213 RVU26C in 01182-18: (1.30 x 1.041 + 1.46 x 1.183 + 0.09 x 0.664) x 33.4009 = 104.887 -> $104.89
+    assert main(["quote", "99213", "80053", "J9271", "E0601-RR", "--zip", "90012", "--rural", "N"]) == 0
+    text = capsys.readouterr().out
+    for code, amount, sched in (("99213", "$104.89", "PFS"), ("80053", "$10.56", "CLFS"),
+                                ("J9271", "$59.73", "ASP"), ("E0601-RR", "$50.44", "DMEPOS")):
+        row = next(line for line in text.splitlines() if line.lstrip("# ").startswith(code))
+        assert amount in row and sched in row, row
+    # without --rural the DME fee is not given (rural never assumed), the other three are
+    assert main(["quote", "99213", "80053", "J9271", "E0601-RR", "--zip", "90012", "--csv"]) == 0
+    df = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    office = df[df["setting"] == "nonfacility"]
+    assert office["fee_schedule"].tolist() == ["pfs", "clfs", "asp", "dmepos"]
+    assert office["reason"].fillna("").tolist() == ["", "", "", "DMEPOS_RURAL_UNKNOWN"]
+    assert office["amount"].tolist()[:3] == [104.89, 10.56, 59.73] and np.isnan(office["amount"].iloc[3])

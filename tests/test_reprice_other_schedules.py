@@ -46,12 +46,8 @@ WANT = {
 
 
 @pytest.fixture(autouse=True)
-def no_fee_files(monkeypatch):
-    """No CLFS, ASP or DMEPOS file at hand, for any quarter (as in a year CMS's files are missing)."""
-    from rvucalc.schedules import surface
-    from rvucalc.schedules._load import Unavailable
-
-    monkeypatch.setattr(surface, "rates", lambda key, y, q, mirror=None: Unavailable(key, y, q, "not at hand (test)"))
+def no_fee_files(fee_files_not_at_hand):
+    """No CLFS, ASP or DMEPOS file at hand, for any quarter (conftest.fee_files_not_at_hand)."""
 
 
 def _status_in_file(mirror) -> dict[str, str]:
