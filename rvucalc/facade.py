@@ -702,22 +702,27 @@ class FeeSchedule:
             fee_release_note=str(row["release_note"]))
 
     def _fee_rows(self, out: pd.DataFrame, *, rural: Any = None, zips: Any = None,
-                  rate_column: str | None = None) -> pd.DataFrame:
+                  rate_column: str | None = None, base_release: str = "", copy: bool = True) -> pd.DataFrame:
         """:func:`rvucalc.schedules.surface.fill_rows` for rows with ``locality_id`` (the state of
         DME rows: their ZIP code's in the ZIP5 file where *zips* gives one, else the locality's)."""
         y, q = fee_surface.release_quarter(self.release)
-        cats = pd.unique(out["reason"].astype(str).to_numpy(dtype=object))  # distinct reason cells
         states = None
-        if "dmepos" in set(fee_surface.schedule_of_reasons(cats)):
+        if "dmepos" in set(fee_surface.schedule_column(out["reason"]).categories):
             st = self.localities.set_index("locality_id")["state"].astype(str)
-            states = out["locality_id"].astype(str).map(st).fillna("").to_numpy(dtype=object)
+            loc = pd.Categorical(out["locality_id"])  # per distinct locality, not per row
+            per_loc = [st.get(str(c), "") for c in loc.categories] + [""]
+            names = list(dict.fromkeys(per_loc))
+            remap = np.array([names.index(x) for x in per_loc], dtype=np.int64)
+            lc = np.asarray(loc.codes)
+            states = pd.Categorical.from_codes(remap[np.where(lc >= 0, lc, len(per_loc) - 1)], categories=names)
             if zips is not None:
                 z = self.zip5.drop_duplicates("zip").set_index("zip")["state"].astype(str)
                 by_zip = pd.Series(np.asarray(zips, dtype=object)).map(z).fillna("").to_numpy(dtype=object)
-                states = np.where(by_zip != "", by_zip, states)
+                states = np.where(by_zip != "", by_zip, np.asarray(states, dtype=object))
         return fee_surface.fill_rows(out, year=y, quarter=q, states=states, rural=rural, mirror=self.mirror,
                                      amount_columns=("amount",),
-                                     blank_columns=("nonpar_amount", "limiting_charge"), rate_column=rate_column)
+                                     blank_columns=("nonpar_amount", "limiting_charge"), rate_column=rate_column,
+                                     base_release=base_release or self.release.id, copy=copy)
 
     def price_matrix(
         self,
@@ -845,8 +850,7 @@ class FeeSchedule:
         if codes is not None:
             out = self._in_asked_order(out, codes, pm.locality_ids, list(pm.amount), errors)
         out["conversion_factor"] = pm.conversion_factor
-        out["release"] = self.release.id
-        return self._fee_rows(out, rural=rural)
+        return self._fee_rows(out, rural=rural, base_release=self.release.id, copy=False)  # + release, fee_schedule
 
     def _in_asked_order(self, out: pd.DataFrame, codes: Sequence[str] | str, locality_ids: np.ndarray,
                         settings: list[str], errors: str) -> pd.DataFrame:

@@ -95,11 +95,11 @@ def price_codes(keys: Any, hcpcs: Any, modifiers: Any, year: int, quarter: int, 
     """
     k = np.asarray(keys, dtype=object).reshape(-1)
     n = len(k)
-    out = pd.DataFrame({"priced": np.zeros(n, dtype=bool), "amount": np.full(n, np.nan),
-                        "beneficiary": np.full(n, np.nan), "rate": np.full(n, np.nan),
-                        "reason": np.full(n, "", dtype=object), "fee_schedule": k.copy(),
-                        "release": np.full(n, "", dtype=object), "release_note": np.full(n, "", dtype=object),
-                        "description": np.full(n, "", dtype=object)})
+    cols: dict[str, np.ndarray] = {
+        "priced": np.zeros(n, dtype=bool), "amount": np.full(n, np.nan), "beneficiary": np.full(n, np.nan),
+        "rate": np.full(n, np.nan), "reason": np.full(n, "", dtype=object), "fee_schedule": k.copy(),
+        "release": np.full(n, "", dtype=object), "release_note": np.full(n, "", dtype=object),
+        "description": np.full(n, "", dtype=object)}
     code = np.asarray(hcpcs, dtype=object).reshape(-1)
     mods = np.asarray(modifiers if modifiers is not None else [""] * n, dtype=object).reshape(-1)
     sources: list[Any] = []
@@ -115,17 +115,60 @@ def price_codes(keys: Any, hcpcs: Any, modifiers: Any, year: int, quarter: int, 
                           zip=_pick(zip, at))
         else:
             res = r.price(code[at], mods[at], None)
-        out.loc[at, "priced"] = True
-        out.loc[at, "amount"] = res["allowed"].to_numpy(dtype=float)
-        out.loc[at, "beneficiary"] = res["beneficiary"].to_numpy(dtype=float)
-        out.loc[at, "rate"] = res[PER_UNIT[key]].to_numpy(dtype=float)
-        out.loc[at, "reason"] = res["reason"].astype(object).fillna("").to_numpy(dtype=object)
-        out.loc[at, "release"] = r.release.id
-        out.loc[at, "release_note"] = r.note
-        out.loc[at, "description"] = _descriptions(r.table, res)
+        cols["priced"][at] = True
+        cols["amount"][at] = res["allowed"].to_numpy(dtype=float)
+        cols["beneficiary"][at] = res["beneficiary"].to_numpy(dtype=float)
+        cols["rate"][at] = res[PER_UNIT[key]].to_numpy(dtype=float)
+        cols["reason"][at] = res["reason"].astype(object).fillna("").to_numpy(dtype=object)
+        cols["release"][at] = r.release.id
+        cols["release_note"][at] = r.note
+        cols["description"][at] = _descriptions(r.table, res)
         sources.extend(r.sources)
+    out = pd.DataFrame(cols)
     out.attrs["sources"] = sources
     return out
+
+
+def _codes_at(v: Any, at: np.ndarray, n: int) -> np.ndarray:
+    """Integer codes of the values of *v* (one per row, or one for all) at rows *at*."""
+    if isinstance(v, np.ndarray) and v.dtype.kind in "iu":
+        return v[at].astype(np.int64)
+    if isinstance(getattr(v, "dtype", None), pd.CategoricalDtype):
+        return np.asarray(pd.Categorical(v).codes)[at].astype(np.int64)
+    a = np.asarray(v, dtype=object).reshape(-1)
+    if a.size == 1 and n != 1:
+        return np.zeros(len(at), dtype=np.int64)
+    return pd.factorize(pd.Series(a[at], dtype=object).fillna(""))[0].astype(np.int64)
+
+
+def _values_at(v: Any, at: np.ndarray, n: int) -> np.ndarray:
+    """The values of *v* (one per row, or one for all) at rows *at*, as text ("" for none)."""
+    if isinstance(getattr(v, "dtype", None), pd.CategoricalDtype):
+        c = pd.Categorical(v)
+        cats = np.asarray([str(x) for x in c.categories] + [""], dtype=object)
+        codes = np.asarray(c.codes)[at]
+        return cats[np.where(codes >= 0, codes, len(cats) - 1)]
+    a = np.asarray(v, dtype=object).reshape(-1)
+    a = np.repeat(a, len(at)) if a.size == 1 and n != 1 else a[at]
+    return pd.Series(a, dtype=object).fillna("").astype(str).to_numpy(dtype=object)
+
+
+def _set_text(col: Any, at: np.ndarray, head_values: np.ndarray, which: np.ndarray, base: str = "",
+              n: int = 0) -> pd.Categorical:
+    """*col* (a categorical, a text column, or None: every row *base*) as a categorical with
+    ``head_values[which]`` at rows *at*: codes are set, no text is hashed per row."""
+    if col is None:
+        cat = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[base])
+    elif isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
+        cat = pd.Categorical(col)
+    else:
+        cat = pd.Categorical(np.asarray(col, dtype=object))
+    uniq = [str(v) for v in pd.unique(pd.Series(head_values, dtype=object))]
+    new = [v for v in uniq if v not in set(map(str, cat.categories))]
+    cat = cat.add_categories(new) if new else cat
+    codes = np.asarray(cat.codes).astype(np.int64)
+    codes[at] = cat.categories.get_indexer(pd.Index(np.asarray(head_values, dtype=object)))[which]
+    return pd.Categorical.from_codes(codes, categories=cat.categories)
 
 
 def _pick(v: Any, at: np.ndarray) -> Any:
@@ -141,56 +184,77 @@ def _descriptions(table: pd.DataFrame, res: pd.DataFrame) -> np.ndarray:
 
 
 
-def schedule_of_reasons(reasons: Any) -> np.ndarray:
-    """``fee_schedule`` per row from its reason cell: the key of the first ``NOT_PFS_*`` code
-    (``clfs``, ``asp``, ``dmepos``, ``ambulance`` ...), else ``pfs`` (one look per distinct cell)."""
+def _key_of_cell(cell: str) -> str:
     other = {r.code: k for k, r in C.REASONS.items()}
-    inv, uniq = pd.factorize(pd.Series(np.asarray(reasons, dtype=object)).astype(str))
-    keys = np.array([next((other[c] for c in u.split("|") if c in other), "pfs") for u in uniq] or ["pfs"],
-                    dtype=object)
-    return keys[inv] if len(inv) else np.zeros(0, dtype=object)
+    return next((other[c] for c in str(cell).split("|") if c in other), "pfs")
+
+
+def schedule_column(reasons: Any) -> pd.Categorical:
+    """``fee_schedule`` per row from its reason cell: the key of the first ``NOT_PFS_*`` code
+    (``clfs``, ``asp``, ``dmepos``, ``ambulance`` ...), else ``pfs``; one look per distinct cell
+    (a categorical's categories: no pass over text per row, for a whole fee schedule's 4 M rows)."""
+    if isinstance(getattr(reasons, "dtype", None), pd.CategoricalDtype):
+        cat = reasons.array if isinstance(reasons, pd.Series) else reasons
+        codes = np.asarray(cat.codes)
+        cells = [str(c) for c in cat.categories]
+    else:
+        codes, uniq = pd.factorize(pd.Series(np.asarray(reasons, dtype=object)).fillna("").astype(str))
+        cells = [str(c) for c in uniq]
+    keys = [_key_of_cell(c) for c in cells] + ["pfs"]  # code -1 (NaN): the last, pfs
+    names = list(dict.fromkeys(["pfs", *keys]))
+    where = np.array([names.index(k) for k in keys], dtype=np.int8)
+    return pd.Categorical.from_codes(where[np.where(codes >= 0, codes, len(keys) - 1)], categories=names)
+
+
+def schedule_of_reasons(reasons: Any) -> np.ndarray:
+    """:func:`schedule_column` as an object array."""
+    return np.asarray(schedule_column(reasons).astype(object), dtype=object)
 
 
 def fill_rows(out: pd.DataFrame, *, year: int, quarter: int, states: Any = None, rural: Any = None,
               zips: Any = None, mirror: str | os.PathLike[str] | None = None,
               amount_columns: tuple[str, ...] = ("amount",), blank_columns: tuple[str, ...] = (),
-              release_column: str | None = "release", rate_column: str | None = None) -> pd.DataFrame:
+              release_column: str | None = "release", rate_column: str | None = None,
+              base_release: str = "", copy: bool = True) -> pd.DataFrame:
     """*out* (rows with ``hcpcs``, ``modifier`` and ``reason``, as ``schedule`` and ``price_volumes``
     give them) with a ``fee_schedule`` column, and the rows of lab, drug and DME codes the PFS
     does not price (reason ``NOT_PFS_CLFS`` ...) priced per unit from their schedule: amount in
     *amount_columns*, *blank_columns* emptied (PFS-only figures), reason the schedule's, release
     (in *release_column*) the schedule's. Rows whose schedule's file is not at hand are left as
     they were. *states*, *rural*, *zips*: per row (DMEPOS), or None. *rate_column*: also a column
-    of the unrounded rate per unit (NaN on other rows), for amounts of several units rounded once."""
-    fee = schedule_of_reasons(out["reason"])
+    of the unrounded rate per unit (NaN on other rows), for amounts of several units rounded once.
+    Without a *release_column* in *out*, one is made: *base_release* on every other row. *copy*
+    False: *out* (a frame the caller made for this) gets the columns itself."""
+    fee_col = schedule_column(out["reason"])
     rate = np.full(len(out), np.nan)
-    sel = np.flatnonzero(np.isin(fee, KEYS))
+    wired = np.array([c in KEYS for c in fee_col.categories], dtype=bool)
+    sel = np.flatnonzero(wired[np.asarray(fee_col.codes)]) if wired.any() else np.zeros(0, dtype=np.int64)
     if sel.size:
-        code = out["hcpcs"].astype(str).to_numpy(dtype=object)[sel]
-        mod = out["modifier"].astype(str).to_numpy(dtype=object)[sel]
+        fee = np.asarray(fee_col.categories, dtype=object)
+        fcodes = np.asarray(fee_col.codes)
+        n = len(out)
+        # one priced row per distinct (schedule, code, modifier, state, rural, zip), found on
+        # integer codes (categorical columns' own codes): no pass over text per row
+        given = [v for v in (states, rural, zips) if v is not None]
+        dme = fcodes[sel] == list(fee).index("dmepos") if "dmepos" in fee else np.zeros(sel.size, dtype=bool)
+        key = np.zeros(sel.size, dtype=np.int64)
+        for j, v in enumerate([fcodes, out["hcpcs"], out["modifier"], *given]):
+            c = _codes_at(v, sel, n)
+            if j >= 3:  # place and area matter to DME rows only
+                c = np.where(dme, c, -1)
+            key = pd.factorize(key * (int(c.max(initial=0)) + 2) + c + 1)[0].astype(np.int64)
+        inv, _ = pd.factorize(key)
+        head = sel[pd.Series(np.arange(len(inv))).groupby(inv).min().to_numpy()]  # first row of each
 
-        def per_row(v: Any) -> np.ndarray | None:
-            if v is None:
-                return None
-            a = np.asarray(v, dtype=object).reshape(-1)
-            return (np.repeat(a, len(out)) if a.size == 1 else a)[sel]
+        def at_head(v: Any) -> np.ndarray | None:
+            return None if v is None else _values_at(v, head, n)
 
-        st, ru, zp = per_row(states), per_row(rural), per_row(zips)
-        # one priced row per distinct (schedule, code, modifier, state, rural, zip)
-        parts = [pd.Series(x, dtype=object).astype(str) for x in (fee[sel], code, mod)]
-        parts += [pd.Series(x, dtype=object).fillna("").astype(str) for x in (st, ru, zp) if x is not None]
-        combo = parts[0]
-        for p in parts[1:]:
-            combo = combo + "\x1f" + p
-        inv, _ = pd.factorize(combo)
-        head = pd.Series(np.arange(len(inv))).groupby(inv).min().to_numpy()  # first row of each
-        res = price_codes(fee[sel][head], code[head], mod[head], year, quarter,
-                          state=None if st is None else st[head], rural=None if ru is None else ru[head],
-                          zip=None if zp is None else zp[head], mirror=mirror)
+        res = price_codes(fee[fcodes[head]], at_head(out["hcpcs"]), at_head(out["modifier"]), year, quarter,
+                          state=at_head(states), rural=at_head(rural), zip=at_head(zips), mirror=mirror)
         done = res["priced"].to_numpy(dtype=bool)[inv]
         at = sel[done]
         if at.size:
-            out = out.copy()
+            out = out.copy() if copy else out
             amt = res["amount"].to_numpy(dtype=float)[inv][done]
             rate[at] = np.where(np.isnan(amt), np.nan, res["rate"].to_numpy(dtype=float)[inv][done])
             for c in amount_columns:
@@ -201,19 +265,19 @@ def fill_rows(out: pd.DataFrame, *, year: int, quarter: int, states: Any = None,
                 col = out[c].to_numpy(copy=True)
                 col[at] = np.nan if col.dtype.kind == "f" else (False if col.dtype.kind == "b" else "")
                 out[c] = col
-            why = out["reason"].astype(object).to_numpy(dtype=object, copy=True)
-            why[at] = res["reason"].to_numpy(dtype=object)[inv][done]
-            out["reason"] = pd.Categorical(why) if isinstance(out["reason"].dtype, pd.CategoricalDtype) else why
-            if release_column is not None and release_column in out:
-                rel = out[release_column].astype(object).to_numpy(dtype=object, copy=True)
-                rel[at] = res["release"].to_numpy(dtype=object)[inv][done]
-                out[release_column] = rel
+            which = inv[done]
+            out["reason"] = _set_text(out["reason"], at, res["reason"].to_numpy(dtype=object), which)
+            if release_column is not None:
+                out[release_column] = _set_text(out[release_column] if release_column in out else None, at,
+                                                res["release"].to_numpy(dtype=object), which, base_release, n)
             out.attrs["rvucalc.fee_sources"] = res.attrs.get("sources", [])
+    if release_column is not None and release_column not in out:
+        out[release_column] = pd.Categorical.from_codes(np.zeros(len(out), dtype=np.int8), categories=[base_release])
     if rate_column is not None:
         out[rate_column] = rate
-    out["fee_schedule"] = pd.Categorical(fee) if len(fee) else pd.Categorical([], categories=["pfs"])
+    out["fee_schedule"] = fee_col
     return out
 
 
 __all__ = ["KEYS", "KEY_OF_REASON", "clear_cache", "fill_rows", "key_of_reason", "price_codes", "rates",
-           "release_quarter", "schedule_of_reasons"]
+           "release_quarter", "schedule_column", "schedule_of_reasons"]
