@@ -594,7 +594,7 @@ class FeeSchedule:
         :mod:`rvucalc.calc.pfs`). A setting with no amount carries its reason.
         """
         code, mod = split_code(hcpcs, modifier)
-        key = self._fee_key(code)
+        key = "" if mod and modifier_effect(mod) == "row" else self._fee_key(code)  # 80053-26: the PFS's answer
         if key:
             fq = self._fee_quote(key, code, mod, locality=locality, zip=zip, county=county, rural=rural)
             if fq is not None:
