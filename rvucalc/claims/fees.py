@@ -158,7 +158,9 @@ def _modifier_text(lines: N.Lines, idx: np.ndarray) -> np.ndarray:
 
 
 def clear_cache() -> None:
-    """Forget the quarters found missing and the loaded tables (:func:`rvucalc.schedules.surface.clear_cache`)."""
+    """Forget the priced combinations, the quarters found missing and the loaded tables
+    (:func:`rvucalc.schedules.surface.clear_cache`)."""
+    _ROWS.clear()
     surface.clear_cache()
 
 
@@ -200,19 +202,69 @@ def apply(cap: Captured | None, cols: dict[str, Any], rb: Any, opts: Any, plan_i
         rates = surface.rates(key, y, q, opts.mirror)  # falsy where no file of the year is at hand
         if not rates:  # no file of that year at hand: the PFS's NOT_PFS_* reason stays
             continue
+        # one priced row per distinct (code, modifiers[, state, rural, ZIP]): a book repeats few;
+        # the amount (rate x units, rounded once) is worked out per line in _write
+        parts = [cap.code[at], cap.modifiers[at]]
+        state = rural = None
         if key == "dmepos":
             state = _dme_states(cap, at, plan_ids, pfs_schedule)
-            res = rates.price(cap.code[at], cap.modifiers[at], cap.units[at], state=state,
-                              rural=None if cap.rural is None else cap.rural[at], zip=cap.zip[at])
-        else:
-            res = rates.price(cap.code[at], cap.modifiers[at], cap.units[at])
-        results.append((at, res, rates))
+            rural = None if cap.rural is None else cap.rural[at]
+            parts += [state, cap.zip[at]] + ([] if rural is None else [rural])
+        inv, head = _distinct(parts)
+        res = _priced_rows(rates, key, [p[head] for p in parts], rates.note)
+        results.append((at, res, inv, rates))
         sources.extend(rates.sources)
     if not results:
         return
     _write(cap, cols, rb, opts, results)
     if sources:
         cols["rvucalc.sources"] = [*cols.get("rvucalc.sources", []), *sources]
+
+
+#: One priced row per (release, note, code, modifiers[, state, ZIP, rural]) as this process has
+#: seen it: a chunk prices only the combinations no earlier chunk had (streams of many chunks).
+_ROWS: dict[tuple[Any, ...], tuple[float, str, float]] = {}
+_ROWS_MAX = 200_000
+
+
+def _priced_rows(rates: Any, key: str, heads: list[np.ndarray], note: str) -> pd.DataFrame:
+    """``rate`` (per unit), ``reason`` and ``share`` (the beneficiary's rate) of each distinct
+    combination *heads* (code, modifiers, and for DME state, ZIP and rural), from the cache or
+    priced on *rates* (the calc module's rules, one call for the new ones)."""
+    tag = (key, rates.release.id, note)
+    keys = [(*tag, *t) for t in zip(*[[("" if v is None else str(v)) for v in h] for h in heads], strict=True)]
+    new = [i for i, k in enumerate(keys) if k not in _ROWS]
+    if new:
+        at = np.asarray(new, dtype=np.int64)
+        code, mods = heads[0][at], heads[1][at]
+        if key == "dmepos":
+            rural = heads[4][at] if len(heads) > 4 else None
+            res = rates.price(code, mods, None, state=heads[2][at], rural=rural, zip=heads[3][at])
+        else:
+            res = rates.price(code, mods, None)
+        per_unit = {"clfs": "rate", "asp": "payment_limit", "dmepos": "fee"}[key]
+        rate = res[per_unit].to_numpy(dtype=float)
+        why = res["reason"].astype(object).fillna("").to_numpy(dtype=object)
+        share = (res["coinsurance_pct"].to_numpy(dtype=float) / 100.0 if key == "asp"
+                 else np.full(len(at), 0.0 if key == "clfs" else dme_rules.COINSURANCE))
+        if len(_ROWS) > _ROWS_MAX:
+            _ROWS.clear()
+        for j, i in enumerate(new):  # the new combinations only (a handful per chunk)
+            _ROWS[keys[i]] = (float(rate[j]), str(why[j]), float(share[j]))
+    got = [_ROWS[k] for k in keys]
+    return pd.DataFrame({"rate": [g[0] for g in got], "reason": [g[1] for g in got],
+                         "share": [g[2] for g in got]})
+
+
+def _distinct(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(inverse, first row of each)`` of the distinct rows of several same-length arrays."""
+    key = np.zeros(len(parts[0]), dtype=np.int64)
+    for a in parts:
+        c = pd.factorize(pd.Series(a, dtype=object).fillna(""))[0].astype(np.int64)
+        key = pd.factorize(key * (int(c.max(initial=0)) + 2) + c + 1)[0].astype(np.int64)
+    inv, _ = pd.factorize(key)
+    head = pd.Series(np.arange(len(inv))).groupby(inv).min().to_numpy()
+    return inv, head
 
 
 def _dme_states(cap: Captured, at: np.ndarray, plan_ids: list[str], pfs_schedule: Any) -> np.ndarray:
@@ -247,19 +299,13 @@ def _write(cap: Captured, cols: dict[str, Any], rb: Any, opts: Any, results: lis
     note = np.full(m, "", dtype=object)
     fallback = np.zeros(m, dtype=bool)
     done = np.zeros(m, dtype=bool)
-    for at, res, rates in results:
+    for at, res, inv, rates in results:
         done[at] = True
-        amount[at] = res["allowed"].to_numpy(dtype=float)
-        key = rates.system
-        per_unit = {"clfs": "rate", "asp": "payment_limit", "dmepos": "fee"}[key]
-        rate[at] = res[per_unit].to_numpy(dtype=float)
-        if key == "clfs":
-            share_rate[at] = 0.0
-        elif key == "asp":
-            share_rate[at] = res["coinsurance_pct"].to_numpy(dtype=float) / 100.0
-        else:
-            share_rate[at] = dme_rules.COINSURANCE
-        why[at] = res["reason"].astype(object).fillna("").to_numpy(dtype=object)
+        rate[at] = res["rate"].to_numpy(dtype=float)[inv]
+        share_rate[at] = res["share"].to_numpy(dtype=float)[inv]
+        why[at] = res["reason"].to_numpy(dtype=object)[inv]
+        # the calc modules' amount: rate x units, rounded to the cent once (half up)
+        amount[at] = np.where(why[at] == "", round_cents(np.nan_to_num(rate[at]) * cap.units[at]), np.nan)
         rel[at] = rates.release.id
         note[at] = rates.note
         fallback[at] = _quarter(rates.release) != rates.quarter
