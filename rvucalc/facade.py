@@ -59,6 +59,7 @@ from .iotools.zip5 import read_zip5
 from .loading import offline, read_cached, source_of
 from .models import LocalityInfo, Quote, RVUs, SettingAmount, Source
 from .reasons import Reason, explain
+from .schedules import surface as fee_surface
 from .whatif import WhatIfCF, parse_cf, what_if_note
 
 #: Tables that carry no amounts (county names of each locality) and so may come from another
@@ -351,11 +352,13 @@ class FeeSchedule:
                                  zip=zip, setting=setting, count=count)
 
     def compare(self, codes: Sequence[str] | str, localities: Iterable[str] | str | None = None, *,
-                state: str | Iterable[str] | None = None, national: bool = True) -> pd.DataFrame:
-        """Codes × localities comparison frame (Excel-ready); see :func:`rvucalc.export.compare`."""
+                state: str | Iterable[str] | None = None, national: bool = True,
+                rural: bool | str | None = None) -> pd.DataFrame:
+        """Codes × localities comparison frame (Excel-ready); see :func:`rvucalc.export.compare`
+        (*rural*: Y/N for DME codes, never assumed)."""
         from .export import compare
 
-        return compare(self, codes, localities, state=state, national=national)
+        return compare(self, codes, localities, state=state, national=national, rural=rural)
 
     @functools.cached_property
     def anes(self) -> pd.DataFrame:
@@ -610,9 +613,16 @@ class FeeSchedule:
         conversion_factor: float | str | WhatIfCF | None = None,
         qp: bool | None = None,
         work_floor: bool | None = None,
+        rural: bool | str | None = None,
     ) -> Quote:
         """Price one code nationally or in one locality (given as a locality id, a ZIP code or a
         county FIPS code).
+
+        A lab test, drug or DME item the PFS does not pay (80053, J9271, E0601-RR) is priced per
+        unit from its own schedule (CLFS, ASP, DMEPOS) for this release's quarter, and
+        ``fee_schedule`` says which (:mod:`rvucalc.schedules.surface`); DME takes the state of
+        the ZIP code or locality and *rural* (``"Y"``/``"N"``; never assumed). Where that
+        schedule's file of the year is not at hand, the PFS's answer stands (``NOT_PFS_CLFS`` ...).
 
         Modifiers 26/TC/53 are priced from their own rows; modifiers that do not change
         the fee schedule amount (25, 59, LT/RT, XU, 95 ...) are priced from the code's own
@@ -622,6 +632,11 @@ class FeeSchedule:
         :mod:`rvucalc.calc.pfs`). A setting with no amount carries its reason.
         """
         code, mod = split_code(hcpcs, modifier)
+        key = "" if mod and modifier_effect(mod) == "row" else self._fee_key(code)  # 80053-26: the PFS's answer
+        if key:
+            fq = self._fee_quote(key, code, mod, locality=locality, zip=zip, county=county, rural=rural)
+            if fq is not None:
+                return fq
         rows, notes = self._priced_row(code, mod)
         lid = self.resolve_locality(locality, zip, county=county)
         floor = self.work_floor if work_floor is None else work_floor
@@ -676,6 +691,79 @@ class FeeSchedule:
             conversion_factor=cf, conversion_factor_kind=kind, work_gpci_floor=floor,
             nonfacility=amounts["nonfacility"], facility=amounts["facility"], notes=notes,
             release=self.release.id, sources=srcs)
+
+    # -- lab, drug and DME codes (issue 21) ------------------------------------
+    def _fee_key(self, code: str) -> str:
+        """``clfs``/``asp``/``dmepos`` for a code of that schedule the PFS does not pay (not in
+        the PPRRVU file, or no row of a payable status), else ``""``."""
+        other = fee_schedule_of(code)
+        if other is None or other.key not in fee_surface.KEYS:
+            return ""
+        if code not in self._codes_set:
+            return other.key
+        status = set(self.rvus.loc[self.rvus["hcpcs"] == code, "status"].astype(str))
+        return "" if status & (set(pfs_calc.PAYABLE_STATUS) | {"J"}) else other.key
+
+    def _state_of(self, lid: str | None, zip: str | int | None) -> str:
+        """The state of a ZIP code (ZIP5 file), else of a locality; ``""`` when neither is known."""
+        if zip is not None:
+            z = self.zip5
+            hit = z.loc[z["zip"] == normalise_zip(zip), "state"]
+            if len(hit):
+                return str(hit.iloc[0])
+        return self.locality_info(lid).state if lid else ""
+
+    def _fee_quote(self, key: str, code: str, mod: str, *, locality: str | None, zip: str | int | None,
+                   county: str | int | None, rural: bool | str | None) -> Quote | None:
+        """A quote of one unit from the code's own schedule, or None when its file is not at hand."""
+        y, q = fee_surface.release_quarter(self.release)
+        lid = self.resolve_locality(locality, zip, county=county)
+        state = self._state_of(lid, zip) if key == "dmepos" else None
+        r = None if rural is None else ("Y" if rural is True else "N" if rural is False else str(rural))
+        z = None if zip is None else normalise_zip(zip)
+        res = fee_surface.price_codes([key], [code], [mod], y, q, state=[state], rural=[r], zip=[z],
+                                      mirror=self.mirror)
+        row = res.iloc[0]
+        if not bool(row["priced"]):
+            return None
+        amount = None if np.isnan(row["amount"]) else float(row["amount"])
+        why = explain(str(row["reason"])) if row["reason"] else None
+        amounts = {s: SettingAmount(setting=s, amount=amount, nonpar_amount=None, limiting_charge=None,
+                                    reason=why) for s in pfs_calc.SETTINGS}
+        srcs = list(res.attrs.get("sources", []))
+        if z is not None and key == "dmepos":
+            srcs.append(self.sources["zip5"])
+        return Quote(
+            hcpcs=code, modifier=mod, asked=code + (f"-{mod}" if mod else ""), description=str(row["description"]),
+            status="", global_days="", pctc="", indicators={}, rvus=None,
+            locality=None if lid is None else self.locality_info(lid), zip=z,
+            conversion_factor=self.conversion_factor, conversion_factor_kind=self.conversion_factor_kind,
+            work_gpci_floor=self.work_floor, nonfacility=amounts["nonfacility"], facility=amounts["facility"],
+            notes=[], release=self.release.id, sources=srcs, fee_schedule=key, fee_release=str(row["release"]),
+            fee_release_note=str(row["release_note"]))
+
+    def _fee_rows(self, out: pd.DataFrame, *, rural: Any = None, zips: Any = None,
+                  rate_column: str | None = None, base_release: str = "", copy: bool = True) -> pd.DataFrame:
+        """:func:`rvucalc.schedules.surface.fill_rows` for rows with ``locality_id`` (the state of
+        DME rows: their ZIP code's in the ZIP5 file where *zips* gives one, else the locality's)."""
+        y, q = fee_surface.release_quarter(self.release)
+        states = None
+        if "dmepos" in set(fee_surface.schedule_column(out["reason"]).categories):
+            st = self.localities.set_index("locality_id")["state"].astype(str)
+            loc = pd.Categorical(out["locality_id"])  # per distinct locality, not per row
+            per_loc = [st.get(str(c), "") for c in loc.categories] + [""]
+            names = list(dict.fromkeys(per_loc))
+            remap = np.array([names.index(x) for x in per_loc], dtype=np.int64)
+            lc = np.asarray(loc.codes)
+            states = pd.Categorical.from_codes(remap[np.where(lc >= 0, lc, len(per_loc) - 1)], categories=names)
+            if zips is not None:
+                z = self.zip5.drop_duplicates("zip").set_index("zip")["state"].astype(str)
+                by_zip = pd.Series(np.asarray(zips, dtype=object)).map(z).fillna("").to_numpy(dtype=object)
+                states = np.where(by_zip != "", by_zip, np.asarray(states, dtype=object))
+        return fee_surface.fill_rows(out, year=y, quarter=q, states=states, rural=rural, mirror=self.mirror,
+                                     amount_columns=("amount",),
+                                     blank_columns=("nonpar_amount", "limiting_charge"), rate_column=rate_column,
+                                     base_release=base_release or self.release.id, copy=copy)
 
     def price_matrix(
         self,
@@ -768,8 +856,15 @@ class FeeSchedule:
         work_floor: bool | None = None,
         national: bool = False,
         errors: str = "keep",
+        rural: bool | str | None = None,
     ) -> pd.DataFrame:
         """Long table: one row per code (+modifier) × locality × setting.
+
+        ``fee_schedule`` says which schedule prices each row: ``pfs``, or for a lab test, drug or
+        DME item the PFS does not pay, ``clfs``/``asp``/``dmepos``, priced per unit from that
+        schedule's file of this release's quarter (``release`` then names that file's release;
+        DME by the locality's state and *rural*, never assumed). Where no such file of the year
+        is at hand the row keeps no amount and ``NOT_PFS_CLFS`` ... .
 
         Columns: hcpcs, modifier, locality_id, setting, amount, nonpar_amount,
         limiting_charge, opps_capped, reason (code; see :func:`rvucalc.explain`),
@@ -797,8 +892,7 @@ class FeeSchedule:
         if codes is not None:
             out = self._in_asked_order(out, codes, pm.locality_ids, list(pm.amount), errors)
         out["conversion_factor"] = pm.conversion_factor
-        out["release"] = self.release.id
-        return out
+        return self._fee_rows(out, rural=rural, base_release=self.release.id, copy=False)  # + release, fee_schedule
 
     def _in_asked_order(self, out: pd.DataFrame, codes: Sequence[str] | str, locality_ids: np.ndarray,
                         settings: list[str], errors: str) -> pd.DataFrame:
@@ -897,7 +991,7 @@ class FeeSchedule:
     def price_volumes(self, volumes: pd.DataFrame, *, code: str = "hcpcs", modifier: str = "modifier",
                       locality: str = "locality", zip: str = "zip", setting: str = "setting",
                       count: str = "count", conversion_factor: float | str | WhatIfCF | None = None,
-                      qp: bool | None = None) -> pd.DataFrame:
+                      qp: bool | None = None, rural: str = "rural") -> pd.DataFrame:
         """Price a volume table: one PFS amount and revenue per row, vectorised.
 
         *volumes* has a code column (``hcpcs``, may hold ``"99213-26"``), optional
@@ -915,14 +1009,24 @@ class FeeSchedule:
         no setting, priced in the office; ``MOD_NO_PRICE_EFFECT``). A setting word other than
         those of :data:`rvucalc.volumes.SETTINGS` (``hospital``, ``lab``) refuses the table
         with :class:`~rvucalc.errors.InvalidArgumentError` listing the accepted words; so does
-        a table that already has one of the columns added.
+        a table that already has one of the columns added. Also added: ``release`` and
+        ``fee_schedule``.
+
+        A lab test, drug or DME item the PFS does not pay is priced per unit from its own
+        schedule (``fee_schedule`` ``clfs``/``asp``/``dmepos``; ``release`` that schedule's, of
+        this release's quarter); DME by the state of the ZIP code or locality and the *rural*
+        column (Y/N) where the table has one (never assumed: ``DMEPOS_RURAL_UNKNOWN``).
         """
         return volumes_mod.price_volumes(volumes, known_codes=self._codes_set, pairs=self._pairs,
                                          resolve_locality=self.resolve_locality,
                                          price_matrix=self.price_matrix, release=self.release.id,
                                          code=code, modifier=modifier, locality=locality,
                                          zip=zip, setting=setting, count=count,
-                                         conversion_factor=conversion_factor, qp=qp)
+                                         conversion_factor=conversion_factor, qp=qp,
+                                         price_other=lambda t: self._fee_rows(
+                                             t, zips=t["zip"], rate_column="unit_rate",
+                                             rural=volumes[rural].to_numpy(dtype=object)
+                                             if rural in volumes else None))
 
     def __repr__(self) -> str:
         return (f"<FeeSchedule {self.release.id} ({self.release.label}): {len(self.rvus)} RVU rows, "

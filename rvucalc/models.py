@@ -82,7 +82,7 @@ class Quote(BaseModel):
     global_days: str
     pctc: str
     indicators: dict[str, str]
-    rvus: RVUs
+    rvus: RVUs | None  # None for a code of another fee schedule (fee_schedule not "pfs")
     locality: LocalityInfo | None  # None: national (all GPCIs 1.0)
     zip: str | None = None
     conversion_factor: float
@@ -95,6 +95,12 @@ class Quote(BaseModel):
     asked: str = ""  # the code as asked, e.g. "99213-25" (priced from 99213's row)
     placed: str = ""  # how a county was placed in its locality
     notes: list[Reason] = []  # e.g. a modifier with no price effect, the fee schedule of a status-X code
+    #: which fee schedule priced the code: "pfs", or "clfs"/"asp"/"dmepos" for a lab test, drug or
+    #: DME item the PFS does not pay (priced per unit from that schedule's file, issue 21)
+    fee_schedule: str = "pfs"
+    #: the release of that schedule (e.g. "clfs-2026-01") and how it was chosen, for such a code
+    fee_release: str = ""
+    fee_release_note: str = ""
 
     @property
     def code(self) -> str:
@@ -120,7 +126,8 @@ class Quote(BaseModel):
         recs = []
         for s in (self.nonfacility, self.facility):
             recs.append({
-                "code": self.code, "hcpcs": self.hcpcs, "modifier": self.modifier,
+                "code": self.code, "fee_schedule": self.fee_schedule, "hcpcs": self.hcpcs,
+                "modifier": self.modifier,
                 "description": self.description, "status": self.status,
                 "locality_id": self.locality.locality_id if self.locality else "national",
                 "locality_name": self.locality.name if self.locality else "",
@@ -131,7 +138,7 @@ class Quote(BaseModel):
                 "reason": s.reason.code if s.reason else "",
                 "reason_text": s.reason.message if s.reason else "",
                 "notes": "; ".join(n.message for n in self.notes),
-                "release": self.release, "sources": "; ".join(f"{x.release}:{x.file}" for x in self.sources),
+                "release": self.fee_release or self.release, "sources": "; ".join(f"{x.release}:{x.file}" for x in self.sources),
             })
         return pd.DataFrame(recs)
 
@@ -157,7 +164,9 @@ def quote_items(quotes: Sequence[Quote], release_label: str = "",
         wg = g.work_gpci if q0.work_gpci_floor else g.work_gpci_no_floor
         head.append(f"GPCIs: work {wg:.3f}, PE {g.pe_gpci:.3f}, MP {g.mp_gpci:.3f}")
     show_desc = any(q.description for q in quotes)
-    cols = ["code"] + (["description"] if show_desc else []) + ["status", "office", "facility", "note"]
+    other = any(q.fee_schedule != "pfs" for q in quotes)  # lab, drug, DME codes: say which schedule
+    cols = ["code"] + (["description"] if show_desc else []) + (["schedule"] if other else []) + [
+        "status", "office", "facility", "note"]
     amounts = Table(cols, numeric=["office", "facility"], title="fee schedule amounts")
     rvus = Table(["code", "work", "PE office", "PE facility", "MP", "total office", "total facility", "global"],
                  numeric=["work", "PE office", "PE facility", "MP", "total office", "total facility"],
@@ -170,25 +179,33 @@ def quote_items(quotes: Sequence[Quote], release_label: str = "",
         nf, fa = q.nonfacility, q.facility
         note = ", ".join(x for x in ("OPPS cap" if nf.opps_capped or fa.opps_capped else "",
                                      "see notes" if q.notes or nf.reason or fa.reason else "") if x)
-        amounts.rows.append([q.code] + ([q.description] if show_desc else []) + [q.status, usd(nf.amount),
-                                                                                 usd(fa.amount), note])
+        amounts.rows.append([q.code] + ([q.description] if show_desc else []) + (
+            [q.fee_schedule.upper() if q.fee_schedule != "pfs" else "PFS"] if other else []) + [
+            q.status, usd(nf.amount), usd(fa.amount), note])
         r = q.rvus
-        rvus.rows.append([q.code, f"{r.work:.2f}", f"{r.pe_nonfacility:.2f}", f"{r.pe_facility:.2f}",
-                          f"{r.mp:.2f}", f"{r.total_nonfacility:.2f}", f"{r.total_facility:.2f}", q.global_days])
-        extra.rows.append([q.code, usd(nf.nonpar_amount), usd(fa.nonpar_amount), usd(nf.limiting_charge),
-                           usd(fa.limiting_charge)])
+        if r is not None:  # a PFS code
+            rvus.rows.append([q.code, f"{r.work:.2f}", f"{r.pe_nonfacility:.2f}", f"{r.pe_facility:.2f}",
+                              f"{r.mp:.2f}", f"{r.total_nonfacility:.2f}", f"{r.total_facility:.2f}",
+                              q.global_days])
+            extra.rows.append([q.code, usd(nf.nonpar_amount), usd(fa.nonpar_amount), usd(nf.limiting_charge),
+                               usd(fa.limiting_charge)])
+        if q.fee_release:
+            notes.append(f"{q.code}: priced per unit from {q.fee_release}"
+                         + (f" ({q.fee_release_note})" if q.fee_release_note else ""))
         for label, s in (("office", nf), ("facility", fa)):
             if s.reason:
                 notes.append(f"{q.code} {label}: {s.reason.message} [{s.reason.code}]")
         notes += [f"{q.code}: {n.message} [{n.code}]" for n in q.notes]
     for code, why, words in refused:
-        amounts.rows.append([code] + ([""] if show_desc else []) + ["", usd(None), usd(None), "not quoted"])
+        amounts.rows.append([code] + ([""] if show_desc else []) + ([""] if other else [])
+                            + ["", usd(None), usd(None), "not quoted"])
         notes.append(f"{code}: not quoted: {words} [{why}]")
     seen: dict[str, None] = {}
     for q in quotes:
         for src in q.sources:
             seen.setdefault(str(src))
-    return ["\n".join(head), amounts, rvus, extra, *(["\n".join(notes)] if notes else []),
+    tables = [t for t in (rvus, extra) if t.rows]
+    return ["\n".join(head), amounts, *tables, *(["\n".join(notes)] if notes else []),
             "sources:\n" + "\n".join(f"  {x}" for x in seen)]
 
 

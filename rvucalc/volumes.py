@@ -51,7 +51,7 @@ SETTINGS = {"office": "nonfacility", "nonfacility": "nonfacility", "non-facility
             "f": "facility"}
 #: The columns price_volumes adds; a volume table that already has one is refused (its data
 #: would be overwritten).
-ADDED = ("locality_id", "pfs_setting", "amount", "revenue", "reason", "note", "release")
+ADDED = ("locality_id", "pfs_setting", "amount", "revenue", "reason", "note", "release", "fee_schedule")
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -62,8 +62,14 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
                   resolve_locality: Callable[..., str | None], price_matrix: Callable[..., Any],
                   release: str, code: str = "hcpcs", modifier: str = "modifier",
                   locality: str = "locality", zip: str = "zip", setting: str = "setting", count: str = "count",
-                  conversion_factor: float | None = None, qp: bool | None = None) -> pd.DataFrame:
+                  conversion_factor: float | None = None, qp: bool | None = None,
+                  price_other: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
     """Price a volume table (see :meth:`rvucalc.FeeSchedule.price_volumes`, which passes its own).
+
+    *price_other* (optional) prices the rows of lab, drug and DME codes the PFS does not pay: it
+    gets a frame of ``hcpcs, modifier, reason, amount, locality_id, zip, release`` per row and
+    returns it with those rows' ``amount``, ``reason`` and ``release`` replaced and a
+    ``fee_schedule`` column (:func:`rvucalc.schedules.surface.fill_rows`).
 
     *known_codes* are the release's PFS codes and *pairs* its (code, modifier) rows;
     *resolve_locality* turns a locality id or ``zip=`` into a locality id; *price_matrix* is
@@ -96,10 +102,10 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
         eff = modifier_effect(mm)
         rowmod = mm if eff == "row" else ""
         why, note = "", ""
-        if eff == "policy":
-            why = POLICY_MODIFIER.code
-        elif cc not in known_codes:
+        if cc not in known_codes:  # as schedule() says it: first that the PFS has no such code
             why = not_on_pfs_reason(cc).code
+        elif eff == "policy":
+            why = POLICY_MODIFIER.code
         elif (cc, rowmod) not in pairs:
             why = NOT_IN_RELEASE.code
         elif eff == "none":
@@ -159,6 +165,20 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
                 rs = pfs_calc.with_other_schedule(pm.rvus["hcpcs"], pm.rvus["status"],
                                                   pm.reason[s])[r_i]
                 reasons[np.flatnonzero(sel)[m]] = rs[m]
+    rel_col: Any = release
+    fee: Any = "pfs"
+    unit_rate = np.full(n, np.nan)
+    if price_other is not None and n:
+        tmp = price_other(pd.DataFrame({
+            "hcpcs": np.array(key_code, dtype=object)[keys], "modifier": np.array(key_mod, dtype=object)[keys],
+            "reason": reasons, "amount": amount, "locality_id": lids, "zip": zip_in.to_numpy(dtype=object),
+            "release": np.full(n, release, dtype=object)}))
+        amount = tmp["amount"].to_numpy(dtype=float)
+        reasons = tmp["reason"].astype(object).to_numpy(dtype=object)
+        rel_col = tmp["release"].to_numpy(dtype=object)
+        fee = tmp["fee_schedule"].astype(str).to_numpy(dtype=object)
+        if "unit_rate" in tmp:  # lab, drug, DME rows: rate per unit x count, rounded once (ASP 59.726 x 200)
+            unit_rate = tmp["unit_rate"].to_numpy(dtype=float)
     bad_place = lids == ""
     bad_setting = pfs_setting == ""
     bad_count = np.isnan(cnt) | (cnt < 0)
@@ -169,13 +189,15 @@ def price_volumes(volumes: pd.DataFrame, *, known_codes: Set[str], pairs: Set[tu
     out["locality_id"] = lids
     out["pfs_setting"] = pfs_setting
     out["amount"] = amount
-    out["revenue"] = np.where(bad_count, np.nan, round_cents(amount * np.where(bad_count, 0, cnt)))
+    per_unit = np.where(np.isnan(unit_rate) | np.isnan(amount), amount, unit_rate)
+    out["revenue"] = np.where(bad_count, np.nan, round_cents(per_unit * np.where(bad_count, 0, cnt)))
     out["reason"] = reasons.astype(str)
     notes = pd.Series(np.array(key_note, dtype=object)[keys] if n else np.array([], dtype=object), dtype=object)
     for flag, why in ((national_default, NATIONAL.code), (office_default, OFFICE.code)):
         notes = notes.where(~flag, notes + np.where(notes != "", "|", "") + why)
     out["note"] = notes.astype(str).to_numpy()
-    out["release"] = release
+    out["release"] = rel_col
+    out["fee_schedule"] = fee
     return out
 
 

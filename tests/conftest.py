@@ -67,3 +67,13 @@ def fs25():
 
     mirror_path("pfs/rvu25d/PPRRVU2025_Oct.csv")
     return rvucalc.load(release="rvu25d")
+
+
+@pytest.fixture
+def fee_files_not_at_hand(monkeypatch):
+    """No CLFS, ASP or DMEPOS file at hand for any quarter (as in a year whose files are missing):
+    lab, drug and DME codes then keep the PFS's ``NOT_PFS_CLFS`` ... reasons on every surface."""
+    from rvucalc.schedules import surface
+    from rvucalc.schedules._load import Unavailable
+
+    monkeypatch.setattr(surface, "rates", lambda key, y, q, mirror=None: Unavailable(key, y, q, "not at hand (test)"))

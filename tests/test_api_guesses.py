@@ -275,26 +275,31 @@ def test_localities_of_a_two_letter_state(state, mirror, capsys, monkeypatch):
 # -- batches and hospital-only codes ---------------------------------------------------------
 
 def test_a_batch_quote_prints_every_code_it_can(capsys, monkeypatch, mirror):
-    """On main `rvucalc quote 99213 0001U` exited 2 and printed nothing for 99213."""
+    """On main `rvucalc quote 99213 0001U` exited 2 and printed nothing for 99213. Since the lab
+    fee schedule is wired in (issue 21), 0001U is priced from the CLFS ($720.00, January 2026);
+    a code no schedule has (ZZZZ1) gets its "not quoted" row."""
     monkeypatch.setenv("RVUCALC_TABLES", "plain")
     nf = math.floor(float(_pprrvu_row(mirror, "99213")[11]) * 33.4009 * 100 + 0.5) / 100  # $95.19
-    assert main(["quote", "99213", "0001U", "--year", "2026"]) == 0
+    assert main(["quote", "99213", "0001U", "ZZZZ1", "--year", "2026"]) == 0
     got = capsys.readouterr()
+    table = [r.split("\t") for r in got.out.splitlines() if r and not r.startswith("#")]
+    office = table[0].index("office")
     rows: dict[str, list[str]] = {}  # the first table: fee schedule amounts
-    for r in (ln.split("\t") for ln in got.out.splitlines() if ln and not ln.startswith("#")):
+    for r in table[1:]:
         rows.setdefault(r[0], r)
-    assert rows["99213"][3] == f"${nf:,.2f}"
-    assert rows["0001U"][3:] == ["-", "-", "not quoted"]
-    assert "Clinical Laboratory Fee Schedule" in got.out and "[NOT_PFS_CLFS]" in got.out
-    assert got.err.startswith("rvucalc quote: 0001U not quoted: 0001U is not on the physician fee schedule")
-    assert main(["quote", "99213", "0001U", "--year", "2026", "--csv"]) == 0
+    assert rows["99213"][office] == f"${nf:,.2f}"
+    assert rows["0001U"][office] == "$720.00"
+    assert rows["ZZZZ1"][office:] == ["-", "-", "not quoted"]
+    assert "[PFS_CODE_ABSENT]" in got.out
+    assert got.err.startswith("rvucalc quote: ZZZZ1 not quoted: ZZZZ1 is not in PFS Relative Value File RVU26C")
+    assert main(["quote", "99213", "ZZZZ1", "--year", "2026", "--csv"]) == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype=str, keep_default_na=False)
-    assert frame["code"].tolist() == ["99213", "99213", "0001U", "0001U"]
-    assert frame["reason"].tolist() == ["", "", "NOT_PFS_CLFS", "NOT_PFS_CLFS"]
+    assert frame["code"].tolist() == ["99213", "99213", "ZZZZ1", "ZZZZ1"]
+    assert frame["reason"].tolist() == ["", "", "PFS_CODE_ABSENT", "PFS_CODE_ABSENT"]
     # nothing could be quoted: exit status 2, each code's sentence
-    assert main(["quote", "0001U", "J3490-50", "--year", "2026"]) == 2
+    assert main(["quote", "ZZZZ1", "ZZZZ2", "--year", "2026"]) == 2
     err = capsys.readouterr().err
-    assert "0001U is not on the physician fee schedule" in err and err.count("rvucalc: ") == 2
+    assert "ZZZZ1 is not in PFS Relative Value File" in err and err.count("rvucalc: ") == 2
 
 
 def test_hospital_only_codes_get_their_site_rows(fs25, fs26, mirror, capsys, monkeypatch):

@@ -44,7 +44,8 @@ def test_explain_unknown_code_is_a_clear_error():
     assert rvucalc.explain("") is None and rvucalc.explain(float("nan")) is None
 
 
-def test_schedule_keeps_unknown_codes_with_reasons_in_asked_order(fs26):
+def test_schedule_keeps_unknown_codes_with_reasons_in_asked_order(fs26, fee_files_not_at_hand):
+    """0001U where no CLFS file is at hand (with one it is priced: tests/test_fee_wiring.py)."""
     df = fs26.schedule(codes=["99213", "0001U", "20983", "NOPE1", "99213-25"], localities=["01182-18"])
     office = df[df["setting"] == "nonfacility"]
     assert list(office["hcpcs"].astype(str)) == ["99213", "0001U", "20983", "NOPE1", "99213"]
@@ -72,7 +73,7 @@ def test_quote_to_frame(fs26):
     assert f["reason"].tolist() == ["", ""]
 
 
-def test_price_volumes(fs26):
+def test_price_volumes(fs26, fee_files_not_at_hand):
     vol = pd.DataFrame({
         "hcpcs": ["99213", "99213-25", "0001U", "20983", "71046", "xyz", "99213", "99213"],
         "zip": ["90012", 90012, "", "", "90012", "", "99999", ""],

@@ -219,13 +219,15 @@ def test_quote_26_tc_53_keep_their_rows_and_policy_modifiers_are_refused(capsys)
     ("C9399", "hospital outpatient (OPPS) code"),
     ("S0020", "not valid for Medicare"),
 ])
-def test_codes_of_other_fee_schedules_get_a_hint(capsys, code, words):
+def test_codes_of_other_fee_schedules_get_a_hint(capsys, code, words, fee_files_not_at_hand):
+    """Where the code's schedule has no file at hand (with one, lab/drug/DME codes are priced:
+    tests/test_fee_wiring.py)."""
     assert main(["quote", code]) == 2
     err = capsys.readouterr().err
     assert words in err and "did you mean" not in err
 
 
-def test_codes_on_file_but_paid_elsewhere_say_where(capsys):
+def test_codes_on_file_but_paid_elsewhere_say_where(capsys, fee_files_not_at_hand):
     # in the PPRRVU file with a status the PFS does not pay (36415 X, J9271 E, A0428 ...)
     assert main(["quote", "36415", "J9271", "A0428"]) == 0
     out = capsys.readouterr().out
@@ -350,7 +352,7 @@ def test_commands_on_a_terminal_fit_the_width(columns, args, amounts):
         assert a in r.stdout
 
 
-def test_schedule_terminal_view_of_many_rows_and_codes_not_on_the_pfs(capsys):
+def test_schedule_terminal_view_of_many_rows_and_codes_not_on_the_pfs(capsys, fee_files_not_at_hand):
     assert main(["schedule", "--national", "--limit", "3"]) == 0
     out = capsys.readouterr().out
     assert len(tsv(out)) == 1 + 3 and re.search(r"first 3 of [\d,]+ rows shown", out)

@@ -136,7 +136,8 @@ def test_lab_and_drug_terms_with_amounts_given(tmp_path):
 
 def test_lines_priced_by_rvucalc_reprice_are_accepted(tmp_path, mirror_files):
     acme = load(write(tmp_path, EXAMPLE))
-    priced = rvucalc.reprice(la_lines([{"hcpcs": "99214"}, {"hcpcs": "0001U"}]))
+    # 0001U in 2025: no CLFS file of 2025 at hand, so the PFS's reason stays (NOT_PFS_CLFS)
+    priced = rvucalc.reprice(la_lines([{"hcpcs": "99214"}, {"hcpcs": "0001U", "date_of_service": "2025-03-10"}]))
     out = price_contracts(priced, acme, columns="all")
     assert out["contract_allowed"].iloc[0] == 178.67
     assert out["fee_schedule"].tolist() == ["pfs", "clfs"]
@@ -397,7 +398,8 @@ def test_fallback_for_a_service_medicare_has_no_rate_for(tmp_path, mirror_files)
     lines = la_lines([{"hcpcs": "S9083", "charge": "200"},           # private payer code: no Medicare rate
                       {"hcpcs": "99214", "charge": "500"},
                       {"hcpcs": "99214", "charge": "200", "date_of_service": "2023-03-10"},  # no 2023 release
-                      {"hcpcs": "80053", "charge": "50"}])             # a CLFS code rvucalc does not price yet
+                      # a CLFS code in 2025: no CLFS file of 2025 at hand (2026's is priced: test_fee_wiring)
+                      {"hcpcs": "80053", "charge": "50", "date_of_service": "2025-03-10"}])
     out = price_contracts(lines, [c, no_fb])
     out = out.sort_values(["line", "contract"], kind="stable").reset_index(drop=True)  # side by side
     a = out["contract_allowed"].tolist()

@@ -180,7 +180,9 @@ def _surfaces(fs, codes: list[str], quoted: list[str] | None = None) -> dict[str
     return got
 
 
-def test_36415_and_j1100_one_answer(fs26) -> None:
+def test_36415_and_j1100_one_answer(fs26, fee_files_not_at_hand) -> None:
+    """Where the CLFS and ASP files are not at hand (with them, the codes are priced: one answer
+    again, tests/test_fee_wiring.py)."""
     got = _surfaces(fs26, ["36415", "J1100"])
     for surface, reasons in got.items():
         assert reasons == ["PFS_STATUS_X|NOT_PFS_CLFS", "PFS_STATUS_E|NOT_PFS_ASP"], surface
@@ -190,9 +192,10 @@ def test_36415_and_j1100_one_answer(fs26) -> None:
     assert rvucalc.explain("PFS_STATUS_X|NOT_PFS_CLFS").message.startswith("statutory exclusion")
 
 
-def test_one_answer_for_every_code_another_schedule_pays(fs26) -> None:
+def test_one_answer_for_every_code_another_schedule_pays(fs26, fee_files_not_at_hand) -> None:
     """Every code of RVU26C whose status the PFS does not pay (not A, R, T, J) and whose form names
-    another fee schedule: the same reason from every surface."""
+    another fee schedule: the same reason from every surface (where that schedule's file is not at
+    hand; with it, tests/test_fee_wiring.py)."""
     rv = fs26.rvus[(fs26.rvus["modifier"] == "") & ~fs26.rvus["status"].isin(list("ARTJ"))]
     codes = sorted(c for c in rv["hcpcs"].unique() if fee_schedule_of(c) is not None)
     assert len(codes) > 1000 and "36415" in codes and "J1100" in codes

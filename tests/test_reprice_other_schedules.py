@@ -9,6 +9,11 @@ prints both). The lines stay unpaid.
 
 Facts from the CMS file (RVU26C PPRRVU, read from the mirror below): 0001U is not in it; 80047
 has status X, J1100 status E, 88305 status A, G0463 status X.
+
+Since issue 21 a lab, drug or DME line is priced from its own schedule when the quarter's file
+(or another of the same year) is at hand (tests/test_fee_wiring.py); these reasons are what such
+lines say when it is not. The tests here make every CLFS/ASP/DMEPOS file "not at hand"
+(:func:`no_fee_files`), so they check exactly that case.
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ WANT = {
     "G0463": "PFS_STATUS_X",                # status X; a G code says nothing about another schedule
     "ZZZZZ": "REPRICE_UNKNOWN_CODE",        # not a code of any schedule
 }
+
+
+@pytest.fixture(autouse=True)
+def no_fee_files(fee_files_not_at_hand):
+    """No CLFS, ASP or DMEPOS file at hand, for any quarter (conftest.fee_files_not_at_hand)."""
 
 
 def _status_in_file(mirror) -> dict[str, str]:

@@ -254,7 +254,8 @@ def test_result_keeps_the_frames_column_names_and_attrs():
         warnings.simplefilter("ignore")  # pandas warns on tuples picked by their first level
         cols = price_chunk(wide, OPT).columns
     assert isinstance(cols, pd.MultiIndex)
-    assert list(cols[len(lines.columns):len(lines.columns) + 2]) == [("release", ""), ("release_note", "")]
+    assert list(cols[len(lines.columns):len(lines.columns) + 3]) == [("fee_schedule", ""), ("release", ""),
+                                                                      ("release_note", "")]
 
 
 def test_empty_file_keeps_its_header(tmp_path):

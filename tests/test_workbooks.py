@@ -110,7 +110,8 @@ def test_schedule_workbook(fs26, tmp_path):
     assert s.freeze_panes == "D4" and s.auto_filter.ref == "A3:G5"
     assert s.cell(4, 4).number_format == CURRENCY_FORMAT
     d = wb["Detail"]
-    assert d.freeze_panes == "A2" and d.auto_filter.ref == f"A1:M{1 + len(df)}"
+    # 14 columns: schedule()'s 13 and fee_schedule (issue 21)
+    assert d.freeze_panes == "A2" and d.auto_filter.ref == f"A1:N{1 + len(df)}"
     # one chart per code, titled with the code and its description, axes saying what is plotted
     assert len(s._charts) == 2
     ch = s._charts[0]

@@ -47,13 +47,14 @@ from ..calc.money import round_cents
 from ..catalogue import Release
 from ..errors import RvucalcError
 from ..whatif import WHAT_IF, parse_cf
+from . import fees
 from . import normalise as N
 from .lines import ReasonBits, categorical
 from .normalise import Lines, pricing_modifier
 
 #: Columns the PFS system adds (in this order).
 OUTPUT_COLUMNS = (
-    "release", "release_note", "locality_id", "setting", "pricing_modifier", "status", "base_amount",
+    "fee_schedule", "release", "release_note", "locality_id", "setting", "pricing_modifier", "status", "base_amount",
     "units_factor", "bilateral_factor", "mult_proc_factor", "mult_proc_rank", "cosurgery_factor",
     "assistant_factor", "team_factor", "bundled_factor", "nonpar_factor", "fee_schedule_amount",
     "limiting_charge", "charge_limited", "allowed", "sequestration", "medicare_payment", "payable", "reason",
@@ -155,6 +156,7 @@ _LOAD = threading.RLock()
 
 
 def clear_cache() -> None:
+    fees.clear_cache()
     _FAILED.clear()
     _SCHEDULES.clear()
     _available.cache_clear()
@@ -828,10 +830,19 @@ def money(lines: Lines, b: Base, lf: LineFactors, cf: ClaimFactors, sequestratio
 # ---------------------------------------------------------------------------
 
 
-def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[str, Any]:
-    """All PFS stages over one normalised chunk; returns :data:`OUTPUT_COLUMNS` arrays."""
+#: :func:`price` reads the chunk's ``state`` and ``rural`` columns (DMEPOS lines, :mod:`.fees`).
+WANTS_CHUNK = True
+
+
+def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None,
+          chunk: pd.DataFrame | None = None) -> dict[str, Any]:
+    """All PFS stages over one normalised chunk; returns :data:`OUTPUT_COLUMNS` arrays.
+
+    Lines of a code another fee schedule pays (lab, drug, DME) are priced on that schedule by
+    :mod:`rvucalc.claims.fees` (captured after the lookup, written after the money stage)."""
     plan = choose_releases(lines, opts, schedules)
     b = lookup(lines, plan)
+    captured = fees.capture(lines, chunk, plan.rel_line)
     # what only the release choice and the lookup read is let go (a million lines: 30 MB)
     lines = lines.after_lookup()
     lf = line_rules(lines, b)
@@ -854,6 +865,11 @@ def price(lines: Lines, opts: Any, schedules: Mapping[str, Any] | None) -> dict[
         "bilateral_factor": lf.bilateral, "mult_proc_factor": cf.mult_proc, "mult_proc_rank": cf.rank,
         "bundled_factor": cf.bundled, "reason": lines.reasons.categorical(),
     })
+
+    def pfs_schedule(rid: str) -> Any:
+        return schedules[rid] if schedules and rid in schedules else schedule(rid, opts.mirror)
+
+    fees.apply(captured, cols, lines.reasons, opts, plan.ids, pfs_schedule)
     return cols
 
 

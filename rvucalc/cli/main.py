@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="HCPCS code, optionally with modifier: 20983, 71046-26, 99213-25")
     q.add_argument("--modifier", help="modifier for every code: 26, TC, 53 (own rows) or one with no price "
                                       "effect (25, 59, LT ...)")
+    q.add_argument("--rural", choices=("Y", "N", "y", "n"), help="DME (DMEPOS) codes: whether the beneficiary's "
+                   "ZIP code is a rural area (Y/N); never assumed, a DME fee that differs is not given without it")
 
     s = sub.add_parser("schedule", parents=[rel, price, output_options(out=True)],
                        help="price codes in every locality (a table)",
@@ -69,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("codes", nargs="*", help="HCPCS codes (default: the whole fee schedule)")
     s.add_argument("--localities", nargs="*", help="locality ids (default: all)")
     s.add_argument("--national", action="store_true", help="national amounts (GPCIs 1.0)")
+    s.add_argument("--rural", choices=("Y", "N", "y", "n"), help="DME (DMEPOS) codes: rural area (Y) or not (N); "
+                   "never assumed")
     s.add_argument("--limit", type=int, default=300, help="rows shown in the terminal (default 300)")
 
     st = sub.add_parser("sites", parents=[place_options(county=False, repeat=True), rel, price, output_options()],

@@ -35,9 +35,11 @@ def cmd_quote(a: argparse.Namespace) -> int:
     code could be quoted (then the sentences alone, as for one code)."""
     fs = load_args(a)
     quotes, refused = [], []
+    rural = getattr(a, "rural", None)
     for c in a.codes:
         try:
-            quotes.append(fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county))
+            quotes.append(fs.quote(c, a.modifier, zip=a.zip, locality=a.locality, county=a.county,
+                                   rural=None if rural is None else rural.upper()))
         except (UnknownCodeError, UnsupportedModifierError) as exc:
             if len(a.codes) == 1:
                 raise
@@ -73,8 +75,9 @@ def cmd_quote(a: argparse.Namespace) -> int:
 
 def cmd_schedule(a: argparse.Namespace) -> int:
     fs = load_args(a)
+    rural = getattr(a, "rural", None)
     df = fs.schedule(a.codes or None, a.localities or None, national=a.national,
-                     errors="keep" if a.codes else "raise")
+                     errors="keep" if a.codes else "raise", rural=None if rural is None else rural.upper())
     if a.out:
         from ..export import write_table
 
@@ -105,6 +108,8 @@ def cmd_schedule(a: argparse.Namespace) -> int:
     show = pd.DataFrame({"code": (hc + np.where(md != "", "-" + md, "")).to_numpy()})
     if has_desc:
         show["description"] = hc.map(desc).fillna("").to_numpy()
+    if "fee_schedule" in nf and (nf["fee_schedule"].astype(str) != "pfs").any():  # lab, drug, DME codes
+        show["schedule"] = nf["fee_schedule"].astype(str).str.upper().to_numpy()
     if not a.national:
         show["locality"] = nf["locality_id"].astype(str).to_numpy()
         show["name"] = nf["locality_id"].astype(str).map(names).fillna("").to_numpy()

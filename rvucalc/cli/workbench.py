@@ -39,6 +39,8 @@ def add_parsers(subparsers: Any) -> None:
                    help="locality ids (01182-18), two-letter states (CA: all its localities) or 'all' "
                         "(default: all 109)")
     c.add_argument("--state", nargs="*", help="two-letter states whose localities are compared")
+    c.add_argument("--rural", choices=("Y", "N", "y", "n"), help="DME (DMEPOS) codes: rural area (Y) or not (N); "
+                   "never assumed")
     c.add_argument("--no-national", action="store_true", help="leave out the national row")
 
     d = subparsers.add_parser(
@@ -106,7 +108,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
 
     fs = _load(a.release, a, a.year)
     df = compare(fs, a.codes, a.localities if a.localities else None, state=a.state or None,
-                 national=not a.no_national)
+                 national=not a.no_national, rural=a.rural.upper() if a.rural else None)
     if fs.what_if is not None:  # said on the workbook's Summary and Provenance sheets too
         df.attrs["rvucalc.notes"] = [*df.attrs.get("rvucalc.notes", []),
                                      f"what-if: priced at {_cf_words(fs)}"]
@@ -128,6 +130,11 @@ def cmd_compare(a: argparse.Namespace) -> int:
                                  "office": df["nonfacility"].map(_money), "facility": df["facility"].map(_money)})
             t = Table.from_frame(long, numeric=["office", "facility"])
         notes: list[str] = []
+        other = df.loc[df["fee_schedule"].astype(str) != "pfs", ["hcpcs", "modifier", "fee_schedule", "release"]] \
+            if "fee_schedule" in df else df.iloc[:0]
+        for r in other.drop_duplicates().itertuples(index=False):  # lab, drug, DME codes: a few
+            code = f"{r.hcpcs}-{r.modifier}" if r.modifier else r.hcpcs
+            notes.append(f"{code}: {str(r.fee_schedule).upper()}, not the PFS (release {r.release}; per unit)")
         reasons = df.loc[(df["nonfacility_reason"] != "") | (df["facility_reason"] != ""),
                          ["hcpcs", "modifier", "nonfacility_reason", "facility_reason"]].drop_duplicates()
         if len(reasons):

@@ -58,9 +58,13 @@ from ..claims.lines import categorical
 
 #: Columns the pricing systems read (the rest of the user's columns are not passed to them).
 PRICING_COLUMNS = ("claim_id", "hcpcs", "modifiers", "units", "pos", "zip", "locality", "date_of_service",
-                   "charge", "participating", "wage_index", "ccn", "cbsa", "county_fips")
+                   "charge", "participating", "wage_index", "ccn", "cbsa", "county_fips", "state", "rural")
 #: Columns holding a Medicare amount given with the lines, in order of preference.
 AMOUNT_COLUMNS = ("medicare_allowed", "allowed", "facility_payment")
+#: Fee schedules the PFS claims pipeline prices itself (:mod:`rvucalc.claims.fees`): a line of
+#: these with the pipeline's ``fee_schedule`` and no ``NOT_PFS_*`` reason has its amount (or the
+#: schedule's reason) already.
+PIPELINE_SCHEDULES = frozenset({"clfs", "asp", "dmepos"})
 #: The fee schedule each system prices.
 SYSTEM_SCHEDULE = {"pfs": "pfs", "hopd": "opps", "asc": "asc"}
 #: Line setting per system (PFS: from the place of service).
@@ -304,6 +308,8 @@ def _from_priced(lines: pd.DataFrame, priced: pd.DataFrame, parsed: N.Lines, sys
     sched_name = SYSTEM_SCHEDULE[system]
     if "fee_schedule" in lines.columns:
         schedule = _user_schedules(lines["fee_schedule"])
+    elif "fee_schedule" in priced.columns:  # the pipeline says which schedule priced each line
+        schedule = _categorical(priced["fee_schedule"])
     else:
         schedule = _schedule_from_reasons(reasons, sched_name)
     setting = _settings(priced["setting"]) if system == "pfs" else \
@@ -313,14 +319,28 @@ def _from_priced(lines: pd.DataFrame, priced: pd.DataFrame, parsed: N.Lines, sys
                priced.attrs.get("rvucalc.provenance")]
     m = Medicare(year, cents, has, reasons, np.zeros(len(cents), dtype=bool), schedule, setting, release,
                  [s for s in sources if s])
-    _other_schedules(m, lines, sched_name, year, opts)
+    handled = _pipeline_priced(schedule, reasons) if "fee_schedule" in priced.columns else None
+    _other_schedules(m, lines, sched_name, year, opts, handled)
     m.no_rate = _no_rate(m.has, m.reason)
     return m
 
 
-def _other_schedules(m: Medicare, lines: pd.DataFrame, system_schedule: str, year: int | None, opts: Any) -> None:
+def _pipeline_priced(schedule: pd.Categorical, reasons: pd.Categorical) -> np.ndarray:
+    """Lines of a schedule the pipeline priced itself (:data:`PIPELINE_SCHEDULES`): no
+    ``NOT_PFS_*`` reason left (that reason stays where the quarter's file was not at hand)."""
+    sc, scats = _reason_table(schedule)
+    wired = np.array([c in PIPELINE_SCHEDULES for c in scats] + [False], dtype=bool)[sc]
+    rc, rcats = _reason_table(reasons)
+    other = np.array([any(x.startswith("NOT_PFS_") for x in c.split("|")) for c in rcats] + [False],
+                     dtype=bool)[rc]
+    return wired & ~other
+
+
+def _other_schedules(m: Medicare, lines: pd.DataFrame, system_schedule: str, year: int | None, opts: Any,
+                     handled: np.ndarray | None = None) -> None:
     """Lines of another fee schedule than the system's: priced by a registered pricer, else no
-    amount with :data:`NO_PRICER` (the system's own result for them is not used)."""
+    amount with :data:`NO_PRICER` (the system's own result for them is not used). Lines the
+    pipeline priced on their own schedule (*handled*: lab, drug, DME lines) keep its answer."""
     sched = np.asarray(m.fee_schedule.categories, dtype=object)
     codes = np.asarray(m.fee_schedule.codes)
     others = [s for s in sched if s and s != system_schedule and s not in NO_MEDICARE_SCHEDULE]
@@ -331,6 +351,8 @@ def _other_schedules(m: Medicare, lines: pd.DataFrame, system_schedule: str, yea
     changed = False
     for s in others:  # a few fee schedules
         sel = codes == list(sched).index(s)
+        if handled is not None:
+            sel &= ~handled
         if not sel.any():
             continue
         pricer = PRICERS.get(str(s))
@@ -387,7 +409,14 @@ def _from_given(lines: pd.DataFrame, col: str, parsed: N.Lines, system: str) -> 
     reasons = pd.Categorical(text.astype(object))
     if "fee_schedule" in lines.columns:
         schedule = _user_schedules(lines["fee_schedule"])
-    elif "fee_schedule_amount" in lines.columns:  # rvucalc.reprice output: PFS amounts only
+        if "fee_schedule_amount" in lines.columns:  # rvucalc.reprice output (lab, drug, DME lines priced)
+            unpriced = ~has & ~_pipeline_priced(schedule, reasons) & (
+                _schedule_from_reasons(reasons, "pfs").astype(str) != "pfs") & ~np.isin(
+                np.asarray(schedule.astype(str), dtype=object), list(NO_MEDICARE_SCHEDULE))
+            if unpriced.any():  # its schedule's file was not at hand when it was repriced
+                text = np.where(unpriced, _append(text, NO_PRICER.code), text)
+                reasons = pd.Categorical(text.astype(object))
+    elif "fee_schedule_amount" in lines.columns:  # rvucalc.reprice output before the fee_schedule column
         schedule = _schedule_from_reasons(reasons, "pfs")
         sch = np.array([str(c) for c in schedule.categories] + [""], dtype=object)[np.asarray(schedule.codes)]
         unpriced = ~has & (sch != "pfs") & ~np.isin(sch, list(NO_MEDICARE_SCHEDULE))

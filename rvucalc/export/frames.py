@@ -81,6 +81,7 @@ def compare(
     *,
     state: str | Iterable[str] | None = None,
     national: bool = True,
+    rural: bool | str | None = None,
 ) -> pd.DataFrame:
     """Codes × localities comparison of PFS office (non-facility) and facility amounts.
 
@@ -104,7 +105,9 @@ def compare(
     facility, site_difference`` (office minus facility), ``nonfacility_reason,
     facility_reason`` (reason codes, ``""`` when payable; see
     :func:`rvucalc.explain`), ``nonfacility_capped, facility_capped`` (OPPS
-    imaging cap applied), ``conversion_factor, release``. Amounts are the
+    imaging cap applied), ``conversion_factor, release, fee_schedule`` (``pfs``, or
+    ``clfs``/``asp``/``dmepos``: a lab test, drug or DME item priced per unit from its own
+    schedule, whose release ``release`` then names; :meth:`rvucalc.FeeSchedule.schedule`). Amounts are the
     library's cent-rounded (half up) amounts; ``site_difference`` is their
     difference. ``attrs`` carry the summary layout and the provenance, so
     ``to_excel(compare(...), "rates.xlsx")`` needs nothing else.
@@ -114,11 +117,13 @@ def compare(
     ids = _expand_localities(fs, localities, state)
     parts = []
     if national:
-        parts.append(fs.schedule(codes, national=True))
+        parts.append(fs.schedule(codes, national=True, rural=rural))
     if ids:
-        parts.append(fs.schedule(codes, ids))
+        parts.append(fs.schedule(codes, ids, rural=rural))
+    fee_sources = [x for p in parts for x in p.attrs.get("rvucalc.fee_sources", [])]  # lab, drug, DME files
     long = pd.concat([p.astype({c: object for c in ("hcpcs", "modifier", "locality_id", "setting", "reason",
-                                                    "status", "global_days")}) for p in parts],
+                                                    "status", "global_days", "fee_schedule") if c in p})
+                      for p in parts],
                      ignore_index=True)
     keys = ["hcpcs", "modifier", "locality_id"]
     out = None
@@ -129,7 +134,7 @@ def compare(
     assert out is not None
     out = out.astype({"nonfacility": float, "facility": float, "nonfacility_reason": str, "facility_reason": str,
                       "nonfacility_capped": bool, "facility_capped": bool})
-    first = long.drop_duplicates(keys)[keys + ["status", "conversion_factor", "release"]]
+    first = long.drop_duplicates(keys)[keys + ["status", "conversion_factor", "release", "fee_schedule"]]
     out = out.merge(first, on=keys, how="left")
     rv = fs.rvus[["hcpcs", "modifier", "description"]]
     out = out.merge(rv, on=["hcpcs", "modifier"], how="left")
@@ -150,13 +155,13 @@ def compare(
                               s.map(order_loc) if s.name == "locality_id" else s)).reset_index(drop=True)
     cols = ["hcpcs", "modifier", "description", "status", "locality_id", "state", "locality_name",
             "nonfacility", "facility", "site_difference", "nonfacility_reason", "facility_reason",
-            "nonfacility_capped", "facility_capped", "conversion_factor", "release"]
+            "nonfacility_capped", "facility_capped", "conversion_factor", "release", "fee_schedule"]
     out = out[cols]
     code_cols = ["hcpcs", "modifier"] if (out["modifier"] != "").any() else ["hcpcs"]
     out.attrs["rvucalc.summary"] = {"index": ["locality_id", "state", "locality_name"], "columns": code_cols,
                                     "values": ["nonfacility", "facility"],
                                     "title": "PFS office (non-facility) and facility amounts by locality"}
-    out.attrs["rvucalc.provenance"] = provenance_of(fs)
+    out.attrs["rvucalc.provenance"] = provenance_of(fs, *fee_sources)
     return declare_kinds(out, KINDS)
 
 
