@@ -46,6 +46,7 @@ def reprice(
     dayfirst: bool = False,
     progress: bool = False,
     edits: bool = True,
+    columns: Mapping[str, str] | str | None = None,
 ) -> pd.DataFrame:
     """Reprice claim lines under the Medicare physician fee schedule.
 
@@ -82,6 +83,13 @@ def reprice(
         of the date of service's quarter where their files are at hand
         (:mod:`rvucalc.claims.edits`); a denied line is priced at no amount with its reason and
         an ``edit_note``. ``False`` prices every line as given (no ``edit_note`` column).
+    columns:
+        Headers of the columns above when they are named otherwise, e.g. ``{"claim_id":
+        "CLM_ID", "hcpcs": "HCPCS_CD", "units": "LINE_SRVC_CNT"}`` (or the text
+        ``"claim_id=CLM_ID,hcpcs=HCPCS_CD"``). Without it, a header is matched ignoring case,
+        spaces and underscores (``Claim ID``, ``DATE_OF_SERVICE``); see
+        :mod:`rvucalc.claims.columns`. The user's columns keep their own names in the result;
+        ``attrs["rvucalc.columns"]`` records which header was read as what.
 
     Returns
     -------
@@ -99,14 +107,15 @@ def reprice(
     """
     schedules = pipeline.schedules_of(releases)
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
-                            dayfirst=dayfirst, **edit_option(edits))
+                            dayfirst=dayfirst, columns=columns, **edit_option(edits))
     return pipeline.price_frame(lines, opts, schedules=schedules)
 
 
 def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
                  mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
                  ipps_table2: str | os.PathLike[str] | None = None,
-                 dayfirst: bool = False, edits: bool = True) -> pd.DataFrame:
+                 dayfirst: bool = False, edits: bool = True,
+                 columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
     """Reprice hospital outpatient claim lines under the OPPS, claim by claim.
 
     Parameters
@@ -127,6 +136,8 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     edits:
         Apply the claim edits first (default; :mod:`rvucalc.claims.edits`: duplicate lines, the
         hospital outpatient NCCI PTP edits and MUEs where at hand); ``False`` prices every line.
+    columns:
+        Headers of the columns named otherwise (as for :func:`reprice`).
 
     Returns
     -------
@@ -137,12 +148,13 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     :func:`rvucalc.explain`). Line amounts are rounded once; the claim total is their sum.
     """
     return pipeline.price_frame(lines, pipeline.facility_options("hopd", releases, mirror, dayfirst, wage_index,
-                                             ipps_table2, edits))
+                                                                 ipps_table2, edits, columns))
 
 
 def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
                 mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
-                dayfirst: bool = False, edits: bool = True) -> pd.DataFrame:
+                dayfirst: bool = False, edits: bool = True,
+                columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
     """Reprice ASC claim lines, claim by claim.
 
     As :func:`reprice_opps`, with the ASC's place given by ``wage_index``, ``cbsa`` or
@@ -152,7 +164,7 @@ def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     ``beneficiary_copay``, ``medicare_payment``, ``claim_total`` and ``reason``.
     """
     return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None,
-                                                                 edits))
+                                                                 edits, columns))
 
 
 def explain_reasons(reason: str) -> list[str]:
