@@ -128,6 +128,21 @@ def _system(name: str) -> Any:
     return getattr(mod, attr) if attr else mod
 
 
+def check_columns(header: Any, opts: Any, source: object = None) -> dict[str, str]:
+    """The columns *opts*' payment system reads, found in *header* (a file's, before any pricing):
+    rvucalc's name -> the user's header (:func:`rvucalc.claims.columns.resolve`); a
+    :class:`~rvucalc.claims.columns.ColumnsError` naming *source* when a named header is absent,
+    two headers match one name, or a required column is not found. Options of another pricer
+    (without ``system``) are matched with no required column."""
+    mapping = K.resolve(header, getattr(opts, "columns", ()), source=source)
+    system = getattr(opts, "system", None)
+    if isinstance(opts, PricingOptions) and system in SYSTEMS:
+        mod = _system(system)
+        K.require(mapping, header, getattr(mod, "REQUIRED", None) or REQUIRED,
+                  getattr(mod, "PLACE_COLUMNS", ("zip", "locality")), source=source)
+    return mapping
+
+
 def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
                 schedules: Mapping[str, Any] | None = None, keep: list[Any] | None = None) -> pd.DataFrame:
     """Price one chunk (whole claims) and return it with rvucalc's columns added.

@@ -66,7 +66,7 @@ def options_of(args: argparse.Namespace) -> Any:
 
     return pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
                             sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)),
-                            **option(not getattr(args, "no_edits", False)))
+                            columns=getattr(args, "columns", None), **option(not getattr(args, "no_edits", False)))
 
 
 def repricer_of(args: argparse.Namespace) -> Any:
@@ -108,6 +108,10 @@ def dispatch(args: argparse.Namespace) -> int | None:
                             workers=args.workers, progress=not args.no_progress,
                             claims_out=getattr(args, "claims_out", None), tally=tally)
         print(tally.text(out=args.out), file=sys.stderr)
+        from .reprice import columns_note, file_columns
+
+        if note := columns_note(file_columns(str(args.input), getattr(args, "columns", None))):
+            print(note, file=sys.stderr)
         return 0
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)
