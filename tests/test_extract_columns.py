@@ -258,3 +258,39 @@ def test_contract_reads_the_extract(tmp_path):
     from rvucalc.contracts.summary import claims_side_by_side
 
     assert claims_side_by_side(got).columns[0] == "CLM_ID"
+
+
+# ---------------------------------------------------------------------------------------------
+# Dask (a small in-process cluster: the engine's column matching, not Dask's scheduling, is tested)
+
+
+def test_dask_dataset_reads_the_extract(tmp_path):
+    import distributed
+
+    import rvucalc.dask as rdask
+    from rvucalc.claims.pipeline import options
+
+    src = tmp_path / "lines"
+    src.mkdir()
+    ext = extract()
+    ext.iloc[:3].to_parquet(src / "part-0.parquet", index=False)
+    ext.iloc[3:].to_parquet(src / "part-1.parquet", index=False)
+    out, claims = tmp_path / "priced", tmp_path / "claims"
+    opts = options("pfs", columns=NAMED)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as c, distributed.Client(c) as client:
+        assert rdask.reprice_dataset(str(src), str(out), options=opts, client=client, progress=False,
+                                     claims_out=str(claims)) == len(ext)
+        bad = tmp_path / "bad"
+        with pytest.raises(K.ColumnsError, match=f"{src}: --columns names claim_id=CLAIM_NUMBER"):
+            rdask.reprice_dataset(str(src), str(bad), options=options("pfs", columns="claim_id=CLAIM_NUMBER"),
+                                  client=client, progress=False)
+    got = pd.read_parquet(out).sort_values("_line").reset_index(drop=True)
+    ref = rvucalc.reprice(CANON)
+    assert list(got.columns[:len(ext.columns)]) == list(ext.columns)
+    pd.testing.assert_frame_equal(got[ext.columns], ext, check_dtype=False)
+    cols = [c for c in ref.columns if c not in CANON.columns]
+    pd.testing.assert_frame_equal(got[cols], ref[cols], check_dtype=False, check_categorical=False)
+    totals = pd.read_parquet(claims).sort_values("CLM_ID").reset_index(drop=True)
+    assert list(totals["place_of_service"]) == ["11", "mixed", "19", "24"]
+    assert list(totals["total_charges"].fillna(-1)) == [1300.5, -1, 90.0, 5000.0]

@@ -94,6 +94,9 @@ def summarise_claims(priced: pd.DataFrame, *, columns: K.Given | dict[str, str] 
         cols["reasons"] = _claim_reasons(priced["reason"], k, len(first))
     out = pd.DataFrame(cols)
     out.attrs["rvucalc.kinds"] = {c: KINDS[c] for c in out.columns if c in KINDS}
+    # no summary pivot guessed for a workbook of these rows (place_of_service would be taken for
+    # a site dimension): a table of claims, as before it had that column
+    out.attrs["rvucalc.summary"] = {}
     return out
 
 
