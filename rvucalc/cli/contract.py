@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="Medicare for the lines: pfs (physician fee schedule, default), hopd (hospital "
                         "outpatient, OPPS) or asc")
     p.add_argument("--sheet", default=0, help="Excel sheet of the book (default: the first)")
-    from .reprice import add_columns_option
+    from .common import add_columns_option
 
     add_columns_option(p)  # --columns claim_id=CLM_ID,...: the book's headers
     p.add_argument("--release", action="append", help="use only this Medicare release id (repeatable)")
@@ -144,7 +144,7 @@ def _book(args: argparse.Namespace) -> int:
                    rows, numeric=["contract allowed", "Medicare (same lines)", "% of Medicare"], title=title))
     for note in S.notes(priced):
         print(f"rvucalc contract: {note}" + (f" -> {args.out}" if args.out else ""), file=sys.stderr)
-    from .reprice import columns_note
+    from .common import columns_note
 
     if note := columns_note(mapping):
         print(f"rvucalc contract: {note.strip()}", file=sys.stderr)

@@ -108,7 +108,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
                             workers=args.workers, progress=not args.no_progress,
                             claims_out=getattr(args, "claims_out", None), tally=tally)
         print(tally.text(out=args.out), file=sys.stderr)
-        from .reprice import columns_note, file_columns
+        from .common import columns_note, file_columns
 
         if note := columns_note(file_columns(str(args.input), getattr(args, "columns", None))):
             print(note, file=sys.stderr)

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("code", nargs="?", help="HCPCS code, e.g. 20983")
     st.add_argument("--claims", help="claim lines (.csv, .parquet, .xlsx): price each claim in the "
                     "three settings, with a book summary")
-    from .reprice import add_columns_option
+    from .common import add_columns_option
 
     add_columns_option(st)  # --columns claim_id=CLM_ID,...: the headers of the --claims file
     st.add_argument("-o", "--out", help="write the comparison: .xlsx (a workbook; with --claims: summary, "

@@ -163,7 +163,7 @@ def _sites_claims(a: argparse.Namespace) -> int:
         with pd.option_context("display.max_rows", 60, "display.width", 160):
             print(book.drop(columns=["label"]).to_string(index=False, na_rep="-"))
     print(f"{len(per):,} claims compared" + (f" -> {a.out}" if a.out else ""), file=sys.stderr)
-    from .reprice import columns_note
+    from .common import columns_note
 
     if note := columns_note(per.attrs.get("rvucalc.columns") or {}):
         print(note, file=sys.stderr)

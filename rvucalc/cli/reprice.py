@@ -41,6 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="pfs: physician fee schedule (default); hopd: hospital outpatient facility "
                         "(OPPS); asc: ambulatory surgical center facility")
     p.add_argument("--sheet", default=0, help="Excel sheet name or index (default: the first)")
+    from .common import add_columns_option
+
     add_columns_option(p)
     p.add_argument("--release", action="append", help="use only this release id (repeatable), e.g. rvu26c")
     p.add_argument("--sequestration", action="store_true", help="also compute the 2%% sequestration")
@@ -56,47 +58,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_engine_options(p)
     p.set_defaults(func=run)
     return p
-
-
-def add_columns_option(p: argparse.ArgumentParser) -> None:
-    """``--columns claim_id=CLM_ID,hcpcs=HCPCS_CD``: the claim file's headers of rvucalc's columns."""
-    p.add_argument("--columns", action="append", metavar="NAME=HEADER,...",
-                   help="the file's headers of the columns rvucalc reads, when they are not matched by name "
-                        "(headers match ignoring case, spaces and underscores), e.g. "
-                        "--columns claim_id=CLM_ID,hcpcs=HCPCS_CD,units=LINE_SRVC_CNT (repeatable)")
-
-
-def columns_note(mapping: dict[str, str]) -> str:
-    """``"  columns: claim_id=CLM_ID, hcpcs=HCPCS_CD (read under the file's own headers)"``, or ""
-    when every column has rvucalc's name (the summary's line on the columns read)."""
-    from ..claims.columns import described
-
-    said = described(mapping)
-    return f"  columns: {said} (the file's headers read as rvucalc's columns; output keeps them)" if said else ""
-
-
-def file_columns(src: str, given: object) -> dict[str, str]:
-    """The columns of the claims file or Parquet dataset *src* matched to rvucalc's (its header
-    only is read), for the summary; {} when the header cannot be read here (object storage)."""
-    import pyarrow.parquet as pq
-
-    from ..claims.columns import parse, resolve
-    from ..claims.io import _kind, csv_options
-
-    p = Path(src)
-    try:
-        if p.is_file() and _kind(p) == "csv":
-            names = list(csv_options(p)[2].column_types)
-        elif p.is_file() and _kind(p) == "parquet":
-            names = pq.read_schema(p).names
-        else:
-            from ..datasets import input_files
-
-            parts = input_files(src)
-            names = pq.read_schema(parts[0]).names if parts else []
-    except (RvucalcError, OSError, ValueError):
-        return {}
-    return resolve(names, parse(given))  # type: ignore[arg-type]
 
 
 def read_lines(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
@@ -176,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
     from .engines import repricer_of
 
     print(summary_line(out, getattr(args, "setting", "pfs"), args.out, reprice=repricer_of(args)), file=sys.stderr)
+    from .common import columns_note
+
     if note := columns_note(mapping):
         print(note, file=sys.stderr)
     return 0
@@ -280,5 +243,5 @@ def _provenance(out: pd.DataFrame, args: argparse.Namespace) -> object:
     return [x for x in used if x] or None
 
 
-__all__ = ["SUFFIXES", "add_columns_option", "add_parser", "columns_note", "file_columns", "check_targets", "interrupted_message", "read_lines", "run",
+__all__ = ["SUFFIXES", "add_parser", "check_targets", "interrupted_message", "read_lines", "run",
            "summary_line"]
