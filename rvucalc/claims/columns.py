@@ -135,7 +135,7 @@ def resolve(header: Iterable[Any], given: Given | Mapping[str, str] | str | None
         return {c: c for c in CANONICAL if c in header}
     cols = list(header)
     heads = _headers(cols)
-    named = dict(parse(given)) if not isinstance(given, tuple) else dict(given)
+    named = dict(parse(given))
     where = _where(source)
     out: dict[str, str] = {}
     missing: list[str] = []
