@@ -257,7 +257,13 @@ def test_contract_reads_the_extract(tmp_path):
     np.testing.assert_array_equal(got["contract_allowed"].to_numpy(float), ref["contract_allowed"].to_numpy(float))
     from rvucalc.contracts.summary import claims_side_by_side
 
-    assert claims_side_by_side(got).columns[0] == "CLM_ID"
+    per = claims_side_by_side(got)
+    assert list(per.columns[:6]) == ["CLM_ID", "claim_number", "first_date_of_service", "last_date_of_service",
+                                     "place_of_service", "lines"]
+    assert list(per["place_of_service"]) == ["11", "mixed", "19", "24"]
+    assert [str(d.date()) for d in per["last_date_of_service"]] == ["2026-08-05", "2026-08-04", "2026-09-01",
+                                                                   "2026-07-15"]
+    assert list(per["total_charges"].fillna(-1)) == [1300.5, -1, 90.0, 5000.0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     and part).
     """
     from .normalise import parse_dates
-    from .summary import _total_charges, _when_where
+    from .summary import total_charges, when_where
 
     mapping = K.resolve(lines.columns, columns)
     K.require(mapping, lines.columns, ("claim_id", "hcpcs", "date_of_service"))
@@ -245,7 +245,7 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     out = pd.DataFrame({claim_col: base["claim_id"].to_numpy(dtype=object)[first.to_numpy()]})
     dense = pd.factorize(k)[0]  # claims numbered in order of first line, as ``order``
     found = {c: c for c in mapping}  # the view's names
-    for c, v in _when_where(base, found, dense, len(order), dayfirst).items():
+    for c, v in when_where(base, found, dense, len(order), dayfirst).items():
         out[c] = v
     if "place_of_service" in out.columns:
         pc, pu = pd.factorize(out["place_of_service"].to_numpy(dtype=object))
@@ -254,7 +254,7 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
         out["actual_setting"] = setting_u[pc]
     out["lines"] = key.value_counts().reindex(order).to_numpy()
     if "charge" in mapping:
-        out["total_charges"] = _total_charges(base["charge"], dense, len(order))
+        out["total_charges"] = total_charges(base["charge"], dense, len(order))
     _day, year, _q = parse_dates(base["date_of_service"], dayfirst=dayfirst)
     texts: dict[str, dict[str, str]] = {}
     parts = {"office": (office, None), "hopd": (prof_h, hopd), "asc": (prof_a, asc)}

@@ -69,7 +69,7 @@ def summarise_claims(priced: pd.DataFrame, *, columns: K.Given | dict[str, str] 
     cols: dict[str, object] = {}
     order = pd.Series(np.arange(n)).groupby(k).min().to_numpy()
     cols[claim_col] = priced[claim_col].to_numpy(dtype=object)[order]
-    cols.update(_when_where(priced, names, k, len(first), first_day))
+    cols.update(when_where(priced, names, k, len(first), first_day))
     cols["lines"] = np.bincount(k, minlength=len(first))
     cols["lines_paid"] = np.bincount(k, weights=paid, minlength=len(first)).astype(np.int64)
     cols["lines_unpaid"] = cols["lines"] - cols["lines_paid"]  # type: ignore[operator]
@@ -78,7 +78,7 @@ def summarise_claims(priced: pd.DataFrame, *, columns: K.Given | dict[str, str] 
         if c in priced.columns:
             sums[c] = np.bincount(k, weights=_cents(priced[c]), minlength=len(first)).astype(np.int64)
     if "charge" in names:
-        cols["total_charges"] = _total_charges(priced[names["charge"]], k, len(first))
+        cols["total_charges"] = total_charges(priced[names["charge"]], k, len(first))
     if "allowed" in sums and "medicare_payment" in sums:
         sums["beneficiary_share"] = sums["allowed"] - sums["medicare_payment"] - sums.get(
             "sequestration", np.zeros(len(first), dtype=np.int64))
@@ -100,7 +100,7 @@ def summarise_claims(priced: pd.DataFrame, *, columns: K.Given | dict[str, str] 
     return out
 
 
-def _when_where(priced: pd.DataFrame, names: dict[str, str], k: np.ndarray, claims: int,
+def when_where(priced: pd.DataFrame, names: dict[str, str], k: np.ndarray, claims: int,
                 dayfirst: bool) -> dict[str, object]:
     """First and last date of service and the place of service of each claim (see
     :func:`summarise_claims`), from the columns pricing read (each parsed on its distinct values)."""
@@ -133,7 +133,7 @@ def _when_where(priced: pd.DataFrame, names: dict[str, str], k: np.ndarray, clai
     return out
 
 
-def _total_charges(charge: pd.Series, k: np.ndarray, claims: int) -> np.ndarray:
+def total_charges(charge: pd.Series, k: np.ndarray, claims: int) -> np.ndarray:
     """Sum of each claim's line charges in whole cents; NaN when a line has none or a bad one."""
     from .normalise import parse_charge
 

@@ -178,6 +178,7 @@ def price_contracts(
     out.attrs["rvucalc.kinds"] = {**(lines.attrs.get("rvucalc.kinds") or {}), **OUTPUT_KINDS}
     out.attrs["rvucalc.kind"] = "table"
     out.attrs[K_.ATTR] = dict(mapping)
+    out.attrs[K_.DAYFIRST] = bool(dayfirst)
     return out
 
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ..calc.money import line_cents
-from ..claims.columns import ATTR
+from ..claims.columns import ATTR, DAYFIRST
 from ..claims.contract import claim_keys
+from ..claims.summary import total_charges, when_where
 from ..export.formats import declare_kinds
 from .categories import CATEGORIES, categories
 
@@ -218,7 +219,15 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     claim_col = _user(priced, "claim_id")
     if claim_col in priced.columns:
         out.insert(0, claim_col, priced[claim_col].array[first][at] if len(at) else [])
+    # when and where each claim was served, and its charges, from the user's columns repeated on
+    # the rows (rvucalc.claims.summary), as the repricer's per-claim totals say them
+    found = {c: h for c, h in (priced.attrs.get(ATTR) or {}).items() if h in priced.columns}
+    lines_once = priced.iloc[first]
+    for c, v in when_where(lines_once, found, dense, n_claims, bool(priced.attrs.get(DAYFIRST, False))).items():
+        out[c] = v
     out["lines"] = np.bincount(dense, minlength=n_claims)
+    if "charge" in found:
+        out["total_charges"] = total_charges(lines_once[found["charge"]], dense, n_claims)
     allowed = priced["contract_allowed"].to_numpy(dtype=float, na_value=np.nan)
     medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
     m_cents, m_has = line_cents(medicare[first])
