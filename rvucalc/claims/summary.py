@@ -117,7 +117,7 @@ def when_where(priced: pd.DataFrame, names: dict[str, str], k: np.ndarray, claim
         np.maximum.at(hi, k[ok], day[ok])
         none = hi < 0
         for col, d in (("first_date_of_service", lo), ("last_date_of_service", hi)):
-            days = np.where(none, 0, d).astype("datetime64[D]").astype("datetime64[s]")
+            days = np.where(none, 0, d).astype("datetime64[D]").astype("datetime64[ms]")  # as Parquet stores it
             out[col] = pd.Series(days).where(~none)  # NaT for a claim without a date
     if "pos" in names:
         pos = normalise_pos(priced[names["pos"]])
