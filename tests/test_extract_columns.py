@@ -226,6 +226,7 @@ def test_sites_claims_actual_setting_beside_the_alternatives(tmp_path, capsys):
 
     more = pd.concat([CANON, CANON.iloc[[0]].assign(claim_id="E", pos="21")], ignore_index=True)
     ext = more.rename(columns=RENAMED)
+    ext.insert(3, "units", "x")  # the user's own column, not read (units=LINE_SRVC_CNT is)
     per = compare_sites_claims(ext, columns=NAMED)
     assert list(per.columns[:7]) == ["CLM_ID", "first_date_of_service", "last_date_of_service", "place_of_service",
                                      "actual_setting", "lines", "total_charges"]
@@ -237,8 +238,8 @@ def test_sites_claims_actual_setting_beside_the_alternatives(tmp_path, capsys):
     pd.testing.assert_frame_equal(per.iloc[:, 1:], ref.iloc[:, 1:])
     # the line sheets keep the user's headers
     for frame in per.attrs["lines"].values():
-        assert {"CLM_ID", "HCPCS_CD", "LINE_SRVC_CNT"} <= set(frame.columns)
-        assert "claim_id" not in frame.columns
+        assert list(frame.columns[:5]) == ["CLM_ID", "HCPCS_CD", "Modifiers", "units", "LINE_SRVC_CNT"]
+        assert set(frame["units"]) == {"x"} and "claim_id" not in frame.columns
     src = tmp_path / "sites.csv"
     ext.to_csv(src, index=False)
     out = tmp_path / "per.csv"

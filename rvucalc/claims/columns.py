@@ -213,11 +213,22 @@ def pricing_view(chunk: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFram
     return view
 
 
-def user_frame(view: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+def user_frame(view: pd.DataFrame, mapping: Mapping[str, str], original: pd.DataFrame | None = None
+               ) -> pd.DataFrame:
     """The inverse of :func:`pricing_view` for the matched columns: rvucalc's names back to the
-    user's headers (the columns pricing was given, e.g. to price them again)."""
+    user's headers. With *original* (the frame the view was made of, same rows), the user's
+    columns the view left out (a ``units`` of theirs beside ``units=LINE_SRVC_CNT``) are put
+    back in their places."""
     back = {c: h for c, h in mapping.items() if h != c and c in view.columns}
-    return view.rename(columns=back) if back else view
+    out = view.rename(columns=back) if back else view
+    if original is None:
+        return out
+    shadow = [c for c in CANONICAL if c in original.columns and mapping.get(c) != c and c not in out.columns]
+    if not shadow:
+        return out
+    out = out.assign(**{c: original[c].to_numpy() for c in shadow})
+    mine = [c for c in original.columns if c in out.columns]
+    return out[mine + [c for c in out.columns if c not in set(mine)]]
 
 
 def of(frame: pd.DataFrame, given: Given | Mapping[str, str] | None = None) -> dict[str, str]:

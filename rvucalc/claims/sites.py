@@ -292,11 +292,11 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
         out[f"{a}_minus_{b}"] = (np.round(out[f"{a}_total"] * 100) - np.round(out[f"{b}_total"] * 100)) / 100
     drop = [] if had else [LINE]
     out.attrs["lines"] = {
-        "office_professional": K.user_frame(office.drop(columns=drop), mapping),
-        "hopd_professional": K.user_frame(prof_h.drop(columns=drop), mapping),
-        "hopd_facility": K.user_frame(hopd.drop(columns=drop), mapping),
-        "asc_professional": K.user_frame(prof_a.drop(columns=drop), mapping),
-        "asc_facility": K.user_frame(asc.drop(columns=drop), mapping),
+        "office_professional": K.user_frame(office.drop(columns=drop), mapping, user),
+        "hopd_professional": K.user_frame(prof_h.drop(columns=drop), mapping, user),
+        "hopd_facility": K.user_frame(hopd.drop(columns=drop), mapping, user),
+        "asc_professional": K.user_frame(prof_a.drop(columns=drop), mapping, user),
+        "asc_facility": K.user_frame(asc.drop(columns=drop), mapping, user),
     }
     out.attrs[K.ATTR] = dict(mapping)
     out.attrs["rvucalc.reason_text"] = texts
