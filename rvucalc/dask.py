@@ -96,6 +96,7 @@ def reprice(
     price: ChunkPricer | None = None,
     claim_column: str = "claim_id",
     npartitions: int | None = None,
+    source: object = None,
 ) -> dd.DataFrame:
     """Price a Dask DataFrame of claim lines; returns a Dask DataFrame (lazy).
 
@@ -103,9 +104,14 @@ def reprice(
     rvucalc's columns, line for line what :func:`rvucalc.reprice` gives for the same lines in
     memory. *options*/*price*: the chunk pricer (default: physician claims,
     :class:`rvucalc.claims.pipeline.PricingOptions`); *npartitions*: partitions after the
-    shuffle (default: the input's).
+    shuffle (default: the input's). The columns are matched to the ones rvucalc reads as in
+    memory (:mod:`rvucalc.claims.columns`; *source*, e.g. the dataset's path, is named in errors).
     """
     price, options = resolve(price, options)
+    if claim_column == "claim_id":  # rvucalc's name: the header matched to it (rvucalc.claims.columns)
+        from .claims.pipeline import check_columns
+
+        claim_column = check_columns(list(ddf.columns), options, source).get("claim_id", claim_column)
     if claim_column not in ddf.columns:
         raise RvucalcError(f"the claim lines have no {claim_column!r} column (claim lines need a claim id); "
                            f"columns: {', '.join(map(str, ddf.columns))}")
@@ -163,18 +169,24 @@ def _is_url(path: str) -> bool:
     return "://" in path
 
 
-def _summarised(priced: dd.DataFrame, summariser: Any) -> dd.DataFrame:
-    return summarise(priced, summariser)
+def _summarised(priced: dd.DataFrame, summariser: Any, options: Any = None) -> dd.DataFrame:
+    return summarise(priced, summariser, options=options)
 
 
-def summarise(priced: dd.DataFrame, summarise: Any = None) -> dd.DataFrame:
+def summarise(priced: dd.DataFrame, summarise: Any = None, options: Any = None) -> dd.DataFrame:
     """Per-claim totals (:func:`rvucalc.summarise_claims`) of a DataFrame from :func:`reprice`.
 
     Each partition of *priced* holds whole claims, so each is summarised on its own (one row per
     claim, no second shuffle). Rows are grouped like *priced*'s partitions, not in input order.
+    *options*: the pricing's (the columns it named and ``dayfirst``, read again by the totals).
     """
     if summarise is None:
-        from .claims.summary import summarise_claims as summarise
+        import functools
+
+        from .claims.summary import summarise_claims
+
+        summarise = functools.partial(summarise_claims, columns=getattr(options, "columns", None),
+                                      dayfirst=getattr(options, "dayfirst", None))
     meta = _text_as_str(summarise(priced._meta))
     return priced.map_partitions(_summary_part, summarise, meta=meta, enforce_metadata=False)
 
@@ -241,8 +253,8 @@ def reprice_dataset(
             ddf = dd.read_parquet(src_s, arrow_to_pandas={"types_mapper": exact} if exact else None)
         except (OSError, ValueError) as exc:
             raise RvucalcError(f"{src_s}: cannot read it as a Parquet dataset ({exc})") from exc
-        priced = reprice(ddf, options=options, price=price, claim_column=claim_column)
-        frames = [priced] + ([_summarised(priced, summarise)] if claims_out is not None else [])
+        priced = reprice(ddf, options=options, price=price, claim_column=claim_column, source=src_s)
+        frames = [priced] + ([_summarised(priced, summarise, options)] if claims_out is not None else [])
         tmps: list[str] = []
         try:
             for d in targets:

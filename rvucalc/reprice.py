@@ -48,6 +48,7 @@ def reprice(
     progress: bool = False,
     edits: bool = True,
     conversion_factor: float | str | None = None,
+    columns: Mapping[str, str] | str | None = None,
 ) -> pd.DataFrame:
     """Reprice claim lines under the Medicare physician fee schedule.
 
@@ -89,6 +90,13 @@ def reprice(
         percent of each release's own CF (``"98.8%"``, the same meaning in every year). Each
         line's ``release_note`` says the CF it was priced at. Release ids only: FeeSchedule
         objects in *releases* are priced at the CF they were loaded with.
+    columns:
+        Headers of the columns above when they are named otherwise, e.g. ``{"claim_id":
+        "CLM_ID", "hcpcs": "HCPCS_CD", "units": "LINE_SRVC_CNT"}`` (or the text
+        ``"claim_id=CLM_ID,hcpcs=HCPCS_CD"``). Without it, a header is matched ignoring case,
+        spaces and underscores (``Claim ID``, ``DATE_OF_SERVICE``); see
+        :mod:`rvucalc.claims.columns`. The user's columns keep their own names in the result;
+        ``attrs["rvucalc.columns"]`` records which header was read as what.
 
     Returns
     -------
@@ -119,14 +127,15 @@ def reprice(
                         "at the CF they were loaded with (rvucalc.load(..., conversion_factor=))")
     extra = {"conversion_factor": what_if} if what_if is not None else {}
     opts = pipeline.options("pfs", releases=releases, mirror=mirror, sequestration=sequestration,
-                            dayfirst=dayfirst, **edit_option(edits), **extra)
+                            dayfirst=dayfirst, columns=columns, **edit_option(edits), **extra)
     return pipeline.price_frame(lines, opts, schedules=schedules)
 
 
 def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
                  mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
                  ipps_table2: str | os.PathLike[str] | None = None,
-                 dayfirst: bool = False, edits: bool = True) -> pd.DataFrame:
+                 dayfirst: bool = False, edits: bool = True,
+                 columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
     """Reprice hospital outpatient claim lines under the OPPS, claim by claim.
 
     Parameters
@@ -147,6 +156,8 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     edits:
         Apply the claim edits first (default; :mod:`rvucalc.claims.edits`: duplicate lines, the
         hospital outpatient NCCI PTP edits and MUEs where at hand); ``False`` prices every line.
+    columns:
+        Headers of the columns named otherwise (as for :func:`reprice`).
 
     Returns
     -------
@@ -160,12 +171,13 @@ def reprice_opps(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     wage_index = arguments.wage_index(wage_index)
     releases = arguments.names(releases, "releases", example="['opps-2025-01']")
     return pipeline.price_frame(lines, pipeline.facility_options("hopd", releases, mirror, dayfirst, wage_index,
-                                             ipps_table2, edits))
+                                                                 ipps_table2, edits, columns))
 
 
 def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
                 mirror: str | os.PathLike[str] | None = None, wage_index: float | None = None,
-                dayfirst: bool = False, edits: bool = True) -> pd.DataFrame:
+                dayfirst: bool = False, edits: bool = True,
+                columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
     """Reprice ASC claim lines, claim by claim.
 
     As :func:`reprice_opps`, with the ASC's place given by ``wage_index``, ``cbsa`` or
@@ -178,7 +190,7 @@ def reprice_asc(lines: pd.DataFrame, *, releases: Iterable[str] | None = None,
     wage_index = arguments.wage_index(wage_index)
     releases = arguments.names(releases, "releases", example="['asc-2025-01']")
     return pipeline.price_frame(lines, pipeline.facility_options("asc", releases, mirror, dayfirst, wage_index, None,
-                                                                 edits))
+                                                                 edits, columns))
 
 
 def explain_reasons(reason: str) -> list[str]:

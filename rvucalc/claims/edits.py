@@ -536,9 +536,13 @@ def removed_rows(priced: pd.DataFrame, price_off: Callable[[pd.DataFrame], pd.Da
     from .contract import claim_keys
 
     line = priced[LINE].to_numpy(dtype=np.int64) if LINE in priced.columns else np.arange(len(priced), dtype=np.int64)
-    k, m = G.positions(claim_keys(priced["claim_id"], line)[0])
+    from . import columns as K
+
+    mapping = K.of(priced)  # the user's headers of the columns priced from
+    k, m = G.positions(claim_keys(priced[K.header(mapping, "claim_id")], line)[0])
     rows = np.flatnonzero(np.bincount(k, weights=live, minlength=m)[k] > 0)
-    cols = [c for c in priced.columns if c in PRICED_FROM]  # the columns priced from, not rvucalc's
+    read = set(mapping.values()) | {LINE}
+    cols = [c for c in priced.columns if c in read]  # the columns priced from, not rvucalc's
     again = price_off(priced[cols].iloc[rows])
     return [("edit_removed", money, _cents(again[money]) - _cents(priced[money].iloc[rows]), -1)]
 

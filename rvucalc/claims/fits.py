@@ -179,12 +179,14 @@ def _check_bytes(df: pd.DataFrame, names: list[object], opt: str, target: str) -
             raise _refuse(opt, target, f.name, f"{t}: bytes that are not UTF-8 text", "csv") from None
 
 
-def check_outputs(lines: pd.DataFrame, out: str | None, claims_out: str | None = None) -> None:
+def check_outputs(lines: pd.DataFrame, out: str | None, claims_out: str | None = None,
+                  claim_column: str = "claim_id") -> None:
     """:func:`check_frame` for ``rvucalc reprice``'s outputs: ``-o`` (CSV on standard output
-    when None) holds every column; ``--claims-out`` the claim ids."""
+    when None) holds every column; ``--claims-out`` the claim ids (*claim_column*: the file's
+    header of them)."""
     check_frame(lines, [("-o", out or "-")])
-    if claims_out:
-        check_frame(lines, [("--claims-out", claims_out)], columns=["claim_id"])
+    if claims_out and claim_column in lines.columns:
+        check_frame(lines, [("--claims-out", claims_out)], columns=[claim_column])
 
 
 __all__ = ["EXCEL_CELL_CHARS", "check_frame", "check_outputs", "check_schema", "check_source", "input_arrow_schema",

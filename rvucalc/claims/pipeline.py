@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidArgumentError
+from . import columns as K
 from . import edits
 from .cells import PRICED_COLUMNS
 from .contract import LINE
-from .normalise import normalise, require
+from .normalise import REQUIRED, normalise
 
 #: ``options.system`` -> module with the system's stages.
 SYSTEMS = {"pfs": "rvucalc.claims.pfs", "hopd": "rvucalc.claims.facility:HOPD",
@@ -60,6 +61,10 @@ class PricingOptions:
         Read slashed dates day first (``13/08/2026``) instead of month first.
     extra:
         System-specific settings as sorted ``(name, value)`` pairs.
+    columns:
+        The columns the user named, as sorted ``(rvucalc name, header)`` pairs
+        (:func:`rvucalc.claims.columns.parse`); the others are matched by header name
+        (:mod:`rvucalc.claims.columns`).
     """
 
     system: str = "pfs"
@@ -68,14 +73,17 @@ class PricingOptions:
     sequestration: bool = False
     dayfirst: bool = False
     extra: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    columns: tuple[tuple[str, str], ...] = ()
 
     def get(self, name: str, default: Any = None) -> Any:
         return dict(self.extra).get(name, default)
 
 
 def options(system: str = "pfs", *, releases: Any = None, mirror: str | os.PathLike[str] | None = None,
-            sequestration: bool = False, dayfirst: bool = False, **extra: Any) -> PricingOptions:
-    """Build :class:`PricingOptions` from friendly arguments (release ids or FeeSchedules)."""
+            sequestration: bool = False, dayfirst: bool = False, columns: Any = None,
+            **extra: Any) -> PricingOptions:
+    """Build :class:`PricingOptions` from friendly arguments (release ids or FeeSchedules;
+    *columns* as :func:`rvucalc.claims.columns.parse` reads them)."""
     if releases is not None:
         items = releases.values() if isinstance(releases, Mapping) else releases
         ids = tuple(str(getattr(getattr(r, "release", None), "id", r)) for r in items)
@@ -83,12 +91,12 @@ def options(system: str = "pfs", *, releases: Any = None, mirror: str | os.PathL
         ids = None
     return PricingOptions(system=system, releases=ids, mirror=None if mirror is None else os.fspath(mirror),
                           sequestration=sequestration, dayfirst=dayfirst,
-                          extra=tuple(sorted(extra.items())))
+                          extra=tuple(sorted(extra.items())), columns=K.parse(columns))
 
 
 def facility_options(system: str, releases: Iterable[str] | None, mirror: str | os.PathLike[str] | None,
           dayfirst: bool, wage_index: float | None, ipps_table2: str | os.PathLike[str] | None,
-          edits_on: bool = True) -> PricingOptions:
+          edits_on: bool = True, columns: Any = None) -> PricingOptions:
     """:class:`PricingOptions` for facility claims (``system`` ``"hopd"`` or ``"asc"``): one wage
     index for lines that give none, the IPPS Table 2 for a ``ccn`` column, and claim edits off
     (*edits_on* False)."""
@@ -98,7 +106,7 @@ def facility_options(system: str, releases: Iterable[str] | None, mirror: str | 
     if ipps_table2 is not None:
         extra["ipps_table2"] = os.fspath(ipps_table2)
     return options(system, releases=None if releases is None else tuple(releases),
-                            mirror=mirror, dayfirst=dayfirst, **extra)
+                   mirror=mirror, dayfirst=dayfirst, columns=columns, **extra)
 
 def schedules_of(releases: Any) -> dict[str, Any] | None:
     """Loaded PFS schedules to use as they are, when *releases* are FeeSchedule objects (from
@@ -121,6 +129,21 @@ def _system(name: str) -> Any:
     return getattr(mod, attr) if attr else mod
 
 
+def check_columns(header: Any, opts: Any, source: object = None) -> dict[str, str]:
+    """The columns *opts*' payment system reads, found in *header* (a file's, before any pricing):
+    rvucalc's name -> the user's header (:func:`rvucalc.claims.columns.resolve`); a
+    :class:`~rvucalc.claims.columns.ColumnsError` naming *source* when a named header is absent,
+    two headers match one name, or a required column is not found. Options of another pricer
+    (without ``system``) are matched with no required column."""
+    mapping = K.resolve(header, getattr(opts, "columns", ()), source=source)
+    system = getattr(opts, "system", None)
+    if isinstance(opts, PricingOptions) and system in SYSTEMS:
+        mod = _system(system)
+        K.require(mapping, header, getattr(mod, "REQUIRED", None) or REQUIRED,
+                  getattr(mod, "PLACE_COLUMNS", ("zip", "locality")), source=source)
+    return mapping
+
+
 def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
                 schedules: Mapping[str, Any] | None = None, keep: list[Any] | None = None) -> pd.DataFrame:
     """Price one chunk (whole claims) and return it with rvucalc's columns added.
@@ -132,8 +155,12 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     """
     opts = opts or PricingOptions()
     mod = _system(opts.system)
-    require(chunk, getattr(mod, "PLACE_COLUMNS", ("zip", "locality")),
-            getattr(mod, "REQUIRED", None))
+    # the user's headers matched to rvucalc's names (rvucalc.claims.columns); pricing reads a view
+    # of the chunk under those names, the result keeps the user's own
+    mapping = K.resolve(chunk.columns, getattr(opts, "columns", ()))
+    K.require(mapping, chunk.columns, getattr(mod, "REQUIRED", None) or REQUIRED,
+              getattr(mod, "PLACE_COLUMNS", ("zip", "locality")))
+    view = K.pricing_view(chunk, mapping)
     edit = edits.stage(opts)  # claim edits before any payment rule (None with edits=False)
     clash = [c for c in (*mod.OUTPUT_COLUMNS, *edits.columns(edit)) if c in chunk.columns]
     if clash:
@@ -145,11 +172,12 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     # more at the peak). Facility systems also read wage index/CBSA/CCN columns of the chunk.
     errs = PRICED_COLUMNS.get(opts.system, PRICED_COLUMNS["pfs"])  # error cells refuse their line
     if getattr(mod, "WANTS_CHUNK", False):
-        cols = mod.price(_kept(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
-                               keep), opts, schedules, chunk=chunk)
+        cols = mod.price(_kept(edits.attach(edit, normalise(view, dayfirst=opts.dayfirst, error_columns=errs)),
+                               keep), opts, schedules, chunk=view)
     else:
-        cols = mod.price(_kept(edits.attach(edit, normalise(chunk, dayfirst=opts.dayfirst, error_columns=errs)),
+        cols = mod.price(_kept(edits.attach(edit, normalise(view, dayfirst=opts.dayfirst, error_columns=errs)),
                                keep), opts, schedules)
+    del view
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
                          index=chunk.index, copy=False)
@@ -163,6 +191,8 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     out = pd.concat([chunk, added], axis=1)
     out.columns.names = chunk.columns.names
     out.attrs = copy.deepcopy(chunk.attrs)  # as DataFrame.copy gives them: nothing shared
+    out.attrs[K.ATTR] = dict(mapping)  # which of the user's columns were read as what
+    out.attrs[K.DAYFIRST] = bool(opts.dayfirst)
     used = cols.pop("rvucalc.sources", None)
     if used:  # the files a system read besides its schedule (wage index tables...): provenance
         from ..export.provenance import provenance_of

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import arguments
 from ..reasons import reason
+from . import columns as K
 from . import pipeline
 from .contract import LINE, claim_keys
 
@@ -39,6 +40,10 @@ def _price_pfs(lines: pd.DataFrame, releases: Any, mirror: Any, dayfirst: bool) 
 SITES = {"office": ("Office (PFS non-facility)", "11"),
          "hopd": ("Hospital outpatient (PFS facility + OPPS)", "22"),
          "asc": ("ASC (PFS facility + ASC)", "24")}
+#: The setting a claim was served in, by its place of service (CMS place of service codes:
+#: 11 office; 22 on-campus and 19 off-campus outpatient hospital; 24 ASC); any other POS is
+#: ``"other"``, several ``"mixed"``, none ``""``.
+ACTUAL_SETTING = {"11": "office", "22": "hopd", "19": "hopd", "24": "asc"}
 #: Amount columns per setting in :func:`compare_sites_claims`.
 SITE_COLUMNS = ("professional", "facility", "total", "medicare", "beneficiary", "lines_unpaid",
                 "reason")
@@ -48,7 +53,8 @@ SITE_KINDS = {"professional": "money", "facility": "money", "total": "money", "m
               "beneficiary": "money", "lines_unpaid": "count", "reason": "text"}
 #: What the columns of :func:`compare_sites_claims` (per claim) and :func:`summarise_sites` (the
 #: book by setting) hold.
-CLAIM_KINDS = {"lines": "count", **{f"{site}_{c}": k for site in SITES for c, k in SITE_KINDS.items()},
+CLAIM_KINDS = {"lines": "count", "total_charges": "money",
+               **{f"{site}_{c}": k for site in SITES for c, k in SITE_KINDS.items()},
                **{f"{site}_note": "text" for site in SITES}, "hopd_clinic_visit": "money",
                "hopd_minus_office": "money", "asc_minus_office": "money", "asc_minus_hopd": "money"}
 BOOK_KINDS = {"claims": "count", "claims_billable": "count", "claims_priced": "count",
@@ -312,7 +318,8 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                          mirror: str | os.PathLike[str] | None = None,
                          opps_wage_index: float | None = None, asc_wage_index: float | None = None,
                          ipps_table2: str | os.PathLike[str] | None = None,
-                         dayfirst: bool = False, clinic_visit: bool = True) -> pd.DataFrame:
+                         dayfirst: bool = False, clinic_visit: bool = True,
+                         columns: Any = None) -> pd.DataFrame:
     """Each claim priced in the office, a hospital outpatient department and an ASC.
 
     - **office**: PFS non-facility amounts (place of service 11); no facility payment
@@ -324,9 +331,16 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
 
     *lines*: the columns of :func:`rvucalc.reprice` (``pos`` is set per setting; the one given
     is ignored) plus the facility's place (``wage_index``, ``cbsa``, ``county_fips``, ``ccn``;
-    or *opps_wage_index* / *asc_wage_index* for all; none: national).
+    or *opps_wage_index* / *asc_wage_index* for all; none: national). *columns*: the headers of
+    those columns when they are named otherwise (as for :func:`rvucalc.reprice`; headers are
+    also matched ignoring case, spaces and underscores, :mod:`rvucalc.claims.columns`).
 
-    Returns one row per claim (in order of first appearance): ``claim_id``, ``lines``, and for
+    Returns one row per claim (in order of first appearance): the claim id (under the user's
+    header: ``claim_id``, or e.g. ``CLM_ID``), ``first_date_of_service`` and
+    ``last_date_of_service``, ``place_of_service`` (the claim's own POS as given, ``"mixed"``
+    when its lines give several) and ``actual_setting`` (where it was served, from that POS:
+    ``office`` 11, ``hopd`` 22 or 19, ``asc`` 24; ``other``, ``mixed`` or ``""``), ``lines``,
+    ``total_charges`` (with a charge column; NaN when a line has no charge), and for
     each setting ``<site>_professional``, ``<site>_facility``, ``<site>_total``,
     ``<site>_medicare``, ``<site>_beneficiary`` (Part B coinsurance of the professional
     service, 42 CFR 410.152, plus the facility copayment/coinsurance), ``<site>_lines_unpaid``
@@ -351,12 +365,18 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     and part).
     """
     from .normalise import parse_dates
+    from .summary import total_charges, when_where
 
     arguments.frame(lines, "lines", what="claim lines")
     opps_wage_index = arguments.wage_index(opps_wage_index, "opps_wage_index")
     asc_wage_index = arguments.wage_index(asc_wage_index, "asc_wage_index")
+    mapping = K.resolve(lines.columns, columns)
+    K.require(mapping, lines.columns, ("claim_id", "hcpcs", "date_of_service"))
+    claim_col = mapping["claim_id"]
     had = LINE in lines.columns
-    base = lines if had else lines.assign(**{LINE: range(len(lines))})
+    user = lines if had else lines.assign(**{LINE: range(len(lines))})
+    # priced through a view under rvucalc's names; the line results get the user's headers back
+    base = K.pricing_view(user, mapping)
     ck, _missing = claim_keys(base["claim_id"], base[LINE].to_numpy())
     key = pd.Series(ck, index=base.index)
     office = _pfs(base, "11", False, pfs_releases, mirror, dayfirst)
@@ -378,8 +398,19 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     k = key.to_numpy()
     order = pd.unique(k)
     first = pd.Series(np.arange(len(key))).groupby(k).first().reindex(order)
-    out = pd.DataFrame({"claim_id": base["claim_id"].to_numpy(dtype=object)[first.to_numpy()]})
+    out = pd.DataFrame({claim_col: base["claim_id"].to_numpy(dtype=object)[first.to_numpy()]})
+    dense = pd.factorize(k)[0]  # claims numbered in order of first line, as ``order``
+    found = {c: c for c in mapping}  # the view's names
+    for c, v in when_where(base, found, dense, len(order), dayfirst).items():
+        out[c] = v
+    if "place_of_service" in out.columns:
+        pc, pu = pd.factorize(out["place_of_service"].to_numpy(dtype=object))
+        setting_u = np.array([ACTUAL_SETTING.get(p, p if p in ("", "mixed") else "other") for p in pu]
+                             + [""], dtype=object)  # distinct POS values, not claims
+        out["actual_setting"] = setting_u[pc]
     out["lines"] = key.value_counts().reindex(order).to_numpy()
+    if "charge" in mapping:
+        out["total_charges"] = total_charges(base["charge"], dense, len(order))
     _day, year, _q = parse_dates(base["date_of_service"], dayfirst=dayfirst)
     texts: dict[str, dict[str, str]] = {}
     parts = {"office": (office, None), "hopd": (prof_h, hopd), "asc": (prof_a, asc)}
@@ -447,15 +478,18 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
         out[f"{a}_minus_{b}"] = (np.round(out[f"{a}_total"] * 100) - np.round(out[f"{b}_total"] * 100)) / 100
     drop = [] if had else [LINE]
     out.attrs["lines"] = {
-        "office_professional": office.drop(columns=drop),
-        "hopd_professional": prof_h.drop(columns=drop),
-        "hopd_facility": hopd.drop(columns=drop),
-        "asc_professional": prof_a.drop(columns=drop),
-        "asc_facility": asc.drop(columns=drop),
+        "office_professional": K.user_frame(office.drop(columns=drop), mapping, user),
+        "hopd_professional": K.user_frame(prof_h.drop(columns=drop), mapping, user),
+        # the added clinic visits (after the user's lines) copy the user's cells of the line they copy
+        "hopd_facility": K.user_frame(hopd.drop(columns=drop), mapping,
+                                      pd.concat([user, user.iloc[copied]], ignore_index=True) if len(added) else user),
+        "asc_professional": K.user_frame(prof_a.drop(columns=drop), mapping, user),
+        "asc_facility": K.user_frame(asc.drop(columns=drop), mapping, user),
     }
+    out.attrs[K.ATTR] = dict(mapping)
     out.attrs["rvucalc.reason_text"] = texts
     out.attrs["rvucalc.summary"] = {
-        "index": ["claim_id"], "columns": [],
+        "index": [claim_col], "columns": [],
         "values": ["office_total", "hopd_total", "asc_total"], "chart": True,
         "title": "Each claim in the office, a hospital outpatient department and an ASC",
     }

@@ -119,6 +119,7 @@ class _Run:
     schema: pa.Schema | None = None  # priced lines, with LINE
     out_metadata: dict[bytes, bytes] | None = None
     claims: list[Path] = field(default_factory=list)  # per-claim summaries, keyed by first LINE
+    claim_column: str = "claim_id"  # the file's header of the claim id
     claims_schema: pa.Schema | None = None
     claims_metadata: dict[bytes, bytes] | None = None
     source: pa.Schema | None = None  # the input's columns, as read: the output gives them back
@@ -193,12 +194,23 @@ def _source_batches(src: Path, block_bytes: int, batch_rows: int) -> tuple[pa.Sc
     raise ClaimsFileError(f"{src}: stream a CSV or Parquet file (read Excel with read_claims)")
 
 
-def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int, bar: Any) -> None:
-    """Pass 1: split the input into parts that each hold whole claims (see the module docstring)."""
+def _partition(run: _Run, chunk_lines: int, claim_column: str, block_bytes: int, bar: Any,
+               options: Any = None) -> None:
+    """Pass 1: split the input into parts that each hold whole claims (see the module docstring).
+
+    *claim_column* ``"claim_id"`` (rvucalc's name) is the file's header matched to it, as pricing
+    matches it (:mod:`rvucalc.claims.columns`, with the columns *options* names); the header
+    found is kept in ``run.claim_column``."""
     src = run.src
     schema, batches, rows = _source_batches(src, block_bytes, max(1024, min(64_000, chunk_lines)))
     if LINE in schema.names:
         raise ClaimsFileError(f"{src}: the column name {LINE!r} is reserved for rvucalc's line number")
+    from .pipeline import check_columns
+
+    names = check_columns(schema.names, options, src)  # before any work: errors name the file
+    if claim_column == "claim_id":
+        claim_column = names.get("claim_id", claim_column)
+    run.claim_column = claim_column
     if claim_column not in schema.names:
         raise ClaimsFileError(f"{src}: no {claim_column!r} column (claim lines need a claim id); "
                               f"columns: {', '.join(schema.names)}")
@@ -573,13 +585,13 @@ def _prepare(run: _Run, price: ChunkPricer, options: Any, chunk_lines: int, clai
         with contextlib.suppress(Exception):
             rows = pq.ParquetFile(run.src).metadata.num_rows
     with _bar(progress, "partition", rows) as bar:
-        _partition(run, part_lines, claim_column, block_bytes, bar)
+        _partition(run, part_lines, claim_column, block_bytes, bar, options)
         bar.total = run.total
         bar.refresh()
     with _bar(progress, "price", run.total) as bar:
         # row groups of about a window's share per part: the merge holds about one per part
-        _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)), summarise, claim_column,
-                     workers, tally)
+        _price_parts(run, price, options, bar, _share(chunk_lines, len(run.parts)), summarise,
+                     run.claim_column, workers, tally)
 
 
 def iter_priced(

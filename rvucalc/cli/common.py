@@ -141,5 +141,51 @@ def no_match(message: str) -> int:
     return 1
 
 
-__all__ = ["NoMatch", "checked", "load_args", "mirror_options", "no_match", "output_options", "place_options",
-           "pricing_options", "release_options", "whatif_options"]
+
+
+def add_columns_option(p: argparse.ArgumentParser) -> None:
+    """``--columns claim_id=CLM_ID,hcpcs=HCPCS_CD``: the claim file's headers of rvucalc's columns."""
+    p.add_argument("--columns", action="append", metavar="NAME=HEADER,...",
+                   help="the file's headers of the columns rvucalc reads, when they are not matched by name "
+                        "(headers match ignoring case, spaces and underscores), e.g. "
+                        "--columns claim_id=CLM_ID,hcpcs=HCPCS_CD,units=LINE_SRVC_CNT (repeatable)")
+
+
+def columns_note(mapping: dict[str, str]) -> str:
+    """``"  columns: claim_id=CLM_ID, hcpcs=HCPCS_CD (read under the file's own headers)"``, or ""
+    when every column has rvucalc's name (the summary's line on the columns read)."""
+    from ..claims.columns import described
+
+    said = described(mapping)
+    return f"  columns: {said} (the file's headers read as rvucalc's columns; output keeps them)" if said else ""
+
+
+def file_columns(src: str, given: object) -> dict[str, str]:
+    """The columns of the claims file or Parquet dataset *src* matched to rvucalc's (its header
+    only is read), for the summary; {} when the header cannot be read here (object storage)."""
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from ..claims.columns import parse, resolve
+    from ..claims.io import _kind, csv_options
+    from ..errors import RvucalcError
+
+    p = Path(src)
+    try:
+        if p.is_file() and _kind(p) == "csv":
+            names = list(csv_options(p)[2].column_types)
+        elif p.is_file() and _kind(p) == "parquet":
+            names = pq.read_schema(p).names
+        else:
+            from ..datasets import input_files
+
+            parts = input_files(src)
+            names = pq.read_schema(parts[0]).names if parts else []
+    except (RvucalcError, OSError, ValueError):
+        return {}
+    return resolve(names, parse(given))  # type: ignore[arg-type]
+
+
+__all__ = ["NoMatch", "add_columns_option", "checked", "columns_note", "file_columns", "load_args", "mirror_options",
+           "no_match", "output_options", "place_options", "pricing_options", "release_options", "whatif_options"]

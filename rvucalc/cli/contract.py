@@ -59,6 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="Medicare for the lines: pfs (physician fee schedule, default), hopd (hospital "
                         "outpatient, OPPS) or asc")
     p.add_argument("--sheet", default=0, help="Excel sheet of the book (default: the first)")
+    from .common import add_columns_option
+
+    add_columns_option(p)  # --columns claim_id=CLM_ID,...: the book's headers
     p.add_argument("--release", action="append", help="use only this Medicare release id (repeatable)")
     p.add_argument("--dayfirst", action="store_true", help="read slashed dates as day/month/year")
     p.add_argument("--wage-index", type=float, help="facility wage index for lines that give none (hopd/asc)")
@@ -142,8 +145,12 @@ def _book(args: argparse.Namespace) -> int:
     if args.layout == "wide":
         return _wide(args, contracts)
     lines = read_claims(args.book, sheet=args.sheet).drop(columns=[LINE])
+    from ..claims.columns import parse, resolve
+
+    given = parse(args.columns)
+    mapping = resolve(lines.columns, given, source=args.book)  # errors name the file
     priced = price_contracts(lines, contracts, setting=args.setting, releases=args.release, mirror=args.mirror,
-                             dayfirst=args.dayfirst, wage_index=args.wage_index)
+                             dayfirst=args.dayfirst, wage_index=args.wage_index, input_columns=given)
     title = f"{Path(args.book).name} priced under {', '.join(c.name for c in contracts)}"
     if args.out:
         if Path(args.out).suffix.lower() == ".xlsx":
@@ -164,6 +171,10 @@ def _book(args: argparse.Namespace) -> int:
                    rows, numeric=["contract allowed", "Medicare (same lines)", "% of Medicare"], title=title))
     for note in S.notes(priced):
         print(f"rvucalc contract: {note}" + (f" -> {args.out}" if args.out else ""), file=sys.stderr)
+    from .common import columns_note
+
+    if note := columns_note(mapping):
+        print(f"rvucalc contract: {note.strip()}", file=sys.stderr)
     return 0
 
 

@@ -76,7 +76,8 @@ def options_of(args: argparse.Namespace) -> Any:
         extra["conversion_factor"] = what_if
     return pipeline.options(getattr(args, "setting", "pfs"), releases=args.release, mirror=args.mirror,
                             sequestration=bool(args.sequestration), dayfirst=bool(getattr(args, "dayfirst", False)),
-                            **option(not getattr(args, "no_edits", False)), **extra)
+                            columns=getattr(args, "columns", None), **option(not getattr(args, "no_edits", False)),
+                            **extra)
 
 
 def repricer_of(args: argparse.Namespace) -> Any:
@@ -119,6 +120,10 @@ def dispatch(args: argparse.Namespace) -> int | None:
                             workers=args.workers, progress=bar,
                             claims_out=getattr(args, "claims_out", None), tally=tally)
         print(tally.text(out=args.out), file=sys.stderr)
+        from .common import columns_note, file_columns
+
+        if note := columns_note(file_columns(str(args.input), getattr(args, "columns", None))):
+            print(note, file=sys.stderr)
         return 0
     except (RvucalcError, ValueError, OSError) as exc:
         print(f"rvucalc reprice: {exc}", file=sys.stderr)

@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--no-clinic-visit", action="store_true",
                     help="with --claims: do not add the hospital's clinic visit (G0463) to E/M visits moved to "
                          "the hospital outpatient department (added by default; CY2014 OPPS final rule)")
+    from .common import add_columns_option
+
+    add_columns_option(st)  # --columns claim_id=CLM_ID,...: the headers of the --claims file
     st.add_argument("-o", "--out", help="write the comparison: .xlsx (a workbook; with --claims: summary, "
                     "claims and line sheets), .csv, .parquet or .json (a row per setting; with --claims "
                     "a row per claim)")

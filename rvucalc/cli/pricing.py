@@ -266,10 +266,14 @@ def _sites_claims(a: argparse.Namespace) -> int:
 
     if a.out:
         check_output(a.out, [a.claims])
+    from ..claims.columns import parse, resolve
+
     lines = read_claims(a.claims).drop(columns=[LINE])
-    if "zip" not in lines.columns and "locality" not in lines.columns and (a.zip or a.locality):
+    given = parse(getattr(a, "columns", None))
+    mapping = resolve(lines.columns, given, source=a.claims)  # errors name the file
+    if "zip" not in mapping and "locality" not in mapping and (a.zip or a.locality):
         lines = lines.assign(**({"zip": a.zip} if a.zip else {"locality": a.locality}))
-    per = compare_sites_claims(lines, pfs_releases=[a.release] if a.release else None,
+    per = compare_sites_claims(lines, columns=given, pfs_releases=[a.release] if a.release else None,
                                mirror=a.mirror, ipps_table2=a.ipps_table2,
                                opps_wage_index=a.opps_wage_index if a.opps_wage_index is not None
                                else a.wage_index, asc_wage_index=a.wage_index,
@@ -292,6 +296,10 @@ def _sites_claims(a: argparse.Namespace) -> int:
                            for x in book[c].to_numpy(dtype=float)]
         emit(Table.from_frame(show, numeric=[c for c in BOOK_KINDS if c in show.columns]))
     print(f"{len(per):,} claims compared" + (f" -> {a.out}" if a.out else ""), file=sys.stderr)
+    from .common import columns_note
+
+    if note := columns_note(per.attrs.get("rvucalc.columns") or {}):
+        print(note, file=sys.stderr)
     for note in book.attrs.get("rvucalc.notes", ()):
         print(note, file=sys.stderr)
     return 0

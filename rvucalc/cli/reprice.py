@@ -41,6 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    help="pfs: physician fee schedule (default); hopd: hospital outpatient facility "
                         "(OPPS); asc: ambulatory surgical center facility")
     p.add_argument("--sheet", default=0, help="Excel sheet name or index (default: the first)")
+    from .common import add_columns_option
+
+    add_columns_option(p)
     p.add_argument("--release", action="append", help="use only this release id (repeatable), e.g. rvu26c")
     p.add_argument("--sequestration", action="store_true", help="also compute the 2%% sequestration")
     p.add_argument("--dayfirst", action="store_true",
@@ -118,10 +121,13 @@ def _run(args: argparse.Namespace) -> int:
             if target:
                 check_output(target, [args.input])
         lines = read_claims(args.input, sheet=args.sheet)
-        check_outputs(lines, args.out, getattr(args, "claims_out", None))  # cells the formats cannot hold
         from .engines import options_of
 
-        out = pipeline.price_frame(lines, options_of(args))
+        opts = options_of(args)
+        mapping = pipeline.check_columns(lines.columns, opts, args.input)  # errors name the file
+        check_outputs(lines, args.out, getattr(args, "claims_out", None),  # cells the formats cannot hold
+                      mapping.get("claim_id", "claim_id"))
+        out = pipeline.price_frame(lines, opts)
         with output_group():  # -o and --claims-out: both new, or both as they were
             if args.out:
                 write_claims(out, args.out, provenance=_provenance(out, args), title="Repriced claim lines")
@@ -137,6 +143,10 @@ def _run(args: argparse.Namespace) -> int:
 
     print(summary_line(out, getattr(args, "setting", "pfs"), args.out, reprice=repricer_of(args)), file=sys.stderr)
     _say_what_if(args)
+    from .common import columns_note
+
+    if note := columns_note(mapping):
+        print(note, file=sys.stderr)
     return 0
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..claims.columns import ATTR, header, of, parse
 from ..claims.contract import LINE
 from .model import Contract, load
 from .source import ContractFileError
@@ -51,11 +52,13 @@ class ContractOptions:
     mirror: str | None = None
     dayfirst: bool = False
     wage_index: float | None = None
+    #: the columns the user named (:func:`rvucalc.claims.columns.parse`)
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 def options(contracts: Iterable[Contract | str | os.PathLike[str]], *, setting: str = "pfs",
             releases: Iterable[str] | None = None, mirror: str | os.PathLike[str] | None = None,
-            dayfirst: bool = False, wage_index: float | None = None) -> ContractOptions:
+            dayfirst: bool = False, wage_index: float | None = None, columns: Any = None) -> ContractOptions:
     """:class:`ContractOptions` for contract files (or contracts read from files), each read now."""
     items: list[tuple[str, str]] = []
     for c in contracts:
@@ -70,7 +73,7 @@ def options(contracts: Iterable[Contract | str | os.PathLike[str]], *, setting: 
     return ContractOptions(tuple(items), setting=setting,
                            releases=None if releases is None else tuple(str(r) for r in releases),
                            mirror=None if mirror is None else os.fspath(mirror), dayfirst=dayfirst,
-                           wage_index=wage_index)
+                           wage_index=wage_index, columns=parse(columns))
 
 
 _LOADED: dict[tuple[str, str], Contract] = {}
@@ -105,7 +108,8 @@ def price_chunk(chunk: pd.DataFrame, opts: ContractOptions) -> pd.DataFrame:
         raise ValueError(f"the claim lines already have column(s) {', '.join(clash)}, which the contract "
                          "pricing adds; rename or drop them")
     long = price_contracts(lines, contracts, setting=opts.setting, releases=opts.releases, mirror=opts.mirror,
-                           dayfirst=opts.dayfirst, wage_index=opts.wage_index, columns=None)
+                           dayfirst=opts.dayfirst, wage_index=opts.wage_index, columns=None,
+                           input_columns=opts.columns)
     n = len(chunk)
     added: dict[str, Any] = {c: _first(long[c], n) for c in SHARED_COLUMNS}
     for j, con in enumerate(contracts):  # a few contracts: rows j*n .. (j+1)*n
@@ -116,6 +120,7 @@ def price_chunk(chunk: pd.DataFrame, opts: ContractOptions) -> pd.DataFrame:
     out = pd.concat([chunk, pd.DataFrame(added, index=chunk.index, copy=False)], axis=1)
     out.attrs = dict(chunk.attrs)
     out.attrs["rvucalc.provenance"] = long.attrs.get("rvucalc.provenance")
+    out.attrs[ATTR] = long.attrs.get(ATTR)
     kinds = {"medicare_allowed": "money"}
     for con in contracts:
         kinds.update({f"{con.name} allowed": "money", f"{con.name} base_allowed": "money",
@@ -146,13 +151,14 @@ def summarise_wide(priced: pd.DataFrame) -> pd.DataFrame:
     names = [c[: -len(" allowed")] for c in priced.columns if c.endswith(" allowed")
              and not c.endswith(" base_allowed") and c != "medicare_allowed"]
     line = priced[LINE].to_numpy(dtype=np.int64) if LINE in priced.columns else np.arange(len(priced))
-    key, _ = claim_keys(priced["claim_id"], line)
+    claim_col = header(of(priced), "claim_id")  # the user's header of the claim id
+    key, _ = claim_keys(priced[claim_col], line)
     dense, _u = pd.factorize(key)
     dense = dense.astype(np.int64)
     n_claims = int(dense.max()) + 1 if len(dense) else 0
     first = np.full(n_claims, len(dense), dtype=np.int64)
     np.minimum.at(first, dense, np.arange(len(dense)))
-    out = pd.DataFrame({"claim_id": priced["claim_id"].array[first]})  # keeps its type, also when empty
+    out = pd.DataFrame({claim_col: priced[claim_col].array[first]})  # keeps its type, also when empty
     out["lines"] = np.bincount(dense, minlength=n_claims)
     for label, col in (("Medicare allowed", "medicare_allowed"), *((f"{n} allowed", f"{n} allowed") for n in names)):
         cents, has = line_cents(priced[col].to_numpy(dtype=float, na_value=np.nan))

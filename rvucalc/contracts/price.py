@@ -56,6 +56,7 @@ from ..calc.contracts import (
     NOT_IN_FORCE,
 )
 from ..calc.money import line_cents
+from ..claims import columns as K_
 from ..claims.contract import LINE
 from ..claims.lines import ReasonBits, categorical, few_distinct_codes
 from . import medicare as M
@@ -98,6 +99,7 @@ def price_contracts(
     dayfirst: bool = False,
     wage_index: float | None = None,
     columns: Iterable[str] | str | None = "all",
+    input_columns: Any = None,
 ) -> pd.DataFrame:
     """Price claim lines under payer contracts: one row per line per contract.
 
@@ -125,6 +127,12 @@ def price_contracts(
         every contract. A column named like one of the columns added here (``reason``,
         ``setting``, ``fee_schedule``, ``medicare_allowed`` of lines already priced...) comes
         back as ``given_<name>``.
+    input_columns:
+        The lines' headers of the columns read for pricing when they are named otherwise, e.g.
+        ``{"claim_id": "CLM_ID", "hcpcs": "HCPCS_CD"}`` or ``"claim_id=CLM_ID,hcpcs=HCPCS_CD"``
+        (``rvucalc contract --columns``); other headers are matched ignoring case, spaces and
+        underscores (:mod:`rvucalc.claims.columns`). The user's columns keep their headers;
+        ``attrs["rvucalc.columns"]`` records which was read as what.
 
     Returns
     -------
@@ -156,7 +164,8 @@ def price_contracts(
     contracts_ = as_contracts(contracts)
     years = tuple(dict.fromkeys(y for c in contracts_ for y in c.base_years))
     had_line = LINE in lines.columns
-    facts, meds = M.price(lines, system=setting, base_years=years, releases=releases, mirror=mirror,
+    mapping = K_.resolve(lines.columns, K_.parse(input_columns))  # the user's headers -> rvucalc's names
+    facts, meds = M.price(K_.pricing_view(lines, mapping), system=setting, base_years=years, releases=releases, mirror=mirror,
                           dayfirst=dayfirst, wage_index=wage_index)
     index = LineIndex(facts, meds[None])
     claims = _Claims(facts)
@@ -171,6 +180,8 @@ def price_contracts(
     out.attrs["rvucalc.contracts"] = [c.name for c in contracts_]
     out.attrs["rvucalc.kinds"] = {**(lines.attrs.get("rvucalc.kinds") or {}), **OUTPUT_KINDS}
     out.attrs["rvucalc.kind"] = "table"
+    out.attrs[K_.ATTR] = dict(mapping)
+    out.attrs[K_.DAYFIRST] = bool(dayfirst)
     return out
 
 

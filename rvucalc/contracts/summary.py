@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ..calc.money import line_cents
+from ..claims.columns import ATTR, DAYFIRST
 from ..claims.contract import claim_keys
+from ..claims.summary import total_charges, when_where
 from ..export.formats import declare_kinds
 from .categories import CATEGORIES, categories
 
@@ -96,10 +98,17 @@ def book_totals(priced: pd.DataFrame) -> pd.DataFrame:
                                             "lines not priced": "count", "lines with both amounts": "count"}))
 
 
+def _user(priced: pd.DataFrame, name: str) -> str:
+    """The user's header of rvucalc's column *name* in contract rows (``attrs["rvucalc.columns"]``,
+    :mod:`rvucalc.claims.columns`), else *name*."""
+    return (priced.attrs.get(ATTR) or {}).get(name, name)
+
+
 def by_category(priced: pd.DataFrame) -> pd.DataFrame:
     """Per contract and service category (:mod:`rvucalc.contracts.categories`), with an ``All
     services`` row per contract (the book's total)."""
-    cat = categories(priced["hcpcs"] if "hcpcs" in priced.columns else pd.Series([""] * len(priced)),
+    hc = _user(priced, "hcpcs")
+    cat = categories(priced[hc] if hc in priced.columns else pd.Series([""] * len(priced)),
                      priced["fee_schedule"], priced["setting"])
     df = priced.assign(category=cat)
     g = _group_table(df, ["category"])
@@ -134,7 +143,8 @@ def top_codes(priced: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     Medicare allowed, and per contract its dollars and percent of Medicare."""
     from ..codes import parse_code
 
-    hc = priced["hcpcs"].astype(object) if "hcpcs" in priced.columns else pd.Series([""] * len(priced))
+    hc_col = _user(priced, "hcpcs")
+    hc = priced[hc_col].astype(object) if hc_col in priced.columns else pd.Series([""] * len(priced))
     codes, uniq = pd.factorize(hc)
     norm = np.array([(parse_code(v) or ("",))[0] for v in uniq] + [""], dtype=object)  # distinct cells
     df = priced.assign(code=norm[codes])
@@ -196,9 +206,9 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     first = rows[0]
     if "claim_number" in priced.columns:
         dense = priced["claim_number"].to_numpy(dtype=np.int64)[first]
-    elif "claim_id" in priced.columns:
+    elif _user(priced, "claim_id") in priced.columns:
         sub = priced.iloc[first]
-        key, _missing = claim_keys(sub["claim_id"], sub["line"].to_numpy(dtype=np.int64))
+        key, _missing = claim_keys(sub[_user(priced, "claim_id")], sub["line"].to_numpy(dtype=np.int64))
         dense = pd.factorize(key)[0].astype(np.int64)
     else:
         raise ValueError("per-claim totals need the claim_number (or claim_id) column of the priced rows")
@@ -206,9 +216,18 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     at = np.full(n_claims, len(dense), dtype=np.int64)
     np.minimum.at(at, dense, np.arange(len(dense)))  # each claim's first line
     out = pd.DataFrame({"claim_number": np.arange(n_claims)})
-    if "claim_id" in priced.columns:
-        out.insert(0, "claim_id", priced["claim_id"].array[first][at] if len(at) else [])
+    claim_col = _user(priced, "claim_id")
+    if claim_col in priced.columns:
+        out.insert(0, claim_col, priced[claim_col].array[first][at] if len(at) else [])
+    # when and where each claim was served, and its charges, from the user's columns repeated on
+    # the rows (rvucalc.claims.summary), as the repricer's per-claim totals say them
+    found = {c: h for c, h in (priced.attrs.get(ATTR) or {}).items() if h in priced.columns}
+    lines_once = priced.iloc[first]
+    for c, v in when_where(lines_once, found, dense, n_claims, bool(priced.attrs.get(DAYFIRST, False))).items():
+        out[c] = v
     out["lines"] = np.bincount(dense, minlength=n_claims)
+    if "charge" in found:
+        out["total_charges"] = total_charges(lines_once[found["charge"]], dense, n_claims)
     allowed = priced["contract_allowed"].to_numpy(dtype=float, na_value=np.nan)
     medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
     m_cents, m_has = line_cents(medicare[first])

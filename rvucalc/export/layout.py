@@ -413,13 +413,19 @@ def as_written(df: pd.DataFrame, formats: Mapping[str, str | None]) -> pd.DataFr
     return out
 
 
+def _user_col(df: pd.DataFrame, name: str) -> str:
+    """The user's header of the claim column rvucalc calls *name*: what the pricing recorded in
+    ``attrs["rvucalc.columns"]`` (claim files with other headers, :mod:`rvucalc.claims.columns`)."""
+    return (df.attrs.get("rvucalc.columns") or {}).get(name, name)
+
+
 def kind_of(df: pd.DataFrame) -> str:
     """``"reprice"``, ``"schedule"`` or ``"table"`` (from ``attrs["rvucalc.kind"]`` or the columns)."""
     k = df.attrs.get("rvucalc.kind")
     if k:
         return str(k)
     cols = set(df.columns)
-    if {"claim_id", "allowed", "payable", "medicare_payment"} <= cols:
+    if {_user_col(df, "claim_id"), "allowed", "payable", "medicare_payment"} <= cols:
         return "reprice"
     if {"hcpcs", "locality_id", "setting", "amount"} <= cols and "rvucalc.summary" not in df.attrs:
         return "schedule"
@@ -840,8 +846,9 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
         ("lines paid (count)", int(paid.sum()), COUNT_FORMAT),
         ("lines not paid (count; reasons on the Detail sheet)", int((~paid).sum()), COUNT_FORMAT),
     ]
-    if "charge" in df.columns and pd.api.types.is_numeric_dtype(df["charge"]):
-        figures.append(("charge, all lines (sum)", _money_sum(df["charge"]), CURRENCY_FORMAT))
+    charge = _user_col(df, "charge")
+    if charge in df.columns and pd.api.types.is_numeric_dtype(df[charge]):
+        figures.append(("charge, all lines (sum)", _money_sum(df[charge]), CURRENCY_FORMAT))
     figures += [("allowed amount (sum)", _money_sum(df["allowed"]), CURRENCY_FORMAT),
                 ("Medicare payment (sum)", _money_sum(df["medicare_payment"]), CURRENCY_FORMAT)]
     if "sequestration" in df.columns and (df["sequestration"].fillna(0) != 0).any():
@@ -852,7 +859,7 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
     figures.append(("allowed amount per paid line (mean)", mean, CURRENCY_FORMAT))
 
     # codes as CMS writes them: "j1100 " and "J1100" are one code (the lines keep what was given)
-    hc = df["hcpcs"].astype(object)
+    hc = df[_user_col(df, "hcpcs")].astype(object)
     code = hc.where(hc.notna(), "").astype(str).str.strip().str.upper()
     if "pricing_modifier" in df.columns:
         pm = df["pricing_modifier"].astype(object)
@@ -865,7 +872,8 @@ def _reprice_sheets(df: pd.DataFrame, heading: str, prov: Provenance, names: Nam
     # units as rvucalc read them (``units_factor``: none where the units were refused), so a
     # refused ``7.5`` or ``1,5`` is not added in; the user's column only when that is absent
     units = df["units_factor"] if "units_factor" in df.columns else \
-        pd.to_numeric(df["units"], errors="coerce") if "units" in df.columns else None
+        pd.to_numeric(df[_user_col(df, "units")], errors="coerce") if _user_col(df, "units") in df.columns \
+        else None
     if units is not None:
         base["units (sum)"] = pd.to_numeric(units, errors="coerce").fillna(0).to_numpy()
     base["allowed (sum)"] = _cents(df["allowed"])
