@@ -47,8 +47,17 @@ def test_million_lines_with_bad_values(fs25, fs26):
     # every deliberately bad line is unpaid, and its reason names the fault
     expect = {0: "REPRICE_UNKNOWN_CODE", 1: "REPRICE_BAD_DATE", 2: "REPRICE_NO_LOCALITY", 3: "REPRICE_BAD_POS",
               4: "REPRICE_BAD_UNITS", 5: "REPRICE_BAD_UNITS", 6: "REPRICE_NO_RELEASE"}
+    # a lab test, drug or DME item is priced on its own schedule (issue 21): the CLFS national limit
+    # and the ASP payment limit need no locality, a DME fee its state (its own reasons say so);
+    # a missing ZIP code refuses the PFS lines with REPRICE_NO_LOCALITY
+    sched = out["fee_schedule"].astype(str).to_numpy()
+    national = sched != "pfs"
+    no_zip = bad & (kinds == 2)
+    assert national[no_zip].any() and out["payable"].to_numpy(dtype=bool)[no_zip & np.isin(sched, ["clfs", "asp"])].any()
     for k, code in expect.items():
         rows = bad & (kinds == k)
+        if k == 2:
+            rows &= ~national
         assert unpaid[rows].all(), code
         assert pd.Series(reasons[rows]).str.contains(code, regex=False).all(), code
     for cell in pd.unique(reasons):

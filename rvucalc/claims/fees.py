@@ -124,7 +124,9 @@ def capture(lines: N.Lines, chunk: pd.DataFrame | None, rel_line: np.ndarray) ->
         return Captured(np.zeros(0, np.int64), *(np.zeros(0, object),) * 3, np.zeros(0), np.zeros(0),
                         np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, object), None, None,
                         np.zeros(0, np.int64), sched)
-    refused = rb.any_of([*N.REFUSING, *EDIT_DENYING]) | lines.bad_participating
+    # a line whose input could not be read, or whose place of service is no code CMS lists, is
+    # refused on every schedule (its reason names the fault), as a denied line is
+    refused = rb.any_of([*N.REFUSING, *EDIT_DENYING, "REPRICE_BAD_POS"]) | lines.bad_participating
     idx = np.flatnonzero(((rb.bits & mask) != 0) & ~refused)
     skeys = np.asarray(sched.categories, dtype=object)[np.asarray(sched.codes)[idx]]
     code = lines.hcpcs_uniq[lines.hcpcs_codes[idx]] if idx.size else np.zeros(0, dtype=object)

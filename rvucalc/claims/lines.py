@@ -92,12 +92,29 @@ def categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
 
 
 class ReasonBits:
-    """Reason codes per line as bits of a uint64; turned into "A|B" strings at the end."""
+    """Reason codes per line as bits of a uint64; turned into "A|B" strings at the end.
+
+    A code takes a bit when a line is first given it (at most 64 distinct codes in a chunk);
+    the order codes are written in is fixed apart from that: :meth:`order` places a code among
+    the others without spending a bit on it (a stage states every code it may give, so a line's
+    text never depends on the other lines of its chunk), and a code never placed so takes its
+    place when it takes its bit.
+    """
 
     def __init__(self, n: int) -> None:
         self._bits = np.zeros(n, dtype=np.uint64)
         self.codes: list[str] = []
+        self._rank: dict[str, int] = {}
         self._later: list[tuple[str, Callable[[], np.ndarray]]] = []
+
+    def order(self, code: str) -> None:
+        """Place *code* after the codes placed so far (its bit is taken when it is first used)."""
+        self._rank.setdefault(code, len(self._rank))
+
+    def ordered(self, value: int) -> list[str]:
+        """The codes of the bits *value*, in their written order."""
+        got = [c for j, c in enumerate(self.codes) if value >> j & 1]
+        return sorted(got, key=self._rank.__getitem__) if len(got) > 1 else got
 
     @property
     def bits(self) -> np.ndarray:
@@ -120,8 +137,10 @@ class ReasonBits:
     def bit(self, code: str) -> np.uint64:
         if code not in self.codes:
             if len(self.codes) >= 64:
-                raise RuntimeError("more than 64 distinct reason codes in one repricing")
+                raise RuntimeError(f"more than 64 distinct reason codes in one chunk of claim lines "
+                                   f"({', '.join(self.codes)}, {code})")
             self.codes.append(code)
+            self.order(code)
         return np.uint64(1) << np.uint64(self.codes.index(code))
 
     def add(self, code: str, mask: np.ndarray, idx: np.ndarray | None = None) -> None:
@@ -164,7 +183,7 @@ class ReasonBits:
     def categorical(self) -> pd.Categorical:
         """The "A|B" reason strings as a categorical (codes hashed once, text built per distinct set)."""
         inv, uniq = few_distinct_codes(self.bits)
-        text = ["|".join(c for j, c in enumerate(self.codes) if int(u) >> j & 1) for u in uniq]
+        text = ["|".join(self.ordered(int(u))) for u in uniq]
         return categorical(inv, text)
 
 

@@ -621,7 +621,7 @@ def normalise(chunk: pd.DataFrame, *, dayfirst: bool = False,
     n = len(chunk)
     rb = ReasonBits(n)
     for code in _REASONS:
-        rb.bit(code)
+        rb.order(code)
     line = chunk[LINE].to_numpy(dtype=np.int64) if LINE in chunk.columns else np.arange(n, dtype=np.int64)
     keys = _background(claim_keys, chunk["claim_id"], line) if n >= BACKGROUND_LINES else None
     if keys is None:

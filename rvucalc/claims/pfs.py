@@ -460,7 +460,7 @@ def lookup(lines: Lines, plan: Plan) -> Base:
     # every reason this stage gives, registered in the order it gives them: a line's reason text
     # then never depends on the other lines of its chunk (which release is looked up first)
     for code in (*_LOOKUP_REASONS, *(c for t in tabs for c in t.reason_labels if c), pfs_calc.OPPS_CAP.code):
-        rb.bit(code)
+        rb.order(code)
     setting = _setting(lines)
     rb.add(P.BAD_POS.code, setting == 2)
     pmod = pricing_modifier(lines.mods)
@@ -788,7 +788,7 @@ def money(lines: Lines, b: Base, lf: LineFactors, cf: ClaimFactors, sequestratio
     """
     rb = lines.reasons
     part = lines.participating
-    rb.bit(N.BAD_PARTICIPATING.code)  # in a fixed place among the codes, whatever the chunk holds
+    rb.order(N.BAD_PARTICIPATING.code)  # in a fixed place among the codes, whatever the chunk holds
     rb.add(N.BAD_PARTICIPATING.code, lines.bad_participating)
     refusing = refusing_codes()
     payable0 = ~rb.any_of(refusing) & ~np.isnan(b.base)

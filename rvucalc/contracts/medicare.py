@@ -231,7 +231,7 @@ def _facts(parsed: N.Lines) -> Facts:
     bits = rb.bits & _mask(rb, INPUT_REFUSING)
     # the input reasons only, as text per distinct set
     codes, uniq = pd.factorize(bits)
-    text = ["|".join(c for j, c in enumerate(rb.codes) if int(u) >> j & 1) for u in uniq]
+    text = ["|".join(rb.ordered(int(u))) for u in uniq]
     return Facts(lines=parsed, day=parsed.day.copy(), refused=refused,
                  refused_reason=categorical(codes, text))
 

@@ -488,7 +488,7 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
     extra_cats: list[str] = []
     if not show_medicare.any() and not facts.refused.any():  # only the contract's own codes
         k, uniq_bits = few_distinct_codes(rb.bits)
-        return categorical(k, ["|".join(c for j, c in enumerate(rb.codes) if int(u) >> j & 1) for u in uniq_bits])
+        return categorical(k, ["|".join(rb.ordered(int(u))) for u in uniq_bits])
     extra = np.full(n, -1, dtype=np.int64)
     for j, year in enumerate(base_years):
         med = meds[year]
@@ -511,7 +511,7 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
     text = []
     for u in np.asarray(uniq).tolist():  # distinct (contract codes, Medicare codes) pairs
         b, e = divmod(int(u), width)
-        own = [c for j, c in enumerate(rb.codes) if b >> j & 1]
+        own = rb.ordered(b)
         more = [x for x in (extra_cats[e - 1].split("|") if e >= 1 and extra_cats[e - 1] else []) if x not in own]
         text.append("|".join(own + more))
     return categorical(k, text)
