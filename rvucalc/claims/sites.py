@@ -123,6 +123,14 @@ NOT_BILLED_ASC = reason(
 VISIT_REPLACED = reason(
     "SITE_VISIT_BY_G0463", "an E/M office or outpatient visit: the hospital bills its clinic visit as "
     "G0463 (added to the claim by rvucalc), not this code; its facility part is $0.00", _OPPS_RULE)
+OWN_SCHEDULE = reason(
+    "SITE_OWN_SCHEDULE", "paid under its own fee schedule in this setting (the PFS non-facility rate, the CLFS, "
+    "ASP or DMEPOS amount, as in the office): a hospital service of status A, M or Y or a Q4 laboratory test "
+    "not packaged, or a lab test, drug or DME item on neither ASC list",
+    "OPPS Addendum B status indicators A, M, Y and Q4 (Addendum D1); 42 CFR 419.2(b), 419.22; the CLFS, "
+    "ASP and DMEPOS fee schedules")
+#: OPPS status indicators of services paid under another fee schedule in a HOPD (Addendum D1).
+OWN_SCHEDULE_SI = frozenset({"OPPS_SI_A", "OPPS_SI_M", "OPPS_SI_Y", "OPPS_SI_Q4"})
 CLINIC_VISIT = reason(
     "SITE_CLINIC_VISIT_ADDED", "G0463 (hospital outpatient clinic visit) added by rvucalc to a claim "
     "with an E/M visit moved to the hospital: one per claim and date of service without one",
@@ -184,21 +192,22 @@ def _first_codes(reason: pd.Series, setting: str) -> np.ndarray:
     return table[codes]
 
 
-def _claim_part(key: np.ndarray, order: np.ndarray, amount: pd.Series, medicare: pd.Series,
+def _claim_part(key: np.ndarray, order: np.ndarray, amount: pd.Series | np.ndarray, medicare: pd.Series | np.ndarray,
                 bad: np.ndarray) -> pd.DataFrame:
     """Per claim: amount and Medicare sums in whole cents (lines not priced add nothing), and
     whether any line of the claim is not priced (``bad``)."""
-    cents = np.nan_to_num(np.round(amount.to_numpy(float) * 100))
-    med = np.nan_to_num(np.round(medicare.to_numpy(float) * 100))
+    cents = np.nan_to_num(np.round(np.asarray(amount, dtype=float) * 100))
+    med = np.nan_to_num(np.round(np.asarray(medicare, dtype=float) * 100))
     df = pd.DataFrame({"k": key, "a": cents, "m": med, "bad": bad})
     return df.groupby("k", sort=False).agg(a=("a", "sum"), m=("m", "sum"), bad=("bad", "any")
                                            ).reindex(order)
 
 
 def _line_states(site: str, prof: pd.DataFrame, fac: pd.DataFrame | None, code5: np.ndarray,
-                 clinic_visit: bool) -> dict[str, np.ndarray]:
+                 clinic_visit: bool, office: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """Which lines of a setting have no amount, the refusing code of each, which are not billed
-    there (counted $0.00, with a note code) and which the setting cannot bill at all.
+    there (counted $0.00, with a note code) and which the setting cannot bill at all; and the
+    amounts each part counts (``p_pay``/``p_med``, ``f_pay``/``f_med``, dollars per line).
 
     A professional line with no amount is not priced unless its reason says the amount is $0.00
     (:data:`PFS_ZERO`) or, in a facility, that the facility bills it (NA facility, a code of
@@ -207,43 +216,71 @@ def _line_states(site: str, prof: pd.DataFrame, fac: pd.DataFrame | None, code5:
     setting does not bill it: an E/M visit in a HOPD when the clinic visit G0463 is added
     (:data:`VISIT_REPLACED`), a non-surgical code not on the ASC lists in an ASC
     (:data:`NOT_BILLED_ASC`); in an office, a hospital-only code (:data:`NOT_BILLED_OFFICE`).
+    A line paid under another schedule in that setting is its amount there, from the office
+    pricing (*office*, :data:`OWN_SCHEDULE`): in a HOPD a status A, M or Y line or a Q4 test not
+    packaged (OPPS Addendum B, status indicators), in an ASC a lab test, drug or DME item on
+    neither ASC list. A line a claim edit denied (``EDIT_*``) is a stated $0.00 in every part.
     A line the setting cannot bill (office: NA in the non-facility setting; HOPD: inpatient only,
-    status C; ASC: a surgical procedure not on its list) makes its claim not billable there.
+    status C; ASC: a surgical procedure not on its list; an ancillary without a procedure) makes
+    its claim not billable there.
     """
+    from ..calc.edits import DENYING
+
     n = len(code5)
     hosp = _hospital_only(code5)
-    p_amount = prof["allowed"].to_numpy(float)
+    p_pay = prof["allowed"].to_numpy(float).copy()
+    p_med = prof["medicare_payment"].to_numpy(float).copy()
     p_code = _first_codes(prof["reason"], "pfs")
     note = np.full(n, "", dtype=object)
-    excused = np.isin(p_code, list(PFS_ZERO | (_facility_bills() if fac is not None else set())))
+    denied = _has_any(prof["reason"], DENYING)
+    excused = np.isin(p_code, list(PFS_ZERO | (_facility_bills() if fac is not None else set()))) | denied
     if fac is not None:  # the hospital's own code, or a code of another schedule (a lab test, a drug
         excused |= hosp | _has_any(prof["reason"], _facility_bills())  # ...): the facility bills it
-    p_bad = np.isnan(p_amount) & ~excused
+    p_bad = np.isnan(p_pay) & ~excused
     if fac is None:  # the office
-        not_billed = hosp & np.isnan(p_amount)
+        not_billed = hosp & np.isnan(p_pay)
         p_bad &= ~not_billed
         note[not_billed] = NOT_BILLED_OFFICE.code
         cannot = p_code == "PFS_NA_NONFACILITY"
         return {"p_bad": p_bad | cannot, "f_bad": np.zeros(n, dtype=bool), "note": note,
-                "code": np.where(p_bad | cannot, p_code, ""), "cannot": cannot, "billed": ~not_billed}
-    f_amount = fac["facility_payment"].to_numpy(float)[:n]
-    f_bad = np.isnan(f_amount)
+                "code": np.where(p_bad | cannot, p_code, ""), "cannot": cannot, "billed": ~not_billed,
+                "p_pay": p_pay, "p_med": p_med, "f_pay": np.zeros(n), "f_med": np.zeros(n)}
+    f_pay = fac["facility_payment"].to_numpy(float)[:n].copy()
+    f_med = fac["medicare_payment"].to_numpy(float)[:n].copy()
+    f_bad = np.isnan(f_pay) & ~denied & ~_has_any(fac["reason"].iloc[:n], DENYING)
     f_code = _first_codes(fac["reason"].iloc[:n], "facility")
+    o_pay = office["allowed"].to_numpy(float) if office is not None else np.full(n, np.nan)
+    o_med = office["medicare_payment"].to_numpy(float) if office is not None else np.full(n, np.nan)
+    o_sched = office["fee_schedule"].astype(object).fillna("").astype(str).to_numpy() \
+        if office is not None and "fee_schedule" in office.columns else np.full(n, "pfs", dtype=object)
+    o_code = _first_codes(office["reason"], "pfs") if office is not None else np.full(n, "", dtype=object)
     if site == "hopd":
         replaced = f_bad & (f_code == "OPPS_SI_B") & np.isin(code5, list(EM_VISITS)) & clinic_visit
         note[replaced] = VISIT_REPLACED.code
         f_bad &= ~replaced
+        own = f_bad & np.isin(f_code, list(OWN_SCHEDULE_SI))
         cannot = f_code == "OPPS_SI_C"
         billed = np.ones(n, dtype=bool)
     else:
         not_covered = f_code == "ASC_NOT_COVERED"
         cannot = not_covered & _surgical(code5)
-        not_billed = not_covered & ~cannot
+        own = not_covered & ~cannot & np.isin(o_sched, ["clfs", "asp", "dmepos"])
+        not_billed = not_covered & ~cannot & ~own
         note[not_billed] = NOT_BILLED_ASC.code
         f_bad &= ~not_billed
+        # a service of the ASC's own is needed: an ancillary alone is no ASC claim
         billed = ~not_covered
+        cannot |= _has_any(fac["reason"].iloc[:n], frozenset({"ASC_ANCILLARY_WITHOUT_PROCEDURE"}))
+    # paid under its own schedule in this setting: the office pricing's amount (or its reason)
+    f_pay[own], f_med[own] = o_pay[own], o_med[own]
+    p_pay[own], p_med[own] = 0.0, 0.0  # billed by the facility or supplier: nothing on the physician's side
+    p_bad &= ~own
+    note[own] = OWN_SCHEDULE.code
+    f_bad = np.where(own, np.isnan(o_pay), f_bad)
+    f_code = np.where(own & np.isnan(o_pay), o_code, f_code)
     code = np.where(f_bad, f_code, np.where(p_bad, p_code, ""))
-    return {"p_bad": p_bad, "f_bad": f_bad, "code": code, "note": note, "cannot": cannot, "billed": billed}
+    return {"p_bad": p_bad, "f_bad": f_bad, "code": code, "note": note, "cannot": cannot, "billed": billed,
+            "p_pay": p_pay, "p_med": p_med, "f_pay": f_pay, "f_med": f_med}
 
 
 def _has_any(reason: pd.Series, codes: frozenset[str]) -> np.ndarray:
@@ -416,21 +453,24 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     parts = {"office": (office, None), "hopd": (prof_h, hopd), "asc": (prof_a, asc)}
     n = len(k)
     for site, (prof, fac) in parts.items():
-        st = _line_states(site, prof, fac, code5, clinic_visit)
-        p = _claim_part(k, order, prof["allowed"], prof["medicare_payment"], st["p_bad"])
+        st = _line_states(site, prof, fac, code5, clinic_visit, office)
+        p = _claim_part(k, order, st["p_pay"], st["p_med"], st["p_bad"])
         prof_c, prof_m = p["a"].to_numpy(float), p["m"].to_numpy(float)
         p_bad = p["bad"].to_numpy(bool)
         extra_bad = np.zeros(len(order), dtype=bool)
         if fac is None:
             fac_c, fac_m, f_bad = np.zeros(len(order)), np.zeros(len(order)), np.zeros(len(order), bool)
         else:
-            fk, fb = k, st["f_bad"]
+            fk, fb, fp, fm = k, st["f_bad"], st["f_pay"], st["f_med"]
             if len(fac) > n:  # the clinic visits added: priced with the claim, part of its facility amount
-                add_bad = np.isnan(fac["facility_payment"].to_numpy(float)[n:])
+                add_pay = fac["facility_payment"].to_numpy(float)[n:]
+                add_bad = np.isnan(add_pay)
                 fk, fb = np.concatenate([k, added_key]), np.concatenate([fb, add_bad])
+                fp = np.concatenate([fp, add_pay])
+                fm = np.concatenate([fm, fac["medicare_payment"].to_numpy(float)[n:]])
                 extra_bad = pd.Series(add_bad).groupby(added_key).any().reindex(order, fill_value=False
                                                                                 ).to_numpy(bool)
-            f = _claim_part(fk, order, fac["facility_payment"], fac["medicare_payment"], fb)
+            f = _claim_part(fk, order, fp, fm, fb)
             fac_c, fac_m, f_bad = f["a"].to_numpy(float), f["m"].to_numpy(float), f["bad"].to_numpy(bool)
         per_claim = {name: pd.Series(st[name]).groupby(k).any().reindex(order).to_numpy(bool)
                      for name in ("cannot", "billed")}
