@@ -133,3 +133,35 @@ def test_services_paid_under_their_own_schedule_and_denied_lines(mirror):
     assert k6["hopd_total"] == round(63.72 + 128.87, 2)  # one visit at the facility rate + G0463
     assert not k7["asc_billable"] and k7["asc_reason"] == "SITE_NOT_BILLABLE_ASC"
     assert "Addendum D1" in rvucalc.explain("SITE_OWN_SCHEDULE").rule
+
+
+def test_the_workbook_has_claims_by_default_and_lines_on_request(book, tmp_path, capsys):
+    """Issue 21 part 3: the workbook holds the summaries and one row per claim; the line sheets
+    (five per book: a million rows for 200,000 lines) only with --line-sheets. The provenance
+    names the files priced with either way."""
+    import openpyxl
+
+    src = tmp_path / "book.csv"
+    book.to_csv(src, index=False)
+    assert main(["sites", "--claims", str(src), "--release", "rvu25d", "-o", str(tmp_path / "s.xlsx")]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "s.xlsx", read_only=True)
+    assert "Claims" in wb.sheetnames and not any(n.endswith(" lines") for n in wb.sheetnames)
+    prov = " ".join(str(c) for row in wb["Provenance"].iter_rows(values_only=True) for c in row if c)
+    for name in ("PPRRVU2025_Oct.csv", "opps-2025-10", "asc-2025-10"):  # wage files: test_export_workbook_fixes
+        assert name in prov, name
+    assert main(["sites", "--claims", str(src), "--release", "rvu25d", "--line-sheets",
+                 "-o", str(tmp_path / "l.xlsx")]) == 0
+    names = openpyxl.load_workbook(tmp_path / "l.xlsx", read_only=True).sheetnames
+    assert {"Office lines", "HOPD prof lines", "HOPD facility lines", "ASC prof lines", "ASC facility lines"} <= set(names)
+    with pytest.raises(ValueError, match="--line-sheets"):
+        import argparse
+
+        from rvucalc.cli.pricing import _sites_claims
+        _sites_claims(argparse.Namespace(claims=str(src), out=str(tmp_path / "x.csv"), line_sheets=True))
+
+
+def test_per_claim_figures_are_the_same_without_the_line_results(book):
+    full = rvucalc.compare_sites_claims(book, **REL)
+    slim = rvucalc.compare_sites_claims(book, keep_lines=False, **REL)
+    pd.testing.assert_frame_equal(full, slim)
+    assert slim.attrs["lines"] == {} and "opps-2025-10" in slim.attrs["rvucalc.releases"]

@@ -356,7 +356,8 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                          opps_wage_index: float | None = None, asc_wage_index: float | None = None,
                          ipps_table2: str | os.PathLike[str] | None = None,
                          dayfirst: bool = False, clinic_visit: bool = True,
-                         columns: Any = None) -> pd.DataFrame:
+                         columns: Any = None, keep_lines: bool = True,
+                         progress: bool | None = False) -> pd.DataFrame:
     """Each claim priced in the office, a hospital outpatient department and an ASC.
 
     - **office**: PFS non-facility amounts (place of service 11); no facility payment
@@ -399,7 +400,9 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     :func:`rvucalc.explain`). ``attrs["rvucalc.reason_text"]`` holds, per setting, the words
     of reasons that say more than their code, e.g. which CMS file is missing and how to get
     it (:func:`not_priced`). The line results are in ``attrs["lines"]`` (one frame per setting
-    and part).
+    and part; ``keep_lines=False`` keeps none of them, for a book's per-claim figures in a
+    fraction of the memory), ``attrs["rvucalc.releases"]`` the releases priced with.
+    *progress*: a bar on standard error over the pricing steps (``None``: on a terminal only).
     """
     from .normalise import parse_dates
     from .summary import total_charges, when_where
@@ -416,9 +419,32 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     base = K.pricing_view(user, mapping)
     ck, _missing = claim_keys(base["claim_id"], base[LINE].to_numpy())
     key = pd.Series(ck, index=base.index)
-    office = _pfs(base, "11", False, pfs_releases, mirror, dayfirst)
-    prof_h = _pfs(base, "22", True, pfs_releases, mirror, dayfirst)
-    prof_a = _pfs(base, "24", True, pfs_releases, mirror, dayfirst)
+    import sys
+
+    from tqdm.auto import tqdm
+
+    steps = tqdm(total=4, desc="sites (office, HOPD prof, HOPD facility, ASC)", unit=" step", file=sys.stderr,
+                 disable=not (sys.stderr.isatty() if progress is None else progress), dynamic_ncols=True)
+    used: set[str] = set()  # releases priced with (the workbook's provenance)
+    provs: list[Any] = []
+
+    def kept(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+        """The frame as it is (*keep_lines*), else only the columns the per-claim figures read."""
+        if "release" in frame.columns:
+            used.update(str(r) for r in pd.unique(frame["release"].astype(object).fillna("")) if r)
+        if frame.attrs.get("rvucalc.provenance"):  # the files behind it (wage index files too)
+            provs.append(frame.attrs["rvucalc.provenance"])
+        steps.update(1)
+        if keep_lines:
+            return frame
+        return frame[[c for c in (*cols, "reason", "release", "release_note", LINE) if c in frame.columns]]
+
+    office = kept(_pfs(base, "11", False, pfs_releases, mirror, dayfirst), "allowed", "medicare_payment",
+                  "fee_schedule")
+    # the physician in a HOPD and in an ASC: the same PFS facility amounts (both are facility
+    # places of service: 42 CFR 414.22(b)(5)(i)), priced once; the ASC lines say POS 24
+    prof_h = kept(_pfs(base, "22", True, pfs_releases, mirror, dayfirst), "allowed", "medicare_payment")
+    prof_a = prof_h.assign(pos="24") if keep_lines and "pos" in prof_h.columns else prof_h
     fac_lines = base.drop(columns=[c for c in ("pos",) if c in base.columns])
     code5 = _code5(base["hcpcs"])
     added, copied = _clinic_visits(fac_lines, ck, code5, dayfirst) if clinic_visit else (
@@ -429,9 +455,11 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                                                           ipps_table2))
     if len(added):
         hopd["added_by_rvucalc"] = np.where(np.arange(len(hopd)) >= n_lines, CLINIC_VISIT.code, "")
+    hopd = kept(hopd, "facility_payment", "medicare_payment")
     added_key = np.asarray(ck)[copied]
-    asc = pipeline.price_frame(fac_lines, pipeline.facility_options(
-        "asc", asc_releases, mirror, dayfirst, asc_wage_index, None))
+    asc = kept(pipeline.price_frame(fac_lines, pipeline.facility_options(
+        "asc", asc_releases, mirror, dayfirst, asc_wage_index, None)), "facility_payment", "medicare_payment")
+    steps.close()
     k = key.to_numpy()
     order = pd.unique(k)
     first = pd.Series(np.arange(len(key))).groupby(k).first().reindex(order)
@@ -525,7 +553,11 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                                       pd.concat([user, user.iloc[copied]], ignore_index=True) if len(added) else user),
         "asc_professional": K.user_frame(prof_a.drop(columns=drop), mapping, user),
         "asc_facility": K.user_frame(asc.drop(columns=drop), mapping, user),
-    }
+    } if keep_lines else {}
+    out.attrs["rvucalc.releases"] = sorted(used)
+    from ..export import provenance_of
+
+    out.attrs["rvucalc.provenance"] = provenance_of(*provs)
     out.attrs[K.ATTR] = dict(mapping)
     out.attrs["rvucalc.reason_text"] = texts
     out.attrs["rvucalc.summary"] = {
@@ -665,11 +697,12 @@ def _n(count: int, word: str) -> str:
 
 
 def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
-                   title: str = "Site of service per claim", provenance: Any = None) -> Any:
+                   title: str = "Site of service per claim", provenance: Any = None, lines: bool = False) -> Any:
     """Write the comparison as an analyst's workbook (:func:`rvucalc.export.to_excel`).
 
-    Sheets: the book summary by setting (pivot and chart), one row per claim, then the line
-    results of each setting and part (professional and facility), then provenance.
+    Sheets: the book summary by setting (pivot and chart), one row per claim, with *lines* the
+    line results of each setting and part (professional and facility; a book of 200,000 lines
+    makes a million rows: on request only), then the reasons and provenance.
     """
     from ..export import to_excel
     from ..export.formats import declare_kinds
@@ -681,13 +714,21 @@ def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
     names = {"office_professional": "Office lines", "hopd_professional": "HOPD prof lines",
              "hopd_facility": "HOPD facility lines", "asc_professional": "ASC prof lines",
              "asc_facility": "ASC facility lines"}
-    for k, v in per_claim.attrs.get("lines", {}).items():
-        views[names.get(k, k)] = v.drop(columns=[c for c in (LINE,) if c in v.columns])
-    if provenance is None:  # the CMS files of every release the line results name
+    if lines:
+        if not per_claim.attrs.get("lines"):
+            raise ValueError("the line sheets were asked for, but the comparison kept no line results: "
+                             "compare_sites_claims(..., keep_lines=True)")
+        for k, v in per_claim.attrs["lines"].items():
+            views[names.get(k, k)] = v.drop(columns=[c for c in (LINE,) if c in v.columns])
+    if provenance is None:  # the CMS files of every release the comparison priced with
         from .pipeline import provenance as of_releases
 
-        used = {r for v in per_claim.attrs.get("lines", {}).values() if "release" in v.columns
-                for r in v["release"].astype(str).unique()}
-        provenance = of_releases(sorted(used)) or None
+        used = set(per_claim.attrs.get("rvucalc.releases") or ()) | {
+            r for v in per_claim.attrs.get("lines", {}).values() if "release" in v.columns
+            for r in v["release"].astype(str).unique()}
+        from ..export import provenance_of
+
+        provenance = provenance_of(of_releases(sorted(r for r in used if r and r != "nan")),
+                                   per_claim.attrs.get("rvucalc.provenance")) or None
     # the other sheets are the book's details: the summary is the book's (summarise_sites)
     return to_excel(views, path, title=title, provenance=provenance, summaries=["By setting"])
