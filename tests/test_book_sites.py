@@ -112,3 +112,56 @@ def test_cli_sites_claims_prints_the_book(book, tmp_path, capsys):
                  "-o", str(tmp_path / "s.csv")]) == 0
     got = pd.read_csv(tmp_path / "s.csv", dtype=str, keep_default_na=False).set_index("claim_id")
     assert got.loc["K1", "hopd_reason"] == "OPPS_SI_B" and got.loc["K1", "hopd_clinic_visit"] == ""
+
+
+def test_services_paid_under_their_own_schedule_and_denied_lines(mirror):
+    """RVU25D, national, 2025-10-15. K5: 97110 (therapeutic exercise) is status A in Addendum B
+    October 2025, a service a hospital is paid for under the PFS: in a HOPD its amount is the PFS
+    non-facility rate, 0.89 RVUs x 32.3465 = 28.79, with nothing on the physician's side. K6: 99213
+    twice on one day, the second denied by the duplicate-line edit: a stated $0.00, so the claim is
+    priced (office 88.95, one visit). K7: 71046 alone is an ASC ancillary without a procedure: an
+    ASC cannot bill that claim."""
+    mirror("pfs/rvu25d/PPRRVU2025_Oct.csv")
+    claims = {"K5": ["97110"], "K6": ["99213", "99213"], "K7": ["71046"]}
+    lines = pd.DataFrame([{"claim_id": c, "hcpcs": h, "units": "1", "date_of_service": "2025-10-15",
+                           "locality": "national"} for c, codes in claims.items() for h in codes])
+    per = rvucalc.compare_sites_claims(lines, **REL).set_index("claim_id")
+    k5, k6, k7 = per.loc["K5"], per.loc["K6"], per.loc["K7"]
+    assert (k5["hopd_professional"], k5["hopd_facility"], k5["hopd_total"]) == (0.0, 28.79, 28.79)
+    assert k5["hopd_note"] == "SITE_OWN_SCHEDULE" and k5["office_total"] == 28.79
+    assert k6["office_total"] == 88.95 and k6["office_lines_unpaid"] == 0
+    assert k6["hopd_total"] == round(63.72 + 128.87, 2)  # one visit at the facility rate + G0463
+    assert not k7["asc_billable"] and k7["asc_reason"] == "SITE_NOT_BILLABLE_ASC"
+    assert "Addendum D1" in rvucalc.explain("SITE_OWN_SCHEDULE").rule
+
+
+def test_the_workbook_has_claims_by_default_and_lines_on_request(book, tmp_path, capsys):
+    """Issue 21 part 3: the workbook holds the summaries and one row per claim; the line sheets
+    (five per book: a million rows for 200,000 lines) only with --line-sheets. The provenance
+    names the files priced with either way."""
+    import openpyxl
+
+    src = tmp_path / "book.csv"
+    book.to_csv(src, index=False)
+    assert main(["sites", "--claims", str(src), "--release", "rvu25d", "-o", str(tmp_path / "s.xlsx")]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "s.xlsx", read_only=True)
+    assert "Claims" in wb.sheetnames and not any(n.endswith(" lines") for n in wb.sheetnames)
+    prov = " ".join(str(c) for row in wb["Provenance"].iter_rows(values_only=True) for c in row if c)
+    for name in ("PPRRVU2025_Oct.csv", "opps-2025-10", "asc-2025-10"):  # wage files: test_export_workbook_fixes
+        assert name in prov, name
+    assert main(["sites", "--claims", str(src), "--release", "rvu25d", "--line-sheets",
+                 "-o", str(tmp_path / "l.xlsx")]) == 0
+    names = openpyxl.load_workbook(tmp_path / "l.xlsx", read_only=True).sheetnames
+    assert {"Office lines", "HOPD prof lines", "HOPD facility lines", "ASC prof lines", "ASC facility lines"} <= set(names)
+    with pytest.raises(ValueError, match="--line-sheets"):
+        import argparse
+
+        from rvucalc.cli.pricing import _sites_claims
+        _sites_claims(argparse.Namespace(claims=str(src), out=str(tmp_path / "x.csv"), line_sheets=True))
+
+
+def test_per_claim_figures_are_the_same_without_the_line_results(book):
+    full = rvucalc.compare_sites_claims(book, **REL)
+    slim = rvucalc.compare_sites_claims(book, keep_lines=False, **REL)
+    pd.testing.assert_frame_equal(full, slim)
+    assert slim.attrs["lines"] == {} and "opps-2025-10" in slim.attrs["rvucalc.releases"]

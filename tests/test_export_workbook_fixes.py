@@ -169,7 +169,7 @@ def test_every_money_column_shows_dollars_and_every_count_a_count(mirror, tmp_pa
                  "--claims-out", str(tmp_path / "hc.xlsx")],
         "asc": ["reprice", str(asc_lines), "--setting", "asc", "-o", str(tmp_path / "a.xlsx"),
                 "--claims-out", str(tmp_path / "ac.xlsx")],
-        "sites": ["sites", "--claims", str(sites), "-o", str(tmp_path / "s.xlsx")],
+        "sites": ["sites", "--claims", str(sites), "--line-sheets", "-o", str(tmp_path / "s.xlsx")],
         "schedule": ["schedule", "99213", "20983", "--localities", "01182-18", "--release", "rvu26c",
                      "--out", str(tmp_path / "sch.xlsx")],
         "compare": ["compare", "20983", "77013", "--localities", "01182-18", "--release", "rvu26c",
@@ -348,7 +348,7 @@ def test_sites_workbook_names_every_release_and_the_missing_one(mirror, tmp_path
     assert "no release" not in params
     # CY2026: the mirror has no OPPS Addendum B, so the HOPD facility lines have no release
     lines26 = _facility_lines(tmp_path, "c26.csv", date="2026-03-10")
-    assert cli_main(["sites", "--claims", str(lines26), "-o", str(tmp_path / "s26.xlsx")]) == 0
+    assert cli_main(["sites", "--claims", str(lines26), "--line-sheets", "-o", str(tmp_path / "s26.xlsx")]) == 0
     sources, params = _prov(tmp_path / "s26.xlsx")
     ids = [x.strip() for x in str(params["releases in the data"]).split(",")]
     assert all(ids) and any(i.startswith("rvu26") for i in ids) and "asc-2026-01" in ids

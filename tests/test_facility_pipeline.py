@@ -178,7 +178,7 @@ def test_cli_reprice_setting_and_sites_claims(mirror, tmp_path):
                  "--engine", "stream", "-o", str(streamed)]) == 0
     assert streamed.read_bytes() == out.read_bytes()
     book = tmp_path / "sites.xlsx"
-    assert main(["sites", "--claims", str(src), "--release", "rvu25d", "-o", str(book)]) == 0
+    assert main(["sites", "--claims", str(src), "--release", "rvu25d", "--line-sheets", "-o", str(book)]) == 0
     import openpyxl
 
     wb = openpyxl.load_workbook(book, read_only=True)

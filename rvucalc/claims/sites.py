@@ -123,6 +123,14 @@ NOT_BILLED_ASC = reason(
 VISIT_REPLACED = reason(
     "SITE_VISIT_BY_G0463", "an E/M office or outpatient visit: the hospital bills its clinic visit as "
     "G0463 (added to the claim by rvucalc), not this code; its facility part is $0.00", _OPPS_RULE)
+OWN_SCHEDULE = reason(
+    "SITE_OWN_SCHEDULE", "paid under its own fee schedule in this setting (the PFS non-facility rate, the CLFS, "
+    "ASP or DMEPOS amount, as in the office): a hospital service of status A, M or Y or a Q4 laboratory test "
+    "not packaged, or a lab test, drug or DME item on neither ASC list",
+    "OPPS Addendum B status indicators A, M, Y and Q4 (Addendum D1); 42 CFR 419.2(b), 419.22; the CLFS, "
+    "ASP and DMEPOS fee schedules")
+#: OPPS status indicators of services paid under another fee schedule in a HOPD (Addendum D1).
+OWN_SCHEDULE_SI = frozenset({"OPPS_SI_A", "OPPS_SI_M", "OPPS_SI_Y", "OPPS_SI_Q4"})
 CLINIC_VISIT = reason(
     "SITE_CLINIC_VISIT_ADDED", "G0463 (hospital outpatient clinic visit) added by rvucalc to a claim "
     "with an E/M visit moved to the hospital: one per claim and date of service without one",
@@ -184,21 +192,22 @@ def _first_codes(reason: pd.Series, setting: str) -> np.ndarray:
     return table[codes]
 
 
-def _claim_part(key: np.ndarray, order: np.ndarray, amount: pd.Series, medicare: pd.Series,
+def _claim_part(key: np.ndarray, order: np.ndarray, amount: pd.Series | np.ndarray, medicare: pd.Series | np.ndarray,
                 bad: np.ndarray) -> pd.DataFrame:
     """Per claim: amount and Medicare sums in whole cents (lines not priced add nothing), and
     whether any line of the claim is not priced (``bad``)."""
-    cents = np.nan_to_num(np.round(amount.to_numpy(float) * 100))
-    med = np.nan_to_num(np.round(medicare.to_numpy(float) * 100))
+    cents = np.nan_to_num(np.round(np.asarray(amount, dtype=float) * 100))
+    med = np.nan_to_num(np.round(np.asarray(medicare, dtype=float) * 100))
     df = pd.DataFrame({"k": key, "a": cents, "m": med, "bad": bad})
     return df.groupby("k", sort=False).agg(a=("a", "sum"), m=("m", "sum"), bad=("bad", "any")
                                            ).reindex(order)
 
 
 def _line_states(site: str, prof: pd.DataFrame, fac: pd.DataFrame | None, code5: np.ndarray,
-                 clinic_visit: bool) -> dict[str, np.ndarray]:
+                 clinic_visit: bool, office: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
     """Which lines of a setting have no amount, the refusing code of each, which are not billed
-    there (counted $0.00, with a note code) and which the setting cannot bill at all.
+    there (counted $0.00, with a note code) and which the setting cannot bill at all; and the
+    amounts each part counts (``p_pay``/``p_med``, ``f_pay``/``f_med``, dollars per line).
 
     A professional line with no amount is not priced unless its reason says the amount is $0.00
     (:data:`PFS_ZERO`) or, in a facility, that the facility bills it (NA facility, a code of
@@ -207,43 +216,71 @@ def _line_states(site: str, prof: pd.DataFrame, fac: pd.DataFrame | None, code5:
     setting does not bill it: an E/M visit in a HOPD when the clinic visit G0463 is added
     (:data:`VISIT_REPLACED`), a non-surgical code not on the ASC lists in an ASC
     (:data:`NOT_BILLED_ASC`); in an office, a hospital-only code (:data:`NOT_BILLED_OFFICE`).
+    A line paid under another schedule in that setting is its amount there, from the office
+    pricing (*office*, :data:`OWN_SCHEDULE`): in a HOPD a status A, M or Y line or a Q4 test not
+    packaged (OPPS Addendum B, status indicators), in an ASC a lab test, drug or DME item on
+    neither ASC list. A line a claim edit denied (``EDIT_*``) is a stated $0.00 in every part.
     A line the setting cannot bill (office: NA in the non-facility setting; HOPD: inpatient only,
-    status C; ASC: a surgical procedure not on its list) makes its claim not billable there.
+    status C; ASC: a surgical procedure not on its list; an ancillary without a procedure) makes
+    its claim not billable there.
     """
+    from ..calc.edits import DENYING
+
     n = len(code5)
     hosp = _hospital_only(code5)
-    p_amount = prof["allowed"].to_numpy(float)
+    p_pay = prof["allowed"].to_numpy(float).copy()
+    p_med = prof["medicare_payment"].to_numpy(float).copy()
     p_code = _first_codes(prof["reason"], "pfs")
     note = np.full(n, "", dtype=object)
-    excused = np.isin(p_code, list(PFS_ZERO | (_facility_bills() if fac is not None else set())))
+    denied = _has_any(prof["reason"], DENYING)
+    excused = np.isin(p_code, list(PFS_ZERO | (_facility_bills() if fac is not None else set()))) | denied
     if fac is not None:  # the hospital's own code, or a code of another schedule (a lab test, a drug
         excused |= hosp | _has_any(prof["reason"], _facility_bills())  # ...): the facility bills it
-    p_bad = np.isnan(p_amount) & ~excused
+    p_bad = np.isnan(p_pay) & ~excused
     if fac is None:  # the office
-        not_billed = hosp & np.isnan(p_amount)
+        not_billed = hosp & np.isnan(p_pay)
         p_bad &= ~not_billed
         note[not_billed] = NOT_BILLED_OFFICE.code
         cannot = p_code == "PFS_NA_NONFACILITY"
         return {"p_bad": p_bad | cannot, "f_bad": np.zeros(n, dtype=bool), "note": note,
-                "code": np.where(p_bad | cannot, p_code, ""), "cannot": cannot, "billed": ~not_billed}
-    f_amount = fac["facility_payment"].to_numpy(float)[:n]
-    f_bad = np.isnan(f_amount)
+                "code": np.where(p_bad | cannot, p_code, ""), "cannot": cannot, "billed": ~not_billed,
+                "p_pay": p_pay, "p_med": p_med, "f_pay": np.zeros(n), "f_med": np.zeros(n)}
+    f_pay = fac["facility_payment"].to_numpy(float)[:n].copy()
+    f_med = fac["medicare_payment"].to_numpy(float)[:n].copy()
+    f_bad = np.isnan(f_pay) & ~denied & ~_has_any(fac["reason"].iloc[:n], DENYING)
     f_code = _first_codes(fac["reason"].iloc[:n], "facility")
+    o_pay = office["allowed"].to_numpy(float) if office is not None else np.full(n, np.nan)
+    o_med = office["medicare_payment"].to_numpy(float) if office is not None else np.full(n, np.nan)
+    o_sched = office["fee_schedule"].astype(object).fillna("").astype(str).to_numpy() \
+        if office is not None and "fee_schedule" in office.columns else np.full(n, "pfs", dtype=object)
+    o_code = _first_codes(office["reason"], "pfs") if office is not None else np.full(n, "", dtype=object)
     if site == "hopd":
         replaced = f_bad & (f_code == "OPPS_SI_B") & np.isin(code5, list(EM_VISITS)) & clinic_visit
         note[replaced] = VISIT_REPLACED.code
         f_bad &= ~replaced
+        own = f_bad & np.isin(f_code, list(OWN_SCHEDULE_SI))
         cannot = f_code == "OPPS_SI_C"
         billed = np.ones(n, dtype=bool)
     else:
         not_covered = f_code == "ASC_NOT_COVERED"
         cannot = not_covered & _surgical(code5)
-        not_billed = not_covered & ~cannot
+        own = not_covered & ~cannot & np.isin(o_sched, ["clfs", "asp", "dmepos"])
+        not_billed = not_covered & ~cannot & ~own
         note[not_billed] = NOT_BILLED_ASC.code
         f_bad &= ~not_billed
+        # a service of the ASC's own is needed: an ancillary alone is no ASC claim
         billed = ~not_covered
+        cannot |= _has_any(fac["reason"].iloc[:n], frozenset({"ASC_ANCILLARY_WITHOUT_PROCEDURE"}))
+    # paid under its own schedule in this setting: the office pricing's amount (or its reason)
+    f_pay[own], f_med[own] = o_pay[own], o_med[own]
+    p_pay[own], p_med[own] = 0.0, 0.0  # billed by the facility or supplier: nothing on the physician's side
+    p_bad &= ~own
+    note[own] = OWN_SCHEDULE.code
+    f_bad = np.where(own, np.isnan(o_pay), f_bad)
+    f_code = np.where(own & np.isnan(o_pay), o_code, f_code)
     code = np.where(f_bad, f_code, np.where(p_bad, p_code, ""))
-    return {"p_bad": p_bad, "f_bad": f_bad, "code": code, "note": note, "cannot": cannot, "billed": billed}
+    return {"p_bad": p_bad, "f_bad": f_bad, "code": code, "note": note, "cannot": cannot, "billed": billed,
+            "p_pay": p_pay, "p_med": p_med, "f_pay": f_pay, "f_med": f_med}
 
 
 def _has_any(reason: pd.Series, codes: frozenset[str]) -> np.ndarray:
@@ -319,7 +356,8 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                          opps_wage_index: float | None = None, asc_wage_index: float | None = None,
                          ipps_table2: str | os.PathLike[str] | None = None,
                          dayfirst: bool = False, clinic_visit: bool = True,
-                         columns: Any = None) -> pd.DataFrame:
+                         columns: Any = None, keep_lines: bool = True,
+                         progress: bool | None = False) -> pd.DataFrame:
     """Each claim priced in the office, a hospital outpatient department and an ASC.
 
     - **office**: PFS non-facility amounts (place of service 11); no facility payment
@@ -362,7 +400,9 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     :func:`rvucalc.explain`). ``attrs["rvucalc.reason_text"]`` holds, per setting, the words
     of reasons that say more than their code, e.g. which CMS file is missing and how to get
     it (:func:`not_priced`). The line results are in ``attrs["lines"]`` (one frame per setting
-    and part).
+    and part; ``keep_lines=False`` keeps none of them, for a book's per-claim figures in a
+    fraction of the memory), ``attrs["rvucalc.releases"]`` the releases priced with.
+    *progress*: a bar on standard error over the pricing steps (``None``: on a terminal only).
     """
     from .normalise import parse_dates
     from .summary import total_charges, when_where
@@ -379,9 +419,32 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     base = K.pricing_view(user, mapping)
     ck, _missing = claim_keys(base["claim_id"], base[LINE].to_numpy())
     key = pd.Series(ck, index=base.index)
-    office = _pfs(base, "11", False, pfs_releases, mirror, dayfirst)
-    prof_h = _pfs(base, "22", True, pfs_releases, mirror, dayfirst)
-    prof_a = _pfs(base, "24", True, pfs_releases, mirror, dayfirst)
+    import sys
+
+    from tqdm.auto import tqdm
+
+    steps = tqdm(total=4, desc="sites (office, HOPD prof, HOPD facility, ASC)", unit=" step", file=sys.stderr,
+                 disable=not (sys.stderr.isatty() if progress is None else progress), dynamic_ncols=True)
+    used: set[str] = set()  # releases priced with (the workbook's provenance)
+    provs: list[Any] = []
+
+    def kept(frame: pd.DataFrame, *cols: str) -> pd.DataFrame:
+        """The frame as it is (*keep_lines*), else only the columns the per-claim figures read."""
+        if "release" in frame.columns:
+            used.update(str(r) for r in pd.unique(frame["release"].astype(object).fillna("")) if r)
+        if frame.attrs.get("rvucalc.provenance"):  # the files behind it (wage index files too)
+            provs.append(frame.attrs["rvucalc.provenance"])
+        steps.update(1)
+        if keep_lines:
+            return frame
+        return frame[[c for c in (*cols, "reason", "release", "release_note", LINE) if c in frame.columns]]
+
+    office = kept(_pfs(base, "11", False, pfs_releases, mirror, dayfirst), "allowed", "medicare_payment",
+                  "fee_schedule")
+    # the physician in a HOPD and in an ASC: the same PFS facility amounts (both are facility
+    # places of service: 42 CFR 414.22(b)(5)(i)), priced once; the ASC lines say POS 24
+    prof_h = kept(_pfs(base, "22", True, pfs_releases, mirror, dayfirst), "allowed", "medicare_payment")
+    prof_a = prof_h.assign(pos="24") if keep_lines and "pos" in prof_h.columns else prof_h
     fac_lines = base.drop(columns=[c for c in ("pos",) if c in base.columns])
     code5 = _code5(base["hcpcs"])
     added, copied = _clinic_visits(fac_lines, ck, code5, dayfirst) if clinic_visit else (
@@ -392,9 +455,11 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                                                           ipps_table2))
     if len(added):
         hopd["added_by_rvucalc"] = np.where(np.arange(len(hopd)) >= n_lines, CLINIC_VISIT.code, "")
+    hopd = kept(hopd, "facility_payment", "medicare_payment")
     added_key = np.asarray(ck)[copied]
-    asc = pipeline.price_frame(fac_lines, pipeline.facility_options(
-        "asc", asc_releases, mirror, dayfirst, asc_wage_index, None))
+    asc = kept(pipeline.price_frame(fac_lines, pipeline.facility_options(
+        "asc", asc_releases, mirror, dayfirst, asc_wage_index, None)), "facility_payment", "medicare_payment")
+    steps.close()
     k = key.to_numpy()
     order = pd.unique(k)
     first = pd.Series(np.arange(len(key))).groupby(k).first().reindex(order)
@@ -416,21 +481,24 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     parts = {"office": (office, None), "hopd": (prof_h, hopd), "asc": (prof_a, asc)}
     n = len(k)
     for site, (prof, fac) in parts.items():
-        st = _line_states(site, prof, fac, code5, clinic_visit)
-        p = _claim_part(k, order, prof["allowed"], prof["medicare_payment"], st["p_bad"])
+        st = _line_states(site, prof, fac, code5, clinic_visit, office)
+        p = _claim_part(k, order, st["p_pay"], st["p_med"], st["p_bad"])
         prof_c, prof_m = p["a"].to_numpy(float), p["m"].to_numpy(float)
         p_bad = p["bad"].to_numpy(bool)
         extra_bad = np.zeros(len(order), dtype=bool)
         if fac is None:
             fac_c, fac_m, f_bad = np.zeros(len(order)), np.zeros(len(order)), np.zeros(len(order), bool)
         else:
-            fk, fb = k, st["f_bad"]
+            fk, fb, fp, fm = k, st["f_bad"], st["f_pay"], st["f_med"]
             if len(fac) > n:  # the clinic visits added: priced with the claim, part of its facility amount
-                add_bad = np.isnan(fac["facility_payment"].to_numpy(float)[n:])
+                add_pay = fac["facility_payment"].to_numpy(float)[n:]
+                add_bad = np.isnan(add_pay)
                 fk, fb = np.concatenate([k, added_key]), np.concatenate([fb, add_bad])
+                fp = np.concatenate([fp, add_pay])
+                fm = np.concatenate([fm, fac["medicare_payment"].to_numpy(float)[n:]])
                 extra_bad = pd.Series(add_bad).groupby(added_key).any().reindex(order, fill_value=False
                                                                                 ).to_numpy(bool)
-            f = _claim_part(fk, order, fac["facility_payment"], fac["medicare_payment"], fb)
+            f = _claim_part(fk, order, fp, fm, fb)
             fac_c, fac_m, f_bad = f["a"].to_numpy(float), f["m"].to_numpy(float), f["bad"].to_numpy(bool)
         per_claim = {name: pd.Series(st[name]).groupby(k).any().reindex(order).to_numpy(bool)
                      for name in ("cannot", "billed")}
@@ -485,7 +553,11 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
                                       pd.concat([user, user.iloc[copied]], ignore_index=True) if len(added) else user),
         "asc_professional": K.user_frame(prof_a.drop(columns=drop), mapping, user),
         "asc_facility": K.user_frame(asc.drop(columns=drop), mapping, user),
-    }
+    } if keep_lines else {}
+    out.attrs["rvucalc.releases"] = sorted(used)
+    from ..export import provenance_of
+
+    out.attrs["rvucalc.provenance"] = provenance_of(*provs)
     out.attrs[K.ATTR] = dict(mapping)
     out.attrs["rvucalc.reason_text"] = texts
     out.attrs["rvucalc.summary"] = {
@@ -625,11 +697,12 @@ def _n(count: int, word: str) -> str:
 
 
 def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
-                   title: str = "Site of service per claim", provenance: Any = None) -> Any:
+                   title: str = "Site of service per claim", provenance: Any = None, lines: bool = False) -> Any:
     """Write the comparison as an analyst's workbook (:func:`rvucalc.export.to_excel`).
 
-    Sheets: the book summary by setting (pivot and chart), one row per claim, then the line
-    results of each setting and part (professional and facility), then provenance.
+    Sheets: the book summary by setting (pivot and chart), one row per claim, with *lines* the
+    line results of each setting and part (professional and facility; a book of 200,000 lines
+    makes a million rows: on request only), then the reasons and provenance.
     """
     from ..export import to_excel
     from ..export.formats import declare_kinds
@@ -641,13 +714,21 @@ def sites_workbook(per_claim: pd.DataFrame, path: str | os.PathLike[str], *,
     names = {"office_professional": "Office lines", "hopd_professional": "HOPD prof lines",
              "hopd_facility": "HOPD facility lines", "asc_professional": "ASC prof lines",
              "asc_facility": "ASC facility lines"}
-    for k, v in per_claim.attrs.get("lines", {}).items():
-        views[names.get(k, k)] = v.drop(columns=[c for c in (LINE,) if c in v.columns])
-    if provenance is None:  # the CMS files of every release the line results name
+    if lines:
+        if not per_claim.attrs.get("lines"):
+            raise ValueError("the line sheets were asked for, but the comparison kept no line results: "
+                             "compare_sites_claims(..., keep_lines=True)")
+        for k, v in per_claim.attrs["lines"].items():
+            views[names.get(k, k)] = v.drop(columns=[c for c in (LINE,) if c in v.columns])
+    if provenance is None:  # the CMS files of every release the comparison priced with
         from .pipeline import provenance as of_releases
 
-        used = {r for v in per_claim.attrs.get("lines", {}).values() if "release" in v.columns
-                for r in v["release"].astype(str).unique()}
-        provenance = of_releases(sorted(used)) or None
+        used = set(per_claim.attrs.get("rvucalc.releases") or ()) | {
+            r for v in per_claim.attrs.get("lines", {}).values() if "release" in v.columns
+            for r in v["release"].astype(str).unique()}
+        from ..export import provenance_of
+
+        provenance = provenance_of(of_releases(sorted(r for r in used if r and r != "nan")),
+                                   per_claim.attrs.get("rvucalc.provenance")) or None
     # the other sheets are the book's details: the summary is the book's (summarise_sites)
     return to_excel(views, path, title=title, provenance=provenance, summaries=["By setting"])

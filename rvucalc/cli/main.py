@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--codes", nargs="+", metavar="CODE", help="several HCPCS codes, compared in every place given")
     st.add_argument("--claims", help="claim lines (.csv, .parquet, .xlsx): price each claim in the "
                     "three settings, with a book summary")
+    st.add_argument("--line-sheets", action="store_true",
+                    help="with --claims -o sites.xlsx: also a sheet of line results per setting and part (the "
+                         "workbook has the book summary and one row per claim by default)")
     st.add_argument("--no-clinic-visit", action="store_true",
                     help="with --claims: do not add the hospital's clinic visit (G0463) to E/M visits moved to "
                          "the hospital outpatient department (added by default; CY2014 OPPS final rule)")

@@ -268,6 +268,10 @@ def _sites_claims(a: argparse.Namespace) -> int:
         check_output(a.out, [a.claims])
     from ..claims.columns import parse, resolve
 
+    workbook = bool(a.out) and str(a.out).lower().endswith((".xlsx", ".xlsm"))
+    line_sheets = bool(getattr(a, "line_sheets", False))
+    if line_sheets and not workbook:
+        raise ValueError("--line-sheets adds the line results to the workbook: give -o sites.xlsx")
     lines = read_claims(a.claims).drop(columns=[LINE])
     given = parse(getattr(a, "columns", None))
     mapping = resolve(lines.columns, given, source=a.claims)  # errors name the file
@@ -277,11 +281,12 @@ def _sites_claims(a: argparse.Namespace) -> int:
                                mirror=a.mirror, ipps_table2=a.ipps_table2,
                                opps_wage_index=a.opps_wage_index if a.opps_wage_index is not None
                                else a.wage_index, asc_wage_index=a.wage_index,
-                               clinic_visit=not getattr(a, "no_clinic_visit", False))
+                               clinic_visit=not getattr(a, "no_clinic_visit", False),
+                               keep_lines=bool(line_sheets), progress=None)
     book = summarise_sites(per)
     if a.out:
-        if str(a.out).lower().endswith((".xlsx", ".xlsm")):
-            sites_workbook(per, a.out)
+        if workbook:
+            sites_workbook(per, a.out, lines=line_sheets)
         else:
             write_claims(per, a.out)
     elif a.csv:
