@@ -92,6 +92,8 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=198_470)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--no-xlsx", action="store_true")
+    ap.add_argument("--year", type=int, default=2025, help="dates of service in this year (2025: every setting "
+                    "has its files in the mirror but the CLFS and DMEPOS; 2026: all but the OPPS Addendum B)")
     a = ap.parse_args()
     env = {**os.environ, "RVUCALC_MIRROR": MIRROR, "RVUCALC_OFFLINE": "1",
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -99,7 +101,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rvucalc-bench-sites-") as tmp:
         work = Path(tmp)
         book = work / "book.csv"
-        claims = write_book(book, a.lines)
+        claims = write_book(book, a.lines, year=a.year)
         print(f"{a.lines:,} lines, {claims:,} claims", flush=True)
         t: dict[str, list[tuple[float, float]]] = {}
         jobs = {f"reprice {s}": ["reprice", str(book), "--setting", s, "-o", str(work / f"r_{s}.csv"),
