@@ -84,11 +84,7 @@ def cmd_schedule(a: argparse.Namespace) -> int:
         write_table(df, a.out, provenance=fs)
         print(f"wrote {len(df):,} rows to {a.out}", file=sys.stderr)
         return 0
-    if a.csv:
-        df.to_csv(sys.stdout, index=False)
-        return 0
-    if a.json:
-        print(df.to_json(orient="records", indent=2))
+    if _dumped(df, a):
         return 0
     import numpy as np
     import pandas as pd
@@ -219,11 +215,7 @@ def _sites_many(a: argparse.Namespace) -> int:
         for note in df.attrs.get("rvucalc.notes", []):
             print(note, file=sys.stderr)
         return 0
-    if a.csv:
-        df.to_csv(sys.stdout, index=False)
-        return 0
-    if a.json:
-        print(df.to_json(orient="records", indent=2))
+    if _dumped(df, a):
         return 0
     import pandas as pd
 
@@ -254,6 +246,15 @@ def _write_site_comparison(cmp: Any, out: str) -> None:
         to_excel(cmp, out, title=cmp.heading)  # its frame, sources and notes (rvucalc.export)
     else:
         write_table(cmp.to_frame(), out)
+
+
+def _dumped(df: Any, a: argparse.Namespace) -> bool:
+    """``--csv`` or ``--json``: the frame's rows on standard output (True when written)."""
+    if a.csv:
+        df.to_csv(sys.stdout, index=False)
+    elif a.json:
+        print(df.to_json(orient="records", indent=2))
+    return bool(a.csv or a.json)
 
 
 def _sites_claims(a: argparse.Namespace) -> int:
