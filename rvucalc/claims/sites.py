@@ -302,15 +302,12 @@ def _claim_notes(k: np.ndarray, order: np.ndarray, note: np.ndarray) -> np.ndarr
 
 
 def _clinic_visits(base: pd.DataFrame, key: np.ndarray, code5: np.ndarray,
-                   dayfirst: bool) -> tuple[pd.DataFrame, np.ndarray]:
+                   day: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """One G0463 line per claim and date of service with an E/M visit and no G0463 of its own:
     the hospital's clinic visit when the visit moves to a HOPD (:data:`CLINIC_VISIT`). The new
     lines copy the claim's first visit line (its date, place and ids), 1 unit, no modifier, no
     charge, and are numbered after the claim's lines (:data:`LINE`). Returns them and the
     positions in *base* of the lines they copy."""
-    from .normalise import parse_dates
-
-    day, _y, _q = parse_dates(base["date_of_service"], dayfirst=dayfirst)
     df = pd.DataFrame({"k": key, "d": np.asarray(day), "visit": np.isin(code5, list(EM_VISITS)),
                        "g": code5 == G0463})
     has_g = df.groupby(["k", "d"], sort=False)["g"].transform("any").to_numpy(bool)
@@ -447,7 +444,8 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     prof_a = prof_h.assign(pos="24") if keep_lines and "pos" in prof_h.columns else prof_h
     fac_lines = base.drop(columns=[c for c in ("pos",) if c in base.columns])
     code5 = _code5(base["hcpcs"])
-    added, copied = _clinic_visits(fac_lines, ck, code5, dayfirst) if clinic_visit else (
+    day, year, _q = parse_dates(base["date_of_service"], dayfirst=dayfirst)  # once: visits and notes
+    added, copied = _clinic_visits(fac_lines, ck, code5, day) if clinic_visit else (
         fac_lines.iloc[0:0], np.zeros(0, dtype=np.int64))
     n_lines = len(base)
     hopd = pipeline.price_frame(pd.concat([fac_lines, added], ignore_index=True) if len(added) else fac_lines,
@@ -476,7 +474,6 @@ def compare_sites_claims(lines: pd.DataFrame, *, pfs_releases: Any = None,
     out["lines"] = key.value_counts().reindex(order).to_numpy()
     if "charge" in mapping:
         out["total_charges"] = total_charges(base["charge"], dense, len(order))
-    _day, year, _q = parse_dates(base["date_of_service"], dayfirst=dayfirst)
     texts: dict[str, dict[str, str]] = {}
     parts = {"office": (office, None), "hopd": (prof_h, hopd), "asc": (prof_a, asc)}
     n = len(k)
