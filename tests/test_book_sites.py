@@ -13,6 +13,7 @@ Synthetic claims; CMS rows from the mirror; expected amounts by hand arithmetic:
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import pandas as pd
@@ -20,6 +21,7 @@ import pytest
 
 import rvucalc
 from rvucalc.cli import main
+from rvucalc.cli.pricing import _sites_claims
 
 REL = dict(pfs_releases=["rvu25d"], opps_releases=["opps-2025-10"], asc_releases=["asc-2025-10"])
 
@@ -153,11 +155,10 @@ def test_the_workbook_has_claims_by_default_and_lines_on_request(book, tmp_path,
                  "-o", str(tmp_path / "l.xlsx")]) == 0
     names = openpyxl.load_workbook(tmp_path / "l.xlsx", read_only=True).sheetnames
     assert {"Office lines", "HOPD prof lines", "HOPD facility lines", "ASC prof lines", "ASC facility lines"} <= set(names)
+    # --line-sheets without a workbook is refused before anything is read or priced
+    args = argparse.Namespace(claims=str(src), out=str(tmp_path / "x.csv"), line_sheets=True)
     with pytest.raises(ValueError, match="--line-sheets"):
-        import argparse
-
-        from rvucalc.cli.pricing import _sites_claims
-        _sites_claims(argparse.Namespace(claims=str(src), out=str(tmp_path / "x.csv"), line_sheets=True))
+        _sites_claims(args)
 
 
 def test_per_claim_figures_are_the_same_without_the_line_results(book):
