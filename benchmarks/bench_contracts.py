@@ -6,8 +6,9 @@ a warm-up (releases loaded, tables prepared):
 
 - ``reprice``: :func:`rvucalc.reprice` on the lines (what ``rvucalc reprice`` prices);
 - ``contracts``: :func:`rvucalc.price_contracts` on the same lines with three contracts (its own
-  Medicare repricing included: the whole run), and ``+ claims``: that plus the per-claim totals
-  side by side (:func:`rvucalc.contracts.claims_side_by_side`);
+  Medicare repricing included: the whole run), and ``+ claims``: the rows and the per-claim
+  totals side by side (:func:`rvucalc.contracts.price_book`, what ``rvucalc contract
+  --claims-out`` runs);
 - the parts of a contracts run: the Medicare stage (the repricing, keeping the parsed lines),
   the contract stage (versions, terms, amounts, reasons: three contracts) and assembling the
   output rows (1 M x 3 rows, every column of the lines repeated, as by default).
@@ -116,7 +117,7 @@ def main() -> int:
     import rvucalc
     from rvucalc.claims.contract import LINE
     from rvucalc.claims.io import read_claims
-    from rvucalc.contracts import claims_side_by_side, load
+    from rvucalc.contracts import load, price_book
     from rvucalc.contracts import medicare as M
     from rvucalc.contracts import price as P
     from rvucalc.contracts.match import LineIndex
@@ -152,9 +153,11 @@ def main() -> int:
             s = time.perf_counter()
             out = rvucalc.price_contracts(lines, contracts, releases=rel)
             t["contracts"].append(time.perf_counter() - s)
-            claims_side_by_side(out)
-            t["contracts + claims"].append(time.perf_counter() - s)
             del out
+            s = time.perf_counter()
+            book = price_book(lines, contracts, releases=rel)  # what `rvucalc contract --claims-out` runs
+            t["contracts + claims"].append(time.perf_counter() - s)
+            del book
             # the parts, as price_contracts runs them
             s = time.perf_counter()
             facts, meds = M.price(lines, base_years=(None,), releases=rel)

@@ -580,3 +580,112 @@ def test_a_version_without_lines_does_not_shift_the_others(tmp_path, mirror_file
     out = price_contracts(la_lines([{"hcpcs": "99214"}]), c)  # 2026-03-10: the second version only
     assert out["term"].tolist() == ["visits"] and out["base"].tolist() == ["medicare"]
     assert out["contract_allowed"].tolist() == [148.89]
+
+
+# ---------------------------------------------------------------------------
+# the terms chosen per distinct combination of matched values, and the claims from the parsed lines
+
+
+def _messy_book(n: int = 4000, seed: int = 5) -> pd.DataFrame:
+    """Lines given with their Medicare amounts (no CMS file read): codes with and without
+    modifiers, bad cells, claims without ids, several places, dates and fee schedules."""
+    rng = np.random.default_rng(seed)
+    pick = lambda xs: rng.choice(np.array(xs, dtype=object), n)  # noqa: E731
+    return pd.DataFrame({
+        "claim_id": pick([f"c{i}" for i in range(900)] + ["", ""]),
+        "hcpcs": pick(["99213", "99214", "27447", "27130", "71046", "71046-26", "J1100", "80053", "0001U",
+                       "G0463", "9921", "73721-TC"]),
+        "modifiers": pick(["", "", "TC", "50", "jz", "26 RT", "LT"]),
+        "units": pick(["1", "1", "2", "x"]),
+        "pos": pick(["11", "22", "21", "", "99", "11.0"]),
+        "date_of_service": pick(["2026-03-10", "2026-09-15", "2025-12-01", "2026-10-02", "bad", ""]),
+        "charge": pick(["", "100", "2500.5", "-3", "40000", "75.25"]),
+        "fee_schedule": pick(["pfs", "pfs", "clfs", "asp", "dmepos"]),
+        "medicare_allowed": pick([np.nan, 10.0, 148.89, 5757.5, 0.0, 31.17]),
+    })
+
+
+def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path):
+    """The first matching term found once per distinct (code, cells, place, schedule, setting)
+    combination is the one each line's own masks give (first match wins; a case rate covering
+    whole claims takes its claims' lines no earlier term took)."""
+    from rvucalc.contracts import medicare as M
+    from rvucalc.contracts.match import LineIndex
+    from rvucalc.contracts.price import _version_of
+
+    (tmp_path / "fees.csv").write_text("code,modifier,amount\n71046,,40.00\n71046,26,12.50\n99213,,80\n")
+    c = load(write(tmp_path, """\
+        name: many terms
+        fallback: {name: no rate, pay: {percent_of_charge: 30}}
+        versions:
+          - effective: 2025-07-01
+            terms:
+              - name: imaging TC
+                match: {codes: ["70010-79999"], modifiers: [TC]}
+                pay: {percent_of_medicare: 95}
+              - name: knee episode
+                match: {codes: ["27447"]}
+                pay: {per_claim: 20000, covers: claim}
+              - name: own fees
+                pay: {fee_schedule_file: fees.csv}
+              - name: hospital place
+                match: {pos: ["21"], fee_schedule: pfs}
+                pay: {percent_of_charge: 40}
+              - name: hip episode
+                match: {codes: ["27130"]}
+                pay: {per_claim: 15000, covers: claim}
+              - name: labs and drugs
+                match: {fee_schedule: [clfs, asp]}
+                pay: {percent_of_medicare: 100}
+          - effective: 2026-09-01
+            terms:
+              - name: bilateral
+                match: {modifiers: ["50"]}
+                pay: {percent_of_medicare: 150}
+              - name: visits
+                match: {codes: ["99202-99499"], not_codes: ["99214"]}
+                pay: {per_unit: 90}
+        """))
+    lines = _messy_book()
+    out = price_contracts(lines, c)
+    facts, meds = M.price(lines)
+    index = LineIndex(facts, meds[None])
+    dense = pd.factorize(facts.lines.claim)[0]
+    vline = _version_of(c, facts.day)
+    want = np.full(len(lines), "", dtype=object)
+    for v, version in enumerate(c.versions):
+        free = (vline == v) & ~facts.refused
+        for t in version.terms:  # the line-by-line masks, in the contract's order
+            m = index.mask(t.match) & free
+            if t.method == "fee_schedule_file":
+                m &= index.fee_rates(t.fee_table) >= 0
+            if t.method == "per_claim" and t.covers == "claim":
+                m = np.isin(dense, dense[m]) & free
+            want[m] = t.name
+            free &= ~m
+    got = out["term"].astype(object).to_numpy()
+    fell_back = got == "no rate"  # the fallback prices lines a percent of Medicare could not
+    assert (got[~fell_back] == want[~fell_back]).all()
+    assert set(want[fell_back]) <= {"imaging TC", "labs and drugs", "bilateral"}
+    assert len(set(want)) == 9  # every term (and no term) occurs
+
+
+def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_files):
+    """``price_book`` makes the per-claim table from the parsed lines and the contracts' cents:
+    the same table as reading the rows back (dates, places, charges, first unpriced reasons)."""
+    from rvucalc.contracts import claims_side_by_side, price_book
+
+    acme, hundred = load(write(tmp_path, EXAMPLE, "a.yaml")), load(write(tmp_path, HUNDRED, "h.yaml"))
+    frozen = load(write(tmp_path, "name: frozen\nbase: medicare 2025\nterms:\n  - pay: {percent_of_medicare: 105}\n",
+                        "f.yaml"))
+    lines = _messy_book(n=1500, seed=9).drop(columns=["fee_schedule", "medicare_allowed"])
+    lines["zip"] = np.where(np.arange(len(lines)) % 7 == 0, "", "90012")
+    lines["date_of_service"] = lines["date_of_service"].replace({"2025-12-01": "12/01/2025"})
+    for cs in ([acme, hundred, frozen], [hundred]):
+        book = price_book(lines, cs)
+        pd.testing.assert_frame_equal(book.lines, price_contracts(lines, cs))
+        pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))
+    given = _messy_book(n=800, seed=3)  # lines with their Medicare amounts, some columns left out
+    book = price_book(given, [hundred], columns=["claim_id", "hcpcs", "charge"])
+    pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))
+    assert "first_date_of_service" not in book.claims and "total_charges" in book.claims

@@ -78,8 +78,11 @@ def test_book_rows_to_csv(files, capsys):
     rows = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert len(rows) == 8
     assert rows["contract"].tolist() == ["acme-ppo-2026"] * 4 + ["medicare-100"] * 4
-    assert rows["contract_allowed"].tolist() == ["178.67", "7772.63", "7000.0", "125.87",
+    # written as `rvucalc reprice` writes its rows (pyarrow: 7000, not 7000.0)
+    assert rows["contract_allowed"].tolist() == ["178.67", "7772.63", "7000", "125.87",
                                                  "148.89", "5757.5", "5757.5", "104.89"]
+    # the user's cells come back as given, never rewritten as a spreadsheet guard would ('=1+1)
+    assert rows["memo"].tolist()[:2] == ["007.50", "=1+1"]
 
 
 def test_book_totals_printed_without_output(files, capsys):

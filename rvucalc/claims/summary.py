@@ -103,15 +103,30 @@ def summarise_claims(priced: pd.DataFrame, *, columns: K.Given | dict[str, str] 
 
 
 def when_where(priced: pd.DataFrame, names: dict[str, str], k: np.ndarray, claims: int,
-                dayfirst: bool) -> dict[str, object]:
+               dayfirst: bool) -> dict[str, object]:
     """First and last date of service and the place of service of each claim (see
     :func:`summarise_claims`), from the columns pricing read (each parsed on its distinct values)."""
     from ..calc.policy import normalise_pos
     from .normalise import parse_dates
 
+    day = parse_dates(priced[names["date_of_service"]], dayfirst=dayfirst)[0] \
+        if "date_of_service" in names else None
+    pos = None
+    if "pos" in names:
+        codes, uniq = pd.factorize(priced[names["pos"]], use_na_sentinel=True)
+        text = np.append(normalise_pos(pd.Series(np.asarray(uniq, dtype=object), dtype=object)), "")
+        pos = (codes, text)
+    return when_where_parsed(day, pos, k, claims)
+
+
+def when_where_parsed(day: np.ndarray | None, pos: tuple[np.ndarray, np.ndarray] | None, k: np.ndarray,
+                      claims: int) -> dict[str, object]:
+    """:func:`when_where` from the parsed lines: *day* per line (days since 1970-01-01, -1 where
+    not a date; None: no date column) and *pos* ``(codes, text)``, the line's two-digit POS being
+    ``text[codes]`` (code -1: the last, a missing cell; ``""`` where not a POS; None: no POS
+    column), as :mod:`rvucalc.claims.normalise` parses them."""
     out: dict[str, object] = {}
-    if "date_of_service" in names:
-        day = parse_dates(priced[names["date_of_service"]], dayfirst=dayfirst)[0]
+    if day is not None:
         ok = day >= 0
         lo = np.full(claims, np.iinfo(np.int64).max, dtype=np.int64)
         hi = np.full(claims, -1, dtype=np.int64)
@@ -121,17 +136,19 @@ def when_where(priced: pd.DataFrame, names: dict[str, str], k: np.ndarray, claim
         for col, d in (("first_date_of_service", lo), ("last_date_of_service", hi)):
             days = np.where(none, 0, d).astype("datetime64[D]").astype("datetime64[ms]")  # as Parquet stores it
             out[col] = pd.Series(days).where(~none)  # NaT for a claim without a date
-    if "pos" in names:
-        pos = normalise_pos(priced[names["pos"]])
-        pc, pu = pd.factorize(pos)
-        given = pos != ""
-        lo = np.full(claims, len(pu), dtype=np.int64)
+    if pos is not None:
+        codes, text = pos
+        tc, tu = pd.factorize(np.asarray(text, dtype=object))  # distinct cells -> distinct POS texts
+        tu = np.asarray(tu, dtype=object)
+        pc = tc.astype(np.int64)[codes]  # code -1 takes the last cell's (missing: "")
+        given = (tu != "")[pc]
+        lo = np.full(claims, len(tu), dtype=np.int64)
         hi = np.full(claims, -1, dtype=np.int64)
         np.minimum.at(lo, k[given], pc[given])
         np.maximum.at(hi, k[given], pc[given])
-        text = np.append(np.asarray(pu, dtype=object), "")
-        one = np.where(hi < 0, len(pu), hi)
-        out["place_of_service"] = np.where((hi >= 0) & (lo != hi), MIXED, text[one]).astype(object)
+        label = np.append(tu, "")
+        one = np.where(hi < 0, len(tu), hi)
+        out["place_of_service"] = np.where((hi >= 0) & (lo != hi), MIXED, label[one]).astype(object)
     return out
 
 
@@ -140,8 +157,14 @@ def total_charges(charge: pd.Series, k: np.ndarray, claims: int) -> np.ndarray:
     from .normalise import parse_charge
 
     x, bad = parse_charge(charge)
-    missing = bad | np.isnan(x)
-    cents = np.where(missing, 0, np.rint(np.nan_to_num(x) * 100)).astype(np.int64)
+    return charges_parsed(np.where(bad, np.nan, x), k, claims)
+
+
+def charges_parsed(charge: np.ndarray, k: np.ndarray, claims: int) -> np.ndarray:
+    """:func:`total_charges` from the parsed charges (dollars, NaN where none or unreadable, as
+    :attr:`rvucalc.claims.normalise.Lines.charge` holds them)."""
+    missing = np.isnan(charge)
+    cents = np.where(missing, 0, np.rint(np.nan_to_num(charge) * 100)).astype(np.int64)
     total = np.bincount(k, weights=cents, minlength=claims)
     unknown = np.bincount(k, weights=missing, minlength=claims) > 0
     return np.where(unknown, np.nan, total / 100.0)

@@ -9,7 +9,8 @@ The book (CSV cells read as text, Parquet or .xlsx; the columns :func:`rvucalc.r
 or lines already priced with ``medicare_allowed`` and ``fee_schedule``) is priced under Medicare
 and then under each contract (:func:`rvucalc.price_contracts`). ``-o`` by its suffix: ``.xlsx``
 the comparison workbook (:mod:`rvucalc.contracts.workbook`), ``.csv``/``.parquet`` the rows (one
-per line per contract); without ``-o`` the book's totals are printed. ``--claims-out`` writes
+per line per contract, written as ``rvucalc reprice`` writes its rows: the user's cells as given);
+without ``-o`` the book's totals are printed. ``--claims-out`` writes
 the per-claim totals side by side. A one-line summary per contract goes to standard error.
 
 ``--engine stream`` prices a CSV or Parquet book of any length in bounded memory and ``--engine
@@ -118,11 +119,10 @@ def _check(target: str | None, option: str, suffixes: tuple[str, ...], inputs: l
 
 def _book(args: argparse.Namespace) -> int:
     from ..atomic import OutputError, same_file
-    from ..claims.io import read_claims
-    from ..contracts import load, price_contracts
+    from ..claims.io import read_claims, write_claims
+    from ..contracts import load, price_book, price_contracts
     from ..contracts import summary as S
     from ..contracts import workbook as W
-    from ..export import write_table
     from ..render import Table, emit
 
     if not args.book:
@@ -149,18 +149,23 @@ def _book(args: argparse.Namespace) -> int:
 
     given = parse(args.columns)
     mapping = resolve(lines.columns, given, source=args.book)  # errors name the file
-    priced = price_contracts(lines, contracts, setting=args.setting, releases=args.release, mirror=args.mirror,
-                             dayfirst=args.dayfirst, wage_index=args.wage_index, input_columns=given)
+    how = dict(setting=args.setting, releases=args.release, mirror=args.mirror, dayfirst=args.dayfirst,
+               wage_index=args.wage_index, input_columns=given)
+    claims = None
+    if args.claims_out:  # the rows and the per-claim totals in one run (the lines parsed once)
+        book = price_book(lines, contracts, **how)
+        priced, claims = book.lines, book.claims
+    else:
+        priced = price_contracts(lines, contracts, **how)
     title = f"{Path(args.book).name} priced under {', '.join(c.name for c in contracts)}"
     if args.out:
         if Path(args.out).suffix.lower() == ".xlsx":
             W.to_excel(priced, args.out, title=title)
-        else:
-            write_table(priced, args.out)
-    if args.claims_out:
-        claims = S.claims_side_by_side(priced)
-        write_table(claims, args.claims_out, provenance=priced.attrs.get("rvucalc.provenance"),
-                    title=f"{title}: per-claim totals")
+        else:  # the rows as the repricer writes its own (the user's cells as given, pyarrow's writer)
+            write_claims(priced, args.out)
+    if claims is not None:
+        write_claims(claims, args.claims_out, provenance=priced.attrs.get("rvucalc.provenance"),
+                     title=f"{title}: per-claim totals")
     if not args.out:
         t = S.book_totals(priced)
         rows = [[r["contract"], f"{r['lines priced']:,} of {r['lines']:,}",

@@ -57,6 +57,41 @@ class LineIndex:
         self.setting_of = np.asarray(medicare.setting.codes, dtype=np.int64)
         self.settings = [str(c) for c in medicare.setting.categories]
         self._fees: dict[int, np.ndarray] = {}
+        self._combos: tuple[np.ndarray, LineIndex] | None = None
+
+    def combos(self) -> tuple[np.ndarray, LineIndex]:
+        """``(combo, distinct)``: lines share a combo exactly when they share every value a term
+        reads (code, HCPCS and modifier cells, place of service, fee schedule, setting), and
+        *distinct* is this index over one line of each combo (in order of first appearance), so a
+        term's mask over the lines is ``distinct.mask(match)[combo]``. Computed once."""
+        if self._combos is None:
+            key = np.zeros(self.n, dtype=np.int64)
+            span = 1
+            for arr, size in ((self.code_of, len(self.codes)), (self.h_codes, len(self.h_lists)),
+                              (self.m_codes, len(self.m_lists)), (self.pos_of, len(self.pos_uniq)),
+                              (self.schedule_of, len(self.schedules)), (self.setting_of, len(self.settings))):
+                if span * (size + 1) >= 2**62:  # renumber what is combined so far (never in practice)
+                    key, uniq = pd.factorize(key)
+                    key, span = key.astype(np.int64), len(uniq)
+                key = key * (size + 1) + (np.asarray(arr, dtype=np.int64) + 1)
+                span *= size + 1
+            combo, _ = pd.factorize(key)
+            combo = combo.astype(np.int64)
+            # codes are numbered in order of first appearance: a combo starts where the running
+            # maximum rises
+            rep = np.flatnonzero(np.diff(np.maximum.accumulate(combo), prepend=-1) > 0) if self.n else combo
+            self._combos = (combo, self._subset(rep))
+        return self._combos
+
+    def _subset(self, rows: np.ndarray) -> LineIndex:
+        sub = object.__new__(LineIndex)
+        sub.__dict__.update(self.__dict__)
+        sub.n = len(rows)
+        for name in ("code_of", "h_codes", "m_codes", "pos_of", "schedule_of", "setting_of"):
+            setattr(sub, name, getattr(self, name)[rows])
+        sub._fees = {}
+        sub._combos = None
+        return sub
 
     @staticmethod
     def _spread(table: np.ndarray, codes: np.ndarray) -> np.ndarray:

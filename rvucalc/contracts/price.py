@@ -1,7 +1,8 @@
 """Claim lines priced under payer contracts: :func:`price_contracts`.
 
 For each contract, each line is priced in four vectorised steps (a loop over the contract's few
-versions and terms, each a boolean mask over every line; never a loop over lines):
+versions and terms, each a boolean mask over the lines' distinct combinations of the values terms
+match on, spread to the lines by one index; never a loop over lines):
 
 1. **version**: the version in force on the line's date of service (none before the contract's
    first effective date or after its end: ``CONTRACT_NOT_IN_FORCE``);
@@ -159,6 +160,75 @@ def price_contracts(
     another year's (:mod:`rvucalc.contracts.medicare`); lines given with their Medicare amounts
     are repriced for it from their raw columns.
     """
+    return _price(lines, contracts, setting=setting, releases=releases, mirror=mirror, dayfirst=dayfirst,
+                  wage_index=wage_index, columns=columns, input_columns=input_columns).rows
+
+
+@dataclass
+class Book:
+    """A book priced under contracts: :func:`price_book`'s result."""
+
+    #: One row per line per contract (:func:`price_contracts`).
+    lines: pd.DataFrame
+    #: One row per claim, the contracts side by side (:func:`rvucalc.contracts.claims_side_by_side`).
+    claims: pd.DataFrame
+
+
+def price_book(
+    lines: pd.DataFrame,
+    contracts: Contract | str | os.PathLike[str] | Iterable[Contract | str | os.PathLike[str]],
+    *,
+    setting: str = "pfs",
+    releases: Any = None,
+    mirror: str | os.PathLike[str] | None = None,
+    dayfirst: bool = False,
+    wage_index: float | None = None,
+    columns: Iterable[str] | str | None = "all",
+    input_columns: Any = None,
+) -> Book:
+    """:func:`price_contracts` and the per-claim totals side by side, in one run.
+
+    ``price_book(lines, contracts).claims`` is ``claims_side_by_side(price_contracts(lines,
+    contracts))``, the same table, made from the lines as pricing parsed them (dates, place of
+    service, charges) and each contract's amounts in cents, rather than by reading the rows' text
+    again; what ``rvucalc contract --claims-out`` writes. The parameters are
+    :func:`price_contracts`'.
+    """
+    from .summary import side_by_side
+
+    run = _price(lines, contracts, setting=setting, releases=releases, mirror=mirror, dayfirst=dayfirst,
+                 wage_index=wage_index, columns=columns, input_columns=input_columns)
+    out, facts = run.rows, run.facts
+    n = facts.n
+    dense = run.claims.dense
+    n_claims = int(dense.max()) + 1 if n else 0
+    found = {c for c, h in (out.attrs.get(K_.ATTR) or {}).items() if h in out.columns}
+    from ..claims.summary import charges_parsed, when_where_parsed
+
+    pl = facts.lines
+    place = when_where_parsed(facts.day if "date_of_service" in found else None,
+                              (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
+    charges = charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
+    cur = run.meds[None]
+    reason = out["reason"]
+    from .summary import _reasons_at
+
+    per = [(p.contract.name, p.cents, p.has, _reasons_at(reason, slice(j * n, (j + 1) * n)))
+           for j, p in enumerate(run.parts)]
+    return Book(out, side_by_side(out, slice(0, n), dense, place, charges, (cur.cents, cur.has), per))
+
+
+@dataclass
+class _Run:
+    rows: pd.DataFrame
+    facts: M.Facts
+    meds: dict[int | None, M.Medicare]
+    parts: list[Priced]
+    claims: _Claims
+
+
+def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, mirror: Any, dayfirst: bool,
+           wage_index: float | None, columns: Any, input_columns: Any) -> _Run:
     arguments.frame(lines, "lines", what="claim lines")
     wage_index = arguments.wage_index(wage_index)
     contracts_ = as_contracts(contracts)
@@ -182,7 +252,7 @@ def price_contracts(
     out.attrs["rvucalc.kind"] = "table"
     out.attrs[K_.ATTR] = dict(mapping)
     out.attrs[K_.DAYFIRST] = bool(dayfirst)
-    return out
+    return _Run(out, facts, meds, parts, claims)
 
 
 # ---------------------------------------------------------------------------
@@ -250,25 +320,26 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     rb.add(NOT_IN_FORCE.code, (vline < 0) & ~refused)
     terms: list[Term] = []  # every term of every version (and fallbacks), numbered
     term_of = np.full(n, -1, dtype=np.int16)
+    combo, distinct = index.combos()
     for v, version in enumerate(contract.versions):  # a few versions
         free = (vline == v) & ~refused
-        for t in version.terms:  # a few terms: first match wins
-            if not free.any():  # numbered all the same (see _term_versions)
-                terms.append(t)
-                continue
-            m = index.mask(t.match) & free
-            if t.method == "fee_schedule_file":
-                m &= index.fee_rates(t.fee_table) >= 0
-            if t.method == "per_claim" and t.covers == "claim":
-                hit = np.bincount(claims.dense[m], minlength=int(claims.dense.max()) + 1 if n else 0) > 0
-                m = hit[claims.dense] & free
-            if m.any():
-                term_of[m] = len(terms)
-                free &= ~m
-            terms.append(t)
-        rb.add(NO_TERM.code, free)
+        first = len(terms)
+        terms += version.terms  # numbered version by version, then its fallback (see _term_versions)
         if version.fallback is not None:
             terms.append(version.fallback)
+        if not free.any():
+            continue
+        t_line = _first_terms(version.terms, distinct)[combo]
+        none = len(version.terms)
+        for j, t in enumerate(version.terms):  # a case rate covering whole claims takes their free lines
+            if t.method == "per_claim" and t.covers == "claim":
+                cand = free & (t_line == j)
+                if cand.any():
+                    hit = np.bincount(claims.dense[cand], minlength=int(claims.dense.max()) + 1) > 0
+                    t_line[free & hit[claims.dense] & (t_line >= j)] = j  # lines no earlier term took
+        found = free & (t_line < none)
+        term_of[found] = first + t_line[found]
+        rb.add(NO_TERM.code, free & ~found)
 
     charge_cents, has_charge, units = claims.charge_cents, claims.has_charge, claims.units
     cents = np.zeros(n, dtype=np.int64)
@@ -304,7 +375,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
         elif t.method == "percent_of_charge":
             rb.add(NO_CHARGE.code, missing, sel)
         amt, ok = _lesser(t, sel, amt, ok, charge_cents, has_charge, rb)
-        cents[sel[ok]], has[sel[ok]] = amt[ok], True
+        _put(cents, has, sel, amt, ok)
     # the fallback: lines a percent of Medicare could not price because Medicare has no rate
     for tid, t in enumerate(terms):
         if not t.fallback:
@@ -324,7 +395,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
         elif t.method == "fee_schedule_file":
             rb.add(NOT_IN_FEE_FILE.code, missing, sel)
         amt, ok = _lesser(t, sel, amt, ok, charge_cents, has_charge, rb)
-        cents[sel[ok]], has[sel[ok]] = amt[ok], True
+        _put(cents, has, sel, amt, ok)
 
     # per line: which Medicare base the contract used
     base_labels = ["medicare" if y is None else f"medicare {y}" for y in base_years]
@@ -358,6 +429,28 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
                   version=categorical(vline, vlabels),
                   base=categorical(base_codes, base_labels),
                   base_cents=base_cents, base_has=base_has, base_release=release, reason=reason_cat)
+
+
+def _first_terms(terms: list[Term], distinct: LineIndex) -> np.ndarray:
+    """Per combo of :meth:`LineIndex.combos` the first of *terms* whose match holds (a
+    ``fee_schedule_file`` term only for codes its file lists), ``len(terms)`` when none does."""
+    out = np.full(distinct.n, len(terms), dtype=np.int16)
+    for j in range(len(terms) - 1, -1, -1):  # the version's few terms, last first: the first match stays
+        t = terms[j]
+        m = distinct.mask(t.match)
+        if t.method == "fee_schedule_file":
+            m &= distinct.fee_rates(t.fee_table) >= 0
+        out[m] = j
+    return out
+
+
+def _put(cents: np.ndarray, has: np.ndarray, sel: np.ndarray, amt: np.ndarray, ok: np.ndarray) -> None:
+    """The amounts *amt* of the lines *sel* where *ok*."""
+    if ok.all():
+        cents[sel], has[sel] = amt, True
+    else:
+        at = sel[ok]
+        cents[at], has[at] = amt[ok], True
 
 
 def _term_versions(contract: Contract, terms: list[Term]) -> list[int]:
@@ -409,7 +502,8 @@ def _line_amount(t: Term, version: Version, sel: np.ndarray, years: np.ndarray |
         ok = np.ones(len(sel), dtype=bool)
         return K.per_unit(rate, units[sel]), ok, ~ok
     if t.method == "fee_schedule_file":
-        rate = index.fee_rates(t.fee_table)[sel]
+        combo, distinct = index.combos()
+        rate = distinct.fee_rates(t.fee_table)[combo[sel]]
         ok = rate >= 0
         if years is not None:
             e = version.escalator
@@ -520,13 +614,9 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
 # ---------------------------------------------------------------------------
 
 
-def _stacked(arrays: list[np.ndarray], dtype: Any = None) -> np.ndarray:
-    """Contract after contract: every element of the first array, then of the second..."""
-    return np.concatenate(arrays).astype(dtype, copy=False) if dtype is not None else np.concatenate(arrays)
-
-
 def _stacked_cat(cats: list[pd.Categorical]) -> pd.Categorical:
-    """:func:`_stacked` for categoricals: one set of categories, codes as small integers."""
+    """Contract after contract (every line of the first, then of the second...) for categoricals:
+    one set of categories, codes as small integers."""
     names: list[str] = []
     for c in cats:
         names += [str(x) for x in c.categories]
@@ -573,17 +663,32 @@ def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns
         data[col] = pd.Categorical.from_codes(np.tile(np.asarray(cat.codes), k), dtype=cat.dtype)
     data["base"] = _stacked_cat([p.base for p in parts])
     data["medicare_release"] = _stacked_cat([p.base_release for p in parts])
-    med_rep = np.tile(medicare, k)
-    data["medicare_allowed"] = med_rep
-    data["base_allowed"] = _stacked([np.where(p.base_has, p.base_cents / 100.0, np.nan) for p in parts])
-    allowed = _stacked([np.where(p.has, p.cents / 100.0, np.nan) for p in parts])
-    data["contract_allowed"] = allowed
-    with np.errstate(invalid="ignore", divide="ignore"):
-        data["percent_of_medicare"] = np.where(med_rep > 0, allowed / med_rep * 100.0, np.nan)
+    # the amounts, written contract by contract into the stacked columns (no temporaries of 3 x n)
+    money = {c: np.empty(n * k) for c in ("medicare_allowed", "base_allowed", "contract_allowed",
+                                          "percent_of_medicare")}
+    no_medicare = ~(medicare > 0)
+    for j, p in enumerate(parts):  # a few contracts
+        at = slice(j * n, (j + 1) * n)
+        money["medicare_allowed"][at] = medicare
+        base = money["base_allowed"][at]
+        if p.base_cents is cur.cents:  # the date of service's Medicare: the same dollars where in force
+            np.copyto(base, medicare)
+        else:
+            np.divide(p.base_cents, 100.0, out=base)
+        base[~p.base_has] = np.nan
+        allowed = money["contract_allowed"][at]
+        np.divide(p.cents, 100.0, out=allowed)
+        allowed[~p.has] = np.nan
+        pct = money["percent_of_medicare"][at]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(allowed, medicare, out=pct)
+        np.multiply(pct, 100.0, out=pct)
+        pct[no_medicare] = np.nan
+    data.update(money)
     data["reason"] = _stacked_cat([p.reason for p in parts])
     out = pd.DataFrame(data, copy=False)
     out.index = pd.RangeIndex(len(out))
     return out
 
 
-__all__ = ["OUTPUT_COLUMNS", "as_contracts", "price_contracts"]
+__all__ = ["OUTPUT_COLUMNS", "Book", "as_contracts", "price_book", "price_contracts"]

@@ -87,11 +87,20 @@ def book_totals(priced: pd.DataFrame) -> pd.DataFrame:
     g = g.sort_values("contract", key=lambda s: s.map(order)).reset_index(drop=True)
     g.insert(3, "lines not priced", g["lines"] - g["lines priced"])
     unpriced = priced["contract_allowed"].isna().to_numpy()
+    # the unpriced lines' first reason codes, counted per distinct reason text (a categorical)
+    r_codes, r_text = pd.factorize(priced["reason"], use_na_sentinel=True)
+    r_codes = np.where(r_codes < 0, len(r_text), r_codes)
+    first_code = np.array([str(t).split("|")[0] for t in r_text] + [""], dtype=object)  # distinct texts
+    c_codes, c_names = pd.factorize(priced["contract"], use_na_sentinel=True)
+    c_pos = {str(x): i for i, x in enumerate(c_names)}
     top = []
     for name in g["contract"]:  # a few contracts
-        sel = unpriced & (priced["contract"].astype(object) == name).to_numpy()
-        r = priced.loc[sel, "reason"].astype(str).str.split("|").str[0]
-        vc = r.value_counts()
+        rows = np.flatnonzero(unpriced & (c_codes == c_pos.get(str(name), -2)))
+        seen, at = np.unique(r_codes[rows], return_index=True)  # each text's first unpriced line
+        seen = seen[np.argsort(at, kind="stable")]
+        counts = np.bincount(r_codes[rows], minlength=len(first_code))[seen]
+        vc = pd.Series(counts, index=first_code[seen]).groupby(level=0, sort=False).sum()
+        vc = vc.sort_values(ascending=False, kind="stable")  # most lines first; ties as they come
         top.append("; ".join(f"{k} {v:,}" for k, v in vc.head(3).items()))
     g["main reasons not priced"] = top
     return _frame_formats(declare_kinds(g, {"lines": "count", "lines priced": "count",
@@ -200,7 +209,10 @@ def _reason_of(reason: pd.Series, sel: np.ndarray | slice, at: np.ndarray, found
 
 def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     """One row per claim: lines, Medicare allowed (sum; blank when a line has none) and, per
-    contract, its total, percent of Medicare, lines not priced and the first such line's reason."""
+    contract, its total, percent of Medicare, lines not priced and the first such line's reason.
+
+    (:func:`rvucalc.contracts.price_book` gives the same table with the rows, without reading the
+    rows' text again.)"""
     names = _contracts(priced)
     rows = _rows_of(priced, names)
     first = rows[0]
@@ -213,43 +225,66 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     else:
         raise ValueError("per-claim totals need the claim_number (or claim_id) column of the priced rows")
     n_claims = int(dense.max()) + 1 if len(dense) else 0
-    at = np.full(n_claims, len(dense), dtype=np.int64)
-    np.minimum.at(at, dense, np.arange(len(dense)))  # each claim's first line
-    out = pd.DataFrame({"claim_number": np.arange(n_claims)})
-    claim_col = _user(priced, "claim_id")
-    if claim_col in priced.columns:
-        out.insert(0, claim_col, priced[claim_col].array[first][at] if len(at) else [])
     # when and where each claim was served, and its charges, from the user's columns repeated on
     # the rows (rvucalc.claims.summary), as the repricer's per-claim totals say them
-    found = {c: h for c, h in (priced.attrs.get(ATTR) or {}).items() if h in priced.columns}
+    found = _found(priced)
     lines_once = priced.iloc[first]
-    for c, v in when_where(lines_once, found, dense, n_claims, bool(priced.attrs.get(DAYFIRST, False))).items():
-        out[c] = v
-    out["lines"] = np.bincount(dense, minlength=n_claims)
-    if "charge" in found:
-        out["total_charges"] = total_charges(lines_once[found["charge"]], dense, n_claims)
+    place = when_where(lines_once, found, dense, n_claims, bool(priced.attrs.get(DAYFIRST, False)))
+    charges = total_charges(lines_once[found["charge"]], dense, n_claims) if "charge" in found else None
     allowed = priced["contract_allowed"].to_numpy(dtype=float, na_value=np.nan)
     medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
-    m_cents, m_has = line_cents(medicare[first])
+    reason = priced["reason"]
+    per = [(name, *line_cents(allowed[sel]), _reasons_at(reason, sel)) for name, sel in zip(names, rows)]
+    return side_by_side(priced, first, dense, place, charges, line_cents(medicare[first]), per)
+
+
+def _found(priced: pd.DataFrame) -> dict[str, str]:
+    """rvucalc's name -> the user's header, for the pricing columns repeated on the rows."""
+    return {c: h for c, h in (priced.attrs.get(ATTR) or {}).items() if h in priced.columns}
+
+
+def _reasons_at(reason: pd.Series, sel: np.ndarray | slice) -> Any:
+    return lambda at, found: _reason_of(reason, sel, at, found)
+
+
+def side_by_side(priced: pd.DataFrame, first: np.ndarray | slice, dense: np.ndarray,
+                 place: dict[str, object], charges: np.ndarray | None, medicare: tuple[np.ndarray, np.ndarray],
+                 per: list[tuple[str, np.ndarray, np.ndarray, Any]]) -> pd.DataFrame:
+    """The table of :func:`claims_side_by_side` from its parts: the rows of the first contract
+    (*first*), each line's claim (*dense*, 0-based in order of first line), the claims' dates and
+    place (:func:`rvucalc.claims.summary.when_where`), total charges, Medicare's ``(cents, has)``
+    per line and, per contract, ``(name, cents, has, reason)`` per line, *reason(at, found)*
+    giving the reason of each claim's line *at* where *found*."""
+    n_claims = int(dense.max()) + 1 if len(dense) else 0
+    at = np.full(n_claims, len(dense), dtype=np.int64)
+    np.minimum.at(at, dense, np.arange(len(dense)))  # each claim's first line
+    cols: dict[str, Any] = {}
+    claim_col = _user(priced, "claim_id")
+    if claim_col in priced.columns:
+        cols[claim_col] = priced[claim_col].array[first][at] if len(at) else []
+    cols["claim_number"] = np.arange(n_claims)
+    cols.update(place)
+    cols["lines"] = np.bincount(dense, minlength=n_claims)
+    if charges is not None:
+        cols["total_charges"] = charges
+    m_cents, m_has = medicare
     m_sum = np.bincount(dense, weights=m_cents, minlength=n_claims)
     m_missing = np.bincount(dense[~m_has], minlength=n_claims)
-    out["Medicare allowed"] = np.where(m_missing == 0, m_sum / 100.0, np.nan)
-    out["lines without a Medicare amount"] = m_missing.astype(np.int64)
-    reason = priced["reason"]
-    for name, sel in zip(names, rows):  # a few contracts
-        c_cents, c_has = line_cents(allowed[sel])
+    cols["Medicare allowed"] = np.where(m_missing == 0, m_sum / 100.0, np.nan)
+    cols["lines without a Medicare amount"] = m_missing.astype(np.int64)
+    for name, c_cents, c_has, reason_at in per:  # a few contracts
         c_sum = np.bincount(dense, weights=c_cents, minlength=n_claims)
         c_missing = np.bincount(dense[~c_has], minlength=n_claims)
-        out[f"{name} allowed"] = np.where(c_missing == 0, c_sum / 100.0, np.nan)
+        cols[f"{name} allowed"] = np.where(c_missing == 0, c_sum / 100.0, np.nan)
         # a claim's percent needs both totals, i.e. every line with both amounts
-        out[f"{name} {PCT}"] = np.where((c_missing == 0) & (m_missing == 0), _ratio(c_sum, m_sum), np.nan)
-        out[f"{name} lines not priced"] = c_missing.astype(np.int64)
+        cols[f"{name} {PCT}"] = np.where((c_missing == 0) & (m_missing == 0), _ratio(c_sum, m_sum), np.nan)
+        cols[f"{name} lines not priced"] = c_missing.astype(np.int64)
         bad = np.flatnonzero(~c_has)
         first_bad = np.full(n_claims, len(dense), dtype=np.int64)
         np.minimum.at(first_bad, dense[bad], bad)  # the first unpriced line of each claim
         found = first_bad < len(dense)
-        at_bad = np.where(found, first_bad, 0)
-        out[f"{name} reason"] = _reason_of(reason, sel, at_bad, found)
+        cols[f"{name} reason"] = reason_at(np.where(found, first_bad, 0), found)
+    out = pd.DataFrame(cols, copy=False)
     return _frame_formats(out)
 
 
@@ -272,4 +307,5 @@ def notes(priced: pd.DataFrame) -> list[str]:
     return out
 
 
-__all__ = ["PCT", "book_totals", "by_category", "by_term", "claims_side_by_side", "notes", "top_codes"]
+__all__ = ["PCT", "book_totals", "by_category", "by_term", "claims_side_by_side", "notes", "side_by_side",
+           "top_codes"]
