@@ -245,6 +245,8 @@ def _csv_column(c: pa.ChunkedArray) -> pa.ChunkedArray:
         return c.cast(t.value_type)
     if pa.types.is_timestamp(t) and t.tz is None:
         day = pc.equal(c, pc.floor_temporal(c, unit="day"))
+        if pc.all(day).as_py() is not False:  # whole days (or none): Arrow's ISO date text, fast
+            return c.cast(pa.date32(), safe=False).cast(pa.string())
         whole = pc.equal(c, pc.floor_temporal(c, unit="second"))
         return pc.if_else(day, pc.strftime(c, format="%Y-%m-%d"), pc.if_else(
             whole, pc.strftime(c.cast(pa.timestamp("s"), safe=False), format="%Y-%m-%d %H:%M:%S"),

@@ -239,7 +239,7 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
                           dayfirst=dayfirst, wage_index=wage_index)
     index = LineIndex(facts, meds[None])
     claims = _Claims(facts)
-    parts = [_price_one(c, facts, meds, index, claims) for c in contracts_]
+    parts = _each(contracts_, facts.n, lambda c: _price_one(c, facts, meds, index, claims), index, claims)
     out = _assemble(lines.drop(columns=[LINE]) if had_line else lines, parts, meds[None], columns,
                     claims.dense)
     from ..export.provenance import provenance_of
@@ -256,6 +256,25 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
 
 
 # ---------------------------------------------------------------------------
+
+
+#: Books of at least this many lines price their contracts on threads side by side (NumPy and
+#: pandas release the GIL in their loops over the lines; every contract reads the same facts).
+PARALLEL_LINES = 200_000
+
+
+def _each(contracts: list[Contract], n: int, fn: Any, index: LineIndex, claims: _Claims) -> list[Priced]:
+    """``[fn(c) for c in contracts]``, on up to as many threads as the machine has cores when the
+    book is large (:data:`PARALLEL_LINES`); the shared tables are built first, once."""
+    workers = min(len(contracts), os.cpu_count() or 1, 4)
+    if workers < 2 or n < PARALLEL_LINES:
+        return [fn(c) for c in contracts]
+    index.combos()
+    _ = claims.dense
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rvucalc-contracts") as pool:
+        return list(pool.map(fn, contracts))
 
 
 @dataclass
@@ -489,11 +508,11 @@ def _line_amount(t: Term, version: Version, sel: np.ndarray, years: np.ndarray |
         inv, vals = _escalated(version, t.value, years, Decimal("0.0001"))
         pu = np.array([K.percent_units(v) for v in vals], dtype=np.int64)
         per = pu[inv] if years is not None else pu[0]
-        if t.method == "percent_of_medicare":
+        if t.method == "percent_of_medicare":  # cents are 0 where there is no amount
             base, ok = med.cents[sel], med.has[sel]
         else:
             base, ok = charge[sel], has_charge[sel]
-        return K.percent_of(np.where(ok, base, 0), per), ok, ~ok
+        return K.percent_of(base, per), ok, ~ok
     if t.method == "per_unit":
         assert t.value is not None
         inv, vals = _escalated(version, t.value, years, Decimal("0.01"))
@@ -578,29 +597,34 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
              facts: M.Facts) -> pd.Categorical:
     """The contract's reason codes per line, followed by Medicare's where the contract has no amount
     because Medicare has none, and by the input's where the line could not be read."""
-    n = facts.n
     extra_cats: list[str] = []
     if not show_medicare.any() and not facts.refused.any():  # only the contract's own codes
         k, uniq_bits = few_distinct_codes(rb.bits)
         return categorical(k, ["|".join(rb.ordered(int(u))) for u in uniq_bits])
-    extra = np.full(n, -1, dtype=np.int64)
+    # Medicare's (or the input's) codes, on the lines that show them only
+    rows = np.flatnonzero(show_medicare | facts.refused)
+    extra = np.full(len(rows), -1, dtype=np.int64)
+    show = show_medicare[rows]
     for j, year in enumerate(base_years):
         med = meds[year]
-        sel = show_medicare & (base_year_line == j)
+        sel = show & (base_year_line[rows] == j) if len(base_years) > 1 else show
         if sel.any():
             off = len(extra_cats)
             extra_cats += [str(c) for c in med.reason.categories]
-            c = np.asarray(med.reason.codes, dtype=np.int64)[sel]
+            c = np.asarray(med.reason.codes)[rows[sel]].astype(np.int64)
             extra[sel] = np.where(c >= 0, c + off, -1)
-    if facts.refused.any():
+    refused = facts.refused[rows]
+    if refused.any():
         off = len(extra_cats)
         extra_cats += [str(c) for c in facts.refused_reason.categories]
-        c = np.asarray(facts.refused_reason.codes, dtype=np.int64)[facts.refused]
-        extra[facts.refused] = np.where(c >= 0, c + off, -1)
+        c = np.asarray(facts.refused_reason.codes)[rows[refused]].astype(np.int64)
+        extra[refused] = np.where(c >= 0, c + off, -1)
     width = len(extra_cats) + 1
     # the contract's codes are a few bits (< 2**16), the extra texts a few hundred: a small range,
     # counted rather than hashed
-    key = rb.bits.astype(np.int64) * width + (extra + 1)
+    key = rb.bits.astype(np.int64)
+    key *= width
+    key[rows] += extra + 1
     uniq, k = K.small_unique(key) if len(rb.codes) <= 16 else pd.factorize(key)[::-1]
     text = []
     for u in np.asarray(uniq).tolist():  # distinct (contract codes, Medicare codes) pairs
