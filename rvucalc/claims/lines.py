@@ -88,7 +88,8 @@ def categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     if codes.size and codes.min() < -1:
         codes = np.where(codes >= 0, codes, -1)
     return pd.Categorical.from_codes(remap[codes],  # code -1: the last entry, ""
-                                     categories=pd.Index(uniq, dtype=object))
+                                     categories=pd.Index(uniq, dtype=object),
+                                     validate=False)  # every code is a position in uniq (remap)
 
 
 class ReasonBits:

@@ -652,7 +652,8 @@ def _stacked_cat(cats: list[pd.Categorical]) -> pd.Categorical:
     for j, c in enumerate(cats):  # a few contracts
         remap = np.array([pos[str(x)] for x in c.categories] + [pos[""]], dtype=small)  # categories
         out[j * n:(j + 1) * n] = remap[np.asarray(c.codes)]  # code -1 (none) takes the last: ""
-    return pd.Categorical.from_codes(out, categories=pd.Index(uniq, dtype=object))
+    return pd.Categorical.from_codes(out, categories=pd.Index(uniq, dtype=object),
+                                     validate=False)  # every code is a position in uniq (remap)
 
 
 def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns: Any,
@@ -699,15 +700,15 @@ def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns
             np.copyto(base, medicare)
         else:
             np.divide(p.base_cents, 100.0, out=base)
-        base[~p.base_has] = np.nan
+        np.copyto(base, np.nan, where=~p.base_has)
         allowed = money["contract_allowed"][at]
         np.divide(p.cents, 100.0, out=allowed)
-        allowed[~p.has] = np.nan
+        np.copyto(allowed, np.nan, where=~p.has)
         pct = money["percent_of_medicare"][at]
         with np.errstate(invalid="ignore", divide="ignore"):
             np.divide(allowed, medicare, out=pct)
         np.multiply(pct, 100.0, out=pct)
-        pct[no_medicare] = np.nan
+        np.copyto(pct, np.nan, where=no_medicare)
     data.update(money)
     data["reason"] = _stacked_cat([p.reason for p in parts])
     out = pd.DataFrame(data, copy=False)
