@@ -46,6 +46,11 @@ NO_COUNTY = "no_county"  # no county of the crosswalk was placed in the locality
 ZIP5_STATES = {"EK": "KS", "WK": "KS", "EM": "MO", "WM": "MO"}
 
 
+#: Counties renamed since CMS's LOCCO list was written, by their crosswalk key: the name the list
+#: still uses (Dade County, FL became Miami-Dade in 1997; LOCCO's MIAMI locality lists "DADE").
+FORMER_NAMES = {("FL", "MIAMI DADE"): "DADE"}
+
+
 def county_key(name: str) -> str:
     """County name for matching: upper case, without 'COUNTY'/'CNTY'/'PARISH' and punctuation."""
     s = re.sub(r"\b(COUNTY|COUNTIES|CNTY|PARISH|BOROUGH)\b", " ", str(name).upper())
@@ -115,15 +120,17 @@ def place_county(name: str, state: str, localities: pd.DataFrame, *,
     if len(locs) == 1:
         return CountyPlace(locs[0][0], "-> the state's only locality")
     key = county_key(name)
+    old = FORMER_NAMES.get((st, key), "")
     matched: list[tuple[str, str]] = []
     for lid, ts in locs:
         for t in ts:
-            if _similar(t, key):
+            if _similar(t, key) or t == old:
                 matched.append((lid, t))
                 break
     if len({m[0] for m in matched}) == 1:
         lid, tok = matched[0]
-        how = "" if tok == key else f" (CMS's list spells it {tok!r})"
+        how = "" if tok == key else f" (CMS's list calls it {tok!r})" if tok == old else \
+            f" (CMS's list spells it {tok!r})"
         return CountyPlace(lid, f"-> listed under {lid} in LOCCO{how}", token=tok)
     if matched:
         return CountyPlace(None, "", "several", tuple(m[0] for m in matched))
