@@ -224,10 +224,9 @@ def test_sites_claims_placed_by_zip() -> None:
     lines = pd.DataFrame({"claim_id": ["a", "b"], "hcpcs": ["20983", "20983"], "pos": ["22", "22"],
                           "zip": ["92101", "90012"], "date_of_service": ["2025-11-10"] * 2})
     per = rvucalc.compare_sites_claims(lines).set_index("claim_id")
-    fac = [c for c in per.columns if c.startswith("hopd") and "facility" in c]
-    assert fac, list(per.columns)
-    assert per.loc["a", fac[0]] == pytest.approx(8168.14)
-    assert per.loc["b", fac[0]] == pytest.approx(7143.73)
+    assert per.loc["a", "hopd_facility"] == pytest.approx(8168.14)  # placed: hand arithmetic above
+    assert per.loc["b", "hopd_facility"] == pytest.approx(7143.73)  # 90012: national
+    assert per.loc["b", "asc_facility"] == pytest.approx(4911.21)  # October 2025 AA, national
 
 
 # ------------------------------------------------------------------------------------------
