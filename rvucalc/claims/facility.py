@@ -411,7 +411,8 @@ def _by_zip(lines: Lines, setting: str, year_line: np.ndarray, opts: Any, todo: 
             continue
         sel = given & (year_line == y)
         used = np.unique(zc[sel])  # distinct ZIPs of these lines
-        fs = _zip_schedule(int(y), opts.mirror)
+        with _LOAD:  # threads pricing parts at once load the year's release once
+            fs = _zip_schedule(int(y), opts.mirror)
         if isinstance(fs, str):
             rb.add(ZIP_NO_FILES.code, sel)
             continue
