@@ -13,7 +13,10 @@ facility systems (the same stages, OPPS or ASC rules). The stages here:
    ``ipps_table2`` (OPPS: the hospital's own wage index, 42 CFR 419.43(c)); a ``cbsa`` or
    ``county_fips`` column looked up in the year's CMS wage index table (for OPPS an
    approximation of the hospital's IPPS wage index, flagged ``WI_APPROX_OPPS``); the option
-   ``wage_index``; otherwise the national rate (wage index 1), flagged ``FACILITY_NATIONAL_RATE``;
+   ``wage_index``; a ``zip`` column, where the ZIP's PFS locality lies in one CBSA (ZIP5 ->
+   LOCCO -> county crosswalk, of the line's year: :func:`rvucalc.sites.zip_wage_index`, flagged
+   ``FACILITY_PLACED_BY_ZIP``); otherwise the national rate (wage index 1), flagged
+   ``FACILITY_NATIONAL_RATE`` (with the note why a ZIP given did not place it);
 3. lookup, line rules, claim rules and money: :mod:`rvucalc.claims.opps` and
    :mod:`rvucalc.claims.asc`.
 
