@@ -676,8 +676,10 @@ def compare_sites(
     it a CBSA-based value is used and flagged as an approximation. Instead of
     the number, give *hospital_ccn* and *ipps_table2* (the path of CMS's IPPS
     Table 2 for the year) to look the hospital's wage index up. With none of
-    them the facility amounts are national. A site that cannot be paid keeps
-    its row, with reasons and no amounts.
+    them, a *zip* places the facility where its PFS locality lies in one CBSA
+    (:func:`zip_wage_index`: ZIP5 -> LOCCO -> county crosswalk, ``FACILITY_PLACED_BY_ZIP``);
+    else the facility amounts are national (with the reason the ZIP did not place
+    it). A site that cannot be paid keeps its row, with reasons and no amounts.
 
     *conversion_factor* (or a what-if CF the schedule was loaded with): a
     what-if PFS conversion factor (:mod:`rvucalc.whatif`; dollars or a percent
@@ -876,7 +878,8 @@ class Place(BaseModel):
     """Where a service is done, for :func:`compare_sites_many`: as :func:`compare_sites` takes it.
 
     *zip*, *locality* or *county* place the physician (PFS locality); *cbsa*, *county* or
-    *wage_index* / *opps_wage_index* place the facility; *county* alone places both. With
+    *wage_index* / *opps_wage_index* place the facility; *county* alone places both; a *zip*
+    places the facility too when its locality lies in one CBSA (:func:`zip_wage_index`). With
     none, the place is national. *label* names the place in the frame (default
     ``ZIP 90012``, ``county 06037``, ``locality 01182-18``, ``national``).
     """
