@@ -12,8 +12,11 @@ Pure functions over CMS tables (no file is read here):
   index: ZIP -> PFS payment locality (CMS ZIP5 file) -> the locality's counties (LOCCO, every
   county of CMS's county crosswalk placed once by :func:`place_county`) -> their CBSA (county
   crosswalk). A ZIP is placed only when every county of its locality lies in ONE CBSA (e.g.
-  90012 -> Los Angeles -> county 06037 -> CBSA 31084); a locality whose counties span several
-  CBSAs (a "rest of state" locality) places nothing: rvucalc does not pick one for the caller.
+  92101 -> SAN DIEGO-CHULA VISTA-CARLSBAD -> county 06073 -> CBSA 41740); a locality whose
+  counties span several CBSAs (90012's Los Angeles locality lists Los Angeles and Orange
+  counties, CBSAs 31084 and 11244; every "rest of state" locality), whose ZIPs lie in several
+  states (DC + MD/VA suburbs) or whose LOCCO list names a county no crosswalk row matches places
+  nothing: rvucalc does not pick one for the caller.
 
 CMS publishes no ZIP -> county file with the fee schedules; the ZIP5 file's locality is the one
 CMS's contractors pay the physician by (Medicare Claims Processing Manual ch. 12 s. 20.4), and
@@ -254,9 +257,10 @@ def zip_table(zip5: pd.DataFrame, localities: pd.DataFrame, counties: pd.DataFra
 def place_zips(table: ZipTable, zips: Sequence[str] | np.ndarray) -> pd.DataFrame:
     """One row per ZIP (5-digit text, in order): ``zip``, ``locality_id`` ("" when the ZIP5 file
     has none), ``status`` (:data:`PLACED`, :data:`MANY_CBSAS`, :data:`UNSURE`,
-    :data:`NO_COUNTY`, :data:`NOT_IN_ZIP5`), ``cbsa`` ("" unless placed) and ``text``: the chain
-    (``"ZIP 90012 -> locality 01182-18 LOS ANGELES -> county 06037 Los Angeles -> CBSA 31084
-    (placed by ZIP)"``) or why the ZIP places nothing. Vectorised (pass distinct ZIPs)."""
+    :data:`PARTLY_KNOWN`, :data:`NO_COUNTY`, :data:`NOT_IN_ZIP5`), ``cbsa`` ("" unless placed) and
+    ``text``: the chain (``"ZIP 92101 -> locality 01182-72 SAN DIEGO-CHULA VISTA-CARLSBAD -> county
+    06073 San Diego -> CBSA 41740 (placed by ZIP)"``) or why the ZIP places nothing. Vectorised
+    (pass distinct ZIPs)."""
     z = pd.Series(np.asarray(zips, dtype=object)).astype(str)
     lid = z.map(table.zip_locality).fillna("").astype(str)
     loc = table.localities
@@ -270,5 +274,5 @@ def place_zips(table: ZipTable, zips: Sequence[str] | np.ndarray) -> pd.DataFram
                          "cbsa": cbsa.to_numpy(), "text": np.asarray(text, dtype=object)})
 
 
-__all__ = ["MANY_CBSAS", "NOT_IN_ZIP5", "NO_COUNTY", "PLACED", "UNSURE", "CountyPlace", "ZipTable",
-           "PARTLY_KNOWN", "county_key", "place_county", "place_zips", "zip_table"]
+__all__ = ["FORMER_NAMES", "MANY_CBSAS", "NOT_IN_ZIP5", "NO_COUNTY", "PARTLY_KNOWN", "PLACED", "UNSURE",
+           "ZIP5_STATES", "CountyPlace", "ZipTable", "county_key", "place_county", "place_zips", "zip_table"]
