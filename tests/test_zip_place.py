@@ -248,3 +248,41 @@ def test_zip_table_2026(fs26) -> None:
     assert set(got.loc[got["locality_id"] == "12202-01", "status"]) == {places.PARTLY_KNOWN}
     assert set(got.loc[got["locality_id"] == "01182-18", "status"]) == {places.MANY_CBSAS}
     assert set(got.loc[got["locality_id"] == "01182-72", "cbsa"]) == {"41740"}
+
+
+def test_miami_dade_is_in_the_miami_locality(fs26, mirror) -> None:
+    """26LOCCO.csv: ``09102,04,,MIAMI,DADE AND MONROE`` - CMS's list keeps Dade County's name
+    (Miami-Dade since 1997); the crosswalk's 12086 is ``MIAMI-DADE``. Before, the county went to
+    REST OF FLORIDA as a county 'not listed by name'."""
+    assert "09102,04,,MIAMI,DADE AND MONROE" in mirror("pfs/rvu26a/26LOCCO.csv").read_text(encoding="latin-1")
+    lid, how = fs26.county_locality("12086")
+    assert lid == "09102-04" and "CMS's list calls it 'DADE'" in how
+
+
+def test_the_rule_on_synthetic_tables() -> None:
+    """Small made-up tables: one county per CBSA; a county two localities name is unsure; a
+    locality whose ZIPs lie in two states is not fully known; 'all other counties' collects."""
+    from rvucalc.calc import places
+
+    loc = pd.DataFrame({
+        "locality_id": ["00001-01", "00001-02", "00001-99", "00002-00"],
+        "mac": ["00001", "00001", "00001", "00002"], "locality": ["01", "02", "99", "00"],
+        "state": ["AA", "AA", "AA", "BB"], "locality_name": ["ONE", "TWO", "REST OF AA", "BB"],
+        "counties": ["ALPHA AND BETA", "GAMMA, BETA", "ALL OTHER COUNTIES", "ALL COUNTIES"]})
+    counties = pd.DataFrame({
+        "fips": ["10001", "10002", "10003", "10004", "20001"],
+        "county_name": ["ALPHA", "BETA", "GAMMA", "DELTA", "OMEGA"], "state": ["AA"] * 4 + ["BB"],
+        "cbsa": ["11111", "11111", "22222", "33333", "44444"]})
+    zip5 = pd.DataFrame({"zip": ["00011", "00012", "00013", "00014", "00015"],
+                         "locality_id": ["00001-01", "00001-02", "00001-99", "00002-00", "00002-00"],
+                         "state": ["AA", "AA", "AA", "BB", "CC"]})
+    assert places.place_county("DELTA", "AA", loc).locality_id == "00001-99"
+    assert places.place_county("BETA", "AA", loc).problem == "several"
+    t = places.zip_table(zip5, loc, counties)
+    got = places.place_zips(t, ["00011", "00012", "00013", "00014", "99999"]).set_index("zip")
+    # ONE: ALPHA (11111) for sure, BETA named by ONE and TWO: unsure
+    assert got.loc["00011", "status"] == places.UNSURE
+    assert got.loc["00013", "status"] == places.PLACED and got.loc["00013", "cbsa"] == "33333"
+    assert got.loc["00014", "status"] == places.PARTLY_KNOWN  # ZIPs in BB and CC
+    assert got.loc["99999", "status"] == places.NOT_IN_ZIP5
+    assert (got["cbsa"] != "").sum() == 1
