@@ -27,6 +27,7 @@ import pandas as pd
 from . import anesthesia, arguments, catalogue, diff, sites
 from . import volumes as volumes_mod
 from .calc import pfs as pfs_calc
+from .calc import places
 from .catalogue import Release
 from .codes import (
     MODIFIER_NOTE,
@@ -76,10 +77,6 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
 _source = source_of  # the name older code imports
 
 
-def _county_key(name: str) -> str:
-    """County name for matching: upper case, without 'COUNTY'/'CNTY'/'PARISH' and punctuation."""
-    s = re.sub(r"\b(COUNTY|COUNTIES|CNTY|PARISH|BOROUGH)\b", " ", str(name).upper())
-    return re.sub(r"[^A-Z0-9]+", " ", s).strip()
 
 
 class FeeSchedule:
@@ -520,29 +517,14 @@ class FeeSchedule:
             raise UnknownLocalityError(f"county {s} is not in {self.sources['county'].file}")
         name, st = str(hit["county_name"].iloc[0]).strip().upper(), str(hit["state"].iloc[0]).strip().upper()
         label = f"county {s} {name.title()}, {st}"
-        locs = self.localities[self.localities["state"] == st]
-        if locs.empty:
+        p = places.place_county(name, st, self.localities)
+        if p.locality_id is not None:
+            return p.locality_id, f"{label} {p.how}"
+        if p.problem == "no_locality":
             raise UnknownLocalityError(f"{label}: no payment locality of state {st} in {self.sources['gpci'].file}")
-        if len(locs) == 1:
-            return str(locs["locality_id"].iloc[0]), f"{label} -> the state's only locality"
-        key = _county_key(name)
-        matched: list[tuple[str, str]] = []
-        for lid, text in zip(locs["locality_id"], locs["counties"].astype(str), strict=True):
-            toks = [_county_key(t) for t in re.split(r"/|,|;|\bAND\b", text.upper()) if t.strip()]
-            for t in toks:
-                if t == key or (len(key) > 3 and difflib.SequenceMatcher(None, t, key).ratio() >= 0.85):
-                    matched.append((str(lid), t))
-                    break
-        if len({m[0] for m in matched}) == 1:
-            lid, tok = matched[0]
-            how = "" if tok == key else f" (CMS's list spells it {tok!r})"
-            return lid, f"{label} -> listed under {lid} in LOCCO{how}"
-        if matched:
-            raise UnknownLocalityError(f"{label} matches several localities ({', '.join(m[0] for m in matched)});"
+        if p.problem == "several":
+            raise UnknownLocalityError(f"{label} matches several localities ({', '.join(p.candidates)});"
                                        " give the ZIP code or the locality id")
-        rest = locs[locs["counties"].astype(str).str.upper().str.contains("ALL OTHER|REST OF", regex=True)]
-        if len(rest) == 1:
-            return str(rest["locality_id"].iloc[0]), f"{label} -> not listed by name, so the state's 'all other counties' locality"
         raise UnknownLocalityError(f"{label} could not be placed in a payment locality from "
                                    f"{self.sources.get('locco', self.sources['gpci']).file}; give the ZIP code "
                                    "or the locality id")

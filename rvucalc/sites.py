@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +31,7 @@ from pydantic import BaseModel
 from . import arguments, catalogue
 from .calc import asc as asc_calc
 from .calc import opps as opps_calc
+from .calc import places
 from .calc.money import round_cents
 from .catalogue import Release
 from .codes import fee_schedule_of, normalise_zip, split_code
@@ -62,6 +65,37 @@ NATIONAL_FACILITY = reason(
     "FACILITY_NATIONAL_RATE",
     "no CBSA, county or wage index given: the facility amount is the national (unadjusted) rate",
     "42 CFR 419.43 (OPPS) and 416.172 (ASC): facility rates are wage adjusted by the provider's wage index")
+#: A facility placed by the claim's (or the caller's) ZIP code when no CBSA, county or wage index
+#: is given (:func:`zip_wage_index`): notes, never the reason a line is not paid.
+PLACED_BY_ZIP = reason(
+    "FACILITY_PLACED_BY_ZIP",
+    "placed by the ZIP code: ZIP -> PFS payment locality (CMS ZIP5 file) -> its counties (LOCCO) -> "
+    "one CBSA (CMS county crosswalk), whose wage index was used",
+    "42 CFR 419.43(c) (OPPS) and 416.172(c) (ASC): the facility's wage index is that of its area; "
+    "CMS ZIP5 file, RVU file LOCCO, FY wage index county crosswalk")
+ZIP_NOT_ONE_CBSA = reason(
+    "FACILITY_ZIP_NOT_ONE_CBSA",
+    "the ZIP code does not place the facility: its PFS payment locality's counties lie in several CBSAs "
+    "(or are not all known, e.g. a locality across a state line), so rvucalc does not pick one: national "
+    "rate; give a cbsa or county_fips column",
+    "CMS ZIP5 file, RVU file LOCCO, FY wage index county crosswalk")
+ZIP_UNKNOWN = reason(
+    "FACILITY_ZIP_UNKNOWN",
+    "the ZIP code is not in the year's ZIP5 file, so it does not place the facility: national rate; "
+    "give a cbsa or county_fips column", "CMS ZIP5 file (ZIP code to carrier locality)")
+ZIP_NO_FILES = reason(
+    "FACILITY_ZIP_NO_FILES",
+    "the year's ZIP5 file, LOCCO, county crosswalk or wage index table is not at hand, so the ZIP code "
+    "does not place the facility (another year's is never used): national rate; give a cbsa or "
+    "county_fips column", "CMS ZIP5 file, RVU file LOCCO, wage index tables")
+ZIP_NO_WAGE_INDEX = reason(
+    "FACILITY_ZIP_CBSA_NO_WAGE_INDEX",
+    "the ZIP code's CBSA has no single wage index in the year's table, so the ZIP does not place the "
+    "facility: national rate; give a cbsa, county_fips or wage_index column",
+    "CMS wage index tables (42 CFR 419.43, 416.172)")
+#: Every code :func:`zip_wage_index` gives, placed first.
+ZIP_CODES = (PLACED_BY_ZIP.code, ZIP_NOT_ONE_CBSA.code, ZIP_UNKNOWN.code, ZIP_NO_FILES.code,
+             ZIP_NO_WAGE_INDEX.code)
 OFFICE_NO_FACILITY = reason("OFFICE_NO_FACILITY_FEE", "office: no separate facility payment",
                             "42 CFR 414.22(b)(5): the non-facility PE RVUs pay the practice's costs")
 
@@ -463,10 +497,22 @@ class SiteComparison(BaseModel):
 
 
 def _wage_index(fs: Schedule, setting: str, cbsa: str | None, county_fips: str | None,
-                wage_index: float | None) -> WageIndexChoice:
+                wage_index: float | None, zip: str | None = None) -> WageIndexChoice:
+    """The facility's wage index: the one given, else the CBSA's or county's, else the ZIP's
+    when it lies in one CBSA (:func:`zip_wage_index`), else none (the national rate)."""
     if wage_index is not None:
         return WageIndexChoice(value=float(wage_index), user_supplied=True,
                                placement=f"wage index {float(wage_index):.4f} given by the user")
+    if cbsa is None and county_fips is None and zip is not None:
+        got, srcs = zip_wage_index(fs, setting, [normalise_zip(zip)])
+        r = got.iloc[0]
+        if r["reason"] == PLACED_BY_ZIP.code:
+            notes = [x for x in (explain(str(r["wi_reason"])),) if x is not None]
+            return WageIndexChoice(value=float(r["wage_index"]), cbsa=str(r["cbsa"]),
+                                   cbsa_name=str(r["cbsa_name"]), sources=srcs,
+                                   reasons=[PLACED_BY_ZIP, *notes], placement=str(r["placement"]))
+        return WageIndexChoice(value=None, reasons=[NATIONAL_FACILITY, explain(str(r["reason"]))],  # type: ignore[list-item]
+                               sources=srcs, placement=f"national rate ({r['placement']})")
     if cbsa is None and county_fips is None:
         return WageIndexChoice(value=None, reasons=[NATIONAL_FACILITY],
                                placement="national rate (no CBSA, county or wage index given)")
@@ -490,6 +536,94 @@ def _wage_index(fs: Schedule, setting: str, cbsa: str | None, county_fips: str |
     placement = f"{what}: wage index {val} ({src[0].file}, {src[0].release})"
     return WageIndexChoice(value=value, cbsa=res.cbsa, cbsa_name=res.cbsa_name, sources=src,
                            reasons=reasons, placement=placement)
+
+
+_ZIP_TABLES: weakref.WeakKeyDictionary[Any, tuple[places.ZipTable | None, list[Source], str]] = \
+    weakref.WeakKeyDictionary()
+_ZIP_LOCK = threading.Lock()
+
+
+def _zip_table(fs: Schedule, setting: str) -> tuple[places.ZipTable | None, list[Source], str]:
+    """The ZIP -> CBSA table of *fs*'s year (built once per loaded schedule), its files (ZIP5,
+    LOCCO, county crosswalk) and, when there is none, why (``""`` otherwise). The ZIP5 file and
+    LOCCO must be of the schedule's year: another year's are never used."""
+    with _ZIP_LOCK:
+        got = _ZIP_TABLES.get(fs)
+        if got is not None:
+            return got
+        out: tuple[places.ZipTable | None, list[Source], str]
+        try:
+            z = fs.zip5  # type: ignore[attr-defined]
+            loc = fs.localities  # type: ignore[attr-defined]
+            wt = wage_tables(fs.year, setting, None if fs.mirror is None else os.fspath(fs.mirror), fs.download)
+        except (MissingFileError, DownloadError) as exc:
+            out = (None, [], f"not at hand: {exc}")
+        else:
+            zsrc, lsrc = fs.sources.get("zip5"), fs.sources.get("locco")
+            counties = None if wt is None else wt[0].counties
+            if zsrc is None or catalogue.get(zsrc.release).year != fs.year:
+                out = (None, [], f"no CY{fs.year} ZIP5 file at hand" + (f" ({zsrc.file} is not of CY{fs.year})"
+                                                                        if zsrc is not None else ""))
+            elif lsrc is None or catalogue.get(lsrc.release).year != fs.year:
+                out = (None, [], f"no CY{fs.year} LOCCO (counties of each locality) at hand")
+            elif counties is None or wt is None:
+                out = (None, [], f"no county crosswalk or CY{fs.year} wage index table at hand")
+            else:
+                out = (places.zip_table(z, loc, counties), [zsrc, lsrc, *wt[2]], "")
+        _ZIP_TABLES[fs] = out
+        return out
+
+
+def zip_wage_index(fs: Schedule, setting: str, zips: Any) -> tuple[pd.DataFrame, list[Source]]:
+    """The facility's wage index from ZIP codes (5-digit text; pass distinct ones), for a place
+    given no CBSA, county or wage index: the one rule of :func:`compare_sites`, the per-claim
+    comparison and the facility claims (:func:`rvucalc.claims.facility.wage_index`).
+
+    ZIP -> PFS payment locality (ZIP5) -> its counties (LOCCO) -> one CBSA (county crosswalk)
+    (:mod:`rvucalc.calc.places`) -> that CBSA's wage index in *fs*'s year's table (*setting*
+    ``"opps"``/``"asc"``; 42 CFR 419.43(c), 416.172(c)). Returns one row per ZIP: ``zip``,
+    ``cbsa``, ``cbsa_name``, ``wage_index`` (NaN when the ZIP does not place the facility),
+    ``reason`` (:data:`PLACED_BY_ZIP` or why not: :data:`ZIP_NOT_ONE_CBSA`, :data:`ZIP_UNKNOWN`,
+    :data:`ZIP_NO_FILES`, :data:`ZIP_NO_WAGE_INDEX`), ``wi_reason`` (a note on the value used:
+    ``WI_APPROX_OPPS`` ...), ``placement`` (the chain, or why not) - and the files used.
+    """
+    zs = pd.Series(np.asarray(zips, dtype=object)).astype(str)
+    n = len(zs)
+    out = pd.DataFrame({"zip": zs.to_numpy(), "cbsa": "", "cbsa_name": "", "wage_index": np.nan,
+                        "reason": ZIP_NO_FILES.code, "wi_reason": "", "placement": ""})
+    if not n:
+        return out, []
+    table, srcs, missing = _zip_table(fs, setting)
+    if table is None:
+        out["placement"] = f"the ZIP does not place the facility: {missing}"
+        return out, []
+    got = places.place_zips(table, zs.to_numpy())
+    why = {places.PLACED: PLACED_BY_ZIP.code, places.NOT_IN_ZIP5: ZIP_UNKNOWN.code}
+    out["reason"] = got["status"].map(why).fillna(ZIP_NOT_ONE_CBSA.code).to_numpy()
+    out["placement"] = got["text"].to_numpy()
+    ok = (got["status"] == places.PLACED).to_numpy()
+    used = list(srcs)
+    if ok.any():
+        wt = wage_tables(fs.year, setting, None if fs.mirror is None else os.fspath(fs.mirror), fs.download)
+        assert wt is not None  # _zip_table had it
+        res = wt[0].lookup_many(cbsa=list(got.loc[ok, "cbsa"]), setting=setting)
+        val = res["wage_index"].to_numpy(float)
+        has = ~np.isnan(val)
+        idx = np.flatnonzero(ok)
+        out.loc[idx, "cbsa"] = got.loc[ok, "cbsa"].to_numpy()
+        out.loc[idx, "cbsa_name"] = res["cbsa_name"].to_numpy()
+        out.loc[idx, "wage_index"] = val
+        out.loc[idx, "wi_reason"] = np.where(has, res["reason"].to_numpy(dtype=object), "")
+        out.loc[idx[~has], "reason"] = ZIP_NO_WAGE_INDEX.code
+        text = out.loc[idx, "placement"].to_numpy(dtype=object)
+        file = f"{wt[1][0].file}, {wt[1][0].release}"
+        words = [f"{t}: wage index {v:.4f} ({file})" if h else
+                 f"{t}, but CBSA {c} has no single wage index in {file} ({r})"
+                 for t, v, h, c, r in zip(text, val, has, got.loc[ok, "cbsa"], res["reason"], strict=True)]
+        out.loc[idx, "placement"] = words  # the placed ZIPs: a few distinct values
+        if has.any():
+            used += wt[1]
+    return out, used
 
 
 def _hospital_wage_index(ccn: str | None, table2: str | os.PathLike[str] | None) -> tuple[float, list[Source]]:
@@ -542,8 +676,10 @@ def compare_sites(
     it a CBSA-based value is used and flagged as an approximation. Instead of
     the number, give *hospital_ccn* and *ipps_table2* (the path of CMS's IPPS
     Table 2 for the year) to look the hospital's wage index up. With none of
-    them the facility amounts are national. A site that cannot be paid keeps
-    its row, with reasons and no amounts.
+    them, a *zip* places the facility where its PFS locality lies in one CBSA
+    (:func:`zip_wage_index`: ZIP5 -> LOCCO -> county crosswalk, ``FACILITY_PLACED_BY_ZIP``);
+    else the facility amounts are national (with the reason the ZIP did not place
+    it). A site that cannot be paid keeps its row, with reasons and no amounts.
 
     *conversion_factor* (or a what-if CF the schedule was loaded with): a
     what-if PFS conversion factor (:mod:`rvucalc.whatif`; dollars or a percent
@@ -597,10 +733,10 @@ def compare_sites(
             continue
         if system == "opps":
             wi = _wage_index(fs, "opps", cbsa, county_fips, opps_wage_index if opps_wage_index is not None
-                             else wage_index)
+                             else wage_index, zip)
             wi.sources.extend(table2_src)
         else:
-            wi = _wage_index(fs, "asc", cbsa, county_fips, wage_index)
+            wi = _wage_index(fs, "asc", cbsa, county_fips, wage_index, zip)
         wis[site] = wi
         # national only when no place was given (NATIONAL_FACILITY says so); a CBSA or county
         # whose wage index is ambiguous, unknown or not at hand gives no wage-adjusted amount
@@ -742,7 +878,8 @@ class Place(BaseModel):
     """Where a service is done, for :func:`compare_sites_many`: as :func:`compare_sites` takes it.
 
     *zip*, *locality* or *county* place the physician (PFS locality); *cbsa*, *county* or
-    *wage_index* / *opps_wage_index* place the facility; *county* alone places both. With
+    *wage_index* / *opps_wage_index* place the facility; *county* alone places both; a *zip*
+    places the facility too when its locality lies in one CBSA (:func:`zip_wage_index`). With
     none, the place is national. *label* names the place in the frame (default
     ``ZIP 90012``, ``county 06037``, ``locality 01182-18``, ``national``).
     """
@@ -927,9 +1064,9 @@ def compare_sites_many(
                 continue
             if system == "opps":
                 wi = _wage_index(fs, "opps", pl.cbsa, pl.county, pl.opps_wage_index if pl.opps_wage_index
-                                 is not None else pl.wage_index)
+                                 is not None else pl.wage_index, pl.zip)
             else:
-                wi = _wage_index(fs, "asc", pl.cbsa, pl.county, pl.wage_index)
+                wi = _wage_index(fs, "asc", pl.cbsa, pl.county, pl.wage_index, pl.zip)
             w = wi.value if wi.value is not None else (1.0 if NATIONAL_FACILITY in wi.reasons else float("nan"))
             if system == "opps":
                 got = rates.price(w, list(dict.fromkeys(fac_codes))).drop_duplicates("hcpcs").set_index("hcpcs")

@@ -111,8 +111,10 @@ def test_every_informational_code_against_every_summary() -> None:
 def _sweep_lines(system: str, year: int, codes: list[str], n_claims: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     mods = ["", "", "73", "52", "74", "FB", "FC", "50", "GP", "LT", "73 74"]
+    # a ZIP alone: placed in one CBSA (92101 San Diego), or not (90012: two CBSAs; 00000 unknown)
     places = [{"wage_index": "1.2"}, {"cbsa": "31084"}, {"county_fips": "06037"}, {},
-              {"cbsa": "01"}, {"wage_index": "0.8734"}]
+              {"cbsa": "01"}, {"wage_index": "0.8734"}, {"zip": "92101"}, {"zip": "90012"},
+              {"zip": "00000"}]
     rows = []
     for c in range(n_claims):
         place = places[int(rng.integers(len(places)))]

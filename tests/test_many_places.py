@@ -67,13 +67,26 @@ def test_hand_arithmetic(many):
     h = row("20983", "county 06037", "hopd")
     assert h["wage_index"] == 1.2969 and h["facility"] == 8416.31
     assert h["total"] == round(h["professional"] + 8416.31, 2)
-    # ASC, ZIP 10001 (no facility placement: national rate $4,911.21, ASC AA October 2025):
-    # total 374.53 + 4911.21 = 5285.74; patient 20% of 374.53 = 74.906 -> 74.91 plus 20% of
-    # 4911.21 = 982.242 -> 982.24: 1057.15; Medicare 5285.74 - 1057.15 = 4228.59
+    # ASC, ZIP 90012: its PFS locality (01182-18) lists Los Angeles and Orange counties, two CBSAs
+    # (31084, 11244), so the ZIP does not place the facility: national rate $4,911.21 (ASC AA
+    # October 2025). Physician (RVU25D 20983 work 6.88, facility PE 2.51, MP 0.80; GPCI 01182-18
+    # 1.042/1.194/0.69; CF 32.3465): (7.16896 + 2.99694 + 0.552) x 32.3465 = 346.686 -> 346.69;
+    # total 346.69 + 4911.21 = 5257.90; patient 20% of 346.69 = 69.338 -> 69.34
+    # plus 20% of 4911.21 = 982.242 -> 982.24: 1051.58; Medicare 5257.90 - 1051.58 = 4206.32
+    a = row("20983", "ZIP 90012", "asc")
+    assert (a["professional"], a["facility"], a["total"]) == (346.69, 4911.21, 5257.90)
+    assert (a["beneficiary"], a["medicare"]) == (1051.58, 4206.32)
+    assert "FACILITY_NATIONAL_RATE" in a["reason"] and "FACILITY_ZIP_NOT_ONE_CBSA" in a["reason"]
+    # ASC, ZIP 10001: locality 13202-01 MANHATTAN lists New York county only (36061 -> CBSA 35614,
+    # FY2026 county crosswalk), so the ZIP places the facility: CY2025 ASC wage index 35614 1.3138;
+    # J8 without the quarter's FF (CY2025), the whole rate adjusted: 4911.21 x (0.5 x 1.3138 + 0.5)
+    # = 4911.21 x 1.1569 = 5681.7788 -> 5681.78 (42 CFR 416.172); total 374.53 + 5681.78 = 6056.31;
+    # patient 74.91 + 20% of 5681.78 = 1136.356 -> 1136.36: 1211.27; Medicare 6056.31 - 1211.27 = 4845.04
     a = row("20983", "ZIP 10001", "asc")
-    assert (a["professional"], a["facility"], a["total"]) == (374.53, 4911.21, 5285.74)
-    assert (a["beneficiary"], a["medicare"]) == (1057.15, 4228.59)
-    assert "FACILITY_NATIONAL_RATE" in a["reason"]
+    assert (a["professional"], a["facility"], a["total"], a["wage_index"]) == (374.53, 5681.78, 6056.31, 1.3138)
+    assert (a["beneficiary"], a["medicare"]) == (1211.27, 4845.04)
+    assert "FACILITY_PLACED_BY_ZIP" in a["reason"] and "FACILITY_NATIONAL_RATE" not in a["reason"]
+    assert a["facility_placement"].startswith("ZIP 10001 -> locality 13202-01 MANHATTAN -> county 36061 ")
 
 
 def _table(ws, first: str) -> tuple[list[str], list[tuple]]:

@@ -13,7 +13,10 @@ facility systems (the same stages, OPPS or ASC rules). The stages here:
    ``ipps_table2`` (OPPS: the hospital's own wage index, 42 CFR 419.43(c)); a ``cbsa`` or
    ``county_fips`` column looked up in the year's CMS wage index table (for OPPS an
    approximation of the hospital's IPPS wage index, flagged ``WI_APPROX_OPPS``); the option
-   ``wage_index``; otherwise the national rate (wage index 1), flagged ``FACILITY_NATIONAL_RATE``;
+   ``wage_index``; a ``zip`` column, where the ZIP's PFS locality lies in one CBSA (ZIP5 ->
+   LOCCO -> county crosswalk, of the line's year: :func:`rvucalc.sites.zip_wage_index`, flagged
+   ``FACILITY_PLACED_BY_ZIP``); otherwise the national rate (wage index 1), flagged
+   ``FACILITY_NATIONAL_RATE`` (with the note why a ZIP given did not place it);
 3. lookup, line rules, claim rules and money: :mod:`rvucalc.claims.opps` and
    :mod:`rvucalc.claims.asc`.
 
@@ -38,7 +41,7 @@ from ..calc.edits import DENYING as EDIT_DENYING
 from ..codes import QUIET
 from ..errors import ChecksumError, DownloadError, MissingFileError, RvucalcError
 from ..reasons import reason
-from ..sites import NATIONAL_FACILITY
+from ..sites import NATIONAL_FACILITY, PLACED_BY_ZIP, ZIP_CODES, ZIP_NO_FILES, zip_wage_index
 from . import asc as asc_stages
 from . import normalise as N
 from . import opps as opps_stages
@@ -93,6 +96,7 @@ def clear_cache() -> None:
 
     wage_tables.cache_clear()
     _table2.cache_clear()
+    _zip_schedule.cache_clear()
 
 
 def _offline() -> bool:
@@ -313,6 +317,9 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
     rb = lines.reasons
     wi = np.full(n, np.nan)
     todo = np.ones(n, dtype=bool)
+    if "zip" in chunk.columns:  # the ZIP's codes in a fixed order, whatever the chunk holds
+        for code in (NATIONAL.code, *ZIP_CODES):
+            rb.order(code)
     if "wage_index" in chunk.columns:
         codes, text = _distinct_text(chunk["wage_index"])
         num = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(float)
@@ -372,9 +379,60 @@ def wage_index(chunk: pd.DataFrame, lines: Lines, setting: str, year_line: np.nd
     if fixed is not None and todo.any():
         wi = np.where(todo, float(fixed), wi)
         todo[:] = False
+    if todo.any() and "zip" in chunk.columns:
+        wi = _by_zip(lines, setting, year_line, opts, todo, wi, files)
     if todo.any():
         rb.add(NATIONAL.code, todo)
         wi = np.where(todo, 1.0, wi)
+    return wi
+
+
+@functools.lru_cache(maxsize=8)
+def _zip_schedule(year: int, mirror: str | None) -> Any:
+    """The PFS release of *year* whose ZIP5 file and LOCCO place a ZIP (once per process), or
+    the one-sentence reason none is at hand (a str)."""
+    from ..facade import load
+
+    try:
+        return load(year, mirror=mirror, progress=False, download=not _offline())
+    except RvucalcError as exc:
+        return f"no CY{year} PFS release at hand for its ZIP5 file and LOCCO: {exc}"
+
+
+def _by_zip(lines: Lines, setting: str, year_line: np.ndarray, opts: Any, todo: np.ndarray,
+            wi: np.ndarray, files: list[Any]) -> np.ndarray:
+    """The lines still without a wage index that have a ZIP: placed by it where its PFS locality
+    lies in one CBSA (:func:`rvucalc.sites.zip_wage_index`; ``FACILITY_PLACED_BY_ZIP``, and
+    *todo* cleared for them), else a note why not (they keep the national rate). Works on the
+    distinct ZIPs of each year (the year of the line's facility release, never another)."""
+    rb = lines.reasons
+    zc = np.asarray(lines.zip_codes, dtype=np.int64)
+    zu = np.asarray(lines.zip_uniq, dtype=object)  # the last entry ("") is a missing ZIP
+    given = todo & (zc >= 0) & (zu != "")[zc]
+    for y in np.unique(year_line[given]):  # distinct years
+        if y < 0:
+            continue
+        sel = given & (year_line == y)
+        used = np.unique(zc[sel])  # distinct ZIPs of these lines
+        with _LOAD:  # threads pricing parts at once load the year's release once
+            fs = _zip_schedule(int(y), opts.mirror)
+        if isinstance(fs, str):
+            rb.add(ZIP_NO_FILES.code, sel)
+            continue
+        got, srcs = zip_wage_index(fs, setting, zu[used])
+        val = np.full(len(zu), np.nan)
+        val[used] = got["wage_index"].to_numpy(float)
+        code = np.full(len(zu), "", dtype=object)
+        code[used] = got["reason"].to_numpy(dtype=object)
+        note = np.full(len(zu), "", dtype=object)
+        note[used] = got["wi_reason"].to_numpy(dtype=object)
+        placed = sel & (code == PLACED_BY_ZIP.code)[zc]
+        wi = np.where(placed, val[zc], wi)
+        for c in (*ZIP_CODES, *pd.unique(got["wi_reason"])):  # a few codes, in a fixed order
+            if c:
+                rb.add(str(c), sel & ((code == c) | (note == c))[zc])
+        files.extend(srcs)
+        todo &= ~placed
     return wi
 
 

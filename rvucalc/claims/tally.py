@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..iotools.wage_index import _HARD as _WI_HARD
 from ..iotools.wage_index import SOFT as _WI_SOFT
+from ..sites import ZIP_CODES as _ZIP_CODES
 from .asc import INFORMATIONAL_REASONS as _ASC_INFO
 from .contract import LINE
 from .edits import DENYING as EDIT_DENYING
@@ -47,13 +48,14 @@ NOTE_CODES = ("REPRICE_RELEASE_FALLBACK", "FACILITY_RELEASE_OTHER_QUARTER")
 #: Besides notes on the input, these are the codes that say how a paid line was paid (a discount,
 #: a modifier's share, packaging at 0.00, a copayment cap, an approximation: each system's
 #: ``INFORMATIONAL_REASONS``), the wage index notes on a value that was used (``WI_APPROX_OPPS``,
-#: ``WI_UNCAPPED``, ``WI_COUNTY_VALUE_POSSIBLE``), and ``CLAIM_ID_MISSING`` (the line priced
-#: alone). ``tests/test_informational_reasons.py`` prices every status indicator and payment
+#: ``WI_UNCAPPED``, ``WI_COUNTY_VALUE_POSSIBLE``), how the facility was placed by the ZIP or why
+#: the ZIP did not place it (:data:`rvucalc.sites.ZIP_CODES`: the line is paid the national rate),
+#: and ``CLAIM_ID_MISSING`` (the line priced alone). ``tests/test_informational_reasons.py`` prices every status indicator and payment
 #: indicator with every modifier and wage index source and checks that each code found on a
 #: payable line is here, so a new note cannot be taken for the reason a line was not paid.
 FACILITY_INFORMATIONAL = frozenset({
     *NOTE_CODES, "FACILITY_NATIONAL_RATE", "MOD_NOT_PRICED", "REPRICE_BAD_CHARGE", "LOCALITY_ZIP_CONFLICT",
-    "CLAIM_ID_MISSING", *_OPPS_INFO, *_ASC_INFO, *_WI_SOFT})
+    "CLAIM_ID_MISSING", *_OPPS_INFO, *_ASC_INFO, *_WI_SOFT, *_ZIP_CODES})
 #: Codes that say why a line has no wage index (the CBSA or county has no single value, no table
 #: for the year, a CCN not in Table 2, a wage index that is not a number): the reason a line was
 #: not paid when it was refused for want of a wage index (``OPPS_NO_WAGE_INDEX`` /

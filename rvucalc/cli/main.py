@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(--codes), or each claim of a file (--claims)",
                         description="Example: rvucalc sites 20983 --zip 90012 --county 06037. --zip/--locality "
                                     "place the physician (PFS locality); --cbsa/--county the facility (wage "
-                                    "index); --county alone places both. Many codes in many places: rvucalc "
+                                    "index); --county alone places both; --zip alone places the facility too when its locality "
+                                    "lies in one CBSA (else the facility rate is national, with the reason). Many codes in many places: rvucalc "
                                     "sites --codes 20983 29881 45378 --zip 90012 --zip 10001 --county 06037 "
                                     "-o sites.xlsx (each --zip, --locality and --county is then a place of "
                                     "its own; the workbook has a sheet per place and a chart per code).")
