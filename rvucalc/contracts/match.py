@@ -40,6 +40,23 @@ def code_mask(specs: list[str], codes: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The largest range of combined values renumbered by counting (an array of this many counts).
+COUNTED_RANGE = 1 << 22
+
+
+def dense_pairs(a: np.ndarray, a_n: int, b: np.ndarray, b_n: int) -> tuple[np.ndarray, int]:
+    """The pairs ``(a, b)`` (``0 <= a < a_n``, ``0 <= b < b_n``) numbered ``0..k-1``, equal pairs
+    alike, and *k*: by counting the pairs' combined values when their range is small
+    (:data:`COUNTED_RANGE`), else by hashing them."""
+    key = a * b_n + b
+    if a_n * b_n <= COUNTED_RANGE:
+        present = np.bincount(key, minlength=a_n * b_n) > 0
+        number = np.cumsum(present) - 1
+        return number[key], int(number[-1]) + 1 if len(number) else 0
+    codes, uniq = pd.factorize(key)
+    return codes.astype(np.int64), len(uniq)
+
+
 class LineIndex:
     """Per-line codes into small tables of distinct values, shared by every term of every contract."""
 
@@ -61,25 +78,20 @@ class LineIndex:
 
     def combos(self) -> tuple[np.ndarray, LineIndex]:
         """``(combo, distinct)``: lines share a combo exactly when they share every value a term
-        reads (code, HCPCS and modifier cells, place of service, fee schedule, setting), and
-        *distinct* is this index over one line of each combo (in order of first appearance), so a
-        term's mask over the lines is ``distinct.mask(match)[combo]``. Computed once."""
+        reads (HCPCS and modifier cells, place of service, fee schedule, setting; the code is the
+        HCPCS cell's, :mod:`rvucalc.claims.normalise`), and *distinct* is this index over one line
+        of each combo, so a term's mask over the lines is ``distinct.mask(match)[combo]``.
+        Computed once, by counting rather than hashing: each value is a small integer, combined
+        with the next one and renumbered (:func:`dense_pairs`)."""
         if self._combos is None:
-            key = np.zeros(self.n, dtype=np.int64)
-            span = 1
-            for arr, size in ((self.code_of, len(self.codes)), (self.h_codes, len(self.h_lists)),
-                              (self.m_codes, len(self.m_lists)), (self.pos_of, len(self.pos_uniq)),
-                              (self.schedule_of, len(self.schedules)), (self.setting_of, len(self.settings))):
-                if span * (size + 1) >= 2**62:  # renumber what is combined so far (never in practice)
-                    key, uniq = pd.factorize(key)
-                    key, span = key.astype(np.int64), len(uniq)
-                key = key * (size + 1) + (np.asarray(arr, dtype=np.int64) + 1)
-                span *= size + 1
-            combo, _ = pd.factorize(key)
-            combo = combo.astype(np.int64)
-            # codes are numbered in order of first appearance: a combo starts where the running
-            # maximum rises
-            rep = np.flatnonzero(np.diff(np.maximum.accumulate(combo), prepend=-1) > 0) if self.n else combo
+            combo = np.zeros(self.n, dtype=np.int64)
+            k = 1
+            for arr, size in ((self.h_codes, len(self.h_lists)), (self.m_codes, len(self.m_lists)),
+                              (self.pos_of, len(self.pos_uniq)), (self.schedule_of, len(self.schedules)),
+                              (self.setting_of, len(self.settings))):
+                combo, k = dense_pairs(combo, k, np.asarray(arr, dtype=np.int64) + 1, size + 1)
+            rep = np.empty(k, dtype=np.int64)
+            rep[combo] = np.arange(self.n, dtype=np.int64)  # a line of each combo (any: they share every value)
             self._combos = (combo, self._subset(rep))
         return self._combos
 
@@ -148,4 +160,4 @@ class LineIndex:
         return rate
 
 
-__all__ = ["LineIndex", "code_mask"]
+__all__ = ["LineIndex", "code_mask", "dense_pairs"]

@@ -322,9 +322,16 @@ class _Claims:
 
     @property
     def dense(self) -> np.ndarray:
+        """Claim number per line, 0-based in order of first line."""
         if self._dense is None:
             self._dense = pd.factorize(self.facts.lines.claim)[0].astype(np.int64)
         return self._dense
+
+    @property
+    def count(self) -> int:
+        """The number of claims."""
+        d = self.dense
+        return int(d.max()) + 1 if len(d) else 0
 
 
 def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medicare],
@@ -354,7 +361,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
             if t.method == "per_claim" and t.covers == "claim":
                 cand = free & (t_line == j)
                 if cand.any():
-                    hit = np.bincount(claims.dense[cand], minlength=int(claims.dense.max()) + 1) > 0
+                    hit = np.bincount(claims.dense[cand], minlength=claims.count) > 0
                     t_line[free & hit[claims.dense] & (t_line >= j)] = j  # lines no earlier term took
         found = free & (t_line < none)
         term_of[found] = first + t_line[found]
