@@ -31,7 +31,6 @@ row per line, the contracts side by side, as ``reprice`` writes one row per line
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import statistics
 import sys
@@ -200,8 +199,7 @@ def main() -> int:
             s = time.perf_counter()
             index = LineIndex(facts, meds[None])
             claims = P._Claims(facts)
-            one = functools.partial(P._price_one, facts=facts, meds=meds, index=index, claims=claims)
-            parts = P._each(contracts, facts.n, one, index, claims)
+            parts = [P._price_one(c, facts, meds, index, claims) for c in contracts]
             t["contract stage"].append(time.perf_counter() - s)
             s = time.perf_counter()
             P._assemble(lines, parts, meds[None], "all", claims.dense)

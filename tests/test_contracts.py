@@ -670,12 +670,10 @@ def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path):
     assert len(set(want)) == 9  # every term (and no term) occurs
 
 
-def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_files, monkeypatch):
+def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_files):
     """``price_book`` makes the per-claim table from the parsed lines and the contracts' cents:
-    the same table as reading the rows back (dates, places, charges, first unpriced reasons); the
-    contracts priced on threads side by side give the same rows as one after the other."""
+    the same table as reading the rows back (dates, places, charges, first unpriced reasons)."""
     from rvucalc.contracts import claims_side_by_side, price_book
-    from rvucalc.contracts import price as P
 
     acme, hundred = load(write(tmp_path, EXAMPLE, "a.yaml")), load(write(tmp_path, HUNDRED, "h.yaml"))
     frozen = load(write(tmp_path, "name: frozen\nbase: medicare 2025\nterms:\n  - pay: {percent_of_medicare: 105}\n",
@@ -686,10 +684,7 @@ def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_
     for cs in ([acme, hundred, frozen], [hundred]):
         book = price_book(lines, cs)
         pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))
-        monkeypatch.setattr(P, "PARALLEL_LINES", 0)
-        monkeypatch.setattr(P.os, "cpu_count", lambda: 2)
-        pd.testing.assert_frame_equal(book.lines, price_contracts(lines, cs))  # on threads
-        monkeypatch.undo()
+        pd.testing.assert_frame_equal(book.lines, price_contracts(lines, cs))
     given = _messy_book(n=800, seed=3)  # lines with their Medicare amounts, some columns left out
     book = price_book(given, [hundred], columns=["claim_id", "hcpcs", "charge"])
     pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))

@@ -239,7 +239,7 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
                           dayfirst=dayfirst, wage_index=wage_index)
     index = LineIndex(facts, meds[None])
     claims = _Claims(facts)
-    parts = _each(contracts_, facts.n, lambda c: _price_one(c, facts, meds, index, claims), index, claims)
+    parts = [_price_one(c, facts, meds, index, claims) for c in contracts_]
     out = _assemble(lines.drop(columns=[LINE]) if had_line else lines, parts, meds[None], columns,
                     claims.dense)
     from ..export.provenance import provenance_of
@@ -256,25 +256,6 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
 
 
 # ---------------------------------------------------------------------------
-
-
-#: Books of at least this many lines price their contracts on threads side by side (NumPy and
-#: pandas release the GIL in their loops over the lines; every contract reads the same facts).
-PARALLEL_LINES = 200_000
-
-
-def _each(contracts: list[Contract], n: int, fn: Any, index: LineIndex, claims: _Claims) -> list[Priced]:
-    """``[fn(c) for c in contracts]``, on up to as many threads as the machine has cores when the
-    book is large (:data:`PARALLEL_LINES`); the shared tables are built first, once."""
-    workers = min(len(contracts), os.cpu_count() or 1, 4)
-    if workers < 2 or n < PARALLEL_LINES:
-        return [fn(c) for c in contracts]
-    index.combos()
-    _ = claims.dense
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rvucalc-contracts") as pool:
-        return list(pool.map(fn, contracts))
 
 
 @dataclass
