@@ -194,26 +194,21 @@ def price_book(
     again; what ``rvucalc contract --claims-out`` writes. The parameters are
     :func:`price_contracts`'.
     """
-    from .summary import side_by_side
+    from ..claims.summary import charges_parsed, when_where_parsed
+    from .summary import reasons_at, side_by_side
 
     run = _price(lines, contracts, setting=setting, releases=releases, mirror=mirror, dayfirst=dayfirst,
                  wage_index=wage_index, columns=columns, input_columns=input_columns)
-    out, facts = run.rows, run.facts
-    n = facts.n
-    dense = run.claims.dense
-    n_claims = int(dense.max()) + 1 if n else 0
+    out, facts, n = run.rows, run.facts, run.facts.n
+    dense, n_claims = run.claims.dense, run.claims.count
+    # the pricing columns the rows repeat (what claims_side_by_side would read back from them)
     found = {c for c, h in (out.attrs.get(K_.ATTR) or {}).items() if h in out.columns}
-    from ..claims.summary import charges_parsed, when_where_parsed
-
     pl = facts.lines
     place = when_where_parsed(facts.day if "date_of_service" in found else None,
                               (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
     charges = charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
     cur = run.meds[None]
-    reason = out["reason"]
-    from .summary import _reasons_at
-
-    per = [(p.contract.name, p.cents, p.has, _reasons_at(reason, slice(j * n, (j + 1) * n)))
+    per = [(p.contract.name, p.cents, p.has, reasons_at(out["reason"], slice(j * n, (j + 1) * n)))
            for j, p in enumerate(run.parts)]
     return Book(out, side_by_side(out, slice(0, n), dense, place, charges, (cur.cents, cur.has), per))
 

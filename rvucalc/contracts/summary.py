@@ -234,7 +234,7 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     allowed = priced["contract_allowed"].to_numpy(dtype=float, na_value=np.nan)
     medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
     reason = priced["reason"]
-    per = [(name, *line_cents(allowed[sel]), _reasons_at(reason, sel)) for name, sel in zip(names, rows)]
+    per = [(name, *line_cents(allowed[sel]), reasons_at(reason, sel)) for name, sel in zip(names, rows)]
     return side_by_side(priced, first, dense, place, charges, line_cents(medicare[first]), per)
 
 
@@ -243,7 +243,8 @@ def _found(priced: pd.DataFrame) -> dict[str, str]:
     return {c: h for c, h in (priced.attrs.get(ATTR) or {}).items() if h in priced.columns}
 
 
-def _reasons_at(reason: pd.Series, sel: np.ndarray | slice) -> Any:
+def reasons_at(reason: pd.Series, sel: np.ndarray | slice) -> Any:
+    """*reason(at, found)* for :func:`side_by_side`: the reasons of the rows *sel*."""
     return lambda at, found: _reason_of(reason, sel, at, found)
 
 
