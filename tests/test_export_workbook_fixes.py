@@ -57,7 +57,8 @@ def _pfs_lines(tmp: Path) -> Path:
 def _facility_lines(tmp: Path, name: str = "fac.csv", date: str = "2025-03-10",
                     place: str = "cbsa") -> Path:
     # claim A: a J1 procedure with packaged lines; B: two T procedures (the second at 50%);
-    # C: two units of a T procedure; D, E: no place given (national rate)
+    # C: two units of a T procedure; C, D, E: no CBSA, and their ZIP 02115 (Boston: a locality of two
+    # CBSAs) places nothing: the national rate
     v = "14454" if place == "cbsa" else "25025"  # Boston CBSA; Suffolk County, MA
     return _write(tmp / name, f"claim_id,hcpcs,modifiers,units,date_of_service,{place},zip\n"
                   f"A,20983,,1,{date},{v},02115\n"
@@ -315,7 +316,10 @@ def test_facility_workbooks_name_the_wage_index_and_county_files(mirror, tmp_pat
         files = {(s[3], s[4]) for s in sources}
         assert (add_b.name, _sha(add_b)) in files, f
         assert ("wage_index.txt", wi_sha) in files, f  # CBSA 14454 -> 1.1301 for claims A, B
-        assert Path(COUNTY).name not in {s[3] for s in sources}, f  # no county was looked up
+        # claims C-E have no CBSA but ZIP 02115: METROPOLITAN BOSTON (25LOCCO: Middlesex, Norfolk,
+        # Suffolk) spans two CBSAs in the county crosswalk, so they stay national with the note
+        # why; the files that decided it are named
+        assert {Path(COUNTY).name, "25LOCCO.csv", "ZIP5_OCT2025.txt"} <= {s[3] for s in sources}, f
     by_county = _facility_lines(tmp_path, "county.csv", place="county_fips")
     assert cli_main(["reprice", str(by_county), "--setting", "asc", "-o", str(tmp_path / "a.xlsx")]) == 0
     files = {(s[3], s[4]) for s in _prov(tmp_path / "a.xlsx")[0]}
@@ -329,6 +333,7 @@ def test_facility_workbooks_name_the_wage_index_and_county_files(mirror, tmp_pat
     assert cli_main(["reprice", str(two), "--setting", "hopd", "-o", str(tmp_path / "two.xlsx")]) == 0
     files = {(s[3], s[4]) for s in _prov(tmp_path / "two.xlsx")[0]}
     assert ("wage_index.txt", wi_sha) in files and (Path(wi24).name, _sha(mirror(wi24))) in files
+    assert Path(COUNTY).name not in {f[0] for f in files}  # every line by its CBSA: no county looked up
     # the Python path carries the same files on the priced frame
     import pandas as pd
 
