@@ -685,6 +685,11 @@ def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_
         book = price_book(lines, cs)
         pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))
         pd.testing.assert_frame_equal(book.lines, price_contracts(lines, cs))
+    from rvucalc.contracts import to_excel
+    from rvucalc.contracts.workbook import views
+
+    pd.testing.assert_frame_equal(views(book.lines, claims=book.claims)["Claims"], views(book.lines)["Claims"])
+    assert to_excel(book, tmp_path / "book.xlsx").is_file()  # the workbook takes a book as it is
     given = _messy_book(n=800, seed=3)  # lines with their Medicare amounts, some columns left out
     book = price_book(given, [hundred], columns=["claim_id", "hcpcs", "charge"])
     pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))

@@ -151,19 +151,20 @@ def _book(args: argparse.Namespace) -> int:
     mapping = resolve(lines.columns, given, source=args.book)  # errors name the file
     how = dict(setting=args.setting, releases=args.release, mirror=args.mirror, dayfirst=args.dayfirst,
                wage_index=args.wage_index, input_columns=given)
+    workbook = bool(args.out) and Path(args.out).suffix.lower() == ".xlsx"
     claims = None
-    if args.claims_out:  # the rows and the per-claim totals in one run (the lines parsed once)
+    if args.claims_out or workbook:  # the rows and the per-claim totals in one run (lines parsed once)
         book = price_book(lines, contracts, **how)
         priced, claims = book.lines, book.claims
     else:
         priced = price_contracts(lines, contracts, **how)
     title = f"{Path(args.book).name} priced under {', '.join(c.name for c in contracts)}"
     if args.out:
-        if Path(args.out).suffix.lower() == ".xlsx":
-            W.to_excel(priced, args.out, title=title)
+        if workbook:
+            W.to_excel(book, args.out, title=title)
         else:  # the rows as the repricer writes its own (the user's cells as given, pyarrow's writer)
             write_claims(priced, args.out)
-    if claims is not None:
+    if args.claims_out and claims is not None:
         write_claims(claims, args.claims_out, provenance=priced.attrs.get("rvucalc.provenance"),
                      title=f"{title}: per-claim totals")
     if not args.out:

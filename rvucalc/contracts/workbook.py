@@ -24,13 +24,16 @@ from pathlib import Path
 import pandas as pd
 
 from . import summary as S
+from .price import Book
 
 #: Most line rows written to a workbook (rows = lines x contracts).
 MAX_LINES = 50_000
 
 
-def views(priced: pd.DataFrame, *, max_lines: int = MAX_LINES, top: int = 25) -> dict[str, pd.DataFrame]:
-    """``{sheet name: frame}`` of the workbook (see the module docstring)."""
+def views(priced: pd.DataFrame, *, max_lines: int = MAX_LINES, top: int = 25,
+          claims: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """``{sheet name: frame}`` of the workbook (see the module docstring); *claims*: the per-claim
+    totals when already at hand (:func:`rvucalc.contracts.price_book`), else made from *priced*."""
     cat = S.by_category(priced)
     notes = S.notes(priced)
     if len(priced) > max_lines:
@@ -42,8 +45,8 @@ def views(priced: pd.DataFrame, *, max_lines: int = MAX_LINES, top: int = 25) ->
                                     "title": "Percent of Medicare by service category"}
     cat.attrs["rvucalc.provenance"] = priced.attrs.get("rvucalc.provenance")
     out = {"By category": cat, "Contracts": S.book_totals(priced), "Top codes": S.top_codes(priced, top)}
-    if "claim_number" in priced.columns or "claim_id" in priced.columns:
-        claims = S.claims_side_by_side(priced)
+    if claims is not None or "claim_number" in priced.columns or "claim_id" in priced.columns:
+        claims = S.claims_side_by_side(priced) if claims is None else claims
         if len(claims) <= max_lines:
             out["Claims"] = claims
         else:
@@ -56,13 +59,17 @@ def views(priced: pd.DataFrame, *, max_lines: int = MAX_LINES, top: int = 25) ->
     return out
 
 
-def to_excel(priced: pd.DataFrame, path: str | Path, *, title: str | None = None, max_lines: int = MAX_LINES,
-             top: int = 25, progress: bool | None = None) -> Path:
-    """Write the contract comparison workbook of *priced* (:func:`rvucalc.price_contracts`) to *path*
-    (atomically: a temporary file, then renamed)."""
+def to_excel(priced: pd.DataFrame | Book, path: str | Path, *, title: str | None = None,
+             max_lines: int = MAX_LINES, top: int = 25, progress: bool | None = None) -> Path:
+    """Write the contract comparison workbook of *priced* (:func:`rvucalc.price_contracts`, or a
+    :func:`rvucalc.contracts.price_book` result, whose per-claim totals are then used as they are)
+    to *path* (atomically: a temporary file, then renamed)."""
     from ..export import to_excel as write
 
-    v = views(priced, max_lines=max_lines, top=top)
+    claims = None
+    if isinstance(priced, Book):
+        priced, claims = priced.lines, priced.claims
+    v = views(priced, max_lines=max_lines, top=top, claims=claims)
     names = ", ".join(S._contracts(priced))
     heading = title or f"Claims priced under payer contracts ({names}), as a percent of Medicare"
     # the other sheets are details of the comparison: one summary, the percent of Medicare by category
