@@ -605,11 +605,15 @@ def _messy_book(n: int = 4000, seed: int = 5) -> pd.DataFrame:
     })
 
 
-def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path):
+@pytest.mark.parametrize("few", [1e9, 0.0])  # always by combos; never (every line by itself)
+def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path, monkeypatch, few):
     """The first matching term found once per distinct (code, cells, place, schedule, setting)
     combination is the one each line's own masks give (first match wins; a case rate covering
     whole claims takes its claims' lines no earlier term took)."""
+    from rvucalc.contracts import match
     from rvucalc.contracts import medicare as M
+
+    monkeypatch.setattr(match, "FEW_COMBOS", few)
     from rvucalc.contracts.match import LineIndex
     from rvucalc.contracts.price import _version_of
 

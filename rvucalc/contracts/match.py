@@ -8,12 +8,14 @@ contract's order, first match wins (:mod:`rvucalc.contracts.price`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from .fees import FeeTable
 from .medicare import Facts, Medicare
-from .model import MatchSpec
+from .model import MatchSpec, Term
 
 
 def code_mask(specs: list[str], codes: np.ndarray) -> np.ndarray:
@@ -40,6 +42,31 @@ def code_mask(specs: list[str], codes: np.ndarray) -> np.ndarray:
     return out
 
 
+#: What terms can match on, as :meth:`LineIndex.combos` combines it.
+FIELDS = frozenset({"hcpcs", "modifiers", "pos", "fee_schedule", "setting"})
+
+
+def fields_of(terms: Iterable[Term]) -> frozenset[str]:
+    """The values *terms* read to decide which lines they take (:data:`FIELDS`): a code list
+    reads the HCPCS cell, a modifier list or a fee schedule file both modifier cells."""
+    out: set[str] = set()
+    for t in terms:
+        m = t.match
+        if m.codes or m.not_codes:
+            out.add("hcpcs")
+        if m.modifiers or t.method == "fee_schedule_file":
+            out |= {"hcpcs", "modifiers"}
+        if m.pos:
+            out.add("pos")
+        if m.fee_schedule:
+            out.add("fee_schedule")
+        if m.setting:
+            out.add("setting")
+    return frozenset(out)
+
+
+#: Combos are used when there are at most this share of the lines (else the lines themselves).
+FEW_COMBOS = 0.25
 #: The largest range of combined values renumbered by counting (an array of this many counts).
 COUNTED_RANGE = 1 << 22
 
@@ -74,26 +101,36 @@ class LineIndex:
         self.setting_of = np.asarray(medicare.setting.codes, dtype=np.int64)
         self.settings = [str(c) for c in medicare.setting.categories]
         self._fees: dict[int, np.ndarray] = {}
-        self._combos: tuple[np.ndarray, LineIndex] | None = None
+        self._combos: dict[frozenset[str], tuple[np.ndarray | None, LineIndex]] = {}
 
-    def combos(self) -> tuple[np.ndarray, LineIndex]:
-        """``(combo, distinct)``: lines share a combo exactly when they share every value a term
-        reads (HCPCS and modifier cells, place of service, fee schedule, setting; the code is the
-        HCPCS cell's, :mod:`rvucalc.claims.normalise`), and *distinct* is this index over one line
-        of each combo, so a term's mask over the lines is ``distinct.mask(match)[combo]``.
-        Computed once, by counting rather than hashing: each value is a small integer, combined
-        with the next one and renumbered (:func:`dense_pairs`)."""
-        if self._combos is None:
-            combo = np.zeros(self.n, dtype=np.int64)
-            k = 1
-            for arr, size in ((self.h_codes, len(self.h_lists)), (self.m_codes, len(self.m_lists)),
-                              (self.pos_of, len(self.pos_uniq)), (self.schedule_of, len(self.schedules)),
-                              (self.setting_of, len(self.settings))):
-                combo, k = dense_pairs(combo, k, np.asarray(arr, dtype=np.int64) + 1, size + 1)
-            rep = np.empty(k, dtype=np.int64)
-            rep[combo] = np.arange(self.n, dtype=np.int64)  # a line of each combo (any: they share every value)
-            self._combos = (combo, self._subset(rep))
-        return self._combos
+    def combos(self, fields: frozenset[str] = FIELDS) -> tuple[np.ndarray | None, LineIndex]:
+        """``(combo, distinct)``: lines share a combo exactly when they share every value of
+        *fields* (:func:`fields_of` the terms: HCPCS and modifier cells, place of service, fee
+        schedule, setting; the code is the HCPCS cell's, :mod:`rvucalc.claims.normalise`), and
+        *distinct* is this index over one line of each combo, so a term's mask over the lines is
+        ``distinct.mask(match)[combo]``. When the combos are not few (over a quarter of the
+        lines) a mask over them would save nothing: ``(None, self)``, the lines themselves.
+        Computed once per *fields*, by counting rather than hashing (:func:`dense_pairs`)."""
+        got = self._combos.get(fields)
+        if got is None:
+            got = self._combos[fields] = self._combine(fields)
+        return got
+
+    def _combine(self, fields: frozenset[str]) -> tuple[np.ndarray | None, LineIndex]:
+        combo = np.zeros(self.n, dtype=np.int64)
+        k = 1 if self.n else 0
+        for name, arr, size in (("hcpcs", self.h_codes, len(self.h_lists)), ("modifiers", self.m_codes, len(self.m_lists)),
+                                ("pos", self.pos_of, len(self.pos_uniq)),
+                                ("fee_schedule", self.schedule_of, len(self.schedules)),
+                                ("setting", self.setting_of, len(self.settings))):
+            if name not in fields:
+                continue
+            combo, k = dense_pairs(combo, k, np.asarray(arr, dtype=np.int64) + 1, size + 1)
+            if k > FEW_COMBOS * self.n:
+                return None, self
+        rep = np.empty(k, dtype=np.int64)
+        rep[combo] = np.arange(self.n, dtype=np.int64)  # a line of each combo (any: they share every value)
+        return combo, self._subset(rep)
 
     def _subset(self, rows: np.ndarray) -> LineIndex:
         sub = object.__new__(LineIndex)
@@ -102,7 +139,7 @@ class LineIndex:
         for name in ("code_of", "h_codes", "m_codes", "pos_of", "schedule_of", "setting_of"):
             setattr(sub, name, getattr(self, name)[rows])
         sub._fees = {}
-        sub._combos = None
+        sub._combos = {}
         return sub
 
     @staticmethod
@@ -160,4 +197,4 @@ class LineIndex:
         return rate
 
 
-__all__ = ["LineIndex", "code_mask", "dense_pairs"]
+__all__ = ["FIELDS", "LineIndex", "code_mask", "dense_pairs", "fields_of"]

@@ -61,7 +61,7 @@ from ..claims import columns as K_
 from ..claims.contract import LINE
 from ..claims.lines import ReasonBits, categorical, few_distinct_codes
 from . import medicare as M
-from .match import LineIndex
+from .match import LineIndex, fields_of
 from .model import Contract, Term, Version, load
 
 #: Columns :func:`price_contracts` adds, in order.
@@ -322,7 +322,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     rb.add(NOT_IN_FORCE.code, (vline < 0) & ~refused)
     terms: list[Term] = []  # every term of every version (and fallbacks), numbered
     term_of = np.full(n, -1, dtype=np.int16)
-    combo, distinct = index.combos()
+    combo, distinct = index.combos(fields_of(t for version in contract.versions for t in version.terms))
     for v, version in enumerate(contract.versions):  # a few versions
         free = (vline == v) & ~refused
         first = len(terms)
@@ -331,7 +331,9 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
             terms.append(version.fallback)
         if not free.any():
             continue
-        t_line = _first_terms(version.terms, distinct)[combo]
+        t_line = _first_terms(version.terms, distinct)
+        if combo is not None:  # per combo: spread to the lines
+            t_line = t_line[combo]
         none = len(version.terms)
         for j, t in enumerate(version.terms):  # a case rate covering whole claims takes their free lines
             if t.method == "per_claim" and t.covers == "claim":
@@ -433,8 +435,12 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
                   base_cents=base_cents, base_has=base_has, base_release=release, reason=reason_cat)
 
 
+#: The values a fee schedule file's rate depends on: the HCPCS and modifier cells.
+CELLS = frozenset({"hcpcs", "modifiers"})
+
+
 def _first_terms(terms: list[Term], distinct: LineIndex) -> np.ndarray:
-    """Per combo of :meth:`LineIndex.combos` the first of *terms* whose match holds (a
+    """Per combo of :meth:`LineIndex.combos` (or per line) the first of *terms* whose match holds (a
     ``fee_schedule_file`` term only for codes its file lists), ``len(terms)`` when none does."""
     out = np.full(distinct.n, len(terms), dtype=np.int16)
     for j in range(len(terms) - 1, -1, -1):  # the version's few terms, last first: the first match stays
@@ -504,8 +510,8 @@ def _line_amount(t: Term, version: Version, sel: np.ndarray, years: np.ndarray |
         ok = np.ones(len(sel), dtype=bool)
         return K.per_unit(rate, units[sel]), ok, ~ok
     if t.method == "fee_schedule_file":
-        combo, distinct = index.combos()
-        rate = distinct.fee_rates(t.fee_table)[combo[sel]]
+        combo, distinct = index.combos(CELLS)  # a code's rate depends on its cells only
+        rate = distinct.fee_rates(t.fee_table)[sel if combo is None else combo[sel]]
         ok = rate >= 0
         if years is not None:
             e = version.escalator
