@@ -698,3 +698,39 @@ def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_
     book = price_book(given, [hundred], columns=["claim_id", "hcpcs", "charge"])
     pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))
     assert "first_date_of_service" not in book.claims and "total_charges" in book.claims
+
+
+def test_claim_keys_already_numbered_in_order_are_kept():
+    """Claim keys are renumbered (0, 1, 2... by first line) only when they are not already so:
+    the check agrees with ``pd.factorize`` on every small array."""
+    from rvucalc.contracts.price import _numbered_in_order
+
+    rng = np.random.default_rng(1)
+    for _ in range(3000):
+        k = rng.integers(0, 6, rng.integers(0, 12))
+        assert _numbered_in_order(k) == bool((pd.factorize(k)[0] == k).all())
+    assert _numbered_in_order(np.array([0, 1, 1, 0, 2])) and not _numbered_in_order(np.array([0, 2, 1]))
+
+
+def test_a_fallback_fee_file_tells_modifiers_apart(tmp_path, monkeypatch):
+    """A fallback paying from a fee schedule file reads the lines' modifier cells, even when no
+    term of its version does (the combinations of values the contract reads include them)."""
+    from rvucalc.contracts import match
+
+    monkeypatch.setattr(match, "FEW_COMBOS", 1e9)  # always through the combinations
+    (tmp_path / "fees.csv").write_text("code,modifier,amount\n71046,,40.00\n71046,26,12.50\n")
+    c = load(write(tmp_path, """\
+        name: fallback fees
+        fallback: {name: our fees, pay: {fee_schedule_file: fees.csv}}
+        terms:
+          - name: professional
+            match: {fee_schedule: pfs}
+            pay: {percent_of_medicare: 100}
+        """))
+    lines = pd.DataFrame({"claim_id": ["a", "b", "c"], "hcpcs": ["71046", "71046", "71046"],
+                          "modifiers": ["", "26", ""], "date_of_service": ["2026-03-10"] * 3,
+                          "fee_schedule": ["pfs"] * 3, "medicare_allowed": [np.nan, np.nan, 30.0]})
+    out = price_contracts(lines, c)
+    # no Medicare amount: the fallback's rates, $40.00 without a modifier and $12.50 with 26
+    assert out["term"].tolist() == ["our fees", "our fees", "professional"]
+    assert out["contract_allowed"].tolist() == [40.00, 12.50, 30.00]

@@ -300,7 +300,8 @@ class _Claims:
     def dense(self) -> np.ndarray:
         """Claim number per line, 0-based in order of first line."""
         if self._dense is None:
-            self._dense = pd.factorize(self.facts.lines.claim)[0].astype(np.int64)
+            key = np.asarray(self.facts.lines.claim, dtype=np.int64)
+            self._dense = key if _numbered_in_order(key) else pd.factorize(key)[0].astype(np.int64)
         return self._dense
 
     @property
@@ -308,6 +309,19 @@ class _Claims:
         """The number of claims."""
         d = self.dense
         return int(d.max()) + 1 if len(d) else 0
+
+
+def _numbered_in_order(key: np.ndarray) -> bool:
+    """Whether *key* is already numbered 0, 1, 2... in order of first appearance (what
+    ``pd.factorize`` would give): the claim keys of a book whose every line has a claim id are
+    (:func:`rvucalc.claims.contract.claim_keys`). Each new value is then one more than the
+    largest before it."""
+    if not len(key):
+        return True
+    if key[0] != 0:
+        return False
+    top = np.maximum.accumulate(key)
+    return bool((np.diff(top) <= 1).all())
 
 
 def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medicare],
@@ -322,7 +336,10 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     rb.add(NOT_IN_FORCE.code, (vline < 0) & ~refused)
     terms: list[Term] = []  # every term of every version (and fallbacks), numbered
     term_of = np.full(n, -1, dtype=np.int16)
-    combo, distinct = index.combos(fields_of(t for version in contract.versions for t in version.terms))
+    # the lines' distinct combinations of what the terms read (a fee schedule file's rates too)
+    lookup = index.combos(fields_of(t for version in contract.versions
+                                    for t in (*version.terms, *([version.fallback] if version.fallback else []))))
+    combo, distinct = lookup
     for v, version in enumerate(contract.versions):  # a few versions
         free = (vline == v) & ~refused
         first = len(terms)
@@ -369,7 +386,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
             amt = _per_claim(t, version, sel, years, med, claims, charge_cents, has_charge, rb)
             cents[sel], has[sel] = amt, True
             continue
-        amt, ok, missing = _line_amount(t, version, sel, years, med, index, units, charge_cents, has_charge)
+        amt, ok, missing = _line_amount(t, version, sel, years, med, lookup, units, charge_cents, has_charge)
         if t.method == "percent_of_medicare":
             gap = missing & med.no_rate[sel]
             if version.fallback is not None:
@@ -390,7 +407,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
             continue
         version = contract.versions[v]
         years = _years(version, t.method, facts.day[sel])
-        amt, ok, missing = _line_amount(t, version, sel, years, meds[version.base_year], index, units,
+        amt, ok, missing = _line_amount(t, version, sel, years, meds[version.base_year], lookup, units,
                                         charge_cents, has_charge)
         term_of[sel] = tid
         rb.add(FALLBACK.code, np.ones(len(sel), dtype=bool), sel)
@@ -433,10 +450,6 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
                   version=categorical(vline, vlabels),
                   base=categorical(base_codes, base_labels),
                   base_cents=base_cents, base_has=base_has, base_release=release, reason=reason_cat)
-
-
-#: The values a fee schedule file's rate depends on: the HCPCS and modifier cells.
-CELLS = frozenset({"hcpcs", "modifiers"})
 
 
 def _first_terms(terms: list[Term], distinct: LineIndex) -> np.ndarray:
@@ -489,9 +502,10 @@ def _escalated(version: Version, value: Decimal, years: np.ndarray | None, quant
 
 
 def _line_amount(t: Term, version: Version, sel: np.ndarray, years: np.ndarray | None, med: M.Medicare,
-                 index: LineIndex, units: np.ndarray, charge: np.ndarray, has_charge: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(cents, ok, missing)`` for the lines *sel* under a per-line method."""
+                 lookup: tuple[np.ndarray | None, LineIndex], units: np.ndarray, charge: np.ndarray,
+                 has_charge: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(cents, ok, missing)`` for the lines *sel* under a per-line method (*lookup*: the
+    contract's :meth:`LineIndex.combos`, which tell a fee schedule file's rate)."""
     if t.method in ("percent_of_medicare", "percent_of_charge"):
         assert t.value is not None
         inv, vals = _escalated(version, t.value, years, Decimal("0.0001"))
@@ -510,7 +524,7 @@ def _line_amount(t: Term, version: Version, sel: np.ndarray, years: np.ndarray |
         ok = np.ones(len(sel), dtype=bool)
         return K.per_unit(rate, units[sel]), ok, ~ok
     if t.method == "fee_schedule_file":
-        combo, distinct = index.combos(CELLS)  # a code's rate depends on its cells only
+        combo, distinct = lookup  # they tell the HCPCS and modifier cells apart: the rate's keys
         rate = distinct.fee_rates(t.fee_table)[sel if combo is None else combo[sel]]
         ok = rate >= 0
         if years is not None:
