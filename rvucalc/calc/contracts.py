@@ -169,10 +169,11 @@ def small_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if hi - lo > 50_000_000:  # pragma: no cover - not a small range
         u, inv = np.unique(v, return_inverse=True)
         return u, inv.astype(np.int64)
-    present = np.bincount(v - lo, minlength=hi - lo + 1) > 0
+    off = v - lo if lo else v  # one array of offsets, made once
+    present = np.bincount(off, minlength=hi - lo + 1) > 0
     u = np.flatnonzero(present) + lo
-    where = np.cumsum(present) - 1
-    return u, where[v - lo].astype(np.int64)
+    where = (np.cumsum(present) - 1).astype(np.int64, copy=False)  # the range's size, not the values'
+    return u, where[off]
 
 
 def _group_sum(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:

@@ -71,15 +71,18 @@ FEW_COMBOS = 0.25
 COUNTED_RANGE = 1 << 22
 
 
-def dense_pairs(a: np.ndarray, a_n: int, b: np.ndarray, b_n: int) -> tuple[np.ndarray, int]:
+def dense_pairs(a: np.ndarray, a_n: int, b: np.ndarray, b_n: int, *, into: np.ndarray | None = None
+                ) -> tuple[np.ndarray, int]:
     """The pairs ``(a, b)`` (``0 <= a < a_n``, ``0 <= b < b_n``) numbered ``0..k-1``, equal pairs
     alike, and *k*: by counting the pairs' combined values when their range is small
-    (:data:`COUNTED_RANGE`), else by hashing them."""
-    key = a * b_n + b
+    (:data:`COUNTED_RANGE`), else by hashing them. *into*: an int64 array the numbers may be
+    written to (*a* itself, when the caller no longer needs it: no new array of the lines' size)."""
+    key = np.multiply(a, b_n, out=into, dtype=np.int64) if into is not None else a.astype(np.int64) * b_n
+    key += b
     if a_n * b_n <= COUNTED_RANGE:
         present = np.bincount(key, minlength=a_n * b_n) > 0
         number = np.cumsum(present) - 1
-        return number[key], int(number[-1]) + 1 if len(number) else 0
+        return np.take(number, key, out=key), int(number[-1]) + 1 if len(number) else 0
     codes, uniq = pd.factorize(key)
     return codes.astype(np.int64), len(uniq)
 
@@ -125,7 +128,7 @@ class LineIndex:
                                 ("setting", self.setting_of, len(self.settings))):
             if name not in fields:
                 continue
-            combo, k = dense_pairs(combo, k, np.asarray(arr, dtype=np.int64) + 1, size + 1)
+            combo, k = dense_pairs(combo, k, np.asarray(arr) + 1, size + 1, into=combo)
             if k > FEW_COMBOS * self.n:
                 return None, self
         rep = np.empty(k, dtype=np.int64)
