@@ -112,7 +112,8 @@ class LineIndex:
         schedule, setting; the code is the HCPCS cell's, :mod:`rvucalc.claims.normalise`), and
         *distinct* is this index over one line of each combo, so a term's mask over the lines is
         ``distinct.mask(match)[combo]``. When the combos are not few (over a quarter of the
-        lines) a mask over them would save nothing: ``(None, self)``, the lines themselves.
+        lines) a mask over them would save nothing, and when *fields* is empty every mask is all
+        lines or none: ``(None, self)``, the lines themselves.
         Computed once per *fields*, by counting rather than hashing (:func:`dense_pairs`)."""
         got = self._combos.get(fields)
         if got is None:
@@ -120,6 +121,8 @@ class LineIndex:
         return got
 
     def _combine(self, fields: frozenset[str]) -> tuple[np.ndarray | None, LineIndex]:
+        if not fields & FIELDS:  # terms that read no value (e.g. one term for every line): a mask is all or none
+            return None, self
         combo = np.zeros(self.n, dtype=np.int64)
         k = 1 if self.n else 0
         for name, arr, size in (("hcpcs", self.h_codes, len(self.h_lists)), ("modifiers", self.m_codes, len(self.m_lists)),

@@ -253,6 +253,12 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
 # ---------------------------------------------------------------------------
 
 
+#: A text column as integer codes into its labels, -1 for none (``""``): what
+#: :func:`rvucalc.claims.lines.categorical` would make of it, kept as codes until the contracts'
+#: rows are stacked (:func:`_stacked_cat`), so each column is turned into categories once.
+Coded = tuple[np.ndarray, list[str]]
+
+
 @dataclass
 class Priced:
     """One contract's result per line (arrays of the lines' length)."""
@@ -260,14 +266,14 @@ class Priced:
     contract: Contract
     cents: np.ndarray
     has: np.ndarray
-    term: pd.Categorical
-    method: pd.Categorical
-    version: pd.Categorical
-    base: pd.Categorical
+    term: Coded
+    method: Coded
+    version: Coded
+    base: Coded
     base_cents: np.ndarray
     base_has: np.ndarray
     base_release: pd.Categorical
-    reason: pd.Categorical
+    reason: Coded
 
 
 def _version_of(contract: Contract, day: np.ndarray) -> np.ndarray:
@@ -359,7 +365,8 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
                     hit = np.bincount(claims.dense[cand], minlength=claims.count) > 0
                     t_line[free & hit[claims.dense] & (t_line >= j)] = j  # lines no earlier term took
         found = free & (t_line < none)
-        term_of[found] = first + t_line[found]
+        t_line += first  # the version's own numbers -> every term's
+        np.copyto(term_of, t_line, where=found)
         rb.add(NO_TERM.code, free & ~found)
 
     charge_cents, has_charge, units = claims.charge_cents, claims.has_charge, claims.units
@@ -381,7 +388,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
             continue
         version = contract.versions[version_of_term[tid]]
         med = meds[version.base_year]
-        years = _years(version, t.method, facts.day[sel])
+        years = _years(version, t.method, facts.day, sel)
         if t.method == "per_claim":
             amt = _per_claim(t, version, sel, years, med, claims, charge_cents, has_charge, rb)
             cents[sel], has[sel] = amt, True
@@ -406,7 +413,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
         if not len(sel):
             continue
         version = contract.versions[v]
-        years = _years(version, t.method, facts.day[sel])
+        years = _years(version, t.method, facts.day, sel)
         amt, ok, missing = _line_amount(t, version, sel, years, meds[version.base_year], lookup, units,
                                         charge_cents, has_charge)
         term_of[sel] = tid
@@ -444,12 +451,9 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     names = [t.name for t in terms]
     methods = [t.method for t in terms]
     vlabels = ["" if v.effective is None else v.effective.isoformat() for v in contract.versions]
-    return Priced(contract=contract, cents=cents, has=has,
-                  term=categorical(term_of, names),
-                  method=categorical(term_of, methods),
-                  version=categorical(vline, vlabels),
-                  base=categorical(base_codes, base_labels),
-                  base_cents=base_cents, base_has=base_has, base_release=release, reason=reason_cat)
+    return Priced(contract=contract, cents=cents, has=has, term=(term_of, names), method=(term_of, methods),
+                  version=(vline, vlabels), base=(base_codes, base_labels), base_cents=base_cents,
+                  base_has=base_has, base_release=release, reason=reason_cat)
 
 
 def _first_terms(terms: list[Term], distinct: LineIndex) -> np.ndarray:
@@ -482,11 +486,12 @@ def _term_versions(contract: Contract, terms: list[Term]) -> list[int]:
     return out[: len(terms)]
 
 
-def _years(version: Version, method: str, day: np.ndarray) -> np.ndarray | None:
+def _years(version: Version, method: str, day: np.ndarray, sel: np.ndarray) -> np.ndarray | None:
+    """Whole years of the escalator at the dates of service of the lines *sel* (None: no escalator)."""
     e = version.escalator
     if e is None or method not in e.applies_to or e.percent == 0:
         return None
-    return K.anniversaries(day, _day(e.start))
+    return K.anniversaries(day[sel], _day(e.start))
 
 
 def _escalated(version: Version, value: Decimal, years: np.ndarray | None, quantum: Decimal
@@ -597,13 +602,13 @@ def _dedupe(codes: np.ndarray, cats: list[str]) -> pd.Categorical:
 
 def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
              meds: dict[int | None, M.Medicare], base_years: list[int | None], base_year_line: np.ndarray,
-             facts: M.Facts) -> pd.Categorical:
+             facts: M.Facts) -> Coded:
     """The contract's reason codes per line, followed by Medicare's where the contract has no amount
     because Medicare has none, and by the input's where the line could not be read."""
     extra_cats: list[str] = []
     if not show_medicare.any() and not facts.refused.any():  # only the contract's own codes
         k, uniq_bits = few_distinct_codes(rb.bits)
-        return categorical(k, ["|".join(rb.ordered(int(u))) for u in uniq_bits])
+        return k, ["|".join(rb.ordered(int(u))) for u in uniq_bits]
     # Medicare's (or the input's) codes, on the lines that show them only
     rows = np.flatnonzero(show_medicare | facts.refused)
     extra = np.full(len(rows), -1, dtype=np.int64)
@@ -635,26 +640,35 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
         own = rb.ordered(b)
         more = [x for x in (extra_cats[e - 1].split("|") if e >= 1 and extra_cats[e - 1] else []) if x not in own]
         text.append("|".join(own + more))
-    return categorical(k, text)
+    return k, text
 
 
 # ---------------------------------------------------------------------------
 
 
-def _stacked_cat(cats: list[pd.Categorical]) -> pd.Categorical:
-    """Contract after contract (every line of the first, then of the second...) for categoricals:
-    one set of categories, codes as small integers."""
+def _stacked_cat(items: list[pd.Categorical | Coded]) -> pd.Categorical:
+    """Contract after contract (every line of the first, then of the second...) for text
+    columns, each a categorical or :data:`Coded`: one set of categories (in the order the
+    contracts' own categoricals would list them), codes as small integers."""
+    tables: list[tuple[np.ndarray, list[str]]] = []
     names: list[str] = []
-    for c in cats:
-        names += [str(x) for x in c.categories]
+    for c in items:
+        if isinstance(c, tuple):
+            codes, labels = c
+            labels = [str(x) for x in labels]
+            names += list(dict.fromkeys([*labels, ""]))  # as categorical() lists them
+        else:
+            codes, labels = np.asarray(c.codes), [str(x) for x in c.categories]
+            names += labels
+        tables.append((codes, labels))
     uniq = list(dict.fromkeys([*names, ""]))
     pos = {x: i for i, x in enumerate(uniq)}
     small = np.int8 if len(uniq) < 127 else np.int16 if len(uniq) < 32_000 else np.int32
-    n = len(cats[0])
-    out = np.empty(n * len(cats), dtype=small)
-    for j, c in enumerate(cats):  # a few contracts
-        remap = np.array([pos[str(x)] for x in c.categories] + [pos[""]], dtype=small)  # categories
-        out[j * n:(j + 1) * n] = remap[np.asarray(c.codes)]  # code -1 (none) takes the last: ""
+    n = len(tables[0][0])
+    out = np.empty(n * len(tables), dtype=small)
+    for j, (codes, labels) in enumerate(tables):  # a few contracts
+        remap = np.array([pos[x] for x in labels] + [pos[""]], dtype=small)  # categories
+        np.take(remap, codes, out=out[j * n:(j + 1) * n])  # code -1 (none) takes the last: ""
     return pd.Categorical.from_codes(out, categories=pd.Index(uniq, dtype=object),
                                      validate=False)  # every code is a position in uniq (remap)
 
