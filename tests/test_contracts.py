@@ -606,7 +606,9 @@ def _messy_book(n: int = 4000, seed: int = 5) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("few", [1e9, 0.0])  # always by combos; never (every line by itself)
-def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path, monkeypatch, few):
+@pytest.mark.parametrize("counted", [1 << 22, 40, 0])  # values combined by counting: all at once,
+# renumbered between values, or hashed
+def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path, monkeypatch, few, counted):
     """The first matching term found once per distinct (code, cells, place, schedule, setting)
     combination is the one each line's own masks give (first match wins; a case rate covering
     whole claims takes its claims' lines no earlier term took)."""
@@ -614,6 +616,7 @@ def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path, monkey
     from rvucalc.contracts import medicare as M
 
     monkeypatch.setattr(match, "FEW_COMBOS", few)
+    monkeypatch.setattr(match, "COUNTED_RANGE", counted)
     from rvucalc.contracts.match import LineIndex
     from rvucalc.contracts.price import _version_of
 
@@ -734,3 +737,19 @@ def test_a_fallback_fee_file_tells_modifiers_apart(tmp_path, monkeypatch):
     # no Medicare amount: the fallback's rates, $40.00 without a modifier and $12.50 with 26
     assert out["term"].tolist() == ["our fees", "our fees", "professional"]
     assert out["contract_allowed"].tolist() == [40.00, 12.50, 30.00]
+
+
+def test_first_lines_of_claims_match_a_scatter_of_the_minimum():
+    """A claim's first line, found from the running maximum when claims are numbered in order of
+    their first line and by a scatter otherwise (a subset, other numbers), is the smallest line
+    number of that claim (np.minimum.at, the reference)."""
+    from rvucalc.contracts.summary import first_lines
+
+    rng = np.random.default_rng(7)
+    for t in range(2000):
+        k = rng.integers(0, int(rng.integers(1, 9)), int(rng.integers(1, 30)))
+        dense = pd.factorize(k)[0] if t % 2 else k  # in order of first line / any numbers (gaps too)
+        want = np.full(int(dense.max()) + 1, len(dense))
+        np.minimum.at(want, dense, np.arange(len(dense)))
+        assert first_lines(dense).tolist() == want.tolist()
+    assert first_lines(np.zeros(0, dtype=np.int64)).tolist() == []

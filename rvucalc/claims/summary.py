@@ -127,11 +127,11 @@ def when_where_parsed(day: np.ndarray | None, pos: tuple[np.ndarray, np.ndarray]
     column), as :mod:`rvucalc.claims.normalise` parses them."""
     out: dict[str, object] = {}
     if day is not None:
-        ok = day >= 0
+        kd, dd = _where_given(k, day, day >= 0)
         lo = np.full(claims, np.iinfo(np.int64).max, dtype=np.int64)
         hi = np.full(claims, -1, dtype=np.int64)
-        np.minimum.at(lo, k[ok], day[ok])
-        np.maximum.at(hi, k[ok], day[ok])
+        np.minimum.at(lo, kd, dd)
+        np.maximum.at(hi, kd, dd)
         none = hi < 0
         for col, d in (("first_date_of_service", lo), ("last_date_of_service", hi)):
             days = np.where(none, 0, d).astype("datetime64[D]").astype("datetime64[ms]")  # as Parquet stores it
@@ -142,14 +142,22 @@ def when_where_parsed(day: np.ndarray | None, pos: tuple[np.ndarray, np.ndarray]
         tu = np.asarray(tu, dtype=object)
         pc = tc.astype(np.int64)[codes]  # code -1 takes the last cell's (missing: "")
         given = (tu != "")[pc]
+        kp, pp = _where_given(k, pc, given)
         lo = np.full(claims, len(tu), dtype=np.int64)
         hi = np.full(claims, -1, dtype=np.int64)
-        np.minimum.at(lo, k[given], pc[given])
-        np.maximum.at(hi, k[given], pc[given])
+        np.minimum.at(lo, kp, pp)
+        np.maximum.at(hi, kp, pp)
         label = np.append(tu, "")
         one = np.where(hi < 0, len(tu), hi)
         out["place_of_service"] = np.where((hi >= 0) & (lo != hi), MIXED, label[one]).astype(object)
     return out
+
+
+def _where_given(k: np.ndarray, values: np.ndarray, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(k[given], values[given])``, made once (and not at all when every line has a value)."""
+    if given.all():
+        return k, values
+    return k[given], values[given]
 
 
 def total_charges(charge: pd.Series, k: np.ndarray, claims: int) -> np.ndarray:

@@ -79,8 +79,14 @@ def dense_pairs(a: np.ndarray, a_n: int, b: np.ndarray, b_n: int, *, into: np.nd
     written to (*a* itself, when the caller no longer needs it: no new array of the lines' size)."""
     key = np.multiply(a, b_n, out=into, dtype=np.int64) if into is not None else a.astype(np.int64) * b_n
     key += b
-    if a_n * b_n <= COUNTED_RANGE:
-        present = np.bincount(key, minlength=a_n * b_n) > 0
+    return _renumbered(key, a_n * b_n)
+
+
+def _renumbered(key: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """*key* (int64, ``0 <= key < k``) numbered ``0..m-1``, equal values alike, and *m*: in place
+    by counting when the range is small (:data:`COUNTED_RANGE`), else by hashing."""
+    if k <= COUNTED_RANGE:
+        present = np.bincount(key, minlength=k) > 0
         number = np.cumsum(present) - 1
         return np.take(number, key, out=key), int(number[-1]) + 1 if len(number) else 0
     codes, uniq = pd.factorize(key)
@@ -123,7 +129,7 @@ class LineIndex:
     def _combine(self, fields: frozenset[str]) -> tuple[np.ndarray | None, LineIndex]:
         if not fields & FIELDS:  # terms that read no value (e.g. one term for every line): a mask is all or none
             return None, self
-        combo = np.zeros(self.n, dtype=np.int64)
+        combo: np.ndarray | None = None
         k = 1 if self.n else 0
         for name, arr, size in (("hcpcs", self.h_codes, len(self.h_lists)), ("modifiers", self.m_codes, len(self.m_lists)),
                                 ("pos", self.pos_of, len(self.pos_uniq)),
@@ -131,9 +137,23 @@ class LineIndex:
                                 ("setting", self.setting_of, len(self.settings))):
             if name not in fields:
                 continue
-            combo, k = dense_pairs(combo, k, np.asarray(arr) + 1, size + 1, into=combo)
+            if combo is None:  # the first value: its codes (+1, for -1) are the key, renumbered below
+                combo = np.add(arr, 1, dtype=np.int64)
+                k = size + 1
+                continue
+            if k * (size + 1) <= COUNTED_RANGE:  # still a small range: combined, not yet renumbered
+                combo *= size + 1
+                combo += arr
+                combo += 1
+                k *= size + 1
+                continue
+            combo, k = dense_pairs(*_renumbered(combo, k), np.asarray(arr) + 1, size + 1, into=combo)
             if k > FEW_COMBOS * self.n:
                 return None, self
+        assert combo is not None
+        combo, k = _renumbered(combo, k)
+        if k > FEW_COMBOS * self.n:
+            return None, self
         rep = np.empty(k, dtype=np.int64)
         rep[combo] = np.arange(self.n, dtype=np.int64)  # a line of each combo (any: they share every value)
         return combo, self._subset(rep)

@@ -257,8 +257,7 @@ def side_by_side(priced: pd.DataFrame, first: np.ndarray | slice, dense: np.ndar
     per line and, per contract, ``(name, cents, has, reason)`` per line, *reason(at, found)*
     giving the reason of each claim's line *at* where *found*."""
     n_claims = int(dense.max()) + 1 if len(dense) else 0
-    at = np.full(n_claims, len(dense), dtype=np.int64)
-    np.minimum.at(at, dense, np.arange(len(dense)))  # each claim's first line
+    at = first_lines(dense)
     cols: dict[str, Any] = {}
     claim_col = _user(priced, "claim_id")
     if claim_col in priced.columns:
@@ -287,6 +286,24 @@ def side_by_side(priced: pd.DataFrame, first: np.ndarray | slice, dense: np.ndar
         cols[f"{name} reason"] = reason_at(np.where(found, first_bad, 0), found)
     out = pd.DataFrame(cols, copy=False)
     return _frame_formats(out)
+
+
+def first_lines(dense: np.ndarray) -> np.ndarray:
+    """The first line of each claim (*dense*: claim numbers 0, 1, 2... per line). When the claims
+    are numbered in order of their first line (as pricing numbers them), those are the lines
+    where a number larger than every one before appears: no scatter over the lines."""
+    if not len(dense):
+        return np.zeros(0, dtype=np.int64)
+    n_claims = int(dense.max()) + 1
+    new = np.empty(len(dense), dtype=bool)
+    new[0] = True
+    np.greater(dense[1:], np.maximum.accumulate(dense)[:-1], out=new[1:])
+    at = np.flatnonzero(new)
+    if len(at) == n_claims and (dense[at] == np.arange(n_claims)).all():
+        return at
+    at = np.full(n_claims, len(dense), dtype=np.int64)  # numbered otherwise (rows of a subset...)
+    np.minimum.at(at, dense, np.arange(len(dense)))
+    return at
 
 
 def notes(priced: pd.DataFrame) -> list[str]:
