@@ -192,7 +192,7 @@ def main() -> int:
             book = price_book(lines, contracts, releases=rel)  # what `rvucalc contract --claims-out` runs
             t["contracts + claims"].append(time.perf_counter() - s)
             del book
-            # the parts, as price_contracts runs them
+            # the parts, one after the other (price_contracts prices the contracts of a large book on threads)
             s = time.perf_counter()
             facts, meds = M.price(lines, base_years=(None,), releases=rel)
             t["medicare"].append(time.perf_counter() - s)
@@ -202,7 +202,7 @@ def main() -> int:
             parts = [P._price_one(c, facts, meds, index, claims) for c in contracts]
             t["contract stage"].append(time.perf_counter() - s)
             s = time.perf_counter()
-            P._assemble(lines, parts, meds[None], "all", claims.dense)
+            P._assemble(lines, P._output_names(lines, "all"), parts, meds[None], claims.dense)
             t["assemble"].append(time.perf_counter() - s)
             del facts, meds, parts, index, claims
         base = min(t["reprice"])

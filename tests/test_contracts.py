@@ -677,10 +677,38 @@ def test_terms_of_distinct_combos_are_those_of_each_lines_masks(tmp_path, monkey
     assert len(set(want)) == 9  # every term (and no term) occurs
 
 
-def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_files):
+@pytest.mark.parametrize("threads", [False, True])
+def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_files, monkeypatch, threads):
     """``price_book`` makes the per-claim table from the parsed lines and the contracts' cents:
-    the same table as reading the rows back (dates, places, charges, first unpriced reasons)."""
+    the same table as reading the rows back (dates, places, charges, first unpriced reasons).
+    With the contracts (and the claims' dates and places) priced on threads, as a large book's
+    are, the rows and claims are those priced one after the other."""
+    import os
+
     from rvucalc.contracts import claims_side_by_side, price_book
+    from rvucalc.contracts import price as P
+
+    if threads:
+        monkeypatch.setattr(P, "PARALLEL_LINES", 0)
+        if (os.cpu_count() or 1) > 1:
+            pool = P._pool(10)
+            assert pool is not None
+            pool.shutdown()
+        import threading
+
+        got: list = []  # from another thread (an engine's worker): one after the other
+        t = threading.Thread(target=lambda: got.append(P._pool(10)))
+        t.start()
+        t.join()
+        assert got == [None]
+
+    def same_as_serial(book, *args, **kw):
+        if threads:
+            with monkeypatch.context() as m:
+                m.setattr(P, "PARALLEL_LINES", 10**12)
+                serial = price_book(*args, **kw)
+            pd.testing.assert_frame_equal(book.lines, serial.lines)
+            pd.testing.assert_frame_equal(book.claims, serial.claims)
 
     acme, hundred = load(write(tmp_path, EXAMPLE, "a.yaml")), load(write(tmp_path, HUNDRED, "h.yaml"))
     frozen = load(write(tmp_path, "name: frozen\nbase: medicare 2025\nterms:\n  - pay: {percent_of_medicare: 105}\n",
@@ -690,6 +718,7 @@ def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_
     lines["date_of_service"] = lines["date_of_service"].replace({"2025-12-01": "12/01/2025"})
     for cs in ([acme, hundred, frozen], [hundred]):
         book = price_book(lines, cs)
+        same_as_serial(book, lines, cs)
         pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))
         pd.testing.assert_frame_equal(book.lines, price_contracts(lines, cs))
     from rvucalc.contracts import to_excel
@@ -699,6 +728,7 @@ def test_price_book_claims_are_claims_side_by_side_of_its_rows(tmp_path, mirror_
     assert to_excel(book, tmp_path / "book.xlsx").is_file()  # the workbook takes a book as it is
     given = _messy_book(n=800, seed=3)  # lines with their Medicare amounts, some columns left out
     book = price_book(given, [hundred], columns=["claim_id", "hcpcs", "charge"])
+    same_as_serial(book, given, [hundred], columns=["claim_id", "hcpcs", "charge"])
     pd.testing.assert_frame_equal(book.claims, claims_side_by_side(book.lines))
     assert "first_date_of_service" not in book.claims and "total_charges" in book.claims
 

@@ -33,7 +33,9 @@ reason).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -197,16 +199,18 @@ def price_book(
     from ..claims.summary import charges_parsed, when_where_parsed
     from .summary import reasons_at, side_by_side
 
+    def claims_facts(facts: M.Facts, claims: _Claims, found: set[str]) -> tuple[dict[str, object], Any]:
+        """When and where each claim was served, and its charges, from the lines as pricing parsed
+        them (what claims_side_by_side would read back from the rows' columns *found*)."""
+        pl, dense, n_claims = facts.lines, claims.dense, claims.count
+        place = when_where_parsed(facts.day if "date_of_service" in found else None,
+                                  (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
+        return place, charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
+
     run = _price(lines, contracts, setting=setting, releases=releases, mirror=mirror, dayfirst=dayfirst,
-                 wage_index=wage_index, columns=columns, input_columns=input_columns)
-    out, facts, n = run.rows, run.facts, run.facts.n
-    dense, n_claims = run.claims.dense, run.claims.count
-    # the pricing columns the rows repeat (what claims_side_by_side would read back from them)
-    found = {c for c, h in (out.attrs.get(K_.ATTR) or {}).items() if h in out.columns}
-    pl = facts.lines
-    place = when_where_parsed(facts.day if "date_of_service" in found else None,
-                              (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
-    charges = charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
+                 wage_index=wage_index, columns=columns, input_columns=input_columns, also=claims_facts)
+    out, n, dense = run.rows, run.facts.n, run.claims.dense
+    place, charges = run.also
     cur = run.meds[None]
     per = [(p.contract.name, p.cents, p.has, reasons_at(out["reason"], slice(j * n, (j + 1) * n)))
            for j, p in enumerate(run.parts)]
@@ -220,10 +224,30 @@ class _Run:
     meds: dict[int | None, M.Medicare]
     parts: list[Priced]
     claims: _Claims
+    also: Any = None
+
+
+#: Books of at least this many lines price their contracts on threads side by side (NumPy releases
+#: the GIL in its loops over the lines; every contract reads the same facts), when priced from the
+#: main thread: the streaming and Dask engines price their chunks side by side already.
+PARALLEL_LINES = 200_000
+#: Most threads a book's contracts are priced on (fewer when the machine has fewer cores).
+THREADS = 4
+
+
+def _pool(n: int) -> ThreadPoolExecutor | None:
+    workers = min(THREADS, os.cpu_count() or 1)
+    if workers < 2 or n < PARALLEL_LINES or threading.current_thread() is not threading.main_thread():
+        return None
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rvucalc-contracts")
 
 
 def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, mirror: Any, dayfirst: bool,
-           wage_index: float | None, columns: Any, input_columns: Any) -> _Run:
+           wage_index: float | None, columns: Any, input_columns: Any,
+           also: Callable[[M.Facts, _Claims, set[str]], Any] | None = None) -> _Run:
+    """The rows of :func:`price_contracts`; *also(facts, claims, found)*, when given, is computed
+    beside the contracts (*found*: rvucalc's names of the pricing columns the rows repeat) and
+    returned as ``_Run.also``."""
     arguments.frame(lines, "lines", what="claim lines")
     wage_index = arguments.wage_index(wage_index)
     contracts_ = as_contracts(contracts)
@@ -234,9 +258,21 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
                           dayfirst=dayfirst, wage_index=wage_index)
     index = LineIndex(facts, meds[None])
     claims = _Claims(facts)
-    parts = [_price_one(c, facts, meds, index, claims) for c in contracts_]
-    out = _assemble(lines.drop(columns=[LINE]) if had_line else lines, parts, meds[None], columns,
-                    claims.dense)
+    given = lines.drop(columns=[LINE]) if had_line else lines
+    names = _output_names(given, columns)
+    found = {c for c, h in mapping.items() if names.get(h) == h}  # pricing columns the rows repeat
+    _ = claims.dense  # made once, before any thread reads it
+    pool = _pool(facts.n)
+    if pool is None:
+        parts = [_price_one(c, facts, meds, index, claims) for c in contracts_]
+        extra = also(facts, claims, found) if also is not None else None
+    else:
+        with pool:
+            jobs = [pool.submit(_price_one, c, facts, meds, index, claims) for c in contracts_]
+            side = pool.submit(also, facts, claims, found) if also is not None else None
+            parts = [j.result() for j in jobs]
+            extra = side.result() if side is not None else None
+    out = _assemble(given, names, parts, meds[None], claims.dense)
     from ..export.provenance import provenance_of
 
     sources = [s for m in meds.values() for s in m.sources]
@@ -247,7 +283,7 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
     out.attrs["rvucalc.kind"] = "table"
     out.attrs[K_.ATTR] = dict(mapping)
     out.attrs[K_.DAYFIRST] = bool(dayfirst)
-    return _Run(out, facts, meds, parts, claims)
+    return _Run(out, facts, meds, parts, claims, extra)
 
 
 # ---------------------------------------------------------------------------
@@ -673,9 +709,9 @@ def _stacked_cat(items: list[pd.Categorical | Coded]) -> pd.Categorical:
                                      validate=False)  # every code is a position in uniq (remap)
 
 
-def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns: Any,
-              claim_number: np.ndarray) -> pd.DataFrame:
-    n, k = len(lines), len(parts)
+def _output_names(lines: pd.DataFrame, columns: Any) -> dict[Any, Any]:
+    """The user's columns the rows repeat (*columns*: ``"all"``, ``None`` or names), each with its
+    name in the rows: its own, or ``given_<name>`` for the name of one of rvucalc's columns."""
     if isinstance(columns, str) and columns == "all":
         keep = list(lines.columns)
     elif columns is None:
@@ -685,12 +721,21 @@ def _assemble(lines: pd.DataFrame, parts: list[Priced], cur: M.Medicare, columns
         missing = [c for c in keep if c not in lines.columns]
         if missing:
             raise ValueError(f"columns {', '.join(map(str, missing))} are not among the lines' columns")
-    data: dict[str, Any] = {"line": np.tile(np.arange(n, dtype=np.int64), k),
-                            "claim_number": np.tile(claim_number, k)}
-    for c in keep:  # a column of the name of one of ours comes back as given_<name>
+    out = {}
+    for c in keep:
         name = c
         while name in (*OUTPUT_COLUMNS, "line", "claim_number") or (name != c and name in lines.columns):
             name = f"given_{name}"
+        out[c] = name
+    return out
+
+
+def _assemble(lines: pd.DataFrame, names: dict[Any, Any], parts: list[Priced], cur: M.Medicare,
+              claim_number: np.ndarray) -> pd.DataFrame:
+    n, k = len(lines), len(parts)
+    data: dict[str, Any] = {"line": np.tile(np.arange(n, dtype=np.int64), k),
+                            "claim_number": np.tile(claim_number, k)}
+    for c, name in names.items():  # a column of the name of one of ours comes back as given_<name>
         # the column once per contract (Arrow text: the same buffers, chunk after chunk, no copy)
         data[name] = pd.concat([lines[c]] * k, ignore_index=True).array if k > 1 else lines[c].array
     medicare = np.where(cur.has, cur.cents / 100.0, np.nan)
