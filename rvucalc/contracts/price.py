@@ -32,10 +32,11 @@ reason).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -196,25 +197,10 @@ def price_book(
     again; what ``rvucalc contract --claims-out`` writes. The parameters are
     :func:`price_contracts`'.
     """
-    from ..claims.summary import charges_parsed, when_where_parsed
-    from .summary import reasons_at, side_by_side
-
-    def claims_facts(facts: M.Facts, claims: _Claims, found: set[str]) -> tuple[dict[str, object], Any]:
-        """When and where each claim was served, and its charges, from the lines as pricing parsed
-        them (what claims_side_by_side would read back from the rows' columns *found*)."""
-        pl, dense, n_claims = facts.lines, claims.dense, claims.count
-        place = when_where_parsed(facts.day if "date_of_service" in found else None,
-                                  (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
-        return place, charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
-
     run = _price(lines, contracts, setting=setting, releases=releases, mirror=mirror, dayfirst=dayfirst,
-                 wage_index=wage_index, columns=columns, input_columns=input_columns, also=claims_facts)
-    out, n, dense = run.rows, run.facts.n, run.claims.dense
-    place, charges = run.also
-    cur = run.meds[None]
-    per = [(p.contract.name, p.cents, p.has, reasons_at(out["reason"], slice(j * n, (j + 1) * n)))
-           for j, p in enumerate(run.parts)]
-    return Book(out, side_by_side(out, slice(0, n), dense, place, charges, (cur.cents, cur.has), per))
+                 wage_index=wage_index, columns=columns, input_columns=input_columns, book=True)
+    assert run.book is not None
+    return Book(run.rows, run.book)
 
 
 @dataclass
@@ -224,7 +210,7 @@ class _Run:
     meds: dict[int | None, M.Medicare]
     parts: list[Priced]
     claims: _Claims
-    also: Any = None
+    book: pd.DataFrame | None = None  # the per-claim table (price_book)
 
 
 #: Books of at least this many lines price their contracts on threads side by side (NumPy releases
@@ -243,11 +229,9 @@ def _pool(n: int) -> ThreadPoolExecutor | None:
 
 
 def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, mirror: Any, dayfirst: bool,
-           wage_index: float | None, columns: Any, input_columns: Any,
-           also: Callable[[M.Facts, _Claims, set[str]], Any] | None = None) -> _Run:
-    """The rows of :func:`price_contracts`; *also(facts, claims, found)*, when given, is computed
-    beside the contracts (*found*: rvucalc's names of the pricing columns the rows repeat) and
-    returned as ``_Run.also``."""
+           wage_index: float | None, columns: Any, input_columns: Any, book: bool = False) -> _Run:
+    """The rows of :func:`price_contracts`, and with *book* the per-claim table of
+    :func:`price_book` (made beside the rows on a large book's threads)."""
     arguments.frame(lines, "lines", what="claim lines")
     wage_index = arguments.wage_index(wage_index)
     contracts_ = as_contracts(contracts)
@@ -263,16 +247,26 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
     found = {c for c, h in mapping.items() if names.get(h) == h}  # pricing columns the rows repeat
     _ = claims.dense  # made once, before any thread reads it
     pool = _pool(facts.n)
-    if pool is None:
-        parts = [_price_one(c, facts, meds, index, claims) for c in contracts_]
-        extra = also(facts, claims, found) if also is not None else None
-    else:
-        with pool:
-            jobs = [pool.submit(_price_one, c, facts, meds, index, claims) for c in contracts_]
-            side = pool.submit(also, facts, claims, found) if also is not None else None
-            parts = [j.result() for j in jobs]
-            extra = side.result() if side is not None else None
-    out = _assemble(given, names, parts, meds[None], claims.dense)
+    table = None
+    with pool or contextlib.nullcontext():
+        def run(fn: Callable[..., Any], *args: Any) -> Future[Any]:  # on the pool, or now
+            if pool is not None:
+                return pool.submit(fn, *args)
+            f: Future[Any] = Future()
+            f.set_result(fn(*args))
+            return f
+
+        jobs = [run(_price_one, c, facts, meds, index, claims) for c in contracts_]
+        place = run(_claim_facts, facts, claims, found) if book else None
+        parts = [j.result() for j in jobs]
+        reason = _stacked_cat([p.reason for p in parts])
+        if book:
+            assert place is not None
+            claim_h = mapping.get("claim_id", "claim_id")
+            claim = (claim_h, given[claim_h].array) if names.get(claim_h) == claim_h else None
+            table = run(_claims_table, claim, claims, place, meds[None], parts, reason)
+        out = _assemble(given, names, parts, meds[None], claims.dense, reason)
+        book_table = table.result() if table is not None else None
     from ..export.provenance import provenance_of
 
     sources = [s for m in meds.values() for s in m.sources]
@@ -283,7 +277,33 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
     out.attrs["rvucalc.kind"] = "table"
     out.attrs[K_.ATTR] = dict(mapping)
     out.attrs[K_.DAYFIRST] = bool(dayfirst)
-    return _Run(out, facts, meds, parts, claims, extra)
+    return _Run(out, facts, meds, parts, claims, book_table)
+
+
+def _claim_facts(facts: M.Facts, claims: _Claims, found: set[str]) -> tuple[dict[str, object], Any]:
+    """When and where each claim was served, and its charges, from the lines as pricing parsed
+    them (what :func:`rvucalc.contracts.claims_side_by_side` reads back from the rows' columns
+    *found*)."""
+    from ..claims.summary import charges_parsed, when_where_parsed
+
+    pl, dense, n_claims = facts.lines, claims.dense, claims.count
+    place = when_where_parsed(facts.day if "date_of_service" in found else None,
+                              (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
+    return place, charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
+
+
+def _claims_table(claim: tuple[str, Any] | None, claims: _Claims, place: Future[Any], cur: M.Medicare,
+                  parts: list[Priced], reason: pd.Categorical) -> pd.DataFrame:
+    """:func:`price_book`'s per-claim table: the claims' facts (*place*, being made), Medicare's and
+    each contract's cents and the contracts' stacked reasons (the rows' ``reason``)."""
+    from .summary import reasons_at, side_by_side
+
+    n = claims.facts.n
+    stacked = pd.Series(reason, copy=False)
+    per = [(p.contract.name, p.cents, p.has, reasons_at(stacked, slice(j * n, (j + 1) * n)))
+           for j, p in enumerate(parts)]
+    when, charges = place.result()
+    return side_by_side(claim, claims.dense, when, charges, (cur.cents, cur.has), per)
 
 
 # ---------------------------------------------------------------------------
@@ -731,7 +751,7 @@ def _output_names(lines: pd.DataFrame, columns: Any) -> dict[Any, Any]:
 
 
 def _assemble(lines: pd.DataFrame, names: dict[Any, Any], parts: list[Priced], cur: M.Medicare,
-              claim_number: np.ndarray) -> pd.DataFrame:
+              claim_number: np.ndarray, reason: pd.Categorical | None = None) -> pd.DataFrame:
     n, k = len(lines), len(parts)
     data: dict[str, Any] = {"line": np.tile(np.arange(n, dtype=np.int64), k),
                             "claim_number": np.tile(claim_number, k)}
@@ -772,7 +792,7 @@ def _assemble(lines: pd.DataFrame, names: dict[Any, Any], parts: list[Priced], c
         np.multiply(pct, 100.0, out=pct)
         np.copyto(pct, np.nan, where=no_medicare)
     data.update(money)
-    data["reason"] = _stacked_cat([p.reason for p in parts])
+    data["reason"] = _stacked_cat([p.reason for p in parts]) if reason is None else reason
     out = pd.DataFrame(data, copy=False)
     out.index = pd.RangeIndex(len(out))
     return out

@@ -235,7 +235,9 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
     reason = priced["reason"]
     per = [(name, *line_cents(allowed[sel]), reasons_at(reason, sel)) for name, sel in zip(names, rows)]
-    return side_by_side(priced, first, dense, place, charges, line_cents(medicare[first]), per)
+    claim_col = _user(priced, "claim_id")
+    claim = (claim_col, priced[claim_col].array[first]) if claim_col in priced.columns else None
+    return side_by_side(claim, dense, place, charges, line_cents(medicare[first]), per)
 
 
 def _found(priced: pd.DataFrame) -> dict[str, str]:
@@ -248,20 +250,19 @@ def reasons_at(reason: pd.Series, sel: np.ndarray | slice) -> Any:
     return lambda at, found: _reason_of(reason, sel, at, found)
 
 
-def side_by_side(priced: pd.DataFrame, first: np.ndarray | slice, dense: np.ndarray,
+def side_by_side(claim: tuple[str, Any] | None, dense: np.ndarray,
                  place: dict[str, object], charges: np.ndarray | None, medicare: tuple[np.ndarray, np.ndarray],
                  per: list[tuple[str, np.ndarray, np.ndarray, Any]]) -> pd.DataFrame:
-    """The table of :func:`claims_side_by_side` from its parts: the rows of the first contract
-    (*first*), each line's claim (*dense*, 0-based in order of first line), the claims' dates and
-    place (:func:`rvucalc.claims.summary.when_where`), total charges, Medicare's ``(cents, has)``
-    per line and, per contract, ``(name, cents, has, reason)`` per line, *reason(at, found)*
-    giving the reason of each claim's line *at* where *found*."""
+    """The table of :func:`claims_side_by_side` from its parts, per line: the claim id column's
+    ``(header, values)`` (None: no such column), each line's claim (*dense*, 0-based in order of
+    first line); per claim, its dates and place (:func:`rvucalc.claims.summary.when_where`) and
+    total charges; per line Medicare's ``(cents, has)`` and, per contract, ``(name, cents, has,
+    reason)``, *reason(at, found)* giving the reason of each claim's line *at* where *found*."""
     n_claims = int(dense.max()) + 1 if len(dense) else 0
     at = first_lines(dense)
     cols: dict[str, Any] = {}
-    claim_col = _user(priced, "claim_id")
-    if claim_col in priced.columns:
-        cols[claim_col] = priced[claim_col].array[first][at] if len(at) else []
+    if claim is not None:
+        cols[claim[0]] = claim[1][at] if len(at) else []
     cols["claim_number"] = np.arange(n_claims)
     cols.update(place)
     cols["lines"] = np.bincount(dense, minlength=n_claims)
