@@ -337,8 +337,9 @@ def write_csv_table(table: pa.Table, sink: str | os.PathLike[str] | pa.NativeFil
     A table of two slices (:data:`CSV_SLICE_ROWS`) or more is formatted on threads (pyarrow
     releases the GIL), slice by slice, and the slices written in order: the same bytes as one
     :func:`pyarrow.csv.write_csv` of the whole table (header once); a million repriced lines
-    (182 MB) took 1.6 s instead of 2.6 s on two cores. At most one slice per thread and one more are held as text at a time. A column
-    the CSV cannot hold is refused before any byte is written.
+    (182 MB) took 1.6 s instead of 2.6 s on two cores. At most one slice per thread and one
+    more are held as text at a time. A column the CSV cannot hold is refused before any byte
+    is written.
     """
     opts = pacsv.WriteOptions(include_header=header, quoting_style="needed")
     rows, threads = CSV_SLICE_ROWS, _csv_threads()
