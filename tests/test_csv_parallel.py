@@ -248,3 +248,15 @@ def test_reprice_to_a_file_and_to_stdout_gives_the_same_bytes(tmp_path, monkeypa
     whole = (tmp_path / "whole.csv").read_bytes()
     assert (tmp_path / "threads.csv").read_bytes() == whole == stdout
     assert len(list(csv.reader(io.StringIO(whole.decode(), newline="")))) == 46
+
+
+def test_one_core_or_a_small_table_is_one_write_without_threads(monkeypatch):
+    def no_pool(*a, **k):
+        raise AssertionError("no thread pool for this table")
+
+    t = _mixed(2 * ROWS - 1)  # under two slices
+    monkeypatch.setattr(claims_io, "ThreadPoolExecutor", no_pool)
+    assert _now(t) == _before(t)
+    monkeypatch.setattr(claims_io, "_csv_threads", lambda: 1)  # one core
+    big = _mixed(20 * ROWS)
+    assert _now(big) == _before(big)
