@@ -256,7 +256,13 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
             f.set_result(fn(*args))
             return f
 
-        jobs = [run(_price_one, c, facts, meds, index, claims) for c in contracts_]
+        amounts = _Amounts(facts.n, len(contracts_), meds[None])
+
+        def priced(j: int, c: Contract) -> Priced:  # a contract, and its rows' amounts
+            return amounts.fill(j, _price_one(c, facts, meds, index, claims))
+
+        jobs = [run(priced, j, c) for j, c in enumerate(contracts_)]
+        numbers = run(_numbers, facts.n, len(contracts_), claims.dense)
         place = run(_claim_facts, facts, claims, found) if book else None
         parts = [j.result() for j in jobs]
         reason = _stacked_cat([p.reason for p in parts])
@@ -265,7 +271,7 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
             claim_h = mapping.get("claim_id", "claim_id")
             claim = (claim_h, given[claim_h].array) if names.get(claim_h) == claim_h else None
             table = run(_claims_table, claim, claims, place, meds[None], parts, reason)
-        out = _assemble(given, names, parts, meds[None], claims.dense, reason)
+        out = _assemble(given, names, parts, meds[None], claims.dense, reason, amounts, numbers.result())
         book_table = table.result() if table is not None else None
     from ..export.provenance import provenance_of
 
@@ -750,15 +756,63 @@ def _output_names(lines: pd.DataFrame, columns: Any) -> dict[Any, Any]:
     return out
 
 
+#: The stacked rows' amounts (dollars; NaN where none), each contract's rows written by the job
+#: that priced it (:class:`_Amounts`).
+_MONEY = ("medicare_allowed", "base_allowed", "contract_allowed", "percent_of_medicare")
+
+
+class _Amounts:
+    """The stacked rows' amount columns, made once and filled contract by contract (each
+    contract's rows by the job that priced it: no temporaries of the rows' length)."""
+
+    def __init__(self, n: int, k: int, cur: M.Medicare) -> None:
+        self.n = n
+        self.cur = cur
+        self.medicare = np.where(cur.has, cur.cents / 100.0, np.nan)
+        self.no_medicare = ~(self.medicare > 0)
+        self.columns = {c: np.empty(n * k) for c in _MONEY}
+
+    def fill(self, j: int, p: Priced) -> Priced:
+        """Write contract *j*'s rows from its result *p* (returned as it is)."""
+        at = slice(j * self.n, (j + 1) * self.n)
+        medicare, cols = self.medicare, self.columns
+        cols["medicare_allowed"][at] = medicare
+        base = cols["base_allowed"][at]
+        if p.base_cents is self.cur.cents:  # the date of service's Medicare: the same dollars where in force
+            np.copyto(base, medicare)
+        else:
+            np.divide(p.base_cents, 100.0, out=base)
+        np.copyto(base, np.nan, where=~p.base_has)
+        allowed = cols["contract_allowed"][at]
+        np.divide(p.cents, 100.0, out=allowed)
+        np.copyto(allowed, np.nan, where=~p.has)
+        pct = cols["percent_of_medicare"][at]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(allowed, medicare, out=pct)
+        np.multiply(pct, 100.0, out=pct)
+        np.copyto(pct, np.nan, where=self.no_medicare)
+        return p
+
+
+def _numbers(n: int, k: int, claim_number: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows' ``line`` and ``claim_number``, contract after contract."""
+    return {"line": np.tile(np.arange(n, dtype=np.int64), k), "claim_number": np.tile(claim_number, k)}
+
+
 def _assemble(lines: pd.DataFrame, names: dict[Any, Any], parts: list[Priced], cur: M.Medicare,
-              claim_number: np.ndarray, reason: pd.Categorical | None = None) -> pd.DataFrame:
+              claim_number: np.ndarray, reason: pd.Categorical | None = None, amounts: _Amounts | None = None,
+              numbers: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """The rows of :func:`price_contracts` from each contract's result (*amounts* and *numbers*:
+    those columns already made; else made here)."""
     n, k = len(lines), len(parts)
-    data: dict[str, Any] = {"line": np.tile(np.arange(n, dtype=np.int64), k),
-                            "claim_number": np.tile(claim_number, k)}
+    if amounts is None:
+        amounts = _Amounts(n, k, cur)
+        for j, p in enumerate(parts):  # a few contracts
+            amounts.fill(j, p)
+    data: dict[str, Any] = dict(numbers) if numbers is not None else _numbers(n, k, claim_number)
     for c, name in names.items():  # a column of the name of one of ours comes back as given_<name>
         # the column once per contract (Arrow text: the same buffers, chunk after chunk, no copy)
         data[name] = pd.concat([lines[c]] * k, ignore_index=True).array if k > 1 else lines[c].array
-    medicare = np.where(cur.has, cur.cents / 100.0, np.nan)
     contract_names = [p.contract.name for p in parts]
     data["contract"] = pd.Categorical.from_codes(
         np.repeat(np.arange(k, dtype=np.int8 if k < 127 else np.int32), n),
@@ -770,28 +824,7 @@ def _assemble(lines: pd.DataFrame, names: dict[Any, Any], parts: list[Priced], c
         data[col] = pd.Categorical.from_codes(np.tile(np.asarray(cat.codes), k), dtype=cat.dtype)
     data["base"] = _stacked_cat([p.base for p in parts])
     data["medicare_release"] = _stacked_cat([p.base_release for p in parts])
-    # the amounts, written contract by contract into the stacked columns (no temporaries of 3 x n)
-    money = {c: np.empty(n * k) for c in ("medicare_allowed", "base_allowed", "contract_allowed",
-                                          "percent_of_medicare")}
-    no_medicare = ~(medicare > 0)
-    for j, p in enumerate(parts):  # a few contracts
-        at = slice(j * n, (j + 1) * n)
-        money["medicare_allowed"][at] = medicare
-        base = money["base_allowed"][at]
-        if p.base_cents is cur.cents:  # the date of service's Medicare: the same dollars where in force
-            np.copyto(base, medicare)
-        else:
-            np.divide(p.base_cents, 100.0, out=base)
-        np.copyto(base, np.nan, where=~p.base_has)
-        allowed = money["contract_allowed"][at]
-        np.divide(p.cents, 100.0, out=allowed)
-        np.copyto(allowed, np.nan, where=~p.has)
-        pct = money["percent_of_medicare"][at]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            np.divide(allowed, medicare, out=pct)
-        np.multiply(pct, 100.0, out=pct)
-        np.copyto(pct, np.nan, where=no_medicare)
-    data.update(money)
+    data.update(amounts.columns)
     data["reason"] = _stacked_cat([p.reason for p in parts]) if reason is None else reason
     out = pd.DataFrame(data, copy=False)
     out.index = pd.RangeIndex(len(out))
