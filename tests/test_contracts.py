@@ -783,3 +783,24 @@ def test_first_lines_of_claims_match_a_scatter_of_the_minimum():
         np.minimum.at(want, dense, np.arange(len(dense)))
         assert first_lines(dense).tolist() == want.tolist()
     assert first_lines(np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def test_counted_unique_and_percent_of_agree_with_numpy():
+    """``small_unique`` (counting) is ``np.unique(..., return_inverse=True)`` for 32- and 64-bit
+    values; ``percent_of`` is the half-up rounding of c x u / 1,000,000 (exact integers)."""
+    from rvucalc.calc.contracts import percent_of, small_unique
+
+    rng = np.random.default_rng(11)
+    for dtype in (np.int32, np.int64):
+        for _ in range(200):
+            v = rng.integers(-50, 400, int(rng.integers(0, 60))).astype(dtype)
+            u, inv = small_unique(v)
+            want_u, want_inv = np.unique(v, return_inverse=True)
+            assert u.tolist() == want_u.tolist() and inv.tolist() == want_inv.tolist()
+            assert inv.dtype == (np.int32 if dtype == np.int32 else np.int64)
+    c = rng.integers(0, 10**9, 5000)
+    u = rng.integers(0, 3 * 10**6, 5000)
+    want = [(2 * int(a) * int(b) + 1_000_000) // 2_000_000 for a, b in zip(c, u)]  # Python integers
+    assert percent_of(c, u).tolist() == want
+    assert percent_of(c, 1_200_000).tolist() == [(2 * int(a) * 1_200_000 + 1_000_000) // 2_000_000 for a in c]
+    assert percent_of(14889, 1_200_000) == 17867  # 120% of $148.89 = $178.668 -> $178.67

@@ -95,7 +95,10 @@ def percent_of(cents: np.ndarray, units: np.ndarray | int) -> np.ndarray:
     c = np.asarray(cents, dtype=np.int64)
     u = np.asarray(units, dtype=np.int64)
     den = 100 * PERCENT_SCALE
-    return (2 * c * u + den) // (2 * den)
+    out = np.multiply(c, 2 * u)  # (2 c u + den) // (2 den), in one array (the same integers)
+    out += den
+    out //= 2 * den
+    return out
 
 
 def per_unit(rate_cents: np.ndarray | int, units: np.ndarray) -> np.ndarray:
@@ -105,7 +108,8 @@ def per_unit(rate_cents: np.ndarray | int, units: np.ndarray) -> np.ndarray:
 
 def lesser_of(amount: np.ndarray, charge: np.ndarray, has_charge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(amount, lowered)``: the lesser of *amount* and the charge where a charge is given (cents)."""
-    lowered = has_charge & (charge < amount)
+    lowered = charge < amount
+    lowered &= has_charge
     return np.where(lowered, charge, amount), lowered
 
 
@@ -161,18 +165,22 @@ def allocate(group: np.ndarray, weight: np.ndarray, total: np.ndarray) -> tuple[
 
 def small_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)`` for integers of a small range (days, years),
-    by counting instead of sorting (a million values in a few milliseconds)."""
-    v = np.asarray(values, dtype=np.int64)
+    by counting instead of sorting (a million values in a few milliseconds). The inverse is
+    int32 for int32 values, else int64."""
+    v = np.asarray(values)
+    small = v.dtype == np.int32  # 32-bit values keep 32-bit positions (half the memory)
+    if not small:
+        v = v.astype(np.int64, copy=False)
     if not len(v):
-        return v, np.zeros(0, dtype=np.int64)
+        return v.astype(np.int64), np.zeros(0, dtype=np.int32 if small else np.int64)
     lo, hi = int(v.min()), int(v.max())
     if hi - lo > 50_000_000:  # pragma: no cover - not a small range
         u, inv = np.unique(v, return_inverse=True)
-        return u, inv.astype(np.int64)
+        return u.astype(np.int64), inv.astype(np.int32 if small else np.int64)
     off = v - lo if lo else v  # one array of offsets, made once
     present = np.bincount(off, minlength=hi - lo + 1) > 0
     u = np.flatnonzero(present) + lo
-    where = (np.cumsum(present) - 1).astype(np.int64, copy=False)  # the range's size, not the values'
+    where = (np.cumsum(present) - 1).astype(np.int32 if small else np.int64, copy=False)  # the range's size
     return u, where[off]
 
 

@@ -66,6 +66,7 @@ from ..claims.lines import ReasonBits, categorical, few_distinct_codes
 from . import medicare as M
 from .match import LineIndex, fields_of
 from .model import Contract, Term, Version, load
+from .summary import claim_sums
 
 #: Columns :func:`price_contracts` adds, in order.
 OUTPUT_COLUMNS = ("contract", "contract_version", "term", "method", "fee_schedule", "setting", "base",
@@ -258,19 +259,24 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
 
         amounts = _Amounts(facts.n, len(contracts_), meds[None])
 
-        def priced(j: int, c: Contract) -> Priced:  # a contract, and its rows' amounts
-            return amounts.fill(j, _price_one(c, facts, meds, index, claims))
+        def priced(j: int, c: Contract) -> Priced:  # a contract, its rows' amounts and its claims' sums
+            p = amounts.fill(j, _price_one(c, facts, meds, index, claims))
+            if book:
+                p.sums = claim_sums(claims.dense, claims.count, p.cents, p.has)
+            return p
 
-        jobs = [run(priced, j, c) for j, c in enumerate(contracts_)]
+        # the weightiest contracts first, so that the threads finish together
+        order = sorted(range(len(contracts_)), key=lambda j: -_weight(contracts_[j]))
+        jobs = {j: run(priced, j, contracts_[j]) for j in order}
         numbers = run(_numbers, facts.n, len(contracts_), claims.dense)
-        place = run(_claim_facts, facts, claims, found) if book else None
-        parts = [j.result() for j in jobs]
+        place = run(_claim_facts, facts, claims, found, meds[None]) if book else None
+        parts = [jobs[j].result() for j in range(len(contracts_))]
         reason = _stacked_cat([p.reason for p in parts])
         if book:
             assert place is not None
             claim_h = mapping.get("claim_id", "claim_id")
             claim = (claim_h, given[claim_h].array) if names.get(claim_h) == claim_h else None
-            table = run(_claims_table, claim, claims, place, meds[None], parts, reason)
+            table = run(_claims_table, claim, claims, place, parts, reason)
         out = _assemble(given, names, parts, meds[None], claims.dense, reason, amounts, numbers.result())
         book_table = table.result() if table is not None else None
     from ..export.provenance import provenance_of
@@ -286,30 +292,37 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
     return _Run(out, facts, meds, parts, claims, book_table)
 
 
-def _claim_facts(facts: M.Facts, claims: _Claims, found: set[str]) -> tuple[dict[str, object], Any]:
+def _weight(contract: Contract) -> int:
+    """How much work pricing *contract* is, roughly: its terms (of every version, fallbacks
+    included) and the values they read (each a combination of the lines' values to make)."""
+    terms = [t for v in contract.versions for t in (*v.terms, *([v.fallback] if v.fallback else []))]
+    return len(terms) + 2 * len(fields_of(terms)) + sum(t.method == "fee_schedule_file" for t in terms)
+
+
+def _claim_facts(facts: M.Facts, claims: _Claims, found: set[str], cur: M.Medicare) -> tuple[Any, Any, Any]:
     """When and where each claim was served, and its charges, from the lines as pricing parsed
     them (what :func:`rvucalc.contracts.claims_side_by_side` reads back from the rows' columns
-    *found*)."""
+    *found*), and Medicare's :func:`rvucalc.contracts.summary.claim_sums`."""
     from ..claims.summary import charges_parsed, when_where_parsed
 
     pl, dense, n_claims = facts.lines, claims.dense, claims.count
     place = when_where_parsed(facts.day if "date_of_service" in found else None,
                               (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
-    return place, charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
+    charges = charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
+    return place, charges, claim_sums(dense, n_claims, cur.cents, cur.has, first_missing=False)
 
 
-def _claims_table(claim: tuple[str, Any] | None, claims: _Claims, place: Future[Any], cur: M.Medicare,
-                  parts: list[Priced], reason: pd.Categorical) -> pd.DataFrame:
-    """:func:`price_book`'s per-claim table: the claims' facts (*place*, being made), Medicare's and
-    each contract's cents and the contracts' stacked reasons (the rows' ``reason``)."""
+def _claims_table(claim: tuple[str, Any] | None, claims: _Claims, place: Future[Any], parts: list[Priced],
+                  reason: pd.Categorical) -> pd.DataFrame:
+    """:func:`price_book`'s per-claim table: the claims' facts (*place*, being made), each
+    contract's claim sums and the contracts' stacked reasons (the rows' ``reason``)."""
     from .summary import reasons_at, side_by_side
 
     n = claims.facts.n
     stacked = pd.Series(reason, copy=False)
-    per = [(p.contract.name, p.cents, p.has, reasons_at(stacked, slice(j * n, (j + 1) * n)))
-           for j, p in enumerate(parts)]
-    when, charges = place.result()
-    return side_by_side(claim, claims.dense, when, charges, (cur.cents, cur.has), per)
+    per = [(p.contract.name, p.sums, reasons_at(stacked, slice(j * n, (j + 1) * n))) for j, p in enumerate(parts)]
+    when, charges, medicare = place.result()
+    return side_by_side(claim, claims.dense, when, charges, medicare, per)
 
 
 # ---------------------------------------------------------------------------
@@ -336,18 +349,22 @@ class Priced:
     base_has: np.ndarray
     base_release: pd.Categorical
     reason: Coded
+    #: per claim (price_book): :func:`rvucalc.contracts.summary.claim_sums` of the cents
+    sums: Any = None
 
 
 def _version_of(contract: Contract, day: np.ndarray) -> np.ndarray:
     """Index of the version in force per line (-1: none)."""
     if len(contract.versions) == 1 and contract.versions[0].effective is None and contract.end is None:
-        return np.where(day < 0, -1, 0).astype(np.int8)  # undated: in force whenever the date is read
+        return np.negative((day < 0).view(np.int8))  # undated: in force (0) whenever the date is read, else -1
     starts = np.array([-(2**62) if v.effective is None else _day(v.effective) for v in contract.versions],
                       dtype=np.int64)
-    v = np.searchsorted(starts, day, side="right") - 1
+    v = np.searchsorted(starts, day, side="right").astype(np.int16)  # a few versions
+    v -= 1
     if contract.end is not None:
-        v = np.where(day > _day(contract.end), -1, v)
-    return np.where(day < 0, -1, v)
+        np.copyto(v, -1, where=day > _day(contract.end))
+    np.copyto(v, -1, where=day < 0)
+    return v
 
 
 def _day(d: Any) -> int:
@@ -493,7 +510,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     if len(base_years) == 1:
         med = meds[base_years[0]]
         base_cents, base_has = med.cents, med.has & in_force
-        base_codes = np.where(in_force, 0, -1).astype(np.int8)
+        base_codes = np.negative((~in_force).view(np.int8))  # 0 in force, else -1
         release = med.release  # the release that priced the line's Medicare amount
     else:
         base_cents = np.zeros(n, dtype=np.int64)
@@ -610,9 +627,10 @@ def _lesser(t: Term, sel: np.ndarray, amt: np.ndarray, ok: np.ndarray, charge: n
             has_charge: np.ndarray, rb: ReasonBits) -> tuple[np.ndarray, np.ndarray]:
     if not t.lesser_of_charge:
         return amt, ok
-    amt, lowered = K.lesser_of(amt, charge[sel], has_charge[sel])
+    given = has_charge[sel]
+    amt, lowered = K.lesser_of(amt, charge[sel], given)
     rb.add(CHARGE_LOWER.code, lowered & ok, sel)
-    rb.add(NO_CHARGE_TO_COMPARE.code, ok & ~has_charge[sel], sel)
+    rb.add(NO_CHARGE_TO_COMPARE.code, ok & ~given, sel)
     return amt, ok
 
 
@@ -691,10 +709,12 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
         extra[refused] = np.where(c >= 0, c + off, -1)
     width = len(extra_cats) + 1
     # the contract's codes are a few bits (< 2**16), the extra texts a few hundred: a small range,
-    # counted rather than hashed
-    key = rb.bits.astype(np.int64)
+    # counted rather than hashed (in 32-bit integers when the range allows)
+    wide = len(rb.codes) > 16 or (1 << len(rb.codes)) * width >= 2**31
+    key = rb.bits.astype(np.int64 if wide else np.int32)
     key *= width
-    key[rows] += extra + 1
+    extra += 1
+    key[rows] += extra.astype(key.dtype, copy=False)
     uniq, k = K.small_unique(key) if len(rb.codes) <= 16 else pd.factorize(key)[::-1]
     text = []
     for u in np.asarray(uniq).tolist():  # distinct (contract codes, Medicare codes) pairs

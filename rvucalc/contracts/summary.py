@@ -234,10 +234,12 @@ def claims_side_by_side(priced: pd.DataFrame) -> pd.DataFrame:
     allowed = priced["contract_allowed"].to_numpy(dtype=float, na_value=np.nan)
     medicare = priced["medicare_allowed"].to_numpy(dtype=float, na_value=np.nan)
     reason = priced["reason"]
-    per = [(name, *line_cents(allowed[sel]), reasons_at(reason, sel)) for name, sel in zip(names, rows)]
+    per = [(name, claim_sums(dense, n_claims, *line_cents(allowed[sel])), reasons_at(reason, sel))
+           for name, sel in zip(names, rows)]
     claim_col = _user(priced, "claim_id")
     claim = (claim_col, priced[claim_col].array[first]) if claim_col in priced.columns else None
-    return side_by_side(claim, dense, place, charges, line_cents(medicare[first]), per)
+    m = claim_sums(dense, n_claims, *line_cents(medicare[first]), first_missing=False)
+    return side_by_side(claim, dense, place, charges, m, per)
 
 
 def _found(priced: pd.DataFrame) -> dict[str, str]:
@@ -250,14 +252,31 @@ def reasons_at(reason: pd.Series, sel: np.ndarray | slice) -> Any:
     return lambda at, found: _reason_of(reason, sel, at, found)
 
 
+def claim_sums(dense: np.ndarray, n_claims: int, cents: np.ndarray, has: np.ndarray, *,
+               first_missing: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per claim (*dense*: each line's claim, 0-based): the sum of its lines' *cents* where *has*
+    (float64, exact below 2**53 cents), how many of its lines have none and (*first_missing*)
+    its first line without one (``len(dense)`` where every line has one)."""
+    total = np.bincount(dense, weights=cents, minlength=n_claims)
+    bad = np.flatnonzero(~has)
+    at = dense[bad]
+    missing = np.bincount(at, minlength=n_claims)
+    if not first_missing:
+        return total, missing, None
+    first_bad = np.full(n_claims, len(dense), dtype=np.int64)
+    np.minimum.at(first_bad, at, bad)  # the first line without an amount of each claim
+    return total, missing, first_bad
+
+
 def side_by_side(claim: tuple[str, Any] | None, dense: np.ndarray,
-                 place: dict[str, object], charges: np.ndarray | None, medicare: tuple[np.ndarray, np.ndarray],
-                 per: list[tuple[str, np.ndarray, np.ndarray, Any]]) -> pd.DataFrame:
+                 place: dict[str, object], charges: np.ndarray | None,
+                 medicare: tuple[np.ndarray, np.ndarray, Any],
+                 per: list[tuple[str, tuple[np.ndarray, np.ndarray, Any], Any]]) -> pd.DataFrame:
     """The table of :func:`claims_side_by_side` from its parts, per line: the claim id column's
     ``(header, values)`` (None: no such column), each line's claim (*dense*, 0-based in order of
     first line); per claim, its dates and place (:func:`rvucalc.claims.summary.when_where`) and
-    total charges; per line Medicare's ``(cents, has)`` and, per contract, ``(name, cents, has,
-    reason)``, *reason(at, found)* giving the reason of each claim's line *at* where *found*."""
+    total charges; Medicare's and, per contract, ``(name, sums, reason)`` of :func:`claim_sums`,
+    *reason(at, found)* giving the reason of each claim's line *at* where *found*."""
     n_claims = int(dense.max()) + 1 if len(dense) else 0
     at = first_lines(dense)
     cols: dict[str, Any] = {}
@@ -268,21 +287,14 @@ def side_by_side(claim: tuple[str, Any] | None, dense: np.ndarray,
     cols["lines"] = np.bincount(dense, minlength=n_claims)
     if charges is not None:
         cols["total_charges"] = charges
-    m_cents, m_has = medicare
-    m_sum = np.bincount(dense, weights=m_cents, minlength=n_claims)
-    m_missing = np.bincount(dense[~m_has], minlength=n_claims)
+    m_sum, m_missing, _ = medicare
     cols["Medicare allowed"] = np.where(m_missing == 0, m_sum / 100.0, np.nan)
     cols["lines without a Medicare amount"] = m_missing.astype(np.int64)
-    for name, c_cents, c_has, reason_at in per:  # a few contracts
-        c_sum = np.bincount(dense, weights=c_cents, minlength=n_claims)
-        c_missing = np.bincount(dense[~c_has], minlength=n_claims)
+    for name, (c_sum, c_missing, first_bad), reason_at in per:  # a few contracts
         cols[f"{name} allowed"] = np.where(c_missing == 0, c_sum / 100.0, np.nan)
         # a claim's percent needs both totals, i.e. every line with both amounts
         cols[f"{name} {PCT}"] = np.where((c_missing == 0) & (m_missing == 0), _ratio(c_sum, m_sum), np.nan)
         cols[f"{name} lines not priced"] = c_missing.astype(np.int64)
-        bad = np.flatnonzero(~c_has)
-        first_bad = np.full(n_claims, len(dense), dtype=np.int64)
-        np.minimum.at(first_bad, dense[bad], bad)  # the first unpriced line of each claim
         found = first_bad < len(dense)
         cols[f"{name} reason"] = reason_at(np.where(found, first_bad, 0), found)
     out = pd.DataFrame(cols, copy=False)
@@ -326,5 +338,5 @@ def notes(priced: pd.DataFrame) -> list[str]:
     return out
 
 
-__all__ = ["PCT", "book_totals", "by_category", "by_term", "claims_side_by_side", "notes", "side_by_side",
+__all__ = ["PCT", "book_totals", "by_category", "by_term", "claim_sums", "claims_side_by_side", "notes", "side_by_side",
            "top_codes"]
