@@ -804,3 +804,34 @@ def test_counted_unique_and_percent_of_agree_with_numpy():
     assert percent_of(c, u).tolist() == want
     assert percent_of(c, 1_200_000).tolist() == [(2 * int(a) * 1_200_000 + 1_000_000) // 2_000_000 for a in c]
     assert percent_of(14889, 1_200_000) == 17867  # 120% of $148.89 = $178.668 -> $178.67
+
+
+@pytest.mark.parametrize("pay", ["{percent_of_medicare: 100}", "{percent_of_charge: 45}", "{per_unit: 12.5}",
+                                 "{per_claim: 900}", "{per_claim: 900, covers: claim}",
+                                 "{fee_schedule_file: fees.csv}"])
+def test_a_term_taking_every_line_prices_them_as_one_taking_some(tmp_path, pay):
+    """A term whose lines are every line of the book reads the lines' arrays as they are (no
+    copy through their numbers): each line's amount and reason are the ones it gets when the
+    term takes only some lines (the same book with lines no term takes, dated before the
+    contract)."""
+    (tmp_path / "fees.csv").write_text("code,amount\n99213,80\n99214,120.5\n71046,40\n")
+    c = load(write(tmp_path, f"""\
+        name: one term
+        effective: 2026-01-01
+        lesser_of_charge: true
+        fallback: {{name: no rate, pay: {{percent_of_charge: 30}}}}
+        terms:
+          - name: every line
+            pay: {pay}
+        """))
+    book = _messy_book(n=600, seed=4)
+    clean = book[~book["units"].eq("x") & ~book["date_of_service"].isin(["bad", "", "2025-12-01"])
+                 & ~book["hcpcs"].eq("9921") & ~book["charge"].eq("-3")].reset_index(drop=True)
+    if "fee_schedule_file" in pay:
+        clean = clean[clean["hcpcs"].isin(["99213", "99214", "71046"])].reset_index(drop=True)
+    early = clean.head(40).assign(date_of_service="2025-06-01", claim_id=lambda d: "early-" + d["claim_id"])
+    every = price_contracts(clean, c)
+    some = price_contracts(pd.concat([clean, early], ignore_index=True), c).head(len(clean))
+    assert (every["term"] == "every line").mean() > 0.5  # the term takes (nearly) every line
+    cols = ["term", "method", "contract_allowed", "base_allowed", "percent_of_medicare", "reason"]
+    pd.testing.assert_frame_equal(every[cols].astype(object), some[cols].astype(object))

@@ -144,7 +144,11 @@ class ReasonBits:
             self.order(code)
         return np.uint64(1) << np.uint64(self.codes.index(code))
 
-    def add(self, code: str, mask: np.ndarray, idx: np.ndarray | None = None) -> None:
+    def add(self, code: str, mask: np.ndarray, idx: np.ndarray | slice | None = None) -> None:
+        """Give *code* to the lines where *mask* (over every line, or over the lines *idx*: an
+        array of line numbers or a slice)."""
+        if isinstance(idx, slice):
+            idx = None if idx == slice(None) else np.arange(len(self._bits))[idx]
         hits = np.count_nonzero(mask)
         if not hits:
             return

@@ -357,10 +357,12 @@ def _version_of(contract: Contract, day: np.ndarray) -> np.ndarray:
     """Index of the version in force per line (-1: none)."""
     if len(contract.versions) == 1 and contract.versions[0].effective is None and contract.end is None:
         return np.negative((day < 0).view(np.int8))  # undated: in force (0) whenever the date is read, else -1
-    starts = np.array([-(2**62) if v.effective is None else _day(v.effective) for v in contract.versions],
-                      dtype=np.int64)
-    v = np.searchsorted(starts, day, side="right").astype(np.int16)  # a few versions
-    v -= 1
+    v = np.full(len(day), -1, dtype=np.int16)
+    for version in contract.versions:  # a few, in order of their effective dates: count those begun
+        if version.effective is None:
+            v += 1
+        else:
+            v += day >= _day(version.effective)
     if contract.end is not None:
         np.copyto(v, -1, where=day > _day(contract.end))
     np.copyto(v, -1, where=day < 0)
@@ -462,8 +464,8 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
     for tid, t in enumerate(terms):  # a few terms
         if t.fallback:
             continue
-        sel = np.flatnonzero(term_of == tid)  # the term's lines, in line order
-        if not len(sel):
+        sel = _lines(np.flatnonzero(term_of == tid), n)  # the term's lines, in line order
+        if not _count(sel, n):
             continue
         version = contract.versions[version_of_term[tid]]
         med = meds[version.base_year]
@@ -476,7 +478,7 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
         if t.method == "percent_of_medicare":
             gap = missing & med.no_rate[sel]
             if version.fallback is not None:
-                need_fallback[sel[gap]] = True
+                need_fallback[sel] |= gap
                 missing = missing & ~gap
             rb.add(NO_MEDICARE.code, missing, sel)
         elif t.method == "percent_of_charge":
@@ -488,15 +490,15 @@ def _price_one(contract: Contract, facts: M.Facts, meds: dict[int | None, M.Medi
         if not t.fallback:
             continue
         v = version_of_term[tid]
-        sel = np.flatnonzero(need_fallback & (vline == v))
-        if not len(sel):
+        sel = _lines(np.flatnonzero(need_fallback & (vline == v)), n)
+        if not _count(sel, n):
             continue
         version = contract.versions[v]
         years = _years(version, t.method, facts.day, sel)
         amt, ok, missing = _line_amount(t, version, sel, years, meds[version.base_year], lookup, units,
                                         charge_cents, has_charge)
         term_of[sel] = tid
-        rb.add(FALLBACK.code, np.ones(len(sel), dtype=bool), sel)
+        rb.add(FALLBACK.code, np.ones(_count(sel, n), dtype=bool), sel)
         if t.method == "percent_of_charge":
             rb.add(NO_CHARGE.code, missing, sel)
         elif t.method == "fee_schedule_file":
@@ -548,10 +550,24 @@ def _first_terms(terms: list[Term], distinct: LineIndex) -> np.ndarray:
     return out
 
 
-def _put(cents: np.ndarray, has: np.ndarray, sel: np.ndarray, amt: np.ndarray, ok: np.ndarray) -> None:
+def _lines(sel: np.ndarray, n: int) -> np.ndarray | slice:
+    """The lines *sel* (sorted, distinct) of *n*, or ``slice(None)`` when they are every line: a
+    term taking every line (``percent_of_medicare: 100`` for all) reads and writes the lines'
+    arrays as they are, not through a copy of each."""
+    return slice(None) if len(sel) == n else sel
+
+
+def _count(sel: np.ndarray | slice, n: int) -> int:
+    return n if isinstance(sel, slice) else len(sel)
+
+
+def _put(cents: np.ndarray, has: np.ndarray, sel: np.ndarray | slice, amt: np.ndarray, ok: np.ndarray) -> None:
     """The amounts *amt* of the lines *sel* where *ok*."""
     if ok.all():
         cents[sel], has[sel] = amt, True
+    elif isinstance(sel, slice):  # every line
+        np.copyto(cents, amt, where=ok)
+        has |= ok
     else:
         at = sel[ok]
         cents[at], has[at] = amt[ok], True
@@ -605,8 +621,9 @@ def _line_amount(t: Term, version: Version, sel: np.ndarray, years: np.ndarray |
         inv, vals = _escalated(version, t.value, years, Decimal("0.01"))
         rc = np.array([K.cents(v) for v in vals], dtype=np.int64)
         rate = rc[inv] if years is not None else rc[0]
-        ok = np.ones(len(sel), dtype=bool)
-        return K.per_unit(rate, units[sel]), ok, ~ok
+        u = units[sel]
+        ok = np.ones(len(u), dtype=bool)
+        return K.per_unit(rate, u), ok, ~ok
     if t.method == "fee_schedule_file":
         combo, distinct = lookup  # they tell the HCPCS and modifier cells apart: the rate's keys
         rate = distinct.fee_rates(t.fee_table)[sel if combo is None else combo[sel]]
