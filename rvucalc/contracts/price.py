@@ -697,6 +697,15 @@ def _dedupe(codes: np.ndarray, cats: list[str]) -> pd.Categorical:
     return categorical(remap[codes], uniq)
 
 
+def _offset_codes(cat: pd.Categorical, at: np.ndarray, cats: list[str]) -> np.ndarray:
+    """The codes of *cat* at the lines *at*, numbered after the texts *cats* has (*cat*'s
+    categories are appended to it); -1 stays -1."""
+    off = len(cats)
+    cats += [str(c) for c in cat.categories]
+    table = np.append(np.arange(off, off + len(cat.categories), dtype=np.int64), -1)  # categories
+    return table[np.asarray(cat.codes)[at]]  # code -1 takes the last entry
+
+
 def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
              meds: dict[int | None, M.Medicare], base_years: list[int | None], base_year_line: np.ndarray,
              facts: M.Facts) -> Coded:
@@ -714,16 +723,10 @@ def _reasons(rb: ReasonBits, show_medicare: np.ndarray,
         med = meds[year]
         sel = show & (base_year_line[rows] == j) if len(base_years) > 1 else show
         if sel.any():
-            off = len(extra_cats)
-            extra_cats += [str(c) for c in med.reason.categories]
-            c = np.asarray(med.reason.codes)[rows[sel]].astype(np.int64)
-            extra[sel] = np.where(c >= 0, c + off, -1)
+            extra[sel] = _offset_codes(med.reason, rows[sel], extra_cats)
     refused = facts.refused[rows]
     if refused.any():
-        off = len(extra_cats)
-        extra_cats += [str(c) for c in facts.refused_reason.categories]
-        c = np.asarray(facts.refused_reason.codes)[rows[refused]].astype(np.int64)
-        extra[refused] = np.where(c >= 0, c + off, -1)
+        extra[refused] = _offset_codes(facts.refused_reason, rows[refused], extra_cats)
     width = len(extra_cats) + 1
     # the contract's codes are a few bits (< 2**16), the extra texts a few hundred: a small range,
     # counted rather than hashed (in 32-bit integers when the range allows)

@@ -197,7 +197,7 @@ def _reason_of(reason: pd.Series, sel: np.ndarray | slice, at: np.ndarray, found
     when the rows' reasons are one (rvucalc's), so no text is copied per claim."""
     if isinstance(reason.dtype, pd.CategoricalDtype):
         cats = list(reason.cat.categories)
-        codes = reason.cat.codes.to_numpy()[sel][at] if len(at) else np.zeros(0, dtype=np.int64)
+        codes = np.asarray(reason.array.codes)[sel][at] if len(at) else np.zeros(0, dtype=np.int64)
         if "" not in cats:
             cats.append("")
         empty = cats.index("")
