@@ -835,3 +835,16 @@ def test_a_term_taking_every_line_prices_them_as_one_taking_some(tmp_path, pay):
     assert (every["term"] == "every line").mean() > 0.5  # the term takes (nearly) every line
     cols = ["term", "method", "contract_allowed", "base_allowed", "percent_of_medicare", "reason"]
     pd.testing.assert_frame_equal(every[cols].astype(object), some[cols].astype(object))
+
+
+def test_book_totals_of_stacked_rows_are_those_grouped(tmp_path):
+    """Rows laid out as price_contracts lays them (contract after contract) are summed block by
+    block; the table is the one grouping the same rows gives (the contract column as plain text
+    takes the grouping path)."""
+    from rvucalc.contracts import book_totals
+
+    acme, hundred = load(write(tmp_path, EXAMPLE, "a.yaml")), load(write(tmp_path, HUNDRED, "h.yaml"))
+    rows = price_contracts(_messy_book(n=2500, seed=12), [hundred, acme])
+    grouped = book_totals(rows.assign(contract=rows["contract"].astype(object)))
+    pd.testing.assert_frame_equal(book_totals(rows), grouped)
+    assert grouped["lines"].tolist() == [2500, 2500]

@@ -82,20 +82,36 @@ def _group_table(priced: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def book_totals(priced: pd.DataFrame) -> pd.DataFrame:
     """One row per contract: lines, lines priced and not priced (with the most frequent reason),
     contract total, Medicare total on the lines with both amounts and the percent of Medicare."""
-    g = _group_table(priced, [])
-    order = {n: i for i, n in enumerate(_contracts(priced))}
-    g = g.sort_values("contract", key=lambda s: s.map(order)).reset_index(drop=True)
+    names = _contracts(priced)
+    blocks = _rows_of(priced, names) if names and len(priced) else []
+    if blocks and all(isinstance(b, slice) for b in blocks):  # as price_contracts lays them out
+        g = _block_table(priced, names, blocks)
+        rows_of = dict(zip(names, blocks))
+    else:
+        g = _group_table(priced, [])
+        order = {n: i for i, n in enumerate(names)}
+        g = g.sort_values("contract", key=lambda s: s.map(order)).reset_index(drop=True)
+        c_codes, c_names = pd.factorize(priced["contract"], use_na_sentinel=True)
+        c_pos = {str(x): i for i, x in enumerate(c_names)}
+        rows_of = {str(name): np.flatnonzero(c_codes == c_pos.get(str(name), -2)) for name in g["contract"]}
     g.insert(3, "lines not priced", g["lines"] - g["lines priced"])
     unpriced = priced["contract_allowed"].isna().to_numpy()
     # the unpriced lines' first reason codes, counted per distinct reason text (a categorical)
-    r_codes, r_text = pd.factorize(priced["reason"], use_na_sentinel=True)
+    reason = priced["reason"]
+    if isinstance(reason.dtype, pd.CategoricalDtype):  # its codes as they are
+        r_codes, r_text = np.asarray(reason.array.codes), list(reason.cat.categories)
+    else:
+        r_codes, r_text = pd.factorize(reason, use_na_sentinel=True)
     r_codes = np.where(r_codes < 0, len(r_text), r_codes)
     first_code = np.array([str(t).split("|")[0] for t in r_text] + [""], dtype=object)  # distinct texts
-    c_codes, c_names = pd.factorize(priced["contract"], use_na_sentinel=True)
-    c_pos = {str(x): i for i, x in enumerate(c_names)}
     top = []
     for name in g["contract"]:  # a few contracts
-        rows = np.flatnonzero(unpriced & (c_codes == c_pos.get(str(name), -2)))
+        sel = rows_of[str(name)]
+        rows = np.flatnonzero(unpriced[sel])
+        if not isinstance(sel, slice):
+            rows = sel[rows]
+        else:
+            rows += sel.start or 0
         seen, at = np.unique(r_codes[rows], return_index=True)  # each text's first unpriced line
         seen = seen[np.argsort(at, kind="stable")]
         counts = np.bincount(r_codes[rows], minlength=len(first_code))[seen]
@@ -105,6 +121,32 @@ def book_totals(priced: pd.DataFrame) -> pd.DataFrame:
     g["main reasons not priced"] = top
     return _frame_formats(declare_kinds(g, {"lines": "count", "lines priced": "count",
                                             "lines not priced": "count", "lines with both amounts": "count"}))
+
+
+def _block_table(priced: pd.DataFrame, names: list[str], blocks: list[slice]) -> pd.DataFrame:
+    """:func:`_group_table` without keys for rows laid out contract after contract (*blocks*):
+    the same table, summed block by block rather than grouped."""
+    c_cents, c_has = _cents(priced, "contract_allowed")
+    m_cents, m_has = _cents(priced, "medicare_allowed")
+    cols: dict[str, list[Any]] = {c: [] for c in ("lines", "lines priced", "contract allowed",
+                                                  "lines with both amounts", "Medicare allowed (lines with both)",
+                                                  "contract allowed (lines with both)")}
+    for sl in blocks:  # a few contracts
+        cc, ch, both = c_cents[sl], c_has[sl], c_has[sl] & m_has[sl]
+        cols["lines"].append(len(cc))
+        cols["lines priced"].append(int(np.count_nonzero(ch)))
+        cols["contract allowed"].append(int(cc.sum()))
+        cols["lines with both amounts"].append(int(np.count_nonzero(both)))
+        cols["Medicare allowed (lines with both)"].append(int(m_cents[sl][both].sum()))
+        cols["contract allowed (lines with both)"].append(int(cc[both].sum()))
+    g = pd.DataFrame({"contract": pd.Series(names, dtype=object).astype(str),
+                      **{c: np.array(v, dtype=np.int64) for c, v in cols.items()}})
+    for c in ("contract allowed", "Medicare allowed (lines with both)", "contract allowed (lines with both)"):
+        g[c] = g[c].to_numpy(dtype=np.int64) / 100.0
+    g["contract allowed"] = np.where(g["lines priced"] > 0, g["contract allowed"], np.nan)
+    g[PCT] = _ratio(g["contract allowed (lines with both)"].to_numpy(float),
+                    g["Medicare allowed (lines with both)"].to_numpy(float))
+    return g
 
 
 def _user(priced: pd.DataFrame, name: str) -> str:
