@@ -171,6 +171,14 @@ class Lines:
         self._settle()
         return self._group  # type: ignore[return-value]
 
+    def claim_keys(self) -> np.ndarray:
+        """:attr:`claim`, read without settling it: for another thread while the lines are being
+        priced (waits for the helper thread if it is still hashing)."""
+        got = self._claim
+        if got is not None:
+            return got
+        return (self.keys.result() if isinstance(self.keys, Future) else self.keys)[0]
+
     def _settle(self) -> None:
         if self._claim is None:
             claim = (self.keys.result() if isinstance(self.keys, Future) else self.keys)[0]

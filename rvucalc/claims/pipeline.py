@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import importlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,13 +145,17 @@ def check_columns(header: Any, opts: Any, source: object = None) -> dict[str, st
 
 
 def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
-                schedules: Mapping[str, Any] | None = None, keep: list[Any] | None = None) -> pd.DataFrame:
+                schedules: Mapping[str, Any] | None = None, keep: list[Any] | None = None,
+                on_parsed: Callable[[Any], None] | None = None) -> pd.DataFrame:
     """Price one chunk (whole claims) and return it with rvucalc's columns added.
 
     *schedules* (in-process only) maps release ids to already loaded schedules to use instead
     of loading them; engines that cross processes pass release ids in *opts* instead. *keep*:
     a list to which the parsed lines (:class:`rvucalc.claims.normalise.Lines`) are appended, for
     a stage that reads them after pricing (payer contracts); by default they are not kept.
+    *on_parsed*: called with the parsed lines before they are priced (a stage may start reading
+    them on another thread; it must not change them, nor read their ``claim``/``group``
+    properties, which the pricing settles: :meth:`~rvucalc.claims.normalise.Lines.claim_keys`).
     """
     opts = opts or PricingOptions()
     mod = _system(opts.system)
@@ -173,10 +177,10 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     errs = PRICED_COLUMNS.get(opts.system, PRICED_COLUMNS["pfs"])  # error cells refuse their line
     if getattr(mod, "WANTS_CHUNK", False):
         cols = mod.price(_kept(edits.attach(edit, normalise(view, dayfirst=opts.dayfirst, error_columns=errs)),
-                               keep), opts, schedules, chunk=view)
+                               keep, on_parsed), opts, schedules, chunk=view)
     else:
         cols = mod.price(_kept(edits.attach(edit, normalise(view, dayfirst=opts.dayfirst, error_columns=errs)),
-                               keep), opts, schedules)
+                               keep, on_parsed), opts, schedules)
     del view
     seen: set[int] = set()
     added = pd.DataFrame({k: _handed_over(cols.pop(k), seen) for k in mod.OUTPUT_COLUMNS},
@@ -204,10 +208,13 @@ def price_chunk(chunk: pd.DataFrame, opts: PricingOptions | None = None, *,
     return edits.finish(edit, out)
 
 
-def _kept(lines: Any, keep: list[Any] | None) -> Any:
-    """*lines*, appended to *keep* when a caller asked to keep them (no reference held otherwise)."""
+def _kept(lines: Any, keep: list[Any] | None, on_parsed: Callable[[Any], None] | None = None) -> Any:
+    """*lines*, appended to *keep* when a caller asked to keep them (no reference held otherwise)
+    and handed to *on_parsed*."""
     if keep is not None:
         keep.append(lines)
+    if on_parsed is not None:
+        on_parsed(lines)
     return lines
 
 

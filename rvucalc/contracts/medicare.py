@@ -149,9 +149,12 @@ def given_amounts(lines: pd.DataFrame) -> str | None:
 
 def price(lines: pd.DataFrame, *, system: str = "pfs", base_years: tuple[int | None, ...] = (None,),
           releases: Any = None, mirror: str | os.PathLike[str] | None = None, dayfirst: bool = False,
-          wage_index: float | None = None) -> tuple[Facts, dict[int | None, Medicare]]:
+          wage_index: float | None = None, on_parsed: Callable[[Any], None] | None = None
+          ) -> tuple[Facts, dict[int | None, Medicare]]:
     """The lines' facts and their Medicare amounts under each base in *base_years* (always with
-    the date of service's, ``None``, which every percent of Medicare is reported against)."""
+    the date of service's, ``None``, which every percent of Medicare is reported against).
+    *on_parsed*: called with the lines as parsed for the date of service's pricing, before they
+    are priced (:func:`rvucalc.claims.pipeline.price_chunk`)."""
     from ..claims import pipeline
 
     if system not in SYSTEM_SCHEDULE:
@@ -181,7 +184,7 @@ def price(lines: pd.DataFrame, *, system: str = "pfs", base_years: tuple[int | N
         else:
             o = opts
         keep: list[Any] = []
-        priced = pipeline.price_chunk(sub, o, keep=keep)
+        priced = pipeline.price_chunk(sub, o, keep=keep, on_parsed=on_parsed if year is None else None)
         parsed = keep[0]
         if facts is None:
             facts = _facts(parsed)

@@ -239,15 +239,11 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
     years = tuple(dict.fromkeys(y for c in contracts_ for y in c.base_years))
     had_line = LINE in lines.columns
     mapping = K_.resolve(lines.columns, K_.parse(input_columns))  # the user's headers -> rvucalc's names
-    facts, meds = M.price(K_.pricing_view(lines, mapping), system=setting, base_years=years, releases=releases, mirror=mirror,
-                          dayfirst=dayfirst, wage_index=wage_index)
-    index = LineIndex(facts, meds[None])
-    claims = _Claims(facts)
     given = lines.drop(columns=[LINE]) if had_line else lines
     names = _output_names(given, columns)
     found = {c for c, h in mapping.items() if names.get(h) == h}  # pricing columns the rows repeat
-    _ = claims.dense  # made once, before any thread reads it
-    pool = _pool(facts.n)
+    k = len(contracts_)
+    pool = _pool(len(lines))
     table = None
     with pool or contextlib.nullcontext():
         def run(fn: Callable[..., Any], *args: Any) -> Future[Any]:  # on the pool, or now
@@ -257,6 +253,17 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
             f.set_result(fn(*args))
             return f
 
+        early: list[Future[_Early]] = []
+
+        def on_parsed(parsed: Any) -> None:  # parsed, not yet priced: what reads only the lines starts now
+            if pool is not None:
+                early.append(pool.submit(_early, parsed, k, found if book else None))
+
+        facts, meds = M.price(K_.pricing_view(lines, mapping), system=setting, base_years=years, releases=releases,
+                              mirror=mirror, dayfirst=dayfirst, wage_index=wage_index, on_parsed=on_parsed)
+        head = early[0].result() if early else _early(facts.lines, k, found if book else None)
+        index = LineIndex(facts, meds[None])
+        claims = _Claims(facts, head.dense)
         amounts = _Amounts(facts.n, len(contracts_), meds[None])
 
         def priced(j: int, c: Contract) -> Priced:  # a contract, its rows' amounts and its claims' sums
@@ -268,16 +275,13 @@ def _price(lines: pd.DataFrame, contracts: Any, *, setting: str, releases: Any, 
         # the weightiest contracts first, so that the threads finish together
         order = sorted(range(len(contracts_)), key=lambda j: -_weight(contracts_[j]))
         jobs = {j: run(priced, j, contracts_[j]) for j in order}
-        numbers = run(_numbers, facts.n, len(contracts_), claims.dense)
-        place = run(_claim_facts, facts, claims, found, meds[None]) if book else None
         parts = [jobs[j].result() for j in range(len(contracts_))]
         reason = _stacked_cat([p.reason for p in parts])
         if book:
-            assert place is not None
             claim_h = mapping.get("claim_id", "claim_id")
             claim = (claim_h, given[claim_h].array) if names.get(claim_h) == claim_h else None
-            table = run(_claims_table, claim, claims, place, parts, reason)
-        out = _assemble(given, names, parts, meds[None], claims.dense, reason, amounts, numbers.result())
+            table = run(_claims_table, claim, claims, head.place, meds[None], parts, reason)
+        out = _assemble(given, names, parts, meds[None], claims.dense, reason, amounts, head.numbers)
         book_table = table.result() if table is not None else None
     from ..export.provenance import provenance_of
 
@@ -299,29 +303,44 @@ def _weight(contract: Contract) -> int:
     return len(terms) + 2 * len(fields_of(terms)) + sum(t.method == "fee_schedule_file" for t in terms)
 
 
-def _claim_facts(facts: M.Facts, claims: _Claims, found: set[str], cur: M.Medicare) -> tuple[Any, Any, Any]:
-    """When and where each claim was served, and its charges, from the lines as pricing parsed
-    them (what :func:`rvucalc.contracts.claims_side_by_side` reads back from the rows' columns
-    *found*), and Medicare's :func:`rvucalc.contracts.summary.claim_sums`."""
+@dataclass
+class _Early:
+    """What is made from the parsed lines alone (while Medicare prices them, on a large book)."""
+
+    dense: np.ndarray  # claim number per line, 0-based in order of first line
+    numbers: dict[str, np.ndarray]  # the rows' line and claim numbers (_numbers)
+    place: Any  # (when and where, charges) per claim, for price_book; else None
+
+
+def _early(parsed: Any, k: int, found: set[str] | None) -> _Early:
+    """The claims' numbers, the rows' numbers (*k* contracts) and, with *found* (rvucalc's names
+    of the pricing columns the rows repeat), when and where each claim was served and its
+    charges, from the lines as pricing parsed them (what
+    :func:`rvucalc.contracts.claims_side_by_side` reads back from the rows' columns)."""
     from ..claims.summary import charges_parsed, when_where_parsed
 
-    pl, dense, n_claims = facts.lines, claims.dense, claims.count
-    place = when_where_parsed(facts.day if "date_of_service" in found else None,
-                              (pl.pos_codes, pl.pos_uniq) if "pos" in found else None, dense, n_claims)
-    charges = charges_parsed(pl.charge, dense, n_claims) if "charge" in found else None
-    return place, charges, claim_sums(dense, n_claims, cur.cents, cur.has, first_missing=False)
+    dense = _dense(parsed.claim_keys())
+    n_claims = int(dense.max()) + 1 if len(dense) else 0
+    place = None
+    if found is not None:
+        when = when_where_parsed(parsed.day if "date_of_service" in found else None,
+                                 (parsed.pos_codes, parsed.pos_uniq) if "pos" in found else None, dense, n_claims)
+        place = (when, charges_parsed(parsed.charge, dense, n_claims) if "charge" in found else None)
+    return _Early(dense, _numbers(parsed.n, k, dense), place)
 
 
-def _claims_table(claim: tuple[str, Any] | None, claims: _Claims, place: Future[Any], parts: list[Priced],
-                  reason: pd.Categorical) -> pd.DataFrame:
-    """:func:`price_book`'s per-claim table: the claims' facts (*place*, being made), each
-    contract's claim sums and the contracts' stacked reasons (the rows' ``reason``)."""
+def _claims_table(claim: tuple[str, Any] | None, claims: _Claims, place: Any, cur: M.Medicare,
+                  parts: list[Priced], reason: pd.Categorical) -> pd.DataFrame:
+    """:func:`price_book`'s per-claim table: the claims' dates, places and charges (*place*),
+    Medicare's and each contract's claim sums and the contracts' stacked reasons (the rows'
+    ``reason``)."""
     from .summary import reasons_at, side_by_side
 
     n = claims.facts.n
     stacked = pd.Series(reason, copy=False)
     per = [(p.contract.name, p.sums, reasons_at(stacked, slice(j * n, (j + 1) * n))) for j, p in enumerate(parts)]
-    when, charges, medicare = place.result()
+    when, charges = place
+    medicare = claim_sums(claims.dense, claims.count, cur.cents, cur.has, first_missing=False)
     return side_by_side(claim, claims.dense, when, charges, medicare, per)
 
 
@@ -377,9 +396,9 @@ class _Claims:
     """What every contract reads of the lines, computed once: dense claim numbers, charges in
     cents, units."""
 
-    def __init__(self, facts: M.Facts) -> None:
+    def __init__(self, facts: M.Facts, dense: np.ndarray | None = None) -> None:
         self.facts = facts
-        self._dense: np.ndarray | None = None
+        self._dense = dense
         self.charge_cents, self.has_charge = line_cents(facts.lines.charge)
         self.units = np.asarray(facts.lines.units, dtype=np.int64)
 
@@ -387,8 +406,7 @@ class _Claims:
     def dense(self) -> np.ndarray:
         """Claim number per line, 0-based in order of first line."""
         if self._dense is None:
-            key = np.asarray(self.facts.lines.claim, dtype=np.int64)
-            self._dense = key if _numbered_in_order(key) else pd.factorize(key)[0].astype(np.int64)
+            self._dense = _dense(self.facts.lines.claim)
         return self._dense
 
     @property
@@ -396,6 +414,12 @@ class _Claims:
         """The number of claims."""
         d = self.dense
         return int(d.max()) + 1 if len(d) else 0
+
+
+def _dense(claim: np.ndarray) -> np.ndarray:
+    """Claim keys numbered 0, 1, 2... in order of first line (kept when they are already)."""
+    key = np.asarray(claim, dtype=np.int64)
+    return key if _numbered_in_order(key) else pd.factorize(key)[0].astype(np.int64)
 
 
 def _numbered_in_order(key: np.ndarray) -> bool:
