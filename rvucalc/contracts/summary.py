@@ -68,12 +68,7 @@ def _group_table(priced: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     base["Medicare allowed (lines with both)"] = np.where(both, m_cents, 0)
     base["contract allowed (lines with both)"] = np.where(both, c_cents, 0)
     g = base.groupby(["contract", *keys], sort=False, observed=True, dropna=False).sum(numeric_only=True)
-    g = g.reset_index()
-    for c in ("contract allowed", "Medicare allowed (lines with both)", "contract allowed (lines with both)"):
-        g[c] = g[c].to_numpy(dtype=np.int64) / 100.0
-    g["contract allowed"] = np.where(g["lines priced"] > 0, g["contract allowed"], np.nan)
-    g[PCT] = _ratio(g["contract allowed (lines with both)"].to_numpy(float),
-                    g["Medicare allowed (lines with both)"].to_numpy(float))
+    g = _dollars(g.reset_index())
     for c in ("contract", *keys):
         g[c] = g[c].astype(object).astype(str)
     return g
@@ -141,6 +136,12 @@ def _block_table(priced: pd.DataFrame, names: list[str], blocks: list[slice]) ->
         cols["contract allowed (lines with both)"].append(int(cc[both].sum()))
     g = pd.DataFrame({"contract": pd.Series(names, dtype=object).astype(str),
                       **{c: np.array(v, dtype=np.int64) for c, v in cols.items()}})
+    return _dollars(g)
+
+
+def _dollars(g: pd.DataFrame) -> pd.DataFrame:
+    """The summed cents of a per-contract table as dollars (the contract total blank where no line
+    was priced) and the percent of Medicare on the lines with both amounts."""
     for c in ("contract allowed", "Medicare allowed (lines with both)", "contract allowed (lines with both)"):
         g[c] = g[c].to_numpy(dtype=np.int64) / 100.0
     g["contract allowed"] = np.where(g["lines priced"] > 0, g["contract allowed"], np.nan)
